@@ -1,0 +1,3 @@
+"""Sceau issuer service."""
+
+__version__ = "0.1.0"

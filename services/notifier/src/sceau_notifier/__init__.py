@@ -1,0 +1,3 @@
+"""Sceau notifier service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+"""Sceau registry service."""
+
+__version__ = "0.1.0"

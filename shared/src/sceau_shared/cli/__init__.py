@@ -1,0 +1,1 @@
+"""The ``sceau`` operators' command: a dispatcher whose subcommands packages register."""

@@ -1,0 +1,50 @@
+"""The notification request event: the ONLY event allowed to carry a learner's contact details.
+
+It is produced by the issuer (which owns learners' contact data) and consumed by the notifier.
+Never log it whole; log ``event_id`` and ``kind`` only.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar, Literal
+
+from pydantic import AwareDatetime, EmailStr, Field
+
+from sceau_shared.events.envelope import Event
+from sceau_shared.events.institutions import BilingualText
+
+
+class NotificationKind(StrEnum):
+    """Why the learner is being notified."""
+
+    ISSUED = "issued"
+    REVOKED = "revoked"
+    SUSPENDED = "suspended"
+    REINSTATED = "reinstated"
+    SUPERSEDED = "superseded"
+
+
+class NotificationRequestedV1(Event):
+    """Ask the notifier to tell a learner about one of their credentials."""
+
+    TOPIC: ClassVar[str] = "issuer.notification-requested.v1"
+    KEY_FIELD: ClassVar[str] = "credential_id"
+
+    kind: NotificationKind
+    credential_id: str
+    institution_id: str
+    recipient_email: EmailStr
+    recipient_name: str | None = None
+    language: Literal["fr", "en"] = "fr"
+    institution_name: BilingualText
+    institution_contact: str | None = None
+    achievement_name: BilingualText
+    achievement_description: BilingualText = Field(default_factory=BilingualText)
+    issued_at: AwareDatetime
+    valid_until: AwareDatetime | None = None
+    claim_url: str | None = None
+    verification_url: str | None = None
+    reason_code: str | None = None
+    reason: BilingualText | None = None
+    superseded_by: str | None = None

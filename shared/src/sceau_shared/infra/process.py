@@ -1,0 +1,131 @@
+"""Small process and network helpers used by the infrastructure manager."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+Progress = Callable[[str], None]
+
+
+class InfraError(Exception):
+    """Something the operator must fix; the message says what and how."""
+
+
+def require_tool(name: str, why: str) -> str:
+    """Return the path of ``name`` or raise :class:`InfraError` saying why it is needed."""
+    path = shutil.which(name)
+    if path is None:
+        raise InfraError(f"'{name}' is not installed or not on PATH; it is needed to {why}")
+    return path
+
+
+def port_open(host: str, port: int, timeout_s: float = 0.5) -> bool:
+    """Return whether something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    """Return a TCP port that is free right now on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pid_alive(pid: int) -> bool:
+    """Return whether a process with ``pid`` exists (and is not a zombie we own)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(ChildProcessError):
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return False
+    return True
+
+
+def start_detached(argv: Sequence[str], *, log_file: Path, cwd: Path, env: dict[str, str]) -> int:
+    """Start a long-running server in its own session, logging to ``log_file``; return its pid."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        proc = subprocess.Popen(  # noqa: S603 - argv built by us from fixed parts
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+        )
+    return proc.pid
+
+
+def stop_pid(pid: int, *, timeout_s: float = 30.0) -> None:
+    """Stop a process politely (SIGTERM), then forcibly (SIGKILL) after ``timeout_s``."""
+    if not pid_alive(pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    while pid_alive(pid):
+        time.sleep(0.05)
+
+
+def run_checked(
+    argv: Sequence[str], *, cwd: Path, what: str, env: dict[str, str] | None = None
+) -> None:
+    """Run a build step; on failure raise :class:`InfraError` with the tail of its output."""
+    proc = subprocess.run(  # noqa: S603 - fixed argv
+        list(argv), cwd=cwd, capture_output=True, text=True, env=env, check=False
+    )
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise InfraError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+
+
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    timeout_s: float,
+    what: str,
+    progress: Progress,
+    alive: Callable[[], bool] | None = None,
+    log_file: Path | None = None,
+) -> None:
+    """Poll ``check`` until true; fail clearly on timeout or when the process died."""
+    progress(f"waiting for {what} (up to {timeout_s:.0f}s)")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if alive is not None and not alive():
+            raise InfraError(f"{what} exited during start-up{_log_hint(log_file)}")
+        time.sleep(0.2)
+    raise InfraError(f"timed out after {timeout_s:.0f}s waiting for {what}{_log_hint(log_file)}")
+
+
+def _log_hint(log_file: Path | None) -> str:
+    if log_file is None or not log_file.exists():
+        return ""
+    lines = log_file.read_text(errors="replace").strip().splitlines()[-8:]
+    return f"; see {log_file}. Last lines:\n" + "\n".join(lines)

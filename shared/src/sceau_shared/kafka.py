@@ -1,0 +1,205 @@
+"""Kafka plumbing on FastStream: the broker factory, event publishing and safe subscribers.
+
+Delivery rules every service gets from here:
+
+* producers use ``acks=all`` and the idempotent producer, so an acknowledged send is durable and a
+  producer retry does not write the message twice;
+* messages are keyed by the event's aggregate id, so one entity's events keep their order;
+* subscribers always name their consumer group and commit the offset only **after** the handler
+  succeeded (``AckPolicy.NACK_ON_ERROR``: a failing handler rewinds to the message so it is
+  retried);
+* a message that cannot be parsed, or that keeps failing after ``max_attempts``, goes to
+  ``<topic>.dlq`` as a :class:`~sceau_shared.events.DeadLetterV1` and is then acknowledged, so one
+  poison message cannot block a partition forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
+
+from faststream import AckPolicy, Context
+from faststream.kafka import KafkaBroker, KafkaMessage, KafkaRouter
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from opentelemetry.trace import TracerProvider
+from pydantic import ValidationError
+
+from sceau_shared.events import DeadLetterV1, Event, dead_letter_topic
+from sceau_shared.settings import KafkaSettings
+
+_log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Event)
+Handler = Callable[[E], Awaitable[None]]
+
+
+def create_broker(
+    settings: KafkaSettings,
+    *,
+    client_id: str,
+    tracer_provider: TracerProvider | None = None,
+) -> KafkaBroker:
+    """Build (not connect) a broker with durable, idempotent producer settings and tracing."""
+    middlewares = (KafkaTelemetryMiddleware(tracer_provider=tracer_provider),)
+    return KafkaBroker(
+        settings.bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        request_timeout_ms=int(settings.request_timeout_s * 1000),
+        middlewares=middlewares,
+        logger=logging.getLogger(f"sceau.kafka.{client_id}"),
+    )
+
+
+class EventPublisher:
+    """Publish events to their topics, keyed by aggregate id, waiting for the broker's ack."""
+
+    def __init__(self, broker: KafkaBroker, settings: KafkaSettings, *, producer: str) -> None:
+        self._broker = broker
+        self._settings = settings
+        self.producer = producer
+
+    def topic_for(self, event_type: type[Event]) -> str:
+        """Return the physical topic of an event class."""
+        return self._settings.topic(event_type.TOPIC)
+
+    async def publish(self, event: Event) -> None:
+        """Send one event and return once the broker acknowledged it (``acks=all``)."""
+        await self.publish_raw(
+            topic=event.TOPIC,
+            key=event.key,
+            payload=event.to_bytes(),
+            event_id=str(event.event_id),
+            event_type=event.event_type,
+        )
+
+    async def publish_raw(
+        self, *, topic: str, key: bytes, payload: bytes, event_id: str, event_type: str
+    ) -> None:
+        """Send an already serialised event (used by the outbox relay)."""
+        await self._broker.publish(
+            payload,
+            topic=self._settings.topic(topic),
+            key=key,
+            headers={
+                "content-type": "application/json",
+                "event-id": event_id,
+                "event-type": event_type,
+            },
+        )
+
+
+async def send_dead_letter(
+    publisher: EventPublisher,
+    message: KafkaMessage,
+    *,
+    error: str,
+    consumer_group: str,
+) -> None:
+    """Publish a message that can never be handled to ``<topic>.dlq``, keeping its bytes."""
+    raw = message.raw_message
+    record: Any = raw[0] if isinstance(raw, tuple) else raw
+    original_topic = str(getattr(record, "topic", ""))
+    key = getattr(record, "key", None)
+    letter = DeadLetterV1(
+        producer=publisher.producer,
+        original_topic=original_topic,
+        partition=getattr(record, "partition", None),
+        offset=getattr(record, "offset", None),
+        original_key=key.decode("utf-8", "replace") if isinstance(key, bytes) else None,
+        payload=bytes(message.body).decode("utf-8", "replace"),
+        error=error[:2000],
+        consumer_group=consumer_group,
+    )
+    # The DLQ topic is physical already (derived from the record's topic), so bypass the prefix.
+    await publisher._broker.publish(
+        letter.to_bytes(),
+        topic=dead_letter_topic(original_topic),
+        key=letter.key,
+        headers={"content-type": "application/json", "event-type": letter.event_type},
+    )
+
+
+def subscribe_event(
+    registrar: KafkaBroker | KafkaRouter,
+    event_type: type[E],
+    *,
+    settings: KafkaSettings,
+    group_id: str,
+    publisher: EventPublisher,
+    max_attempts: int = 5,
+    retry_delay_s: float = 0.5,
+    auto_offset_reset: Literal["latest", "earliest", "none"] = "earliest",
+) -> Callable[[Handler[E]], Callable[..., Awaitable[None]]]:
+    """Register ``handler(event)`` for ``event_type``'s topic with at-least-once semantics.
+
+    The handler must be idempotent on ``event.event_id`` (see
+    ``sceau_shared.mongo.ProcessedEvents``):
+    after a crash or a rebalance a message can be delivered again.
+    """
+    if not group_id:
+        raise ValueError("subscribers must name their consumer group")
+    topic = settings.topic(event_type.TOPIC)
+    attempts: dict[tuple[int, int], int] = {}
+
+    def decorator(handler: Handler[E]) -> Callable[..., Awaitable[None]]:
+        @functools.wraps(handler)
+        async def consume(body: bytes, message: KafkaMessage = Context("message")) -> None:  # noqa: B008
+            try:
+                event = event_type.model_validate_json(body)
+            except ValidationError as exc:
+                _log.warning("poison message on %s sent to DLQ: %s", topic, exc.error_count())
+                await send_dead_letter(
+                    publisher, message, error=f"invalid payload: {exc}", consumer_group=group_id
+                )
+                return
+            record: Any = message.raw_message
+            position = (int(getattr(record, "partition", -1)), int(getattr(record, "offset", -1)))
+            try:
+                await handler(event)
+            except Exception as exc:
+                count = attempts.get(position, 0) + 1
+                attempts[position] = count
+                if count < max_attempts:
+                    _log.warning(
+                        "handler for %s failed (attempt %d/%d, event %s): %s",
+                        topic,
+                        count,
+                        max_attempts,
+                        event.event_id,
+                        type(exc).__name__,
+                    )
+                    await asyncio.sleep(retry_delay_s * count)
+                    raise
+                attempts.pop(position, None)
+                _log.error(
+                    "event %s on %s dead-lettered after %d attempts", event.event_id, topic, count
+                )
+                await send_dead_letter(
+                    publisher,
+                    message,
+                    error=f"{type(exc).__name__}: {exc}",
+                    consumer_group=group_id,
+                )
+                return
+            attempts.pop(position, None)
+
+        registrar.subscriber(
+            topic,
+            group_id=group_id,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset=auto_offset_reset,
+        )(consume)
+        return consume
+
+    return decorator
+
+
+async def ping_broker(broker: KafkaBroker, *, timeout_s: float) -> None:
+    """Raise ``ConnectionError`` when the broker does not answer within ``timeout_s``."""
+    if not await broker.ping(timeout=timeout_s):
+        raise ConnectionError("Kafka broker did not answer")

@@ -1,0 +1,122 @@
+"""Process entrypoint helpers: load settings, check dependencies, then serve or refuse.
+
+An operator who starts a service with a bad setting (malformed MongoDB URI, unreachable broker)
+gets one line on stderr naming the problem and exit code 2, not a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from sceau_shared.kafka import create_broker
+from sceau_shared.mongo import create_client, ping
+from sceau_shared.settings import HttpSettings, KafkaSettings, MongoSettings
+
+S = TypeVar("S", bound=BaseSettings)
+
+EXIT_BAD_CONFIG = 2
+
+
+class StartupError(Exception):
+    """A reason the service must not start, phrased for an operator."""
+
+
+def describe_settings_error(exc: ValidationError, env_prefix: str) -> str:
+    """Turn a settings validation error into one line naming the environment variables at fault."""
+    parts = []
+    for err in exc.errors():
+        path = "__".join(str(p) for p in err.get("loc", ()))
+        var = f"{env_prefix}{path}".upper()
+        parts.append(f"{var}: {err.get('msg', 'invalid')}")
+    return "invalid settings: " + "; ".join(parts)
+
+
+def load_settings(factory: Callable[[], S], *, env_prefix: str) -> S:
+    """Build settings from the environment or raise :class:`StartupError` with a one-line reason."""
+    try:
+        return factory()
+    except ValidationError as exc:
+        raise StartupError(describe_settings_error(exc, env_prefix)) from exc
+
+
+async def check_kafka(settings: KafkaSettings, *, timeout_s: float = 10.0) -> None:
+    """Raise :class:`StartupError` unless the broker answers within ``timeout_s``."""
+    broker = create_broker(settings, client_id="sceau-preflight")
+    try:
+        await asyncio.wait_for(broker.connect(), timeout=timeout_s)
+        if not await broker.ping(timeout=timeout_s):
+            raise StartupError(f"Kafka at {settings.bootstrap_servers} did not answer a ping")
+    except (TimeoutError, OSError, Exception) as exc:
+        if isinstance(exc, StartupError):
+            raise
+        raise StartupError(
+            f"Kafka at {settings.bootstrap_servers} is unreachable "
+            f"({type(exc).__name__} within {timeout_s:.0f}s)"
+        ) from exc
+    finally:
+        await broker.stop()
+
+
+async def check_mongo(settings: MongoSettings, *, timeout_s: float = 10.0) -> None:
+    """Raise :class:`StartupError` unless MongoDB answers a ping within ``timeout_s``."""
+    try:
+        client = create_client(settings, app_name="sceau-preflight")
+    except Exception as exc:  # pymongo validates the URI when the client is built
+        raise StartupError(f"MongoDB URI is not usable: {exc}") from exc
+    try:
+        await asyncio.wait_for(ping(client), timeout=timeout_s)
+    except Exception as exc:
+        raise StartupError(
+            f"MongoDB is unreachable ({type(exc).__name__} within {timeout_s:.0f}s)"
+        ) from exc
+    finally:
+        await client.close()
+
+
+async def preflight(
+    *, kafka: KafkaSettings | None, mongo: MongoSettings | None, timeout_s: float = 10.0
+) -> None:
+    """Check the dependencies a service needs before it accepts any work."""
+    if mongo is not None:
+        await check_mongo(mongo, timeout_s=timeout_s)
+    if kafka is not None:
+        await check_kafka(kafka, timeout_s=timeout_s)
+
+
+def serve(
+    name: str,
+    *,
+    settings_factory: Callable[[], S],
+    env_prefix: str,
+    app_factory: Callable[[S], FastAPI],
+    http: Callable[[S], HttpSettings],
+    kafka: Callable[[S], KafkaSettings | None],
+    mongo: Callable[[S], MongoSettings | None],
+) -> int:
+    """Run a service: settings → preflight → uvicorn. Returns the process exit code."""
+    try:
+        settings = load_settings(settings_factory, env_prefix=env_prefix)
+        asyncio.run(preflight(kafka=kafka(settings), mongo=mongo(settings)))
+        app = app_factory(settings)
+    except StartupError as exc:
+        print(f"{name}: cannot start: {exc}", file=sys.stderr)  # noqa: T201 - operator output
+        return EXIT_BAD_CONFIG
+    http_settings = http(settings)
+    config = uvicorn.Config(
+        app,
+        host=http_settings.host,
+        port=http_settings.port,
+        log_config=None,
+        proxy_headers=True,
+        access_log=False,
+    )
+    uvicorn.Server(config).run()
+    return 0

@@ -1,0 +1,98 @@
+"""Settings sub-models that every service composes into its own settings class.
+
+These are plain ``BaseModel`` classes, not ``BaseSettings``: pydantic-settings reads the
+environment only at the top level (``IssuerSettings`` with ``env_prefix="ISSUER_"`` and
+``env_nested_delimiter="__"``), so ``ISSUER_KAFKA__BOOTSTRAP_SERVERS`` lands in
+``IssuerSettings.kafka.bootstrap_servers``. Nothing here is instantiated at import time;
+entrypoints build settings once and pass them down.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+
+class KafkaSettings(BaseModel):
+    """Where the Kafka cluster is and how this process identifies itself to it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bootstrap_servers: str = "127.0.0.1:19092"
+    client_id: str = "sceau"
+    topic_prefix: str = Field(
+        default="",
+        description="Prepended to every topic name; tests use it to give each test its own topics.",
+    )
+    request_timeout_s: float = Field(default=10.0, gt=0)
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _check_servers(cls, value: str) -> str:
+        servers = [s.strip() for s in value.split(",") if s.strip()]
+        if not servers:
+            raise ValueError("at least one host:port is required")
+        for server in servers:
+            host, sep, port = server.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{server!r} is not host:port")
+        return ",".join(servers)
+
+    def topic(self, name: str) -> str:
+        """Return the physical topic name for a logical one (applies ``topic_prefix``)."""
+        return f"{self.topic_prefix}{name}"
+
+
+class MongoSettings(BaseModel):
+    """MongoDB connection. The URI may carry credentials, so it is a secret."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    uri: SecretStr = SecretStr("mongodb://127.0.0.1:27018/")
+    database: str = Field(default="sceau", min_length=1, max_length=63)
+    server_selection_timeout_ms: int = Field(default=5000, gt=0)
+
+    @field_validator("uri")
+    @classmethod
+    def _check_uri(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        if not raw.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("must start with mongodb:// or mongodb+srv://")
+        return value
+
+    @field_validator("database")
+    @classmethod
+    def _check_database(cls, value: str) -> str:
+        bad = set('/\\. "$') & set(value)
+        if bad:
+            raise ValueError(f"database name may not contain {''.join(sorted(bad))!r}")
+        return value
+
+
+class TelemetrySettings(BaseModel):
+    """OpenTelemetry export. With no endpoint, spans and metrics stay in-process (export off)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP base URL, e.g. http://otel-collector:4318"
+    )
+    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+
+class HttpSettings(BaseModel):
+    """How a service serves HTTP."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, gt=0, lt=65536)
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Absolute URL at which clients reach this service (used in links we emit).",
+    )
+    rate_limit_per_minute: int = Field(
+        default=600, ge=0, description="Per-client limit on public endpoints; 0 disables it."
+    )
