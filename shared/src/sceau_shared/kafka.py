@@ -16,12 +16,14 @@ Delivery rules every service gets from here:
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
-from faststream import AckPolicy, Context
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import InvalidProducerEpoch, OutOfOrderSequenceNumber, UnknownProducerId
+from faststream import AckPolicy
+from faststream._internal.parser import DefaultCodec
 from faststream.kafka import KafkaBroker, KafkaMessage, KafkaRouter
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.trace import TracerProvider
@@ -31,6 +33,8 @@ from sceau_shared.events import DeadLetterV1, Event, dead_letter_topic
 from sceau_shared.settings import KafkaSettings
 
 _log = logging.getLogger(__name__)
+
+_FATAL_PRODUCER_ERRORS = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch)
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[E], Awaitable[None]]
@@ -62,6 +66,8 @@ class EventPublisher:
         self._broker = broker
         self._settings = settings
         self.producer = producer
+        self._reset_lock = asyncio.Lock()
+        self.producer_resets = 0
 
     def topic_for(self, event_type: type[Event]) -> str:
         """Return the physical topic of an event class."""
@@ -80,17 +86,43 @@ class EventPublisher:
     async def publish_raw(
         self, *, topic: str, key: bytes, payload: bytes, event_id: str, event_type: str
     ) -> None:
-        """Send an already serialised event (used by the outbox relay)."""
-        await self._broker.publish(
-            payload,
-            topic=self._settings.topic(topic),
-            key=key,
-            headers={
-                "content-type": "application/json",
-                "event-id": event_id,
-                "event-type": event_type,
-            },
-        )
+        """Send an already serialised event (used by the outbox relay).
+
+        Raises the broker's error when the send is not acknowledged; callers retry (the outbox
+        relay does). After a broker restart aiokafka's idempotent producer can get stuck on
+        ``OutOfOrderSequenceNumber`` for good, so on such fatal producer-state errors the producer
+        is replaced before the error is raised, and the caller's retry goes through a fresh one.
+        """
+        try:
+            await self._broker.publish(
+                payload,
+                topic=self._settings.topic(topic),
+                key=key,
+                headers={
+                    "content-type": "application/json",
+                    "event-id": event_id,
+                    "event-type": event_type,
+                },
+            )
+        except _FATAL_PRODUCER_ERRORS:
+            await self._reset_producer()
+            raise
+
+    async def _reset_producer(self) -> None:
+        async with self._reset_lock:
+            # FastStream exposes no public "reconnect the producer" call; these are the same
+            # steps its own connect() takes for the producer, without touching the consumers.
+            config: Any = self._broker.config
+            kwargs: dict[str, Any] = dict(self._broker._connection_kwargs)
+            await config.producer.disconnect()
+            fresh = AIOKafkaProducer(**kwargs)
+            await config.producer.connect(
+                fresh,
+                serializer=config.fd_config._serializer,
+                codec=config.broker_codec or DefaultCodec(),
+            )
+            self.producer_resets += 1
+            _log.warning("Kafka producer replaced after a fatal producer-state error")
 
 
 async def send_dead_letter(
@@ -147,10 +179,11 @@ def subscribe_event(
     attempts: dict[tuple[int, int], int] = {}
 
     def decorator(handler: Handler[E]) -> Callable[..., Awaitable[None]]:
-        @functools.wraps(handler)
-        async def consume(body: bytes, message: KafkaMessage = Context("message")) -> None:  # noqa: B008
+        async def consume(message: KafkaMessage) -> None:
+            # Parse the raw bytes ourselves: a body FastStream cannot decode must still reach us
+            # so it can be dead-lettered instead of failing before the handler.
             try:
-                event = event_type.model_validate_json(body)
+                event = event_type.model_validate_json(bytes(message.body))
             except ValidationError as exc:
                 _log.warning("poison message on %s sent to DLQ: %s", topic, exc.error_count())
                 await send_dead_letter(
@@ -188,6 +221,9 @@ def subscribe_event(
                 return
             attempts.pop(position, None)
 
+        # Not functools.wraps: FastStream reads the signature, and it must see ``consume``'s.
+        consume.__name__ = getattr(handler, "__name__", "consume")
+        consume.__doc__ = handler.__doc__
         registrar.subscriber(
             topic,
             group_id=group_id,

@@ -50,6 +50,33 @@ async def ping(client: AsyncMongoClient[Document]) -> None:
     await client.admin.command("ping")
 
 
+async def next_counter(collection: AsyncCollection[Document], counter_id: str) -> int:
+    """Return the next value (1, 2, 3, ...) of a counter, unique even under concurrent callers.
+
+    Why not ``find_one_and_update`` with ``$inc``: on FerretDB 1.24 (SQLite) it is a read-modify-
+    write that is *not* atomic — concurrent callers get the same value (a test shows it). What is
+    atomic on every MongoDB-protocol server is inserting a unique ``_id``. So each value is claimed
+    by inserting ``"<counter_id>:<n>"``; a duplicate means someone else took ``n``, so try higher.
+    A separate hint document remembers roughly where the counter is, so claims start near the top.
+    """
+    hint_id = f"{counter_id}:hint"
+    hint = await collection.find_one({"_id": hint_id})
+    candidate = int(hint["value"]) + 1 if hint else 1
+    while True:
+        try:
+            await collection.insert_one(
+                {"_id": f"{counter_id}:{candidate}", "counter": counter_id, "n": candidate}
+            )
+        except DuplicateKeyError:
+            hint = await collection.find_one({"_id": hint_id})
+            candidate = max(candidate + 1, int(hint["value"]) + 1 if hint else 1)
+            continue
+        # The hint only speeds up the next claim; a stale or lowered hint costs retries, not
+        # correctness, so a non-atomic $max is enough.
+        await collection.update_one({"_id": hint_id}, {"$max": {"value": candidate}}, upsert=True)
+        return candidate
+
+
 class HasIndexes(Protocol):
     """Repositories own their indexes and create them at start-up."""
 

@@ -7,6 +7,7 @@ gets one line on stderr naming the problem and exit code 2, not a stack trace.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -16,7 +17,6 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from sceau_shared.kafka import create_broker
 from sceau_shared.mongo import create_client, ping
 from sceau_shared.settings import HttpSettings, KafkaSettings, MongoSettings
 
@@ -48,21 +48,29 @@ def load_settings(factory: Callable[[], S], *, env_prefix: str) -> S:
 
 
 async def check_kafka(settings: KafkaSettings, *, timeout_s: float = 10.0) -> None:
-    """Raise :class:`StartupError` unless the broker answers within ``timeout_s``."""
-    broker = create_broker(settings, client_id="sceau-preflight")
+    """Raise :class:`StartupError` unless the broker answers a metadata request in ``timeout_s``.
+
+    A bare aiokafka client is used here rather than a FastStream broker: a broker whose start
+    fails leaves an unclosed producer behind, which would print noise after our one-line reason.
+    """
+    from aiokafka import AIOKafkaClient
+
+    quiet = logging.getLogger("aiokafka")
+    previous = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    client = AIOKafkaClient(
+        bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=int(timeout_s * 1000)
+    )
     try:
-        await asyncio.wait_for(broker.connect(), timeout=timeout_s)
-        if not await broker.ping(timeout=timeout_s):
-            raise StartupError(f"Kafka at {settings.bootstrap_servers} did not answer a ping")
-    except (TimeoutError, OSError, Exception) as exc:
-        if isinstance(exc, StartupError):
-            raise
+        await asyncio.wait_for(client.bootstrap(), timeout=timeout_s)
+    except Exception as exc:
         raise StartupError(
             f"Kafka at {settings.bootstrap_servers} is unreachable "
             f"({type(exc).__name__} within {timeout_s:.0f}s)"
         ) from exc
     finally:
-        await broker.stop()
+        await client.close()
+        quiet.setLevel(previous)
 
 
 async def check_mongo(settings: MongoSettings, *, timeout_s: float = 10.0) -> None:

@@ -1,7 +1,7 @@
 """ASGI middleware that refuses request bodies above a size with a 413 problem.
 
-It checks ``Content-Length`` up front and also counts streamed bytes, so a chunked upload cannot get
-past the limit by not declaring its length.
+It checks ``Content-Length`` up front and also counts the bytes actually received, so a chunked
+upload cannot get past the limit by not declaring its length.
 """
 
 from __future__ import annotations
@@ -13,10 +13,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sceau_shared.errors import PROBLEM_BASE
 
 _PROBLEM = "application/problem+json"
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class BodySizeLimitMiddleware:
@@ -39,29 +35,32 @@ class BodySizeLimitMiddleware:
                 if declared > self.max_bytes:
                     await self._reject(scope, send)
                     return
+        # The body is small by construction (bounded by max_bytes), so read it up front: an
+        # undeclared or lying length is then caught before the application parses anything.
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            seen += len(body)
+            if seen > self.max_bytes:
                 await self._reject(scope, send)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
         body = json.dumps(

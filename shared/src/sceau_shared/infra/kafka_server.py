@@ -197,7 +197,7 @@ def start(config: KafkaConfig, cache_dir: Path, progress: Progress, *, timeout_s
     ]
     # Only this start's log lines count: the log file is appended to across restarts.
     offset = config.log_file.stat().st_size if config.log_file.exists() else 0
-    pid = start_detached(argv, log_file=config.log_file, cwd=config.data_dir, env=_java_env())
+    pid = start_detached(argv, log_file=config.log_file, env=_java_env())
 
     def ready() -> bool:
         if not port_open("127.0.0.1", config.port):

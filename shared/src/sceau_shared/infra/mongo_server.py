@@ -129,7 +129,7 @@ def start(config: MongoConfig, cache_dir: Path, progress: Progress, *, timeout_s
             "--telemetry=disable",
             "--log-level=warn",
         ]
-    pid = start_detached(argv, log_file=config.log_file, cwd=config.data_dir, env=dict(os.environ))
+    pid = start_detached(argv, log_file=config.log_file, env=dict(os.environ))
     try:
         wait_until(
             lambda: _pings(config.uri),

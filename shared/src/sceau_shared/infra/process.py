@@ -58,20 +58,20 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def start_detached(argv: Sequence[str], *, log_file: Path, cwd: Path, env: dict[str, str]) -> int:
-    """Start a long-running server in its own session, logging to ``log_file``; return its pid."""
+def start_detached(argv: Sequence[str], *, log_file: Path, env: dict[str, str]) -> int:
+    """Start a long-running server in its own session, logging to ``log_file``; return its pid.
+
+    ``posix_spawn`` rather than ``subprocess.Popen``: the server outlives this call (and often this
+    process), and a dropped ``Popen`` object complains that its child still runs. The servers are
+    given absolute paths for everything, so the working directory does not matter.
+    """
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - argv built by us from fixed parts
-            list(argv),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-        )
-    return proc.pid
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, str(log_file), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
+        (os.POSIX_SPAWN_DUP2, 1, 2),
+    ]
+    return os.posix_spawn(argv[0], list(argv), env, file_actions=actions, setsid=True)
 
 
 def stop_pid(pid: int, *, timeout_s: float = 30.0) -> None:

@@ -26,16 +26,21 @@ class Endpoints:
 
 def docker_available() -> bool:
     """Return whether a Docker engine answers (the client alone is not enough)."""
+    host = os.environ.get("DOCKER_HOST", "")
+    if not host and not os.path.exists("/var/run/docker.sock"):
+        return False
     try:
         import docker
 
         client = docker.from_env(timeout=2)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
+    except Exception:  # noqa: BLE001 - no usable client configuration means "no engine"
+        return False
+    try:
+        return bool(client.ping())
     except Exception:  # noqa: BLE001 - any failure means "no engine"
         return False
+    finally:
+        client.close()
 
 
 @contextmanager

@@ -1,0 +1,112 @@
+"""The embedded outbox: state change and event commit together; the relay publishes them."""
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from sceau_shared.events import CredentialStatusChangedV1, StatusChange
+from sceau_shared.kafka import EventPublisher, create_broker
+from sceau_shared.outbox import OutboxRelay, outbox_push
+
+pytestmark = pytest.mark.integration
+
+
+def event(i: int) -> CredentialStatusChangedV1:
+    return CredentialStatusChangedV1(
+        producer="test",
+        credential_id="cred-1",
+        institution_id="i",
+        issuer_did="did:key:z",
+        change=StatusChange.SUSPENDED if i % 2 else StatusChange.REINSTATED,
+        reason_code=f"r{i}",
+        effective_at=datetime.now(UTC),
+    )
+
+
+async def consume(kafka_settings, count: int) -> list[CredentialStatusChangedV1]:
+    consumer = AIOKafkaConsumer(
+        kafka_settings.topic(CredentialStatusChangedV1.TOPIC),
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    out = []
+    try:
+        while len(out) < count:
+            record = await asyncio.wait_for(consumer.getone(), timeout=30)
+            out.append(CredentialStatusChangedV1.model_validate_json(record.value))
+    finally:
+        await consumer.stop()
+    return out
+
+
+class FailingAfterFirst(EventPublisher):
+    """Publishes one entry, then 'crashes' (the broker got it but the outbox was not trimmed)."""
+
+    def __init__(self, inner: EventPublisher) -> None:
+        self.__dict__.update(inner.__dict__)
+        self.calls = 0
+
+    async def publish_raw(self, **kwargs) -> None:
+        self.calls += 1
+        if self.calls > 1:
+            raise ConnectionError("crash")
+        await super().publish_raw(**kwargs)
+
+
+class TestOutboxRelay:
+    async def test_events_are_relayed_in_order_and_removed(
+        self, kafka_settings, mongo_client, mongo_settings
+    ):
+        coll = mongo_client[mongo_settings.database]["credentials"]
+        await coll.insert_one({"_id": "cred-1", "status": "active"})
+        events = [event(i) for i in range(4)]
+        await coll.update_one(
+            {"_id": "cred-1"}, {"$set": {"status": "suspended"}} | outbox_push(*events)
+        )
+        broker = create_broker(kafka_settings, client_id="relay")
+        async with broker:
+            await broker.connect()
+            relay = OutboxRelay([coll], EventPublisher(broker, kafka_settings, producer="t"))
+            await relay.ensure_indexes()
+            assert await relay.drain_once() == 4
+            assert await relay.drain_once() == 0
+        received = await consume(kafka_settings, 4)
+        assert [e.event_id for e in received] == [e.event_id for e in events]
+        doc = await coll.find_one({"_id": "cred-1"})
+        assert doc["outbox"] == []
+
+    async def test_a_crash_mid_relay_loses_nothing(
+        self, kafka_settings, mongo_client, mongo_settings
+    ):
+        coll = mongo_client[mongo_settings.database]["credentials"]
+        events = [event(i) for i in range(3)]
+        await coll.insert_one({"_id": "cred-1"} | {"outbox": []})
+        await coll.update_one({"_id": "cred-1"}, outbox_push(*events))
+        broker = create_broker(kafka_settings, client_id="relay")
+        async with broker:
+            await broker.connect()
+            good = EventPublisher(broker, kafka_settings, producer="t")
+            crashing = OutboxRelay([coll], FailingAfterFirst(good), lease_s=0.0)
+            with pytest.raises(ConnectionError):
+                await crashing.drain_once()
+            # The first entry was published and trimmed; the rest wait for the next relay.
+            doc = await coll.find_one({"_id": "cred-1"})
+            assert [e["event_id"] for e in doc["outbox"]] == [str(e.event_id) for e in events[1:]]
+            relay = OutboxRelay([coll], good, poll_interval_s=0.05)
+            task = asyncio.create_task(relay.run())
+            try:
+                for _ in range(200):
+                    if relay.published >= 2:
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        received = await consume(kafka_settings, 3)
+        assert {e.event_id for e in received} == {e.event_id for e in events}

@@ -1,0 +1,43 @@
+import pytest
+from pydantic import ValidationError
+
+from sceau_notifier.settings import NotifierSettings
+from sceau_shared.runner import describe_settings_error
+from sceau_shared.settings import KafkaSettings, MongoSettings
+
+
+class TestSettings:
+    def test_nested_env_vars_reach_sub_models(self, monkeypatch):
+        monkeypatch.setenv("NOTIFIER_KAFKA__BOOTSTRAP_SERVERS", "k1:9092, k2:9093")
+        monkeypatch.setenv("NOTIFIER_MONGO__DATABASE", "notes")
+        settings = NotifierSettings(_env_file=None)
+        assert settings.kafka.bootstrap_servers == "k1:9092,k2:9093"
+        assert settings.mongo.database == "notes"
+
+    def test_each_service_owns_its_database_by_default(self):
+        assert NotifierSettings(_env_file=None).mongo.database == "sceau_notifier"
+
+    @pytest.mark.parametrize("servers", ["", "no-port", "host:notaport", "host:70000"])
+    def test_bad_bootstrap_servers_are_refused(self, servers):
+        with pytest.raises(ValidationError):
+            KafkaSettings(bootstrap_servers=servers)
+
+    @pytest.mark.parametrize("uri", ["http://x", "localhost:27017", ""])
+    def test_bad_mongo_uris_are_refused(self, uri):
+        with pytest.raises(ValidationError):
+            MongoSettings(uri=uri)
+
+    def test_uri_is_secret_in_repr(self):
+        settings = MongoSettings(uri="mongodb://user:hunter2@db:27017/")
+        assert "hunter2" not in repr(settings)
+
+    def test_settings_error_is_one_line_naming_the_variable(self, monkeypatch):
+        monkeypatch.setenv("NOTIFIER_MONGO__URI", "bogus")
+        with pytest.raises(ValidationError) as info:
+            NotifierSettings(_env_file=None)
+        line = describe_settings_error(info.value, "NOTIFIER_")
+        assert "\n" not in line
+        assert "NOTIFIER_MONGO__URI" in line
+
+    def test_topic_prefix(self):
+        assert KafkaSettings(topic_prefix="t1.").topic("a.b.v1") == "t1.a.b.v1"
