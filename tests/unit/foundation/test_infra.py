@@ -1,0 +1,44 @@
+import socket
+
+import pytest
+
+from sceau_shared.infra import kafka_server, mongo_server
+from sceau_shared.infra.manager import Infra, InfraSettings
+from sceau_shared.infra.process import InfraError, require_tool
+
+
+class TestInfraErrors:
+    def test_missing_tool_says_what_it_is_for(self, monkeypatch):
+        monkeypatch.setenv("PATH", "/nonexistent")
+        with pytest.raises(InfraError, match="'mvn' is not installed .* download Kafka"):
+            require_tool("mvn", "download Kafka from Maven Central")
+
+    def test_port_in_use_is_reported_with_the_setting_to_change(self, tmp_path):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            sock.listen()
+            port = sock.getsockname()[1]
+            config = mongo_server.MongoConfig(
+                port=port, data_dir=tmp_path / "m", log_file=tmp_path / "m.log"
+            )
+            with pytest.raises(InfraError, match=f"port {port} is already in use.*--mongo-port"):
+                mongo_server.start(config, tmp_path, lambda _: None, timeout_s=1)
+            kconfig = kafka_server.KafkaConfig(
+                port=port,
+                controller_port=port + 1,
+                data_dir=tmp_path / "k",
+                log_file=tmp_path / "k.log",
+            )
+            (tmp_path / f"kafka-{kafka_server.KAFKA_VERSION}").mkdir()
+            (tmp_path / f"kafka-{kafka_server.KAFKA_VERSION}" / ".complete").write_text("x")
+            with pytest.raises(InfraError, match=f"port {port} is already in use.*--kafka-port"):
+                kafka_server.start(kconfig, tmp_path, lambda _: None, timeout_s=1)
+
+    def test_status_of_nothing_started(self, tmp_path):
+        settings = InfraSettings(home=tmp_path, cache_dir=tmp_path, kafka_port=1, mongo_port=2)
+        statuses = Infra(settings, lambda _: None).status()
+        assert [s.running for s in statuses] == [False, False]
+        assert Infra(settings, lambda _: None).addresses() == {
+            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+            "MONGODB_URI": "mongodb://127.0.0.1:2/",
+        }
