@@ -28,7 +28,12 @@ class TestSceauCommand:
     def test_infra_status_reports_stopped_servers_with_exit_1(self, tmp_path, monkeypatch):
         import os
 
-        env = {**os.environ, "SCEAU_HOME": str(tmp_path), "SCEAU_KAFKA_PORT": "1", "SCEAU_MONGO_PORT": "2"}
+        env = {
+            **os.environ,
+            "SCEAU_HOME": str(tmp_path),
+            "SCEAU_KAFKA_PORT": "1",
+            "SCEAU_MONGO_PORT": "2",
+        }
         result = sceau("infra", "status", "--json", env=env)
         assert result.returncode == 1
         statuses = json.loads(result.stdout)

@@ -10,7 +10,7 @@ from sceau_shared.infra.process import InfraError, require_tool
 class TestInfraErrors:
     def test_missing_tool_says_what_it_is_for(self, monkeypatch):
         monkeypatch.setenv("PATH", "/nonexistent")
-        with pytest.raises(InfraError, match="'mvn' is not installed .* download Kafka"):
+        with pytest.raises(InfraError, match=r"'mvn' is not installed .* download Kafka"):
             require_tool("mvn", "download Kafka from Maven Central")
 
     def test_port_in_use_is_reported_with_the_setting_to_change(self, tmp_path):
@@ -21,7 +21,7 @@ class TestInfraErrors:
             config = mongo_server.MongoConfig(
                 port=port, data_dir=tmp_path / "m", log_file=tmp_path / "m.log"
             )
-            with pytest.raises(InfraError, match=f"port {port} is already in use.*--mongo-port"):
+            with pytest.raises(InfraError, match=rf"port {port} is already in use.*--mongo-port"):
                 mongo_server.start(config, tmp_path, lambda _: None, timeout_s=1)
             kconfig = kafka_server.KafkaConfig(
                 port=port,
@@ -31,7 +31,7 @@ class TestInfraErrors:
             )
             (tmp_path / f"kafka-{kafka_server.KAFKA_VERSION}").mkdir()
             (tmp_path / f"kafka-{kafka_server.KAFKA_VERSION}" / ".complete").write_text("x")
-            with pytest.raises(InfraError, match=f"port {port} is already in use.*--kafka-port"):
+            with pytest.raises(InfraError, match=rf"port {port} is already in use.*--kafka-port"):
                 kafka_server.start(kconfig, tmp_path, lambda _: None, timeout_s=1)
 
     def test_status_of_nothing_started(self, tmp_path):
