@@ -23,8 +23,13 @@ def _version(_: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the parser with every installed subcommand group."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Build the parser with the installed subcommand groups.
+
+    With ``only``, just that group is loaded (the common case: ``sceau issuer …`` need not import
+    the verifier). A group that fails to load is reported on stderr and left out, so one broken
+    package cannot take every other command down with it.
+    """
     parser = argparse.ArgumentParser(
         prog="sceau", description="Sceau — verifiable micro-credentials, operators' tool."
     )
@@ -33,15 +38,26 @@ def build_parser() -> argparse.ArgumentParser:
     version_parser = sub.add_parser("version", help="print the installed version")
     version_parser.set_defaults(func=_version)
     for ep in sorted(entry_points(group="sceau.cli"), key=lambda e: e.name):
-        register = cast(Register, ep.load())
-        register(sub)
+        if only is not None and ep.name != only:
+            continue
+        try:
+            register = cast(Register, ep.load())
+            register(sub)
+        except Exception as exc:  # noqa: BLE001 - isolate one broken group from the rest
+            print(  # noqa: T201
+                f"sceau: the '{ep.name}' commands are unavailable: {type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    names = {ep.name for ep in entry_points(group="sceau.cli")}
+    first = arguments[0] if arguments else None
+    parser = build_parser(only=first if first in names else None)
+    args = parser.parse_args(arguments)
     func = cast(Callable[[argparse.Namespace], int], args.func)
     try:
         return func(args)

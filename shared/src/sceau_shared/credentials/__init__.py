@@ -1,0 +1,1 @@
+"""Credential engine: Open Badges 3.0 credentials, Data Integrity proofs, DIDs and status lists."""

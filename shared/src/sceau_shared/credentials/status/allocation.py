@@ -1,0 +1,211 @@
+"""Status-list index allocation: random-looking, collision-free, safe under concurrent issuers.
+
+Two collections:
+
+* **lists** — one document per status list::
+
+      {_id: "<family>/<seq>", family, seq, size, next, full, key, created_at}
+
+  ``family`` groups the lists that serve one issuer (for example ``"<tenant>:<issuer DID>"``; the
+  caller decides). ``next`` is a *hint* of the next free counter value; ``key`` is the list's
+  random permutation key.
+* **claims** — one document per allocated slot, ``{_id: "<family>/<seq>#<counter>", ...}``.
+
+Why claims instead of a bare ``$inc`` counter: on the development server (FerretDB 1.24, SQLite
+backend) ``find_one_and_update``/``update_one`` with ``$inc`` are **not atomic** across
+connections — 200 concurrent increments from four clients returned 25 distinct values and left
+the counter at 19 (measured; see tests/integration/engine/test_allocation_mongo.py). A unique
+``_id`` *is* enforced atomically by every MongoDB-protocol server (it is SQLite's primary key
+there), so a counter value belongs to whoever inserts its claim first; a loser gets
+``DuplicateKeyError`` and tries the next value. Uniqueness therefore never depends on the counter
+being updated atomically — only speed does, and ``next`` is advanced with the monotonic ``$max``.
+
+The index handed out is ``KeyedPermutation(size, key)(counter)``: a bijection keyed by the list's
+secret, so distinct counters give distinct indexes and the issuance order is not visible in the
+list (Bitstring Status List §5.1, "indexes SHOULD be assigned randomly").
+
+When every counter of a list is claimed the list is marked ``full`` and list ``seq + 1`` is
+created; its ``_id`` is deterministic, so concurrent creators collide on it and all but one just
+retry. One allocation gives one index in one list; a credential with both a revocation and a
+suspension entry uses the same ``(list, index)`` in the list's revocation and suspension
+bitstrings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from sceau_shared.credentials.status.bitstring import MIN_ENTRIES
+from sceau_shared.credentials.status.errors import StatusListFullError
+from sceau_shared.credentials.status.permutation import KeyedPermutation
+
+__all__ = ["Allocation", "StatusIndexAllocator"]
+
+_KEY_BYTES: Final = 32
+#: Counter values tried after one read of a list before reading it again.
+_PROBE_WINDOW: Final = 64
+#: Reads of the current list before giving up (only under pathological contention).
+_MAX_ROUNDS: Final = 64
+
+
+class Allocation(BaseModel):
+    """An allocated status slot.
+
+    Attributes:
+        list_id: the list document's ``_id`` (``<family>/<seq>``); the issuer maps it to the
+            status list credential URL(s).
+        family: the family the list belongs to.
+        seq: the list's sequence number within its family (0, 1, 2, ...).
+        index: the ``statusListIndex`` to put in the credential.
+        size: the list's number of entries.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    list_id: str
+    family: str
+    seq: int
+    index: int
+    size: int
+
+
+class StatusIndexAllocator:
+    """Allocates indexes from MongoDB-backed status lists (one collection, many families).
+
+    Args:
+        collection: the collection holding one document per list.
+        claims: the collection recording allocated slots; defaults to ``<collection>_claims``
+            in the same database.
+        size: entries per new list; at least the 131,072-entry privacy minimum.
+    """
+
+    def __init__(
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        *,
+        claims: AsyncCollection[dict[str, Any]] | None = None,
+        size: int = MIN_ENTRIES,
+    ) -> None:
+        if size < MIN_ENTRIES:
+            raise ValueError(
+                f"status lists must hold at least {MIN_ENTRIES} entries (group privacy)"
+            )
+        self._lists = collection
+        self._claims = (
+            claims if claims is not None else collection.database[f"{collection.name}_claims"]
+        )
+        self._size = size
+        # Permutations are pure functions of (size, key); caching them per list is only a speed-up.
+        self._permutations: dict[str, KeyedPermutation] = {}
+
+    async def ensure_indexes(self) -> None:
+        """Create the index the list lookup uses (idempotent). Claims only need ``_id``."""
+        await self._lists.create_index(
+            [("family", ASCENDING), ("full", ASCENDING), ("seq", ASCENDING)],
+            name="family_full_seq",
+        )
+
+    async def allocate(self, family: str, *, reference: str | None = None) -> Allocation:
+        """Allocate one index in the family's current list, opening a new list when full.
+
+        Args:
+            family: which lists to allocate from.
+            reference: optional note stored with the claim (e.g. the credential id), for audits.
+
+        Raises:
+            StatusListFullError: allocation kept losing races; only under pathological
+                contention.
+        """
+        if not family or "/" in family:
+            raise ValueError("a list family is a non-empty string without '/'")
+        for _ in range(_MAX_ROUNDS):
+            doc = await self._lists.find_one({"family": family, "full": False}, sort=[("seq", 1)])
+            if doc is None:
+                await self._open_next_list(family)
+                continue
+            list_id, size = str(doc["_id"]), int(doc["size"])
+            counter = await self._claim(list_id, int(doc["next"]), size, reference)
+            if counter is None:
+                continue  # window exhausted by concurrent issuers; read the list again
+            if counter >= size:
+                await self._lists.update_one({"_id": list_id}, {"$set": {"full": True}})
+                continue
+            permutation = self._permutation(list_id, size, bytes(doc["key"]))
+            return Allocation(
+                list_id=list_id,
+                family=family,
+                seq=int(doc["seq"]),
+                index=permutation(counter),
+                size=size,
+            )
+        raise StatusListFullError(
+            f"could not allocate a status index for {family!r} after {_MAX_ROUNDS} attempts"
+        )
+
+    async def _claim(
+        self, list_id: str, start: int, size: int, reference: str | None
+    ) -> int | None:
+        """Claim the first free counter from ``start``; ``size`` means "the list is full"."""
+        for counter in range(start, min(start + _PROBE_WINDOW, size)):
+            try:
+                await self._claims.insert_one(
+                    {
+                        "_id": f"{list_id}#{counter}",
+                        "list_id": list_id,
+                        "counter": counter,
+                        "reference": reference,
+                        "claimed_at": datetime.now(UTC),
+                    }
+                )
+            except DuplicateKeyError:
+                continue
+            await self._lists.update_one({"_id": list_id}, {"$max": {"next": counter + 1}})
+            return counter
+        if start + _PROBE_WINDOW >= size:
+            return size
+        await self._lists.update_one({"_id": list_id}, {"$max": {"next": start + _PROBE_WINDOW}})
+        return None
+
+    async def _open_next_list(self, family: str) -> None:
+        last = await self._lists.find_one(
+            {"family": family}, sort=[("seq", DESCENDING)], projection={"seq": 1, "full": 1}
+        )
+        if last is not None and not last.get("full", False):
+            return  # someone else opened it since our lookup; just retry
+        seq = 0 if last is None else int(last["seq"]) + 1
+        # A concurrent allocator may create it first (same _id); the retry then uses theirs.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._lists.insert_one(
+                {
+                    "_id": f"{family}/{seq}",
+                    "family": family,
+                    "seq": seq,
+                    "size": self._size,
+                    "next": 0,
+                    "full": False,
+                    "key": secrets.token_bytes(_KEY_BYTES),
+                    "created_at": datetime.now(UTC),
+                }
+            )
+
+    def _permutation(self, list_id: str, size: int, key: bytes) -> KeyedPermutation:
+        permutation = self._permutations.get(list_id)
+        if permutation is None:
+            permutation = KeyedPermutation(size, key)
+            self._permutations[list_id] = permutation
+        return permutation
+
+    async def lists(self, family: str) -> list[dict[str, Any]]:
+        """Return the family's lists (without their keys), oldest first, for publishing."""
+        cursor = self._lists.find(
+            {"family": family}, projection={"key": 0}, sort=[("seq", ASCENDING)]
+        )
+        return [doc async for doc in cursor]

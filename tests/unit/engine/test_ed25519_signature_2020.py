@@ -1,0 +1,209 @@
+"""Ed25519Signature2020: W3C vectors, our implementation vs didkit, and didkit's exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_samples import CREATED, did_key_signer, did_web_signer, ob3_v1_credential, resolver_for
+
+from sceau_shared.credentials.canonical import OxigraphCanonicalizer, PyldCanonicalizer
+from sceau_shared.credentials.dids import CompositeResolver, DidKeyResolver
+from sceau_shared.credentials.engine import (
+    Profile,
+    shared_canonicalizer,
+    sign_credential,
+    verify_proof,
+)
+from sceau_shared.credentials.keys import SigningKey
+from sceau_shared.credentials.proofs.data_integrity import (
+    add_proof,
+    create_proof,
+    verify_document_proofs,
+)
+from sceau_shared.credentials.proofs.didkit_suite import (
+    DidkitRefused,
+    didkit_sign_ed25519_2020,
+    didkit_sign_jwt,
+    didkit_verify,
+)
+from sceau_shared.credentials.proofs.ed25519_signature_2020 import ED25519_SIGNATURE_2020
+from sceau_shared.credentials.proofs.errors import ProofError
+
+W3C = Path(__file__).parent / "vectors" / "w3c-vc-di-eddsa"
+EDSIG = W3C / "Ed25519Signature2020"
+VECTOR_CREATED = datetime(2023, 2, 24, 23, 36, 38, tzinfo=UTC)
+
+
+def text(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def load(path: Path) -> Any:
+    return json.loads(text(path))
+
+
+def vector_key() -> SigningKey:
+    return SigningKey.from_secret_multibase(load(W3C / "keyPair.json")["privateKeyMultibase"])
+
+
+def vector_input() -> dict[str, Any]:
+    signed = load(EDSIG / "signedEdSig.json")
+    del signed["proof"]
+    return signed
+
+
+@pytest.mark.parametrize(
+    "engine", [PyldCanonicalizer(), OxigraphCanonicalizer()], ids=["pyld", "oxigraph"]
+)
+def test_reproduces_every_w3c_intermediate(engine: Any) -> None:
+    proof, data = create_proof(
+        vector_input(), vector_key(), engine, suite=ED25519_SIGNATURE_2020, created=VECTOR_CREATED
+    )
+    assert data.canonical_document == text(EDSIG / "canonDocEdSig.txt")
+    assert data.canonical_proof_config == text(EDSIG / "proofCanonEdSig.txt")
+    assert data.document_hash.hex() == text(EDSIG / "docHashEdSig.txt")
+    assert data.proof_config_hash.hex() == text(EDSIG / "proofHashEdSig.txt")
+    assert data.hash_data.hex() == text(EDSIG / "combinedHashEdSig.txt")
+    assert vector_key().sign(data.hash_data).hex() == text(EDSIG / "sigHexEdSig.txt")
+    assert proof["proofValue"] == text(EDSIG / "sigBTC58EdSig.txt")
+    config = {k: v for k, v in proof.items() if k != "proofValue"}
+    assert {**config, "@context": vector_input()["@context"]} == load(
+        EDSIG / "proofConfigEdSig.json"
+    )
+    signed = add_proof(
+        vector_input(), vector_key(), engine, suite=ED25519_SIGNATURE_2020, created=VECTOR_CREATED
+    )
+    assert signed == load(EDSIG / "signedEdSig.json")
+
+
+async def test_published_w3c_signed_vector_verifies() -> None:
+    resolver = CompositeResolver({"key": DidKeyResolver("Ed25519VerificationKey2020")})
+    verified = await verify_document_proofs(
+        load(EDSIG / "signedEdSig.json"),
+        resolver,
+        shared_canonicalizer(),
+        suite=ED25519_SIGNATURE_2020,
+    )
+    assert verified[0].created == VECTOR_CREATED
+
+
+async def test_w3c_vector_through_the_engine_and_tampered() -> None:
+    resolver = CompositeResolver({"key": DidKeyResolver()})
+    signed = load(EDSIG / "signedEdSig.json")
+    # issuer is https://vc.example/issuers/5678, not the did:key that signed: the engine must say so
+    result = await verify_proof(signed, resolver)
+    assert not result.verified
+    assert "issuer" in result.reason
+
+
+async def test_didkit_and_our_implementation_produce_identical_proofs() -> None:
+    key = did_key_signer()
+    credential = ob3_v1_credential(key.controller)
+    by_didkit = await didkit_sign_ed25519_2020(credential, key, created=CREATED)
+    ours = add_proof(
+        credential, key, shared_canonicalizer(), suite=ED25519_SIGNATURE_2020, created=CREATED
+    )
+    assert by_didkit["proof"]["proofValue"] == ours["proof"]["proofValue"]
+    assert by_didkit == ours
+
+
+async def test_didkit_signed_credential_verifies_with_our_verifier() -> None:
+    key = did_key_signer(7)
+    signed = await didkit_sign_ed25519_2020(ob3_v1_credential(key.controller), key, created=CREATED)
+    verified = await verify_document_proofs(
+        signed, resolver_for(), shared_canonicalizer(), suite=ED25519_SIGNATURE_2020
+    )
+    assert verified[0].controller == key.controller
+
+
+async def test_our_did_key_proof_verifies_with_didkit() -> None:
+    key = did_key_signer(8)
+    ours = add_proof(
+        ob3_v1_credential(key.controller),
+        key,
+        shared_canonicalizer(),
+        suite=ED25519_SIGNATURE_2020,
+        created=CREATED,
+    )
+    assert await didkit_verify(ours, verification_method=key.verification_method) == []
+    ours["credentialSubject"]["achievement"]["name"] = "Advanced Python"
+    assert await didkit_verify(ours, verification_method=key.verification_method) != []
+
+
+async def test_ob3_v1_profile_signs_with_didkit_for_did_key_and_ours_for_did_web() -> None:
+    key = did_key_signer(3)
+    signed = await sign_credential(
+        ob3_v1_credential(key.controller), key, Profile.OB3_V1, created=CREATED
+    )
+    assert isinstance(signed, dict)
+    assert signed["proof"]["type"] == "Ed25519Signature2020"
+    assert (await verify_proof(signed, resolver_for())).verified
+
+    web = did_web_signer(legacy=True)
+    signed_web = await sign_credential(
+        ob3_v1_credential(web.controller), web, Profile.OB3_V1, created=CREATED
+    )
+    assert isinstance(signed_web, dict)
+    result = await verify_proof(signed_web, resolver_for(web))
+    assert result.verified, result.reason
+    assert result.verification_method == web.verification_method
+    assert result.proof_created == CREATED
+
+
+async def test_didkit_is_never_given_a_did_web() -> None:
+    web = did_web_signer()
+    with pytest.raises(DidkitRefused, match="did:web"):
+        await didkit_sign_ed25519_2020(ob3_v1_credential(web.controller), web, created=CREATED)
+    with pytest.raises(DidkitRefused):
+        await didkit_sign_jwt(ob3_v1_credential(web.controller), web)
+    with pytest.raises(DidkitRefused):
+        await didkit_verify({}, verification_method=web.verification_method)
+
+
+async def test_didkit_refusal_becomes_a_generation_error() -> None:
+    key = did_key_signer()
+    credential = ob3_v1_credential(key.controller)
+    credential["@context"].append(
+        "https://w3id.org/security/data-integrity/v2"
+    )  # unknown to didkit
+    with pytest.raises(ProofError) as caught:
+        await sign_credential(credential, key, Profile.OB3_V1)
+    assert caught.value.problem_type.endswith("PROOF_GENERATION_ERROR")
+
+
+EXIT_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys
+    sys.path.insert(0, {tests!r})
+    from engine_samples import CREATED, did_key_signer, ob3_v1_credential, resolver_for
+    from sceau_shared.credentials.engine import Profile, sign_credential, verify_proof
+
+    async def main() -> bool:
+        key = did_key_signer(5)
+        credential = ob3_v1_credential(key.controller)
+        signed = await sign_credential(credential, key, Profile.OB3_V1, created=CREATED)
+        jwt = await sign_credential(ob3_v1_credential(key.controller), key, Profile.JWT)
+        first = await verify_proof(signed, resolver_for())
+        second = await verify_proof(jwt, resolver_for())
+        return first.verified and second.verified
+
+    assert asyncio.run(main())
+    sys.exit({code})
+    """
+)
+
+
+@pytest.mark.parametrize("code", [0, 1])
+def test_process_exit_code_stays_truthful_after_didkit(code: int) -> None:
+    script = EXIT_SCRIPT.format(tests=str(Path(__file__).parent), code=code)
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert completed.returncode == code, completed.stderr
