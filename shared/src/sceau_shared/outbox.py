@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, TracerProvider
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -24,9 +28,18 @@ from sceau_shared.events.envelope import Event, utcnow
 from sceau_shared.kafka import EventPublisher
 
 _log = logging.getLogger(__name__)
+_PROPAGATOR = TraceContextTextMapPropagator()
 
 OUTBOX_FIELD = "outbox"
 LEASE_FIELD = "outbox_lease_until"
+
+
+def _stored_trace_context(payload: str) -> dict[str, str]:
+    try:
+        value = json.loads(payload).get("trace_context") or {}
+    except (ValueError, AttributeError):
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def outbox_entry(event: Event) -> dict[str, Any]:
@@ -56,6 +69,7 @@ class OutboxRelay:
         poll_interval_s: float = 0.5,
         lease_s: float = 30.0,
         retry_delay_s: float = 1.0,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self._collections = list(collections)
         self._publisher = publisher
@@ -63,6 +77,7 @@ class OutboxRelay:
         self._lease = timedelta(seconds=lease_s)
         self._retry_delay_s = retry_delay_s
         self._wakeup = asyncio.Event()
+        self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(__name__)
         self.published = 0
 
     def wake(self) -> None:
@@ -94,13 +109,7 @@ class OutboxRelay:
                 sent: list[dict[str, Any]] = []
                 try:
                     for entry in entries:
-                        await self._publisher.publish_raw(
-                            topic=entry["topic"],
-                            key=str(entry["key"]).encode(),
-                            payload=str(entry["payload"]).encode(),
-                            event_id=entry["event_id"],
-                            event_type=entry["event_type"],
-                        )
+                        await self._publish(entry)
                         sent.append(entry)
                 finally:
                     update: dict[str, Any] = {"$unset": {LEASE_FIELD: ""}}
@@ -112,6 +121,25 @@ class OutboxRelay:
                 total += len(sent)
         self.published += total
         return total
+
+    async def _publish(self, entry: dict[str, Any]) -> None:
+        # Continue the trace of the request that wrote the event: the span (and the Kafka headers
+        # the FastStream middleware injects under it) hang below the original request's span.
+        payload = str(entry["payload"])
+        parent = _PROPAGATOR.extract(_stored_trace_context(payload))
+        with self._tracer.start_as_current_span(
+            f"outbox relay {entry['topic']}",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.destination.name": str(entry["topic"])},
+        ):
+            await self._publisher.publish_raw(
+                topic=entry["topic"],
+                key=str(entry["key"]).encode(),
+                payload=payload.encode(),
+                event_id=entry["event_id"],
+                event_type=entry["event_type"],
+            )
 
     async def run(self) -> None:
         """Relay forever (until cancelled), retrying after broker or database failures."""

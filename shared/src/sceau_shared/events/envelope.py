@@ -15,7 +15,19 @@ from datetime import UTC, datetime
 from typing import ClassVar, Self
 from uuid import UUID, uuid4
 
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+
+def capture_trace_context() -> dict[str, str]:
+    """Return the active W3C trace context (``traceparent``/``tracestate``), empty when none.
+
+    Events created inside a traced request carry it, so the outbox relay can publish them later
+    as part of the same trace even though the request has long finished.
+    """
+    carrier: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(carrier)
+    return carrier
 
 
 def utcnow() -> datetime:
@@ -43,7 +55,7 @@ class Event(BaseModel):
     occurred_at: AwareDatetime = Field(default_factory=utcnow)
     producer: str
     trace_context: dict[str, str] = Field(
-        default_factory=dict,
+        default_factory=capture_trace_context,
         description="W3C trace context (traceparent/tracestate) captured at creation.",
     )
 
