@@ -288,15 +288,12 @@ def test_did_web_issuer_offline_and_online(web_issuer: tuple[LocalServer, Path, 
     assert server.hits == {"/.well-known/did.json": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The W3C vectors' issuer is not the signing key's controller; the engine's "
-    "issuer-binding check refuses them (reported to the lead: binding vs. 'verify the W3C "
-    "vectors as published')",
-)
 @pytest.mark.parametrize("vector", W3C_SIGNED, ids=lambda p: p.parent.name + "/" + p.name)
 def test_w3c_signed_vectors_verify_as_published(vector: Path) -> None:
-    assert sceau("credential", "verify", vector).code == 0
+    # Generic VCs (not Open Badges) whose signer is not their issuer verify as published; the
+    # mismatch is shown as a warning. Open Badges must be signed by their issuer (test_tamper).
+    run = sceau("credential", "verify", vector)
+    assert run.code == 0, run.out + run.err
 
 
 def test_tampered_w3c_vector_is_not_verified(tmp_path: Path) -> None:

@@ -97,10 +97,17 @@ async def test_published_w3c_signed_vector_verifies() -> None:
 async def test_w3c_vector_through_the_engine_and_tampered() -> None:
     resolver = CompositeResolver({"key": DidKeyResolver()})
     signed = load(EDSIG / "signedEdSig.json")
-    # issuer is https://vc.example/issuers/5678, not the did:key that signed: the engine must say so
+    # A generic VC (not an Open Badge): verified as published even though its issuer
+    # (https://vc.example/issuers/5678) is not the did:key that signed; verify() warns about it.
     result = await verify_proof(signed, resolver)
-    assert not result.verified
-    assert "issuer" in result.reason
+    assert result.verified, result.reason
+    tampered = {**signed, "validFrom": "2024-01-01T00:00:00Z"}
+    assert not (await verify_proof(tampered, resolver)).verified
+    # An Open Badge must be signed by its issuer.
+    as_badge = {**signed, "type": ["VerifiableCredential", "OpenBadgeCredential"]}
+    refused = await verify_proof(as_badge, resolver)
+    assert not refused.verified
+    assert "issuer" in refused.reason
 
 
 async def test_didkit_and_our_implementation_produce_identical_proofs() -> None:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from sceau_shared.credentials.binding import requires_issuer_binding
 from sceau_shared.credentials.canonical import Canonicalizer, default_canonicalizer
 from sceau_shared.credentials.dids.resolver import DidResolver, split_did_url
 from sceau_shared.credentials.keys import SigningKey
@@ -201,6 +202,12 @@ async def verify_proof(
         )
 
 
+def _is_vcdm_1(document: Mapping[str, Any]) -> bool:
+    contexts = document.get("@context")
+    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
+    return first == "https://www.w3.org/2018/credentials/v1"
+
+
 def _check_issuer(credential: Mapping[str, Any], verification_method: str) -> str:
     issuer = credential_issuer(credential)
     if issuer is None:
@@ -230,10 +237,13 @@ async def _verify_linked_data(
         method = proof.get("verificationMethod")
         if not isinstance(method, str):
             raise ProofError(PROOF_VERIFICATION_ERROR, "the proof has no verificationMethod")
-        _check_issuer(document, method)
+        if requires_issuer_binding(document):
+            _check_issuer(document, method)
     if proof_type == ED25519_SIGNATURE_2020.proof_type:
         methods = [str(proof["verificationMethod"]) for proof in proofs]
-        if len(proofs) == 1 and methods[0].startswith(_DID_KEY):
+        # didkit judges VCDM 1.1 did:key credentials; VCDM 2.0 ones (which it refuses for lack of
+        # an issuanceDate) and did:web ones go through our own implementation.
+        if len(proofs) == 1 and methods[0].startswith(_DID_KEY) and _is_vcdm_1(document):
             outcome = await _verify_with_didkit(document, proofs[0], methods[0], now)
             if outcome is not None:
                 return outcome
@@ -258,7 +268,7 @@ def _success(document: dict[str, Any], verified: list[VerifiedProof]) -> ProofVe
     return ProofVerification(
         verified=True,
         problem_type=None,
-        reason=f"the {first.proof.get('type')} proof is valid and was made by the issuer's key "
+        reason=f"the {first.proof.get('type')} proof is valid and was made with the key "
         f"{first.verification_method}",
         verification_method=first.verification_method,
         issuer=credential_issuer(document),

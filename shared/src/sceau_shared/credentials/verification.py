@@ -34,6 +34,7 @@ from typing import Any, Final, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sceau_shared.credentials.binding import requires_issuer_binding
 from sceau_shared.credentials.dids.resolver import DidResolver
 from sceau_shared.credentials.ob3.constants import OB_CREDENTIAL_TYPES
 from sceau_shared.credentials.ob3.envelope import (
@@ -352,7 +353,13 @@ async def _proof_check(
         )
     signer = did_of(outcome.verification_method)
     role_fr = "l'émetteur" if signer_role == "issuer" else "le détenteur"
-    if expected_signer is not None and signer is not None and signer != did_of(expected_signer):
+    bound = signer_role != "issuer" or requires_issuer_binding(envelope.document)
+    if (
+        bound
+        and expected_signer is not None
+        and signer is not None
+        and signer != did_of(expected_signer)
+    ):
         return (
             Check.failed(
                 CheckName.PROOF,
@@ -611,6 +618,25 @@ async def _verify_credential(envelope: Envelope, context: _Context) -> Verificat
         signer_role="issuer",
     )
     checks = [structure, proof, _validity_check(document, context.now)]
+    method = outcome.verification_method if outcome is not None else None
+    signer = did_of(method) if isinstance(method, str) else None
+    issuer = id_of(document.get("issuer"))
+    if (
+        proof.status is CheckStatus.PASSED
+        and signer
+        and isinstance(issuer, str)
+        and signer != did_of(issuer)
+    ):
+        # Only reachable for credential types that do not require issuer binding.
+        warnings = [
+            *warnings,
+            VerificationWarning(
+                message_en=f"The proof was made by {signer}, which is not the issuer {issuer}.",
+                message_fr=(
+                    f"La preuve a été faite par {signer}, qui n'est pas l'émetteur {issuer}."
+                ),
+            ),
+        ]
     if proof.status is CheckStatus.PASSED:
         checks.append(await _status_check(document, context))
         checks.append(await _issuer_check(document, context, outcome))
