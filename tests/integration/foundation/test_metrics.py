@@ -1,0 +1,91 @@
+"""Business counters and Kafka consumer lag, read back from an in-memory metric reader."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from sceau_shared.events import CredentialStatusChangedV1, StatusChange
+from sceau_shared.kafka import EventPublisher, create_broker, subscribe_event
+from sceau_shared.metrics import BusinessMetrics, ConsumerLag
+
+pytestmark = pytest.mark.integration
+
+
+def points(reader: InMemoryMetricReader, name: str) -> list:
+    data = reader.get_metrics_data()
+    return [
+        point
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == name
+        for point in metric.data.data_points
+    ]
+
+
+def test_business_counters():
+    reader = InMemoryMetricReader()
+    metrics = BusinessMetrics.create(MeterProvider(metric_readers=[reader]), "test")
+    metrics.issued.add(3, {"profile": "ob3-v2", "mode": "batch"})
+    metrics.verifications.add(1, {"outcome": "verified"})
+    metrics.verifications.add(2, {"outcome": "not-verified"})
+    issued = points(reader, "sceau.credentials.issued")
+    assert [p.value for p in issued] == [3]
+    by_outcome = {p.attributes["outcome"]: p.value for p in points(reader, "sceau.verifications")}
+    assert by_outcome == {"verified": 1, "not-verified": 2}
+
+
+async def test_consumer_lag_is_measured(kafka_settings):
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    broker = create_broker(kafka_settings, client_id="lag-test")
+    publisher = EventPublisher(broker, kafka_settings, producer="lag-test")
+    release = asyncio.Event()
+    handled = 0
+
+    @subscribe_event(
+        broker,
+        CredentialStatusChangedV1,
+        settings=kafka_settings,
+        group_id=f"{kafka_settings.client_id}.lag",
+        publisher=publisher,
+    )
+    async def slow(_: CredentialStatusChangedV1) -> None:
+        nonlocal handled
+        await release.wait()
+        handled += 1
+
+    lag = ConsumerLag(broker)
+    lag.register(provider, "test")
+    async with broker:
+        await broker.start()
+        for i in range(5):
+            await publisher.publish(
+                CredentialStatusChangedV1(
+                    producer="t",
+                    credential_id=f"c{i}",
+                    institution_id="i",
+                    issuer_did="did:key:z",
+                    change=StatusChange.REVOKED,
+                    reason_code="r",
+                    effective_at=datetime.now(UTC),
+                )
+            )
+        seen = 0
+        for _ in range(100):
+            sample = await lag.sample()
+            seen = sum(sample.values())
+            if seen >= 4:
+                break
+            await asyncio.sleep(0.1)
+        assert seen >= 4  # one message is being handled, the rest wait
+        gauge = points(reader, "sceau.kafka.consumer.lag")
+        assert sum(p.value for p in gauge) == seen
+        release.set()
+        for _ in range(100):
+            if handled == 5:
+                break
+            await asyncio.sleep(0.05)
