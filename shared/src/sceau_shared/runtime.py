@@ -6,6 +6,8 @@ per process, one broker (producer plus the service's subscribers), providers pas
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from sceau_shared.kafka import EventPublisher, create_broker, ping_broker
+from sceau_shared.metrics import BusinessMetrics, ConsumerLag
 from sceau_shared.mongo import create_client, database, ping
 from sceau_shared.settings import HttpSettings, KafkaSettings, MongoSettings, TelemetrySettings
 from sceau_shared.telemetry import Telemetry, setup_telemetry
@@ -44,6 +47,7 @@ class Runtime:
     db: AsyncDatabase[dict[str, Any]]
     broker: KafkaBroker
     publisher: EventPublisher
+    metrics: BusinessMetrics
 
     async def check_mongo(self) -> None:
         """Readiness check: MongoDB answers."""
@@ -78,8 +82,12 @@ async def open_runtime(
     publisher = EventPublisher(broker, settings.kafka, producer=name)
     if register_subscribers is not None:
         register_subscribers(broker, publisher)
+    lag = ConsumerLag(broker)
+    lag.register(tel.meter_provider, name)
+    lag_task: asyncio.Task[None] | None = None
     try:
         await broker.start()
+        lag_task = asyncio.create_task(lag.run(), name=f"{name}-consumer-lag")
         yield Runtime(
             name=name,
             telemetry=tel,
@@ -87,8 +95,13 @@ async def open_runtime(
             db=database(client, settings.mongo),
             broker=broker,
             publisher=publisher,
+            metrics=BusinessMetrics.create(tel.meter_provider, name),
         )
     finally:
+        if lag_task is not None:
+            lag_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lag_task
         await broker.stop()
         await client.close()
         if owned_telemetry:
