@@ -50,3 +50,26 @@ class TestDockerfiles:
         assert not user[-1].startswith(("root", "0"))
         assert "HEALTHCHECK" in text
         assert f"sceau_{service}" in text
+
+
+def _resolve(value: object) -> str:
+    # ${VAR:-default} -> default (what compose uses when the variable is unset)
+    return re.sub(r"\$\{[A-Z0-9_]+:-([^}]*)\}", r"\1", str(value))
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_environment_is_accepted_by_the_service_settings(service, monkeypatch):
+    """Every variable compose sets must exist in the service's settings and be valid."""
+    import importlib
+
+    module = importlib.import_module(f"sceau_{service}.settings")
+    settings_class = getattr(module, f"{service.capitalize()}Settings")
+    prefix = f"{service.upper()}_"
+    for key in list(__import__("os").environ):
+        if key.startswith(prefix):
+            monkeypatch.delenv(key)
+    for key, value in COMPOSE["services"][service]["environment"].items():
+        if key.startswith(prefix):
+            monkeypatch.setenv(key, _resolve(value))
+    settings = settings_class(_env_file=None)
+    assert settings.kafka.bootstrap_servers == "kafka:9092"
