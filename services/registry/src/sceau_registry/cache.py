@@ -1,0 +1,134 @@
+"""A small in-process TTL cache: hot public answers are served from memory, not MongoDB.
+
+Each replica keeps its own. A change handled by this replica invalidates the entry at once; a change
+handled by another replica is seen after at most ``ttl_s`` (a setting, 2 s by default), far below
+the ``Cache-Control`` lifetimes clients already apply to the same documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class TtlCache(Generic[K, V]):
+    """Least-recently-used cache whose entries expire ``ttl_s`` after they were stored."""
+
+    def __init__(
+        self, *, ttl_s: float, max_entries: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._ttl = ttl_s
+        self._max = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        """Return the fresh value of ``key`` or None."""
+        item = self._entries.get(key)
+        if item is None:
+            return None
+        if item[0] <= self._clock():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return item[1]
+
+    def put(self, key: K, value: V) -> None:
+        """Store ``value`` (nothing is kept when the TTL is zero)."""
+        if self._ttl <= 0:
+            return
+        self._entries[key] = (self._clock() + self._ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def invalidate(self, key: K) -> None:
+        """Forget ``key``."""
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+
+
+class RefreshingCache(Generic[K, V]):
+    """A TTL cache that keeps serving an expired value while *one* background reload runs.
+
+    Under load, a plain TTL cache expires for every concurrent client at once and they all hit the
+    database together (a thundering herd on every period). Here the first reader after expiry
+    starts a reload and everyone — that reader included — gets the previous value until it lands;
+    a value is therefore at most ``ttl_s`` plus one reload old. A key never seen is loaded once,
+    with concurrent first readers awaiting the same load.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[K], Awaitable[V | None]],
+        *,
+        ttl_s: float,
+        max_entries: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self._ttl = ttl_s
+        self._max = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._loading: dict[K, asyncio.Task[V | None]] = {}
+
+    def put(self, key: K, value: V) -> None:
+        """Store a value known to be current (e.g. just written by this replica)."""
+        if self._ttl <= 0:
+            return
+        self._entries[key] = (self._clock() + self._ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def invalidate(self, key: K) -> None:
+        """Forget ``key`` (the next reader loads it)."""
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        self._entries.clear()
+
+    def peek(self, key: K) -> V | None:
+        """The held value, fresh or not, without waiting (an expired one triggers a reload)."""
+        item = self._entries.get(key)
+        if item is None:
+            return None
+        if item[0] <= self._clock():
+            self._reload(key)
+        return item[1]
+
+    async def get(self, key: K) -> V | None:
+        """The held value (reloading in the background if expired), or load it now."""
+        held = self.peek(key)
+        if held is not None:
+            return held
+        return await self._reload(key)
+
+    def _reload(self, key: K) -> asyncio.Task[V | None]:
+        task = self._loading.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._fetch(key))
+            self._loading[key] = task
+        return task
+
+    async def _fetch(self, key: K) -> V | None:
+        try:
+            value = await self._load(key)
+            if value is None:
+                self._entries.pop(key, None)
+            else:
+                self.put(key, value)
+            return value
+        finally:
+            self._loading.pop(key, None)

@@ -1,0 +1,222 @@
+"""Stores fed by events or owned by the registry itself: keys, status lists, its key, trust list.
+
+Every write here is a single-document upsert that is safe to repeat and to receive out of order,
+because Kafka delivers at least once and replays from the start must be harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from sceau_registry.crypto import ALGORITHM, SealedKey
+from sceau_registry.domain import KeyRecord
+from sceau_shared.events import utcnow
+from sceau_shared.mongo import Document
+
+REGISTRY_KEY_ID = "registry-signing-key"
+TRUST_LIST_ID = "current"
+
+
+def key_from(doc: Document) -> KeyRecord:
+    """Rebuild a key record from its stored form."""
+    return KeyRecord(
+        verification_method=doc["_id"],
+        did=doc["did"],
+        institution_id=doc["institution_id"],
+        public_key_multibase=doc["public_key_multibase"],
+        active_from=doc["active_from"],
+        rotated_at=doc.get("rotated_at"),
+        revoked_as_of=doc.get("revoked_as_of"),
+        key_version=int(doc.get("key_version", 1)),
+    )
+
+
+class Keys:
+    """Verification methods of institutions with their windows (``_id`` = method id)."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def ensure_indexes(self) -> None:
+        """Index lookups by DID and by institution."""
+        await self._collection.create_index("did")
+        await self._collection.create_index("institution_id")
+
+    async def merge(self, record: KeyRecord) -> None:
+        """Record what an event says about a key, order-independently and idempotently.
+
+        The window's start comes from the first event seen; an end (rotation, revocation) once
+        known is never cleared, so a late or replayed "added" event cannot resurrect a key.
+        """
+        update: Document = {
+            "$setOnInsert": {
+                "did": record.did,
+                "institution_id": record.institution_id,
+                "public_key_multibase": record.public_key_multibase,
+                "active_from": record.active_from,
+                "key_version": record.key_version,
+            },
+        }
+        ends: Document = {}
+        if record.rotated_at is not None:
+            ends["rotated_at"] = record.rotated_at
+        if record.revoked_as_of is not None:
+            ends["revoked_as_of"] = record.revoked_as_of
+        if ends:
+            update["$set"] = ends
+        await self._collection.update_one({"_id": record.verification_method}, update, upsert=True)
+
+    async def for_did(self, did: str) -> list[KeyRecord]:
+        """Every recorded key of ``did``."""
+        cursor = self._collection.find({"did": did}).sort("active_from", ASCENDING)
+        return [key_from(doc) async for doc in cursor]
+
+    async def institution_of(self, did: str) -> str | None:
+        """The institution a DID's keys were published for (when the DID is not linked yet)."""
+        doc = await self._collection.find_one({"did": did}, {"institution_id": 1})
+        return None if doc is None else str(doc["institution_id"])
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """Signed bytes served as they are, with their strong ETag."""
+
+    key: str
+    version: int
+    body: bytes
+    etag: str
+    max_age_s: int
+
+
+class StatusLists:
+    """Signed status list credentials; the highest ``version`` of each list wins."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def ensure_indexes(self) -> None:
+        """Only ``_id`` (the list id) is queried."""
+
+    async def store_if_newer(self, list_id: str, version: int, fields: Document) -> bool:
+        """Replace the stored list only if ``version`` is newer; True if it was stored."""
+        try:
+            result = await self._collection.update_one(
+                {"_id": list_id, "version": {"$lt": version}},
+                {"$set": {**fields, "version": version}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False  # a version >= this one is already stored: the late event is ignored
+        return result.modified_count == 1 or result.upserted_id is not None
+
+    async def get(self, list_id: str) -> StoredDocument | None:
+        """Return the stored list."""
+        doc = await self._collection.find_one({"_id": list_id})
+        if doc is None:
+            return None
+        return StoredDocument(
+            key=list_id,
+            version=int(doc["version"]),
+            body=bytes(doc["body"]),
+            etag=str(doc["etag"]),
+            max_age_s=int(doc["max_age_s"]),
+        )
+
+
+class RegistryKeys:
+    """The registry's own sealed signing key."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def ensure_indexes(self) -> None:
+        """Only ``_id`` is queried."""
+
+    async def create_or_get(self, sealed: SealedKey) -> SealedKey:
+        """Store ``sealed`` unless a key exists already (another replica won); return the key."""
+        try:
+            await self._collection.insert_one(
+                {
+                    "_id": sealed.key_id,
+                    "fragment": sealed.fragment,
+                    "public_key_multibase": sealed.public_key_multibase,
+                    "alg": ALGORITHM,
+                    "nonce": sealed.nonce,
+                    "ciphertext": sealed.ciphertext,
+                    "created_at": utcnow(),
+                }
+            )
+        except DuplicateKeyError:
+            existing = await self.get(sealed.key_id)
+            if existing is None:  # pragma: no cover - deleted in between by an operator
+                raise
+            return existing
+        return sealed
+
+    async def get(self, key_id: str) -> SealedKey | None:
+        """Return the sealed key."""
+        doc = await self._collection.find_one({"_id": key_id})
+        if doc is None:
+            return None
+        return SealedKey(
+            key_id=doc["_id"],
+            fragment=doc["fragment"],
+            public_key_multibase=doc["public_key_multibase"],
+            nonce=bytes(doc["nonce"]),
+            ciphertext=bytes(doc["ciphertext"]),
+        )
+
+
+@dataclass(frozen=True)
+class StoredTrustList:
+    """The signed trust list and what it was signed from."""
+
+    body: bytes
+    etag: str
+    fingerprint: str
+    signed_at: datetime
+    valid_until: datetime
+
+
+class TrustLists:
+    """The current signed trust list (one document)."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._collection = collection
+
+    async def ensure_indexes(self) -> None:
+        """Only ``_id`` is queried."""
+
+    async def put(self, stored: StoredTrustList) -> None:
+        """Replace the current trust list."""
+        await self._collection.update_one(
+            {"_id": TRUST_LIST_ID},
+            {
+                "$set": {
+                    "body": stored.body,
+                    "etag": stored.etag,
+                    "fingerprint": stored.fingerprint,
+                    "signed_at": stored.signed_at,
+                    "valid_until": stored.valid_until,
+                }
+            },
+            upsert=True,
+        )
+
+    async def get(self) -> StoredTrustList | None:
+        """Return the current trust list."""
+        doc = await self._collection.find_one({"_id": TRUST_LIST_ID})
+        if doc is None:
+            return None
+        return StoredTrustList(
+            body=bytes(doc["body"]),
+            etag=str(doc["etag"]),
+            fingerprint=str(doc["fingerprint"]),
+            signed_at=doc["signed_at"],
+            valid_until=doc["valid_until"],
+        )

@@ -1,0 +1,66 @@
+"""Helpers shared by the registry integration tests (fixtures stay in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from sceau_shared.events import Event
+from sceau_shared.settings import KafkaSettings
+
+OPERATOR_TOKEN = "integration-operator-token-0123456789"
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}", "X-Sceau-Actor": "alice"}
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], *, within: float = 30.0, interval: float = 0.1
+) -> Any:
+    """Poll ``check`` until it returns a truthy value."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+async def nothing_on(kafka_settings: KafkaSettings, event_type: type[Event]) -> bool:
+    """True if the event type's topic holds no message (waits a little to be sure)."""
+    consumer = AIOKafkaConsumer(
+        kafka_settings.topic(event_type.TOPIC),
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        batch = await consumer.getmany(timeout_ms=2000)
+    finally:
+        await consumer.stop()
+    return not any(batch.values())
+
+
+async def consume(
+    kafka_settings: KafkaSettings, event_type: type[Event], count: int, *, within: float = 30.0
+) -> list[Any]:
+    """Read ``count`` events of a type from the start of its (test-private) topic."""
+    consumer = AIOKafkaConsumer(
+        kafka_settings.topic(event_type.TOPIC),
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    out: list[Any] = []
+    try:
+        while len(out) < count:
+            record = await asyncio.wait_for(consumer.getone(), timeout=within)
+            out.append(event_type.model_validate_json(record.value))
+    finally:
+        await consumer.stop()
+    return out
