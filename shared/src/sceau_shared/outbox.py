@@ -3,9 +3,23 @@
 A service that changes an aggregate appends the events it must publish to that document's
 ``outbox`` array **in the same update** (:func:`outbox_push`), so the state change and the intent to
 publish commit atomically without transactions. :class:`OutboxRelay` then publishes each pending
-entry in order (waiting for the broker's ``acks=all``) and pulls it from the array. A crash between
-publish and pull publishes the entry again on restart: consumers deduplicate on ``event_id``.
-Several relay replicas do not step on each other: a document is leased before it is relayed.
+entry in order (waiting for the broker's ``acks=all``) and records it as published.
+
+The relay never writes to the aggregate documents. On FerretDB 1.24 every update is a
+read-modify-write of the whole document that is *not* atomic (a test shows concurrent updates
+being lost), so a relay that trimmed the outbox or set a lease on the document could erase a
+state change the service wrote at the same moment. Instead it keeps its own state in two side
+collections of the same database, written only by inserts and deletes of whole documents, which
+are atomic everywhere:
+
+* ``outbox_published`` — one document per published event id (the "already sent" marker);
+* ``outbox_leases`` — one document per aggregate being relayed, so replicas do not relay the
+  same document at the same time (an expired lease is taken over).
+
+A crash between publishing and writing the marker publishes the entry again on restart:
+consumers deduplicate on ``event_id``. Outbox entries stay in their document as its event
+history (``$push`` with ``$slice`` would bound it on MongoDB, but FerretDB 1.24 silently ignores
+``$slice``, so no bound is relied on).
 """
 
 from __future__ import annotations
@@ -14,15 +28,16 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from sceau_shared.events.envelope import Event, utcnow
 from sceau_shared.kafka import EventPublisher
@@ -31,7 +46,11 @@ _log = logging.getLogger(__name__)
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 OUTBOX_FIELD = "outbox"
-LEASE_FIELD = "outbox_lease_until"
+PUBLISHED_COLLECTION = "outbox_published"
+LEASES_COLLECTION = "outbox_leases"
+_REMEMBERED = 200_000
+
+Document = dict[str, Any]
 
 
 def _stored_trace_context(payload: str) -> dict[str, str]:
@@ -59,11 +78,15 @@ def outbox_push(*events: Event) -> dict[str, Any]:
 
 
 class OutboxRelay:
-    """Publishes pending outbox entries of the given collections to Kafka."""
+    """Publishes pending outbox entries of the given collections to Kafka.
+
+    Subclasses may override :meth:`_candidates` to look at fewer documents (for example only
+    those a service just wrote); the default scans every document that has outbox entries.
+    """
 
     def __init__(
         self,
-        collections: Sequence[AsyncCollection[dict[str, Any]]],
+        collections: Sequence[AsyncCollection[Document]],
         publisher: EventPublisher,
         *,
         poll_interval_s: float = 0.5,
@@ -78,47 +101,96 @@ class OutboxRelay:
         self._retry_delay_s = retry_delay_s
         self._wakeup = asyncio.Event()
         self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(__name__)
+        # Event ids known to be published (bounded): spares a marker lookup on every scan.
+        self._done: OrderedDict[str, None] = OrderedDict()
         self.published = 0
 
     def wake(self) -> None:
         """Ask the relay to look now (call after writing to an outbox, to cut latency)."""
         self._wakeup.set()
 
+    @staticmethod
+    def _published(coll: AsyncCollection[Document]) -> AsyncCollection[Document]:
+        return coll.database[PUBLISHED_COLLECTION]
+
+    @staticmethod
+    def _leases(coll: AsyncCollection[Document]) -> AsyncCollection[Document]:
+        return coll.database[LEASES_COLLECTION]
+
     async def ensure_indexes(self) -> None:
-        """Index the pending-entry lookup so relaying stays cheap when outboxes are empty."""
+        """Index the pending-entry lookup (cheap on MongoDB; FerretDB scans regardless)."""
         for coll in self._collections:
             await coll.create_index(f"{OUTBOX_FIELD}.event_id", sparse=True)
 
-    async def _claim(self, coll: AsyncCollection[dict[str, Any]]) -> dict[str, Any] | None:
+    async def _candidates(self, coll: AsyncCollection[Document]) -> AsyncIterator[Document]:
+        """Yield documents that may hold unpublished entries (default: all with an outbox)."""
+        async for doc in coll.find({f"{OUTBOX_FIELD}.event_id": {"$exists": True}}):
+            yield doc
+
+    def _remember(self, event_id: str) -> None:
+        self._done[event_id] = None
+        if len(self._done) > _REMEMBERED:
+            self._done.popitem(last=False)
+
+    async def _pending(
+        self, coll: AsyncCollection[Document], doc: Document
+    ) -> list[dict[str, Any]]:
+        entries = [e for e in doc.get(OUTBOX_FIELD) or [] if isinstance(e, dict)]
+        unknown = [
+            str(e.get("event_id")) for e in entries if str(e.get("event_id")) not in self._done
+        ]
+        if not unknown:
+            return []
+        async for marker in self._published(coll).find({"_id": {"$in": unknown}}):
+            self._remember(str(marker["_id"]))
+        return [e for e in entries if str(e.get("event_id")) not in self._done]
+
+    async def _take_lease(self, coll: AsyncCollection[Document], doc_id: Any) -> bool:
+        leases = self._leases(coll)
+        key = f"{coll.name}:{doc_id}"
         now = utcnow()
-        return await coll.find_one_and_update(
-            {
-                f"{OUTBOX_FIELD}.event_id": {"$exists": True},
-                "$or": [{LEASE_FIELD: {"$exists": False}}, {LEASE_FIELD: {"$lt": now}}],
-            },
-            {"$set": {LEASE_FIELD: now + self._lease}},
-            return_document=ReturnDocument.AFTER,
-        )
+        for _ in range(2):
+            try:
+                await leases.insert_one({"_id": key, "until": now + self._lease})
+            except DuplicateKeyError:
+                # Someone holds it; take it over only if it expired (its holder died).
+                result = await leases.delete_one({"_id": key, "until": {"$lt": now}})
+                if result.deleted_count == 0:
+                    return False
+                continue
+            return True
+        return False
+
+    async def _release_lease(self, coll: AsyncCollection[Document], doc_id: Any) -> None:
+        await self._leases(coll).delete_one({"_id": f"{coll.name}:{doc_id}"})
+
+    async def _relay_document(self, coll: AsyncCollection[Document], doc: Document) -> int:
+        pending = await self._pending(coll, doc)
+        if not pending or not await self._take_lease(coll, doc["_id"]):
+            return 0
+        sent = 0
+        try:
+            # Re-read under the lease: another relay may have published entries meanwhile.
+            fresh = await coll.find_one({"_id": doc["_id"]})
+            pending = await self._pending(coll, fresh) if fresh is not None else []
+            for entry in pending:
+                await self._publish(entry)
+                with contextlib.suppress(DuplicateKeyError):
+                    await self._published(coll).insert_one(
+                        {"_id": str(entry["event_id"]), "at": utcnow(), "collection": coll.name}
+                    )
+                self._remember(str(entry["event_id"]))
+                sent += 1
+        finally:
+            await self._release_lease(coll, doc["_id"])
+        return sent
 
     async def drain_once(self) -> int:
         """Relay every pending entry once; return how many were published."""
         total = 0
         for coll in self._collections:
-            while (doc := await self._claim(coll)) is not None:
-                entries: list[dict[str, Any]] = list(doc.get(OUTBOX_FIELD) or [])
-                sent: list[dict[str, Any]] = []
-                try:
-                    for entry in entries:
-                        await self._publish(entry)
-                        sent.append(entry)
-                finally:
-                    update: dict[str, Any] = {"$unset": {LEASE_FIELD: ""}}
-                    if sent:
-                        # $pullAll with the exact entries: FerretDB 1.24 silently ignores $pull
-                        # with a condition, so remove the very elements we published.
-                        update["$pullAll"] = {OUTBOX_FIELD: sent}
-                    await coll.update_one({"_id": doc["_id"]}, update)
-                total += len(sent)
+            async for doc in self._candidates(coll):
+                total += await self._relay_document(coll, doc)
         self.published += total
         return total
 

@@ -59,7 +59,7 @@ class FailingAfterFirst(EventPublisher):
 
 
 class TestOutboxRelay:
-    async def test_events_are_relayed_in_order_and_removed(
+    async def test_events_are_relayed_in_order_and_marked(
         self, kafka_settings, mongo_client, mongo_settings
     ):
         coll = mongo_client[mongo_settings.database]["credentials"]
@@ -77,8 +77,17 @@ class TestOutboxRelay:
             assert await relay.drain_once() == 0
         received = await consume(kafka_settings, 4)
         assert [e.event_id for e in received] == [e.event_id for e in events]
+        # The relay never writes to the aggregate: published entries are marked on the side.
         doc = await coll.find_one({"_id": "cred-1"})
-        assert doc["outbox"] == []
+        assert doc["status"] == "suspended"
+        assert "outbox_lease_until" not in doc
+        markers = mongo_client[mongo_settings.database]["outbox_published"]
+        assert await markers.count_documents({}) == 4
+        # A fresh relay (after a restart) finds nothing left to send.
+        async with broker:
+            await broker.connect()
+            again = OutboxRelay([coll], EventPublisher(broker, kafka_settings, producer="t"))
+            assert await again.drain_once() == 0
 
     async def test_a_crash_mid_relay_loses_nothing(
         self, kafka_settings, mongo_client, mongo_settings
@@ -94,9 +103,9 @@ class TestOutboxRelay:
             crashing = OutboxRelay([coll], FailingAfterFirst(good), lease_s=0.0)
             with pytest.raises(ConnectionError):
                 await crashing.drain_once()
-            # The first entry was published and trimmed; the rest wait for the next relay.
-            doc = await coll.find_one({"_id": "cred-1"})
-            assert [e["event_id"] for e in doc["outbox"]] == [str(e.event_id) for e in events[1:]]
+            # The first entry was published and marked; the rest wait for the next relay.
+            markers = mongo_client[mongo_settings.database]["outbox_published"]
+            assert [m["_id"] async for m in markers.find({})] == [str(events[0].event_id)]
             relay = OutboxRelay([coll], good, poll_interval_s=0.05)
             task = asyncio.create_task(relay.run())
             try:
@@ -110,3 +119,35 @@ class TestOutboxRelay:
                     await task
         received = await consume(kafka_settings, 3)
         assert {e.event_id for e in received} == {e.event_id for e in events}
+
+    async def test_relaying_never_loses_a_concurrent_state_change(
+        self, kafka_settings, mongo_client, mongo_settings
+    ):
+        # FerretDB 1.24 updates are non-atomic read-modify-writes: a relay that wrote to the
+        # aggregate (trim, lease) while the service updates it could erase the service's write.
+        coll = mongo_client[mongo_settings.database]["institutions"]
+        await coll.insert_one({"_id": "inst-1", "changes": []})
+        broker = create_broker(kafka_settings, client_id="relay")
+        async with broker:
+            await broker.connect()
+            relay = OutboxRelay(
+                [coll], EventPublisher(broker, kafka_settings, producer="t"), poll_interval_s=0.01
+            )
+            task = asyncio.create_task(relay.run())
+            try:
+                for i in range(30):
+                    push = outbox_push(event(i))["$push"] | {"changes": i}
+                    await coll.update_one({"_id": "inst-1"}, {"$push": push})
+                    relay.wake()
+                    await asyncio.sleep(0.01)
+                for _ in range(200):
+                    if relay.published >= 30:
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        doc = await coll.find_one({"_id": "inst-1"})
+        assert doc["changes"] == list(range(30))
+        assert relay.published == 30
