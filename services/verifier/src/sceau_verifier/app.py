@@ -3,28 +3,76 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-from sceau_shared.http import create_base_app
+from sceau_shared.events import VerificationCompletedV1
+from sceau_shared.http import RateLimiter, create_base_app
+from sceau_shared.http.app import Lifespan
+from sceau_shared.kafka import EventPublisher
 from sceau_shared.runtime import Runtime, open_runtime
+from sceau_shared.ssrf import GuardedTransport
 from sceau_shared.telemetry import Telemetry, setup_telemetry
-from sceau_verifier import __version__
+from sceau_verifier import __version__, api, pages
+from sceau_verifier.api import VerifierState
+from sceau_verifier.engine import Caches, build_caches, build_engine
+from sceau_verifier.handlers import CacheInvalidation
+from sceau_verifier.service import EventSink, VerificationService
 from sceau_verifier.settings import SERVICE_NAME, VerifierSettings
 
 
-def create_api(settings: VerifierSettings, *, telemetry: Telemetry | None = None) -> FastAPI:
-    """Build the verifier application; connections open in its lifespan, not here."""
-    tel = telemetry or setup_telemetry(SERVICE_NAME, settings.telemetry)
+def _http_clients(settings: VerifierSettings) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
+    """Two clients: one for URLs taken from credentials (SSRF-guarded), one for the registry.
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with open_runtime(SERVICE_NAME, settings, telemetry=tel) as runtime:
-            app.state.runtime = runtime
-            yield {"runtime": runtime}
+    The guarded client checks every address at connect time; the registry's URL is configured by
+    the operator, so its client may reach a private address (the registry usually is one).
+    """
+    untrusted_private = settings.status.allow_private_hosts or settings.did_web.allow_private_hosts
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+    guarded = httpx.AsyncClient(
+        transport=GuardedTransport(allow_private=untrusted_private),
+        limits=limits,
+        follow_redirects=False,
+        trust_env=False,
+    )
+    registry = httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
+    return guarded, registry
+
+
+def create_state(
+    settings: VerifierSettings,
+    caches: Caches,
+    *,
+    publish: EventSink | None,
+    limiter: RateLimiter,
+) -> VerifierState:
+    """Build the verification service and what the routes need from it."""
+    service = VerificationService(
+        build_engine(settings, caches),
+        caches.registry,
+        publish=publish if settings.publish_events else None,
+        timeout_s=settings.limits.verify_timeout_s,
+        producer=SERVICE_NAME,
+    )
+    return VerifierState(
+        service=service,
+        limiter=limiter,
+        max_depth=settings.limits.max_depth,
+        batch_max=settings.limits.batch_max,
+    )
+
+
+def create_shell(settings: VerifierSettings, *, lifespan: Lifespan) -> FastAPI:
+    """The app with its routes, probes and limits; ``lifespan`` provides ``verifier`` state.
+
+    The lifespan must yield ``verifier`` (:class:`VerifierState`), ``templates`` and, for the
+    readiness probes, set ``app.state.runtime``.
+    """
 
     async def mongo_ready(app: FastAPI) -> None:
         runtime: Runtime = app.state.runtime
@@ -37,10 +85,61 @@ def create_api(settings: VerifierSettings, *, telemetry: Telemetry | None = None
     app = create_base_app(
         title="Sceau verifier",
         version=__version__,
-        description=("Public verification of credentials, with explained answers."),
+        description="Public verification of credentials, with explained answers.",
         lifespan=lifespan,
         readiness={"mongo": mongo_ready, "kafka": kafka_ready},
         max_body_bytes=settings.http.max_body_bytes,
     )
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app
+
+
+def create_api(settings: VerifierSettings, *, telemetry: Telemetry | None = None) -> FastAPI:
+    """Build the verifier application; connections open in its lifespan, not here."""
+    tel = telemetry or setup_telemetry(SERVICE_NAME, settings.telemetry)
+    limiter = RateLimiter(
+        settings.http.rate_limit_per_minute, burst=settings.limits.rate_limit_burst
+    )
+    templates = pages.create_templates()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        async with AsyncExitStack() as stack:
+            guarded, registry_http = _http_clients(settings)
+            stack.push_async_callback(guarded.aclose)
+            stack.push_async_callback(registry_http.aclose)
+            caches = build_caches(settings, guarded=guarded, registry_http=registry_http)
+            invalidation = CacheInvalidation(caches.status_lists, caches.registry)
+
+            def register(broker: KafkaBroker, publisher: EventPublisher) -> None:
+                invalidation.register(
+                    broker,
+                    publisher,
+                    settings=settings.kafka,
+                    status_group=settings.status_cache_group,
+                    trust_group=settings.trust_cache_group,
+                    offset_reset=settings.invalidation_offset_reset,
+                )
+
+            runtime = await stack.enter_async_context(
+                open_runtime(SERVICE_NAME, settings, telemetry=tel, register_subscribers=register)
+            )
+            app.state.runtime = runtime
+
+            async def publish(event: VerificationCompletedV1) -> None:
+                await runtime.publisher.publish(event)
+
+            state = create_state(settings, caches, publish=publish, limiter=limiter)
+            stack.push_async_callback(state.service.drain)
+            app.state.caches = caches
+            yield {
+                "runtime": runtime,
+                "caches": caches,
+                "templates": templates,
+                "verifier": state,
+            }
+
+    app = create_shell(settings, lifespan=lifespan)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=tel.tracer_provider)
     return app

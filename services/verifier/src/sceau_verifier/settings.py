@@ -2,13 +2,78 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from sceau_shared.credentials.dids import DidWebSettings
 from sceau_shared.runtime import ServiceSettings
 from sceau_shared.settings import HttpSettings, MongoSettings
 
 SERVICE_NAME = "sceau-verifier"
 ENV_PREFIX = "VERIFIER_"
+
+
+class StatusSettings(BaseModel):
+    """How status list credentials are fetched and cached.
+
+    Status lists are only fetched from ``allowed_hosts`` (the registry hosts that serve them): a
+    credential is written by anyone, and its ``statusListCredential`` URL must not turn the verifier
+    into a proxy towards arbitrary hosts. The SSRF guard applies on top of the allow-list.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1:8002"],
+        description="host or host:port values from which status lists may be fetched.",
+    )
+    allow_private_hosts: bool = Field(
+        default=False,
+        description="Local development only: allow http and loopback/private addresses.",
+    )
+    timeout_s: float = Field(default=3.0, gt=0, le=30)
+    max_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    default_ttl_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="Freshness of a list without ttl/Cache-Control; events drop entries sooner.",
+    )
+    max_ttl_s: float = Field(default=3600.0, ge=0)
+    cache_max_entries: int = Field(default=4096, ge=1)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _lower(cls, value: list[str]) -> list[str]:
+        return [v.strip().lower() for v in value if v.strip()]
+
+
+class TrustSettings(BaseModel):
+    """Where the registry answers "may this DID issue this, at that date?" and how long to cache."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    registry_url: str = "http://127.0.0.1:8002"
+    timeout_s: float = Field(default=3.0, gt=0, le=30)
+    cache_ttl_s: float = Field(
+        default=300.0, ge=0, description="Accreditation change events drop entries sooner."
+    )
+    cache_max_entries: int = Field(default=8192, ge=1)
+    max_bytes: int = Field(default=256 * 1024, gt=0)
+
+
+class LimitSettings(BaseModel):
+    """Bounds that keep hostile input cheap to refuse."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    batch_max: int = Field(default=100, ge=1, le=1000)
+    max_depth: int = Field(default=32, ge=4, le=256)
+    verify_timeout_s: float = Field(
+        default=20.0, gt=0, description="Deadline for one whole verification (all outbound calls)."
+    )
+    rate_limit_burst: int | None = Field(default=None, ge=1)
 
 
 class VerifierSettings(ServiceSettings):
@@ -20,3 +85,35 @@ class VerifierSettings(ServiceSettings):
 
     mongo: MongoSettings = MongoSettings(database="sceau_verifier")
     http: HttpSettings = HttpSettings(port=8003, public_base_url="http://127.0.0.1:8003")
+    status: StatusSettings = StatusSettings()
+    trust: TrustSettings = TrustSettings()
+    did_web: DidWebSettings = DidWebSettings()
+    limits: LimitSettings = LimitSettings()
+    status_cache_group: str = Field(
+        default="verifier.status-cache",
+        description=(
+            "Consumer group prefix for cache invalidation; each process appends a unique suffix "
+            "so every replica receives every event and drops its own cache."
+        ),
+    )
+    trust_cache_group: str = Field(
+        default="verifier.trust-cache",
+        description="Consumer group prefix for trust invalidation (also made unique per process).",
+    )
+    invalidation_offset_reset: Literal["latest", "earliest"] = Field(
+        default="latest",
+        description="Where a new process's invalidation consumers start (its cache is empty).",
+    )
+    require_trusted_issuer: bool = Field(
+        default=True,
+        description=(
+            "Count the issuer check (registered, accredited at issuance, key valid) towards "
+            "'verified'. The engine alone treats it as informative."
+        ),
+    )
+    proof_memo_entries: int = Field(
+        default=2048,
+        ge=0,
+        description="Verified proofs remembered by document digest (0 turns the memo off).",
+    )
+    publish_events: bool = True

@@ -1,0 +1,589 @@
+"""Verifier benchmark: HTTP throughput and latency with warm caches, and revocation propagation.
+
+Run (needs the dev Kafka and MongoDB-protocol server, see docs/benchmarks.md)::
+
+    uv run python bench/verify.py
+
+What it does, in one run so that the ratios compare like with like on the same machine:
+
+1. **Baseline** — the credential engine in this process, pinned to the core the verifier will
+   get, best of 3 interleaved rounds: ``verify_proof`` (signature only) and the engine's full
+   ``verify`` (structure, proof, validity, status from an in-memory list, no issuer registry)
+   over the same distinct OB 3.0 (``ob3-v2``, eddsa-rdfc-2022) credentials the service gets.
+2. **Service** — ``python -m sceau_verifier`` as a separate process (one uvicorn worker) pinned
+   to that same core (the load generator runs on the other cores), with a loopback registry
+   stand-in serving the status list and the trust answers. Caches are warmed
+   (status list, trust answers, DID resolution). 32 concurrent HTTP/1.1 clients (closed loop,
+   one keep-alive connection each, pre-encoded requests so that the load generator takes as
+   little CPU as possible from the verifier on a 2-core machine) then ``POST /v1/verify``:
+
+   * *distinct* — every request is a credential the verifier has never seen (each proof is
+     canonicalized and checked): the cost of a first check;
+   * *repeat* — a pool of credentials checked again (the proof memo answers): the cost of an
+     applicant-tracking system re-checking files;
+   * *paced* — the repeat pool again, the 32 clients together offering half of the repeat
+     throughput at fixed intervals (open loop): latency when the verifier is not saturated.
+     With 32 requests always in flight (closed loop), latency is 32 / throughput by Little's law,
+     whatever the code does.
+
+3. **Propagation** — 100 times: revoke an index (re-sign the list), publish
+   ``StatusListPublishedV1`` to Kafka, and poll ``POST /v1/verify`` until the answer says
+   "revoked". Measured from just before publication to the first "revoked" answer.
+
+``--issuer`` measures propagation the way users see it instead: the real registry, issuer and
+verifier run as processes (``tests/e2e/stack_support.py``), a college is onboarded, 100
+credentials are issued through the issuer's API, and each is revoked with
+``POST /v1/credentials/{id}/revoke``; the clock starts when that call returns and stops at the
+verifier's first "revoked" answer. The issuer's own status debounce (default 1 s, to re-sign a
+list once for a burst of changes) is included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+ROOT = Path(__file__).resolve().parents[1]
+# The registry stand-in and credential helpers are shared with the verifier tests.
+sys.path.insert(0, str(ROOT / "tests"))
+
+from verifier_support import Issuer, RegistryStandIn, StatusList, free_port  # noqa: E402
+
+from sceau_shared.credentials.dids import CompositeResolver, DidKeyResolver  # noqa: E402
+from sceau_shared.credentials.engine import verify_proof  # noqa: E402
+from sceau_shared.credentials.status import ListStatusChecker  # noqa: E402
+from sceau_shared.credentials.verification import verify  # noqa: E402
+from sceau_shared.events import StatusListPublishedV1, StatusPurpose  # noqa: E402
+from sceau_shared.kafka import EventPublisher, create_broker  # noqa: E402
+from sceau_shared.settings import KafkaSettings  # noqa: E402
+
+
+def check(condition: object, detail: object) -> None:
+    if not condition:
+        raise RuntimeError(f"benchmark precondition failed: {detail}")
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+# --- the registry stand-in, in its own thread and event loop ---------------------------------
+
+
+class RegistryThread:
+    def __init__(self, registry: RegistryStandIn) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            registry.app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> RegistryThread:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("registry stand-in did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+# --- baseline: the engine in this process ------------------------------------------------------
+
+
+async def baseline(
+    credentials: Sequence[Mapping[str, Any]], signed_list: Mapping[str, Any], seconds: float
+) -> dict[str, float]:
+    resolver = CompositeResolver({"key": DidKeyResolver()})
+
+    class InMemory:
+        async def fetch(self, url: str) -> Mapping[str, Any]:
+            return signed_list
+
+    list_outcome = await verify_proof(dict(signed_list), resolver)
+
+    async def proof_or_list(document: Any, res: Any) -> Any:
+        if document is signed_list:
+            return list_outcome
+        return await verify_proof(document, res)
+
+    checker = ListStatusChecker(InMemory(), resolver, proof_verifier=proof_or_list)
+    rates: dict[str, float] = {}
+    # Interleaved rounds, best kept: every operation sees the same background load.
+    for _ in range(3):
+        for name in ("verify_proof", "verify"):
+            done, start, cpu = 0, time.perf_counter(), time.process_time()
+            while time.perf_counter() - start < seconds / 3:
+                credential = dict(credentials[done % len(credentials)])
+                if name == "verify_proof":
+                    outcome = await verify_proof(credential, resolver)
+                    check(outcome.verified, outcome.reason)
+                else:
+                    result = await verify(credential, resolver=resolver, status=checker)
+                    check(result.verified, result.checks)
+                done += 1
+            rate = done / (time.perf_counter() - start)
+            rates[name] = max(rates.get(name, 0.0), rate)
+            # CPU-time rate: what one core-second buys, whatever else runs on the machine.
+            per_cpu = done / max(1e-9, time.process_time() - cpu)
+            rates[f"{name}/cpu"] = max(rates.get(f"{name}/cpu", 0.0), per_cpu)
+    return rates
+
+
+# --- the verifier process ----------------------------------------------------------------------
+
+
+SERVICE_CORE = max(os.sched_getaffinity(0))
+"""The verifier process, and the baseline before it, run on this core; the load on the others."""
+
+
+def pin(pid: int, cores: set[int]) -> None:
+    if cores:
+        os.sched_setaffinity(pid, cores)
+
+
+def start_verifier(registry_base: str, port: int, kafka: KafkaSettings) -> subprocess.Popen[bytes]:
+    host = registry_base.removeprefix("http://")
+    env = dict(os.environ)
+    env.update(
+        {
+            "VERIFIER_HTTP__PORT": str(port),
+            "VERIFIER_HTTP__RATE_LIMIT_PER_MINUTE": "0",
+            "VERIFIER_STATUS__ALLOWED_HOSTS": f'["{host}"]',
+            "VERIFIER_STATUS__ALLOW_PRIVATE_HOSTS": "true",
+            "VERIFIER_STATUS__DEFAULT_TTL_S": "3600",
+            "VERIFIER_TRUST__REGISTRY_URL": registry_base,
+            "VERIFIER_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+            "VERIFIER_KAFKA__TOPIC_PREFIX": kafka.topic_prefix,
+            "VERIFIER_INVALIDATION_OFFSET_RESET": "earliest",
+            "VERIFIER_TELEMETRY__LOG_LEVEL": "WARNING",
+            "VERIFIER_MONGO__URI": os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/"),
+        }
+    )
+    return subprocess.Popen([sys.executable, "-m", "sceau_verifier"], env=env, cwd=ROOT)
+
+
+async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(600):
+            if process.poll() is not None:
+                raise RuntimeError(f"verifier exited with {process.returncode}")
+            try:
+                if (await client.get(f"{base}/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("verifier not ready")
+
+
+class RawClient:
+    """A minimal keep-alive HTTP/1.1 client: the load generator must leave the CPU to the server.
+
+    httpx costs 1.5-3 ms of CPU per request here (h11 in pure Python), which on a 2-core machine
+    is CPU taken from the verifier being measured. Requests are pre-encoded; responses are read
+    by ``Content-Length`` (the verifier never uses chunked encoding for these answers).
+    """
+
+    def __init__(self, base: str) -> None:
+        url = httpx.URL(base)
+        self._host, self._port = url.host, url.port or 80
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    @staticmethod
+    def request(path: str, body: bytes, host: str) -> bytes:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body
+
+    async def send(self, raw: bytes) -> tuple[int, bytes]:
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+        assert self._reader is not None  # noqa: S101 - set together with the writer
+        self._writer.write(raw)
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        return status, await self._reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            await self._writer.wait_closed()
+
+
+def encoded(base: str, credentials: Sequence[Mapping[str, Any]]) -> list[bytes]:
+    host = base.removeprefix("http://")
+    return [RawClient.request("/v1/verify", json.dumps(c).encode(), host) for c in credentials]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Load:
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    server_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def server_cpu_ms(self) -> float:
+        """Verifier CPU per request: what one core-second buys, independent of other load."""
+        return self.server_cpu_s * 1000 / max(1, self.requests)
+
+    @property
+    def client_cpu_ms(self) -> float:
+        return self.client_cpu_s * 1000 / max(1, self.requests)
+
+
+async def measured(pid: int, run: Awaitable[Load]) -> Load:
+    """Run a load phase and record the verifier's and this process's CPU time during it."""
+    server, client = cpu_seconds(pid), time.process_time()
+    result = await run
+    result.server_cpu_s = cpu_seconds(pid) - server
+    result.client_cpu_s = time.process_time() - client
+    return result
+
+
+async def load(
+    base: str,
+    requests: Sequence[bytes],
+    *,
+    clients: int,
+    seconds: float,
+    cycle: bool,
+) -> Load:
+    """Closed loop: ``clients`` tasks, one connection each, until time or requests run out."""
+    latencies: list[float] = []
+    position = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client_loop() -> None:
+        nonlocal position
+        client = RawClient(base)
+        try:
+            while time.perf_counter() < deadline:
+                if not cycle and position >= len(requests):
+                    return
+                raw = requests[position % len(requests)]
+                position += 1
+                started = time.perf_counter()
+                status, body = await client.send(raw)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if status != 200 or b'"verified":true' not in body:
+                    raise RuntimeError(f"unexpected answer: {body[:500]!r}")
+        finally:
+            await client.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop() for _ in range(clients)))
+    return Load(len(latencies), time.perf_counter() - started, latencies)
+
+
+async def paced(
+    base: str,
+    requests: Sequence[bytes],
+    *,
+    clients: int,
+    rate: float,
+    seconds: float,
+) -> Load:
+    """Open loop: ``clients`` tasks together offering ``rate`` requests/s at fixed intervals."""
+    latencies: list[float] = []
+    interval = clients / rate
+    deadline = time.perf_counter() + seconds
+
+    async def client_loop(number: int) -> None:
+        client = RawClient(base)
+        next_at = time.perf_counter() + interval * number / clients
+        sent = 0
+        try:
+            while next_at < deadline:
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+                raw = requests[(number + sent * clients) % len(requests)]
+                started = time.perf_counter()
+                status, body = await client.send(raw)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if status != 200 or b'"verified":true' not in body:
+                    raise RuntimeError(f"unexpected answer: {body[:500]!r}")
+                sent += 1
+                next_at += interval
+        finally:
+            await client.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client_loop(n) for n in range(clients)))
+    return Load(len(latencies), time.perf_counter() - started, latencies)
+
+
+async def propagation(
+    base: str,
+    issuer: Issuer,
+    status_list: StatusList,
+    credentials: Sequence[tuple[Mapping[str, Any], int]],
+    kafka: KafkaSettings,
+) -> list[float]:
+    broker = create_broker(kafka, client_id="bench-issuer")
+    await broker.connect()
+    publisher = EventPublisher(broker, kafka, producer="sceau-issuer")
+    delays: list[float] = []
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            for credential, index in credentials:
+                first = (await http.post("/v1/verify", json=credential)).json()
+                check(first["verified"], first["checks"])
+                signed = await issuer.set_status(status_list, index, True)
+                event = StatusListPublishedV1(
+                    producer="sceau-issuer",
+                    list_id=status_list.list_id,
+                    institution_id="bench",
+                    issuer_did=issuer.did,
+                    purpose=StatusPurpose.REVOCATION,
+                    list_url=status_list.url,
+                    version=status_list.version,
+                    format=status_list.format,
+                    ttl_ms=status_list.ttl_ms,
+                    credential=signed,
+                )
+                started = time.perf_counter()
+                await publisher.publish(event)
+                while True:
+                    answer = (await http.post("/v1/verify", json=credential)).json()
+                    status = next(c for c in answer["checks"] if c["name"] == "status")
+                    if status["status"] == "failed":
+                        break
+                    if time.perf_counter() - started > 30:
+                        raise RuntimeError("revocation not visible after 30 s")
+                delays.append((time.perf_counter() - started) * 1000)
+    finally:
+        await broker.stop()
+    return delays
+
+
+async def propagation_via_issuer(args: argparse.Namespace) -> list[float]:
+    """Revocation propagation with the real issuer and registry processes (see module docstring)."""
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    from stack_support import check as check_of
+    from stack_support import issue as issue_via_api
+    from stack_support import onboard, running_stack
+    from stack_support import verify as verify_via_api
+
+    logs = Path(tempfile.mkdtemp(prefix="sceau-bench-"))
+    kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+    mongo = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
+    delays: list[float] = []
+    with running_stack(kafka, mongo, logs, status_debounce_s=args.debounce) as stack:
+        async with httpx.AsyncClient(timeout=30) as http:
+            college = await onboard(http, stack, "Bench")
+            issued = []
+            for n in range(args.revocations):
+                issued.append(await issue_via_api(http, stack, college, f"l{n}@example.org"))
+            for detail in issued:
+                first = await verify_via_api(http, stack, detail["document"])
+                check(first["verified"], first["checks"])
+            for detail in issued:
+                response = await http.post(
+                    f"{stack.issuer.base}/v1/credentials/{detail['credential_id']}/revoke",
+                    headers=college.auth,
+                    json={"reason_code": "issued-in-error"},
+                )
+                check(response.status_code == 200, response.text)
+                started = time.perf_counter()
+                while True:
+                    answer = await verify_via_api(http, stack, detail["document"])
+                    if check_of(answer, "status")["status"] == "failed":
+                        break
+                    if time.perf_counter() - started > 30:
+                        raise RuntimeError("revocation not visible after 30 s")
+                delays.append((time.perf_counter() - started) * 1000)
+    return delays
+
+
+async def issue_many(
+    issuer: Issuer, status_list: StatusList, count: int, issued_at: datetime
+) -> list[tuple[dict[str, Any], int]]:
+    out = []
+    for _ in range(count):
+        credential, index = await issuer.issue(lists=[status_list], issued_at=issued_at)
+        check(isinstance(credential, dict), "ob3-v2 credentials are objects")
+        out.append((credential, index))
+    return out
+
+
+async def main(args: argparse.Namespace) -> None:
+    if args.issuer:
+        print(f"revocation propagation through the issuer's API x{args.revocations} ...")
+        delays = await propagation_via_issuer(args)
+        debounce = "issuer default" if args.debounce is None else f"{args.debounce:g} s"
+        print(
+            f"revocation propagation (issuer revoke API response -> verifier 'revoked', "
+            f"issuer status debounce {debounce}), "
+            f"n={len(delays)}: p50 {statistics.median(delays):.0f} ms, "
+            f"p99 {pct(delays, 99):.0f} ms, max {max(delays):.0f} ms"
+        )
+        return
+    registry = RegistryStandIn()
+    kafka = KafkaSettings(
+        bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"),
+        topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
+    )
+    with RegistryThread(registry) as stand_in:
+        issuer = Issuer()
+        status_list = issuer.add_list(stand_in.base, "revocation")
+        status_list.ttl_ms = 3_600_000
+        signed_list = await issuer.sign_list(status_list)
+        registry.register(issuer)
+        # One cohort issued at once: they share the trust answer (same issuer, same date).
+        cohort = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        print(f"issuing {args.distinct + args.repeat + args.revocations + 1} credentials ...")
+        distinct = [c for c, _ in await issue_many(issuer, status_list, args.distinct, cohort)]
+        repeat = [c for c, _ in await issue_many(issuer, status_list, args.repeat, cohort)]
+        to_revoke = await issue_many(issuer, status_list, args.revocations, cohort)
+        ((warm, _),) = await issue_many(issuer, status_list, 1, cohort)
+
+        print("baseline (engine in-process) ...")
+        everything = os.sched_getaffinity(0)
+        if args.pin:
+            pin(0, {SERVICE_CORE})
+        rates = await baseline(distinct[:200], signed_list, args.baseline_seconds)
+        if args.pin:
+            pin(0, (everything - {SERVICE_CORE}) or everything)
+
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        process = start_verifier(stand_in.base, port, kafka)
+        if args.pin:
+            pin(process.pid, {SERVICE_CORE})
+        try:
+            await wait_ready(base, process)
+            distinct_raw, repeat_raw = encoded(base, distinct), encoded(base, repeat)
+            # warm the caches (status list, trust answer, proofs of the repeat pool)
+            await load(base, encoded(base, [warm, *repeat]), clients=1, seconds=60, cycle=False)
+            print(f"distinct credentials, {args.clients} clients ...")
+            first = await measured(
+                process.pid,
+                load(base, distinct_raw, clients=args.clients, seconds=args.seconds, cycle=False),
+            )
+            print(f"repeated credentials, {args.clients} clients ...")
+            again = await measured(
+                process.pid,
+                load(base, repeat_raw, clients=args.clients, seconds=args.seconds, cycle=True),
+            )
+            offered = again.throughput * args.paced_fraction
+            print(f"repeated credentials, {args.clients} clients paced at {offered:.0f}/s ...")
+            steady = await measured(
+                process.pid,
+                paced(base, repeat_raw, clients=args.clients, rate=offered, seconds=args.seconds),
+            )
+            print(f"revocation propagation x{args.revocations} ...")
+            delays = await propagation(base, issuer, status_list, to_revoke, kafka)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+    raw_proof, raw_verify = rates["verify_proof"], rates["verify"]
+    cpu_verify = rates["verify/cpu"]
+    lines = [
+        f"engine verify_proof (in-process, 1 core): {raw_proof:.0f}/s "
+        f"({rates['verify_proof/cpu']:.0f} per CPU-second)",
+        f"engine verify (in-process, 1 core):       {raw_verify:.0f}/s "
+        f"({cpu_verify:.0f} per CPU-second)",
+    ]
+    for name, run in (("distinct", first), ("repeat", again)):
+        lines.append(
+            f"service {name:8s} {args.clients} clients: {run.throughput:.0f}/s "
+            f"({run.throughput / raw_verify:.0%} of engine verify, "
+            f"{run.throughput / raw_proof:.0%} of verify_proof); "
+            f"p50 {statistics.median(run.latencies_ms):.1f} ms, "
+            f"p99 {pct(run.latencies_ms, 99):.1f} ms ({run.requests} requests); "
+            f"verifier CPU {run.server_cpu_ms:.2f} ms/request "
+            f"(= {1000 / run.server_cpu_ms:.0f} per CPU-second, "
+            f"{1000 / run.server_cpu_ms / cpu_verify:.0%} of engine verify per CPU-second), "
+            f"load generator CPU {run.client_cpu_ms:.2f} ms/request"
+        )
+    lines.append(
+        f"service repeat   {args.clients} clients paced at {steady.throughput:.0f}/s "
+        f"({args.paced_fraction:.0%} of repeat saturation): "
+        f"p50 {statistics.median(steady.latencies_ms):.1f} ms, "
+        f"p99 {pct(steady.latencies_ms, 99):.1f} ms ({steady.requests} requests); "
+        f"verifier CPU {steady.server_cpu_ms:.2f} ms/request"
+    )
+    lines.append(
+        f"revocation propagation (StatusListPublishedV1 -> 'revoked'), n={len(delays)}: "
+        f"p50 {statistics.median(delays):.0f} ms, p99 {pct(delays, 99):.0f} ms, "
+        f"max {max(delays):.0f} ms"
+    )
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--distinct", type=int, default=2500)
+    parser.add_argument("--repeat", type=int, default=64)
+    parser.add_argument("--revocations", type=int, default=100)
+    parser.add_argument("--baseline-seconds", type=float, default=6.0)
+    parser.add_argument("--paced-fraction", type=float, default=0.5)
+    parser.add_argument(
+        "--issuer",
+        action="store_true",
+        help="only measure revocation propagation, through the real issuer and registry processes",
+    )
+    parser.add_argument(
+        "--debounce",
+        type=float,
+        default=None,
+        help="with --issuer: ISSUER_STATUS_DEBOUNCE_S (default: the issuer's own default)",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin the baseline and the verifier to one core and the load to the others",
+    )
+    asyncio.run(main(parser.parse_args()))

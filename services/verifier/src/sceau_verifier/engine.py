@@ -1,0 +1,143 @@
+"""Plugging the verifier's caches and registry into the credential engine's ``verify``.
+
+The engine (``sceau_shared.credentials.verification.verify``) runs every check; the verifier
+provides:
+
+* the DID resolver — did:key offline, did:web through the engine's SSRF-guarded resolver (loopback
+  over http only with the ``did_web.allow_private_hosts`` development switch);
+* the status checker — the engine's ``ListStatusChecker`` over :class:`StatusListCache` (allow-list,
+  SSRF guard, ttl/ETag cache, event invalidation), with :class:`ProofMemo` so a cached list's
+  signature is not re-verified on every request;
+* issuer trust — :class:`RegistryTrust`, one per request;
+* the proof verifier — the engine's, behind :class:`ProofMemo`: the exact bytes of a credential
+  verified within the DID cache's TTL are not canonicalized again (an applicant-tracking system
+  re-checking the same file is the common case). Any change to the document changes its digest.
+
+One policy differs from the engine's default: the engine treats issuer trust as informative, but
+this public verifier answers "is this a credential from a recognised institution?", so the issuer
+check is *required* (``require_trusted_issuer``, on by default) and carries the verifier's own
+dated reasons (status at the issuance date, accreditation for the achievement type, key validity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from sceau_shared.credentials.dids import (
+    CompositeResolver,
+    DidKeyResolver,
+    DidResolver,
+    DidWebResolver,
+)
+from sceau_shared.credentials.engine import verify_proof
+from sceau_shared.credentials.ob3.fields import did_of
+from sceau_shared.credentials.results import (
+    CheckName,
+    CheckStatus,
+    ProofVerifier,
+    VerificationResult,
+)
+from sceau_shared.credentials.status import ListStatusChecker
+from sceau_shared.credentials.verification import verify
+from sceau_verifier.proof_memo import ProofMemo
+from sceau_verifier.registry import RegistryClient
+from sceau_verifier.service import EngineCall, IssuerLookups
+from sceau_verifier.settings import VerifierSettings
+from sceau_verifier.status_lists import StatusListCache
+from sceau_verifier.trust import RegistryTrust, trust_key
+
+__all__ = ["Caches", "apply_trust_policy", "build_caches", "build_engine"]
+
+
+@dataclass(frozen=True)
+class Caches:
+    """The per-process state a verification reuses (and events invalidate)."""
+
+    resolver: DidResolver
+    status_lists: StatusListCache
+    registry: RegistryClient
+    proofs: ProofMemo
+
+
+def build_caches(
+    settings: VerifierSettings,
+    *,
+    guarded: httpx.AsyncClient,
+    registry_http: httpx.AsyncClient,
+    proof_verifier: ProofVerifier | None = None,
+) -> Caches:
+    """Build the resolver and caches from settings and the two HTTP clients."""
+    resolver = CompositeResolver(
+        {"key": DidKeyResolver(), "web": DidWebResolver(guarded, settings.did_web)}
+    )
+    return Caches(
+        resolver=resolver,
+        status_lists=StatusListCache(guarded, settings.status),
+        registry=RegistryClient(registry_http, settings.trust),
+        proofs=ProofMemo(
+            proof_verifier or _engine_proof_verifier,
+            ttl_s=settings.did_web.cache_ttl_s,
+            max_entries=settings.proof_memo_entries,
+        ),
+    )
+
+
+async def _engine_proof_verifier(document: Any, resolver: Any) -> Any:
+    return await verify_proof(document, resolver)
+
+
+def apply_trust_policy(
+    result: VerificationResult, trust: RegistryTrust, *, required: bool
+) -> VerificationResult:
+    """Replace the engine's issuer checks with the verifier's dated decisions.
+
+    Checks the engine skipped (proof invalid: status and issuer not consulted) are left as
+    they are. Presentations are processed credential by credential.
+    """
+    inner = tuple(apply_trust_policy(r, trust, required=required) for r in result.credentials)
+    checks = list(result.checks)
+    summary = result.credential
+    for position, check in enumerate(checks):
+        if check.name is not CheckName.ISSUER or summary is None or not summary.issuer_id:
+            continue
+        decision = trust.decisions.get(
+            trust_key(did_of(summary.issuer_id) or summary.issuer_id, summary.valid_from)
+        )
+        if decision is not None:
+            checks[position] = decision.model_copy(update={"required": required})
+        elif check.status is not CheckStatus.INCONCLUSIVE or check.problem_type is not None:
+            checks[position] = check.model_copy(update={"required": required})
+    return result.model_copy(update={"checks": tuple(checks), "credentials": inner})
+
+
+def build_engine(settings: VerifierSettings, caches: Caches) -> EngineCall:
+    """The engine call the service uses: ``verify`` with this process's resolver and caches."""
+    status = ListStatusChecker(caches.status_lists, caches.resolver, proof_verifier=caches.proofs)
+    required = settings.require_trusted_issuer
+
+    async def call(
+        document: Mapping[str, Any] | str,
+        *,
+        challenge: str | None,
+        domain: str | None,
+        now: datetime,
+    ) -> tuple[VerificationResult, IssuerLookups]:
+        trust = RegistryTrust(caches.registry, now=now)
+        result = await verify(
+            document,
+            resolver=caches.resolver,
+            status=status,
+            trust=trust,
+            now=now,
+            expected_challenge=challenge,
+            expected_domain=domain,
+            proof_verifier=caches.proofs,
+        )
+        return apply_trust_policy(result, trust, required=required), trust
+
+    return call

@@ -1,0 +1,80 @@
+"""Memo of proofs that verified, so the same bytes are not canonicalized again per request.
+
+The engine's ``ListStatusChecker`` verifies the list credential's proof every time it checks an
+entry. For a list served from the cache that is the same bytes, the same signature and the same
+key every time: repeating the RDFC canonicalization would halve the verifier's throughput. This
+memo remembers *successful* outcomes keyed by a digest of the exact document for a bounded time
+(the did:web document cache's TTL, after which a rotated-away key is noticed). Failures are not
+remembered: they may come from a transient DID resolution error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sceau_shared.credentials.results import ProofOutcome, ProofVerifier
+
+__all__ = ["ProofMemo"]
+
+
+def _digest(document: Any) -> str | None:
+    if isinstance(document, str):
+        return hashlib.sha256(document.encode()).hexdigest()
+    if isinstance(document, Mapping):
+        try:
+            dumped = json.dumps(document, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError, RecursionError):
+            return None
+        return hashlib.sha256(dumped.encode()).hexdigest()
+    return None
+
+
+class ProofMemo:
+    """Wrap a proof verifier; reuse verified outcomes of identical documents for ``ttl_s``.
+
+    Args:
+        verifier: the engine's ``verify_proof(document, resolver)``.
+        ttl_s: how long a verified outcome is reused.
+        max_entries: bound on remembered outcomes.
+        clock: monotonic time source (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        verifier: ProofVerifier,
+        *,
+        ttl_s: float,
+        max_entries: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._verifier = verifier
+        self._ttl_s = ttl_s
+        self._max = max_entries
+        self._clock = clock
+        self._memo: OrderedDict[str, tuple[float, ProofOutcome]] = OrderedDict()
+        self.hits = 0
+
+    async def __call__(self, document: Any, resolver: Any) -> ProofOutcome:
+        """Verify ``document`` (or reuse the outcome of the identical document)."""
+        key = _digest(document)
+        if key is not None:
+            cached = self._memo.get(key)
+            if cached is not None and cached[0] > self._clock():
+                self._memo.move_to_end(key)
+                self.hits += 1
+                return cached[1]
+        outcome = await self._verifier(document, resolver)
+        if key is not None and outcome.verified and self._ttl_s > 0 and self._max > 0:
+            self._memo[key] = (self._clock() + self._ttl_s, outcome)
+            while len(self._memo) > self._max:
+                self._memo.popitem(last=False)
+        return outcome
+
+    def clear(self) -> None:
+        """Forget every outcome."""
+        self._memo.clear()

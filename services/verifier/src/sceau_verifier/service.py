@@ -1,0 +1,316 @@
+"""Verification use case: run the engine, explain the answer, summarise it, report it.
+
+The engine (``sceau_shared.credentials``) decides; this module turns its result into the public
+answer: reasons in the asked language, warnings a human should see (the registry's name for a
+DID against the name the credential claims), the display summary, and one
+``VerificationCompletedV1`` per verification without personal data.
+
+No FastAPI, FastStream or pymongo here: the composition root passes in the engine call, the
+registry client and the event sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import unicodedata
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sceau_shared.credentials.ob3.fields import as_list, id_of
+from sceau_shared.credentials.results import (
+    PROBLEM_CODES,
+    Check,
+    CheckName,
+    CheckStatus,
+    VerificationResult,
+)
+from sceau_shared.events import VerificationCompletedV1, VerificationOutcome
+from sceau_verifier.documents import credential_id_hash, jwt_credential
+from sceau_verifier.i18n import text
+from sceau_verifier.registry import IssuerRecord, RegistryClient, RegistryUnavailable
+from sceau_verifier.schemas import CheckOut, Lang, VerifyResponse, WarningOut
+from sceau_verifier.summary import build_summary, localized
+
+__all__ = ["EngineCall", "EventSink", "IssuerLookups", "VerificationService"]
+
+_log = logging.getLogger(__name__)
+
+
+class IssuerLookups(Protocol):
+    """What a trust adapter remembers of the registry answers it used for one verification."""
+
+    @property
+    def records(self) -> Sequence[IssuerRecord]: ...
+
+
+class EngineCall(Protocol):
+    """One engine verification, with this request's trust adapter (records its lookups)."""
+
+    def __call__(
+        self,
+        document: Mapping[str, Any] | str,
+        *,
+        challenge: str | None,
+        domain: str | None,
+        now: datetime,
+    ) -> Awaitable[tuple[VerificationResult, IssuerLookups]]: ...
+
+
+EventSink = Callable[[VerificationCompletedV1], Awaitable[None]]
+
+
+def _fold(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.casefold().split())
+
+
+def _claimed_names(credential: Mapping[str, Any]) -> list[str]:
+    issuer = credential.get("issuer")
+    if not isinstance(issuer, Mapping):
+        return []
+    raw = issuer.get("name")
+    names = [n for n in (localized(raw, "fr"), localized(raw, "en")) if n]
+    return list(dict.fromkeys(names))
+
+
+def _check_out(check: Check, lang: Lang) -> CheckOut:
+    return CheckOut(
+        name=check.name.value,
+        status=check.status.value,
+        required=check.required,
+        problem_type=check.problem_type,
+        code=PROBLEM_CODES.get(check.problem_type or ""),
+        reason=check.reason(lang),
+        reason_fr=check.reason_fr,
+        reason_en=check.reason_en,
+        details=check.details,
+    )
+
+
+def _warning(
+    code: str, lang: Lang, problem_type: str | None = None, **values: object
+) -> WarningOut:
+    return WarningOut(
+        code=code,
+        problem_type=problem_type,
+        message=text(code, lang, **values),
+        message_fr=text(code, "fr", **values),
+        message_en=text(code, "en", **values),
+    )
+
+
+@dataclass
+class _Context:
+    """What one request learned that its answer is built from."""
+
+    records: dict[str, IssuerRecord] = field(default_factory=dict)
+
+
+def _timeout_result(seconds: float) -> VerificationResult:
+    return VerificationResult(
+        checks=(
+            Check.inconclusive(
+                CheckName.PROOF,
+                None,
+                f"Verification did not finish within {seconds:g} s; nothing is confirmed.",
+                f"La vérification n'a pas abouti en {seconds:g} s; rien n'est confirmé.",
+            ),
+        )
+    )
+
+
+class VerificationService:
+    """Verify submissions and build the public answers.
+
+    Args:
+        engine: the engine call (resolver, status checker and trust already bound).
+        registry: registry client, for the institution's name and today's status.
+        publish: sink for ``VerificationCompletedV1`` (``None`` to publish nothing).
+        timeout_s: deadline of one verification, all outbound calls included.
+        producer: producer name written in events.
+        clock: current time (injectable).
+    """
+
+    def __init__(
+        self,
+        engine: EngineCall,
+        registry: RegistryClient | None,
+        *,
+        publish: EventSink | None,
+        timeout_s: float,
+        producer: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._engine = engine
+        self._registry = registry
+        self._publish = publish
+        self._timeout_s = timeout_s
+        self._producer = producer
+        self._clock = clock
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def verify(
+        self,
+        document: Mapping[str, Any] | str,
+        *,
+        lang: Lang,
+        challenge: str | None = None,
+        domain: str | None = None,
+    ) -> VerifyResponse:
+        """Verify one credential or presentation and explain the answer in ``lang``."""
+        now = self._clock()
+        context = _Context()
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                result, lookups = await self._engine(
+                    document, challenge=challenge, domain=domain, now=now
+                )
+            for record in lookups.records:
+                context.records[record.did] = record
+        except TimeoutError:
+            _log.warning("verification timed out after %s s", self._timeout_s)
+            result = _timeout_result(self._timeout_s)
+        response = await self._answer(document, result, context, lang=lang, now=now)
+        self._report(document, result, now)
+        return response
+
+    async def _answer(
+        self,
+        document: Mapping[str, Any] | str,
+        result: VerificationResult,
+        context: _Context,
+        *,
+        lang: Lang,
+        now: datetime,
+    ) -> VerifyResponse:
+        credential = jwt_credential(document) if isinstance(document, str) else document
+        inner: list[VerifyResponse] = []
+        if result.is_presentation and credential is not None:
+            embedded = as_list(credential.get("verifiableCredential"))
+            for position, sub in enumerate(result.credentials):
+                item = embedded[position] if position < len(embedded) else None
+                sub_doc = item if isinstance(item, Mapping | str) else None
+                inner.append(await self._answer(sub_doc or {}, sub, context, lang=lang, now=now))
+        warnings = [
+            WarningOut(
+                code="engine",
+                problem_type=w.problem_type,
+                message=w.message_fr if lang == "fr" else w.message_en,
+                message_fr=w.message_fr,
+                message_en=w.message_en,
+            )
+            for w in result.warnings
+        ]
+        summary = None
+        if credential is not None and not result.is_presentation:
+            record = self._record_for(credential, context)
+            warnings.extend(self._issuer_warnings(credential, record, lang))
+            warnings.extend(await self._current_status_warning(record, result, lang, now))
+            if credential.get("credentialStatus") is None and result.check(CheckName.PROOF):
+                warnings.append(_warning("warn_no_status", lang))
+            fmt = result.credential.format if result.credential is not None else None
+            summary = build_summary(credential, lang=lang, record=record, fmt=fmt)
+        return VerifyResponse(
+            verified=result.verified,
+            outcome=result.outcome.value,
+            lang=lang,
+            verified_at=now,
+            checks=[_check_out(c, lang) for c in result.checks],
+            warnings=warnings,
+            summary=summary,
+            credentials=inner,
+        )
+
+    @staticmethod
+    def _record_for(credential: Mapping[str, Any], context: _Context) -> IssuerRecord | None:
+        did = id_of(credential.get("issuer"))
+        return context.records.get(did) if did else None
+
+    @staticmethod
+    def _issuer_warnings(
+        credential: Mapping[str, Any], record: IssuerRecord | None, lang: Lang
+    ) -> list[WarningOut]:
+        claimed = _claimed_names(credential)
+        if not claimed or record is None:
+            return []
+        if not record.registered:
+            return [_warning("warn_unregistered_name", lang, claimed=claimed[0])]
+        registered = [n for n in record.name.values() if n]
+        if not registered:
+            return []
+        folded = {_fold(n) for n in registered}
+        for name in claimed:
+            if _fold(name) not in folded:
+                shown = record.display_name(lang) or registered[0]
+                return [_warning("warn_name_mismatch", lang, claimed=name, registered=shown)]
+        return []
+
+    async def _current_status_warning(
+        self, record: IssuerRecord | None, result: VerificationResult, lang: Lang, now: datetime
+    ) -> list[WarningOut]:
+        issuer_check = result.check(CheckName.ISSUER)
+        if (
+            self._registry is None
+            or record is None
+            or not record.registered
+            or issuer_check is None
+            or issuer_check.status is not CheckStatus.PASSED
+        ):
+            return []
+        try:
+            today = await self._registry.issuer(record.did, at=None, verification_method=None)
+        except RegistryUnavailable:
+            return []
+        if today.status and today.status != "active":
+            return [_warning("warn_issuer_inactive_now", lang, status=today.status)]
+        return []
+
+    def _report(
+        self, document: Mapping[str, Any] | str, result: VerificationResult, now: datetime
+    ) -> None:
+        """Publish one event per verified credential (each credential of a presentation)."""
+        if self._publish is None:
+            return
+        credential = jwt_credential(document) if isinstance(document, str) else document
+        if result.is_presentation:
+            embedded = as_list(credential.get("verifiableCredential")) if credential else []
+            for position, inner in enumerate(result.credentials):
+                item = embedded[position] if position < len(embedded) else None
+                if isinstance(item, Mapping | str):
+                    self._report(item, inner, now)
+            return
+        summary = result.credential
+        achievement_id = summary.achievement_id if summary is not None else None
+        issuer = summary.issuer_id if summary is not None else None
+        if credential is not None:
+            issuer = issuer or id_of(credential.get("issuer"))
+        event = VerificationCompletedV1(
+            producer=self._producer,
+            credential_id_hash=credential_id_hash(document),
+            issuer_did=issuer if issuer and issuer.startswith("did:") else None,
+            achievement_id=achievement_id,
+            outcome=VerificationOutcome(result.outcome.value),
+            failed_checks=result.failed_checks,
+            verified_at=now,
+        )
+        # Publishing must not add broker latency to the employer's answer; the task is kept so
+        # that shutdown can wait for it (see drain()).
+        task = asyncio.create_task(self._send(event))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _send(self, event: VerificationCompletedV1) -> None:
+        assert self._publish is not None  # noqa: S101 - checked by _report
+        try:
+            await self._publish(event)
+        except Exception:  # noqa: BLE001 - a broker hiccup must not fail a verification
+            _log.exception("could not publish %s", event.event_type)
+
+    async def drain(self, timeout_s: float = 10.0) -> None:
+        """Wait for pending event publications (called at shutdown)."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=timeout_s)

@@ -1,0 +1,182 @@
+"""RegistryClient (cache, invalidation, failures) and the issuer trust decision."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from sceau_shared.credentials.results import ISSUER_NOT_TRUSTED, ISSUER_TRUST_UNKNOWN, CheckStatus
+from sceau_verifier.registry import IssuerRecord, RegistryClient, RegistryUnavailable
+from sceau_verifier.settings import TrustSettings
+from sceau_verifier.trust import RegistryTrust, assess, trust_key
+
+DID = "did:web:127.0.0.1%3A8002:institutions:abc"
+VM = DID + "#key-1"
+AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _answer(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "did": DID,
+        "registered": True,
+        "institution_id": "abc",
+        "status": "active",
+        "accredited": True,
+        "accredited_types": ["MicroCredential", "Badge"],
+        "name": {"fr": "Collège Boréal", "en": "Boreal College"},
+        "key": {
+            "verification_method": VM,
+            "valid_at": True,
+            "active_from": "2026-01-01T00:00:00Z",
+            "rotated_at": None,
+            "revoked_as_of": None,
+        },
+    }
+    body.update(overrides)
+    return body
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.body = _answer()
+        self.requests: list[httpx.Request] = []
+        self.status = 200
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return httpx.Response(self.status, json=self.body)
+
+
+def _client(registry: Registry, **overrides: Any) -> RegistryClient:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(registry))
+    return RegistryClient(http, TrustSettings(registry_url="http://reg.test", **overrides))
+
+
+class TestRegistryClient:
+    async def test_asks_with_date_and_method(self) -> None:
+        registry = Registry()
+        record = await _client(registry).issuer(DID, at=AT, verification_method=VM)
+        assert record.registered
+        assert record.display_name("fr") == "Collège Boréal"
+        request = registry.requests[0]
+        assert request.url.path == f"/v1/issuers/{DID}"
+        assert request.url.params["at"] == "2026-03-01T12:00:00Z"
+        assert request.url.params["verification_method"] == VM
+
+    async def test_caches_and_invalidates_by_did_and_institution(self) -> None:
+        registry = Registry()
+        client = _client(registry)
+        await client.issuer(DID, at=AT, verification_method=VM)
+        await client.issuer(DID, at=AT, verification_method=VM)
+        assert len(registry.requests) == 1
+        assert client.invalidate([DID]) == 1
+        await client.issuer(DID, at=AT, verification_method=VM)
+        assert len(registry.requests) == 2
+        assert client.invalidate([], institution_id="abc") == 1
+        await client.issuer(DID, at=AT, verification_method=VM)
+        assert len(registry.requests) == 3
+
+    async def test_concurrent_questions_share_one_request(self) -> None:
+        registry = Registry()
+        client = _client(registry)
+        await asyncio.gather(
+            *(client.issuer(DID, at=AT, verification_method=VM) for _ in range(10))
+        )
+        assert len(registry.requests) == 1
+
+    @pytest.mark.parametrize("status", [404, 500, 503])
+    async def test_errors_raise_and_are_not_cached(self, status: int) -> None:
+        registry = Registry()
+        registry.status = status
+        client = _client(registry)
+        with pytest.raises(RegistryUnavailable):
+            await client.issuer(DID, at=AT, verification_method=None)
+        registry.status = 200
+        await client.issuer(DID, at=AT, verification_method=None)
+
+    async def test_bad_body(self) -> None:
+        registry = Registry()
+        registry.body = {"unexpected": True}
+        with pytest.raises(RegistryUnavailable, match="not an issuer record"):
+            await _client(registry).issuer(DID, at=AT, verification_method=None)
+
+    async def test_timeout(self) -> None:
+        async def slow(request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(2)
+            return httpx.Response(200, json=_answer())
+
+        client = RegistryClient(
+            httpx.AsyncClient(transport=httpx.MockTransport(slow)),
+            TrustSettings(registry_url="http://reg.test", timeout_s=0.1),
+        )
+        with pytest.raises(RegistryUnavailable, match="unreachable"):
+            await client.issuer(DID, at=AT, verification_method=None)
+
+
+def _record(**overrides: Any) -> IssuerRecord:
+    return IssuerRecord.model_validate(_answer(**overrides))
+
+
+class TestAssess:
+    def test_passes_for_accredited_issuer_with_valid_key(self) -> None:
+        check = assess(_record(), at=AT, achievement_type="MicroCredential", verification_method=VM)
+        assert check.status is CheckStatus.PASSED
+        assert "Boreal College" in check.reason_en
+        assert "Collège Boréal" in check.reason_fr
+
+    @pytest.mark.parametrize(
+        ("overrides", "achievement_type", "needle"),
+        [
+            ({"registered": False, "status": None}, "Badge", "not in the registry"),
+            ({"status": "suspended"}, "Badge", "suspended"),
+            ({"status": "pending"}, "Badge", "pending"),
+            ({"accredited": False}, "Badge", "not accredited"),
+            ({}, "Certification", "Certification"),
+            ({"key": None}, "Badge", "signing key is not one"),
+        ],
+    )
+    def test_failures(self, overrides: dict[str, Any], achievement_type: str, needle: str) -> None:
+        check = assess(
+            _record(**overrides), at=AT, achievement_type=achievement_type, verification_method=VM
+        )
+        assert check.status is CheckStatus.FAILED
+        assert check.problem_type == ISSUER_NOT_TRUSTED
+        assert needle in check.reason_en
+        assert check.reason_fr
+
+    def test_key_not_valid_at_issuance(self) -> None:
+        key = _answer()["key"] | {"valid_at": False, "rotated_at": "2026-02-01T00:00:00Z"}
+        check = assess(_record(key=key), at=AT, achievement_type=None, verification_method=VM)
+        assert check.status is CheckStatus.FAILED
+        assert "not valid on the issuance date" in check.reason_en
+
+    async def test_unreachable_registry_is_inconclusive(self) -> None:
+        registry = Registry()
+        registry.status = 502
+        trust = RegistryTrust(_client(registry), now=AT)
+        with pytest.raises(RegistryUnavailable):
+            await trust.lookup(DID, achievement_type=None, issued_at=AT, verification_method=VM)
+        decision = trust.decisions[trust_key(DID, AT)]
+        assert decision.status is CheckStatus.INCONCLUSIVE
+        assert decision.problem_type == ISSUER_TRUST_UNKNOWN
+        assert trust.records == []
+
+    async def test_lookup_answers_the_engine_and_records_the_decision(self) -> None:
+        trust = RegistryTrust(_client(Registry()), now=AT)
+        info = await trust.lookup(
+            DID, achievement_type="Badge", issued_at=AT, verification_method=VM
+        )
+        assert info.registered is True
+        assert info.accredited is True
+        assert info.key_valid is True
+        assert info.name_fr == "Collège Boréal"
+        assert [r.did for r in trust.records] == [DID]
+        assert trust.decisions[trust_key(DID, AT)].status is CheckStatus.PASSED
+        other = await trust.lookup(
+            DID, achievement_type="Certification", issued_at=AT, verification_method=VM
+        )
+        assert other.accredited is False
