@@ -128,6 +128,7 @@ def create_api(settings: VerifierSettings, *, telemetry: Telemetry | None = None
             app.state.runtime = runtime
 
             async def publish(event: VerificationCompletedV1) -> None:
+                runtime.metrics.verifications.add(1, {"outcome": event.outcome.value})
                 await runtime.publisher.publish(event)
 
             state = create_state(settings, caches, publish=publish, limiter=limiter)
