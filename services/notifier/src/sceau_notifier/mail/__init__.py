@@ -1,0 +1,1 @@
+"""Learner e-mails: rendering from templates, LinkedIn links and SMTP delivery."""

@@ -1,0 +1,1 @@
+"""Institution webhooks: signing, secret storage, HTTP delivery and payloads."""

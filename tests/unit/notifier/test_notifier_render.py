@@ -1,0 +1,92 @@
+"""Every e-mail kind renders in French and in English, with its links and no other language."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from sceau_notifier.mail.render import EmailKind, EmailLinks, EmailRenderer, RenderedEmail
+from sceau_shared.events import BilingualText, NotificationRequestedV1
+
+LINKS = EmailLinks(verifier_url="https://verify.sceau.example", wallet_help_url=None)
+CLAIM = "https://issuer.sceau.example/v1/claim/tok123"
+
+# Words that belong to one language only (proper nouns such as LinkedIn or Open Badges excluded).
+ENGLISH = ["Hello", "credential", "wallet", "employer", "Issued", "Reason", " the ", " and ",
+           " your ", "Your ", "expires", "questions, contact", "This email"]  # fmt: skip
+FRENCH = ["Bonjour", "titre", "portefeuille", "employeur", "délivr", "Motif", " le ", " et ",
+          " votre ", "Votre ", "expire ", "courriel", "écrivez"]  # fmt: skip
+
+
+def request(language: str, kind: str = "issued") -> NotificationRequestedV1:
+    return NotificationRequestedV1(
+        producer="tests",
+        kind="issued" if kind in {"expiring", "expired"} else kind,
+        credential_id="urn:uuid:8c1f0d4e-3d7a-4f51-9a0b-6f0c2e1d9a77",
+        institution_id="cegep-test",
+        recipient_email="zoe@example.org",
+        recipient_name="Zoé <script>alert(1)</script>",
+        language=language,
+        institution_name=BilingualText(fr="Cégep de Sainte-Foy", en="Sainte-Foy College"),
+        institution_contact="registrariat@cegep.example",
+        achievement_name=BilingualText(fr="Secourisme", en="First Aid"),
+        achievement_description=BilingualText(fr="Intervenir en urgence.", en="Respond fast."),
+        issued_at=datetime(2026, 3, 1, tzinfo=UTC),
+        valid_until=datetime(2028, 3, 1, tzinfo=UTC),
+        claim_url=CLAIM,
+        reason_code="issued_in_error",
+        superseded_by="urn:uuid:new",
+    )
+
+
+def visible(text: str) -> str:
+    """Text without URLs and HTML tags (a URL's parameters are not prose)."""
+    text = re.sub(r"https?://\S+", " ", text)
+    return re.sub(r"<[^>]+>", " ", text)
+
+
+@pytest.mark.parametrize("kind", list(EmailKind))
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_every_email_renders_in_its_language(kind: EmailKind, language: str) -> None:
+    email = EmailRenderer().render_request(request(language, kind.value), kind, LINKS, days_left=30)
+    assert isinstance(email, RenderedEmail)
+    assert email.subject
+    assert "\n" not in email.subject
+    assert "Secourisme" in email.subject if language == "fr" else "First Aid" in email.subject
+    assert email.text.strip()
+    assert f'<html lang="{language}">' in email.html
+    assert "<script>" not in email.html  # autoescaped
+    assert "&lt;script&gt;" in email.html
+    others = ENGLISH if language == "fr" else FRENCH
+    for part in (email.subject, visible(email.text), visible(email.html)):
+        leftovers = [w for w in others if w in part]
+        assert not leftovers, (kind, language, leftovers)
+    if kind is not EmailKind.ISSUED:
+        assert "registrariat@cegep.example" in email.text
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_issuance_email_has_claim_wallet_linkedin_and_verifier(language: str) -> None:
+    email = EmailRenderer().render_request(request(language), EmailKind.ISSUED, LINKS)
+    for part in (email.text, email.html):
+        assert CLAIM in part
+        assert "https://verify.sceau.example/" in part
+        assert "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME" in part
+    assert ("portefeuille" if language == "fr" else "wallet") in email.text
+    date = "1er mars 2026" if language == "fr" else "March 1, 2026"
+    assert date in email.text
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_status_emails_give_the_reason(language: str) -> None:
+    email = EmailRenderer().render_request(request(language, "revoked"), EmailKind.REVOKED, LINKS)
+    assert ("émis par erreur" if language == "fr" else "issued in error") in email.text
+
+
+def test_a_javascript_claim_url_is_never_linked() -> None:
+    req = request("fr").model_copy(update={"claim_url": "javascript:alert(1)"})
+    email = EmailRenderer().render_request(req, EmailKind.ISSUED, LINKS)
+    assert "javascript:" not in email.html
+    assert "javascript:" not in email.text
