@@ -49,6 +49,7 @@ def create_api(
                 runtime.db,
                 clock=clock,
                 dead_letters=KafkaDeadLetters(runtime.publisher),
+                deliveries=runtime.metrics.deliveries,
             ) as notifier,
         ):
             app.state.runtime = runtime

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.metrics import Counter
 from pymongo.asynchronous.database import AsyncDatabase
 
 from sceau_notifier.clock import Clock
@@ -63,10 +64,19 @@ async def open_notifier(
     clock: Clock,
     dead_letters: DeadLetterSink | None,
     run_workers: bool = True,
+    deliveries: Counter | None = None,
 ) -> AsyncIterator[Notifier]:
     """Create repositories, clients and services; run the background loops until exit."""
-    email_ledger = Ledger(db, "emails", indexed=("recipient_hash",))
-    delivery_ledger = Ledger(db, "webhook_deliveries", indexed=("endpoint_id", "institution_id"))
+    email_ledger = Ledger(
+        db, "emails", indexed=("recipient_hash",), deliveries=deliveries, channel="email"
+    )
+    delivery_ledger = Ledger(
+        db,
+        "webhook_deliveries",
+        indexed=("endpoint_id", "institution_id"),
+        deliveries=deliveries,
+        channel="webhook",
+    )
     endpoints = EndpointRepository(db)
     dids = DidDirectory(db)
     reminder_repo = ReminderRepository(db)

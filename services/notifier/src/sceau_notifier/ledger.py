@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from opentelemetry.metrics import Counter
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -91,8 +92,16 @@ class Ledger:
     """The three collections of one channel (see the module docstring)."""
 
     def __init__(
-        self, db: AsyncDatabase[Document], name: str, *, indexed: Iterable[str] = ()
+        self,
+        db: AsyncDatabase[Document],
+        name: str,
+        *,
+        indexed: Iterable[str] = (),
+        deliveries: Counter | None = None,
+        channel: str = "",
     ) -> None:
+        self._deliveries = deliveries
+        self._channel = channel or name
         self.records: AsyncCollection[Document] = db[name]
         self.states: AsyncCollection[Document] = db[f"{name}_state"]
         self.done: AsyncCollection[Document] = db[f"{name}_done"]
@@ -204,6 +213,8 @@ class Ledger:
             self.done, [{"_id": key, "at": now, **info} for key, info in outcomes.items()]
         )
         await self.states.delete_many({"_id": {"$in": list(outcomes)}})
+        if self._deliveries is not None:
+            self._deliveries.add(len(outcomes), {"channel": self._channel, "result": "sent"})
 
     async def fail(
         self,
@@ -231,6 +242,8 @@ class Ledger:
                 }
             },
         )
+        if self._deliveries is not None:
+            self._deliveries.add(1, {"channel": self._channel, "result": str(status)})
         return status
 
     async def replay(self, key: str, *, now: datetime) -> bool:
