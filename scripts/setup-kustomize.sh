@@ -20,8 +20,14 @@ if [ -x "$TARGET" ] && "$TARGET" version >/dev/null 2>&1; then
   exit 0
 fi
 
+# Go is often installed outside PATH for non-login shells (CI runners, cron).
 if ! command -v go >/dev/null 2>&1; then
-  say "Go is required to build kustomize $KUSTOMIZE_VERSION (https://go.dev/dl/); not found on PATH"
+  for candidate in /usr/local/go/bin /usr/lib/go/bin "$HOME/go/bin"; do
+    if [ -x "$candidate/go" ]; then PATH="$candidate:$PATH"; break; fi
+  done
+fi
+if ! command -v go >/dev/null 2>&1; then
+  say "Go is required to build kustomize $KUSTOMIZE_VERSION (https://go.dev/dl/); not found"
   exit 1
 fi
 

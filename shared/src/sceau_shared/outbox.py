@@ -48,7 +48,7 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 OUTBOX_FIELD = "outbox"
 PUBLISHED_COLLECTION = "outbox_published"
 LEASES_COLLECTION = "outbox_leases"
-_REMEMBERED = 200_000
+_REMEMBERED = 1_000_000
 
 Document = dict[str, Any]
 
@@ -103,6 +103,12 @@ class OutboxRelay:
         self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(__name__)
         # Event ids known to be published (bounded): spares a marker lookup on every scan.
         self._done: OrderedDict[str, None] = OrderedDict()
+        # Markers are consulted until one full pass has completed since start-up (recovery of
+        # what an earlier process published); afterwards an entry this process has not seen is
+        # new. On FerretDB a marker lookup scans the whole marker collection, so skipping it on
+        # the hot path matters; the cost is a possible duplicate (another replica, or an id
+        # evicted from memory), which consumers absorb by deduplicating on ``event_id``.
+        self._recovered = False
         self.published = 0
 
     def wake(self) -> None:
@@ -141,8 +147,9 @@ class OutboxRelay:
         ]
         if not unknown:
             return []
-        async for marker in self._published(coll).find({"_id": {"$in": unknown}}):
-            self._remember(str(marker["_id"]))
+        if not self._recovered:
+            async for marker in self._published(coll).find({"_id": {"$in": unknown}}):
+                self._remember(str(marker["_id"]))
         return [e for e in entries if str(e.get("event_id")) not in self._done]
 
     async def _take_lease(self, coll: AsyncCollection[Document], doc_id: Any) -> bool:
@@ -191,6 +198,7 @@ class OutboxRelay:
         for coll in self._collections:
             async for doc in self._candidates(coll):
                 total += await self._relay_document(coll, doc)
+        self._recovered = True
         self.published += total
         return total
 

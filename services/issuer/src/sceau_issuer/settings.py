@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from sceau_shared.runtime import ServiceSettings
@@ -10,13 +14,95 @@ from sceau_shared.settings import HttpSettings, MongoSettings
 SERVICE_NAME = "sceau-issuer"
 ENV_PREFIX = "ISSUER_"
 
+MASTER_KEY_BYTES = 32
+
+
+def decode_master_key(value: SecretStr) -> bytes:
+    """Return the raw 32-byte master key from its base64 (standard or url-safe) text."""
+    raw = value.get_secret_value().strip()
+    try:
+        decoded = base64.urlsafe_b64decode(raw.replace("+", "-").replace("/", "_") + "==")
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("must be base64") from exc
+    if len(decoded) != MASTER_KEY_BYTES:
+        raise ValueError(f"must decode to {MASTER_KEY_BYTES} bytes (AES-256)")
+    return decoded
+
 
 class IssuerSettings(ServiceSettings):
-    """Settings of the issuer, e.g. ``ISSUER_MONGO__URI`` (nested fields use ``__``)."""
+    """Settings of the issuer, e.g. ``ISSUER_MONGO__URI`` (nested fields use ``__``).
+
+    ``master_key`` has no default on purpose: private signing keys are encrypted under it, and a
+    default would mean every careless deployment shares one key. Generate one with
+    ``python -c "import os,base64;print(base64.b64encode(os.urandom(32)).decode())"``.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
     )
 
     mongo: MongoSettings = MongoSettings(database="sceau_issuer")
-    http: HttpSettings = HttpSettings(port=8001, public_base_url="http://127.0.0.1:8001")
+    http: HttpSettings = HttpSettings(
+        port=8001, public_base_url="http://127.0.0.1:8001", max_body_bytes=8 * 1024 * 1024
+    )
+
+    master_key: SecretStr = Field(
+        description="Base64 of 32 random bytes; encrypts signing keys (AES-256-GCM) and derives "
+        "the claim-link and API-key hashing secrets. Never logged."
+    )
+    registry_public_url: str = Field(
+        default="http://127.0.0.1:8002",
+        description="Registry base URL; status list URLs and hosted did:web DIDs derive from it.",
+    )
+    verifier_public_url: str = Field(
+        default="http://127.0.0.1:8003", description="Public verification page (learner emails)."
+    )
+    claim_link_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    max_batch_recipients: int = Field(default=10_000, gt=0)
+    batch_chunk_size: int = Field(default=250, gt=0, le=2000)
+    batch_lease_s: float = Field(default=30.0, gt=0)
+    worker_poll_s: float = Field(default=0.5, gt=0)
+    sign_workers: int = Field(
+        default=2, ge=0, description="Processes signing batch credentials; 0 signs in-thread."
+    )
+    status_debounce_s: float = Field(
+        default=1.0, ge=0, description="Changes within this window share one status list re-sign."
+    )
+    status_poll_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Safety poll of the status publisher (it is woken on every change); each "
+        "round scans the credentials on FerretDB.",
+    )
+    status_list_ttl_ms: int = Field(default=300_000, ge=0)
+    outbox_relays: int = Field(
+        default=1, ge=1, le=32, description="Relays for the small outbox collections."
+    )
+    chunk_relays: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="Relays publishing batch chunk events in parallel (each chunk has one).",
+    )
+    credentials_outbox_sweep_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Full scan of the credentials outbox (recovery after a crash); in between, "
+        "documents that received events are relayed by id.",
+    )
+    small_cell_threshold: int = Field(
+        default=5, ge=1, description="Report cells below this count are suppressed."
+    )
+
+    @field_validator("master_key")
+    @classmethod
+    def _check_master_key(cls, value: SecretStr) -> SecretStr:
+        decode_master_key(value)
+        return value
+
+    @field_validator("registry_public_url", "verifier_public_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")

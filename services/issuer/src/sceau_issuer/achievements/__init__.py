@@ -1,0 +1,1 @@
+"""Achievements: versioned, bilingual credential definitions with micro-credential metadata."""

@@ -1,0 +1,180 @@
+"""Create, version, publish and read achievements; pin versions for issuing."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sceau_issuer.achievements.repository import AchievementRepository
+from sceau_issuer.achievements.rules import (
+    authored_languages,
+    engine_version,
+    publication_problems,
+)
+from sceau_issuer.achievements.schemas import AchievementInput
+from sceau_issuer.errors import AchievementConflict, AchievementIncomplete, AchievementNotFound
+from sceau_issuer.tenants.models import Tenant
+from sceau_shared.credentials.ob3.authoring import AchievementVersion
+from sceau_shared.events import utcnow
+
+
+@dataclass(frozen=True)
+class PinnedAchievement:
+    """A published version, ready to build credentials from."""
+
+    achievement_id: str
+    version: int
+    definition: AchievementInput
+    engine: AchievementVersion
+
+    @property
+    def achievement_type(self) -> str:
+        """The OB ``achievementType``."""
+        return self.definition.achievement_type
+
+
+class AchievementService:
+    """Achievement versions of one issuer database; every call names the tenant."""
+
+    def __init__(self, repository: AchievementRepository, *, public_base_url: str) -> None:
+        self._repo = repository
+        self._base = public_base_url.rstrip("/")
+        self._pinned: dict[tuple[str, str, int], PinnedAchievement] = {}
+
+    def achievement_uri(self, achievement_id: str, version: int) -> str:
+        """The ``Achievement.id`` in credentials: a public URL of this exact version."""
+        return f"{self._base}/v1/public/achievements/{achievement_id}/versions/{version}"
+
+    async def create(self, tenant: Tenant, definition: AchievementInput) -> dict[str, Any]:
+        """Store version 1 as a draft."""
+        achievement_id = uuid.uuid4().hex
+        doc = self._version_doc(tenant, achievement_id, 1, definition)
+        await self._repo.insert_version(doc)
+        return doc
+
+    def _version_doc(
+        self, tenant: Tenant, achievement_id: str, version: int, definition: AchievementInput
+    ) -> dict[str, Any]:
+        return {
+            "achievement_id": achievement_id,
+            "institution_id": tenant.institution_id,
+            "version": version,
+            "state": "draft",
+            "definition": definition.model_dump(mode="json"),
+            "created_at": utcnow(),
+            "published_at": None,
+        }
+
+    async def edit(
+        self, tenant: Tenant, achievement_id: str, definition: AchievementInput
+    ) -> dict[str, Any]:
+        """Store an edit as a new draft version; issued credentials keep their version."""
+        latest = await self._repo.latest(tenant.institution_id, achievement_id)
+        if latest is None:
+            raise AchievementNotFound(f"achievement {achievement_id!r} not found")
+        doc = self._version_doc(tenant, achievement_id, int(latest["version"]) + 1, definition)
+        if not await self._repo.insert_version(doc):
+            raise AchievementConflict("another edit created this version first; retry")
+        return doc
+
+    async def publish(
+        self, tenant: Tenant, achievement_id: str, version: int | None = None
+    ) -> dict[str, Any]:
+        """Publish a version (the latest by default) after checking every rule."""
+        if version is None:
+            doc = await self._repo.latest(tenant.institution_id, achievement_id)
+        else:
+            doc = await self._repo.version(tenant.institution_id, achievement_id, version)
+        if doc is None:
+            raise AchievementNotFound(f"achievement {achievement_id!r} not found")
+        if doc["state"] == "published":
+            return doc
+        number = int(doc["version"])
+        definition = AchievementInput.model_validate(doc["definition"])
+        problems = publication_problems(
+            definition,
+            bilingual=tenant.bilingual,
+            achievement_uri=self.achievement_uri(achievement_id, number),
+            version=number,
+        )
+        if problems:
+            raise AchievementIncomplete(
+                f"{len(problems)} problem(s) prevent publishing: "
+                + ", ".join(str(p["field"]) for p in problems),
+                errors=problems,
+            )
+        now = utcnow()
+        await self._repo.mark_published(tenant.institution_id, achievement_id, number, now)
+        return {**doc, "state": "published", "published_at": now}
+
+    async def get(self, tenant: Tenant, achievement_id: str) -> dict[str, Any]:
+        """Return the achievement summary with its latest version."""
+        versions = await self._repo.versions(tenant.institution_id, achievement_id)
+        if not versions:
+            raise AchievementNotFound(f"achievement {achievement_id!r} not found")
+        published = [v["version"] for v in versions if v["state"] == "published"]
+        return {
+            "achievement_id": achievement_id,
+            "latest_version": versions[-1]["version"],
+            "published_version": max(published) if published else None,
+            "latest": versions[-1],
+        }
+
+    async def versions(self, tenant: Tenant, achievement_id: str) -> list[dict[str, Any]]:
+        """Return every version of an achievement."""
+        versions = await self._repo.versions(tenant.institution_id, achievement_id)
+        if not versions:
+            raise AchievementNotFound(f"achievement {achievement_id!r} not found")
+        return versions
+
+    async def page(self, tenant: Tenant, *, page: int, page_size: int) -> dict[str, Any]:
+        """Return a page of achievements."""
+        docs, total = await self._repo.page(
+            tenant.institution_id, skip=(page - 1) * page_size, limit=page_size
+        )
+        items = [await self.get(tenant, d["achievement_id"]) for d in docs]
+        return {"items": items, "page": page, "page_size": page_size, "total": total}
+
+    async def pinned(
+        self, tenant: Tenant, achievement_id: str, version: int | None = None
+    ) -> PinnedAchievement:
+        """Return the published version issuing uses (cached: versions are immutable)."""
+        if version is not None:
+            cached = self._pinned.get((tenant.institution_id, achievement_id, version))
+            if cached is not None:
+                return cached
+        doc = await self._repo.published(tenant.institution_id, achievement_id, version)
+        if doc is None:
+            raise AchievementNotFound(
+                f"achievement {achievement_id!r} has no published version"
+                + (f" {version}" if version is not None else "")
+            )
+        number = int(doc["version"])
+        key = (tenant.institution_id, achievement_id, number)
+        cached = self._pinned.get(key)
+        if cached is None:
+            definition = AchievementInput.model_validate(doc["definition"])
+            cached = PinnedAchievement(
+                achievement_id=achievement_id,
+                version=number,
+                definition=definition,
+                engine=engine_version(
+                    definition,
+                    achievement_uri=self.achievement_uri(achievement_id, number),
+                    version=number,
+                    languages=authored_languages(definition, tenant.bilingual),
+                ),
+            )
+            self._pinned[key] = cached
+        return cached
+
+    async def public_version(self, achievement_id: str, version: int) -> dict[str, Any] | None:
+        """Return a published version for the public achievement page (no tenant filter).
+
+        Published achievement definitions are public by nature: they are in every credential.
+        """
+        doc = await self._repo.collection.find_one(
+            {"achievement_id": achievement_id, "version": version, "state": "published"}
+        )
+        return doc

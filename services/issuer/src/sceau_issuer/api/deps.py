@@ -1,0 +1,102 @@
+"""Request dependencies: the service graph, the authenticated institution, paging, idempotency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from sceau_issuer.apikeys.service import Principal, Scope
+from sceau_issuer.errors import InvalidApiKey
+from sceau_issuer.services import Services
+from sceau_issuer.tenants.models import Tenant
+
+bearer = HTTPBearer(auto_error=False, description="An institution API key: sceau.<id>.<secret>")
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or invalid API key"},
+    403: {"description": "The API key lacks the required scope"},
+}
+
+
+def services(request: Request) -> Services:
+    """The process's service graph (built in the lifespan)."""
+    svc: Services = request.app.state.services
+    return svc
+
+
+Svc = Annotated[Services, Depends(services)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated institution and its tenant record."""
+
+    principal: Principal
+    tenant: Tenant
+
+
+async def _caller(
+    svc: Svc,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    if credentials is None:
+        raise InvalidApiKey("an API key is required (Authorization: Bearer …)")
+    principal = await svc.api_keys.authenticate(credentials.credentials)
+    tenant = await svc.tenants.get(principal.institution_id)
+    return Caller(principal, tenant)
+
+
+def _require(scope: Scope) -> Any:
+    """Dependency factory: the caller, checked for ``scope``."""
+
+    async def dependency(caller: Annotated[Caller, Depends(_caller)]) -> Caller:
+        caller.principal.require(scope)
+        return caller
+
+    return dependency
+
+
+Reader = Annotated[Caller, Depends(_require(Scope.READ))]
+IssuerCaller = Annotated[Caller, Depends(_require(Scope.ISSUE))]
+Revoker = Annotated[Caller, Depends(_require(Scope.REVOKE))]
+Manager = Annotated[Caller, Depends(_require(Scope.MANAGE))]
+
+
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Required on issuing calls; a retry with the same key returns the first "
+        "answer and never issues twice.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Page number (1-based) and size."""
+
+    page: int
+    page_size: int
+
+    @property
+    def skip(self) -> int:
+        """Documents to skip."""
+        return (self.page - 1) * self.page_size
+
+
+def paging(
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Paging:
+    """Pagination parameters."""
+    return Paging(page, page_size)
+
+
+PagingDep = Annotated[Paging, Depends(paging)]

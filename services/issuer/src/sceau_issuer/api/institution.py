@@ -1,0 +1,84 @@
+"""The calling institution: its profile, keys (rotation, revocation) and aggregate reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from sceau_issuer.api.deps import AUTH_RESPONSES, Caller, Manager, Reader, Svc
+
+router = APIRouter(prefix="/v1/institution", tags=["institution"], responses=AUTH_RESPONSES)
+
+
+class KeyRevocation(BaseModel):
+    """Revoke a key as of a date: credentials it signed from then on stop verifying."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"as_of": "2026-01-01T00:00:00Z"}]}
+    )
+
+    as_of: AwareDatetime
+
+
+def _profile(caller: Caller) -> dict[str, Any]:
+    tenant = caller.tenant
+    return {
+        "institution_id": tenant.institution_id,
+        "name": tenant.name.model_dump(),
+        "languages": tenant.languages,
+        "bilingual": tenant.bilingual,
+        "did": tenant.did,
+        "did_method": tenant.did_method,
+        "status": tenant.status,
+        "active_key_id": tenant.active_key_id,
+        "keys": [k.public_view() for k in tenant.keys],
+    }
+
+
+@router.get("", summary="The calling institution and its public keys")
+async def institution(caller: Reader) -> dict[str, Any]:
+    """Never includes private key material."""
+    return _profile(caller)
+
+
+@router.post("/keys/rotate", summary="Rotate the signing key")
+async def rotate_key(svc: Svc, caller: Manager) -> dict[str, Any]:
+    """A new key signs from now on; the old one stays published for earlier credentials."""
+    key = await svc.tenants.rotate(caller.tenant.institution_id)
+    return key.public_view()
+
+
+@router.post(
+    "/keys/{key_id}/revoke",
+    responses={404: {"description": "No such key"}, 409: {"description": "Already revoked"}},
+    summary="Revoke a compromised key as of a date",
+)
+async def revoke_key(
+    key_id: Annotated[str, Path(min_length=1, max_length=20, pattern=r"^k[0-9]+$")],
+    body: KeyRevocation,
+    svc: Svc,
+    caller: Manager,
+) -> dict[str, Any]:
+    """Revoking the active key also makes a new one active."""
+    key = await svc.tenants.revoke(caller.tenant.institution_id, key_id, body.as_of)
+    return key.public_view()
+
+
+@router.get("/reports/summary", tags=["reports"], summary="Aggregate counts per achievement")
+async def summary(svc: Svc, caller: Reader) -> dict[str, Any]:
+    """Counts only, with small cells suppressed (no per-learner analytics)."""
+    threshold = svc.settings.small_cell_threshold
+    rows = await svc.credentials.count_by(caller.tenant.institution_id)
+    per: dict[str, dict[str, int | None]] = {}
+    for row in rows:
+        key = row["_id"]
+        n = int(row["n"])
+        per.setdefault(key["achievement_id"], {})[key["status"]] = n if n >= threshold else None
+    return {
+        "suppression_threshold": threshold,
+        "generated_at": datetime.now().astimezone().isoformat(),
+        "achievements": [{"achievement_id": a, "counts": c} for a, c in sorted(per.items())],
+    }

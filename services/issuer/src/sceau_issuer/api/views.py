@@ -1,0 +1,70 @@
+"""Turn stored documents into API answers (never leaking internal fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sceau_issuer.services import Services
+
+_INTERNAL = {
+    "outbox",
+    "outbox_lease_until",
+    "request_hash",
+    "dedupe",
+    "idem",
+    "status_alloc",
+    "key_id",
+}
+
+
+def credential_summary(doc: dict[str, Any]) -> dict[str, Any]:
+    """A credential as listed."""
+    out = {k: v for k, v in doc.items() if k not in _INTERNAL and k not in {"_id", "document"}}
+    out["credential_id"] = doc["_id"]
+    out["id"] = f"urn:uuid:{doc['_id']}"
+    recipient = dict(out.get("recipient") or {})
+    recipient.pop("email_norm", None)
+    out["recipient"] = recipient
+    return out
+
+
+def credential_detail(svc: Services, doc: dict[str, Any]) -> dict[str, Any]:
+    """A credential with its signed document and a fresh claim link."""
+    out = credential_summary(doc)
+    out["document"] = doc.get("document")
+    out["claim_url"] = svc.issuing.claim_url(doc["institution_id"], doc["_id"])
+    return out
+
+
+def version_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """One achievement version."""
+    return {
+        "achievement_id": doc["achievement_id"],
+        "version": doc["version"],
+        "state": doc["state"],
+        "definition": doc["definition"],
+        "created_at": doc["created_at"],
+        "published_at": doc.get("published_at"),
+    }
+
+
+def batch_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A batch's progress and, once complete, its report."""
+    counts = doc.get("counts", {})
+    done = sum(int(v) for v in counts.values())
+    total = int(doc["total"])
+    return {
+        "batch_id": doc["_id"],
+        "state": doc["state"],
+        "achievement_id": doc["achievement_id"],
+        "achievement_version": doc["achievement_version"],
+        "profile": doc["profile"],
+        "total": total,
+        "counts": counts,
+        "pending": max(total - done, 0),
+        "progress": round(done / total, 4) if total else 1.0,
+        "created_at": doc["created_at"],
+        "started_at": doc.get("started_at"),
+        "completed_at": doc.get("completed_at"),
+        "report": doc.get("report"),
+    }

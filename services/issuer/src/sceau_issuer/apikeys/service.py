@@ -1,0 +1,126 @@
+"""API key creation, verification and revocation."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from sceau_issuer.errors import InvalidApiKey, MissingScope
+from sceau_issuer.vault import Vault
+from sceau_shared.errors import NotFound
+from sceau_shared.events import utcnow
+
+TOKEN_PREFIX = "sceau"  # noqa: S105 - a label, not a secret
+
+
+class Scope(StrEnum):
+    """What an API key may do."""
+
+    ISSUE = "issue"
+    REVOKE = "revoke"
+    READ = "read"
+    MANAGE = "manage"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: one institution, one key, some scopes."""
+
+    institution_id: str
+    key_id: str
+    scopes: frozenset[Scope]
+
+    def require(self, scope: Scope) -> None:
+        """Raise 403 unless the key has ``scope``."""
+        if scope not in self.scopes:
+            raise MissingScope(f"this API key lacks the {scope.value!r} scope")
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    """A new key: ``token`` is shown once and never stored."""
+
+    key_id: str
+    institution_id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    token: str
+
+
+def parse_token(token: str) -> tuple[str, str] | None:
+    """Split ``sceau.<key id>.<secret>`` into its parts, or None if it is not shaped so."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
+        return None
+    if len(token) > 200:
+        return None
+    return parts[1], parts[2]
+
+
+class ApiKeyService:
+    """Stores keys in the ``api_keys`` collection (hash only)."""
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]], vault: Vault) -> None:
+        self._collection = collection
+        self._vault = vault
+
+    async def ensure_indexes(self) -> None:
+        """Index the listing query."""
+        await self._collection.create_index("institution_id")
+
+    async def create(self, institution_id: str, name: str, scopes: list[Scope]) -> CreatedKey:
+        """Create a key; the returned token is the only copy of the secret."""
+        if not scopes:
+            raise ValueError("an API key needs at least one scope")
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        now = utcnow()
+        ordered = sorted({s.value for s in scopes})
+        await self._collection.insert_one(
+            {
+                "_id": key_id,
+                "institution_id": institution_id,
+                "name": name,
+                "scopes": ordered,
+                "hash": self._vault.hash_api_key(secret),
+                "created_at": now,
+                "revoked_at": None,
+            }
+        )
+        token = f"{TOKEN_PREFIX}.{key_id}.{secret}"
+        return CreatedKey(key_id, institution_id, name, ordered, now, token)
+
+    async def all(self, institution_id: str | None = None) -> list[dict[str, Any]]:
+        """List keys (never their hashes), optionally for one institution."""
+        query: dict[str, Any] = {} if institution_id is None else {"institution_id": institution_id}
+        cursor = self._collection.find(query, {"hash": 0}, sort=[("created_at", 1)])
+        return [{**d, "key_id": d.pop("_id")} async for d in cursor]
+
+    async def revoke(self, key_id: str) -> None:
+        """Revoke a key at once; the next request with it is refused."""
+        result = await self._collection.update_one(
+            {"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": utcnow()}}
+        )
+        if result.matched_count == 0:
+            raise NotFound(f"no active API key {key_id!r}")
+
+    async def authenticate(self, token: str) -> Principal:
+        """Return the caller for a bearer token or raise 401 (same answer for every failure)."""
+        parsed = parse_token(token)
+        if parsed is None:
+            raise InvalidApiKey("invalid API key")
+        key_id, secret = parsed
+        doc = await self._collection.find_one({"_id": key_id})
+        expected = doc.get("hash", "") if doc else "0" * 64
+        valid = hmac.compare_digest(str(expected), self._vault.hash_api_key(secret))
+        if doc is None or not valid or doc.get("revoked_at") is not None:
+            raise InvalidApiKey("invalid API key")
+        scopes = frozenset(Scope(s) for s in doc.get("scopes", []) if s in Scope._value2member_map_)
+        return Principal(str(doc["institution_id"]), key_id, scopes)

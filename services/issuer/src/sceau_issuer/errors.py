@@ -1,0 +1,69 @@
+"""Issuer error conditions, each mapped to its problem-details status by its base class."""
+
+from __future__ import annotations
+
+from sceau_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+
+
+class InstitutionNotFound(NotFound):
+    type_suffix = "institution-not-found"
+
+
+class KeyNotFound(NotFound):
+    type_suffix = "key-not-found"
+
+
+class KeyConflict(Conflict):
+    type_suffix = "key-conflict"
+
+
+class InvalidApiKey(Unauthorized):
+    type_suffix = "invalid-api-key"
+
+
+class MissingScope(Forbidden):
+    type_suffix = "missing-scope"
+
+
+class InstitutionNotActive(Forbidden):
+    type_suffix = "institution-not-active"
+
+
+class AchievementNotFound(NotFound):
+    type_suffix = "achievement-not-found"
+
+
+class AchievementConflict(Conflict):
+    type_suffix = "achievement-conflict"
+
+
+class AchievementIncomplete(InvalidInput):
+    type_suffix = "achievement-incomplete"
+
+
+class CredentialNotFound(NotFound):
+    type_suffix = "credential-not-found"
+
+
+class AlreadyIssued(Conflict):
+    type_suffix = "already-issued"
+
+
+class IdempotencyMismatch(InvalidInput):
+    type_suffix = "idempotency-key-reused"
+
+
+class StatusTransitionRefused(Conflict):
+    type_suffix = "status-transition-refused"
+
+
+class BatchNotFound(NotFound):
+    type_suffix = "batch-not-found"
+
+
+class SeriesNotFound(NotFound):
+    type_suffix = "series-not-found"
+
+
+class ClaimLinkInvalid(NotFound):
+    type_suffix = "claim-link-invalid"

@@ -1,0 +1,1 @@
+"""Issuing: one credential or a cohort batch, idempotently, with claim links."""

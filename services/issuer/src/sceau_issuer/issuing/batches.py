@@ -1,0 +1,449 @@
+"""Cohort batches: accepted at once, issued by a worker, resumable after a crash.
+
+State lives in MongoDB only: a ``batches`` document (progress, lease) and ``batch_chunks``
+documents of up to ``chunk_size`` recipients each. The worker leases a batch, issues its chunks in
+order and renews the lease with each one; a worker that dies lets the lease expire and the next one
+carries on.
+
+Exactly one credential per recipient holds because a credential's ``_id`` is derived from
+(tenant, recipient, achievement version): a chunk replayed after a crash collides with the
+credentials it already stored and records them instead of issuing again.
+
+A chunk's events (issued + notification requested, two per credential) are written in the chunk's
+own completion update — the single-document state change "these recipients are issued" — so one
+outbox claim relays a whole chunk. A credential stored by a crashed run gets its events then, from
+the resumed run; none is published before its chunk completes, so none is published twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from sceau_issuer.achievements.service import PinnedAchievement
+from sceau_issuer.errors import BatchNotFound, IdempotencyMismatch
+from sceau_issuer.issuing.schemas import BatchRequest, RecipientInput
+from sceau_issuer.issuing.service import Draft, IssuingService, fingerprint
+from sceau_issuer.tenants.models import Tenant
+from sceau_shared.credentials.ob3.identity import normalize_email
+from sceau_shared.errors import InvalidInput
+from sceau_shared.events import Event, utcnow
+from sceau_shared.outbox import outbox_entry
+
+_log = logging.getLogger(__name__)
+
+ITEM_STATES = ("pending", "issued", "duplicate", "failed")
+AfterChunk = Callable[[str, str, list[dict[str, Any]]], Awaitable[None]]
+
+
+def chunk_id(batch_id: str, number: int) -> str:
+    """Deterministic chunk ids: chunks are found by primary key, never by a scan."""
+    return f"{batch_id}:{number:05d}"
+
+
+def _slim(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items as stored in a chunk: no recipient (kept apart in ``batch_inputs``)."""
+    return [{k: v for k, v in item.items() if k != "recipient"} for item in items]
+
+
+class BatchRepository:
+    """``batches``, ``batch_chunks`` and ``batch_inputs``; reads always name the institution.
+
+    Recipients are stored apart from the chunks (``batch_inputs``): chunk documents carry the
+    outbox and are scanned by the outbox relay, which on FerretDB reads every document in full,
+    so they are kept small.
+    """
+
+    def __init__(
+        self,
+        batches: AsyncCollection[dict[str, Any]],
+        chunks: AsyncCollection[dict[str, Any]],
+        inputs: AsyncCollection[dict[str, Any]],
+    ) -> None:
+        self.batches = batches
+        self.chunks = chunks
+        self.inputs = inputs
+
+    async def chunk(self, batch_id: str, number: int) -> dict[str, Any] | None:
+        """A chunk with its recipients merged back into its items."""
+        doc = await self.chunks.find_one({"_id": chunk_id(batch_id, number)}, {"outbox": 0})
+        if doc is None:
+            return None
+        inputs = await self.inputs.find_one({"_id": doc["_id"]})
+        recipients = (inputs or {}).get("recipients", [])
+        for item, recipient in zip(doc["items"], recipients, strict=False):
+            item["recipient"] = recipient
+        return doc
+
+    async def ensure_indexes(self) -> None:
+        """One batch per idempotency key; the worker looks batches up by state."""
+        await self.batches.create_index("idem", unique=True)
+        await self.batches.create_index("state")
+
+    async def items(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every recipient line of a batch, in order."""
+        out: list[dict[str, Any]] = []
+        for number in range(int(batch["chunks"])):
+            doc = await self.chunk(batch["_id"], number)
+            if doc is not None:
+                out.extend(doc["items"])
+        return out
+
+
+class BatchService:
+    """Accepts batches and reports on them."""
+
+    def __init__(
+        self,
+        repository: BatchRepository,
+        issuing: IssuingService,
+        *,
+        max_recipients: int,
+        chunk_size: int,
+    ) -> None:
+        self.repository = repository
+        self._issuing = issuing
+        self._max = max_recipients
+        self._chunk = chunk_size
+
+    async def create(
+        self, institution_id: str, request: BatchRequest, *, idempotency_key: str
+    ) -> tuple[dict[str, Any], bool]:
+        """Accept a batch (or return the one this key already created)."""
+        tenant = await self._issuing.tenants.get(institution_id)
+        idem = f"{institution_id}|{idempotency_key}"
+        body_hash = fingerprint(request.model_dump(mode="json"))
+        existing = await self.repository.batches.find_one({"idem": idem})
+        if existing is not None:
+            if existing["request_hash"] != body_hash:
+                raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
+            if existing["state"] == "accepting":
+                await self._store_chunks(existing, request.recipients)
+                existing["state"] = "pending"
+            return existing, True
+        if len(request.recipients) > self._max:
+            raise InvalidInput(f"a batch holds at most {self._max} recipients")
+        self._issuing.check_active(tenant)
+        pinned = await self._issuing.achievements.pinned(
+            tenant, request.achievement_id, request.achievement_version
+        )
+        profile = (request.profile or pinned.definition.profile).value
+        doc: dict[str, Any] = {
+            "_id": uuid.uuid4().hex,
+            "institution_id": institution_id,
+            "idem": idem,
+            "request_hash": body_hash,
+            "achievement_id": pinned.achievement_id,
+            "achievement_version": pinned.version,
+            "profile": profile,
+            "state": "accepting",
+            "total": len(request.recipients),
+            "chunks": -(-len(request.recipients) // self._chunk),
+            "chunk_size": self._chunk,
+            "counts": dict.fromkeys(ITEM_STATES[1:], 0),
+            "created_at": utcnow(),
+            "started_at": None,
+            "completed_at": None,
+            "lease_until": None,
+            "lease_token": None,
+        }
+        try:
+            await self.repository.batches.insert_one(doc)
+        except DuplicateKeyError:
+            return await self.create(institution_id, request, idempotency_key=idempotency_key)
+        await self._store_chunks(doc, request.recipients)
+        doc["state"] = "pending"
+        return doc, False
+
+    async def _store_chunks(self, batch: dict[str, Any], recipients: list[RecipientInput]) -> None:
+        """Store the recipients as pending chunks, then open the batch to the worker.
+
+        Chunk ids are deterministic, so storing them again after a crash is harmless.
+        """
+        size = int(batch["chunk_size"])
+        seen: set[str] = set()
+        docs = []
+        repeated = 0
+        for number in range(int(batch["chunks"])):
+            items = []
+            for seq in range(number * size, min((number + 1) * size, len(recipients))):
+                recipient = recipients[seq]
+                email = normalize_email(str(recipient.email))
+                duplicate = email in seen
+                repeated += duplicate
+                seen.add(email)
+                items.append(
+                    {
+                        "seq": seq,
+                        "recipient": recipient.model_dump(mode="json"),
+                        "state": "duplicate" if duplicate else "pending",
+                        "credential_id": None,
+                        "error": "repeated in this batch" if duplicate else None,
+                    }
+                )
+            docs.append(
+                {
+                    "_id": chunk_id(batch["_id"], number),
+                    "batch_id": batch["_id"],
+                    "number": number,
+                    "state": "pending",
+                    "items": items,
+                }
+            )
+        inputs = [
+            {"_id": d["_id"], "recipients": [i["recipient"] for i in d["items"]]} for d in docs
+        ]
+        for d in docs:
+            d["items"] = _slim(d["items"])
+        for start in range(0, len(docs), 50):
+            # Already-stored chunks (a retry after a crash) are refused as duplicates: fine.
+            with contextlib.suppress(Exception):
+                await self.repository.inputs.insert_many(inputs[start : start + 50], ordered=False)
+            with contextlib.suppress(Exception):
+                await self.repository.chunks.insert_many(docs[start : start + 50], ordered=False)
+        for doc in docs:
+            if await self.repository.chunks.find_one({"_id": doc["_id"]}, {"_id": 1}) is None:
+                raise RuntimeError("could not store every batch chunk")
+        await self.repository.batches.update_one(
+            {"_id": batch["_id"], "state": "accepting"},
+            {"$set": {"state": "pending", "counts.duplicate": repeated}},
+        )
+
+    async def get(self, institution_id: str, batch_id: str) -> dict[str, Any]:
+        """Return a batch's progress (404 for another institution's batch)."""
+        doc = await self.repository.batches.find_one(
+            {"_id": batch_id, "institution_id": institution_id}
+        )
+        if doc is None:
+            raise BatchNotFound(f"batch {batch_id!r} not found")
+        return doc
+
+    async def results(
+        self, institution_id: str, batch_id: str, *, state: str | None, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Return per-recipient results of a batch."""
+        batch = await self.get(institution_id, batch_id)
+        items = await self.repository.items(batch)
+        if state:
+            items = [i for i in items if i["state"] == state]
+        return items[skip : skip + limit], len(items)
+
+
+class BatchWorker:
+    """Claims pending batches and issues them; run one per process in the lifespan."""
+
+    def __init__(
+        self,
+        repository: BatchRepository,
+        issuing: IssuingService,
+        *,
+        lease_s: float,
+        poll_s: float,
+        after_chunk: AfterChunk | None = None,
+    ) -> None:
+        self._repo = repository
+        self._issuing = issuing
+        self._lease = timedelta(seconds=lease_s)
+        self._poll_s = poll_s
+        self._wake = asyncio.Event()
+        self._after_chunk = after_chunk
+        self.chunks_done = 0
+
+    def wake(self) -> None:
+        """Look for work now (called when a batch is accepted)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Process batches until cancelled."""
+        while True:
+            try:
+                worked = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - keep the worker alive; the lease expires
+                _log.exception("batch worker failed; retrying")
+                await asyncio.sleep(self._poll_s)
+                continue
+            if not worked:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+
+    async def run_once(self) -> bool:
+        """Claim and finish one batch; False when there was none."""
+        token = uuid.uuid4().hex
+        now = utcnow()
+        batch = await self._repo.batches.find_one_and_update(
+            {
+                "state": {"$in": ["pending", "running"]},
+                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
+            },
+            {
+                "$set": {
+                    "state": "running",
+                    "lease_until": now + self._lease,
+                    "lease_token": token,
+                    "started_at": now,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        if batch is None:
+            return False
+        await self._process(batch, token)
+        return True
+
+    async def _renew(self, batch_id: str, token: str, counts: dict[str, int]) -> bool:
+        update: dict[str, Any] = {"$set": {"lease_until": utcnow() + self._lease}}
+        increments = {f"counts.{k}": v for k, v in counts.items() if v}
+        if increments:
+            update["$inc"] = increments
+        result = await self._repo.batches.update_one(
+            {"_id": batch_id, "lease_token": token}, update
+        )
+        return result.matched_count == 1
+
+    async def _process(self, batch: dict[str, Any], token: str) -> None:
+        issuing = self._issuing
+        started = time.monotonic()
+        tenant = await issuing.tenants.get(batch["institution_id"])
+        pinned = await issuing.achievements.pinned(
+            tenant, batch["achievement_id"], int(batch["achievement_version"])
+        )
+        # Sign chunk n+1 while chunk n is stored and its progress recorded.
+        pending: asyncio.Task[tuple[dict[str, Any], list[dict[str, Any]]]] | None = None
+        try:
+            for number in range(int(batch["chunks"])):
+                chunk = await self._repo.chunk(batch["_id"], number)
+                if chunk is None or chunk["state"] != "pending":
+                    continue
+                task = asyncio.create_task(self._prepare(batch, tenant, pinned, chunk))
+                previous, pending = pending, task
+                if previous is not None and not await self._finish(
+                    batch, token, tenant, pinned, previous
+                ):
+                    return
+            if pending is not None:
+                previous, pending = pending, None
+                if not await self._finish(batch, token, tenant, pinned, previous):
+                    return
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await pending
+        counts = dict.fromkeys(ITEM_STATES[1:], 0)
+        for item in await self._repo.items(batch):
+            if item["state"] in counts:
+                counts[item["state"]] += 1
+        await self._repo.batches.update_one(
+            {"_id": batch["_id"], "lease_token": token},
+            {
+                "$set": {
+                    "state": "completed",
+                    "completed_at": utcnow(),
+                    "lease_until": None,
+                    "counts": counts,
+                    "report": {
+                        "total": batch["total"],
+                        **counts,
+                        "processing_s": round(time.monotonic() - started, 3),
+                    },
+                }
+            },
+        )
+
+    async def _prepare(
+        self,
+        batch: dict[str, Any],
+        tenant: Tenant,
+        pinned: PinnedAchievement,
+        chunk: dict[str, Any],
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Allocate status slots, build and sign the chunk's pending credentials."""
+        issuing = self._issuing
+        batch_id = str(batch["_id"])
+        items = [dict(i) for i in chunk["items"]]
+        todo = [n for n, item in enumerate(items) if item["state"] == "pending"]
+        slots = await issuing.allocate_many(tenant, batch["profile"], len(todo))
+        drafts: list[tuple[int, Draft]] = []
+        for n, slot in zip(todo, slots, strict=True):
+            try:
+                draft = issuing.draft(
+                    tenant=tenant,
+                    pinned=pinned,
+                    # Validated when the batch was accepted; not parsed again per chunk.
+                    recipient=RecipientInput.model_construct(**items[n]["recipient"]),
+                    profile=batch["profile"],
+                    slot=slot,
+                    idem=f"batch|{batch_id}|{items[n]['seq']}",
+                    batch_id=batch_id,
+                )
+            except ValueError as exc:
+                items[n].update(state="failed", error=str(exc)[:500])
+                continue
+            drafts.append((n, draft))
+        signed = await issuing.sign_many([d.job for _, d in drafts])
+        docs = []
+        for (n, draft), document in zip(drafts, signed, strict=True):
+            draft.doc["document"] = document
+            draft.doc["_item"] = n
+            docs.append(draft.doc)
+        return {**chunk, "items": items}, docs
+
+    async def _finish(
+        self,
+        batch: dict[str, Any],
+        token: str,
+        tenant: Tenant,
+        pinned: PinnedAchievement,
+        prepared: asyncio.Task[tuple[dict[str, Any], list[dict[str, Any]]]],
+    ) -> bool:
+        """Store a prepared chunk, record it with its events, renew the lease."""
+        issuing = self._issuing
+        chunk, docs = await prepared
+        items = chunk["items"]
+        positions = [doc.pop("_item") for doc in docs]
+        duplicates = await issuing.credentials.insert_many(docs)
+        events: list[Event] = []
+        for position, (n, doc) in enumerate(zip(positions, docs, strict=True)):
+            stored = doc
+            if position in duplicates:
+                held = await issuing.credentials.by_id(str(doc["_id"]))
+                if held is None or held.get("idem") != doc["idem"]:
+                    items[n].update(state="duplicate", credential_id=doc["_id"])
+                    continue
+                stored = held  # ours, from a run that crashed before recording it
+            items[n].update(state="issued", credential_id=stored["_id"])
+            events.extend(issuing.events(tenant, pinned, stored))
+        result = await self._repo.chunks.update_one(
+            {"_id": chunk["_id"], "state": "pending"},
+            {
+                "$set": {"state": "done", "items": _slim(items)},
+                "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
+            },
+        )
+        self.chunks_done += 1
+        counts: dict[str, int] = {}
+        if result.modified_count:
+            for item in items:
+                counts[item["state"]] = counts.get(item["state"], 0) + 1
+        counts.pop("pending", None)
+        issuing.notify_stored("chunk", chunk["_id"])
+        if not await self._renew(batch["_id"], token, counts):
+            _log.warning("lost the lease on batch %s; another worker continues", batch["_id"])
+            return False
+        if self._after_chunk is not None:
+            issued = [i["recipient"] for i in items if i["state"] == "issued"]
+            await self._after_chunk(batch["institution_id"], batch["achievement_id"], issued)
+        return True

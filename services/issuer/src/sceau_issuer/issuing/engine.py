@@ -1,0 +1,207 @@
+"""The issuer's use of the credential engine: build an unsigned credential, then sign it.
+
+Signing dominates the cost of issuing (RDFC canonicalization), so batches sign in a process pool;
+the job handed to a worker process is plain data (the seed travels only between our own processes,
+never to disk or logs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sceau_issuer.issuing.schemas import EvidenceInput, RecipientInput, ResultInput
+from sceau_issuer.status.lists import StatusSlot
+from sceau_issuer.tenants.dids import signing_key
+from sceau_issuer.tenants.models import Tenant
+from sceau_shared.credentials.engine import Profile, sign_credential
+from sceau_shared.credentials.ob3 import (
+    Evidence,
+    IssuerProfile,
+    Recipient,
+    Result,
+    build_credential,
+    validate_for_signing,
+)
+from sceau_shared.credentials.ob3.authoring import AchievementVersion
+from sceau_shared.credentials.status.entries import status_entry
+
+Signed = dict[str, Any] | str
+
+
+def issuer_profile(tenant: Tenant) -> IssuerProfile:
+    """The institution as it appears in its credentials."""
+    names = {lang: text for lang, text in tenant.name.model_dump().items() if text.strip()}
+    return IssuerProfile(
+        id=tenant.did,
+        name=names or {"fr": tenant.institution_id},
+        url=f"https://{tenant.domain}" if tenant.domain else None,
+        email=tenant.contact_email,
+    )
+
+
+def status_purposes(profile: str) -> tuple[str, ...]:
+    """Status entries a credential of ``profile`` carries.
+
+    VC Data Model 1.1 credentials (``ob3-v1``, ``jwt``) carry a single ``credentialStatus``
+    (didkit refuses an array), so they can be revoked but not suspended; ``ob3-v2`` credentials
+    carry both a revocation and a suspension entry.
+    """
+    return ("revocation", "suspension") if profile == "ob3-v2" else ("revocation",)
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """What :func:`build_unsigned` needs: plain data, so a worker process can build too."""
+
+    issuer: IssuerProfile
+    achievement: AchievementVersion
+    recipient: RecipientInput
+    profile: str
+    credential_id: str
+    issued_at: datetime
+    valid_until: datetime | None
+    slot: StatusSlot
+    results: Sequence[ResultInput] = ()
+    evidence: Sequence[EvidenceInput] = ()
+    credits_earned: float | None = None
+    extra_evidence: Sequence[Evidence] = ()
+
+
+def build_unsigned(spec: BuildSpec) -> dict[str, Any]:
+    """Build one unsigned OpenBadgeCredential with its revocation and suspension entries."""
+    return _build(
+        issuer=spec.issuer,
+        achievement=spec.achievement,
+        recipient=spec.recipient,
+        profile=spec.profile,
+        credential_id=spec.credential_id,
+        issued_at=spec.issued_at,
+        valid_until=spec.valid_until,
+        slot=spec.slot,
+        results=spec.results,
+        evidence=spec.evidence,
+        credits_earned=spec.credits_earned,
+        extra_evidence=spec.extra_evidence,
+    )
+
+
+def _build(
+    *,
+    issuer: IssuerProfile,
+    achievement: AchievementVersion,
+    recipient: RecipientInput,
+    profile: str,
+    credential_id: str,
+    issued_at: datetime,
+    valid_until: datetime | None,
+    slot: StatusSlot,
+    results: Sequence[ResultInput] = (),
+    evidence: Sequence[EvidenceInput] = (),
+    credits_earned: float | None = None,
+    extra_evidence: Sequence[Evidence] = (),
+) -> dict[str, Any]:
+    languages = set(achievement.name)
+    language = recipient.language if recipient.language in languages else None
+    status = [
+        status_entry(profile, purpose, slot.list_urls[purpose], slot.index)
+        for purpose in status_purposes(profile)
+    ]
+    descriptions = achievement.id.split("#", 1)[0]
+    return build_credential(
+        achievement,
+        Recipient(email=str(recipient.email), did=recipient.did, name=recipient.name),
+        issuer,
+        profile,
+        credential_id=credential_id,
+        issued_at=issued_at,
+        valid_until=valid_until,
+        language=language,
+        status=status,
+        results=[
+            Result(
+                result_description=f"{descriptions}#assessment-{r.assessment}",
+                value=r.value,
+                status=r.status,
+            )
+            for r in results
+        ],
+        evidence=[Evidence(id=e.url, name=e.name, description=e.description) for e in evidence]
+        + list(extra_evidence),
+        credits_earned=credits_earned,
+    )
+
+
+@dataclass(frozen=True)
+class SignJob:
+    """Everything a worker process needs to build and sign one credential."""
+
+    spec: BuildSpec
+    seed: bytes = field(repr=False)
+    did: str
+    key_version: int
+
+    def unsigned(self) -> dict[str, Any]:
+        """The credential before its proof."""
+        return build_unsigned(self.spec)
+
+
+async def sign_one(job: SignJob) -> Signed:
+    """Build, check and sign one credential on the current event loop.
+
+    Nothing invalid is ever signed: the OB 3.0 structure and (for ``ob3-v2``) 1EdTech's JSON
+    Schema are checked first; a credential carries two status entries (revocation and
+    suspension), which the schema's single-entry model is told to allow.
+    """
+    profile = Profile(job.spec.profile)
+    key = signing_key(job.seed, job.did, job.key_version, profile)
+    credential = job.unsigned()
+    validate_for_signing(credential, allow_status_array=True)
+    signed: Signed = await sign_credential(credential, key, profile)
+    return signed
+
+
+def sign_jobs(jobs: list[SignJob]) -> list[Signed]:
+    """Sign several credentials (runs in a worker process or thread, with its own loop)."""
+
+    async def run() -> list[Signed]:
+        return [await sign_one(job) for job in jobs]
+
+    return asyncio.run(run())
+
+
+def warm_up() -> None:
+    """Sign one throwaway credential so a worker process has its JSON-LD caches hot.
+
+    The first signature of a process loads and processes the contexts, which takes far longer
+    than the following ones; doing it at start-up keeps it off the first batch.
+    """
+    from sceau_shared.credentials.keys import SigningKey
+
+    key = SigningKey.generate()
+    text = {"fr": "Préchauffage", "en": "Warm-up"}
+    achievement = AchievementVersion(
+        id="urn:uuid:00000000-0000-4000-8000-000000000000",
+        version="1",
+        achievement_type="Badge",
+        default_language="fr",
+        name=text,
+        description=text,
+        criteria=text,
+    )
+    credential = build_credential(
+        achievement,
+        Recipient(email="warm-up@example.org"),
+        IssuerProfile(id=key.controller, name=text),
+        "ob3-v2",
+        credential_id="urn:uuid:00000000-0000-4000-8000-000000000001",
+        issued_at=datetime.now(UTC),
+    )
+
+    async def run() -> None:
+        await sign_credential(credential, key, Profile("ob3-v2"))
+
+    asyncio.run(run())

@@ -1,0 +1,175 @@
+"""Every MongoDB query on issued credentials (``credentials``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from sceau_shared.events import Event
+from sceau_shared.outbox import outbox_entry
+
+SUMMARY_PROJECTION = {"document": 0, "outbox": 0, "outbox_lease_until": 0, "request_hash": 0}
+
+
+class CredentialRepository:
+    """Issued credentials; every read names the institution (tenant isolation)."""
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+        self.collection = collection
+
+    async def ensure_indexes(self) -> None:
+        """Uniqueness guarantees issuing relies on, and the listing/status indexes."""
+        # One credential per (tenant, recipient, achievement version[, superseded credential]):
+        # a retry — of a request or of a crashed batch — can never issue twice.
+        await self.collection.create_index("dedupe", unique=True)
+        # One credential per idempotency key (or per batch item).
+        await self.collection.create_index("idem", unique=True)
+        await self.collection.create_index(
+            [("institution_id", ASCENDING), ("issued_at", ASCENDING)]
+        )
+        await self.collection.create_index("status_alloc")
+        await self.collection.create_index("recipient.email_norm")
+
+    async def insert(self, doc: dict[str, Any], events: Sequence[Event]) -> None:
+        """Insert a credential with its events (raises DuplicateKeyError on a repeat)."""
+        await self.collection.insert_one({**doc, "outbox": [outbox_entry(e) for e in events]})
+
+    async def insert_many(self, docs: list[dict[str, Any]]) -> set[int]:
+        """Insert credentials (unordered); return the positions refused as duplicates."""
+        if not docs:
+            return set()
+        try:
+            await self.collection.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            duplicates = set()
+            for error in exc.details.get("writeErrors", []):
+                if error.get("code") != 11000:
+                    raise
+                duplicates.add(int(error["index"]))
+            return duplicates
+        return set()
+
+    async def by_id(self, credential_id: str) -> dict[str, Any] | None:
+        """Return a credential by id, whatever its tenant (internal use only)."""
+        return await self.collection.find_one({"_id": credential_id}, {"outbox": 0})
+
+    async def get(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
+        """Return one credential of this institution (another tenant's is simply not found)."""
+        return await self.collection.find_one(
+            {"_id": credential_id, "institution_id": institution_id}, {"outbox": 0}
+        )
+
+    async def page(
+        self, query: dict[str, Any], *, skip: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Return a page of credential summaries matching ``query`` (which names the tenant)."""
+        total = await self.collection.count_documents(query)
+        cursor = self.collection.find(
+            query,
+            SUMMARY_PROJECTION,
+            sort=[("issued_at", DESCENDING), ("_id", ASCENDING)],
+            skip=skip,
+            limit=limit,
+        )
+        return [d async for d in cursor], total
+
+    async def ids(self, query: dict[str, Any], *, limit: int) -> list[str]:
+        """Return ids matching ``query`` (bulk status changes by filter)."""
+        cursor = self.collection.find(query, {"_id": 1}, limit=limit)
+        return [str(d["_id"]) async for d in cursor]
+
+    async def change_status(
+        self,
+        institution_id: str,
+        credential_id: str,
+        *,
+        from_states: Sequence[str],
+        values: dict[str, Any],
+        events: Sequence[Event],
+    ) -> bool:
+        """Change a credential's status in one update with its events.
+
+        ``values`` carries ``status_changed_at``: the status publisher compares it with each
+        list's last publication, so a change whose process died before the list was re-signed
+        is still published (nothing else ever writes to a credential after issuing: FerretDB
+        updates are whole-document read-modify-writes that could lose a concurrent change).
+        """
+        result = await self.collection.update_one(
+            {
+                "_id": credential_id,
+                "institution_id": institution_id,
+                "status": {"$in": list(from_states)},
+            },
+            {
+                "$set": values,
+                "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
+            },
+        )
+        return result.modified_count == 1
+
+    async def changed_since(self, alloc_list_id: str, since: datetime | None) -> bool:
+        """Whether a credential of this list changed status after ``since`` (recovery sweep)."""
+        query: dict[str, Any] = {
+            "status_alloc": alloc_list_id,
+            "status_changed_at": {"$exists": True} if since is None else {"$gt": since},
+        }
+        return await self.collection.find_one(query, {"_id": 1}) is not None
+
+    async def flagged_indexes(self, alloc_list_id: str) -> dict[str, list[int]]:
+        """Return the indexes to set in each purpose's list for one allocated list."""
+        cursor = self.collection.find(
+            {"status_alloc": alloc_list_id, "status": {"$in": ["revoked", "suspended"]}},
+            {"status": 1, "status_index": 1},
+        )
+        flags: dict[str, list[int]] = {"revocation": [], "suspension": []}
+        async for doc in cursor:
+            purpose = "revocation" if doc["status"] == "revoked" else "suspension"
+            flags[purpose].append(int(doc["status_index"]))
+        return flags
+
+    async def holdings(
+        self, institution_id: str, email_norm: str, achievement_ids: list[str]
+    ) -> list[dict[str, Any]]:
+        """Return a learner's active credentials for some achievements (series rule)."""
+        cursor = self.collection.find(
+            {
+                "institution_id": institution_id,
+                "recipient.email_norm": email_norm,
+                "achievement_id": {"$in": achievement_ids},
+                "status": "active",
+            },
+            {"_id": 1, "achievement_id": 1, "issued_at": 1},
+        )
+        return [d async for d in cursor]
+
+    async def mark_superseded(
+        self, institution_id: str, credential_id: str, superseded_by: str, at: datetime
+    ) -> None:
+        """Point an old credential at its replacement."""
+        await self.collection.update_one(
+            {"_id": credential_id, "institution_id": institution_id},
+            {"$set": {"superseded_by": superseded_by, "superseded_at": at}},
+        )
+
+    async def count_by(self, institution_id: str) -> list[dict[str, Any]]:
+        """Return (achievement, status) counts for aggregate reports."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"institution_id": institution_id}},
+            {
+                "$group": {
+                    "_id": {"achievement_id": "$achievement_id", "status": "$status"},
+                    "n": {"$sum": 1},
+                }
+            },
+        ]
+        return [d async for d in await self.collection.aggregate(pipeline)]
+
+
+def is_duplicate(exc: Exception) -> bool:
+    """True for a unique-index violation."""
+    return isinstance(exc, DuplicateKeyError)

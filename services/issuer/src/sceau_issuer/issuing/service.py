@@ -1,0 +1,399 @@
+"""Issuing one credential: idempotent, never twice for the same recipient and version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from sceau_issuer.achievements.service import AchievementService, PinnedAchievement
+from sceau_issuer.errors import (
+    AlreadyIssued,
+    CredentialNotFound,
+    IdempotencyMismatch,
+    InstitutionNotActive,
+)
+from sceau_issuer.issuing.dates import add_months
+from sceau_issuer.issuing.engine import (
+    BuildSpec,
+    Signed,
+    SignJob,
+    issuer_profile,
+    status_purposes,
+)
+from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.issuing.schemas import EvidenceInput, IssueRequest, RecipientInput, ResultInput
+from sceau_issuer.status.allocation import BlockAllocator
+from sceau_issuer.status.lists import StatusListRepository, StatusSlot, family, list_format
+from sceau_issuer.tenants.models import Tenant
+from sceau_issuer.tenants.service import TenantService
+from sceau_issuer.vault import Vault
+from sceau_shared.credentials.ob3 import Evidence, IssuerProfile
+from sceau_shared.credentials.ob3.identity import normalize_email
+from sceau_shared.events import (
+    BilingualText,
+    CredentialIssuedV1,
+    Event,
+    NotificationKind,
+    NotificationRequestedV1,
+    StatusEntryRef,
+    StatusPurpose,
+    utcnow,
+)
+
+SignMany = Callable[[list[SignJob]], Awaitable[list[Signed]]]
+
+
+def fingerprint(data: Any) -> str:
+    """A stable hash of a request body (same key + different body is refused)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def dedupe_key(
+    institution_id: str,
+    achievement_id: str,
+    version: int,
+    recipient: RecipientInput,
+    supersedes: str | None = None,
+) -> str:
+    """Identify "this recipient, this achievement version" (plus what it replaces, if any)."""
+    who = normalize_email(str(recipient.email))
+    raw = f"{institution_id}|{achievement_id}@{version}|{who}|{supersedes or ''}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass
+class Draft:
+    """A credential prepared for signing, and what is stored once it is signed."""
+
+    doc: dict[str, Any]
+    job: SignJob
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IssuerConfig:
+    """Settings the issuing logic needs (passed in, never read globally)."""
+
+    producer: str
+    public_base_url: str
+    verifier_public_url: str
+    claim_link_ttl_s: int
+
+
+class IssuingService:
+    """Prepares, signs and stores credentials with their events (embedded outbox)."""
+
+    def __init__(
+        self,
+        *,
+        config: IssuerConfig,
+        tenants: TenantService,
+        achievements: AchievementService,
+        credentials: CredentialRepository,
+        allocator: BlockAllocator,
+        lists: StatusListRepository,
+        vault: Vault,
+        sign_many: SignMany,
+        reservations: AsyncCollection[dict[str, Any]],
+        on_stored: Callable[[str, str | None], None] = lambda kind, doc_id: None,
+    ) -> None:
+        self.reservations = reservations
+        self._profiles: dict[tuple[str, str], IssuerProfile] = {}
+        self.config = config
+        self.tenants = tenants
+        self.achievements = achievements
+        self.credentials = credentials
+        self._allocator = allocator
+        self._lists = lists
+        self._vault = vault
+        self.sign_many = sign_many
+        self.notify_stored = on_stored
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def claim_url(self, institution_id: str, credential_id: str) -> str:
+        """A signed, expiring link from which the learner downloads the credential."""
+        token = self._vault.claim_token(
+            credential_id=credential_id,
+            institution_id=institution_id,
+            ttl_s=self.config.claim_link_ttl_s,
+        )
+        return f"{self.config.public_base_url.rstrip('/')}/v1/claim/{token}"
+
+    async def allocate(self, tenant: Tenant, profile: str) -> StatusSlot:
+        """Allocate a status slot in the tenant's current list for this DID and format."""
+        fmt = list_format(profile)
+        allocation = await self._allocator.allocate(family(tenant.institution_id, tenant.did, fmt))
+        await self._lists.ensure(
+            allocation, institution_id=tenant.institution_id, did=tenant.did, fmt=fmt
+        )
+        return self._lists.slot(allocation)
+
+    async def allocate_many(self, tenant: Tenant, profile: str, count: int) -> list[StatusSlot]:
+        """Allocate ``count`` slots with one write per list (batches)."""
+        fmt = list_format(profile)
+        allocations = await self._allocator.allocate_many(
+            family(tenant.institution_id, tenant.did, fmt), count
+        )
+        for allocation in allocations:
+            await self._lists.ensure(
+                allocation, institution_id=tenant.institution_id, did=tenant.did, fmt=fmt
+            )
+        return [self._lists.slot(a) for a in allocations]
+
+    @staticmethod
+    def check_active(tenant: Tenant) -> None:
+        """Refuse issuing for an institution the registry suspended or retired."""
+        if tenant.status not in ("active", "pending"):
+            raise InstitutionNotActive(
+                f"institution {tenant.institution_id!r} is {tenant.status}; it may not issue"
+            )
+
+    def draft(
+        self,
+        *,
+        tenant: Tenant,
+        pinned: PinnedAchievement,
+        recipient: RecipientInput,
+        profile: str,
+        slot: StatusSlot,
+        idem: str,
+        batch_id: str | None = None,
+        supersedes: str | None = None,
+        series_id: str | None = None,
+        results: Sequence[ResultInput] = (),
+        evidence: Sequence[EvidenceInput] = (),
+        credits_earned: float | None = None,
+        extra_evidence: Sequence[Evidence] = (),
+        issued_at: datetime | None = None,
+    ) -> Draft:
+        """Prepare one credential: ids, dates, unsigned document, stored record and events."""
+        now = issued_at or utcnow()
+        dedupe = dedupe_key(
+            tenant.institution_id, pinned.achievement_id, pinned.version, recipient, supersedes
+        )
+        credential_uuid = self._vault.credential_id(dedupe)
+        months = pinned.definition.validity_months
+        valid_until = add_months(now, months) if months else None
+        spec = BuildSpec(
+            issuer=self._issuer_profile(tenant),
+            achievement=pinned.engine,
+            recipient=recipient,
+            profile=profile,
+            credential_id=f"urn:uuid:{credential_uuid}",
+            issued_at=now,
+            valid_until=valid_until,
+            slot=slot,
+            results=results,
+            evidence=evidence,
+            credits_earned=credits_earned,
+            extra_evidence=extra_evidence,
+        )
+        key = tenant.active_key
+        seed = self.tenants.signing_key(tenant).seed
+        doc: dict[str, Any] = {
+            "_id": credential_uuid,
+            "institution_id": tenant.institution_id,
+            "achievement_id": pinned.achievement_id,
+            "achievement_version": pinned.version,
+            "achievement_type": pinned.achievement_type,
+            "profile": profile,
+            "issuer_did": key.did,
+            "key_id": key.key_id,
+            "recipient": {
+                **recipient.model_dump(mode="json"),
+                "email_norm": normalize_email(str(recipient.email)),
+            },
+            "dedupe": dedupe,
+            "idem": idem,
+            "status": "active",
+            "reason_code": None,
+            "status_alloc": slot.alloc_list_id,
+            "status_index": slot.index,
+            "status_lists": {p: slot.list_ids[p] for p in status_purposes(profile)},
+            "issued_at": now,
+            "valid_until": valid_until,
+            "batch_id": batch_id,
+            "supersedes": supersedes,
+            "superseded_by": None,
+            "series_id": series_id,
+        }
+        return Draft(doc, SignJob(spec, seed, key.did, key.version))
+
+    def _issuer_profile(self, tenant: Tenant) -> IssuerProfile:
+        cache_key = (tenant.institution_id, tenant.did)
+        profile = self._profiles.get(cache_key)
+        if profile is None:
+            profile = issuer_profile(tenant)
+            self._profiles[cache_key] = profile
+        return profile
+
+    def events(self, tenant: Tenant, pinned: PinnedAchievement, doc: dict[str, Any]) -> list[Event]:
+        """The issued event (no personal data) and the learner's notification request."""
+        producer = self.config.producer
+        entries = [
+            StatusEntryRef(
+                purpose=StatusPurpose(purpose),
+                list_id=list_id,
+                list_url=self._lists.url(list_id),
+                index=int(doc["status_index"]),
+            )
+            for purpose, list_id in doc["status_lists"].items()
+        ]
+        name = pinned.engine.name
+        description = pinned.engine.description
+        recipient = doc["recipient"]
+        return [
+            CredentialIssuedV1(
+                producer=producer,
+                credential_id=f"urn:uuid:{doc['_id']}",
+                institution_id=tenant.institution_id,
+                issuer_did=doc["issuer_did"],
+                achievement_id=pinned.achievement_id,
+                achievement_version=pinned.version,
+                achievement_type=pinned.achievement_type,
+                profile=doc["profile"],
+                issued_at=doc["issued_at"],
+                valid_until=doc["valid_until"],
+                status_entries=entries,
+                supersedes=f"urn:uuid:{doc['supersedes']}" if doc["supersedes"] else None,
+                series_id=doc["series_id"],
+            ),
+            NotificationRequestedV1(
+                producer=producer,
+                kind=NotificationKind.ISSUED,
+                credential_id=f"urn:uuid:{doc['_id']}",
+                institution_id=tenant.institution_id,
+                recipient_email=recipient["email"],
+                recipient_name=recipient.get("name"),
+                language=recipient.get("language", "fr"),
+                institution_name=tenant.name,
+                institution_contact=tenant.contact_email,
+                achievement_name=BilingualText(fr=name.get("fr", ""), en=name.get("en", "")),
+                achievement_description=BilingualText(
+                    fr=description.get("fr", ""), en=description.get("en", "")
+                ),
+                issued_at=doc["issued_at"],
+                valid_until=doc["valid_until"],
+                claim_url=self.claim_url(tenant.institution_id, doc["_id"]),
+                verification_url=f"{self.config.verifier_public_url}/",
+            ),
+        ]
+
+    # --- one credential ----------------------------------------------------------------------
+
+    async def issue(
+        self,
+        tenant: Tenant,
+        request: IssueRequest,
+        *,
+        idempotency_key: str,
+        supersedes: str | None = None,
+        series_id: str | None = None,
+        extra_evidence: Sequence[Evidence] = (),
+    ) -> tuple[dict[str, Any], bool]:
+        """Issue one credential; return ``(stored document, replayed)``.
+
+        The key is reserved first (recording which credential it is for), then the credential is
+        stored under its derived id. A retry — after a timeout, a crash, or concurrently — finds
+        the reservation and answers with that credential instead of issuing again; a new key for
+        a recipient who already holds this version is a 409 naming the existing credential.
+        """
+        idem = f"{tenant.institution_id}|{idempotency_key}"
+        body_hash = fingerprint(
+            {**request.model_dump(mode="json"), "supersedes": supersedes, "series": series_id}
+        )
+        reservation = await self.reservations.find_one({"_id": idem})
+        if reservation is not None:
+            if reservation["request_hash"] != body_hash:
+                raise IdempotencyMismatch(
+                    "this Idempotency-Key was used with a different request",
+                    errors=[{"in": "header", "field": "Idempotency-Key", "message": "reused"}],
+                )
+            version: int | None = int(reservation["achievement_version"])
+        else:
+            version = request.achievement_version
+        self.check_active(tenant)
+        pinned = await self.achievements.pinned(tenant, request.achievement_id, version)
+        dedupe = dedupe_key(
+            tenant.institution_id,
+            pinned.achievement_id,
+            pinned.version,
+            request.recipient,
+            supersedes,
+        )
+        credential_id = self._vault.credential_id(dedupe)
+        if reservation is None:
+            try:
+                await self.reservations.insert_one(
+                    {
+                        "_id": idem,
+                        "request_hash": body_hash,
+                        "credential_id": credential_id,
+                        "achievement_version": pinned.version,
+                        "created_at": utcnow(),
+                    }
+                )
+            except DuplicateKeyError:
+                # A concurrent twin reserved the key first: answer as it will.
+                return await self.issue(
+                    tenant,
+                    request,
+                    idempotency_key=idempotency_key,
+                    supersedes=supersedes,
+                    series_id=series_id,
+                    extra_evidence=extra_evidence,
+                )
+        if (held := await self.credentials.by_id(credential_id)) is not None:
+            return self._replay_or_conflict(held, idem)
+        profile = (request.profile or pinned.definition.profile).value
+        slot = await self.allocate(tenant, profile)
+        draft = self.draft(
+            tenant=tenant,
+            pinned=pinned,
+            recipient=request.recipient,
+            profile=profile,
+            slot=slot,
+            idem=idem,
+            supersedes=supersedes,
+            series_id=series_id,
+            results=request.results,
+            evidence=request.evidence,
+            credits_earned=request.credits_earned,
+            extra_evidence=extra_evidence,
+        )
+        [signed] = await self.sign_many([draft.job])
+        draft.doc["document"] = signed
+        try:
+            await self.credentials.insert(draft.doc, self.events(tenant, pinned, draft.doc))
+        except DuplicateKeyError:
+            held = await self.credentials.by_id(credential_id)
+            if held is None:
+                raise
+            return self._replay_or_conflict(held, idem)
+        self.notify_stored("credential", draft.doc["_id"])
+        return draft.doc, False
+
+    @staticmethod
+    def _replay_or_conflict(held: dict[str, Any], idem: str) -> tuple[dict[str, Any], bool]:
+        if held.get("idem") == idem:
+            return held, True
+        raise AlreadyIssued(
+            "this recipient already holds this achievement version",
+            extra={"credential_id": held["_id"]},
+        )
+
+    async def get(self, institution_id: str, credential_id: str) -> dict[str, Any]:
+        """Return a credential of this institution or 404."""
+        doc = await self.credentials.get(institution_id, credential_id.removeprefix("urn:uuid:"))
+        if doc is None:
+            raise CredentialNotFound(f"credential {credential_id!r} not found")
+        return doc

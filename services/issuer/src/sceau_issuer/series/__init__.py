@@ -1,0 +1,1 @@
+"""Series: stackable achievements whose completion issues an overall credential once."""

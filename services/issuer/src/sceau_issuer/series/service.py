@@ -1,0 +1,139 @@
+"""Series storage and the completion rule that issues the overall credential exactly once."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from sceau_issuer.errors import (
+    AchievementNotFound,
+    AlreadyIssued,
+    IdempotencyMismatch,
+    SeriesNotFound,
+)
+from sceau_issuer.issuing.schemas import IssueRequest, RecipientInput
+from sceau_issuer.issuing.service import IssuingService
+from sceau_issuer.series.schemas import SeriesInput, complete
+from sceau_issuer.tenants.models import Tenant
+from sceau_shared.credentials.ob3 import Evidence
+from sceau_shared.events import utcnow
+
+_log = logging.getLogger(__name__)
+
+
+class SeriesService:
+    """Series of one issuer database; every query names the tenant."""
+
+    def __init__(
+        self, collection: AsyncCollection[dict[str, Any]], issuing: IssuingService
+    ) -> None:
+        self._collection = collection
+        self._issuing = issuing
+
+    async def ensure_indexes(self) -> None:
+        """Index the lookup by component."""
+        await self._collection.create_index(
+            [("institution_id", ASCENDING), ("components.achievement_id", ASCENDING)]
+        )
+
+    async def create(self, tenant: Tenant, series: SeriesInput) -> dict[str, Any]:
+        """Store a series after checking its achievements belong to this institution."""
+        achievements = self._issuing.achievements
+        for achievement_id in [
+            series.overall_achievement_id,
+            *(c.achievement_id for c in series.components),
+        ]:
+            await achievements.get(tenant, achievement_id)
+        doc = {
+            "_id": uuid.uuid4().hex,
+            "institution_id": tenant.institution_id,
+            **series.model_dump(mode="json"),
+            "created_at": utcnow(),
+        }
+        await self._collection.insert_one(doc)
+        return doc
+
+    async def get(self, tenant: Tenant, series_id: str) -> dict[str, Any]:
+        """Return a series of this institution or 404."""
+        doc = await self._collection.find_one(
+            {"_id": series_id, "institution_id": tenant.institution_id}
+        )
+        if doc is None:
+            raise SeriesNotFound(f"series {series_id!r} not found")
+        return doc
+
+    async def all(self, tenant: Tenant) -> list[dict[str, Any]]:
+        """Return the institution's series."""
+        cursor = self._collection.find({"institution_id": tenant.institution_id})
+        return [d async for d in cursor]
+
+    async def after_issue(
+        self, institution_id: str, achievement_id: str, recipients: Iterable[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Issue overall credentials that these new credentials complete; return them."""
+        cursor = self._collection.find(
+            {"institution_id": institution_id, "components.achievement_id": achievement_id}
+        )
+        all_series = [d async for d in cursor]
+        if not all_series:
+            return []
+        tenant = await self._issuing.tenants.get(institution_id)
+        issued = []
+        for doc in all_series:
+            series = SeriesInput.model_validate(
+                {k: doc[k] for k in SeriesInput.model_fields if k in doc}
+            )
+            component_ids = [c.achievement_id for c in series.components]
+            for recipient in recipients:
+                result = await self._check(tenant, doc["_id"], series, component_ids, recipient)
+                if result is not None:
+                    issued.append(result)
+        return issued
+
+    async def _check(
+        self,
+        tenant: Tenant,
+        series_id: str,
+        series: SeriesInput,
+        component_ids: list[str],
+        recipient: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        email_norm = recipient.get("email_norm") or str(recipient["email"]).strip().lower()
+        holdings = await self._issuing.credentials.holdings(
+            tenant.institution_id, email_norm, component_ids
+        )
+        held = {h["achievement_id"] for h in holdings}
+        if not complete(series, held):
+            return None
+        clean = {k: v for k, v in recipient.items() if k in RecipientInput.model_fields}
+        request = IssueRequest(
+            achievement_id=series.overall_achievement_id,
+            recipient=RecipientInput.model_validate(clean),
+        )
+        evidence = [
+            Evidence(
+                id=f"urn:uuid:{h['_id']}",
+                name=f"component:{h['achievement_id']}",
+                genre="ComponentCredential",
+            )
+            for h in sorted(holdings, key=lambda h: str(h["achievement_id"]))
+        ]
+        try:
+            doc, replayed = await self._issuing.issue(
+                tenant,
+                request,
+                idempotency_key=f"series:{series_id}:{email_norm}",
+                series_id=series_id,
+                extra_evidence=evidence,
+            )
+        except (AlreadyIssued, IdempotencyMismatch):
+            return None
+        except AchievementNotFound:
+            _log.warning("series %s complete but its overall achievement is unpublished", series_id)
+            return None
+        return None if replayed else doc

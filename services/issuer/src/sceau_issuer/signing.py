@@ -1,0 +1,69 @@
+"""Where signing runs: in-process for single credentials, in a process pool for batches.
+
+RDFC canonicalization is pure-Python CPU work; a pool of worker processes lets a batch use every
+core while the event loop keeps serving requests and relaying events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
+
+from sceau_issuer.issuing.engine import Signed, SignJob, sign_jobs, sign_one, warm_up
+from sceau_shared.credentials.engine import Profile, sign_credential
+from sceau_shared.credentials.keys import SigningKey
+
+INLINE_MAX = 4
+
+
+def _noop() -> None:
+    """A task whose only purpose is to make the pool start (and warm up) its processes."""
+
+
+class Signer:
+    """Signs credentials, spreading large lists over worker processes."""
+
+    def __init__(self, workers: int) -> None:
+        self._workers = workers
+        self._pool: Executor | None = None
+
+    def start(self) -> None:
+        """Start the worker processes (spawned: forking a threaded process is unsafe)."""
+        if self._workers > 0 and self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=warm_up,
+            )
+            # Processes start lazily: ask for them now, so the first batch finds them warm.
+            for _ in range(self._workers):
+                self._pool.submit(_noop)
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    async def sign_many(self, jobs: list[SignJob]) -> list[Signed]:
+        """Sign in order; big lists go to the pool in one slice per worker."""
+        if not jobs:
+            return []
+        loop = asyncio.get_running_loop()
+        if len(jobs) <= INLINE_MAX:
+            return [await sign_one(job) for job in jobs]
+        if self._pool is None:
+            return await loop.run_in_executor(None, sign_jobs, jobs)
+        size = -(-len(jobs) // self._workers)
+        slices = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+        parts = await asyncio.gather(
+            *(loop.run_in_executor(self._pool, sign_jobs, part) for part in slices)
+        )
+        return [signed for part in parts for signed in part]
+
+    async def sign(self, credential: dict[str, Any], key: SigningKey, profile: str) -> Signed:
+        """Sign one document (status lists) on the loop."""
+        signed: Signed = await sign_credential(credential, key, Profile(profile))
+        return signed

@@ -1,0 +1,1 @@
+"""Credential status: revoke/suspend/reinstate, and debounced status list publication."""

@@ -1,0 +1,198 @@
+"""Re-sign and publish status lists once per burst of changes (debounced).
+
+A status change is one update of the credential (status, ``status_changed_at``, events); the
+status service then hands the credential's list to this publisher (``mark``). The loop waits until
+no change arrived for ``debounce_s`` (so a burst — a bulk revocation, say — collects), rebuilds
+each marked list from the credentials themselves (the source of truth), signs it once, and stores
+one ``StatusListPublishedV1`` per purpose in the list document's outbox with ``published_at`` =
+the moment the rebuild started. The publisher never writes to credentials. If the process dies
+between a change and the publication, the sweep (at start-up and every ``poll_s``) finds lists
+with a credential changed after the list's ``published_at`` and publishes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.status.lists import BITSTRING, StatusListRepository
+from sceau_issuer.tenants.models import KeyState, Tenant
+from sceau_issuer.tenants.service import TenantService
+from sceau_shared.credentials.keys import SigningKey
+from sceau_shared.credentials.status.bitstring import Bitstring
+from sceau_shared.credentials.status.entries import (
+    bitstring_status_list_credential,
+    status_list_2021_credential,
+)
+from sceau_shared.events import StatusListPublishedV1, StatusPurpose, utcnow
+from sceau_shared.outbox import outbox_entry
+
+_log = logging.getLogger(__name__)
+
+SignFn = Callable[[dict[str, Any], SigningKey, str], Awaitable[dict[str, Any] | str]]
+
+
+class StatusPublisher:
+    """Debounced status list publication (one instance per process, run in the lifespan)."""
+
+    def __init__(
+        self,
+        lists: StatusListRepository,
+        credentials: CredentialRepository,
+        tenants: TenantService,
+        sign: SignFn,
+        *,
+        producer: str,
+        debounce_s: float,
+        ttl_ms: int,
+        poll_s: float = 5.0,
+        on_published: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._lists = lists
+        self._credentials = credentials
+        self._tenants = tenants
+        self._sign = sign
+        self._producer = producer
+        self._debounce_s = debounce_s
+        self._ttl_ms = ttl_ms
+        self._poll_s = poll_s
+        self._on_published = on_published
+        self._wake = asyncio.Event()
+        self._marked: set[str] = set()
+        self._next_sweep = 0.0  # sweep at start-up
+        self.signatures = 0
+
+    def wake(self) -> None:
+        """A list was opened: publish after the debounce window."""
+        self._wake.set()
+
+    def mark(self, alloc_list_id: str | None) -> None:
+        """A credential of this list changed status: re-sign the list after the burst."""
+        if alloc_list_id:
+            self._marked.add(alloc_list_id)
+        self._wake.set()
+
+    async def _quiet(self) -> None:
+        """Wait until no change arrived for ``debounce_s`` (at most ten windows in all)."""
+        for _ in range(10):
+            self._wake.clear()
+            await asyncio.sleep(self._debounce_s)
+            if not self._wake.is_set():
+                return
+
+    async def run(self) -> None:
+        """Publish until cancelled."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+            if self._wake.is_set():
+                await self._quiet()
+            self._wake.clear()
+            try:
+                await self.publish_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - flags stay set; the next round retries
+                _log.exception("status list publication failed; retrying")
+
+    async def publish_pending(self) -> int:
+        """Publish every list with unpublished changes; return how many were signed."""
+        targets, self._marked = self._marked, set()
+        async for doc in self._lists.collection.find({"needs_publish": True}, {"_id": 1}):
+            targets.add(str(doc["_id"]))
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + self._poll_s
+            async for doc in self._lists.collection.find({}, {"_id": 1, "published_at": 1}):
+                if await self._credentials.changed_since(str(doc["_id"]), doc.get("published_at")):
+                    targets.add(str(doc["_id"]))
+        published = 0
+        for alloc_id in sorted(targets):
+            try:
+                if await self.publish_list(alloc_id):
+                    published += 1
+            except Exception:
+                self._marked.add(alloc_id)  # try again next round
+                raise
+        if published:
+            self._on_published()
+        return published
+
+    @staticmethod
+    def _key_for(tenant: Tenant, did: str) -> str:
+        candidates = [k for k in tenant.keys if k.did == did]
+        for state in (KeyState.ACTIVE, KeyState.ROTATED, KeyState.REVOKED):
+            for key in candidates:
+                if key.state == state:
+                    return key.key_id
+        raise LookupError(f"no key of {tenant.institution_id} for {did}")
+
+    async def publish_list(self, alloc_id: str) -> bool:
+        """Rebuild, sign and store one list's two purposes with their events."""
+        doc = await self._lists.collection.find_one({"_id": alloc_id}, {"outbox": 0})
+        if doc is None:
+            return False
+        tenant = await self._tenants.get(doc["institution_id"])
+        key_id = self._key_for(tenant, doc["did"])
+        now = utcnow()  # before reading: a change after this moment gets its own round
+        flags = await self._credentials.flagged_indexes(alloc_id)
+        version = int(doc.get("version", 0)) + 1
+        events = []
+        # StatusList2021 credentials (VCDM 1.1) carry only a revocation entry.
+        purposes = list(StatusPurpose) if doc["format"] == BITSTRING else [StatusPurpose.REVOCATION]
+        for purpose in purposes:
+            bits = Bitstring(int(doc["size"]))
+            for index in flags[purpose.value]:
+                bits.set_bit(index, True)
+            list_id = doc["list_ids"][purpose.value]
+            url = self._lists.url(list_id)
+            if doc["format"] == BITSTRING:
+                unsigned = bitstring_status_list_credential(
+                    list_url=url,
+                    issuer=doc["did"],
+                    purpose=purpose.value,
+                    bitstring=bits,
+                    valid_from=now,
+                    ttl_ms=self._ttl_ms or None,
+                )
+                profile = "ob3-v2"
+            else:
+                unsigned = status_list_2021_credential(
+                    list_url=url,
+                    issuer=doc["did"],
+                    purpose=purpose.value,
+                    bitstring=bits,
+                    issuance_date=now,
+                )
+                profile = "ob3-v1"
+            key = self._tenants.signing_key(tenant, key_id, profile)
+            signed = await self._sign(unsigned, key, profile)
+            self.signatures += 1
+            if not isinstance(signed, dict):
+                raise TypeError("status list credentials are JSON-LD documents")
+            events.append(
+                StatusListPublishedV1(
+                    producer=self._producer,
+                    list_id=list_id,
+                    institution_id=doc["institution_id"],
+                    issuer_did=doc["did"],
+                    purpose=purpose,
+                    list_url=url,
+                    version=version,
+                    format=doc["format"],
+                    ttl_ms=self._ttl_ms or None,
+                    credential=signed,
+                )
+            )
+        result = await self._lists.collection.update_one(
+            {"_id": alloc_id, "version": doc.get("version", 0)},
+            {
+                "$set": {"version": version, "needs_publish": False, "published_at": now},
+                "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
+            },
+        )
+        return result.modified_count == 1

@@ -1,0 +1,1 @@
+"""Tenants: institutions announced by the registry, and their signing keys."""

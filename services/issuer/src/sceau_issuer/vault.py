@@ -1,0 +1,148 @@
+"""Secrets derived from the master key: key encryption at rest, claim tokens, API-key hashes.
+
+One master key (a setting, never logged) is expanded with HKDF into independent sub-keys, so a
+leak of one derived secret (say the claim-link MAC key) says nothing about the key that encrypts
+private signing keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+NONCE_BYTES = 12
+
+
+def _derive(master: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
+        master
+    )
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class DecryptionError(Exception):
+    """A stored secret does not decrypt under the master key (wrong key or tampered record)."""
+
+
+@dataclass(frozen=True)
+class EncryptedSecret:
+    """An AES-256-GCM ciphertext and its nonce, as stored in MongoDB."""
+
+    nonce: bytes
+    ciphertext: bytes
+
+    def to_doc(self) -> dict[str, bytes | str]:
+        """Return the stored form (the algorithm is recorded for future migrations)."""
+        return {"alg": "A256GCM", "nonce": self.nonce, "ciphertext": self.ciphertext}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, object]) -> EncryptedSecret:
+        """Parse the stored form."""
+        nonce, ciphertext = doc.get("nonce"), doc.get("ciphertext")
+        if not isinstance(nonce, bytes) or not isinstance(ciphertext, bytes):
+            raise DecryptionError("stored secret is malformed")
+        return cls(nonce=nonce, ciphertext=ciphertext)
+
+
+class Vault:
+    """Every master-key-derived operation of the issuer, behind one object passed in."""
+
+    def __init__(self, master_key: bytes) -> None:
+        self._aead = AESGCM(_derive(master_key, "sceau-issuer/key-encryption/v1"))
+        self._claim_key = _derive(master_key, "sceau-issuer/claim-link/v1")
+        self._api_key_pepper = _derive(master_key, "sceau-issuer/api-key-hash/v1")
+        self._id_key = _derive(master_key, "sceau-issuer/credential-id/v1")
+
+    def credential_id(self, dedupe: str) -> str:
+        """Derive a credential's id from what makes it unique (tenant, recipient, version).
+
+        Deriving the id (instead of drawing it at random) makes "issue at most once" a property of
+        the primary key, which every MongoDB-protocol server enforces and looks up cheaply; keying
+        the derivation keeps ids unguessable from a learner's email.
+        """
+        digest = hmac.new(self._id_key, dedupe.encode(), hashlib.sha256).digest()
+        return str(uuid.UUID(bytes=digest[:16], version=4))
+
+    # --- private keys at rest ----------------------------------------------------------------
+
+    def encrypt(self, plaintext: bytes, *, context: str) -> EncryptedSecret:
+        """Encrypt ``plaintext``; ``context`` (e.g. institution + key id) is bound as AAD.
+
+        Binding the context means a ciphertext copied onto another institution's record fails
+        to decrypt instead of silently signing for the wrong tenant.
+        """
+        nonce = os.urandom(NONCE_BYTES)
+        return EncryptedSecret(nonce, self._aead.encrypt(nonce, plaintext, context.encode()))
+
+    def decrypt(self, secret: EncryptedSecret, *, context: str) -> bytes:
+        """Decrypt a secret stored by :meth:`encrypt` with the same ``context``."""
+        try:
+            return self._aead.decrypt(secret.nonce, secret.ciphertext, context.encode())
+        except InvalidTag as exc:
+            raise DecryptionError("secret does not decrypt under the master key") from exc
+
+    # --- API keys ----------------------------------------------------------------------------
+
+    def hash_api_key(self, secret: str) -> str:
+        """Return the stored hash of an API key secret (HMAC-SHA256 with a derived pepper).
+
+        API key secrets are 256-bit random values, so a keyed fast hash is enough; the pepper
+        keeps a stolen database from being checked offline against guesses.
+        """
+        return hmac.new(self._api_key_pepper, secret.encode(), hashlib.sha256).hexdigest()
+
+    # --- claim links -------------------------------------------------------------------------
+
+    def claim_token(self, *, credential_id: str, institution_id: str, ttl_s: int) -> str:
+        """Return a signed, expiring token naming one credential (URL-safe)."""
+        body = json.dumps(
+            {"c": credential_id, "i": institution_id, "e": int(time.time()) + ttl_s},
+            separators=(",", ":"),
+        ).encode()
+        mac = hmac.new(self._claim_key, body, hashlib.sha256).digest()
+        return f"{_b64(body)}.{_b64(mac)}"
+
+    def read_claim_token(self, token: str, *, now: float | None = None) -> tuple[str, str] | None:
+        """Return ``(institution_id, credential_id)`` for a valid, unexpired token, else None."""
+        if len(token) > 512 or token.count(".") != 1:
+            return None
+        body_text, mac_text = token.split(".")
+        try:
+            body, mac = _unb64(body_text), _unb64(mac_text)
+        except (ValueError, TypeError):
+            return None
+        expected = hmac.new(self._claim_key, body, hashlib.sha256).digest()
+        if not hmac.compare_digest(mac, expected):
+            return None
+        try:
+            claims = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(claims, dict):
+            return None
+        expires, credential_id, institution_id = claims.get("e"), claims.get("c"), claims.get("i")
+        if not isinstance(expires, int) or not isinstance(credential_id, str):
+            return None
+        if not isinstance(institution_id, str):
+            return None
+        if expires < (time.time() if now is None else now):
+            return None
+        return institution_id, credential_id

@@ -1,0 +1,163 @@
+"""Helpers for issuer integration tests (unique module name: tests share one import path)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import uuid
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+from fastapi import FastAPI
+
+from sceau_issuer.apikeys.service import Scope
+from sceau_issuer.services import Services
+from sceau_issuer.settings import IssuerSettings
+from sceau_shared.events import DidMethod, Event, InstitutionRegisteredV1
+from sceau_shared.settings import KafkaSettings
+
+MICRO: dict[str, Any] = {
+    "achievement_type": "MicroCredential",
+    "default_language": "fr",
+    "name": {"fr": "Enseigner avec l'IA", "en": "Teaching with AI"},
+    "description": {"fr": "Concevoir des activités.", "en": "Design activities."},
+    "criteria": {"fr": "Réussir le projet.", "en": "Pass the project."},
+    "competencies": [
+        {
+            "name": {"fr": "Intégrer l'IA", "en": "Integrate AI"},
+            "url": "https://example.edu/fw/ai-1",
+            "framework": {"fr": "Cadre numérique", "en": "Digital framework"},
+            "code": "AI-1",
+            "skill_type": "technical",
+        }
+    ],
+    "hours": 15,
+    "modules": 3,
+    "delivery_mode": "online",
+    "pacing": "cohort",
+    "assessments": [
+        {"method": "project", "name": {"fr": "Projet", "en": "Project"}, "result_type": "Status"}
+    ],
+    "instruction_languages": ["en"],
+    "credit_status": "non-credit",
+    "quality_assurance": [
+        {"id": "https://example.edu/qa", "name": {"fr": "Comité", "en": "Board"}}
+    ],
+    "validity_months": 24,
+}
+
+
+def micro(**changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(MICRO)
+    data.update(changes)
+    return data
+
+
+class IssuerHarness:
+    """The running app, an HTTP client to it, and shortcuts to set up tenants."""
+
+    def __init__(self, app: FastAPI, http: httpx.AsyncClient, settings: IssuerSettings) -> None:
+        self.app = app
+        self.http = http
+        self.settings = settings
+
+    @property
+    def svc(self) -> Services:
+        svc: Services = self.app.state.services
+        return svc
+
+    async def tenant(
+        self,
+        institution_id: str | None = None,
+        *,
+        method: DidMethod = DidMethod.KEY,
+        domain: str | None = None,
+        languages: tuple[str, ...] = ("fr", "en"),
+    ) -> str:
+        institution_id = institution_id or f"inst-{uuid.uuid4().hex[:8]}"
+        await self.svc.tenants.register(
+            InstitutionRegisteredV1(
+                producer="test",
+                institution_id=institution_id,
+                legal_name={"fr": "Collège Test", "en": "Test College"},
+                category="college",
+                jurisdiction="CA-ON",
+                domain=domain,
+                did_method=method,
+                languages=list(languages),
+                contact_email="registrar@college.example",
+            )
+        )
+        return institution_id
+
+    async def api_key(self, institution_id: str, *scopes: Scope) -> dict[str, str]:
+        created = await self.svc.api_keys.create(
+            institution_id, "test", list(scopes) or list(Scope)
+        )
+        return {"Authorization": f"Bearer {created.token}"}
+
+    async def published(self, headers: dict[str, str], definition: dict[str, Any]) -> str:
+        created = await self.http.post("/v1/achievements", json=definition, headers=headers)
+        assert created.status_code == 201, created.text
+        achievement_id = str(created.json()["achievement_id"])
+        published = await self.http.post(
+            f"/v1/achievements/{achievement_id}/publish", headers=headers
+        )
+        assert published.status_code == 200, published.text
+        return achievement_id
+
+    async def issue(
+        self,
+        headers: dict[str, str],
+        achievement_id: str,
+        email: str,
+        *,
+        key: str | None = None,
+        **extra: Any,
+    ) -> httpx.Response:
+        body = {"achievement_id": achievement_id, "recipient": {"email": email}, **extra}
+        return await self.http.post(
+            "/v1/credentials",
+            json=body,
+            headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
+        )
+
+
+async def consume(
+    kafka: KafkaSettings, event_type: type[Event], count: int, *, within: float = 30.0
+) -> list[Any]:
+    """Read ``count`` events of a type from the test's private topic."""
+    consumer = AIOKafkaConsumer(
+        kafka.topic(event_type.TOPIC),
+        bootstrap_servers=kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    out: list[Any] = []
+    seen: set[Any] = set()
+    try:
+        # At-least-once delivery: the same event (same event_id) may arrive twice; consumers
+        # dedupe on event_id, and so does this helper.
+        while len(out) < count:
+            record = await asyncio.wait_for(consumer.getone(), timeout=within)
+            event = event_type.model_validate_json(record.value)
+            if event.event_id not in seen:
+                seen.add(event.event_id)
+                out.append(event)
+    finally:
+        await consumer.stop()
+    return out
+
+
+async def wait_for(predicate: Any, *, within: float = 30.0, interval: float = 0.1) -> Any:
+    """Poll an async predicate until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(interval)

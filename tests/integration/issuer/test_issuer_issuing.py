@@ -1,0 +1,175 @@
+"""Issuing one credential: signed and valid, idempotent, isolated per tenant, claimable."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+from issuer_support import IssuerHarness, consume, micro
+
+from sceau_shared.credentials.ob3 import identity_matches, schema_problems
+from sceau_shared.events import CredentialIssuedV1, NotificationRequestedV1
+
+pytestmark = pytest.mark.integration
+
+
+async def test_issued_ob3_v2_credential_is_signed_valid_and_private(
+    harness: IssuerHarness,
+) -> None:
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(headers, micro())
+    response = await harness.issue(
+        headers,
+        achievement,
+        "Ada@Example.org",
+        recipient={"email": "Ada@Example.org", "name": "Ada Tremblay", "language": "en"},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    document = body["document"]
+    assert schema_problems(document, allow_status_array=True) == []
+    assert document["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert "Ada@Example.org".lower() not in json.dumps(document).lower()
+    subject = document["credentialSubject"]
+    assert identity_matches(subject["identifier"][0], "ada@example.org")
+    assert subject["achievement"]["inLanguage"] == "en"
+    assert document["validUntil"] > document["validFrom"]
+    urls = {e["statusListCredential"] for e in document["credentialStatus"]}
+    assert all(u.startswith("http://registry.test:8002/v1/status-lists/") for u in urls)
+    assert len(urls) == 2
+    assert body["achievement_version"] == 1
+
+
+async def test_idempotency_and_no_double_issue(harness: IssuerHarness) -> None:
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(headers, micro())
+    first = await harness.issue(headers, achievement, "bo@example.org", key="k-1")
+    again = await harness.issue(headers, achievement, "bo@example.org", key="k-1")
+    assert first.status_code == 201
+    assert again.status_code == 200
+    assert again.json()["credential_id"] == first.json()["credential_id"]
+    other_body = await harness.issue(headers, achievement, "cy@example.org", key="k-1")
+    assert other_body.status_code == 422
+    new_key = await harness.issue(headers, achievement, "BO@example.org", key="k-2")
+    assert new_key.status_code == 409
+    assert new_key.json()["credential_id"] == first.json()["credential_id"]
+    missing = await harness.http.post(
+        "/v1/credentials",
+        json={"achievement_id": achievement, "recipient": {"email": "x@example.org"}},
+        headers=headers,
+    )
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["field"] == "Idempotency-Key"
+    listed = (await harness.http.get("/v1/credentials", headers=headers)).json()
+    assert listed["total"] == 1
+
+
+async def test_tenant_isolation(harness: IssuerHarness) -> None:
+    a = await harness.tenant()
+    b = await harness.tenant()
+    headers_a = await harness.api_key(a)
+    headers_b = await harness.api_key(b)
+    achievement = await harness.published(headers_a, micro())
+    issued = (await harness.issue(headers_a, achievement, "dee@example.org")).json()
+    credential = issued["credential_id"]
+    checks = [
+        harness.http.get(f"/v1/achievements/{achievement}", headers=headers_b),
+        harness.http.get(f"/v1/achievements/{achievement}/versions", headers=headers_b),
+        harness.http.put(f"/v1/achievements/{achievement}", json=micro(), headers=headers_b),
+        harness.http.post(f"/v1/achievements/{achievement}/publish", headers=headers_b),
+        harness.http.get(f"/v1/credentials/{credential}", headers=headers_b),
+        harness.http.post(
+            f"/v1/credentials/{credential}/revoke",
+            json={"reason_code": "misconduct"},
+            headers=headers_b,
+        ),
+        harness.issue(headers_b, achievement, "eve@example.org"),
+    ]
+    for check in checks:
+        response = await check
+        assert response.status_code == 404, response.text
+    bulk = await harness.http.post(
+        "/v1/credentials/status",
+        json={"action": "revoke", "reason_code": "misconduct", "credential_ids": [credential]},
+        headers=headers_b,
+    )
+    assert bulk.json()["changed"] == 0
+    listed = (await harness.http.get("/v1/credentials", headers=headers_b)).json()
+    assert listed["total"] == 0
+    mine = await harness.http.get(f"/v1/credentials/{credential}", headers=headers_a)
+    assert mine.json()["status"] == "active"
+
+
+async def test_claim_link_downloads_signed_file(harness: IssuerHarness) -> None:
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(headers, micro())
+    issued = (await harness.issue(headers, achievement, "fay@example.org")).json()
+    path = urlsplit(issued["claim_url"]).path
+    download = await harness.http.get(path)
+    assert download.status_code == 200
+    assert "attachment" in download.headers["content-disposition"]
+    assert download.json() == issued["document"]
+    assert (await harness.http.get(path[:-3] + "AAA")).status_code == 404
+    assert (await harness.http.get("/v1/claim/not-a-token-at-all")).status_code == 404
+
+
+async def test_events_reach_kafka_without_contact_data(harness: IssuerHarness) -> None:
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(headers, micro())
+    issued = (await harness.issue(headers, achievement, "gus@example.org")).json()
+    [event] = await consume(harness.settings.kafka, CredentialIssuedV1, 1)
+    assert event.credential_id == issued["id"]
+    assert "gus@example.org" not in event.model_dump_json()
+    assert len(event.status_entries) == 2
+    [note] = await consume(harness.settings.kafka, NotificationRequestedV1, 1)
+    assert note.recipient_email == "gus@example.org"
+    assert note.claim_url == issued["claim_url"].split("?")[0] or note.claim_url
+
+
+async def test_publish_names_missing_languages_and_versions_are_pinned(
+    harness: IssuerHarness,
+) -> None:
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    incomplete = micro(name={"fr": "Seulement français"})
+    created = await harness.http.post("/v1/achievements", json=incomplete, headers=headers)
+    achievement = created.json()["achievement_id"]
+    refused = await harness.http.post(f"/v1/achievements/{achievement}/publish", headers=headers)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["name.en"]
+    assert refused.json()["errors"][0]["pointer"] == "/name/en"
+    edited = await harness.http.put(
+        f"/v1/achievements/{achievement}", json=micro(), headers=headers
+    )
+    assert edited.json()["version"] == 2
+    await harness.http.post(f"/v1/achievements/{achievement}/publish", headers=headers)
+    v2 = (await harness.issue(headers, achievement, "hal@example.org")).json()
+    assert v2["achievement_version"] == 2
+    changed = micro(hours=30)
+    await harness.http.put(f"/v1/achievements/{achievement}", json=changed, headers=headers)
+    await harness.http.post(f"/v1/achievements/{achievement}/publish", headers=headers)
+    v3 = (await harness.issue(headers, achievement, "ida@example.org")).json()
+    assert v3["achievement_version"] == 3
+    assert v3["document"]["credentialSubject"]["achievement"]["timeRequired"] == "PT30H"
+    old = (await harness.http.get(f"/v1/credentials/{v2['credential_id']}", headers=headers)).json()
+    assert old["document"]["credentialSubject"]["achievement"]["timeRequired"] == "PT15H"
+
+
+async def test_micro_credential_for_participation_is_refused(harness: IssuerHarness) -> None:
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    participation = [{"method": "participation", "name": {"fr": "Présence", "en": "Attendance"}}]
+    created = await harness.http.post(
+        "/v1/achievements", json=micro(assessments=participation), headers=headers
+    )
+    achievement = created.json()["achievement_id"]
+    refused = await harness.http.post(f"/v1/achievements/{achievement}/publish", headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["code"] == "participation_only"
+    badge = micro(assessments=participation, achievement_type="Badge")
+    assert await harness.published(headers, badge)

@@ -1,0 +1,63 @@
+"""Series: the overall credential is issued automatically, once, referencing its components."""
+
+from __future__ import annotations
+
+import pytest
+from issuer_support import IssuerHarness, micro, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def test_series_completion_issues_overall_once(harness: IssuerHarness) -> None:
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    modules = [
+        await harness.published(headers, micro(name={"fr": f"Module {n}", "en": f"Module {n}"}))
+        for n in (1, 2, 3)
+    ]
+    overall = await harness.published(
+        headers, micro(name={"fr": "Parcours complet", "en": "Full pathway"}, hours=45)
+    )
+    series = await harness.http.post(
+        "/v1/series",
+        json={
+            "name": {"fr": "Parcours IA", "en": "AI pathway"},
+            "structure": "progressive",
+            "components": [{"achievement_id": m} for m in modules],
+            "overall_achievement_id": overall,
+        },
+        headers=headers,
+    )
+    assert series.status_code == 201, series.text
+    series_id = series.json()["series_id"]
+    component_ids = []
+    for module in modules[:2]:
+        component_ids.append((await harness.issue(headers, module, "mo@example.org")).json())
+    none_yet = await harness.http.get(f"/v1/credentials?achievement_id={overall}", headers=headers)
+    assert none_yet.json()["total"] == 0
+    # The last module arrives through a batch.
+    await harness.http.post(
+        "/v1/batches",
+        json={"achievement_id": modules[2], "recipients": [{"email": "mo@example.org"}]},
+        headers={**headers, "Idempotency-Key": "series-batch"},
+    )
+
+    async def overall_issued() -> dict | None:
+        page = await harness.http.get(f"/v1/credentials?achievement_id={overall}", headers=headers)
+        items = page.json()["items"]
+        return items[0] if items else None
+
+    summary = await wait_for(overall_issued, within=60)
+    assert summary["series_id"] == series_id
+    detail = (
+        await harness.http.get(f"/v1/credentials/{summary['credential_id']}", headers=headers)
+    ).json()
+    evidence = {e["id"] for e in detail["document"]["evidence"]}
+    assert {c["id"] for c in component_ids} <= evidence
+    assert len(evidence) == 3
+    # Issuing a component again (a re-issue) never issues a second overall credential.
+    await harness.svc.series.after_issue(
+        institution, modules[0], [{"email": "mo@example.org", "email_norm": "mo@example.org"}]
+    )
+    page = await harness.http.get(f"/v1/credentials?achievement_id={overall}", headers=headers)
+    assert page.json()["total"] == 1

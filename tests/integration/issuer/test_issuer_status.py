@@ -1,0 +1,152 @@
+"""Revoke, suspend, reinstate, bulk changes, re-issue; lists re-signed once per burst."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from issuer_support import IssuerHarness, consume, micro, wait_for
+
+from sceau_shared.credentials.status.bitstring import decode_bitstring_status_list
+from sceau_shared.events import (
+    CredentialStatusChangedV1,
+    StatusChange,
+    StatusListPublishedV1,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def _lists_published(harness: IssuerHarness) -> int:
+    total = 0
+    async for doc in harness.svc.db["status_lists"].find({}):
+        total += int(doc.get("version", 0))
+    return total
+
+
+async def test_revoke_suspend_reinstate_and_list_publication(harness: IssuerHarness) -> None:
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(headers, micro())
+    issued = (await harness.issue(headers, achievement, "jo@example.org")).json()
+    cid = issued["credential_id"]
+    index = int(issued["document"]["credentialStatus"][0]["statusListIndex"])
+    # The new list is published (all clear) as soon as it has a credential.
+    await wait_for(lambda: _lists_published(harness))
+    suspended = await harness.http.post(
+        f"/v1/credentials/{cid}/suspend", json={"reason_code": "under-review"}, headers=headers
+    )
+    assert suspended.json()["status"] == "suspended"
+    reinstated = await harness.http.post(
+        f"/v1/credentials/{cid}/reinstate", json={"reason_code": "other"}, headers=headers
+    )
+    assert reinstated.json()["status"] == "active"
+    revoked = await harness.http.post(
+        f"/v1/credentials/{cid}/revoke", json={"reason_code": "misconduct"}, headers=headers
+    )
+    assert revoked.status_code == 200
+    assert revoked.json()["status"] == "revoked"
+    refused = await harness.http.post(
+        f"/v1/credentials/{cid}/reinstate", json={"reason_code": "other"}, headers=headers
+    )
+    assert refused.status_code == 409
+    bad_reason = await harness.http.post(
+        f"/v1/credentials/{cid}/revoke", json={"reason_code": "whim"}, headers=headers
+    )
+    assert bad_reason.status_code == 422
+    changes = await consume(harness.settings.kafka, CredentialStatusChangedV1, 3)
+    assert [c.change for c in changes] == [
+        StatusChange.SUSPENDED,
+        StatusChange.REINSTATED,
+        StatusChange.REVOKED,
+    ]
+
+    async def revocation_bit_published() -> bool:
+        # Outbox entries stay in the list document as its publication history.
+        doc = await harness.svc.db["status_lists"].find_one({})
+        entries = [
+            StatusListPublishedV1.model_validate_json(e["payload"])
+            for e in (doc or {}).get("outbox", [])
+        ]
+        revocation = [e for e in entries if e.purpose.value == "revocation"]
+        if not revocation:
+            return False
+        latest = max(revocation, key=lambda e: e.version)
+        encoded = latest.credential["credentialSubject"]["encodedList"]  # type: ignore[index]
+        return bool(decode_bitstring_status_list(encoded).get_bit(index))
+
+    await wait_for(revocation_bit_published)
+    # ... and every publication reaches Kafka, signed.
+    versions = await _lists_published(harness)
+    events = await consume(harness.settings.kafka, StatusListPublishedV1, versions * 2)
+    assert max(e.version for e in events) == versions
+    assert all(e.credential["proof"] for e in events)
+
+
+async def test_bulk_change_resigns_each_list_once(harness: IssuerHarness) -> None:
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(headers, micro())
+    ids = []
+    for n in range(6):
+        ids.append((await harness.issue(headers, achievement, f"p{n}@example.org")).json())
+    await wait_for(lambda: _lists_published(harness))
+    before = await _lists_published(harness)
+    bulk = await harness.http.post(
+        "/v1/credentials/status",
+        json={
+            "action": "suspend",
+            "reason_code": "under-review",
+            "filter": {"achievement_id": achievement},
+        },
+        headers=headers,
+    )
+    assert bulk.status_code == 200
+    assert bulk.json()["changed"] == 6
+
+    async def republished() -> bool:
+        return await _lists_published(harness) > before
+
+    await wait_for(republished)
+    await asyncio.sleep(1.5)  # several debounce windows: no second signature follows
+    assert await _lists_published(harness) == before + 1
+    by_ids = await harness.http.post(
+        "/v1/credentials/status",
+        json={
+            "action": "revoke",
+            "reason_code": "issued-in-error",
+            "credential_ids": [ids[0]["credential_id"], "0" * 32],
+        },
+        headers=headers,
+    )
+    assert by_ids.json()["changed"] == 1
+    assert by_ids.json()["refused"] == 1
+
+
+async def test_reissue_supersedes(harness: IssuerHarness) -> None:
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(headers, micro())
+    old = (await harness.issue(headers, achievement, "kim@example.org")).json()
+    key = {**headers, "Idempotency-Key": "reissue-1"}
+    new = await harness.http.post(
+        f"/v1/credentials/{old['credential_id']}/reissue",
+        json={"mode": "correction", "recipient_name": "Kim Nguyen"},
+        headers=key,
+    )
+    assert new.status_code == 201, new.text
+    again = await harness.http.post(
+        f"/v1/credentials/{old['credential_id']}/reissue",
+        json={"mode": "correction", "recipient_name": "Kim Nguyen"},
+        headers=key,
+    )
+    assert again.status_code == 200
+    assert again.json()["credential_id"] == new.json()["credential_id"]
+    assert new.json()["supersedes"] == old["credential_id"]
+    assert new.json()["document"]["credentialSubject"]["name"] == "Kim Nguyen"
+    stale = (
+        await harness.http.get(f"/v1/credentials/{old['credential_id']}", headers=headers)
+    ).json()
+    assert stale["status"] == "revoked"
+    assert stale["reason_code"] == "superseded"
+    assert stale["superseded_by"] == new.json()["credential_id"]

@@ -1,0 +1,108 @@
+"""Tenants from the registry's announcement; keys encrypted at rest; rotation; API keys."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from issuer_support import IssuerHarness, consume, wait_for
+
+from sceau_issuer.apikeys.service import Scope
+from sceau_shared.events import DidMethod, InstitutionRegisteredV1, IssuerKeyPublishedV1, KeyAction
+from sceau_shared.kafka import EventPublisher, create_broker
+
+pytestmark = pytest.mark.integration
+
+
+async def test_registered_event_creates_tenant_and_publishes_key(harness: IssuerHarness) -> None:
+    kafka = harness.settings.kafka
+    event = InstitutionRegisteredV1(
+        producer="registry",
+        institution_id="college-a",
+        legal_name={"fr": "Collège A", "en": "College A"},
+        category="college",
+        jurisdiction="CA-ON",
+    )
+    broker = create_broker(kafka, client_id="test-registry")
+    async with broker:
+        await broker.connect()
+        publisher = EventPublisher(broker, kafka, producer="registry")
+        await publisher.publish(event)
+        await publisher.publish(event)  # redelivery: no second key
+
+    doc = await wait_for(
+        lambda: harness.svc.db["institutions"].find_one({"_id": "college-a"}), within=60
+    )
+    [key] = doc["keys"]
+    assert key["did"].startswith("did:key:z6Mk")
+    assert set(key["secret"]) == {"alg", "nonce", "ciphertext"}
+    [published] = await consume(kafka, IssuerKeyPublishedV1, 1)
+    assert published.action == KeyAction.ADDED
+    assert published.did == key["did"]
+    seed = harness.svc.tenants.signing_key(await harness.svc.tenants.get("college-a")).seed
+    raw = published.model_dump_json()
+    assert seed.hex() not in raw
+    assert "secret" not in raw
+    assert "ciphertext" not in raw
+
+
+async def test_did_methods(harness: IssuerHarness) -> None:
+    own = await harness.tenant(method=DidMethod.WEB, domain="college.example")
+    hosted = await harness.tenant("inst-hosted", method=DidMethod.HOSTED_WEB)
+    own_tenant = await harness.svc.tenants.get(own)
+    assert own_tenant.did == "did:web:college.example"
+    assert own_tenant.active_key.verification_method == "did:web:college.example#key-1"
+    hosted_tenant = await harness.svc.tenants.get(hosted)
+    assert hosted_tenant.did == "did:web:registry.test%3A8002:institutions:inst-hosted"
+
+
+async def test_rotation_keeps_old_key_and_revocation_rotates(harness: IssuerHarness) -> None:
+    institution = await harness.tenant(method=DidMethod.WEB, domain="rot.example")
+    headers = await harness.api_key(institution, Scope.MANAGE, Scope.READ)
+    rotated = await harness.http.post("/v1/institution/keys/rotate", headers=headers)
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.json()["verification_method"] == "did:web:rot.example#key-2"
+    profile = (await harness.http.get("/v1/institution", headers=headers)).json()
+    states = {k["key_id"]: k["state"] for k in profile["keys"]}
+    assert states == {"k1": "rotated", "k2": "active"}
+    assert "secret" not in json.dumps(profile)
+    as_of = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
+    revoked = await harness.http.post(
+        "/v1/institution/keys/k2/revoke", json={"as_of": as_of}, headers=headers
+    )
+    assert revoked.status_code == 200, revoked.text
+    profile = (await harness.http.get("/v1/institution", headers=headers)).json()
+    assert profile["active_key_id"] == "k3"
+    again = await harness.http.post(
+        "/v1/institution/keys/k2/revoke", json={"as_of": as_of}, headers=headers
+    )
+    assert again.status_code == 409
+    events = await consume(harness.settings.kafka, IssuerKeyPublishedV1, 5)
+    assert [e.action for e in events] == [
+        KeyAction.ADDED,
+        KeyAction.ROTATED,
+        KeyAction.ADDED,
+        KeyAction.REVOKED,
+        KeyAction.ADDED,
+    ]
+    assert events[3].revoked_as_of == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def test_api_keys_scopes_and_revocation(harness: IssuerHarness) -> None:
+    institution = await harness.tenant()
+    reader = await harness.api_key(institution, Scope.READ)
+    assert (await harness.http.get("/v1/credentials")).status_code == 401
+    bad = {"Authorization": f"Bearer sceau.{uuid.uuid4().hex[:16]}.nope"}
+    assert (await harness.http.get("/v1/credentials", headers=bad)).status_code == 401
+    assert (await harness.http.get("/v1/credentials", headers=reader)).status_code == 200
+    denied = await harness.http.post("/v1/achievements", json={"name": {"fr": "x"}}, headers=reader)
+    assert denied.status_code == 403
+    assert denied.headers["content-type"].startswith("application/problem+json")
+    key_id = reader["Authorization"].split(".")[1]
+    stored = await harness.svc.db["api_keys"].find_one({"_id": key_id})
+    assert stored is not None
+    assert reader["Authorization"].split(".")[2] not in json.dumps(stored, default=str)
+    await harness.svc.api_keys.revoke(key_id)
+    assert (await harness.http.get("/v1/credentials", headers=reader)).status_code == 401

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sceau_issuer.issuing.dates import add_months
+from sceau_issuer.issuing.schemas import RecipientInput
+from sceau_issuer.issuing.service import dedupe_key, fingerprint
+from sceau_issuer.series.schemas import SeriesInput, complete
+from sceau_issuer.status.lists import BITSTRING, STATUS_LIST_2021, family, list_format
+from sceau_issuer.tenants.dids import hosted_did, own_domain_did
+
+
+def test_add_months_clamps() -> None:
+    start = datetime(2025, 1, 31, 12, tzinfo=UTC)
+    assert add_months(start, 1) == datetime(2025, 2, 28, 12, tzinfo=UTC)
+    assert add_months(start, 24) == datetime(2027, 1, 31, 12, tzinfo=UTC)
+
+
+def test_hosted_and_own_domain_dids() -> None:
+    assert hosted_did("http://127.0.0.1:8002", "abc") == "did:web:127.0.0.1%3A8002:institutions:abc"
+    assert own_domain_did("college.example") == "did:web:college.example"
+
+
+def test_dedupe_key_ignores_email_case_but_not_version() -> None:
+    a = RecipientInput(email="Ada@Example.org")
+    b = RecipientInput(email="ada@example.org ")
+    assert dedupe_key("i", "a", 1, a) == dedupe_key("i", "a", 1, b)
+    assert dedupe_key("i", "a", 1, a) != dedupe_key("i", "a", 2, a)
+    assert dedupe_key("i", "a", 1, a) != dedupe_key("i", "a", 1, a, supersedes="old")
+    assert fingerprint({"a": 1, "b": 2}) == fingerprint({"b": 2, "a": 1})
+
+
+def test_series_completion_rules() -> None:
+    modular = SeriesInput.model_validate(
+        {
+            "name": {"fr": "P", "en": "P"},
+            "components": [{"achievement_id": m} for m in ("m1", "m2", "m3")],
+            "overall_achievement_id": "all",
+        }
+    )
+    assert not complete(modular, {"m1", "m2"})
+    assert complete(modular, {"m1", "m2", "m3", "other"})
+    hybrid = SeriesInput.model_validate(
+        {
+            "name": {"fr": "H", "en": "H"},
+            "structure": "hybrid",
+            "components": [
+                {"achievement_id": "core"},
+                {"achievement_id": "e1", "required": False},
+                {"achievement_id": "e2", "required": False},
+            ],
+            "electives_required": 1,
+            "overall_achievement_id": "all",
+        }
+    )
+    assert not complete(hybrid, {"core"})
+    assert complete(hybrid, {"core", "e2"})
+
+
+def test_status_list_families_split_by_did_and_format() -> None:
+    assert list_format("ob3-v2") == BITSTRING
+    assert list_format("jwt") == STATUS_LIST_2021
+    one = family("inst", "did:key:a", BITSTRING)
+    assert "/" not in one
+    assert one != family("inst", "did:key:b", BITSTRING)
+    assert one != family("inst", "did:key:a", STATUS_LIST_2021)
+    assert "/" not in family("weird/id with spaces", "did:key:a", BITSTRING)
