@@ -41,6 +41,7 @@ from pymongo.errors import DuplicateKeyError
 
 from sceau_shared.events.envelope import Event, utcnow
 from sceau_shared.kafka import EventPublisher
+from sceau_shared.metrics import BusinessMetrics
 
 _log = logging.getLogger(__name__)
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -110,6 +111,8 @@ class OutboxRelay:
         # evicted from memory), which consumers absorb by deduplicating on ``event_id``.
         self._recovered = False
         self.published = 0
+        # Set by a service that wants its published business events counted (issued, revoked...).
+        self.metrics: BusinessMetrics | None = None
 
     def wake(self) -> None:
         """Ask the relay to look now (call after writing to an outbox, to cut latency)."""
@@ -220,6 +223,21 @@ class OutboxRelay:
                 event_id=entry["event_id"],
                 event_type=entry["event_type"],
             )
+        if self.metrics is not None:
+            self._count(str(entry["event_type"]), payload)
+
+    def _count(self, event_type: str, payload: str) -> None:
+        assert self.metrics is not None  # noqa: S101 - checked by the caller
+        if event_type not in {"credential-issued", "credential-status-changed"}:
+            return
+        try:
+            body = json.loads(payload)
+        except ValueError:
+            return
+        if event_type == "credential-issued":
+            self.metrics.issued.add(1, {"profile": str(body.get("profile", ""))})
+        else:
+            self.metrics.status_changed.add(1, {"change": str(body.get("change", ""))})
 
     async def run(self) -> None:
         """Relay forever (until cancelled), retrying after broker or database failures."""

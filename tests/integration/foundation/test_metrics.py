@@ -89,3 +89,46 @@ async def test_consumer_lag_is_measured(kafka_settings):
             if handled == 5:
                 break
             await asyncio.sleep(0.05)
+
+
+async def test_outbox_relay_counts_published_business_events(
+    kafka_settings, mongo_client, mongo_settings
+):
+    from sceau_shared.events import CredentialIssuedV1
+    from sceau_shared.outbox import OutboxRelay, outbox_push
+
+    reader = InMemoryMetricReader()
+    metrics = BusinessMetrics.create(MeterProvider(metric_readers=[reader]), "test")
+    coll = mongo_client[mongo_settings.database]["credentials"]
+    now = datetime.now(UTC)
+    issued = CredentialIssuedV1(
+        producer="t",
+        credential_id="c1",
+        institution_id="i",
+        issuer_did="did:key:z",
+        achievement_id="a",
+        achievement_version=1,
+        achievement_type="Badge",
+        profile="ob3-v2",
+        issued_at=now,
+    )
+    revoked = CredentialStatusChangedV1(
+        producer="t",
+        credential_id="c1",
+        institution_id="i",
+        issuer_did="did:key:z",
+        change=StatusChange.REVOKED,
+        reason_code="r",
+        effective_at=now,
+    )
+    await coll.insert_one({"_id": "c1"})
+    await coll.update_one({"_id": "c1"}, outbox_push(issued, revoked))
+    broker = create_broker(kafka_settings, client_id="metrics-relay")
+    async with broker:
+        await broker.connect()
+        relay = OutboxRelay([coll], EventPublisher(broker, kafka_settings, producer="t"))
+        relay.metrics = metrics
+        assert await relay.drain_once() == 2
+    assert [p.value for p in points(reader, "sceau.credentials.issued")] == [1]
+    changes = points(reader, "sceau.credentials.status_changed")
+    assert [(p.attributes["change"], p.value) for p in changes] == [("revoked", 1)]

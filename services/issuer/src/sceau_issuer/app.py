@@ -69,6 +69,8 @@ def create_api(settings: IssuerSettings, *, telemetry: Telemetry | None = None) 
             svc.credential_relay.append(credentials_relay.notify)
             svc.chunk_relay.append(chunks.notify)
             relays += [credentials_relay, *chunks.relays]
+            for relay in relays:
+                relay.metrics = runtime.metrics  # issued / status-changed counted once published
             svc.signer.start()
             app.state.runtime = runtime
             app.state.services = svc
