@@ -65,7 +65,15 @@ class SmtpPool:
         if self._tls_context is not None:
             options["tls_context"] = self._tls_context
         client = aiosmtplib.SMTP(**options)
-        await client.connect()
+        try:
+            await client.connect()
+        except BaseException:
+            # A connection that fails after the socket opened (TLS or login refused) must not
+            # leak its transport: every retry would otherwise hold one more socket.
+            with contextlib.suppress(Exception):
+                client.close()
+            await asyncio.sleep(0)  # let the transport finish closing before we move on
+            raise
         self._all.add(client)
         return client
 
@@ -73,6 +81,7 @@ class SmtpPool:
         self._all.discard(client)
         with contextlib.suppress(Exception):
             client.close()
+        await asyncio.sleep(0)  # let the transport finish closing
 
     async def send(self, message: Outgoing) -> None:
         """Send one message; raise :class:`SmtpSendError` saying whether to retry."""
