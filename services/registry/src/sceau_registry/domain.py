@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
@@ -227,7 +227,12 @@ class KeyRecord:
         keys stay in DID documents; a credential dated after the rotation but signed with the old
         key is not valid.
         """
-        if moment < self.active_from:
+        # Credential dates have whole-second precision while key events carry milliseconds: a
+        # credential dated second S may come from any instant of [S, S+1), so a key activated
+        # during that second counts as active (otherwise a credential signed with a key created
+        # in the same second as the rotation would look older than its own key).
+        latest = moment + timedelta(seconds=1) if moment.microsecond == 0 else moment
+        if latest <= self.active_from:
             return False
         if self.rotated_at is not None and moment >= self.rotated_at:
             return False
