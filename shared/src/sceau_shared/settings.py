@@ -9,6 +9,9 @@ entrypoints build settings once and pass them down.
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 
@@ -96,3 +99,22 @@ class HttpSettings(BaseModel):
     rate_limit_per_minute: int = Field(
         default=600, ge=0, description="Per-client limit on public endpoints; 0 disables it."
     )
+
+
+MASTER_KEY_BYTES = 32
+
+
+def decode_master_key(value: SecretStr) -> bytes:
+    """Return the raw 32-byte master key from its base64 (standard or url-safe) text.
+
+    Shared by every service that encrypts secrets at rest (AES-256-GCM), so all accept and
+    refuse master keys the same way.
+    """
+    raw = value.get_secret_value().strip()
+    try:
+        decoded = base64.urlsafe_b64decode(raw.replace("+", "-").replace("/", "_") + "==")
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("must be base64") from exc
+    if len(decoded) != MASTER_KEY_BYTES:
+        raise ValueError(f"must decode to {MASTER_KEY_BYTES} bytes (AES-256)")
+    return decoded

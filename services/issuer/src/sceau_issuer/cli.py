@@ -15,13 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from sceau_issuer.apikeys.service import ApiKeyService, Scope
-from sceau_issuer.settings import ENV_PREFIX, SERVICE_NAME, IssuerSettings, decode_master_key
+from sceau_issuer.settings import ENV_PREFIX, SERVICE_NAME, IssuerSettings
 from sceau_issuer.tenants.repository import TenantRepository
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
 from sceau_shared.errors import ServiceError
 from sceau_shared.mongo import create_client, database
 from sceau_shared.runner import StartupError, load_settings
+from sceau_shared.settings import decode_master_key
 
 SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 

@@ -15,7 +15,7 @@ from sceau_issuer.issuing.batches import BatchRepository, BatchService, BatchWor
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.issuing.service import IssuerConfig, IssuingService
 from sceau_issuer.series.service import SeriesService
-from sceau_issuer.settings import SERVICE_NAME, IssuerSettings, decode_master_key
+from sceau_issuer.settings import SERVICE_NAME, IssuerSettings
 from sceau_issuer.signing import Signer
 from sceau_issuer.status.allocation import BlockAllocator
 from sceau_issuer.status.lists import StatusListRepository
@@ -25,6 +25,7 @@ from sceau_issuer.tenants.repository import TenantRepository
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
 from sceau_shared.mongo import ensure_all_indexes
+from sceau_shared.settings import decode_master_key
 
 # Small collections relayed often; ``credentials`` (large, scanned per claim on FerretDB) is
 # relayed by its own relay, woken on every write and otherwise polled rarely.

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from sceau_shared.runtime import ServiceSettings
-from sceau_shared.settings import HttpSettings, MongoSettings
+from sceau_shared.settings import HttpSettings, MongoSettings, decode_master_key
 
 SERVICE_NAME = "sceau-issuer"
 ENV_PREFIX = "ISSUER_"
-
-MASTER_KEY_BYTES = 32
-
-
-def decode_master_key(value: SecretStr) -> bytes:
-    """Return the raw 32-byte master key from its base64 (standard or url-safe) text."""
-    raw = value.get_secret_value().strip()
-    try:
-        decoded = base64.urlsafe_b64decode(raw.replace("+", "-").replace("/", "_") + "==")
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("must be base64") from exc
-    if len(decoded) != MASTER_KEY_BYTES:
-        raise ValueError(f"must decode to {MASTER_KEY_BYTES} bytes (AES-256)")
-    return decoded
 
 
 class IssuerSettings(ServiceSettings):

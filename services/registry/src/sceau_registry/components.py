@@ -16,13 +16,14 @@ from sceau_registry.governance import GovernanceService
 from sceau_registry.identity import RegistryIdentity, load_identity
 from sceau_registry.ingest import KeyIngest
 from sceau_registry.repository import AuditLog, Institutions
-from sceau_registry.settings import SERVICE_NAME, RegistrySettings, decode_master_key
+from sceau_registry.settings import SERVICE_NAME, RegistrySettings
 from sceau_registry.statuslists import StatusListService
 from sceau_registry.stores import Keys, RegistryKeys, StatusLists, TrustLists
 from sceau_registry.trust import TrustService, dump
 from sceau_registry.trustlist import CredentialSigner, TrustListPublisher
 from sceau_shared.kafka import EventPublisher
 from sceau_shared.mongo import ProcessedEvents
+from sceau_shared.settings import decode_master_key
 
 
 @dataclass
