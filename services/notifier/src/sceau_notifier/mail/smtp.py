@@ -43,6 +43,9 @@ def client_options(settings: SmtpSettings) -> dict[str, Any]:
     return options
 
 
+_CLOSE_GRACE_S = 0.05
+
+
 class SmtpPool:
     """Up to ``pool_size`` open SMTP connections shared by concurrent senders."""
 
@@ -72,7 +75,8 @@ class SmtpPool:
             # leak its transport: every retry would otherwise hold one more socket.
             with contextlib.suppress(Exception):
                 client.close()
-            await asyncio.sleep(0)  # let the transport finish closing before we move on
+            # Let the transport (a TLS one needs several loop turns) finish closing.
+            await asyncio.sleep(_CLOSE_GRACE_S)
             raise
         self._all.add(client)
         return client
@@ -135,3 +139,6 @@ class SmtpPool:
             await self._discard(client)
         while not self._idle.empty():
             self._idle.get_nowait()
+        # TLS transports finish closing over several loop turns; give them that time so none is
+        # left half-closed when the caller's event loop ends.
+        await asyncio.sleep(_CLOSE_GRACE_S)
