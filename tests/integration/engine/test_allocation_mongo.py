@@ -10,6 +10,8 @@ trusting a ``$inc`` counter: FerretDB 1.24 (SQLite) loses concurrent ``$inc`` up
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -25,18 +27,31 @@ pytestmark = pytest.mark.integration
 Client = AsyncMongoClient[dict[str, Any]]
 
 
+@contextlib.asynccontextmanager
+async def four_clients(first: Client, settings: MongoSettings) -> AsyncIterator[list[Client]]:
+    """``first`` and three more connections, as four separate issuer processes would have."""
+    uri = settings.uri.get_secret_value()
+    others: list[Client] = [AsyncMongoClient(uri, tz_aware=True) for _ in range(3)]
+    try:
+        yield [first, *others]
+    finally:
+        for client in others:
+            await client.close()
+
+
+@contextlib.asynccontextmanager
+async def four_allocators(
+    first: Client, settings: MongoSettings
+) -> AsyncIterator[list[StatusIndexAllocator]]:
+    """One allocator per connection of :func:`four_clients`, all on the same lists."""
+    async with four_clients(first, settings) as clients:
+        yield [StatusIndexAllocator(c[settings.database]["status_lists"]) for c in clients]
+
+
 async def test_concurrent_allocators_never_collide(
     mongo_client: Client, mongo_settings: MongoSettings
 ) -> None:
-    others: list[Client] = [
-        AsyncMongoClient(mongo_settings.uri.get_secret_value(), tz_aware=True) for _ in range(3)
-    ]
-    try:
-        clients = [mongo_client, *others]
-        allocators = [
-            StatusIndexAllocator(client[mongo_settings.database]["status_lists"])
-            for client in clients
-        ]
+    async with four_allocators(mongo_client, mongo_settings) as allocators:
         await allocators[0].ensure_indexes()
 
         async def issue(allocator: StatusIndexAllocator, count: int) -> list[Allocation]:
@@ -55,9 +70,6 @@ async def test_concurrent_allocators_never_collide(
         permutation = KeyedPermutation(MIN_ENTRIES, bytes(stored["key"]))
         assert {permutation.inverse(a.index) for a in allocations} == set(range(len(allocations)))
         assert await database["status_lists_claims"].count_documents({}) == len(allocations)
-    finally:
-        for client in others:
-            await client.close()
 
 
 async def test_full_list_rolls_over_under_concurrency(
@@ -80,6 +92,37 @@ async def test_full_list_rolls_over_under_concurrency(
     assert all("key" not in doc for doc in lists)
 
 
+async def test_concurrent_block_allocations_never_collide(
+    mongo_client: Client, mongo_settings: MongoSettings
+) -> None:
+    """``allocate_many`` from several clients, mixed with single allocations, near a roll-over."""
+    async with four_allocators(mongo_client, mongo_settings) as allocators:
+        await allocators[0].allocate("college")
+        collection = mongo_client[mongo_settings.database]["status_lists"]
+        # as if 131,032 credentials had been issued: the blocks below overflow into list 1
+        await collection.update_one({"_id": "college/0"}, {"$set": {"next": MIN_ENTRIES - 40}})
+
+        async def block(allocator: StatusIndexAllocator) -> list[Allocation]:
+            return await allocator.allocate_many("college", 25)
+
+        async def single(allocator: StatusIndexAllocator) -> list[Allocation]:
+            return [await allocator.allocate("college")]
+
+        batches = await asyncio.gather(
+            *(block(a) for a in allocators), *(single(a) for a in allocators)
+        )
+        allocations = [a for batch in batches for a in batch]
+        assert len(allocations) == 4 * 25 + 4
+        assert len({(a.list_id, a.index) for a in allocations}) == len(allocations)
+        per_list = {
+            list_id: sum(a.list_id == list_id for a in allocations)
+            for list_id in {a.list_id for a in allocations}
+        }
+        assert per_list == {"college/0": 40, "college/1": 64}
+        claims = mongo_client[mongo_settings.database]["status_lists_claims"]
+        assert await claims.count_documents({"list_id": "college/1"}) == 64
+
+
 async def test_families_do_not_share_counters(
     mongo_client: Client, mongo_settings: MongoSettings
 ) -> None:
@@ -97,11 +140,7 @@ async def test_why_not_a_bare_inc_counter(
     On MongoDB every ``$inc`` result is distinct; on FerretDB 1.24 (SQLite backend) they are not.
     Whatever the server does, the unique-``_id`` claims the allocator relies on admit one winner.
     """
-    others: list[Client] = [
-        AsyncMongoClient(mongo_settings.uri.get_secret_value(), tz_aware=True) for _ in range(3)
-    ]
-    try:
-        clients = [mongo_client, *others]
+    async with four_clients(mongo_client, mongo_settings) as clients:
         database = mongo_settings.database
         await mongo_client[database]["counter"].insert_one({"_id": "c", "next": 0})
 
@@ -124,6 +163,3 @@ async def test_why_not_a_bare_inc_counter(
 
         winners = await asyncio.gather(*(claim(clients[i % 4]) for i in range(40)))
         assert sum(winners) == 1
-    finally:
-        for client in others:
-            await client.close()

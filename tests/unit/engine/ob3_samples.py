@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from sceau_shared.credentials.ob3 import (
     AchievementVersion,
@@ -251,6 +251,22 @@ class FakeCollection:
         if doc["_id"] in self.docs:
             raise DuplicateKeyError("duplicate _id")
         self.docs[doc["_id"]] = copy.deepcopy(doc)
+
+    async def insert_many(self, docs: list[dict[str, Any]], *, ordered: bool = True) -> None:
+        """Unordered inserts keep going past duplicates and report them all, like the server."""
+        await asyncio.sleep(0)
+        errors: list[dict[str, Any]] = []
+        inserted = 0
+        for index, doc in enumerate(docs):
+            if doc["_id"] in self.docs:
+                errors.append({"index": index, "code": 11000, "errmsg": "duplicate _id"})
+                if ordered:
+                    break
+                continue
+            self.docs[doc["_id"]] = copy.deepcopy(doc)
+            inserted += 1
+        if errors:
+            raise BulkWriteError({"writeErrors": errors, "nInserted": inserted})
 
     def find(self, query: Mapping[str, Any], *, projection: Any = None, sort: Any = None) -> Any:
         docs = self._sorted(query, sort)

@@ -8,15 +8,17 @@ MongoDB-protocol server in tests/integration/engine/test_allocation_mongo.py.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ob3_samples import FakeCollection
+from pymongo.errors import BulkWriteError
 
 from sceau_shared.credentials.status import MIN_ENTRIES, KeyedPermutation
-from sceau_shared.credentials.status.allocation import StatusIndexAllocator
+from sceau_shared.credentials.status.allocation import Allocation, StatusIndexAllocator
 
 KEY = bytes(range(32))
 
@@ -65,6 +67,18 @@ def allocator(collection: FakeCollection, size: int = MIN_ENTRIES) -> StatusInde
     return StatusIndexAllocator(cast(Any, collection), size=size)
 
 
+def concurrent_slots(
+    workers: int, issue: Callable[[StatusIndexAllocator, int], Awaitable[list[Allocation]]]
+) -> list[tuple[str, int]]:
+    """Run ``workers`` separate issuers (own allocator, shared collection) at once; their slots."""
+
+    async def scenario() -> list[list[Allocation]]:
+        collection = FakeCollection()
+        return await asyncio.gather(*(issue(allocator(collection), w) for w in range(workers)))
+
+    return [(a.list_id, a.index) for batch in asyncio.run(scenario()) for a in batch]
+
+
 async def test_first_allocation_opens_list_zero() -> None:
     collection = FakeCollection()
     allocation = await allocator(collection).allocate("tenant-a")
@@ -85,20 +99,10 @@ async def test_first_allocation_opens_list_zero() -> None:
     per_worker=st.integers(min_value=1, max_value=25),
 )
 def test_concurrent_allocations_never_collide(workers: int, per_worker: int) -> None:
-    async def scenario() -> list[tuple[str, int]]:
-        collection = FakeCollection()
-        allocators = [allocator(collection) for _ in range(workers)]  # separate issuers
+    async def issue(issuer: StatusIndexAllocator, worker: int) -> list[Allocation]:
+        return [await issuer.allocate("college") for _ in range(per_worker)]
 
-        async def issue(worker: StatusIndexAllocator) -> list[tuple[str, int]]:
-            return [
-                ((a := await worker.allocate("college")).list_id, a.index)
-                for _ in range(per_worker)
-            ]
-
-        batches = await asyncio.gather(*(issue(a) for a in allocators))
-        return [slot for batch in batches for slot in batch]
-
-    slots = asyncio.run(scenario())
+    slots = concurrent_slots(workers, issue)
     assert len(slots) == workers * per_worker
     assert len(set(slots)) == len(slots)
 
@@ -153,3 +157,94 @@ async def test_allocator_refuses_small_lists_and_bad_families() -> None:
 
 async def test_ensure_indexes() -> None:
     await allocator(FakeCollection()).ensure_indexes()
+
+
+# --- block allocation -----------------------------------------------------------------------------
+
+
+async def test_allocate_many_claims_a_run_with_the_same_claim_documents() -> None:
+    collection = FakeCollection()
+    issuer = allocator(collection)
+    single = await issuer.allocate("college", reference="cred-0")
+    block = await issuer.allocate_many("college", 5, reference="batch-1")
+    assert len(block) == 5
+    assert {a.list_id for a in block} == {"college/0"}
+    key = collection.docs["college/0"]["key"]
+    permutation = KeyedPermutation(MIN_ENTRIES, key)
+    assert [permutation.inverse(a.index) for a in block] == [1, 2, 3, 4, 5]
+    assert single.index not in {a.index for a in block}
+    assert collection.docs["college/0"]["next"] == 6
+    claims = collection.database["status_lists_claims"].docs
+    assert sorted(claims) == [f"college/0#{counter}" for counter in range(6)]
+    assert set(claims["college/0#0"]) == set(claims["college/0#3"])  # same document shape
+    assert claims["college/0#3"]["counter"] == 3
+    assert claims["college/0#3"]["list_id"] == "college/0"
+    assert claims["college/0#3"]["reference"] == "batch-1"
+
+
+async def test_allocate_many_skips_counters_claimed_by_someone_else() -> None:
+    collection = FakeCollection()
+    issuer = allocator(collection)
+    await issuer.allocate("college")
+    claims = collection.database["status_lists_claims"]
+    for counter in (2, 3, 6):  # another issuer won these, but had not yet advanced "next"
+        await claims.insert_one({"_id": f"college/0#{counter}", "counter": counter})
+    block = await issuer.allocate_many("college", 6)
+    permutation = KeyedPermutation(MIN_ENTRIES, collection.docs["college/0"]["key"])
+    assert [permutation.inverse(a.index) for a in block] == [1, 4, 5, 7, 8, 9]
+    assert collection.docs["college/0"]["next"] == 10
+
+
+async def test_allocate_many_spills_into_the_next_list() -> None:
+    collection = FakeCollection()
+    issuer = allocator(collection)
+    await issuer.allocate("college")
+    collection.docs["college/0"]["next"] = MIN_ENTRIES - 4
+    block = await issuer.allocate_many("college", 10)
+    assert [a.list_id for a in block] == ["college/0"] * 4 + ["college/1"] * 6
+    assert [a.seq for a in block] == [0] * 4 + [1] * 6
+    assert len({(a.list_id, a.index) for a in block}) == 10
+    assert collection.docs["college/0"]["full"] is True
+    assert collection.docs["college/1"]["next"] == 6
+    last = KeyedPermutation(MIN_ENTRIES, collection.docs["college/0"]["key"])(MIN_ENTRIES - 1)
+    assert block[3].index == last
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    workers=st.integers(min_value=2, max_value=8),
+    block=st.integers(min_value=1, max_value=40),
+)
+def test_concurrent_blocks_and_singles_never_collide(workers: int, block: int) -> None:
+    async def issue(issuer: StatusIndexAllocator, worker: int) -> list[Allocation]:
+        if worker % 2:
+            return [await issuer.allocate("college")]
+        return await issuer.allocate_many("college", block)
+
+    slots = concurrent_slots(workers, issue)
+    assert len(slots) == (workers // 2) + ((workers + 1) // 2) * block
+    assert len(set(slots)) == len(slots)
+
+
+async def test_allocate_many_of_nothing_and_bad_arguments() -> None:
+    collection = FakeCollection()
+    assert await allocator(collection).allocate_many("college", 0) == []
+    assert collection.docs == {}  # no list opened for nothing
+    with pytest.raises(ValueError, match="negative"):
+        await allocator(collection).allocate_many("college", -1)
+    for family in ("", "a/b"):
+        with pytest.raises(ValueError, match="family"):
+            await allocator(collection).allocate_many(family, 1)
+
+
+async def test_allocate_many_reraises_errors_other_than_duplicates() -> None:
+    collection = FakeCollection()
+    issuer = allocator(collection)
+    await issuer.allocate("college")
+
+    async def refuse(docs: list[dict[str, Any]], *, ordered: bool = True) -> None:
+        raise BulkWriteError({"writeErrors": [{"index": 0, "code": 121, "errmsg": "invalid"}]})
+
+    collection.database["status_lists_claims"].insert_many = refuse  # type: ignore[method-assign]
+    with pytest.raises(BulkWriteError):
+        await issuer.allocate_many("college", 3)
