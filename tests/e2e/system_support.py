@@ -1,13 +1,13 @@
 """The four real services as processes, with the demo's sinks, for the end-to-end tests.
 
-The story's steps live in ``scripts/demo.py`` (the README's main command); the tests load that
-file as a module and drive the same functions, so the demo and its tests cannot drift apart.
+The story's steps live in the package ``scripts/sceau_demo`` (run by ``scripts/demo``, the README's
+main command); the tests import it and drive the same functions, so the demo and its tests cannot
+drift apart.
 """
 
 from __future__ import annotations
 
-import asyncio
-import importlib.util
+import importlib
 import sys
 import time
 import uuid
@@ -54,16 +54,11 @@ FAST_ENV: dict[str, dict[str, str]] = {
 
 
 def load_demo() -> ModuleType:
-    """Import ``scripts/demo.py`` (once) as the module ``sceau_demo``."""
-    if "sceau_demo" in sys.modules:
-        return sys.modules["sceau_demo"]
-    spec = importlib.util.spec_from_file_location("sceau_demo", ROOT / "scripts" / "demo.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["sceau_demo"] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
+    """Import the demo's package ``scripts/sceau_demo`` (it is not installed, like any script)."""
+    scripts = str(ROOT / "scripts")
+    if scripts not in sys.path:
+        sys.path.append(scripts)
+    return importlib.import_module("sceau_demo")
 
 
 @dataclass
@@ -126,12 +121,9 @@ def running_system(kafka_bootstrap: str, mongo_uri: str, log_dir: Path) -> Itera
 async def eventually(
     check: Callable[[], Awaitable[Any]], what: str, timeout_s: float = 60.0
 ) -> Any:
-    """Poll until ``check`` returns something truthy; fail with the last value otherwise."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{what}: not reached within {timeout_s:.0f}s (last: {last!r})")
+    """The demo's polling, failing the test (AssertionError) with the last value instead."""
+    demo = load_demo()
+    try:
+        return await demo.eventually(check, what, timeout_s, interval_s=0.2)
+    except demo.StepFailed as exc:
+        raise AssertionError(str(exc)) from exc

@@ -52,7 +52,9 @@ async def test_broker_restart_during_the_flow(real_endpoints: Endpoints, tmp_pat
             try:
                 async with httpx.AsyncClient(timeout=30) as http:
                     await demo.step_onboard(story, http)
-                    achievement_id = await demo._publish(story, http, demo.module_bodies()[0])
+                    achievement_id = await demo.publish_achievement(
+                        story, http, demo.module_bodies()[0]
+                    )
                     learners = demo.cohort(COHORT, story.run_id)
                     batch_id = await demo.submit_batch(
                         story, http, achievement_id, learners, f"restart-{story.run_id}"

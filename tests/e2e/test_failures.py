@@ -41,7 +41,7 @@ async def test_issuer_killed_mid_batch_issues_each_recipient_once(
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             await demo.step_onboard(story, http)
-            achievement_id = await demo._publish(story, http, demo.module_bodies()[0])
+            achievement_id = await demo.publish_achievement(story, http, demo.module_bodies()[0])
             learners = demo.cohort(COHORT, story.run_id)
             batch_id = await demo.submit_batch(
                 story, http, achievement_id, learners, f"kill-{story.run_id}"
@@ -106,7 +106,7 @@ async def test_notifier_killed_while_sending_tells_everyone_once(
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             await demo.step_onboard(story, http)
-            achievement_id = await demo._publish(story, http, demo.module_bodies()[0])
+            achievement_id = await demo.publish_achievement(story, http, demo.module_bodies()[0])
             learners = demo.cohort(COHORT, story.run_id)
             await demo.submit_batch(story, http, achievement_id, learners, f"n-{story.run_id}")
 
@@ -182,7 +182,7 @@ async def test_webhook_receiver_down_then_back(system: System, tmp_path: Path) -
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             await demo.step_onboard(story, http)
-            achievement_id = await demo._publish(story, http, demo.module_bodies()[0])
+            achievement_id = await demo.publish_achievement(story, http, demo.module_bodies()[0])
 
             # 1. Down for a moment: the notifier retries and the delivery gets through.
             story.hooks.stop()

@@ -1,0 +1,43 @@
+"""How a step decides it succeeded: expected HTTP answers and conditions reached in time.
+
+Every failure is a :class:`StepFailed` whose message says what was expected and what came back,
+which is what the demo prints and what the end-to-end tests report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+
+class StepFailed(Exception):
+    """A step of the story did not reach its expected outcome (the message says what and why)."""
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], what: str, timeout_s: float, interval_s: float = 0.25
+) -> Any:
+    """Poll ``check`` until it returns something truthy, or raise :class:`StepFailed`."""
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval_s)
+    raise StepFailed(f"{what}: not reached within {timeout_s:.0f}s (last: {last!r})")
+
+
+def expect(response: httpx.Response, *statuses: int) -> dict[str, Any]:
+    """Return the JSON answer or raise :class:`StepFailed` with the exact failure."""
+    if response.status_code not in statuses:
+        raise StepFailed(
+            f"{response.request.method} {response.request.url} -> {response.status_code}: "
+            f"{response.text[:1500]}"
+        )
+    data: dict[str, Any] = response.json() if response.content else {}
+    return data
