@@ -81,26 +81,19 @@ async def test_trace_context_crosses_the_outbox_and_kafka(
 
 
 async def test_mongo_commands_are_traced(mongo_settings):
-    from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
-
     from sceau_shared.mongo import create_client
+    from sceau_shared.testing.tracing import pymongo_spans_to
 
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    instrumentor = PymongoInstrumentor()
-    already = instrumentor.is_instrumented_by_opentelemetry
-    if already:
-        instrumentor.uninstrument()
-    instrumentor.instrument(tracer_provider=provider)
-    try:
+    # Whichever service instrumented PyMongo first in this process, the spans come here.
+    with pymongo_spans_to(provider):
         client = create_client(mongo_settings, app_name="trace-test")
         try:
             await client[mongo_settings.database]["things"].insert_one({"_id": 1})
             await client.drop_database(mongo_settings.database)
         finally:
             await client.close()
-    finally:
-        instrumentor.uninstrument()
     names = [s.name for s in exporter.get_finished_spans()]
     assert any("insert" in name for name in names), names

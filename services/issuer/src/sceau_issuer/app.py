@@ -49,20 +49,28 @@ def create_api(settings: IssuerSettings, *, telemetry: Telemetry | None = None) 
             svc = build_services(settings, runtime.db)
             holder["services"] = svc
             await svc.ensure_indexes()
+            # The relays' spans continue the trace of the request that wrote each event.
+            traced = tel.tracer_provider
             relays = [
-                OutboxRelay([runtime.db[name] for name in FAST_OUTBOXES], runtime.publisher)
+                OutboxRelay(
+                    [runtime.db[name] for name in FAST_OUTBOXES],
+                    runtime.publisher,
+                    tracer_provider=traced,
+                )
                 for _ in range(settings.outbox_relays)
             ]
             credentials_relay = TargetedOutboxRelay(
                 runtime.db[CREDENTIALS_OUTBOX],
                 runtime.publisher,
                 sweep_interval_s=settings.credentials_outbox_sweep_s,
+                tracer_provider=traced,
             )
             chunks = RelayPool(
                 runtime.db[CHUNKS_OUTBOX],
                 runtime.publisher,
                 size=settings.chunk_relays,
                 sweep_interval_s=settings.credentials_outbox_sweep_s,
+                tracer_provider=traced,
             )
             await relays[0].ensure_indexes()
             svc.fast_relays.extend(relay.wake for relay in relays)

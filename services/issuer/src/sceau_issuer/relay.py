@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
+from opentelemetry.trace import TracerProvider
 from pymongo.asynchronous.collection import AsyncCollection
 
 from sceau_shared.kafka import EventPublisher
@@ -38,9 +39,16 @@ class TargetedOutboxRelay(OutboxRelay):
         *,
         sweep_interval_s: float | None,
         lease_s: float = 30.0,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         poll = sweep_interval_s if sweep_interval_s is not None else 3600.0
-        super().__init__([collection], publisher, poll_interval_s=poll, lease_s=lease_s)
+        super().__init__(
+            [collection],
+            publisher,
+            poll_interval_s=poll,
+            lease_s=lease_s,
+            tracer_provider=tracer_provider,
+        )
         self._notified: deque[Any] = deque()
         self._sweep_interval_s = sweep_interval_s
         # Sweep at start-up; a relay without an interval never sweeps (another one does).
@@ -89,12 +97,14 @@ class RelayPool:
         *,
         size: int,
         sweep_interval_s: float,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.relays = [
             TargetedOutboxRelay(
                 collection,
                 publisher,
                 sweep_interval_s=sweep_interval_s if n == 0 else None,
+                tracer_provider=tracer_provider,
             )
             for n in range(size)
         ]

@@ -38,7 +38,13 @@ def create_api(
         handle = IntakeHandle()
 
         def subscribers(broker: KafkaBroker, publisher: EventPublisher) -> None:
-            register_subscribers(broker, publisher, settings=settings, handle=handle)
+            register_subscribers(
+                broker,
+                publisher,
+                settings=settings,
+                handle=handle,
+                tracer_provider=tel.tracer_provider,
+            )
 
         async with (
             open_runtime(
@@ -50,6 +56,7 @@ def create_api(
                 clock=clock,
                 dead_letters=KafkaDeadLetters(runtime.publisher),
                 deliveries=runtime.metrics.deliveries,
+                tracer_provider=tel.tracer_provider,
             ) as notifier,
         ):
             app.state.runtime = runtime

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.metrics import Counter
+from opentelemetry.trace import TracerProvider
 from pymongo.asynchronous.database import AsyncDatabase
 
 from sceau_notifier.clock import Clock
@@ -65,6 +66,7 @@ async def open_notifier(
     dead_letters: DeadLetterSink | None,
     run_workers: bool = True,
     deliveries: Counter | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> AsyncIterator[Notifier]:
     """Create repositories, clients and services; run the background loops until exit."""
     email_ledger = Ledger(
@@ -96,6 +98,7 @@ async def open_notifier(
         clock=clock,
         dead_letters=dead_letters,
         max_inflight=settings.consumer.max_inflight_batches,
+        tracer=tracer_provider.get_tracer(EmailService.__module__) if tracer_provider else None,
     )
     webhooks = WebhookService(
         endpoints,

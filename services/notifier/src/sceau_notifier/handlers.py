@@ -8,11 +8,16 @@ The other events use the shared one-at-a-time subscriber.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span, SpanKind, StatusCode, Tracer, TracerProvider
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import ValidationError
 
 from sceau_notifier.service.intake import Intake
@@ -29,6 +34,7 @@ from sceau_shared.events import (
 from sceau_shared.kafka import EventPublisher, subscribe_event
 
 _log = logging.getLogger(__name__)
+_PROPAGATOR = TraceContextTextMapPropagator()
 
 
 class IntakeHandle:
@@ -107,19 +113,81 @@ async def _poison(publisher: EventPublisher, record: Any, error: str, group: str
     )
 
 
+def _header_context(record: Any) -> dict[str, str]:
+    """The W3C trace headers of one Kafka record (set by the producer's tracing middleware)."""
+    carrier: dict[str, str] = {}
+    for name, value in getattr(record, "headers", None) or ():
+        if name in {"traceparent", "tracestate"} and isinstance(value, bytes | str):
+            carrier[name] = value.decode("latin-1") if isinstance(value, bytes) else value
+    return carrier
+
+
+@contextlib.contextmanager
+def _message_spans(
+    tracer: Tracer, topic: str, items: list[tuple[Any, NotificationRequestedV1]]
+) -> Iterator[dict[str, dict[str, str]]]:
+    """One consumer span per message of a batch, each continuing its producer's trace.
+
+    FastStream gives a batch one ``process`` span in a new trace that only *links* to the
+    messages' producers, so without this the e-mail would fall out of the request's trace. Each
+    span here is a child of its own message's producer span (from the Kafka headers) and links
+    to the batch span; the yielded map (event id → W3C trace context of that span) travels with
+    the e-mail so its SMTP send is traced as a child, even when it is sent later or re-sent.
+    The spans are not made current: the batch's own database calls stay under the batch span.
+    """
+    batch = trace.get_current_span().get_span_context()
+    links = [Link(batch)] if batch.is_valid else []
+    spans: list[Span] = []
+    origins: dict[str, dict[str, str]] = {}
+    for record, event in items:
+        span = tracer.start_span(
+            f"{topic} process message",
+            # The headers name the Kafka hop; the body's context (the producing request) is the
+            # fallback for producers that publish without the tracing middleware.
+            context=_PROPAGATOR.extract(_header_context(record) or event.trace_context),
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation": "process",
+                "messaging.destination.name": topic,
+                "messaging.message.id": str(event.event_id),
+                "messaging.kafka.destination.partition": int(getattr(record, "partition", -1)),
+                "messaging.kafka.message.offset": int(getattr(record, "offset", -1)),
+            },
+        )
+        spans.append(span)
+        carrier: dict[str, str] = {}
+        _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
+        origins[str(event.event_id)] = carrier
+    try:
+        yield origins
+    except Exception as exc:
+        for span in spans:
+            span.record_exception(exc)
+            span.set_status(StatusCode.ERROR, type(exc).__name__)
+        raise
+    finally:
+        for span in spans:
+            span.end()
+
+
 def register_subscribers(
     broker: KafkaBroker,
     publisher: EventPublisher,
     *,
     settings: NotifierSettings,
     handle: IntakeHandle,
+    tracer_provider: TracerProvider | None = None,
 ) -> None:
     """Attach every subscriber of the notifier to ``broker``."""
     consumer = settings.consumer
     prefix = consumer.group_prefix
+    tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(__name__)
+    email_topic = settings.kafka.topic(NotificationRequestedV1.TOPIC)
 
     @broker.subscriber(
-        settings.kafka.topic(NotificationRequestedV1.TOPIC),
+        email_topic,
         group_id=f"{prefix}.emails",
         batch=True,
         max_records=consumer.max_records,
@@ -134,10 +202,11 @@ def register_subscribers(
         # ``body`` is FastStream's decoded copy; we parse the raw records ourselves so a bad
         # payload (which may hold an address) never reaches FastStream's error logging.
         del body
-        events: list[NotificationRequestedV1] = []
+        items: list[tuple[Any, NotificationRequestedV1]] = []
         for record in _records(message):
             try:
-                events.append(NotificationRequestedV1.model_validate_json(record.value or b""))
+                parsed = NotificationRequestedV1.model_validate_json(record.value or b"")
+                items.append((record, parsed))
             except ValidationError as exc:
                 # Never log the payload: it may hold an address. The error count is enough.
                 _log.warning(
@@ -150,8 +219,10 @@ def register_subscribers(
                     f"{prefix}.emails",
                 )
         intake = await handle.get()
+        events = [event for _, event in items]
         try:
-            await intake.notification_requests(events, pipelined=True)
+            with _message_spans(tracer, email_topic, items) as origins:
+                await intake.notification_requests(events, pipelined=True, origins=origins)
         except Exception as exc:
             _log.warning("notification batch failed, will be redelivered: %s", type(exc).__name__)
             await asyncio.sleep(consumer.retry_delay_s)

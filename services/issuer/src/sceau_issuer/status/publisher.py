@@ -8,6 +8,12 @@ one ``StatusListPublishedV1`` per purpose in the list document's outbox with ``p
 the moment the rebuild started. The publisher never writes to credentials. If the process dies
 between a change and the publication, the sweep (at start-up and every ``poll_s``) finds lists
 with a credential changed after the list's ``published_at`` and publishes them.
+
+Tracing: the re-sign runs in this background loop, long after the request that changed the
+status has answered, so it has no trace of its own. ``mark`` therefore keeps the W3C trace
+context of the first change of the burst per list, and the list's ``StatusListPublishedV1``
+events carry it: the relay, the Kafka hop and the registry's update then join the trace of the
+institution's request (later changes of the same burst are folded into that one publication).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from sceau_shared.credentials.status.entries import (
     status_list_2021_credential,
 )
 from sceau_shared.events import StatusListPublishedV1, StatusPurpose, utcnow
+from sceau_shared.events.envelope import capture_trace_context
 from sceau_shared.outbox import outbox_entry
 
 _log = logging.getLogger(__name__)
@@ -64,6 +71,8 @@ class StatusPublisher:
         self._on_published = on_published
         self._wake = asyncio.Event()
         self._marked: set[str] = set()
+        # List id → trace context of the first change of the current burst (see module doc).
+        self._origins: dict[str, dict[str, str]] = {}
         self._next_sweep = 0.0  # sweep at start-up
         self.signatures = 0
 
@@ -75,6 +84,9 @@ class StatusPublisher:
         """A credential of this list changed status: re-sign the list after the burst."""
         if alloc_list_id:
             self._marked.add(alloc_list_id)
+            origin = capture_trace_context()
+            if origin:
+                self._origins.setdefault(alloc_list_id, origin)
         self._wake.set()
 
     async def _quiet(self) -> None:
@@ -138,6 +150,7 @@ class StatusPublisher:
             return False
         tenant = await self._tenants.get(doc["institution_id"])
         key_id = self._key_for(tenant, doc["did"])
+        origin = self._origins.pop(alloc_id, None) or capture_trace_context()
         now = utcnow()  # before reading: a change after this moment gets its own round
         flags = await self._credentials.flagged_indexes(alloc_id)
         version = int(doc.get("version", 0)) + 1
@@ -186,6 +199,7 @@ class StatusPublisher:
                     format=doc["format"],
                     ttl_ms=self._ttl_ms or None,
                     credential=signed,
+                    trace_context=origin,
                 )
             )
         result = await self._lists.collection.update_one(

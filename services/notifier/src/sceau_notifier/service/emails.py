@@ -17,9 +17,14 @@ import asyncio
 import json
 import logging
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode, Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from sceau_notifier.backoff import Backoff
 from sceau_notifier.clock import Clock
@@ -39,6 +44,7 @@ from sceau_shared.events import NotificationRequestedV1
 from sceau_shared.logs import redact
 
 _log = logging.getLogger(__name__)
+_PROPAGATOR = TraceContextTextMapPropagator()
 
 EMAIL_CHANNEL = "emails"
 
@@ -63,6 +69,8 @@ class EmailJob:
     kind: EmailKind
     days_left: int | None = None
     source_event_id: str | None = None
+    # W3C trace context the send continues (the consumer span of the triggering message).
+    trace_context: Mapping[str, str] | None = None
 
 
 class EmailService:
@@ -81,8 +89,10 @@ class EmailService:
         dead_letters: DeadLetterSink | None = None,
         backoff: Backoff | None = None,
         max_inflight: int = 2,
+        tracer: Tracer | None = None,
     ) -> None:
         self._ledger = ledger
+        self._tracer = tracer or trace.get_tracer(__name__)
         self._envelope_from = envelope_sender(smtp.sender)
         self._inflight = asyncio.Semaphore(max_inflight)
         self._tasks: set[asyncio.Task[int]] = set()
@@ -115,6 +125,9 @@ class EmailService:
             "to_name": request.recipient_name,
             "reply_to": request.institution_contact,
         }
+        if job.trace_context:
+            # Kept with the record so a send after a crash or a retry joins the same trace.
+            doc["trace_context"] = dict(job.trace_context)
         try:
             rendered = self._renderer.render_request(
                 request, job.kind, self._links, days_left=job.days_left
@@ -227,13 +240,31 @@ class EmailService:
         )
 
     async def _send_one(self, claim: Claim, record: Document) -> tuple[Claim, str | None, bool]:
-        try:
-            await self._sender.send(self._message(record))
-        except SmtpSendError as exc:
-            return claim, redact(str(exc)), exc.permanent
-        except Exception as exc:  # noqa: BLE001 - any other failure is retried later
-            return claim, f"{type(exc).__name__}: {redact(str(exc))}", False
-        return claim, None, False
+        # A child of the message that asked for this e-mail (its context is stored with the
+        # record), not of whatever batch or sweep happens to send it. No address in attributes.
+        origin = record.get("trace_context")
+        parent = _PROPAGATOR.extract(origin) if isinstance(origin, dict) and origin else None
+        with self._tracer.start_as_current_span(
+            "smtp send",
+            context=parent,
+            kind=SpanKind.CLIENT,
+            attributes={
+                "server.address": self._smtp.host,
+                "server.port": self._smtp.port,
+                "sceau.email.kind": str(record.get("kind", "")),
+                "sceau.email.key": claim.key,
+                "sceau.email.attempt": claim.attempts + 1,
+            },
+        ) as span:
+            try:
+                await self._sender.send(self._message(record))
+            except SmtpSendError as exc:
+                span.set_status(StatusCode.ERROR, "permanent" if exc.permanent else "transient")
+                return claim, redact(str(exc)), exc.permanent
+            except Exception as exc:  # noqa: BLE001 - any other failure is retried later
+                span.set_status(StatusCode.ERROR, type(exc).__name__)
+                return claim, f"{type(exc).__name__}: {redact(str(exc))}", False
+            return claim, None, False
 
     async def _send_all(self, work: list[tuple[Claim, Document]]) -> int:
         if not work:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sceau_notifier.mail.render import EmailKind
@@ -35,12 +36,18 @@ class Intake:
     dids: DidDirectory
 
     async def notification_requests(
-        self, events: list[NotificationRequestedV1], *, pipelined: bool = False
+        self,
+        events: list[NotificationRequestedV1],
+        *,
+        pipelined: bool = False,
+        origins: Mapping[str, Mapping[str, str]] | None = None,
     ) -> int:
         """Schedule reminders, cancel them when a credential ends, and send the e-mails.
 
         ``pipelined`` returns once the e-mails are recorded and claimed (the Kafka consumer
-        uses it); otherwise it returns after sending, with the number sent.
+        uses it); otherwise it returns after sending, with the number sent. ``origins`` maps an
+        event id to the W3C trace context its e-mail's send span continues (the consumer's span
+        of that message), so the send stays in the trace of the request that caused it.
         """
         jobs: list[EmailJob] = []
         for event in events:
@@ -54,6 +61,7 @@ class Intake:
                     request=event,
                     kind=EmailKind(event.kind.value),
                     source_event_id=str(event.event_id),
+                    trace_context=(origins or {}).get(str(event.event_id)),
                 )
             )
         if pipelined:
