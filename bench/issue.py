@@ -40,8 +40,11 @@ from sceau_shared.credentials.keys import SigningKey
 from sceau_shared.credentials.ob3 import IssuerProfile, Recipient, build_credential
 from sceau_shared.credentials.status.entries import status_entry
 from sceau_shared.events import (
+    AccreditationChangedV1,
+    AccreditationScope,
     CredentialIssuedV1,
     InstitutionRegisteredV1,
+    InstitutionStatus,
     NotificationRequestedV1,
 )
 from sceau_shared.kafka import EventPublisher, create_broker
@@ -260,7 +263,8 @@ async def main() -> int:
         broker = create_broker(kafka, client_id="bench-registry")
         async with broker:
             await broker.connect()
-            await EventPublisher(broker, kafka, producer="bench").publish(
+            publisher = EventPublisher(broker, kafka, producer="bench")
+            await publisher.publish(
                 InstitutionRegisteredV1(
                     producer="bench",
                     institution_id=institution,
@@ -269,9 +273,25 @@ async def main() -> int:
                     jurisdiction="CA-ON",
                 )
             )
+            # The issuer refuses types the registry has not accredited (as the registry would).
+            await publisher.publish(
+                AccreditationChangedV1(
+                    producer="bench",
+                    institution_id=institution,
+                    status=InstitutionStatus.ACTIVE,
+                    scopes=[
+                        AccreditationScope(
+                            achievement_types=["MicroCredential"], valid_from=datetime.now(UTC)
+                        )
+                    ],
+                    effective_at=datetime.now(UTC),
+                )
+            )
         db = client[database]
         for _ in range(600):
-            if await db["institutions"].find_one({"_id": institution}, {"_id": 1}):
+            tenant = await db["institutions"].find_one({"_id": institution}, {"_id": 1})
+            accredited = await db["accreditations"].find_one({"_id": institution}, {"_id": 1})
+            if tenant and accredited:
                 break
             await asyncio.sleep(0.1)
         from pydantic import SecretStr

@@ -5,47 +5,51 @@ from __future__ import annotations
 import asyncio
 import copy
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from achievement_samples import micro_credential
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 from sceau_issuer.apikeys.service import Scope
 from sceau_issuer.services import Services
 from sceau_issuer.settings import IssuerSettings
-from sceau_shared.events import DidMethod, Event, InstitutionRegisteredV1
+from sceau_shared.credentials.ob3.models import ACHIEVEMENT_TYPES
+from sceau_shared.events import (
+    AccreditationChangedV1,
+    AccreditationScope,
+    DidMethod,
+    Event,
+    InstitutionRegisteredV1,
+    InstitutionStatus,
+)
 from sceau_shared.settings import KafkaSettings
 
-MICRO: dict[str, Any] = {
-    "achievement_type": "MicroCredential",
-    "default_language": "fr",
-    "name": {"fr": "Enseigner avec l'IA", "en": "Teaching with AI"},
-    "description": {"fr": "Concevoir des activités.", "en": "Design activities."},
-    "criteria": {"fr": "Réussir le projet.", "en": "Pass the project."},
-    "competencies": [
-        {
-            "name": {"fr": "Intégrer l'IA", "en": "Integrate AI"},
-            "url": "https://example.edu/fw/ai-1",
-            "framework": {"fr": "Cadre numérique", "en": "Digital framework"},
-            "code": "AI-1",
-            "skill_type": "technical",
-        }
-    ],
-    "hours": 15,
-    "modules": 3,
-    "delivery_mode": "online",
-    "pacing": "cohort",
-    "assessments": [
-        {"method": "project", "name": {"fr": "Projet", "en": "Project"}, "result_type": "Status"}
-    ],
-    "instruction_languages": ["en"],
-    "credit_status": "non-credit",
-    "quality_assurance": [
-        {"id": "https://example.edu/qa", "name": {"fr": "Comité", "en": "Board"}}
-    ],
-    "validity_months": 24,
-}
+MICRO: dict[str, Any] = micro_credential(modules=3, credit_status="non-credit", validity_months=24)
+
+
+ALL_TYPES = sorted(ACHIEVEMENT_TYPES)
+
+
+def scope(
+    types: list[str],
+    *,
+    levels: list[str] | None = None,
+    since: timedelta = timedelta(days=1),
+    until: timedelta | None = None,
+    role: str = "issuer",
+) -> AccreditationScope:
+    """An accreditation scope valid from ``since`` ago (until ``until`` from now, if given)."""
+    now = datetime.now(UTC)
+    return AccreditationScope(
+        achievement_types=types,
+        levels=levels or [],
+        role=role,
+        valid_from=now - since,
+        valid_until=now + until if until is not None else None,
+    )
 
 
 def micro(**changes: Any) -> dict[str, Any]:
@@ -74,7 +78,13 @@ class IssuerHarness:
         method: DidMethod = DidMethod.KEY,
         domain: str | None = None,
         languages: tuple[str, ...] = ("fr", "en"),
+        accredited_for: list[str] | None = ALL_TYPES,
     ) -> str:
+        """Register a tenant and (unless ``accredited_for`` is None) accredit it like the registry.
+
+        By default every OB achievement type is accredited from yesterday on, so tests about
+        something else are not refused for accreditation.
+        """
         institution_id = institution_id or f"inst-{uuid.uuid4().hex[:8]}"
         await self.svc.tenants.register(
             InstitutionRegisteredV1(
@@ -89,7 +99,26 @@ class IssuerHarness:
                 contact_email="registrar@college.example",
             )
         )
+        if accredited_for is not None:
+            await self.accredit(institution_id, scope(accredited_for))
         return institution_id
+
+    async def accredit(
+        self,
+        institution_id: str,
+        *scopes: AccreditationScope,
+        status: InstitutionStatus = InstitutionStatus.ACTIVE,
+    ) -> AccreditationChangedV1:
+        """Apply an accreditation as the registry's ``AccreditationChangedV1`` would."""
+        event = AccreditationChangedV1(
+            producer="registry",
+            institution_id=institution_id,
+            status=status,
+            scopes=list(scopes),
+            effective_at=datetime.now(UTC),
+        )
+        await self.svc.tenants.apply_accreditation(event)
+        return event
 
     async def api_key(self, institution_id: str, *scopes: Scope) -> dict[str, str]:
         created = await self.svc.api_keys.create(

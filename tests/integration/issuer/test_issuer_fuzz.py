@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,7 +26,13 @@ from schemathesis import GenerationMode
 from sceau_issuer.apikeys.service import Scope
 from sceau_issuer.app import create_api
 from sceau_issuer.settings import IssuerSettings
-from sceau_shared.events import InstitutionRegisteredV1
+from sceau_shared.credentials.ob3.models import ACHIEVEMENT_TYPES
+from sceau_shared.events import (
+    AccreditationChangedV1,
+    AccreditationScope,
+    InstitutionRegisteredV1,
+    InstitutionStatus,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -63,6 +70,20 @@ def served(settings: IssuerSettings) -> Iterator[tuple[str, Any, dict[str, str]]
                 legal_name={"fr": "Fuzz", "en": "Fuzz"},
                 category="college",
                 jurisdiction="CA-ON",
+            )
+        )
+        await svc.tenants.apply_accreditation(
+            AccreditationChangedV1(
+                producer="test",
+                institution_id="fuzz-inst",
+                status=InstitutionStatus.ACTIVE,
+                scopes=[
+                    AccreditationScope(
+                        achievement_types=sorted(ACHIEVEMENT_TYPES),
+                        valid_from=datetime.now(UTC) - timedelta(days=1),
+                    )
+                ],
+                effective_at=datetime.now(UTC),
             )
         )
         created = await svc.api_keys.create("fuzz-inst", "fuzz", list(Scope))

@@ -9,10 +9,19 @@ from typing import Any
 import pytest
 
 from sceau_issuer.errors import KeyConflict
+from sceau_issuer.tenants.accreditation import Accreditation
 from sceau_issuer.tenants.models import KeyRecord, Tenant
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
-from sceau_shared.events import DidMethod, Event, InstitutionRegisteredV1, KeyAction
+from sceau_shared.events import (
+    AccreditationChangedV1,
+    AccreditationScope,
+    DidMethod,
+    Event,
+    InstitutionRegisteredV1,
+    InstitutionStatus,
+    KeyAction,
+)
 
 
 class FakeTenants:
@@ -49,7 +58,25 @@ class FakeTenants:
         return True
 
     async def set_status(self, institution_id: str, status: str) -> None:
-        self.docs[institution_id]["status"] = status
+        if institution_id in self.docs:
+            self.docs[institution_id]["status"] = status
+
+
+class FakeAccreditations:
+    """Newest-wins store, as ``AccreditationRepository``."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, Accreditation] = {}
+
+    async def get(self, institution_id: str) -> Accreditation | None:
+        return self.docs.get(institution_id)
+
+    async def save(self, accreditation: Accreditation) -> bool:
+        current = self.docs.get(accreditation.institution_id)
+        if current is not None and current.occurred_at > accreditation.occurred_at:
+            return False
+        self.docs[accreditation.institution_id] = accreditation
+        return True
 
 
 def announcement(**changes: Any) -> InstitutionRegisteredV1:
@@ -76,6 +103,7 @@ def service(repo: FakeTenants, vault: Vault) -> TenantService:
         vault,
         producer="sceau-issuer",
         registry_public_url="https://registry.example",
+        accreditations=FakeAccreditations(),  # type: ignore[arg-type]
     )
 
 
@@ -122,3 +150,40 @@ async def test_rotation_and_revocation(service: TenantService, repo: FakeTenants
     ]
     with pytest.raises(KeyConflict):
         await service.revoke("c1", "k2", as_of)
+
+
+def accreditation_event(status: str, *, at: datetime) -> AccreditationChangedV1:
+    return AccreditationChangedV1(
+        producer="registry",
+        institution_id="c1",
+        status=InstitutionStatus(status),
+        scopes=[AccreditationScope(achievement_types=["MicroCredential"], valid_from=at)],
+        effective_at=at,
+        occurred_at=at,
+    )
+
+
+async def test_accreditation_first_then_registration(service: TenantService) -> None:
+    """The two registry topics are consumed apart: the accreditation may come first."""
+    assert await service.apply_accreditation(
+        accreditation_event("suspended", at=datetime(2026, 3, 1, tzinfo=UTC))
+    )
+    await service.register(announcement())
+    tenant = await service.get("c1")
+    assert tenant.status == "suspended"
+    record = await service.accreditation("c1")
+    assert record is not None
+    assert record.scopes[0].achievement_types == ["MicroCredential"]
+
+
+async def test_newest_accreditation_wins(service: TenantService) -> None:
+    await service.register(announcement())
+    newer = accreditation_event("active", at=datetime(2026, 3, 2, tzinfo=UTC))
+    older = accreditation_event("pending", at=datetime(2026, 3, 1, tzinfo=UTC))
+    assert await service.apply_accreditation(newer)
+    assert not await service.apply_accreditation(older)  # delivered late: ignored
+    assert await service.apply_accreditation(newer)  # a redelivery changes nothing
+    assert (await service.get("c1")).status == "active"
+    record = await service.accreditation("c1")
+    assert record is not None
+    assert record.status == "active"

@@ -16,7 +16,7 @@ from typing import Any
 
 from sceau_issuer.apikeys.service import ApiKeyService, Scope
 from sceau_issuer.settings import ENV_PREFIX, SERVICE_NAME, IssuerSettings
-from sceau_issuer.tenants.repository import TenantRepository
+from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepository
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
 from sceau_shared.errors import ServiceError
@@ -68,12 +68,7 @@ def _print(data: Any, as_json: bool) -> None:
 async def _create(settings: IssuerSettings, ctx: Any) -> int:
     db, args = ctx
     vault = Vault(decode_master_key(settings.master_key))
-    tenants = TenantService(
-        TenantRepository(db["institutions"]),
-        vault,
-        producer=SERVICE_NAME,
-        registry_public_url=settings.registry_public_url,
-    )
+    tenants = _tenants(settings, db)
     await tenants.get(args.institution)  # refuse keys for unknown institutions
     created = await ApiKeyService(db["api_keys"], vault).create(
         args.institution, args.name, args.scopes
@@ -120,6 +115,7 @@ def _tenants(settings: IssuerSettings, db: Any) -> TenantService:
         Vault(decode_master_key(settings.master_key)),
         producer=SERVICE_NAME,
         registry_public_url=settings.registry_public_url,
+        accreditations=AccreditationRepository(db["accreditations"]),
     )
 
 

@@ -67,3 +67,21 @@ class SeriesNotFound(NotFound):
 
 class ClaimLinkInvalid(NotFound):
     type_suffix = "claim-link-invalid"
+
+
+class NotAccredited(Forbidden):
+    """The registry has not accredited the institution for this achievement type (or level)."""
+
+    type_suffix = "not-accredited"
+
+
+class PrerequisiteMissing(Conflict):
+    """A progressive series component asked for a learner without the earlier components."""
+
+    type_suffix = "prerequisite-missing"
+
+
+class DidNotSelfHosted(Conflict):
+    """The institution's DID is not a did:web on its own domain (nothing for it to host)."""
+
+    type_suffix = "did-not-self-hosted"

@@ -1,4 +1,4 @@
-"""Kafka subscribers: institutions announced by the registry become tenants."""
+"""Kafka subscribers: institutions announced by the registry become tenants; accreditations."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def register_subscribers(
             publisher=publisher,
         )
         async def on_accreditation(event: AccreditationChangedV1) -> None:
-            # Idempotent: it sets the latest status (a replay sets the same value).
+            # Idempotent: the newest event (status + full scope set) wins; a replay or a late
+            # older event changes nothing. Stored even before the tenant exists.
             await tenants().apply_accreditation(event)
 
     return register

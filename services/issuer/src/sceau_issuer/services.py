@@ -14,6 +14,7 @@ from sceau_issuer.apikeys.service import ApiKeyService
 from sceau_issuer.issuing.batches import BatchRepository, BatchService, BatchWorker
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.issuing.service import IssuerConfig, IssuingService
+from sceau_issuer.series.prerequisites import ProgressionRules
 from sceau_issuer.series.service import SeriesService
 from sceau_issuer.settings import SERVICE_NAME, IssuerSettings
 from sceau_issuer.signing import Signer
@@ -21,7 +22,7 @@ from sceau_issuer.status.allocation import BlockAllocator
 from sceau_issuer.status.lists import StatusListRepository
 from sceau_issuer.status.publisher import StatusPublisher
 from sceau_issuer.status.service import StatusService
-from sceau_issuer.tenants.repository import TenantRepository
+from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepository
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
 from sceau_shared.mongo import ensure_all_indexes
@@ -60,6 +61,7 @@ class Services:
         """Create every index the issuer relies on (idempotent)."""
         await ensure_all_indexes(
             self.tenants._repo,
+            self.tenants.accreditations,
             self.api_keys,
             self.achievements._repo,
             self.credentials,
@@ -79,6 +81,7 @@ def build_services(settings: IssuerSettings, db: AsyncDatabase[dict[str, Any]]) 
         vault,
         producer=SERVICE_NAME,
         registry_public_url=settings.registry_public_url,
+        accreditations=AccreditationRepository(db["accreditations"]),
     )
     achievements = AchievementService(
         AchievementRepository(db["achievements"]),
@@ -134,6 +137,7 @@ def build_services(settings: IssuerSettings, db: AsyncDatabase[dict[str, Any]]) 
         sign_many=signer.sign_many,
         reservations=db["idempotency"],
         on_stored=stored,
+        progression=ProgressionRules(db["series"], credentials),
     )
     publisher = StatusPublisher(
         lists,

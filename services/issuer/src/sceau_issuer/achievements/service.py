@@ -14,6 +14,7 @@ from sceau_issuer.achievements.rules import (
 )
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.errors import AchievementConflict, AchievementIncomplete, AchievementNotFound
+from sceau_issuer.issuing.metadata import Workload
 from sceau_issuer.tenants.models import Tenant
 from sceau_shared.credentials.ob3.authoring import AchievementVersion
 from sceau_shared.events import utcnow
@@ -32,6 +33,11 @@ class PinnedAchievement:
     def achievement_type(self) -> str:
         """The OB ``achievementType``."""
         return self.definition.achievement_type
+
+    @property
+    def workload(self) -> Workload | None:
+        """Duration and credit metadata written into credentials with OB terms."""
+        return Workload.of(self.definition)
 
 
 class AchievementService:

@@ -6,9 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from sceau_issuer.api.deps import AUTH_RESPONSES, Caller, Manager, Reader, Svc
+from sceau_issuer.tenants.accreditation import Accreditation, scope_view
+from sceau_issuer.tenants.dids import own_domain_document
 
 router = APIRouter(prefix="/v1/institution", tags=["institution"], responses=AUTH_RESPONSES)
 
@@ -21,6 +24,16 @@ class KeyRevocation(BaseModel):
     )
 
     as_of: AwareDatetime
+
+
+def _accreditation(record: Accreditation | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    return {
+        "status": record.status,
+        "scopes": [scope_view(s) for s in record.scopes],
+        "effective_at": record.effective_at.isoformat(),
+    }
 
 
 def _profile(caller: Caller) -> dict[str, Any]:
@@ -39,9 +52,41 @@ def _profile(caller: Caller) -> dict[str, Any]:
 
 
 @router.get("", summary="The calling institution and its public keys")
-async def institution(caller: Reader) -> dict[str, Any]:
-    """Never includes private key material."""
-    return _profile(caller)
+async def institution(svc: Svc, caller: Reader) -> dict[str, Any]:
+    """Never includes private key material.
+
+    ``accreditation`` is the latest the registry announced (status and scopes; issuing is refused
+    outside them), ``null`` before the first one.
+    """
+    record = await svc.tenants.accreditation(caller.tenant.institution_id)
+    return {**_profile(caller), "accreditation": _accreditation(record)}
+
+
+@router.get(
+    "/did.json",
+    summary="The DID document to host at https://<domain>/.well-known/did.json",
+    response_class=JSONResponse,
+    responses={
+        200: {"description": "The DID document (save it as did.json on the domain)"},
+        409: {"description": "The institution's DID is a did:key or registry-hosted"},
+    },
+)
+async def did_document(caller: Manager) -> JSONResponse:
+    """For an institution whose DID is a did:web on its own domain.
+
+    Lists every verification method of the DID except revoked keys (rotated keys stay, for
+    ``assertionMethod``, so earlier credentials keep verifying). Publish it again after every
+    key rotation or revocation. ``Sceau-Did-Document-Url`` names where it must be served.
+    """
+    document, url = own_domain_document(caller.tenant)
+    return JSONResponse(
+        document,
+        media_type="application/did+ld+json",
+        headers={
+            "Sceau-Did-Document-Url": url,
+            "Content-Disposition": 'attachment; filename="did.json"',
+        },
+    )
 
 
 @router.post("/keys/rotate", summary="Rotate the signing key")

@@ -137,6 +137,7 @@ class BatchService:
         pinned = await self._issuing.achievements.pinned(
             tenant, request.achievement_id, request.achievement_version
         )
+        await self._issuing.policy.check_accredited(tenant, pinned)  # 403 before anything is stored
         profile = (request.profile or pinned.definition.profile).value
         doc: dict[str, Any] = {
             "_id": uuid.uuid4().hex,
@@ -325,7 +326,13 @@ class BatchWorker:
         try:
             for number in range(int(batch["chunks"])):
                 chunk = await self._repo.chunk(batch["_id"], number)
-                if chunk is None or chunk["state"] != "pending":
+                if chunk is None:
+                    continue
+                if chunk["state"] != "pending":
+                    # Resuming: the run that died may have recorded this chunk and died before
+                    # waking its relay. The relay skips events it already published, so a
+                    # reminder costs one read and keeps the events from waiting for the sweep.
+                    issuing.notify_stored("chunk", chunk["_id"])
                     continue
                 task = asyncio.create_task(self._prepare(batch, tenant, pinned, chunk))
                 previous, pending = pending, task
@@ -375,6 +382,16 @@ class BatchWorker:
         batch_id = str(batch["_id"])
         items = [dict(i) for i in chunk["items"]]
         todo = [n for n, item in enumerate(items) if item["state"] == "pending"]
+        # Progressive series: a learner without the earlier components fails alone.
+        lacking = await issuing.policy.prerequisite_problems(
+            tenant, pinned, [normalize_email(str(items[n]["recipient"]["email"])) for n in todo]
+        )
+        if lacking:
+            for n in todo:
+                problem = lacking.get(normalize_email(str(items[n]["recipient"]["email"])))
+                if problem is not None:
+                    items[n].update(state="failed", error=problem["message"][:500])
+            todo = [n for n in todo if items[n]["state"] == "pending"]
         slots = await issuing.allocate_many(tenant, batch["profile"], len(todo))
         drafts: list[tuple[int, Draft]] = []
         for n, slot in zip(todo, slots, strict=True):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sceau_issuer.issuing.metadata import Workload, write_workload
 from sceau_issuer.issuing.schemas import EvidenceInput, RecipientInput, ResultInput
 from sceau_issuer.status.lists import StatusSlot
 from sceau_issuer.tenants.dids import signing_key
@@ -69,11 +70,16 @@ class BuildSpec:
     evidence: Sequence[EvidenceInput] = ()
     credits_earned: float | None = None
     extra_evidence: Sequence[Evidence] = ()
+    workload: Workload | None = None
 
 
 def build_unsigned(spec: BuildSpec) -> dict[str, Any]:
-    """Build one unsigned OpenBadgeCredential with its revocation and suspension entries."""
-    return _build(
+    """Build one unsigned OpenBadgeCredential with its revocation and suspension entries.
+
+    The achievement's workload and credit metadata (no dedicated OB field) is then written with
+    OB 3.0 terms (``issuing/metadata.py``), before the credential is validated and signed.
+    """
+    credential = _build(
         issuer=spec.issuer,
         achievement=spec.achievement,
         recipient=spec.recipient,
@@ -87,6 +93,7 @@ def build_unsigned(spec: BuildSpec) -> dict[str, Any]:
         credits_earned=spec.credits_earned,
         extra_evidence=spec.extra_evidence,
     )
+    return write_workload(credential, spec.workload)
 
 
 def _build(

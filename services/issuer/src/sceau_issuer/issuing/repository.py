@@ -147,6 +147,24 @@ class CredentialRepository:
         )
         return [d async for d in cursor]
 
+    async def held_by(
+        self, institution_id: str, achievement_ids: list[str], emails: list[str]
+    ) -> dict[str, set[str]]:
+        """Which of ``achievement_ids`` each learner holds an active credential of (one query)."""
+        cursor = self.collection.find(
+            {
+                "institution_id": institution_id,
+                "recipient.email_norm": {"$in": emails},
+                "achievement_id": {"$in": achievement_ids},
+                "status": "active",
+            },
+            {"achievement_id": 1, "recipient.email_norm": 1},
+        )
+        held: dict[str, set[str]] = {}
+        async for doc in cursor:
+            held.setdefault(doc["recipient"]["email_norm"], set()).add(doc["achievement_id"])
+        return held
+
     async def mark_superseded(
         self, institution_id: str, credential_id: str, superseded_by: str, at: datetime
     ) -> None:

@@ -18,6 +18,7 @@ from sceau_issuer.errors import (
     CredentialNotFound,
     IdempotencyMismatch,
     InstitutionNotActive,
+    PrerequisiteMissing,
 )
 from sceau_issuer.issuing.dates import add_months
 from sceau_issuer.issuing.engine import (
@@ -27,8 +28,10 @@ from sceau_issuer.issuing.engine import (
     issuer_profile,
     status_purposes,
 )
+from sceau_issuer.issuing.policy import IssuingPolicy
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.issuing.schemas import EvidenceInput, IssueRequest, RecipientInput, ResultInput
+from sceau_issuer.series.prerequisites import ProgressionRules
 from sceau_issuer.status.allocation import BlockAllocator
 from sceau_issuer.status.lists import StatusListRepository, StatusSlot, family, list_format
 from sceau_issuer.tenants.models import Tenant
@@ -104,7 +107,9 @@ class IssuingService:
         sign_many: SignMany,
         reservations: AsyncCollection[dict[str, Any]],
         on_stored: Callable[[str, str | None], None] = lambda kind, doc_id: None,
+        progression: ProgressionRules | None = None,
     ) -> None:
+        self.policy = IssuingPolicy(tenants, achievements, progression)
         self.reservations = reservations
         self._profiles: dict[tuple[str, str], IssuerProfile] = {}
         self.config = config
@@ -196,6 +201,7 @@ class IssuingService:
             evidence=evidence,
             credits_earned=credits_earned,
             extra_evidence=extra_evidence,
+            workload=pinned.workload,
         )
         key = tenant.active_key
         seed = self.tenants.signing_key(tenant).seed
@@ -331,6 +337,18 @@ class IssuingService:
             supersedes,
         )
         credential_id = self._vault.credential_id(dedupe)
+        # A replay answers as the first request did, and a recipient who already holds this
+        # version gets 409, before the issuing rules (which may have changed since) are applied.
+        if (held := await self.credentials.by_id(credential_id)) is not None:
+            return self._replay_or_conflict(held, idem)
+        # Refusals happen before the key is reserved: a refused request changes nothing.
+        await self.policy.check_accredited(tenant, pinned)
+        email = normalize_email(str(request.recipient.email))
+        if problem := (await self.policy.prerequisite_problems(tenant, pinned, [email])).get(email):
+            raise PrerequisiteMissing(
+                problem["message"],
+                extra={k: v for k, v in problem.items() if k != "message"},
+            )
         if reservation is None:
             try:
                 await self.reservations.insert_one(
@@ -352,8 +370,6 @@ class IssuingService:
                     series_id=series_id,
                     extra_evidence=extra_evidence,
                 )
-        if (held := await self.credentials.by_id(credential_id)) is not None:
-            return self._replay_or_conflict(held, idem)
         profile = (request.profile or pinned.definition.profile).value
         slot = await self.allocate(tenant, profile)
         draft = self.draft(

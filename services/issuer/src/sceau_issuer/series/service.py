@@ -14,6 +14,8 @@ from sceau_issuer.errors import (
     AchievementNotFound,
     AlreadyIssued,
     IdempotencyMismatch,
+    NotAccredited,
+    PrerequisiteMissing,
     SeriesNotFound,
 )
 from sceau_issuer.issuing.schemas import IssueRequest, RecipientInput
@@ -42,13 +44,23 @@ class SeriesService:
         )
 
     async def create(self, tenant: Tenant, series: SeriesInput) -> dict[str, Any]:
-        """Store a series after checking its achievements belong to this institution."""
+        """Store a series after checking its achievements belong to this institution.
+
+        A published overall achievement whose type the institution is not accredited for is
+        refused now (403) rather than discovered when the first learner completes the series.
+        """
         achievements = self._issuing.achievements
         for achievement_id in [
             series.overall_achievement_id,
             *(c.achievement_id for c in series.components),
         ]:
             await achievements.get(tenant, achievement_id)
+        try:
+            overall = await achievements.pinned(tenant, series.overall_achievement_id, None)
+        except AchievementNotFound:
+            pass  # not published yet: checked again when the overall credential is issued
+        else:
+            await self._issuing.policy.check_accredited(tenant, overall)
         doc = {
             "_id": uuid.uuid4().hex,
             "institution_id": tenant.institution_id,
@@ -132,6 +144,11 @@ class SeriesService:
                 extra_evidence=evidence,
             )
         except (AlreadyIssued, IdempotencyMismatch):
+            return None
+        except (NotAccredited, PrerequisiteMissing) as exc:
+            # The component stays issued; the overall one waits for the next component issued
+            # once the registry accredits the type (or the learner holds the prerequisites).
+            _log.warning("series %s complete but overall credential refused: %s", series_id, exc)
             return None
         except AchievementNotFound:
             _log.warning("series %s complete but its overall achievement is unpublished", series_id)

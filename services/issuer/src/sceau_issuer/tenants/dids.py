@@ -10,10 +10,19 @@ did:web key fragments are ``key-<version>``: stable, readable, and never reused 
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
+from sceau_issuer.errors import DidNotSelfHosted
+from sceau_issuer.tenants.models import Tenant
 from sceau_shared.credentials.dids import url_to_did_web
-from sceau_shared.credentials.dids.documents import ED25519_2020_SUFFIX
+from sceau_shared.credentials.dids.did_web import did_web_to_url
+from sceau_shared.credentials.dids.documents import (
+    ED25519_2020_SUFFIX,
+    KeyState,
+    PublishedKey,
+    institution_did_document,
+)
 from sceau_shared.credentials.keys import SigningKey, did_key_from_public_key
 from sceau_shared.events import DidMethod
 
@@ -59,3 +68,42 @@ def signing_key(seed: bytes, did: str, version: int, profile: str = "ob3-v2") ->
         return SigningKey.from_seed(seed, did)
     suffix = ED25519_2020_SUFFIX if profile == "ob3-v1" else ""
     return SigningKey.from_seed(seed, did, f"key-{version}{suffix}")
+
+
+def self_hosted(tenant: Tenant) -> bool:
+    """Whether the institution's DID is a did:web on its own domain (it hosts the document)."""
+    return (
+        tenant.did_method == DidMethod.WEB
+        and bool(tenant.domain)
+        and tenant.did == own_domain_did(str(tenant.domain))
+    )
+
+
+def own_domain_document(tenant: Tenant) -> tuple[dict[str, Any], str]:
+    """The DID document an own-domain institution must host, and the URL to host it at.
+
+    Every key of the DID is listed except revoked ones: the active key for every relationship,
+    rotated keys for ``assertionMethod`` only (credentials they signed keep verifying), each as
+    ``#key-N`` (Multikey, eddsa-rdfc-2022 and JWT) and ``#key-N-2020``
+    (Ed25519VerificationKey2020, ``ob3-v1``) — the same rules as the registry-hosted documents.
+
+    Raises:
+        DidNotSelfHosted: (409) for did:key and registry-hosted did:web institutions.
+    """
+    if not self_hosted(tenant):
+        if tenant.did.startswith("did:key:"):
+            where = "a did:key needs no DID document"
+        else:
+            url = did_web_to_url(tenant.did, allow_local=True)
+            where = f"the registry hosts its DID document at {url}"
+        raise DidNotSelfHosted(
+            f"institution {tenant.institution_id!r} does not host its own DID "
+            f"({tenant.did}): {where}",
+            extra={"did": tenant.did, "did_method": tenant.did_method},
+        )
+    keys = [
+        PublishedKey(f"key-{key.version}", key.public_key_multibase, KeyState(key.state.value))
+        for key in sorted(tenant.keys, key=lambda k: k.version)
+        if key.did == tenant.did
+    ]
+    return institution_did_document(tenant.did, keys), did_web_to_url(tenant.did, allow_local=True)

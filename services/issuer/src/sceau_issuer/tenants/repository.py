@@ -8,6 +8,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from sceau_issuer.tenants.accreditation import Accreditation
 from sceau_issuer.tenants.models import KeyRecord, Tenant
 from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry
@@ -64,3 +65,44 @@ class TenantRepository:
     async def all_ids(self) -> list[str]:
         """Return every tenant id (operators' tooling)."""
         return [str(d["_id"]) async for d in self.collection.find({}, {"_id": 1})]
+
+
+class AccreditationRepository:
+    """The latest accreditation per institution (``accreditations``, ``_id`` = institution id).
+
+    Kept apart from the tenant document because the registry's two topics (institution
+    registered, accreditation changed) are consumed independently: an accreditation may arrive
+    before the tenant exists and must not be lost.
+    """
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+        self.collection = collection
+
+    async def ensure_indexes(self) -> None:
+        """Nothing beyond ``_id`` (the institution id)."""
+
+    async def get(self, institution_id: str) -> Accreditation | None:
+        """Return the institution's accreditation, or None when none arrived yet."""
+        doc = await self.collection.find_one({"_id": institution_id})
+        return Accreditation.model_validate(doc) if doc else None
+
+    async def save(self, accreditation: Accreditation) -> bool:
+        """Store ``accreditation`` unless a newer one is stored; False when it was older.
+
+        Each event carries the institution's full status and scope set, so the newest one (by
+        ``occurred_at``) is the whole truth. An institution's events are consumed in order by one
+        consumer (same Kafka key), so this read-then-write is not raced; the retry covers two
+        first writes meeting on the unique ``_id``.
+        """
+        for _ in range(3):
+            current = await self.get(accreditation.institution_id)
+            if current is not None and current.occurred_at > accreditation.occurred_at:
+                return False
+            try:
+                await self.collection.replace_one(
+                    {"_id": accreditation.institution_id}, accreditation.to_doc(), upsert=True
+                )
+            except DuplicateKeyError:
+                continue
+            return True
+        return False

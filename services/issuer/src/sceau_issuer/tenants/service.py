@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sceau_issuer.errors import InstitutionNotFound, KeyConflict, KeyNotFound
+from sceau_issuer.tenants.accreditation import Accreditation
 from sceau_issuer.tenants.dids import controller_for, signing_key
 from sceau_issuer.tenants.models import KeyRecord, KeyState, Tenant
-from sceau_issuer.tenants.repository import TenantRepository
+from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepository
 from sceau_issuer.vault import EncryptedSecret, Vault
 from sceau_shared.credentials.keys import SigningKey
 from sceau_shared.events import (
@@ -49,8 +50,10 @@ class TenantService:
         *,
         producer: str,
         registry_public_url: str,
+        accreditations: AccreditationRepository,
     ) -> None:
         self._repo = repository
+        self.accreditations = accreditations
         self._vault = vault
         self._producer = producer
         self._registry_public_url = registry_public_url
@@ -97,6 +100,8 @@ class TenantService:
         """
         if await self._repo.get(event.institution_id) is not None:
             return False
+        # The registry's accreditation topic is consumed apart: it may have arrived first.
+        accreditation = await self.accreditations.get(event.institution_id)
         now = utcnow()
         key = self._new_key(
             event.institution_id,
@@ -115,7 +120,7 @@ class TenantService:
             "did_method": str(event.did_method),
             "contact_email": event.contact_email,
             "hosted_did": event.hosted_did,
-            "status": "active",
+            "status": accreditation.status if accreditation else "active",
             "keys": [key.model_dump()],
             "active_key_id": key.key_id,
             "created_at": now,
@@ -212,6 +217,17 @@ class TenantService:
             self._keys.pop(cached, None)
         return revoked
 
-    async def apply_accreditation(self, event: AccreditationChangedV1) -> None:
-        """Remember the registry status: a suspended or former institution may not issue."""
+    async def apply_accreditation(self, event: AccreditationChangedV1) -> bool:
+        """Remember the registry's status and scopes (issuing checks them); False if stale.
+
+        The tenant document's ``status`` follows too (shown in the institution profile); when the
+        tenant does not exist yet, :meth:`register` reads it from the stored accreditation.
+        """
+        if not await self.accreditations.save(Accreditation.of(event)):
+            return False
         await self._repo.set_status(event.institution_id, str(event.status))
+        return True
+
+    async def accreditation(self, institution_id: str) -> Accreditation | None:
+        """The latest accreditation the registry announced (None before the first one)."""
+        return await self.accreditations.get(institution_id)
