@@ -9,6 +9,13 @@ signed. It runs two layers:
 2. :func:`schema_problems` — for VCDM 2.0 credentials, 1EdTech's official JSON Schema (copied
    into ``ob3/schema/``), with ``date-time`` formats checked strictly.
 
+The JSON Schema runs twice as often as anything else in Sceau (before every signature, on every
+verification), and the pure-Python validator costs about 0.7 ms per credential, more than a
+third of an Ed25519 signature. Valid documents — nearly all of them — are therefore accepted by
+``jsonschema-rs`` (compiled, ~100 times faster) with the same schema and the same format rules;
+only a document it rejects goes through the Python validator, whose messages and paths are the
+ones Sceau reports. A test checks that both agree on valid and invalid documents.
+
 The verifier uses layer 1 as its structure check and reports layer 2 as warnings: a third-party
 credential that is cryptographically sound but strays from the schema is shown, not discarded.
 """
@@ -18,10 +25,11 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from typing import Any, Final
 
+import jsonschema_rs
 from jsonschema import Draft201909Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 from pydantic import BaseModel, ConfigDict
@@ -406,6 +414,25 @@ def _status_validator() -> Draft201909Validator:
     return Draft201909Validator(_schema()["$defs"]["CredentialStatus"])
 
 
+def _fast(schema: dict[str, Any]) -> jsonschema_rs.Validator:
+    """Compile ``schema`` with the same format rules as the Python validator."""
+    checker = _format_checker()
+    formats: dict[str, Callable[..., bool]] = {
+        name: functools.partial(checker.conforms, format=name) for name in ("date", "date-time")
+    }
+    return jsonschema_rs.Draft201909Validator(schema, validate_formats=True, formats=formats)
+
+
+@functools.cache
+def _fast_validator() -> jsonschema_rs.Validator:
+    return _fast(_schema())
+
+
+@functools.cache
+def _fast_status_validator() -> jsonschema_rs.Validator:
+    return _fast(_schema()["$defs"]["CredentialStatus"])
+
+
 def _schema_path(error: ValidationError) -> str:
     path = ""
     for part in error.absolute_path:
@@ -445,6 +472,8 @@ def schema_problems(document: object, *, allow_status_array: bool = False) -> li
                 )
             )
         for i, entry in enumerate(status if allow_status_array else []):
+            if _fast_status_validator().is_valid(entry):
+                continue
             for error in _status_validator().iter_errors(entry):
                 sub = _schema_path(error)
                 extra.append(
@@ -453,10 +482,14 @@ def schema_problems(document: object, *, allow_status_array: bool = False) -> li
                         message=_message(error),
                     )
                 )
-    problems = [
-        Problem(path=_schema_path(error), message=_message(error))
-        for error in _validator().iter_errors(candidate)
-    ]
+    problems = (
+        []
+        if _fast_validator().is_valid(candidate)
+        else [
+            Problem(path=_schema_path(error), message=_message(error))
+            for error in _validator().iter_errors(candidate)
+        ]
+    )
     return sorted(problems + extra, key=lambda p: p.path)
 
 
