@@ -42,3 +42,36 @@ class TestInfraErrors:
             "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
             "MONGODB_URI": "mongodb://127.0.0.1:2/",
         }
+
+
+def _module_copy(tmp_path, metadata: str, collection: str):
+    root = tmp_path / "ferretdb"
+    (root / "internal/backends/sqlite/metadata").mkdir(parents=True)
+    (root / "internal/backends/sqlite/metadata/metadata.go").write_text(metadata)
+    (root / "internal/backends/sqlite/collection.go").write_text(collection)
+    return root
+
+
+def test_ferretdb_source_adjustment_points_queries_at_the_id_index(tmp_path):
+    root = _module_copy(
+        tmp_path,
+        "\tIDColumn = DefaultColumn + \"->'$._id'\"\n",
+        "if params.Filter.Len() == 1 {\n}\nif params.Filter.Len() == 1 {\n}\n",
+    )
+    mongo_server.adjust_ferretdb_source(root)
+    metadata = (root / "internal/backends/sqlite/metadata/metadata.go").read_text()
+    assert "IDColumn = DefaultColumn + \"->'_id'\"" in metadata
+    collection = (root / "internal/backends/sqlite/collection.go").read_text()
+    assert collection.count("params.Filter.Len() >= 1") == 2
+
+
+def test_ferretdb_source_adjustment_refuses_unexpected_source(tmp_path):
+    root = _module_copy(tmp_path, "IDColumn = something else\n", "")
+    with pytest.raises(InfraError, match="not as expected"):
+        mongo_server.adjust_ferretdb_source(root)
+
+
+def test_adjusted_ferretdb_has_its_own_cache_entry(tmp_path):
+    path = mongo_server.ferretdb_binary(tmp_path)
+    assert mongo_server.FERRETDB_VERSION in path.parent.name
+    assert mongo_server.FERRETDB_BUILD in path.parent.name
