@@ -151,3 +151,64 @@ class TestOutboxRelay:
         doc = await coll.find_one({"_id": "inst-1"})
         assert doc["changes"] == list(range(30))
         assert relay.published == 30
+
+
+def keyed(credential_id: str, reason: str) -> CredentialStatusChangedV1:
+    return CredentialStatusChangedV1(
+        producer="test",
+        credential_id=credential_id,
+        institution_id="i",
+        issuer_did="did:key:z",
+        change=StatusChange.SUSPENDED,
+        reason_code=reason,
+        effective_at=datetime.now(UTC),
+    )
+
+
+class FailingForKey(EventPublisher):
+    """Refuses every publication of one key (a broker error for that partition, say)."""
+
+    def __init__(self, inner: EventPublisher, key: str) -> None:
+        self.__dict__.update(inner.__dict__)
+        self.refused = key.encode()
+        self.sent: list[bytes] = []
+
+    async def publish_raw(self, **kwargs) -> None:
+        if kwargs["key"] == self.refused:
+            raise ConnectionError("partition unavailable")
+        self.sent.append(kwargs["key"])
+        await super().publish_raw(**kwargs)
+
+
+class TestConcurrentRelay:
+    async def test_different_keys_go_together_and_each_key_keeps_its_order(
+        self, kafka_settings, mongo_client, mongo_settings
+    ):
+        coll = mongo_client[mongo_settings.database]["batch_chunks"]
+        first = [keyed(f"cred-{n}", "first") for n in range(6)]
+        later = [keyed("cred-0", "second"), keyed("cred-0", "third"), keyed("cred-3", "second")]
+        await coll.insert_one({"_id": "chunk-1", "state": "done"})
+        await coll.update_one({"_id": "chunk-1"}, outbox_push(*first, *later))
+        broker = create_broker(kafka_settings, client_id="relay")
+        async with broker:
+            await broker.connect()
+            good = EventPublisher(broker, kafka_settings, producer="t")
+            failing = FailingForKey(good, "cred-3")
+            with pytest.raises(ConnectionError):
+                await OutboxRelay([coll], failing, lease_s=0.0).drain_once()
+            # The first wave went out except cred-3; the later waves were not attempted, so
+            # cred-3's second event cannot overtake its first.
+            assert sorted(failing.sent) == sorted(f"cred-{n}".encode() for n in range(6) if n != 3)
+            markers = mongo_client[mongo_settings.database]["outbox_published"]
+            marked = {m["_id"] async for m in markers.find({})}
+            assert marked == {str(e.event_id) for e in first if e.credential_id != "cred-3"}
+            relay = OutboxRelay([coll], good)
+            assert await relay.drain_once() == 4
+            assert await relay.drain_once() == 0
+        received = await consume(kafka_settings, 9)
+        by_key: dict[str, list[str]] = {}
+        for item in received:
+            by_key.setdefault(item.credential_id, []).append(item.reason_code)
+        assert by_key["cred-0"] == ["first", "second", "third"]
+        assert by_key["cred-3"] == ["first", "second"]
+        assert len(received) == 9
