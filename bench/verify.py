@@ -172,12 +172,15 @@ def pin(pid: int, cores: set[int]) -> None:
         os.sched_setaffinity(pid, cores)
 
 
-def start_verifier(registry_base: str, port: int, kafka: KafkaSettings) -> subprocess.Popen[bytes]:
+def start_verifier(
+    registry_base: str, port: int, kafka: KafkaSettings, *, workers: int
+) -> subprocess.Popen[bytes]:
     host = registry_base.removeprefix("http://")
     env = dict(os.environ)
     env.update(
         {
             "VERIFIER_HTTP__PORT": str(port),
+            "VERIFIER_WORKERS": str(workers),
             "VERIFIER_HTTP__RATE_LIMIT_PER_MINUTE": "0",
             "VERIFIER_STATUS__ALLOWED_HOSTS": f'["{host}"]',
             "VERIFIER_STATUS__ALLOW_PRIVATE_HOSTS": "true",
@@ -253,10 +256,30 @@ def encoded(base: str, credentials: Sequence[Mapping[str, Any]]) -> list[bytes]:
     return [RawClient.request("/v1/verify", json.dumps(c).encode(), host) for c in credentials]
 
 
+def process_tree(pid: int) -> list[int]:
+    """A process and its live descendants (the verifier's supervisor and its workers)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text()
+        except OSError:
+            continue
+        todo.extend(int(child) for child in children.split())
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time a process tree has used so far (Linux /proc)."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -496,14 +519,26 @@ async def main(args: argparse.Namespace) -> None:
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        process = start_verifier(stand_in.base, port, kafka)
-        if args.pin:
+        process = start_verifier(stand_in.base, port, kafka, workers=args.workers)
+        if args.pin and args.workers == 1:
             pin(process.pid, {SERVICE_CORE})
         try:
             await wait_ready(base, process)
+            if args.workers > 1:
+                # The first ready worker answers /readyz; give the others time to finish their
+                # start-up (Kafka consumers, warm-up signing) before the caches are warmed.
+                await asyncio.sleep(5)
             distinct_raw, repeat_raw = encoded(base, distinct), encoded(base, repeat)
-            # warm the caches (status list, trust answer, proofs of the repeat pool)
-            await load(base, encoded(base, [warm, *repeat]), clients=1, seconds=60, cycle=False)
+            # Warm the caches (status list, trust answer, proofs of the repeat pool) of every
+            # worker: several connections, so that each worker accepts some of them.
+            connections = 4 * args.workers
+            await load(
+                base,
+                encoded(base, [warm, *repeat] * connections),
+                clients=connections,
+                seconds=60,
+                cycle=False,
+            )
             print(f"distinct credentials, {args.clients} clients ...")
             first = await measured(
                 process.pid,
@@ -529,6 +564,7 @@ async def main(args: argparse.Namespace) -> None:
     raw_proof, raw_verify = rates["verify_proof"], rates["verify"]
     cpu_verify = rates["verify/cpu"]
     lines = [
+        f"verifier: {args.workers} worker process(es) on {os.cpu_count()} cores",
         f"engine verify_proof (in-process, 1 core): {raw_proof:.0f}/s "
         f"({rates['verify_proof/cpu']:.0f} per CPU-second)",
         f"engine verify (in-process, 1 core):       {raw_verify:.0f}/s "
@@ -580,6 +616,12 @@ if __name__ == "__main__":
         type=float,
         default=None,
         help="with --issuer: ISSUER_STATUS_DEBOUNCE_S (default: the issuer's own default)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="verifier worker processes (VERIFIER_WORKERS); 2 = one per core of our machines",
     )
     parser.add_argument(
         "--pin",

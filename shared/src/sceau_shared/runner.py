@@ -108,16 +108,39 @@ def serve(
     http: Callable[[S], HttpSettings],
     kafka: Callable[[S], KafkaSettings | None],
     mongo: Callable[[S], MongoSettings | None],
+    workers: Callable[[S], int] | None = None,
+    worker_factory: str | None = None,
 ) -> int:
-    """Run a service: settings → preflight → uvicorn. Returns the process exit code."""
+    """Run a service: settings → preflight → uvicorn. Returns the process exit code.
+
+    With ``workers`` answering more than 1, uvicorn's supervisor starts that many worker
+    processes on one listening socket (and restarts any that dies). Each worker builds its own
+    app by calling ``worker_factory`` (``"module:function"``, no arguments, reading the same
+    environment), because an app object cannot be handed to another process.
+    """
     try:
         settings = load_settings(settings_factory, env_prefix=env_prefix)
         asyncio.run(preflight(kafka=kafka(settings), mongo=mongo(settings)))
-        app = app_factory(settings)
+        count = workers(settings) if workers is not None else 1
+        if count > 1 and worker_factory is None:
+            raise StartupError(f"{count} workers asked for, but this service runs only one")
+        app = app_factory(settings) if count == 1 else None
     except StartupError as exc:
         print(f"{name}: cannot start: {exc}", file=sys.stderr)  # noqa: T201 - operator output
         return EXIT_BAD_CONFIG
     http_settings = http(settings)
+    if app is None:
+        uvicorn.run(
+            worker_factory or "",
+            factory=True,
+            workers=count,
+            host=http_settings.host,
+            port=http_settings.port,
+            log_config=None,
+            proxy_headers=True,
+            access_log=False,
+        )
+        return 0
     config = uvicorn.Config(
         app,
         host=http_settings.host,

@@ -22,6 +22,8 @@ def main() -> int:
         http=http_of,
         kafka=kafka_of,
         mongo=mongo_of,
+        workers=lambda settings: settings.workers,
+        worker_factory="sceau_verifier.app:app_from_environment",
     )
 
 

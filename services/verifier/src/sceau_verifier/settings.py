@@ -117,3 +117,14 @@ class VerifierSettings(ServiceSettings):
         description="Verified proofs remembered by document digest (0 turns the memo off).",
     )
     publish_events: bool = True
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=32,
+        description=(
+            "HTTP worker processes sharing the port on this host. Verification is CPU-bound and "
+            "the verifier keeps no state but caches, so one worker per core uses the machine; "
+            "each worker has its own caches and invalidation consumers, and the per-client rate "
+            "limit applies per worker. On Kubernetes prefer replicas (and the HPA) with 1."
+        ),
+    )
