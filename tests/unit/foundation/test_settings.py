@@ -41,3 +41,40 @@ class TestSettings:
 
     def test_topic_prefix(self):
         assert KafkaSettings(topic_prefix="t1.").topic("a.b.v1") == "t1.a.b.v1"
+
+
+def test_several_workers_need_a_worker_factory(capsys):
+    """A service without a per-worker app factory refuses ``workers > 1`` in one line."""
+    from pydantic_settings import BaseSettings
+
+    from sceau_shared.runner import EXIT_BAD_CONFIG, serve
+    from sceau_shared.settings import HttpSettings
+
+    class Plain(BaseSettings):
+        http: HttpSettings = HttpSettings()
+
+    def never(_settings: Plain):
+        raise AssertionError("no app may be built")
+
+    code = serve(
+        "sceau-test",
+        settings_factory=Plain,
+        env_prefix="TEST_",
+        app_factory=never,
+        http=lambda s: s.http,
+        kafka=lambda s: None,
+        mongo=lambda s: None,
+        workers=lambda s: 3,
+    )
+    assert code == EXIT_BAD_CONFIG
+    assert "3 workers asked for" in capsys.readouterr().err
+
+
+def test_verifier_workers_setting_is_bounded(monkeypatch):
+    from sceau_verifier.settings import VerifierSettings
+
+    monkeypatch.setenv("VERIFIER_WORKERS", "2")
+    assert VerifierSettings().workers == 2
+    monkeypatch.setenv("VERIFIER_WORKERS", "0")
+    with pytest.raises(ValidationError):
+        VerifierSettings()

@@ -1,0 +1,89 @@
+"""``VERIFIER_WORKERS``: several worker processes share the port, and stop with the service.
+
+Runs the real ``python -m sceau_verifier`` against the real Kafka and MongoDB-protocol server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sceau_shared.testing.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+async def test_two_workers_answer_and_stop_together(
+    tmp_path, kafka_settings, mongo_settings
+) -> None:
+    port = _free_port()
+    service = ServiceProcess(
+        name="verifier",
+        port=port,
+        log_dir=tmp_path,
+        env={
+            "VERIFIER_WORKERS": "2",
+            "VERIFIER_HTTP__HOST": "127.0.0.1",
+            "VERIFIER_HTTP__PORT": str(port),
+            "VERIFIER_KAFKA__BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+            "VERIFIER_KAFKA__TOPIC_PREFIX": kafka_settings.topic_prefix,
+            "VERIFIER_MONGO__URI": mongo_settings.uri.get_secret_value(),
+            "VERIFIER_MONGO__DATABASE": mongo_settings.database,
+        },
+    )
+    service.start()
+    try:
+        await asyncio.to_thread(service.wait_ready, 90.0)
+        assert service.process is not None
+        supervisor = service.process.pid
+        workers: list[int] = []
+        for _ in range(100):
+            workers = [p for p in _children(supervisor) if _alive(p)]
+            if len(workers) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        assert len(workers) >= 2, service.tail()
+
+        # Many connections at once: every one is answered, by whichever worker accepted it.
+        async def ask() -> int:
+            async with httpx.AsyncClient(base_url=service.url) as client:
+                answer = await client.post(
+                    "/v1/verify", content=b"{not json", headers={"Content-Type": "application/json"}
+                )
+                assert answer.headers["content-type"].startswith("application/problem+json")
+                return answer.status_code
+
+        codes = await asyncio.gather(*(ask() for _ in range(24)))
+        assert set(codes) == {400}
+    finally:
+        service.stop()
+    for worker in workers:
+        for _ in range(100):
+            if not _alive(worker):
+                break
+            await asyncio.sleep(0.1)
+        assert not _alive(worker), f"worker {worker} outlived the service"
