@@ -256,6 +256,7 @@ async def main() -> int:
         "ISSUER_TELEMETRY__LOG_LEVEL": "WARNING",
     }
     process = start_issuer(env)
+    print(f"issuer process: pid {process.pid} (for a profiler)", flush=True)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
     try:
         await wait_ready(base, process)

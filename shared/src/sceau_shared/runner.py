@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings
 
 from sceau_shared.mongo import create_client, ping
 from sceau_shared.settings import HttpSettings, KafkaSettings, MongoSettings
+from sceau_shared.workers import supervise
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -113,8 +114,8 @@ def serve(
 ) -> int:
     """Run a service: settings → preflight → uvicorn. Returns the process exit code.
 
-    With ``workers`` answering more than 1, uvicorn's supervisor starts that many worker
-    processes on one listening socket (and restarts any that dies). Each worker builds its own
+    With ``workers`` answering more than 1, :func:`sceau_shared.workers.supervise` starts that
+    many worker processes on the port (and restarts any that dies). Each worker builds its own
     app by calling ``worker_factory`` (``"module:function"``, no arguments, reading the same
     environment), because an app object cannot be handed to another process.
     """
@@ -130,17 +131,9 @@ def serve(
         return EXIT_BAD_CONFIG
     http_settings = http(settings)
     if app is None:
-        uvicorn.run(
-            worker_factory or "",
-            factory=True,
-            workers=count,
-            host=http_settings.host,
-            port=http_settings.port,
-            log_config=None,
-            proxy_headers=True,
-            access_log=False,
+        return supervise(
+            worker_factory or "", host=http_settings.host, port=http_settings.port, workers=count
         )
-        return 0
     config = uvicorn.Config(
         app,
         host=http_settings.host,

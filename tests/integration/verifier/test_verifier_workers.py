@@ -1,4 +1,4 @@
-"""``VERIFIER_WORKERS``: several worker processes share the port, and stop with the service.
+"""``VERIFIER_WORKERS``: worker processes share the port, are replaced when they die, stop together.
 
 Runs the real ``python -m sceau_verifier`` against the real Kafka and MongoDB-protocol server.
 """
@@ -6,6 +6,8 @@ Runs the real ``python -m sceau_verifier`` against the real Kafka and MongoDB-pr
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 from pathlib import Path
 
@@ -25,8 +27,17 @@ def _free_port() -> int:
 
 
 def _children(pid: int) -> list[int]:
+    """The worker processes under the supervisor (not multiprocessing's resource tracker)."""
     path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
+    found = []
+    for child in path.read_text().split() if path.exists() else []:
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in command:
+            found.append(int(child))
+    return found
 
 
 def _alive(pid: int) -> bool:
@@ -79,6 +90,17 @@ async def test_two_workers_answer_and_stop_together(
 
         codes = await asyncio.gather(*(ask() for _ in range(24)))
         assert set(codes) == {400}
+        # A worker that dies is replaced; the service keeps answering meanwhile.
+        os.kill(workers[0], signal.SIGKILL)
+        replaced: list[int] = []
+        for _ in range(300):
+            replaced = [p for p in _children(supervisor) if _alive(p) and p not in workers]
+            if replaced:
+                break
+            await asyncio.sleep(0.1)
+        assert replaced, service.tail()
+        assert await ask() == 400
+        workers = [p for p in _children(supervisor) if _alive(p)]
     finally:
         service.stop()
     for worker in workers:
