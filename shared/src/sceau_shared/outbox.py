@@ -203,16 +203,33 @@ class OutboxRelay:
         pending = await self._pending(coll, doc)
         if not pending or not await self._take_lease(coll, doc["_id"]):
             return 0
-        sent = 0
         try:
             # Re-read under the lease: another relay may have published entries meanwhile.
-            fresh = await coll.find_one({"_id": doc["_id"]})
-            pending = await self._pending(coll, fresh) if fresh is not None else []
-            for wave in waves(pending):
-                for start in range(0, len(wave), _IN_FLIGHT):
-                    sent += await self._publish_together(coll, wave[start : start + _IN_FLIGHT])
+            return await self._publish_pending(coll, doc["_id"])
         finally:
             await self._release_lease(coll, doc["_id"])
+
+    async def relay_by_id(self, coll: AsyncCollection[Document], doc_id: Any) -> int | None:
+        """Relay one document known to have new entries, reading it once, under the lease.
+
+        For a caller that was told which document changed (no scan, no read before the lease:
+        a batch chunk carrying 500 events is large). Returns ``None`` when another relay holds
+        the document's lease, so the caller can try again later.
+        """
+        if not await self._take_lease(coll, doc_id):
+            return None
+        try:
+            return await self._publish_pending(coll, doc_id)
+        finally:
+            await self._release_lease(coll, doc_id)
+
+    async def _publish_pending(self, coll: AsyncCollection[Document], doc_id: Any) -> int:
+        fresh = await coll.find_one({"_id": doc_id})
+        pending = await self._pending(coll, fresh) if fresh is not None else []
+        sent = 0
+        for wave in waves(pending):
+            for start in range(0, len(wave), _IN_FLIGHT):
+                sent += await self._publish_together(coll, wave[start : start + _IN_FLIGHT])
         return sent
 
     async def _publish_together(

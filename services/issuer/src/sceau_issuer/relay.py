@@ -11,6 +11,7 @@ entries written by a process that died before relaying them are never lost.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import zlib
 from collections import deque
@@ -22,6 +23,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from sceau_shared.kafka import EventPublisher
 from sceau_shared.outbox import OutboxRelay
+
+_BUSY_RETRY_S = 1.0
 
 
 class TargetedOutboxRelay(OutboxRelay):
@@ -62,21 +65,42 @@ class TargetedOutboxRelay(OutboxRelay):
 
     async def drain_once(self) -> int:
         """Relay notified documents; once per sweep interval, also scan for forgotten ones."""
+        sent = await self._drain_notified()
+        self.published += sent
         self._sweeping = time.monotonic() >= self._next_sweep
         try:
-            return await super().drain_once()
+            return sent + await super().drain_once()
         finally:
             if self._sweeping and self._sweep_interval_s is not None:
                 self._next_sweep = time.monotonic() + self._sweep_interval_s
             self._sweeping = False
 
-    async def _candidates(self, coll: AsyncCollection[dict[str, Any]]) -> AsyncIterator[Any]:
-        # Notified documents by primary key (cheap on FerretDB), then — once per sweep interval —
-        # every document with an outbox, for entries whose writer died before notifying.
+    async def _drain_notified(self) -> int:
+        # Notified documents by primary key, each read once under its lease (cheap on FerretDB).
+        # One whose lease another relay holds, or whose relaying failed, is tried again (shortly,
+        # or at the run loop's retry), not left to the sweep.
+        (collection,) = self._collections
+        sent, busy = 0, []
         while self._notified:
-            doc = await coll.find_one({"_id": self._notified.popleft()})
-            if doc is not None:
-                yield doc
+            document_id = self._notified.popleft()
+            try:
+                result = await self.relay_by_id(collection, document_id)
+            except BaseException:
+                # A broker or database failure: keep the document for the retry.
+                self._notified.appendleft(document_id)
+                raise
+            if result is None:
+                busy.append(document_id)
+            else:
+                sent += result
+        if busy:
+            self._notified.extend(busy)
+            asyncio.get_running_loop().call_later(_BUSY_RETRY_S, self.wake)
+        return sent
+
+    async def _candidates(self, coll: AsyncCollection[dict[str, Any]]) -> AsyncIterator[Any]:
+        # Once per sweep interval: every document with an outbox, for entries whose writer died
+        # before notifying.
         if self._sweeping:
             async for doc in super()._candidates(coll):
                 yield doc
