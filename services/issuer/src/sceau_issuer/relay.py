@@ -98,6 +98,18 @@ class TargetedOutboxRelay(OutboxRelay):
             asyncio.get_running_loop().call_later(_BUSY_RETRY_S, self.wake)
         return sent
 
+    async def _relay_document(self, coll: AsyncCollection[dict[str, Any]], doc: Any) -> int:
+        # A document the sweep finds leased (typically by a process that died moments ago) is
+        # retried every _BUSY_RETRY_S until that lease expires, instead of at the next sweep.
+        if not await self._pending(coll, doc):
+            return 0
+        result = await self.relay_by_id(coll, doc["_id"])
+        if result is None:
+            self._notified.append(doc["_id"])
+            asyncio.get_running_loop().call_later(_BUSY_RETRY_S, self.wake)
+            return 0
+        return result
+
     async def _candidates(self, coll: AsyncCollection[dict[str, Any]]) -> AsyncIterator[Any]:
         # Once per sweep interval: every document with an outbox, for entries whose writer died
         # before notifying.
@@ -109,9 +121,9 @@ class TargetedOutboxRelay(OutboxRelay):
 class RelayPool:
     """Spread a collection's documents over several targeted relays by a stable hash of the id.
 
-    A relay publishes one event at a time and waits for Kafka's acknowledgement, so one relay
-    caps throughput at one round trip per event; documents of different relays are published in
-    parallel, while each document's events stay in order within its relay.
+    A relay handles one document at a time (its events go out concurrently, in per-key order:
+    ``sceau_shared.outbox.waves``), so several relays let several documents' round trips to
+    Kafka and MongoDB overlap, while each document stays with one relay.
     """
 
     def __init__(
