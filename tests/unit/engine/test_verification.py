@@ -766,3 +766,27 @@ async def test_real_presentation_round_trip() -> None:
     broken = await verify(tampered, resolver=RESOLVER, now=NOW, expected_challenge="n-42")
     assert status_of(broken, CheckName.PROOF) is CheckStatus.FAILED
     assert [r.verified for r in broken.credentials] == [False]
+
+
+async def test_a_list_served_again_is_decoded_once_and_a_new_one_is_read(monkeypatch) -> None:
+    """The checker keeps decoded lists by their encoded text: a re-signed list is read anew."""
+    from sceau_shared.credentials.status import checker as checker_module
+
+    decodings: list[str] = []
+    real = checker_module.decode_bitstring_status_list
+
+    def counting(encoded: Any, **kwargs: Any) -> Any:
+        decodings.append(encoded)
+        return real(encoded, **kwargs)
+
+    monkeypatch.setattr(checker_module, "decode_bitstring_status_list", counting)
+    fetcher = FakeFetcher({LIST_URL: status_list()})
+    status = ListStatusChecker(fetcher, RESOLVER, proof_verifier=FakeProofVerifier())
+    for _ in range(3):
+        result = await run(signed(), status=status)
+        assert status_of(result, CheckName.STATUS) is CheckStatus.PASSED
+    assert len(decodings) == 1
+    fetcher.lists[LIST_URL] = status_list(revoked=(94567,))  # the issuer revoked it
+    result = await run(signed(), status=status)
+    assert status_of(result, CheckName.STATUS) is CheckStatus.FAILED
+    assert len(decodings) == 2

@@ -86,6 +86,52 @@ class TestProofMemo:
         await memo(good, None)
         assert len(calls) == 5  # expired
 
+    async def test_the_same_object_is_digested_once(self, monkeypatch) -> None:
+        """A status list served from the cache is the same object every time."""
+        from sceau_verifier import proof_memo
+
+        digests: list[Any] = []
+        real = proof_memo._digest
+        monkeypatch.setattr(proof_memo, "_digest", lambda d: digests.append(d) or real(d))
+
+        async def verifier(document: Any, resolver: Any) -> Any:
+            return Outcome(True)
+
+        memo = ProofMemo(verifier, ttl_s=10)
+        status_list = {"type": ["VerifiableCredential"], "encodedList": "H4sI"}
+        for _ in range(3):
+            assert (await memo(status_list, None)).verified
+        assert len(digests) == 1
+        assert memo.hits == 2
+        # An equal but distinct object is digested (and found by content).
+        assert (await memo(dict(status_list), None)).verified
+        assert len(digests) == 2
+        assert memo.hits == 3
+
+    async def test_a_body_digest_keys_the_parsed_document(self, monkeypatch) -> None:
+        from sceau_verifier import proof_memo
+
+        digests: list[Any] = []
+        monkeypatch.setattr(proof_memo, "_digest", lambda d: digests.append(d) or "content")
+        calls = 0
+
+        async def verifier(document: Any, resolver: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return Outcome(True)
+
+        memo = ProofMemo(verifier, ttl_s=10)
+        for _ in range(2):
+            document = {"id": "urn:x"}  # parsed anew from the same body each time
+            memo.hint(document, "body-sha")
+            assert (await memo(document, None)).verified
+        assert calls == 1
+        assert digests == []  # the body digest was enough
+        other = {"id": "urn:x"}
+        memo.hint(other, "another-body-sha")
+        await memo(other, None)
+        assert calls == 2  # another body is another key, even for equal content
+
     async def test_disabled_with_zero_entries(self) -> None:
         calls = 0
 

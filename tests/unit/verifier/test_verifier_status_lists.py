@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sceau_shared.ssrf import UnsafeUrlError
 from sceau_verifier.settings import StatusSettings
 from sceau_verifier.status_lists import StatusListCache, StatusListUnavailable, host_allowed
 
@@ -226,3 +227,15 @@ class TestStatusListCache:
         )
         with pytest.raises(StatusListUnavailable, match="limit"):
             await cache.fetch(URL)
+
+
+class TestCheckUrl:
+    def test_accepted_urls_are_remembered_refused_ones_always_refused(self) -> None:
+        cache = _cache(Server(), Clock())
+        url = "http://127.0.0.1:8002/v1/status-lists/l1"
+        first = cache.check_url(url)
+        assert cache.check_url(url) is first
+        for refused in ("http://127.0.0.1:9999/x", "ftp://127.0.0.1:8002/x", "http://[::1"):
+            for _ in range(2):
+                with pytest.raises(UnsafeUrlError):
+                    cache.check_url(refused)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from sceau_shared.errors import ServiceError
 from sceau_shared.http import RateLimiter
 from sceau_verifier.i18n import negotiate
 from sceau_verifier.inputs import parse_batch, parse_submission, submission_from_value
+from sceau_verifier.proof_memo import ProofMemo
 from sceau_verifier.schemas import (
     BatchItem,
     BatchItemError,
@@ -56,6 +58,7 @@ class VerifierState:
     max_depth: int
     batch_max: int
     batch_concurrency: int = 8
+    proofs: ProofMemo | None = None
 
 
 async def _state(request: Request) -> VerifierState:
@@ -121,7 +124,7 @@ async def verify(
     challenge: Annotated[str | None, Query(max_length=512)] = None,
     domain: Annotated[str | None, Query(max_length=512)] = None,
     accept_language: AcceptLanguage = None,
-) -> VerifyResponse:
+) -> Response:
     """Verify a credential or presentation and explain every check.
 
     Credentials of every engine profile are accepted: VCDM 2.0 with eddsa-rdfc-2022, VCDM 1.1
@@ -142,12 +145,17 @@ async def verify(
         challenge=challenge,
         domain=domain,
     )
-    return await state.service.verify(
+    if state.proofs is not None:
+        state.proofs.hint(submission.document, hashlib.sha256(raw).hexdigest())
+    answer = await state.service.verify(
         submission.document,
         lang=_lang(lang, accept_language),
         challenge=submission.challenge,
         domain=submission.domain,
     )
+    # The answer is already a validated VerifyResponse: serialise it once (FastAPI would
+    # validate it again and go through a dict and json.dumps; the OpenAPI schema is unchanged).
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 def _item_error(exc: ServiceError) -> BatchItemError:

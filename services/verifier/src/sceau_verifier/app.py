@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -9,11 +12,11 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from sceau_shared.events import VerificationCompletedV1
 from sceau_shared.http import RateLimiter, create_base_app
 from sceau_shared.http.app import Lifespan
+from sceau_shared.http.server_spans import ServerSpans
 from sceau_shared.kafka import EventPublisher
 from sceau_shared.logs import configure_logging
 from sceau_shared.runner import load_settings
@@ -26,6 +29,8 @@ from sceau_verifier.engine import Caches, build_caches, build_engine
 from sceau_verifier.handlers import CacheInvalidation
 from sceau_verifier.service import EventSink, VerificationService
 from sceau_verifier.settings import ENV_PREFIX, SERVICE_NAME, VerifierSettings
+
+_log = logging.getLogger(__name__)
 
 
 def _http_clients(settings: VerifierSettings) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
@@ -66,6 +71,7 @@ def create_state(
         limiter=limiter,
         max_depth=settings.limits.max_depth,
         batch_max=settings.limits.batch_max,
+        proofs=caches.proofs,
     )
 
 
@@ -95,6 +101,15 @@ def create_shell(settings: VerifierSettings, *, lifespan: Lifespan) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     return app
+
+
+def _report_delivery(delivery: asyncio.Future[Any]) -> None:
+    """Log a verification event the broker did not take (the answer was already given)."""
+    if not delivery.cancelled() and delivery.exception() is not None:
+        _log.warning(
+            "a VerificationCompletedV1 was not delivered: %s",
+            type(delivery.exception()).__name__,
+        )
 
 
 def create_api(settings: VerifierSettings, *, telemetry: Telemetry | None = None) -> FastAPI:
@@ -130,12 +145,20 @@ def create_api(settings: VerifierSettings, *, telemetry: Telemetry | None = None
             app.state.runtime = runtime
 
             async def publish(event: VerificationCompletedV1) -> None:
+                # One event per verification, read only for statistics: it joins the producer's
+                # next batch instead of waiting for its own acknowledgement.
                 runtime.metrics.verifications.add(1, {"outcome": event.outcome.value})
-                await runtime.publisher.publish(event)
+                delivery = await runtime.publisher.send_detached(event)
+                delivery.add_done_callback(_report_delivery)
 
             state = create_state(settings, caches, publish=publish, limiter=limiter)
             stack.push_async_callback(state.service.drain)
             app.state.caches = caches
+            # Everything built so far (contexts, schemas, clients) lives as long as the process:
+            # keep it out of the collector's generations, so collections stay short.
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(50_000, 20, 10)
             yield {
                 "runtime": runtime,
                 "caches": caches,
@@ -144,10 +167,11 @@ def create_api(settings: VerifierSettings, *, telemetry: Telemetry | None = None
             }
 
     app = create_shell(settings, lifespan=lifespan)
-    # One server span per request; the per-message ASGI "send"/"receive" spans add nothing an
-    # operator reads and cost ~8 % of a cached verification's CPU (bench/verify.py profile).
-    FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=tel.tracer_provider, exclude_spans=["receive", "send"]
+    # One SERVER span per request, continuing the caller's trace: our lean middleware rather
+    # than FastAPIInstrumentor, which cost a fifth of a cached verification's CPU
+    # (sceau_shared/http/server_spans.py, docs/benchmarks.md).
+    app.add_middleware(
+        ServerSpans, tracer_provider=tel.tracer_provider, routes=lambda: app.router.routes
     )
     return app
 

@@ -21,6 +21,9 @@ from sceau_shared.credentials.results import ProofOutcome, ProofVerifier
 
 __all__ = ["ProofMemo"]
 
+_OBJECTS = 64
+"""Documents whose digest is remembered by identity (status lists served from the cache)."""
+
 
 def _digest(document: Any) -> str | None:
     if isinstance(document, str):
@@ -57,11 +60,12 @@ class ProofMemo:
         self._max = max_entries
         self._clock = clock
         self._memo: OrderedDict[str, tuple[float, ProofOutcome]] = OrderedDict()
+        self._objects: dict[int, tuple[Any, str]] = {}
         self.hits = 0
 
     async def __call__(self, document: Any, resolver: Any) -> ProofOutcome:
         """Verify ``document`` (or reuse the outcome of the identical document)."""
-        key = _digest(document)
+        key = self._key(document)
         if key is not None:
             cached = self._memo.get(key)
             if cached is not None and cached[0] > self._clock():
@@ -75,6 +79,33 @@ class ProofMemo:
                 self._memo.popitem(last=False)
         return outcome
 
+    def hint(self, document: Any, key: str) -> None:
+        """Key ``document`` by ``key`` (a digest of the exact request body it was parsed from).
+
+        Hashing the bytes received is cheaper than serialising the parsed document again, and
+        just as exact: equal bodies parse to equal documents, and a body differing by a byte
+        only costs a memo miss.
+        """
+        if isinstance(document, Mapping):
+            if len(self._objects) >= _OBJECTS:
+                self._objects.clear()
+            self._objects[id(document)] = (document, "body:" + key)
+
+    def _key(self, document: Any) -> str | None:
+        # The status list cache hands out the same (large) object on every request: remember
+        # its digest by identity (holding the object, so its id cannot be reused meanwhile)
+        # instead of serialising it again.
+        known = self._objects.get(id(document))
+        if known is not None and known[0] is document:
+            return known[1]
+        key = _digest(document)
+        if key is not None and isinstance(document, Mapping):
+            if len(self._objects) >= _OBJECTS:
+                self._objects.clear()
+            self._objects[id(document)] = (document, key)
+        return key
+
     def clear(self) -> None:
         """Forget every outcome."""
         self._memo.clear()
+        self._objects.clear()

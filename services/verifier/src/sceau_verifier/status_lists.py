@@ -41,6 +41,9 @@ from sceau_verifier.settings import StatusSettings
 
 __all__ = ["StatusListCache", "StatusListUnavailable", "host_allowed"]
 
+_ACCEPTED_URLS = 1024
+"""Status list URLs remembered as allowed (settings do not change while the process runs)."""
+
 _ACCEPT: Final = "application/vc+ld+json, application/ld+json;q=0.9, application/json;q=0.8, " + (
     "application/vc+jwt;q=0.7, application/jwt;q=0.6"
 )
@@ -140,6 +143,7 @@ class StatusListCache:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._inflight: dict[str, asyncio.Future[Mapping[str, Any] | str]] = {}
         self._generation: dict[str, int] = {}
+        self._accepted: dict[str, httpx.URL] = {}
         self.fetches = 0
         """Number of HTTP exchanges made (for tests and the benchmark)."""
 
@@ -147,7 +151,20 @@ class StatusListCache:
         return len(self._entries)
 
     def check_url(self, url: str) -> httpx.URL:
-        """Refuse URLs that are malformed, of a refused scheme, or not on the allow-list."""
+        """Refuse URLs that are malformed, of a refused scheme, or not on the allow-list.
+
+        Accepted URLs are remembered (bounded): the same few list URLs come with every request.
+        """
+        accepted = self._accepted.get(url)
+        if accepted is not None:
+            return accepted
+        parsed = self._check_url(url)
+        if len(self._accepted) >= _ACCEPTED_URLS:
+            self._accepted.clear()
+        self._accepted[url] = parsed
+        return parsed
+
+    def _check_url(self, url: str) -> httpx.URL:
         try:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, TypeError, ValueError) as exc:

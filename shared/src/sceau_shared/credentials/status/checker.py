@@ -47,6 +47,7 @@ from sceau_shared.credentials.results import (
 )
 from sceau_shared.credentials.status.bitstring import (
     MIN_ENTRIES,
+    Bitstring,
     decode_bitstring_status_list,
     decode_status_list_2021,
 )
@@ -102,6 +103,9 @@ class StatusChecker(Protocol):
         ...
 
 
+_DECODINGS = 32
+"""Decoded lists a checker keeps (a verifier sees a handful of lists again and again)."""
+
 _SUPPORTED = {
     BITSTRING_STATUS_LIST_ENTRY: (BITSTRING_STATUS_LIST_CREDENTIAL, BITSTRING_STATUS_LIST),
     STATUS_LIST_2021_ENTRY: (STATUS_LIST_2021_CREDENTIAL, STATUS_LIST_2021),
@@ -155,6 +159,7 @@ class ListStatusChecker:
         self._resolver = resolver
         self._proof_verifier = proof_verifier
         self._minimum_entries = minimum_entries
+        self._decodings: dict[tuple[str, bool, int], Bitstring] = {}
 
     async def check(
         self, entries: Sequence[StatusEntry], *, issuer: str | None, now: datetime
@@ -225,7 +230,9 @@ class ListStatusChecker:
             verifier = verify_proof
         bad = StatusVerificationError.problem_type
         try:
-            payload = fetched if isinstance(fetched, str) else dict(fetched)
+            # A dict is passed as it is (verifiers never modify documents), so a verifier that
+            # memoises by identity recognises a cached list served again.
+            payload = fetched if isinstance(fetched, str | dict) else dict(fetched)
             proof = await verifier(payload, self._resolver)
         except Exception as exc:  # a crashing verifier must not crash verification
             raise _EntryFailure(
@@ -280,6 +287,28 @@ class ListStatusChecker:
             )
         return document
 
+    def _decoded(self, encoded: Any, entry: StatusEntry) -> Bitstring:
+        """Decode a list, reusing the last few decodings (the same list serves every request).
+
+        The key is the encoded text itself (Python keeps a string's hash, and a cached list is
+        the same string object each time), so a re-signed list is a new key.
+        """
+        key = (encoded, entry.is_bitstring, entry.size)
+        known = self._decodings.get(key) if isinstance(encoded, str) else None
+        if known is not None:
+            return known
+        if entry.is_bitstring:
+            bitstring = decode_bitstring_status_list(
+                encoded, status_size=entry.size, minimum_entries=self._minimum_entries
+            )
+        else:
+            bitstring = decode_status_list_2021(encoded, minimum_entries=self._minimum_entries)
+        if isinstance(encoded, str):
+            if len(self._decodings) >= _DECODINGS:
+                self._decodings.clear()
+            self._decodings[key] = bitstring
+        return bitstring
+
     def _read_entry(self, entry: StatusEntry, document: Mapping[str, Any]) -> StatusEntryResult:
         subject = document.get("credentialSubject")
         assert isinstance(subject, Mapping)  # checked by _verify_list  # noqa: S101
@@ -292,17 +321,7 @@ class ListStatusChecker:
                 f"La liste de statuts ne sert pas l'usage {entry.purpose!r}.",
             )
         try:
-            if entry.is_bitstring:
-                bitstring = decode_bitstring_status_list(
-                    subject.get("encodedList"),  # type: ignore[arg-type]
-                    status_size=entry.size,
-                    minimum_entries=self._minimum_entries,
-                )
-            else:
-                bitstring = decode_status_list_2021(
-                    subject.get("encodedList"),  # type: ignore[arg-type]
-                    minimum_entries=self._minimum_entries,
-                )
+            bitstring = self._decoded(subject.get("encodedList"), entry)
             status = bitstring.get(entry.index, entry.size)
         except StatusListError as exc:
             raise _EntryFailure(
