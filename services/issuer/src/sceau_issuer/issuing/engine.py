@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sceau_issuer.issuing.metadata import Workload, write_workload
@@ -29,6 +29,7 @@ from sceau_shared.credentials.ob3 import (
 )
 from sceau_shared.credentials.ob3.authoring import AchievementVersion
 from sceau_shared.credentials.status.entries import status_entry
+from sceau_shared.credentials.warmup import warm_up_signing
 
 Signed = dict[str, Any] | str
 
@@ -186,29 +187,4 @@ def warm_up() -> None:
     The first signature of a process loads and processes the contexts, which takes far longer
     than the following ones; doing it at start-up keeps it off the first batch.
     """
-    from sceau_shared.credentials.keys import SigningKey
-
-    key = SigningKey.generate()
-    text = {"fr": "Préchauffage", "en": "Warm-up"}
-    achievement = AchievementVersion(
-        id="urn:uuid:00000000-0000-4000-8000-000000000000",
-        version="1",
-        achievement_type="Badge",
-        default_language="fr",
-        name=text,
-        description=text,
-        criteria=text,
-    )
-    credential = build_credential(
-        achievement,
-        Recipient(email="warm-up@example.org"),
-        IssuerProfile(id=key.controller, name=text),
-        "ob3-v2",
-        credential_id="urn:uuid:00000000-0000-4000-8000-000000000001",
-        issued_at=datetime.now(UTC),
-    )
-
-    async def run() -> None:
-        await sign_credential(credential, key, Profile("ob3-v2"))
-
-    asyncio.run(run())
+    asyncio.run(warm_up_signing())
