@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
+from procfs import cpu_seconds, tree_cpu_seconds
 from pymongo import AsyncMongoClient
 
 from sceau_issuer.achievements.rules import engine_version
@@ -81,33 +82,6 @@ ACHIEVEMENT: dict[str, Any] = {
 }
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of one process (from /proc)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def process_tree(pid: int) -> list[int]:
-    """A process and its descendants (the issuer and its signing workers)."""
-    out, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        out.append(current)
-        try:
-            with open(f"/proc/{current}/task/{current}/children", encoding="ascii") as handle:
-                todo.extend(int(child) for child in handle.read().split())
-        except OSError:
-            continue
-    return out
-
-
 def pids_named(name: str) -> list[int]:
     """Processes whose command name is ``name`` (the FerretDB server)."""
     found = []
@@ -125,7 +99,7 @@ def pids_named(name: str) -> list[int]:
 def cpu_snapshot(issuer_pid: int) -> dict[str, float]:
     """CPU seconds used so far by the issuer process tree and by FerretDB."""
     return {
-        "issuer": sum(cpu_seconds(p) for p in process_tree(issuer_pid)),
+        "issuer": tree_cpu_seconds(issuer_pid),
         "ferretdb": sum(cpu_seconds(p) for p in pids_named("ferretdb")),
     }
 

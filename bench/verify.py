@@ -64,6 +64,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The registry stand-in and credential helpers are shared with the verifier tests.
 sys.path.insert(0, str(ROOT / "tests"))
 
+from procfs import tree_cpu_seconds  # noqa: E402
 from verifier_support import Issuer, RegistryStandIn, StatusList, free_port  # noqa: E402
 
 from sceau_shared.credentials.dids import CompositeResolver, DidKeyResolver  # noqa: E402
@@ -256,32 +257,6 @@ def encoded(base: str, credentials: Sequence[Mapping[str, Any]]) -> list[bytes]:
     return [RawClient.request("/v1/verify", json.dumps(c).encode(), host) for c in credentials]
 
 
-def process_tree(pid: int) -> list[int]:
-    """A process and its live descendants (the verifier's supervisor and its workers)."""
-    out, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        out.append(current)
-        try:
-            children = Path(f"/proc/{current}/task/{current}/children").read_text()
-        except OSError:
-            continue
-        todo.extend(int(child) for child in children.split())
-    return out
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process tree has used so far (Linux /proc)."""
-    total = 0
-    for member in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass
 class Load:
     requests: int
@@ -306,9 +281,9 @@ class Load:
 
 async def measured(pid: int, run: Awaitable[Load]) -> Load:
     """Run a load phase and record the verifier's and this process's CPU time during it."""
-    server, client = cpu_seconds(pid), time.process_time()
+    server, client = tree_cpu_seconds(pid), time.process_time()
     result = await run
-    result.server_cpu_s = cpu_seconds(pid) - server
+    result.server_cpu_s = tree_cpu_seconds(pid) - server
     result.client_cpu_s = time.process_time() - client
     return result
 
