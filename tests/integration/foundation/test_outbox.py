@@ -1,7 +1,6 @@
 """The embedded outbox: state change and event commit together; the relay publishes them."""
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +9,7 @@ from aiokafka import AIOKafkaConsumer
 from sceau_shared.events import CredentialStatusChangedV1, StatusChange
 from sceau_shared.kafka import EventPublisher, create_broker
 from sceau_shared.outbox import OutboxRelay, outbox_push
+from sceau_shared.testing.relays import running, wait_published
 
 pytestmark = pytest.mark.integration
 
@@ -107,16 +107,8 @@ class TestOutboxRelay:
             markers = mongo_client[mongo_settings.database]["outbox_published"]
             assert [m["_id"] async for m in markers.find({})] == [str(events[0].event_id)]
             relay = OutboxRelay([coll], good, poll_interval_s=0.05)
-            task = asyncio.create_task(relay.run())
-            try:
-                for _ in range(200):
-                    if relay.published >= 2:
-                        break
-                    await asyncio.sleep(0.05)
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            async with running(relay):
+                await wait_published(relay, 2)
         received = await consume(kafka_settings, 3)
         assert {e.event_id for e in received} == {e.event_id for e in events}
 
@@ -133,21 +125,13 @@ class TestOutboxRelay:
             relay = OutboxRelay(
                 [coll], EventPublisher(broker, kafka_settings, producer="t"), poll_interval_s=0.01
             )
-            task = asyncio.create_task(relay.run())
-            try:
+            async with running(relay):
                 for i in range(30):
                     push = outbox_push(event(i))["$push"] | {"changes": i}
                     await coll.update_one({"_id": "inst-1"}, {"$push": push})
                     relay.wake()
                     await asyncio.sleep(0.01)
-                for _ in range(200):
-                    if relay.published >= 30:
-                        break
-                    await asyncio.sleep(0.05)
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await wait_published(relay, 30)
         doc = await coll.find_one({"_id": "inst-1"})
         assert doc["changes"] == list(range(30))
         assert relay.published == 30

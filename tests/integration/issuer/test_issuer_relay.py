@@ -1,7 +1,6 @@
 """The issuer's targeted relays: a leased document found by the sweep is retried, not forgotten."""
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from sceau_issuer.relay import TargetedOutboxRelay
 from sceau_shared.events import CredentialStatusChangedV1, StatusChange
 from sceau_shared.kafka import EventPublisher, create_broker
 from sceau_shared.outbox import LEASES_COLLECTION, outbox_push
+from sceau_shared.testing.relays import running, wait_published
 
 pytestmark = pytest.mark.integration
 
@@ -45,16 +45,8 @@ async def test_sweep_retries_a_document_leased_by_a_dead_process(
         publisher = EventPublisher(broker, kafka_settings, producer="t")
         # A long sweep interval: only the start-up sweep runs during this test.
         relay = TargetedOutboxRelay(chunks, publisher, sweep_interval_s=3600)
-        task = asyncio.create_task(relay.run())
-        try:
-            for _ in range(200):
-                if relay.published >= 3:
-                    break
-                await asyncio.sleep(0.05)
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        async with running(relay):
+            await wait_published(relay, 3)
     assert relay.published == 3
     consumer = AIOKafkaConsumer(
         kafka_settings.topic(CredentialStatusChangedV1.TOPIC),
