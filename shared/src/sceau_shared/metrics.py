@@ -33,6 +33,7 @@ class BusinessMetrics:
     status_changed: Counter
     verifications: Counter
     deliveries: Counter
+    events_dropped: Counter
 
     @classmethod
     def create(cls, meter_provider: MeterProvider, service: str) -> BusinessMetrics:
@@ -54,6 +55,11 @@ class BusinessMetrics:
                 "sceau.notifications.deliveries",
                 unit="{delivery}",
                 description="Notification deliveries attempted (email, webhook)",
+            ),
+            events_dropped=meter.create_counter(
+                "sceau.events.dropped",
+                unit="{event}",
+                description="Best-effort events not published (queue full: broker slow or down)",
             ),
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -28,7 +28,8 @@ from sceau_verifier import __version__, api, pages
 from sceau_verifier.api import VerifierState
 from sceau_verifier.engine import Caches, build_caches, build_engine
 from sceau_verifier.handlers import CacheInvalidation
-from sceau_verifier.service import EventSink, VerificationService
+from sceau_verifier.reports import EventSink, ReportSender
+from sceau_verifier.service import VerificationService
 from sceau_verifier.settings import ENV_PREFIX, SERVICE_NAME, VerifierSettings
 
 _log = logging.getLogger(__name__)
@@ -58,12 +59,22 @@ def create_state(
     *,
     publish: EventSink | None,
     limiter: RateLimiter,
+    on_report_dropped: Callable[[VerificationCompletedV1], None] = lambda event: None,
 ) -> VerifierState:
-    """Build the verification service and what the routes need from it."""
+    """Build the verification service and what the routes need from it.
+
+    ``publish`` hands one ``VerificationCompletedV1`` to the broker; events queue for it in a
+    :class:`ReportSender` of ``settings.report_queue_max`` (past that, ``on_report_dropped``).
+    """
+    reports = (
+        ReportSender(publish, capacity=settings.report_queue_max, on_drop=on_report_dropped)
+        if publish is not None and settings.publish_events
+        else None
+    )
     service = VerificationService(
         build_engine(settings, caches),
         caches.registry,
-        publish=publish if settings.publish_events else None,
+        reports=reports,
         timeout_s=settings.limits.verify_timeout_s,
         producer=SERVICE_NAME,
     )
@@ -152,7 +163,13 @@ def create_api(settings: VerifierSettings, *, telemetry: Telemetry | None = None
                 delivery = await runtime.publisher.send_detached(event)
                 delivery.add_done_callback(_report_delivery)
 
-            state = create_state(settings, caches, publish=publish, limiter=limiter)
+            def dropped(event: VerificationCompletedV1) -> None:
+                runtime.metrics.verifications.add(1, {"outcome": event.outcome.value})
+                runtime.metrics.events_dropped.add(1, {"event_type": event.event_type})
+
+            state = create_state(
+                settings, caches, publish=publish, limiter=limiter, on_report_dropped=dropped
+            )
             stack.push_async_callback(state.service.drain)
             app.state.caches = caches
             # Load the JSON-LD contexts, schemas and canonicalizer now, then keep everything

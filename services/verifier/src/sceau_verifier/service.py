@@ -31,10 +31,11 @@ from sceau_shared.events import VerificationCompletedV1, VerificationOutcome
 from sceau_verifier.documents import credential_id_hash, jwt_credential
 from sceau_verifier.i18n import text
 from sceau_verifier.registry import IssuerRecord, RegistryClient, RegistryUnavailable
+from sceau_verifier.reports import ReportSender
 from sceau_verifier.schemas import CheckOut, Lang, VerifyResponse, WarningOut
 from sceau_verifier.summary import build_summary, localized
 
-__all__ = ["EngineCall", "EventSink", "IssuerLookups", "VerificationService"]
+__all__ = ["EngineCall", "IssuerLookups", "VerificationService"]
 
 _log = logging.getLogger(__name__)
 
@@ -57,9 +58,6 @@ class EngineCall(Protocol):
         domain: str | None,
         now: datetime,
     ) -> Awaitable[tuple[VerificationResult, IssuerLookups]]: ...
-
-
-EventSink = Callable[[VerificationCompletedV1], Awaitable[None]]
 
 
 def _fold(name: str) -> str:
@@ -129,7 +127,7 @@ class VerificationService:
     Args:
         engine: the engine call (resolver, status checker and trust already bound).
         registry: registry client, for the institution's name and today's status.
-        publish: sink for ``VerificationCompletedV1`` (``None`` to publish nothing).
+        reports: queue for ``VerificationCompletedV1`` (``None`` to publish nothing).
         timeout_s: deadline of one verification, all outbound calls included.
         producer: producer name written in events.
         clock: current time (injectable).
@@ -140,18 +138,17 @@ class VerificationService:
         engine: EngineCall,
         registry: RegistryClient | None,
         *,
-        publish: EventSink | None,
+        reports: ReportSender | None,
         timeout_s: float,
         producer: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._engine = engine
         self._registry = registry
-        self._publish = publish
+        self._reports = reports
         self._timeout_s = timeout_s
         self._producer = producer
         self._clock = clock
-        self._background: set[asyncio.Task[None]] = set()
 
     async def verify(
         self,
@@ -273,7 +270,7 @@ class VerificationService:
         self, document: Mapping[str, Any] | str, result: VerificationResult, now: datetime
     ) -> None:
         """Publish one event per verified credential (each credential of a presentation)."""
-        if self._publish is None:
+        if self._reports is None:
             return
         credential = jwt_credential(document) if isinstance(document, str) else document
         if result.is_presentation:
@@ -297,20 +294,10 @@ class VerificationService:
             failed_checks=result.failed_checks,
             verified_at=now,
         )
-        # Publishing must not add broker latency to the employer's answer; the task is kept so
-        # that shutdown can wait for it (see drain()).
-        task = asyncio.create_task(self._send(event))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _send(self, event: VerificationCompletedV1) -> None:
-        assert self._publish is not None  # noqa: S101 - checked by _report
-        try:
-            await self._publish(event)
-        except Exception:  # noqa: BLE001 - a broker hiccup must not fail a verification
-            _log.exception("could not publish %s", event.event_type)
+        # Publishing must not add broker latency to the employer's answer (see reports.py).
+        self._reports.offer(event)
 
     async def drain(self, timeout_s: float = 10.0) -> None:
-        """Wait for pending event publications (called at shutdown)."""
-        if self._background:
-            await asyncio.wait(set(self._background), timeout=timeout_s)
+        """Wait for queued event publications (called at shutdown)."""
+        if self._reports is not None:
+            await self._reports.drain(timeout_s)

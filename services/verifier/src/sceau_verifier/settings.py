@@ -117,6 +117,15 @@ class VerifierSettings(ServiceSettings):
         description="Verified proofs remembered by document digest (0 turns the memo off).",
     )
     publish_events: bool = True
+    report_queue_max: int = Field(
+        default=10_000,
+        ge=1,
+        description=(
+            "VerificationCompletedV1 events waiting for the broker, at most, per worker; past "
+            "that (broker down or far behind) new ones are dropped and counted in "
+            "sceau.events.dropped. Verifications never wait for the broker."
+        ),
+    )
     workers: int = Field(
         default=1,
         ge=1,
