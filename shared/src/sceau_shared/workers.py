@@ -1,34 +1,49 @@
-"""Several worker processes of one service on one port, each with its own listening socket.
+"""Several worker processes of one service on one port, connections dealt out in turn.
 
-uvicorn's own ``--workers`` shares one listening socket between the workers, and whichever
-worker wakes first accepts the connection: with keep-alive clients that opened their
-connections together (an applicant-tracking system's pool, the benchmark's 32 clients) one
-worker ends up with most of them. bench/verify.py showed it: with two workers, the median
-answer took 5 ms and the 99th percentile 236 ms, the slow requests being those on the crowded
-worker. Here every worker binds its own socket with ``SO_REUSEPORT``, so the kernel spreads
-new connections over the workers evenly (by a hash of the client's address and port).
+Why not uvicorn's own ``--workers``: it shares one listening socket between the workers, and
+whichever worker wakes first accepts the connection, so keep-alive clients that open their
+connections together (an applicant-tracking system's pool, bench/verify.py's 32 clients) mostly
+land on one worker: with two workers the median answer took 5 ms and the 99th percentile
+236 ms. Why not one ``SO_REUSEPORT`` socket per worker (our previous design): the kernel picks
+the worker by a hash of the client's address and port, and 32 connections split 20/12 or 22/10
+about as often as 16/16; the crowded worker's clients then waited twice as long (p99 between 34
+and 58 ms from one run to the next).
 
-The supervisor restarts a worker that dies and stops all of them on SIGTERM or SIGINT.
+So the supervisor accepts every connection itself and hands it, as a file descriptor over a
+Unix socket (``SCM_RIGHTS``), to the workers in turn: N connections opened together split as
+evenly as they can. A worker serves the connection exactly as if it had accepted it (uvicorn's
+own protocol, graceful shutdown included); the supervisor never reads a byte of it. Accepting
+and handing over costs the supervisor some tens of microseconds per connection, nothing per
+request. The supervisor also restarts a worker that dies and stops all of them on SIGTERM or
+SIGINT; a worker whose supervisor disappears stops too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
+import selectors
 import signal
 import socket
 import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import uvicorn
 
-__all__ = ["supervise"]
+__all__ = ["deal", "supervise"]
 
 _log = logging.getLogger(__name__)
 
 _RESTART_PAUSE_S = 1.0
+_POLL_S = 0.2
 _STOP_TIMEOUT_S = 30.0
+_BACKLOG = 2048
+_FDS_PER_READ = 64
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -37,14 +52,94 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     )[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind(address)
-    sock.listen(2048)
+    sock.listen(_BACKLOG)
+    sock.setblocking(False)
     return sock
 
 
-def _worker(factory: str, host: str, port: int) -> None:
-    """One worker: its own socket on the shared port, uvicorn serving ``factory()``'s app."""
+def deal(connection: socket.socket, channels: Sequence[socket.socket | None], start: int) -> int:
+    """Hand ``connection`` to the first worker, from ``start`` on, that takes it; return its index.
+
+    A worker's channel refuses when it is gone (restarting) or its queue is full (it stopped
+    reading): the next one is tried. Returns -1 when none took it (the caller closes it).
+    """
+    count = len(channels)
+    for step in range(count):
+        position = (start + step) % count
+        channel = channels[position]
+        if channel is None:
+            continue
+        try:
+            socket.send_fds(channel, [b"c"], [connection.fileno()])
+        except OSError:  # BlockingIOError (full), BrokenPipeError / ConnectionError (gone)
+            continue
+        return position
+    return -1
+
+
+class _HandedConnectionsServer(uvicorn.Server):
+    """uvicorn serving the connections its supervisor hands over instead of a socket of its own."""
+
+    def __init__(self, config: uvicorn.Config, channel: socket.socket) -> None:
+        super().__init__(config)
+        self._channel = channel
+        self._opening: set[asyncio.Task[object]] = set()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])  # the lifespan and state, but no listening socket
+        loop = asyncio.get_running_loop()
+        config = self.config
+
+        def create_protocol() -> asyncio.Protocol:
+            # The same protocol uvicorn builds for a connection it accepted itself.
+            protocol: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
+                config=config,
+                server_state=self.server_state,
+                app_state=self.lifespan.state,
+                _loop=loop,
+            )
+            return protocol
+
+        def receive() -> None:
+            while True:
+                try:
+                    message, fds, _flags, _address = socket.recv_fds(
+                        self._channel, 16, _FDS_PER_READ
+                    )
+                except BlockingIOError:
+                    return
+                except OSError:
+                    message, fds = b"", []
+                if not message and not fds:  # the supervisor is gone: stop like on SIGTERM
+                    loop.remove_reader(self._channel.fileno())
+                    self.should_exit = True
+                    return
+                for fd in fds:
+                    connection = socket.socket(fileno=fd)
+                    connection.setblocking(False)
+                    task = loop.create_task(
+                        loop.connect_accepted_socket(create_protocol, connection)
+                    )
+                    self._opening.add(task)
+                    task.add_done_callback(self._opened)
+
+        self._channel.setblocking(False)
+        loop.add_reader(self._channel.fileno(), receive)
+
+    def _opened(self, task: asyncio.Task[object]) -> None:
+        self._opening.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.warning("could not serve a handed-over connection: %s", task.exception())
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        asyncio.get_running_loop().remove_reader(self._channel.fileno())
+        self._channel.close()  # the supervisor stops handing us connections
+        await super().shutdown(sockets)
+
+
+def _worker(factory: str, channel: socket.socket, host: str, port: int) -> None:
+    """One worker: uvicorn serving ``factory()``'s app on the connections handed over."""
     config = uvicorn.Config(
         factory,
         factory=True,
@@ -54,7 +149,13 @@ def _worker(factory: str, host: str, port: int) -> None:
         proxy_headers=True,
         access_log=False,
     )
-    uvicorn.Server(config).run(sockets=[_listening_socket(host, port)])
+    _HandedConnectionsServer(config, channel).run()
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    channel: socket.socket  # the supervisor's end
 
 
 def supervise(factory: str, *, host: str, port: int, workers: int) -> int:
@@ -65,34 +166,71 @@ def supervise(factory: str, *, host: str, port: int, workers: int) -> int:
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
 
-    def start() -> BaseProcess:
-        process = context.Process(target=_worker, args=(factory, host, port), daemon=False)
-        process.start()
-        return process
+    def start() -> _Worker:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        process = context.Process(target=_worker, args=(factory, theirs, host, port), daemon=False)
+        process.start()  # the child receives its own copy of ``theirs``
+        theirs.close()
+        ours.setblocking(False)
+        return _Worker(process, ours)
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         _log.info("signal %s: stopping %s workers", signum, workers)
         stop.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    processes = [start() for _ in range(workers)]
+    listener = _listening_socket(host, port)
+    running = [start() for _ in range(workers)]
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    turn = 0
+    checked = time.monotonic()
     try:
-        while not stop.wait(_RESTART_PAUSE_S):
-            for position, process in enumerate(processes):
-                if not process.is_alive():
-                    _log.warning(
-                        "worker %s exited with %s; starting another", process.pid, process.exitcode
-                    )
-                    processes[position] = start()
+        while not stop.is_set():
+            if selector.select(timeout=_POLL_S):
+                turn = _accept_all(listener, running, turn)
+            if time.monotonic() - checked >= _RESTART_PAUSE_S:
+                checked = time.monotonic()
+                for position, worker in enumerate(running):
+                    if not worker.process.is_alive():
+                        _log.warning(
+                            "worker %s exited with %s; starting another",
+                            worker.process.pid,
+                            worker.process.exitcode,
+                        )
+                        worker.channel.close()
+                        running[position] = start()
     finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()  # SIGTERM: uvicorn finishes requests and its lifespan
-        for process in processes:
-            process.join(_STOP_TIMEOUT_S)
-            if process.is_alive():
-                process.kill()
-                process.join()
+        selector.close()
+        listener.close()
+        for worker in running:
+            worker.channel.close()
+            if worker.process.is_alive():
+                worker.process.terminate()  # SIGTERM: uvicorn finishes requests and its lifespan
+        for worker in running:
+            worker.process.join(_STOP_TIMEOUT_S)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _accept_all(listener: socket.socket, running: Sequence[_Worker], turn: int) -> int:
+    """Accept every waiting connection and deal them out from ``turn``; return the next turn."""
+    channels = [worker.channel for worker in running]
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except BlockingIOError:
+            return turn
+        except OSError as error:  # out of file descriptors, typically: try again shortly
+            _log.warning("could not accept a connection: %s", error)
+            return turn
+        with connection:
+            position = deal(connection, channels, turn)
+        if position < 0:
+            _log.warning("no worker could take a connection; it was closed")
+            continue
+        turn = (position + 1) % len(channels)

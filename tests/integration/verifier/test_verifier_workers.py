@@ -48,16 +48,33 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-async def test_two_workers_answer_and_stop_together(
-    tmp_path, kafka_settings, mongo_settings
-) -> None:
-    port = _free_port()
-    service = ServiceProcess(
+def _established(worker: int, port: int) -> int:
+    """Connections to ``port`` that the process ``worker`` holds (server side, from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+                inodes.add(fields[9])
+    held = 0
+    for fd in Path(f"/proc/{worker}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            held += 1
+    return held
+
+
+def _verifier(port: int, tmp_path: Path, kafka_settings, mongo_settings, workers: int):
+    return ServiceProcess(
         name="verifier",
         port=port,
         log_dir=tmp_path,
         env={
-            "VERIFIER_WORKERS": "2",
+            "VERIFIER_WORKERS": str(workers),
             "VERIFIER_HTTP__HOST": "127.0.0.1",
             "VERIFIER_HTTP__PORT": str(port),
             "VERIFIER_KAFKA__BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
@@ -66,18 +83,31 @@ async def test_two_workers_answer_and_stop_together(
             "VERIFIER_MONGO__DATABASE": mongo_settings.database,
         },
     )
+
+
+async def _workers_of(service: ServiceProcess, count: int) -> list[int]:
+    assert service.process is not None
+    workers: list[int] = []
+    for _ in range(100):
+        workers = [p for p in _children(service.process.pid) if _alive(p)]
+        if len(workers) >= count:
+            break
+        await asyncio.sleep(0.1)
+    assert len(workers) >= count, service.tail()
+    return workers
+
+
+async def test_two_workers_answer_and_stop_together(
+    tmp_path, kafka_settings, mongo_settings
+) -> None:
+    port = _free_port()
+    service = _verifier(port, tmp_path, kafka_settings, mongo_settings, workers=2)
     service.start()
     try:
         await asyncio.to_thread(service.wait_ready, 90.0)
         assert service.process is not None
         supervisor = service.process.pid
-        workers: list[int] = []
-        for _ in range(100):
-            workers = [p for p in _children(supervisor) if _alive(p)]
-            if len(workers) >= 2:
-                break
-            await asyncio.sleep(0.1)
-        assert len(workers) >= 2, service.tail()
+        workers = await _workers_of(service, 2)
 
         # Many connections at once: every one is answered, by whichever worker accepted it.
         async def ask() -> int:
@@ -109,3 +139,52 @@ async def test_two_workers_answer_and_stop_together(
                 break
             await asyncio.sleep(0.1)
         assert not _alive(worker), f"worker {worker} outlived the service"
+
+
+async def test_connections_opened_together_are_split_evenly(
+    tmp_path, kafka_settings, mongo_settings
+) -> None:
+    """32 keep-alive connections over 3 workers: 11, 11 and 10, not whatever a hash gives."""
+    port = _free_port()
+    service = _verifier(port, tmp_path, kafka_settings, mongo_settings, workers=3)
+    service.start()
+    held: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    try:
+        await asyncio.to_thread(service.wait_ready, 90.0)
+        workers = await _workers_of(service, 3)
+
+        async def open_and_ask() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: verifier\r\n\r\n")
+            head = await reader.readuntil(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            return reader, writer
+
+        held = list(await asyncio.gather(*(open_and_ask() for _ in range(32))))
+        counts = sorted(_established(worker, port) for worker in workers)
+        assert counts == [10, 11, 11], counts
+    finally:
+        for _, writer in held:
+            writer.close()
+        service.stop()
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(
+    tmp_path, kafka_settings, mongo_settings
+) -> None:
+    """No orphans: a worker whose supervisor died (SIGKILL, OOM) stops instead of idling."""
+    port = _free_port()
+    service = _verifier(port, tmp_path, kafka_settings, mongo_settings, workers=2)
+    service.start()
+    try:
+        await asyncio.to_thread(service.wait_ready, 90.0)
+        workers = await _workers_of(service, 2)
+        assert service.process is not None
+        os.kill(service.process.pid, signal.SIGKILL)
+        for _ in range(300):
+            if not any(_alive(worker) for worker in workers):
+                break
+            await asyncio.sleep(0.1)
+        assert not any(_alive(worker) for worker in workers), service.tail()
+    finally:
+        service.stop()

@@ -197,7 +197,7 @@ def create_api(settings: VerifierSettings, *, telemetry: Telemetry | None = None
 
 
 def app_from_environment() -> FastAPI:
-    """Build the app in a worker process started by uvicorn's supervisor (``VERIFIER_WORKERS``).
+    """Build the app in a worker process started by ``sceau_shared.workers`` (``VERIFIER_WORKERS``).
 
     Each worker reads the same ``VERIFIER_*`` environment as the parent (which already checked
     the settings, Kafka and MongoDB before starting workers) and logs as the service.
