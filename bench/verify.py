@@ -6,14 +6,15 @@ Run (needs the dev Kafka and MongoDB-protocol server, see docs/benchmarks.md)::
 
 What it does, in one run so that the ratios compare like with like on the same machine:
 
-1. **Baseline** — the credential engine in this process, pinned to the core the verifier will
-   get, best of 3 interleaved rounds: ``verify_proof`` (signature only) and the engine's full
-   ``verify`` (structure, proof, validity, status from an in-memory list, no issuer registry)
-   over the same distinct OB 3.0 (``ob3-v2``, eddsa-rdfc-2022) credentials the service gets.
-2. **Service** — ``python -m sceau_verifier`` as a separate process (one uvicorn worker) pinned
-   to that same core (the load generator runs on the other cores), with a loopback registry
-   stand-in serving the status list and the trust answers. Caches are warmed
-   (status list, trust answers, DID resolution). 32 concurrent HTTP/1.1 clients (closed loop,
+1. **Baseline** — the credential engine in this process (one core), best of 3 interleaved
+   rounds: ``verify_proof`` (signature only) and the engine's full ``verify`` (structure, proof,
+   validity, status from an in-memory list, no issuer registry) over the same distinct OB 3.0
+   (``ob3-v2``, eddsa-rdfc-2022) credentials the service gets.
+2. **Service** — ``python -m sceau_verifier`` as a separate process tree (``--workers``, default
+   2 = ``VERIFIER_WORKERS``, one per core; ``--pin`` with one worker pins it and the baseline to
+   one core and the load to the others), with a loopback registry stand-in serving the status
+   list and the trust answers. Every worker's caches are warmed (status list, trust answers, DID
+   resolution). 32 concurrent HTTP/1.1 clients (closed loop,
    one keep-alive connection each, pre-encoded requests so that the load generator takes as
    little CPU as possible from the verifier on a 2-core machine) then ``POST /v1/verify``:
 

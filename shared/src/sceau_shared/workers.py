@@ -14,7 +14,8 @@ Unix socket (``SCM_RIGHTS``), to the workers in turn: N connections opened toget
 evenly as they can. A worker serves the connection exactly as if it had accepted it (uvicorn's
 own protocol, graceful shutdown included); the supervisor never reads a byte of it. Accepting
 and handing over costs the supervisor some tens of microseconds per connection, nothing per
-request. The supervisor also restarts a worker that dies and stops all of them on SIGTERM or
+request. The supervisor also restarts a worker that dies (pausing longer and longer while
+workers keep failing at start-up, see :func:`restart_pause`) and stops all of them on SIGTERM or
 SIGINT; a worker whose supervisor disappears stops too.
 """
 
@@ -28,18 +29,20 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import uvicorn
 
-__all__ = ["deal", "supervise"]
+__all__ = ["deal", "restart_pause", "supervise"]
 
 _log = logging.getLogger(__name__)
 
 _RESTART_PAUSE_S = 1.0
+_QUICK_EXIT_S = 10.0
+_MAX_RESTART_PAUSE_S = 30.0
 _POLL_S = 0.2
 _STOP_TIMEOUT_S = 30.0
 _BACKLOG = 2048
@@ -56,6 +59,20 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     sock.listen(_BACKLOG)
     sock.setblocking(False)
     return sock
+
+
+def restart_pause(lived_s: float, quick_exits: int) -> tuple[float, int]:
+    """How long to wait before replacing a worker that lived ``lived_s``; and the new streak.
+
+    A worker that dies soon after starting most likely failed at start-up (a MongoDB or Kafka
+    it cannot reach, a bad file only workers read) and its replacement would too: each such
+    exit in a row doubles the pause (2, 4, 8, ... up to 30 s) instead of starting a process
+    every second forever. A worker that had been running is replaced at once.
+    """
+    if lived_s >= _QUICK_EXIT_S:
+        return 0.0, 0
+    streak = quick_exits + 1
+    return min(_MAX_RESTART_PAUSE_S, _RESTART_PAUSE_S * 2.0**streak), streak
 
 
 def deal(connection: socket.socket, channels: Sequence[socket.socket | None], start: int) -> int:
@@ -156,6 +173,9 @@ def _worker(factory: str, channel: socket.socket, host: str, port: int) -> None:
 class _Worker:
     process: BaseProcess
     channel: socket.socket  # the supervisor's end
+    started_at: float
+    quick_exits: int = 0  # start-up failures in a row before this process
+    restart_at: float | None = None  # set once the process is found dead
 
 
 def supervise(factory: str, *, host: str, port: int, workers: int) -> int:
@@ -166,13 +186,13 @@ def supervise(factory: str, *, host: str, port: int, workers: int) -> int:
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
 
-    def start() -> _Worker:
+    def start(quick_exits: int = 0) -> _Worker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         process = context.Process(target=_worker, args=(factory, theirs, host, port), daemon=False)
         process.start()  # the child receives its own copy of ``theirs``
         theirs.close()
         ours.setblocking(False)
-        return _Worker(process, ours)
+        return _Worker(process, ours, started_at=time.monotonic(), quick_exits=quick_exits)
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         _log.info("signal %s: stopping %s workers", signum, workers)
@@ -189,17 +209,12 @@ def supervise(factory: str, *, host: str, port: int, workers: int) -> int:
         while not stop.is_set():
             if selector.select(timeout=_POLL_S):
                 turn = _accept_all(listener, running, turn)
-            if time.monotonic() - checked >= _RESTART_PAUSE_S:
+            if time.monotonic() - checked >= _POLL_S:
                 checked = time.monotonic()
                 for position, worker in enumerate(running):
-                    if not worker.process.is_alive():
-                        _log.warning(
-                            "worker %s exited with %s; starting another",
-                            worker.process.pid,
-                            worker.process.exitcode,
-                        )
-                        worker.channel.close()
-                        running[position] = start()
+                    replacement = _replace_if_dead(worker, checked, start)
+                    if replacement is not None:
+                        running[position] = replacement
     finally:
         selector.close()
         listener.close()
@@ -215,6 +230,29 @@ def supervise(factory: str, *, host: str, port: int, workers: int) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _replace_if_dead(
+    worker: _Worker, now: float, start: Callable[[int], _Worker]
+) -> _Worker | None:
+    """A new worker in place of ``worker`` once it is dead and its restart pause is over."""
+    if worker.process.is_alive():
+        return None
+    if worker.restart_at is None:
+        pause, worker.quick_exits = restart_pause(now - worker.started_at, worker.quick_exits)
+        worker.restart_at = now + pause
+        worker.channel.close()  # dealing skips it meanwhile
+        log = _log.error if worker.quick_exits >= 3 else _log.warning
+        log(
+            "worker %s exited with %s after %.1f s; starting another in %.0f s",
+            worker.process.pid,
+            worker.process.exitcode,
+            now - worker.started_at,
+            pause,
+        )
+    if now < worker.restart_at:
+        return None
+    return start(worker.quick_exits)
 
 
 def _accept_all(listener: socket.socket, running: Sequence[_Worker], turn: int) -> int:

@@ -9,6 +9,8 @@ import asyncio
 import os
 import signal
 import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -68,8 +70,13 @@ def _established(worker: int, port: int) -> int:
     return held
 
 
-def _verifier(port: int, tmp_path: Path, kafka_settings, mongo_settings, workers: int):
-    return ServiceProcess(
+@asynccontextmanager
+async def _running(
+    tmp_path: Path, kafka_settings, mongo_settings, *, workers: int
+) -> AsyncIterator[tuple[ServiceProcess, list[int]]]:
+    """``python -m sceau_verifier`` with ``workers`` workers, ready; its supervisor and workers."""
+    port = _free_port()
+    service = ServiceProcess(
         name="verifier",
         port=port,
         log_dir=tmp_path,
@@ -83,33 +90,38 @@ def _verifier(port: int, tmp_path: Path, kafka_settings, mongo_settings, workers
             "VERIFIER_MONGO__DATABASE": mongo_settings.database,
         },
     )
+    service.start()
+    try:
+        await asyncio.to_thread(service.wait_ready, 90.0)
+        assert service.process is not None
+        found: list[int] = []
+        for _ in range(100):
+            found = [p for p in _children(service.process.pid) if _alive(p)]
+            if len(found) >= workers:
+                break
+            await asyncio.sleep(0.1)
+        assert len(found) >= workers, service.tail()
+        yield service, found
+    finally:
+        service.stop()
 
 
-async def _workers_of(service: ServiceProcess, count: int) -> list[int]:
-    assert service.process is not None
-    workers: list[int] = []
-    for _ in range(100):
-        workers = [p for p in _children(service.process.pid) if _alive(p)]
-        if len(workers) >= count:
-            break
+async def _eventually(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return True
         await asyncio.sleep(0.1)
-    assert len(workers) >= count, service.tail()
-    return workers
+    return condition()
 
 
 async def test_two_workers_answer_and_stop_together(
     tmp_path, kafka_settings, mongo_settings
 ) -> None:
-    port = _free_port()
-    service = _verifier(port, tmp_path, kafka_settings, mongo_settings, workers=2)
-    service.start()
-    try:
-        await asyncio.to_thread(service.wait_ready, 90.0)
+    async with _running(tmp_path, kafka_settings, mongo_settings, workers=2) as (service, workers):
         assert service.process is not None
         supervisor = service.process.pid
-        workers = await _workers_of(service, 2)
 
-        # Many connections at once: every one is answered, by whichever worker accepted it.
+        # Many connections at once: every one is answered, by whichever worker it was dealt to.
         async def ask() -> int:
             async with httpx.AsyncClient(base_url=service.url) as client:
                 answer = await client.post(
@@ -122,69 +134,47 @@ async def test_two_workers_answer_and_stop_together(
         assert set(codes) == {400}
         # A worker that dies is replaced; the service keeps answering meanwhile.
         os.kill(workers[0], signal.SIGKILL)
-        replaced: list[int] = []
-        for _ in range(300):
-            replaced = [p for p in _children(supervisor) if _alive(p) and p not in workers]
-            if replaced:
-                break
-            await asyncio.sleep(0.1)
-        assert replaced, service.tail()
+
+        def replaced() -> bool:
+            return any(p not in workers for p in _children(supervisor) if _alive(p))
+
+        assert await _eventually(replaced), service.tail()
         assert await ask() == 400
         workers = [p for p in _children(supervisor) if _alive(p)]
-    finally:
-        service.stop()
     for worker in workers:
-        for _ in range(100):
-            if not _alive(worker):
-                break
-            await asyncio.sleep(0.1)
-        assert not _alive(worker), f"worker {worker} outlived the service"
+        assert await _eventually(lambda w=worker: not _alive(w), 10), f"worker {worker} outlived"
 
 
 async def test_connections_opened_together_are_split_evenly(
     tmp_path, kafka_settings, mongo_settings
 ) -> None:
     """32 keep-alive connections over 3 workers: 11, 11 and 10, not whatever a hash gives."""
-    port = _free_port()
-    service = _verifier(port, tmp_path, kafka_settings, mongo_settings, workers=3)
-    service.start()
-    held: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-    try:
-        await asyncio.to_thread(service.wait_ready, 90.0)
-        workers = await _workers_of(service, 3)
+    held: list[asyncio.StreamWriter] = []
+    async with _running(tmp_path, kafka_settings, mongo_settings, workers=3) as (service, workers):
+        port = service.port
 
-        async def open_and_ask() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        async def open_and_ask() -> asyncio.StreamWriter:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            held.append(writer)
             writer.write(b"GET /healthz HTTP/1.1\r\nHost: verifier\r\n\r\n")
             head = await reader.readuntil(b"\r\n\r\n")
             assert head.startswith(b"HTTP/1.1 200"), head
-            return reader, writer
+            return writer
 
-        held = list(await asyncio.gather(*(open_and_ask() for _ in range(32))))
-        counts = sorted(_established(worker, port) for worker in workers)
-        assert counts == [10, 11, 11], counts
-    finally:
-        for _, writer in held:
-            writer.close()
-        service.stop()
+        try:
+            await asyncio.gather(*(open_and_ask() for _ in range(32)))
+            counts = sorted(_established(worker, port) for worker in workers)
+            assert counts == [10, 11, 11], counts
+        finally:
+            for writer in held:
+                writer.close()
 
 
 async def test_workers_stop_when_their_supervisor_is_killed(
     tmp_path, kafka_settings, mongo_settings
 ) -> None:
     """No orphans: a worker whose supervisor died (SIGKILL, OOM) stops instead of idling."""
-    port = _free_port()
-    service = _verifier(port, tmp_path, kafka_settings, mongo_settings, workers=2)
-    service.start()
-    try:
-        await asyncio.to_thread(service.wait_ready, 90.0)
-        workers = await _workers_of(service, 2)
+    async with _running(tmp_path, kafka_settings, mongo_settings, workers=2) as (service, workers):
         assert service.process is not None
         os.kill(service.process.pid, signal.SIGKILL)
-        for _ in range(300):
-            if not any(_alive(worker) for worker in workers):
-                break
-            await asyncio.sleep(0.1)
-        assert not any(_alive(worker) for worker in workers), service.tail()
-    finally:
-        service.stop()
+        assert await _eventually(lambda: not any(_alive(w) for w in workers)), service.tail()

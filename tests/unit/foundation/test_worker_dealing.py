@@ -1,7 +1,7 @@
-"""How the worker supervisor deals accepted connections out to its workers (sceau_shared.workers).
+"""How the worker supervisor deals connections out and paces restarts (sceau_shared.workers).
 
 The real processes are exercised in tests/integration/verifier/test_verifier_workers.py; here
-the dealing rule alone, with Unix socket pairs standing for the workers' channels.
+the dealing rule (Unix socket pairs stand for the workers' channels) and the restart pauses.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from sceau_shared.workers import deal
+from sceau_shared.workers import deal, restart_pause
 
 
 @contextmanager
@@ -79,3 +79,17 @@ def test_the_worker_receives_the_same_connection() -> None:
             with socket.socket(fileno=fds[0]) as handed:
                 handed.sendall(b"hello")
                 assert right.recv(5) == b"hello"
+
+
+def test_a_worker_that_had_been_running_is_replaced_at_once() -> None:
+    assert restart_pause(lived_s=3600, quick_exits=0) == (0.0, 0)
+    assert restart_pause(lived_s=60, quick_exits=4) == (0.0, 0)  # a long life ends the streak
+
+
+def test_workers_failing_at_start_up_are_restarted_ever_more_slowly() -> None:
+    pauses, streak = [], 0
+    for _ in range(7):
+        pause, streak = restart_pause(lived_s=0.5, quick_exits=streak)
+        pauses.append(pause)
+    assert pauses == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]
+    assert streak == 7
