@@ -241,7 +241,7 @@ def _replace_if_dead(
     if worker.restart_at is None:
         pause, worker.quick_exits = restart_pause(now - worker.started_at, worker.quick_exits)
         worker.restart_at = now + pause
-        worker.channel.close()  # dealing skips it meanwhile
+        worker.channel.close()  # and dealing skips it (restart_at is set)
         log = _log.error if worker.quick_exits >= 3 else _log.warning
         log(
             "worker %s exited with %s after %.1f s; starting another in %.0f s",
@@ -257,7 +257,7 @@ def _replace_if_dead(
 
 def _accept_all(listener: socket.socket, running: Sequence[_Worker], turn: int) -> int:
     """Accept every waiting connection and deal them out from ``turn``; return the next turn."""
-    channels = [worker.channel for worker in running]
+    channels = [worker.channel if worker.restart_at is None else None for worker in running]
     while True:
         try:
             connection, _ = listener.accept()

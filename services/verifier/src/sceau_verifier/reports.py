@@ -1,7 +1,8 @@
 """Best-effort delivery of ``VerificationCompletedV1`` events, one sender per process.
 
-One event per verification is published for the institutions' statistics; nothing else depends
-on it, and the employer's answer must never wait for the broker. An earlier design started one
+One event per verification is published for the institutions' statistics and verification
+webhooks (the notifier); no stored state depends on it, and the employer's answer must never
+wait for the broker. An earlier design started one
 task per event: when the broker acknowledged more slowly than employers verified (a saturated
 2-core machine), hundreds of those tasks waited on aiokafka's full batch together, every drained
 batch woke all of them to find it full again, and the verifier's CPU per request grew by a
@@ -83,8 +84,6 @@ class ReportSender:
                 event = self._queue.popleft()
                 try:
                     await self._publish(event)
-                except asyncio.CancelledError:
-                    raise
                 except Exception:  # noqa: BLE001 - a broker hiccup must not stop the sender
                     _log.exception("could not publish %s", event.event_type)
         finally:
