@@ -25,19 +25,19 @@ from typing import Any
 
 import didkit
 
-from sceau_shared.credentials.canonical import (
+from sceau_credentials.canonical import (
     Canonicalizer,
     OxigraphCanonicalizer,
     PyldCanonicalizer,
 )
-from sceau_shared.credentials.dids import (
+from sceau_credentials.dids import (
     CompositeResolver,
     DidKeyResolver,
     PublishedKey,
     institution_did_document,
 )
-from sceau_shared.credentials.engine import Profile, sign_credential, verify_proof
-from sceau_shared.credentials.keys import SigningKey
+from sceau_credentials.engine import Profile, sign_credential, verify_proof
+from sceau_credentials.keys import SigningKey
 
 CREATED = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 WEB_DID = "did:web:college.example"

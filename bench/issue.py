@@ -32,14 +32,14 @@ from aiokafka import AIOKafkaConsumer
 from procfs import cpu_seconds, tree_cpu_seconds
 from pymongo import AsyncMongoClient
 
+from sceau_credentials.engine import Profile, sign_credential
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.ob3 import IssuerProfile, Recipient, build_credential
+from sceau_credentials.status.entries import status_entry
 from sceau_issuer.achievements.rules import engine_version
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.apikeys.service import ApiKeyService, Scope
 from sceau_issuer.vault import Vault
-from sceau_shared.credentials.engine import Profile, sign_credential
-from sceau_shared.credentials.keys import SigningKey
-from sceau_shared.credentials.ob3 import IssuerProfile, Recipient, build_credential
-from sceau_shared.credentials.status.entries import status_entry
 from sceau_shared.events import (
     AccreditationChangedV1,
     AccreditationScope,

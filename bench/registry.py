@@ -199,7 +199,7 @@ async def drive(port: int, path: str, *, clients: int, warmup_s: float, seconds:
 
 def status_list_credential(list_url: str, issuer: str) -> dict[str, Any]:
     """A realistic signed-looking Bitstring list: 131,072 entries, ~1 % revoked."""
-    from sceau_shared.credentials.status.bitstring import (
+    from sceau_credentials.status.bitstring import (
         Bitstring,
         encode_bitstring_status_list,
     )
@@ -236,7 +236,7 @@ def status_list_credential(list_url: str, issuer: str) -> dict[str, Any]:
 
 async def seed(base: str, prefix: str, did_host: str) -> tuple[str, str]:
     """Register, activate and accredit an institution; publish its key and a status list."""
-    from sceau_shared.credentials.keys import SigningKey
+    from sceau_credentials.keys import SigningKey
     from sceau_shared.events import IssuerKeyPublishedV1, KeyAction, StatusListPublishedV1
     from sceau_shared.events.credentials import StatusPurpose
     from sceau_shared.kafka import EventPublisher, create_broker

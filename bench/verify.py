@@ -68,10 +68,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 from procfs import tree_cpu_seconds  # noqa: E402
 from verifier_support import Issuer, RegistryStandIn, StatusList, free_port  # noqa: E402
 
-from sceau_shared.credentials.dids import CompositeResolver, DidKeyResolver  # noqa: E402
-from sceau_shared.credentials.engine import verify_proof  # noqa: E402
-from sceau_shared.credentials.status import ListStatusChecker  # noqa: E402
-from sceau_shared.credentials.verification import verify  # noqa: E402
+from sceau_credentials.dids import CompositeResolver, DidKeyResolver  # noqa: E402
+from sceau_credentials.engine import verify_proof  # noqa: E402
+from sceau_credentials.status import ListStatusChecker  # noqa: E402
+from sceau_credentials.verification import verify  # noqa: E402
 from sceau_shared.events import StatusListPublishedV1, StatusPurpose  # noqa: E402
 from sceau_shared.kafka import EventPublisher, create_broker  # noqa: E402
 from sceau_shared.settings import KafkaSettings  # noqa: E402

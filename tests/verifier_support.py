@@ -23,10 +23,10 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from sceau_shared.credentials.dids import PublishedKey, institution_did_document
-from sceau_shared.credentials.engine import sign_credential
-from sceau_shared.credentials.keys import SigningKey
-from sceau_shared.credentials.ob3.authoring import (
+from sceau_credentials.dids import PublishedKey, institution_did_document
+from sceau_credentials.engine import sign_credential
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.ob3.authoring import (
     AchievementVersion,
     Assessment,
     AssessmentMethod,
@@ -38,8 +38,8 @@ from sceau_shared.credentials.ob3.authoring import (
     QualityAssurance,
     Recipient,
 )
-from sceau_shared.credentials.ob3.builder import build_credential
-from sceau_shared.credentials.status import (
+from sceau_credentials.ob3.builder import build_credential
+from sceau_credentials.status import (
     Bitstring,
     bitstring_status_list_credential,
     status_entry,

@@ -18,9 +18,9 @@ from sceau_demo.run import run_story
 from sceau_demo.stack import busy_ports, choose_ports, drop_databases, run_config, running_sinks
 from sceau_demo.story import Story
 from sceau_demo.summary import print_summary
-from sceau_shared.infra.process import free_port
-from sceau_shared.testing.processes import ServiceFailed
-from sceau_shared.testing.stack import SERVICES, Stack, StackConfig
+from sceau_dev.infra.process import free_port
+from sceau_dev.testing.processes import ServiceFailed
+from sceau_dev.testing.stack import SERVICES, Stack, StackConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,6 @@
 """Starting and clearing what a demo run needs around the four services.
 
-The services themselves are started and stopped by ``sceau_shared.testing.stack.Stack`` (the
+The services themselves are started and stopped by ``sceau_dev.testing.stack.Stack`` (the
 end-to-end tests use the same); this module adds the demo's ports, its SMTP sink and webhook
 receiver, and dropping the run's databases afterwards.
 """
@@ -17,8 +17,8 @@ from pymongo import MongoClient
 
 from sceau_demo.mail import SmtpSink
 from sceau_demo.webhooks import WebhookReceiver
-from sceau_shared.infra.process import free_port
-from sceau_shared.testing.stack import SERVICES, StackConfig
+from sceau_dev.infra.process import free_port
+from sceau_dev.testing.stack import SERVICES, StackConfig
 
 #: The services' usual ports (the README and the compose file use the same).
 DEFAULT_PORTS = {"issuer": 8001, "registry": 8002, "verifier": 8003, "notifier": 8004}

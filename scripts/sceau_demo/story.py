@@ -10,7 +10,7 @@ from pathlib import Path
 from sceau_demo.console import say
 from sceau_demo.mail import CapturedMail, SmtpSink
 from sceau_demo.webhooks import WebhookReceiver
-from sceau_shared.testing.stack import StackConfig
+from sceau_dev.testing.stack import StackConfig
 
 #: Who the registry and the notifier record as having made the operator's changes (audit trail).
 ACTOR = "demo-operator"

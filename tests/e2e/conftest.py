@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from system_support import System, running_system
 
-from sceau_shared.testing.infrastructure import Endpoints
+from sceau_dev.testing.infrastructure import Endpoints
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sceau_shared.infra.process import free_port
-from sceau_shared.testing.stack import SERVICES, Stack, StackConfig
+from sceau_dev.infra.process import free_port
+from sceau_dev.testing.stack import SERVICES, Stack, StackConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

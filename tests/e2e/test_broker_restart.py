@@ -20,10 +20,10 @@ import httpx
 import pytest
 from system_support import eventually, running_system
 
-from sceau_shared.infra import kafka_server
-from sceau_shared.infra.manager import default_cache_dir
-from sceau_shared.infra.process import free_port
-from sceau_shared.testing.infrastructure import Endpoints
+from sceau_dev.infra import kafka_server
+from sceau_dev.infra.manager import default_cache_dir
+from sceau_dev.infra.process import free_port
+from sceau_dev.testing.infrastructure import Endpoints
 
 pytestmark = pytest.mark.e2e
 

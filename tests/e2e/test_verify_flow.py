@@ -40,12 +40,12 @@ from stack_support import (
 )
 from verifier_support import Issuer
 
-from sceau_shared.credentials.results import (
+from sceau_credentials.results import (
     CREDENTIAL_REVOKED,
     CREDENTIAL_SUSPENDED,
     ISSUER_NOT_TRUSTED,
 )
-from sceau_shared.testing.infrastructure import Endpoints
+from sceau_dev.testing.infrastructure import Endpoints
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from interop_js import DigitalBazaar
 
-from sceau_shared.credentials.dids import (
+from sceau_credentials.dids import (
     CompositeResolver,
     DidKeyResolver,
     KeyState,
@@ -26,13 +26,13 @@ from sceau_shared.credentials.dids import (
     institution_did_document,
     verification_method_ids,
 )
-from sceau_shared.credentials.dids.did_key import PublicKeyFormat
-from sceau_shared.credentials.engine import Profile, sign_credential, verify_proof
-from sceau_shared.credentials.keys import SigningKey
-from sceau_shared.credentials.ob3.authoring import AchievementVersion, IssuerProfile, Recipient
-from sceau_shared.credentials.ob3.builder import build_credential
-from sceau_shared.credentials.results import CheckName, CheckStatus, VerificationResult
-from sceau_shared.credentials.verification import verify
+from sceau_credentials.dids.did_key import PublicKeyFormat
+from sceau_credentials.engine import Profile, sign_credential, verify_proof
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.ob3.authoring import AchievementVersion, IssuerProfile, Recipient
+from sceau_credentials.ob3.builder import build_credential
+from sceau_credentials.results import CheckName, CheckStatus, VerificationResult
+from sceau_credentials.verification import verify
 
 pytestmark = pytest.mark.interop
 

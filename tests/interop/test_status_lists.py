@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from interop_js import DigitalBazaar
 
-from sceau_shared.credentials.dids import DidKeyResolver
-from sceau_shared.credentials.engine import Profile, sign_credential
-from sceau_shared.credentials.keys import SigningKey
-from sceau_shared.credentials.ob3.authoring import AchievementVersion, IssuerProfile, Recipient
-from sceau_shared.credentials.ob3.builder import build_credential
-from sceau_shared.credentials.results import CREDENTIAL_REVOKED, CheckName, CheckStatus
-from sceau_shared.credentials.status import (
+from sceau_credentials.dids import DidKeyResolver
+from sceau_credentials.engine import Profile, sign_credential
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.ob3.authoring import AchievementVersion, IssuerProfile, Recipient
+from sceau_credentials.ob3.builder import build_credential
+from sceau_credentials.results import CREDENTIAL_REVOKED, CheckName, CheckStatus
+from sceau_credentials.status import (
     MIN_ENTRIES,
     Bitstring,
     ListStatusChecker,
@@ -34,7 +34,7 @@ from sceau_shared.credentials.status import (
     encode_bitstring_status_list,
     status_entry,
 )
-from sceau_shared.credentials.verification import verify
+from sceau_credentials.verification import verify
 
 pytestmark = pytest.mark.interop
 

@@ -31,11 +31,11 @@ from verifier_support import (
     settings_for,
 )
 
-from sceau_shared.credentials.keys import SigningKey
-from sceau_shared.credentials.ob3.authoring import IssuerProfile, Recipient
-from sceau_shared.credentials.ob3.builder import build_credential
-from sceau_shared.credentials.results import CREDENTIAL_REVOKED
-from sceau_shared.credentials.status import MIN_ENTRIES, status_entry
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.ob3.authoring import IssuerProfile, Recipient
+from sceau_credentials.ob3.builder import build_credential
+from sceau_credentials.results import CREDENTIAL_REVOKED
+from sceau_credentials.status import MIN_ENTRIES, status_entry
 
 pytestmark = pytest.mark.interop
 

@@ -15,7 +15,7 @@ import httpx
 
 from sceau_demo.checks import StepFailed, eventually, expect
 from sceau_demo.story import Story
-from sceau_shared.testing.stack import service_env
+from sceau_dev.testing.stack import service_env
 
 #: Every event type the college's system subscribes to (all the notifier offers).
 WEBHOOK_TYPES = [

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
+from sceau_credentials.results import CREDENTIAL_REVOKED
 from sceau_demo.checks import StepFailed, eventually, expect
 from sceau_demo.story import Story
-from sceau_shared.credentials.results import CREDENTIAL_REVOKED
 
 
 async def verify(story: Story, http: httpx.AsyncClient, document: Any) -> dict[str, Any]:

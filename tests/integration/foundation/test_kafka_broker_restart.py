@@ -13,9 +13,9 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from pymongo.errors import DuplicateKeyError
 
-from sceau_shared.infra import kafka_server
-from sceau_shared.infra.manager import default_cache_dir
-from sceau_shared.infra.process import free_port
+from sceau_dev.infra import kafka_server
+from sceau_dev.infra.manager import default_cache_dir
+from sceau_dev.infra.process import free_port
 from sceau_shared.kafka import EventPublisher, create_broker
 from sceau_shared.settings import KafkaSettings
 

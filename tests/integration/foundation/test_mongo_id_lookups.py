@@ -2,7 +2,7 @@
 
 FerretDB 1.24 as published never uses its ``_id`` index on SQLite (its queries name another
 expression than the index), so every lookup by ``_id`` scans the collection; ``sceau infra``
-builds it with that corrected (``sceau_shared.infra.mongo_server.FERRETDB_ADJUSTMENTS``). This
+builds it with that corrected (``sceau_dev.infra.mongo_server.FERRETDB_ADJUSTMENTS``). This
 checks the plan the server reports, not a timing.
 """
 

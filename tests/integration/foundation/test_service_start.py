@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from sceau_shared.infra.process import free_port
+from sceau_dev.infra.process import free_port
 
 pytestmark = pytest.mark.integration
 

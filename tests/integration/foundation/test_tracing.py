@@ -81,8 +81,8 @@ async def test_trace_context_crosses_the_outbox_and_kafka(
 
 
 async def test_mongo_commands_are_traced(mongo_settings):
+    from sceau_dev.testing.tracing import pymongo_spans_to
     from sceau_shared.mongo import create_client
-    from sceau_shared.testing.tracing import pymongo_spans_to
 
     exporter = InMemorySpanExporter()
     provider = TracerProvider()

@@ -13,10 +13,10 @@ from achievement_samples import micro_credential
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
+from sceau_credentials.ob3.models import ACHIEVEMENT_TYPES
 from sceau_issuer.apikeys.service import Scope
 from sceau_issuer.services import Services
 from sceau_issuer.settings import IssuerSettings
-from sceau_shared.credentials.ob3.models import ACHIEVEMENT_TYPES
 from sceau_shared.events import (
     AccreditationChangedV1,
     AccreditationScope,

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from issuer_support import IssuerHarness, micro
 
-from sceau_shared.credentials.dids import DidKeyResolver
-from sceau_shared.credentials.engine import verify_proof
-from sceau_shared.credentials.ob3 import schema_problems
+from sceau_credentials.dids import DidKeyResolver
+from sceau_credentials.engine import verify_proof
+from sceau_credentials.ob3 import schema_problems
 
 pytestmark = pytest.mark.integration
 

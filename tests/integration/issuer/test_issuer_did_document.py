@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import pytest
 from issuer_support import IssuerHarness, micro
 
+from sceau_credentials.dids import CompositeResolver, StaticResolver
+from sceau_credentials.engine import verify_proof
 from sceau_issuer.apikeys.service import Scope
-from sceau_shared.credentials.dids import CompositeResolver, StaticResolver
-from sceau_shared.credentials.engine import verify_proof
 from sceau_shared.events import DidMethod
 
 pytestmark = pytest.mark.integration

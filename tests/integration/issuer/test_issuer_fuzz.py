@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from sceau_credentials.ob3.models import ACHIEVEMENT_TYPES
 from sceau_issuer.apikeys.service import Scope
 from sceau_issuer.app import create_api
 from sceau_issuer.settings import IssuerSettings
-from sceau_shared.credentials.ob3.models import ACHIEVEMENT_TYPES
 from sceau_shared.events import (
     AccreditationChangedV1,
     AccreditationScope,

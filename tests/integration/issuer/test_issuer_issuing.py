@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from issuer_support import IssuerHarness, consume, micro
 
-from sceau_shared.credentials.ob3 import identity_matches, schema_problems
+from sceau_credentials.ob3 import identity_matches, schema_problems
 from sceau_shared.events import CredentialIssuedV1, NotificationRequestedV1
 
 pytestmark = pytest.mark.integration

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from sceau_dev.testing.relays import running, wait_published
 from sceau_issuer.relay import TargetedOutboxRelay
 from sceau_shared.events import CredentialStatusChangedV1, StatusChange
 from sceau_shared.kafka import EventPublisher, create_broker
 from sceau_shared.outbox import LEASES_COLLECTION, outbox_push
-from sceau_shared.testing.relays import running, wait_published
 
 pytestmark = pytest.mark.integration
 

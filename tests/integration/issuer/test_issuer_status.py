@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from issuer_support import IssuerHarness, consume, micro, wait_for
 
-from sceau_shared.credentials.status.bitstring import decode_bitstring_status_list
+from sceau_credentials.status.bitstring import decode_bitstring_status_list
 from sceau_shared.events import (
     CredentialStatusChangedV1,
     StatusChange,

@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from registry_support import OPERATOR, consume, eventually, nothing_on
 
-from sceau_shared.credentials.keys import SigningKey
+from sceau_credentials.keys import SigningKey
 from sceau_shared.events import (
     AccreditationChangedV1,
     IssuerKeyPublishedV1,

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from registry_support import OPERATOR, eventually
 
-from sceau_shared.credentials.engine import verify_proof
+from sceau_credentials.engine import verify_proof
 from sceau_shared.settings import MongoSettings
 
 pytestmark = pytest.mark.integration

@@ -32,6 +32,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from pydantic import SecretStr
 
+from sceau_dev.testing.tracing import pymongo_spans_to
 from sceau_issuer.app import create_api as create_issuer
 from sceau_issuer.settings import IssuerSettings
 from sceau_notifier.app import create_api as create_notifier
@@ -40,7 +41,6 @@ from sceau_registry.app import create_api as create_registry
 from sceau_registry.settings import RegistrySettings
 from sceau_shared.settings import HttpSettings, KafkaSettings, MongoSettings, TelemetrySettings
 from sceau_shared.telemetry import Telemetry, setup_telemetry
-from sceau_shared.testing.tracing import pymongo_spans_to
 
 REGISTRY_URL = "http://registry.test:8002"
 MONGO_CLIENT = "pymongo-in-test"  # service.name of the shared PyMongo instrumentation's spans

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sceau_shared.testing.processes import ServiceProcess
+from sceau_dev.testing.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

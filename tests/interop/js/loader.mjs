@@ -3,7 +3,7 @@
 // It is the loader the Learner Credential Wallet and VerifierPlus use
 // (@digitalcredentials/security-document-loader, remote contexts disabled), plus the few
 // contexts that loader does not bundle but our test documents use, read from Sceau's own
-// context bundle (shared/src/sceau_shared/credentials/contexts). did:key is resolved offline by
+// context bundle (shared/engine/src/sceau_credentials/contexts). did:key is resolved offline by
 // the loader's own did:key driver. Any network access throws: the tests must run offline.
 import {readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';

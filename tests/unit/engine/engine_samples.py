@@ -6,13 +6,13 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from sceau_shared.credentials.dids import (
+from sceau_credentials.dids import (
     CompositeResolver,
     DidKeyResolver,
     PublishedKey,
     institution_did_document,
 )
-from sceau_shared.credentials.keys import SigningKey
+from sceau_credentials.keys import SigningKey
 
 WEB_DID = "did:web:college.example"
 CREATED = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -26,7 +26,7 @@ class StaticResolver:
         self.calls: list[str] = []
 
     async def resolve(self, did: str) -> dict[str, Any]:
-        from sceau_shared.credentials.dids import DidResolutionError, ResolutionErrorCode
+        from sceau_credentials.dids import DidResolutionError, ResolutionErrorCode
 
         self.calls.append(did)
         if did not in self.documents:

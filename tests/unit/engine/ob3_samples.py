@@ -11,7 +11,7 @@ from typing import Any
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from sceau_shared.credentials.ob3 import (
+from sceau_credentials.ob3 import (
     AchievementVersion,
     Assessment,
     Competency,
@@ -21,7 +21,7 @@ from sceau_shared.credentials.ob3 import (
     Recipient,
     build_credential,
 )
-from sceau_shared.credentials.status import status_entry
+from sceau_credentials.status import status_entry
 
 ISSUER_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 OTHER_DID = "did:key:z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG"

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sceau_shared.credentials.results import (
+from sceau_credentials.results import (
     MALFORMED_VALUE_ERROR,
     RANGE_ERROR,
     STATUS_LIST_LENGTH_ERROR,
     STATUS_RETRIEVAL_ERROR,
     STATUS_VERIFICATION_ERROR,
 )
-from sceau_shared.credentials.status import (
+from sceau_credentials.status import (
     MIN_ENTRIES,
     Bitstring,
     StatusListLengthError,
@@ -31,7 +31,7 @@ from sceau_shared.credentials.status import (
     parse_status_entries,
     status_entry,
 )
-from sceau_shared.credentials.status.bitstring import MAX_DECODED_BYTES
+from sceau_credentials.status.bitstring import MAX_DECODED_BYTES
 
 #: The encodedList of the example BitstringStatusListCredential in the specification (§2.2).
 SPEC_EXAMPLE = "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA"

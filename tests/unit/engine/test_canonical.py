@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sceau_shared.credentials.canonical import (
+from sceau_credentials.canonical import (
     CanonicalizationError,
     Canonicalizer,
     OxigraphCanonicalizer,
@@ -20,7 +20,7 @@ from sceau_shared.credentials.canonical import (
     canonicalizer_by_name,
     default_canonicalizer,
 )
-from sceau_shared.credentials.document_loader import UnknownContextError
+from sceau_credentials.document_loader import UnknownContextError
 
 VECTORS = Path(__file__).parent / "vectors"
 W3C = VECTORS / "w3c-vc-di-eddsa"

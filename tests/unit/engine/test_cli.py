@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from local_http import LocalServer, json_route, serve
 
-from sceau_shared.credentials.cli import UnusableInputError, load_document
-from sceau_shared.credentials.engine import Profile, sign_credential
-from sceau_shared.credentials.keys import SigningKey
-from sceau_shared.credentials.ob3.authoring import AchievementVersion, IssuerProfile, Recipient
-from sceau_shared.credentials.ob3.builder import build_credential
-from sceau_shared.credentials.status import (
+from sceau_credentials.cli import UnusableInputError, load_document
+from sceau_credentials.engine import Profile, sign_credential
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.ob3.authoring import AchievementVersion, IssuerProfile, Recipient
+from sceau_credentials.ob3.builder import build_credential
+from sceau_credentials.status import (
     Bitstring,
     bitstring_status_list_credential,
     status_entry,

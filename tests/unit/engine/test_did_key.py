@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sceau_shared.credentials.dids import (
+from sceau_credentials.dids import (
     CompositeResolver,
     DidKeyResolver,
     DidResolutionError,
@@ -19,9 +19,9 @@ from sceau_shared.credentials.dids import (
     did_key_document,
     find_verification_method,
 )
-from sceau_shared.credentials.dids.did_key import x25519_from_ed25519
-from sceau_shared.credentials.keys import SigningKey, public_key_bytes, public_key_from_method
-from sceau_shared.credentials.multiformats import decode_multicodec, multibase_decode
+from sceau_credentials.dids.did_key import x25519_from_ed25519
+from sceau_credentials.keys import SigningKey, public_key_bytes, public_key_from_method
+from sceau_credentials.multiformats import decode_multicodec, multibase_decode
 
 VECTOR_DID = "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
 VECTOR_METHOD = f"{VECTOR_DID}#z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"

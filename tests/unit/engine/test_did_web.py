@@ -11,8 +11,7 @@ import httpx
 import pytest
 from local_http import LocalServer, Route, json_route, serve
 
-from sceau_shared import ssrf
-from sceau_shared.credentials.dids import (
+from sceau_credentials.dids import (
     DidResolutionError,
     DidWebResolver,
     DidWebSettings,
@@ -25,7 +24,8 @@ from sceau_shared.credentials.dids import (
     url_to_did_web,
     verification_method_ids,
 )
-from sceau_shared.credentials.keys import SigningKey, public_key_bytes, public_key_from_method
+from sceau_credentials.keys import SigningKey, public_key_bytes, public_key_from_method
+from sceau_shared import ssrf
 from sceau_shared.ssrf import GuardedTransport
 
 

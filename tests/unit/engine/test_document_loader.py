@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 from pyld import jsonld
 
-from sceau_shared.credentials.document_loader import (
+from sceau_credentials.document_loader import (
     ContextBundle,
     UnknownContextError,
     bundled_contexts,
@@ -47,7 +47,7 @@ def test_every_required_context_is_bundled_with_its_package_and_version() -> Non
 
 
 def test_manifest_checksums_match_the_packaged_files() -> None:
-    folder = resources.files("sceau_shared.credentials.contexts")
+    folder = resources.files("sceau_credentials.contexts")
     manifest = json.loads(folder.joinpath("manifest.json").read_text(encoding="utf-8"))
     assert len(manifest["contexts"]) == len(bundled_contexts())
     for entry in manifest["contexts"]:

@@ -13,28 +13,28 @@ from typing import Any
 import pytest
 from engine_samples import CREATED, did_key_signer, did_web_signer, ob3_v1_credential, resolver_for
 
-from sceau_shared.credentials.canonical import OxigraphCanonicalizer, PyldCanonicalizer
-from sceau_shared.credentials.dids import CompositeResolver, DidKeyResolver
-from sceau_shared.credentials.engine import (
+from sceau_credentials.canonical import OxigraphCanonicalizer, PyldCanonicalizer
+from sceau_credentials.dids import CompositeResolver, DidKeyResolver
+from sceau_credentials.engine import (
     Profile,
     shared_canonicalizer,
     sign_credential,
     verify_proof,
 )
-from sceau_shared.credentials.keys import SigningKey
-from sceau_shared.credentials.proofs.data_integrity import (
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.proofs.data_integrity import (
     add_proof,
     create_proof,
     verify_document_proofs,
 )
-from sceau_shared.credentials.proofs.didkit_suite import (
+from sceau_credentials.proofs.didkit_suite import (
     DidkitRefused,
     didkit_sign_ed25519_2020,
     didkit_sign_jwt,
     didkit_verify,
 )
-from sceau_shared.credentials.proofs.ed25519_signature_2020 import ED25519_SIGNATURE_2020
-from sceau_shared.credentials.proofs.errors import ProofError
+from sceau_credentials.proofs.ed25519_signature_2020 import ED25519_SIGNATURE_2020
+from sceau_credentials.proofs.errors import ProofError
 
 W3C = Path(__file__).parent / "vectors" / "w3c-vc-di-eddsa"
 EDSIG = W3C / "Ed25519Signature2020"
@@ -190,7 +190,7 @@ EXIT_SCRIPT = textwrap.dedent(
     import asyncio, sys
     sys.path.insert(0, {tests!r})
     from engine_samples import CREATED, did_key_signer, ob3_v1_credential, resolver_for
-    from sceau_shared.credentials.engine import Profile, sign_credential, verify_proof
+    from sceau_credentials.engine import Profile, sign_credential, verify_proof
 
     async def main() -> bool:
         key = did_key_signer(5)

@@ -11,21 +11,21 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from sceau_shared.credentials.canonical import (
+from sceau_credentials.canonical import (
     Canonicalizer,
     OxigraphCanonicalizer,
     PyldCanonicalizer,
 )
-from sceau_shared.credentials.dids import CompositeResolver, DidKeyResolver
-from sceau_shared.credentials.keys import SigningKey, public_key_from_did_key
-from sceau_shared.credentials.proofs.data_integrity import (
+from sceau_credentials.dids import CompositeResolver, DidKeyResolver
+from sceau_credentials.keys import SigningKey, public_key_from_did_key
+from sceau_credentials.proofs.data_integrity import (
     EDDSA_RDFC_2022,
     add_proof,
     create_proof,
     verify_document_proofs,
     verify_proof_with_key,
 )
-from sceau_shared.credentials.proofs.errors import PROOF_VERIFICATION_ERROR, ProofError
+from sceau_credentials.proofs.errors import PROOF_VERIFICATION_ERROR, ProofError
 
 W3C = Path(__file__).parent / "vectors" / "w3c-vc-di-eddsa"
 CREATED = datetime(2023, 2, 24, 23, 36, 38, tzinfo=UTC)

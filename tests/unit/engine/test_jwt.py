@@ -8,9 +8,9 @@ import json
 import pytest
 from engine_samples import did_key_signer, did_web_signer, ob3_v1_credential, resolver_for
 
-from sceau_shared.credentials.engine import Profile, sign_credential, verify_proof
-from sceau_shared.credentials.proofs.errors import PARSING_ERROR, PROOF_VERIFICATION_ERROR
-from sceau_shared.credentials.proofs.jwt import decode_jwt, sign_jwt
+from sceau_credentials.engine import Profile, sign_credential, verify_proof
+from sceau_credentials.proofs.errors import PARSING_ERROR, PROOF_VERIFICATION_ERROR
+from sceau_credentials.proofs.jwt import decode_jwt, sign_jwt
 
 
 def b64(data: dict[str, object]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sceau_shared.credentials.keys import (
+from sceau_credentials.keys import (
     InvalidKeyError,
     SigningKey,
     did_key_from_public_key,
@@ -162,7 +162,7 @@ def test_unreadable_key_files(tmp_path: Path) -> None:
 def test_public_key_from_every_method_representation() -> None:
     key = SigningKey.generate()
     raw = key.public_key_bytes
-    from sceau_shared.credentials.multiformats import base58btc_encode
+    from sceau_credentials.multiformats import base58btc_encode
 
     methods: list[dict[str, Any]] = [
         key.to_multikey(),

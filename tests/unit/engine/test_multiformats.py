@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sceau_shared.credentials.multiformats import (
+from sceau_credentials.multiformats import (
     ED25519_PRIV,
     ED25519_PUB,
     MultiformatError,

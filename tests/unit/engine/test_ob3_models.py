@@ -10,7 +10,7 @@ import pytest
 from ob3_samples import ISSUED, LEARNER_DID, LIST_URL, achievement_version, credential, issuer
 from pydantic import ValidationError
 
-from sceau_shared.credentials.ob3 import (
+from sceau_credentials.ob3 import (
     Achievement,
     Alignment,
     Criteria,
@@ -29,12 +29,12 @@ from sceau_shared.credentials.ob3 import (
     identity_matches,
     to_json,
 )
-from sceau_shared.credentials.ob3.builder import (
+from sceau_credentials.ob3.builder import (
     format_datetime,
     hours_to_duration,
     language_variant_id,
 )
-from sceau_shared.credentials.ob3.constants import (
+from sceau_credentials.ob3.constants import (
     ED25519_2020_CONTEXT,
     OB_V3P0_3_CONTEXT,
     OB_V3P0_CONTEXT,
@@ -42,7 +42,7 @@ from sceau_shared.credentials.ob3.constants import (
     VC_V1_CONTEXT,
     VC_V2_CONTEXT,
 )
-from sceau_shared.credentials.status import status_entry
+from sceau_credentials.status import status_entry
 
 # --- models ---------------------------------------------------------------------------------------
 
@@ -406,7 +406,7 @@ def test_builder_refuses_bad_arguments() -> None:
 
 
 def test_builder_accepts_the_engine_profile_enum() -> None:
-    from sceau_shared.credentials.engine import Profile as EngineProfile
+    from sceau_credentials.engine import Profile as EngineProfile
 
     built = credential(EngineProfile.OB3_V1, status=[])
     assert built["@context"][0] == VC_V1_CONTEXT

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ob3_samples import credential
 
-from sceau_shared.credentials.ob3 import validation
+from sceau_credentials.ob3 import validation
 
 _SCALARS = st.one_of(
     st.none(),

@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 from ob3_samples import LIST_URL, credential, with_fake_proof
 
-from sceau_shared.credentials.ob3 import (
+from sceau_credentials.ob3 import (
     CredentialValidationError,
     schema_problems,
     structure_problems,
     validate_for_signing,
 )
-from sceau_shared.credentials.ob3.validation import presentation_problems
-from sceau_shared.credentials.status import status_entry
+from sceau_credentials.ob3.validation import presentation_problems
+from sceau_credentials.status import status_entry
 
-SCHEMA_DIR = resources.files("sceau_shared.credentials.ob3").joinpath("schema")
+SCHEMA_DIR = resources.files("sceau_credentials.ob3").joinpath("schema")
 
 
 def example(name: str) -> dict[str, Any]:

@@ -15,11 +15,11 @@ from engine_samples import (
     resolver_for,
 )
 
-from sceau_shared.credentials.engine import Profile, shared_canonicalizer, sign_credential
-from sceau_shared.credentials.keys import SigningKey
-from sceau_shared.credentials.presentations import sign_presentation, verify_presentation
-from sceau_shared.credentials.proofs.data_integrity import add_proof
-from sceau_shared.credentials.proofs.errors import (
+from sceau_credentials.engine import Profile, shared_canonicalizer, sign_credential
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.presentations import sign_presentation, verify_presentation
+from sceau_credentials.proofs.data_integrity import add_proof
+from sceau_credentials.proofs.errors import (
     INVALID_CHALLENGE_ERROR,
     INVALID_DOMAIN_ERROR,
     PARSING_ERROR,

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sceau_shared.credentials.results import STATUS_LIST_LENGTH_ERROR
-from sceau_shared.credentials.status import (
+from sceau_credentials.results import STATUS_LIST_LENGTH_ERROR
+from sceau_credentials.status import (
     MIN_ENTRIES,
     Bitstring,
     StatusListLengthError,

@@ -16,9 +16,9 @@ from engine_samples import (
     resolver_for,
 )
 
-from sceau_shared.credentials.engine import Profile, sign_credential, verify_proof
-from sceau_shared.credentials.keys import SigningKey
-from sceau_shared.credentials.proofs.errors import (
+from sceau_credentials.engine import Profile, sign_credential, verify_proof
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.proofs.errors import (
     PARSING_ERROR,
     PROOF_TRANSFORMATION_ERROR,
     PROOF_VERIFICATION_ERROR,

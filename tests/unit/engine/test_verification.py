@@ -27,8 +27,8 @@ from ob3_samples import (
     with_fake_proof,
 )
 
-from sceau_shared.credentials.dids import DidKeyResolver
-from sceau_shared.credentials.results import (
+from sceau_credentials.dids import DidKeyResolver
+from sceau_credentials.results import (
     CREDENTIAL_EXPIRED,
     CREDENTIAL_NOT_YET_VALID,
     CREDENTIAL_REVOKED,
@@ -50,14 +50,14 @@ from sceau_shared.credentials.results import (
     Outcome,
     VerificationResult,
 )
-from sceau_shared.credentials.status import (
+from sceau_credentials.status import (
     Bitstring,
     ListStatusChecker,
     bitstring_status_list_credential,
     status_entry,
     status_list_2021_credential,
 )
-from sceau_shared.credentials.verification import IssuerTrustInfo, verify
+from sceau_credentials.verification import IssuerTrustInfo, verify
 
 NOW = ISSUED + timedelta(days=30)
 RESOLVER = DidKeyResolver()
@@ -701,8 +701,8 @@ async def test_fuzz_jwt_like_strings_never_raise(text: str) -> None:
 async def test_real_engine_round_trip_and_tampering(profile: str) -> None:
     from ob3_samples import issuer as issuer_profile
 
-    from sceau_shared.credentials.engine import sign_credential
-    from sceau_shared.credentials.keys import SigningKey
+    from sceau_credentials.engine import sign_credential
+    from sceau_credentials.keys import SigningKey
 
     key = SigningKey.generate()
     document = credential(profile, status=[])
@@ -729,9 +729,9 @@ async def test_real_engine_round_trip_and_tampering(profile: str) -> None:
 
 
 async def test_real_presentation_round_trip() -> None:
-    from sceau_shared.credentials.engine import sign_credential
-    from sceau_shared.credentials.keys import SigningKey
-    from sceau_shared.credentials.presentations import sign_presentation
+    from sceau_credentials.engine import sign_credential
+    from sceau_credentials.keys import SigningKey
+    from sceau_credentials.presentations import sign_presentation
 
     issuer_key, holder_key = SigningKey.generate(), SigningKey.generate()
     document = credential("ob3-v2", status=[])
@@ -770,7 +770,7 @@ async def test_real_presentation_round_trip() -> None:
 
 async def test_a_list_served_again_is_decoded_once_and_a_new_one_is_read(monkeypatch) -> None:
     """The checker keeps decoded lists by their encoded text: a re-signed list is read anew."""
-    from sceau_shared.credentials.status import checker as checker_module
+    from sceau_credentials.status import checker as checker_module
 
     decodings: list[str] = []
     real = checker_module.decode_bitstring_status_list

@@ -2,9 +2,9 @@ import socket
 
 import pytest
 
-from sceau_shared.infra import kafka_server, mongo_server
-from sceau_shared.infra.manager import Infra, InfraSettings
-from sceau_shared.infra.process import InfraError, require_tool
+from sceau_dev.infra import kafka_server, mongo_server
+from sceau_dev.infra.manager import Infra, InfraSettings
+from sceau_dev.infra.process import InfraError, require_tool
 
 
 class TestInfraErrors:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sceau_credentials.ob3.authoring import Level
 from sceau_issuer.errors import NotAccredited
 from sceau_issuer.tenants.accreditation import (
     Accreditation,
@@ -15,7 +16,6 @@ from sceau_issuer.tenants.accreditation import (
     level_labels,
     valid_scopes,
 )
-from sceau_shared.credentials.ob3.authoring import Level
 from sceau_shared.events import AccreditationChangedV1, AccreditationScope, InstitutionStatus
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)

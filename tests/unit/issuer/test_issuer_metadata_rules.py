@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
+from sceau_credentials.dids import DidKeyResolver
+from sceau_credentials.engine import verify_proof
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.ob3 import IssuerProfile, schema_problems
 from sceau_issuer.achievements.rules import engine_version
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.issuing.engine import BuildSpec, SignJob, sign_one
 from sceau_issuer.issuing.metadata import Workload, identifiers, narrative, write_workload
 from sceau_issuer.issuing.schemas import RecipientInput
 from sceau_issuer.status.lists import StatusSlot
-from sceau_shared.credentials.dids import DidKeyResolver
-from sceau_shared.credentials.engine import verify_proof
-from sceau_shared.credentials.keys import SigningKey
-from sceau_shared.credentials.ob3 import IssuerProfile, schema_problems
 
 FULL = Workload(
     weeks=9,

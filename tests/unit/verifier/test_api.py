@@ -22,8 +22,8 @@ from verifier_support import (
     settings_for,
 )
 
-from sceau_shared.credentials.dids import DidWebSettings
-from sceau_shared.credentials.results import (
+from sceau_credentials.dids import DidWebSettings
+from sceau_credentials.results import (
     CREDENTIAL_EXPIRED,
     CREDENTIAL_NOT_YET_VALID,
     CREDENTIAL_REVOKED,

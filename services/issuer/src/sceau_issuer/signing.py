@@ -11,9 +11,9 @@ import multiprocessing
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
+from sceau_credentials.engine import Profile, sign_credential
+from sceau_credentials.keys import SigningKey
 from sceau_issuer.issuing.engine import Signed, SignJob, sign_jobs, sign_one, warm_up
-from sceau_shared.credentials.engine import Profile, sign_credential
-from sceau_shared.credentials.keys import SigningKey
 
 INLINE_MAX = 4
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from sceau_shared.credentials.keys import SigningKey
+from sceau_credentials.keys import SigningKey
 
 NONCE_BYTES: Final = 12
 ALGORITHM: Final = "A256GCM"

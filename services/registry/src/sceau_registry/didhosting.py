@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sceau_registry.domain import KeyRecord
-from sceau_shared.credentials.dids import (
+from sceau_credentials.dids import (
     KeyState,
     PublishedKey,
     institution_did_document,
     url_to_did_web,
 )
+from sceau_registry.domain import KeyRecord
 
 _CAPABILITIES = ("authentication", "capabilityInvocation", "capabilityDelegation")
 

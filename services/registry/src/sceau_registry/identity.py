@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sceau_credentials.dids import KeyState, PublishedKey, institution_did_document
+from sceau_credentials.keys import SigningKey
 from sceau_registry.crypto import KeyCipher, new_registry_key
 from sceau_registry.didhosting import registry_did
 from sceau_registry.stores import REGISTRY_KEY_ID, RegistryKeys
-from sceau_shared.credentials.dids import KeyState, PublishedKey, institution_did_document
-from sceau_shared.credentials.keys import SigningKey
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from sceau_shared.credentials.engine import Profile, sign_credential
-from sceau_shared.credentials.keys import SigningKey
+from sceau_credentials.engine import Profile, sign_credential
+from sceau_credentials.keys import SigningKey
 
 
 def _sign_blocking(credential: dict[str, Any], key: SigningKey) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from sceau_credentials.keys import SigningKey
 from sceau_registry.domain import to_ms
 from sceau_registry.exports import content_fingerprint, trust_list_credential, trust_list_subject
 from sceau_registry.identity import RegistryIdentity
@@ -22,7 +23,6 @@ from sceau_registry.repository import Institutions
 from sceau_registry.statuslists import strong_etag
 from sceau_registry.stores import StoredTrustList, TrustLists
 from sceau_registry.trust import dump
-from sceau_shared.credentials.keys import SigningKey
 from sceau_shared.events import utcnow
 
 _log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import httpx
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
-from sceau_shared.credentials.warmup import warm_up_verification
+from sceau_credentials.warmup import warm_up_verification
 from sceau_shared.events import VerificationCompletedV1
 from sceau_shared.http import RateLimiter, create_base_app
 from sceau_shared.http.app import Lifespan

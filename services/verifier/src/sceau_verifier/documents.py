@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sceau_shared.credentials.ob3.fields import id_of
+from sceau_credentials.ob3.fields import id_of
 
 __all__ = ["credential_id_hash", "jwt_credential"]
 

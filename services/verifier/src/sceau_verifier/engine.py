@@ -1,6 +1,6 @@
 """Plugging the verifier's caches and registry into the credential engine's ``verify``.
 
-The engine (``sceau_shared.credentials.verification.verify``) runs every check; the verifier
+The engine (``sceau_credentials.verification.verify``) runs every check; the verifier
 provides:
 
 * the DID resolver — did:key offline, did:web through the engine's SSRF-guarded resolver (loopback
@@ -28,22 +28,22 @@ from typing import Any
 
 import httpx
 
-from sceau_shared.credentials.dids import (
+from sceau_credentials.dids import (
     CompositeResolver,
     DidKeyResolver,
     DidResolver,
     DidWebResolver,
 )
-from sceau_shared.credentials.engine import verify_proof
-from sceau_shared.credentials.ob3.fields import did_of
-from sceau_shared.credentials.results import (
+from sceau_credentials.engine import verify_proof
+from sceau_credentials.ob3.fields import did_of
+from sceau_credentials.results import (
     CheckName,
     CheckStatus,
     ProofVerifier,
     VerificationResult,
 )
-from sceau_shared.credentials.status import ListStatusChecker
-from sceau_shared.credentials.verification import verify
+from sceau_credentials.status import ListStatusChecker
+from sceau_credentials.verification import verify
 from sceau_verifier.proof_memo import ProofMemo
 from sceau_verifier.registry import RegistryClient
 from sceau_verifier.service import EngineCall, IssuerLookups

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sceau_shared.credentials.results import ProofOutcome, ProofVerifier
+from sceau_credentials.results import ProofOutcome, ProofVerifier
 
 __all__ = ["ProofMemo"]
 

@@ -1,6 +1,6 @@
 """Verification use case: run the engine, explain the answer, summarise it, report it.
 
-The engine (``sceau_shared.credentials``) decides; this module turns its result into the public
+The engine (``sceau_credentials``) decides; this module turns its result into the public
 answer: reasons in the asked language, warnings a human should see (the registry's name for a
 DID against the name the credential claims), the display summary, and one
 ``VerificationCompletedV1`` per verification without personal data.
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sceau_shared.credentials.ob3.fields import as_list, id_of
-from sceau_shared.credentials.results import (
+from sceau_credentials.ob3.fields import as_list, id_of
+from sceau_credentials.results import (
     PROBLEM_CODES,
     Check,
     CheckName,

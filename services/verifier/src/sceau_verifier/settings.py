@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from sceau_shared.credentials.dids import DidWebSettings
+from sceau_credentials.dids import DidWebSettings
 from sceau_shared.runtime import ServiceSettings
 from sceau_shared.settings import HttpSettings, MongoSettings
 

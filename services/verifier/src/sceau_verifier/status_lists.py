@@ -1,6 +1,6 @@
 """Fetching status list credentials: host allow-list, SSRF guard, ``ttl``/ETag cache, invalidation.
 
-This is the verifier's :class:`~sceau_shared.credentials.status.StatusListFetcher`; the engine's
+This is the verifier's :class:`~sceau_credentials.status.StatusListFetcher`; the engine's
 ``ListStatusChecker`` verifies what it returns (proof, issuer, purpose) and decodes the bits.
 
 Why each rule:
@@ -35,7 +35,7 @@ from typing import Any, Final
 
 import httpx
 
-from sceau_shared.credentials.ob3.fields import parse_datetime
+from sceau_credentials.ob3.fields import parse_datetime
 from sceau_shared.ssrf import FetchError, UnsafeUrlError, UrlPolicy, safe_fetch
 from sceau_verifier.settings import StatusSettings
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from sceau_shared.credentials.ob3.fields import as_list, first_mapping, id_of, parse_datetime
+from sceau_credentials.ob3.fields import as_list, first_mapping, id_of, parse_datetime
 from sceau_verifier.registry import IssuerRecord
 from sceau_verifier.schemas import (
     Assessment,

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sceau_shared.credentials.results import (
+from sceau_credentials.results import (
     ISSUER_NOT_TRUSTED,
     ISSUER_TRUST_UNKNOWN,
     Check,
     CheckName,
 )
-from sceau_shared.credentials.verification import IssuerTrustInfo
+from sceau_credentials.verification import IssuerTrustInfo
 from sceau_verifier.registry import IssuerRecord, RegistryClient, RegistryUnavailable
 
 __all__ = ["RegistryTrust", "assess", "trust_key", "unknown"]

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sceau_credentials.ob3.authoring import AchievementVersion, AssessmentMethod, LangMap
 from sceau_issuer.achievements.schemas import AchievementInput
-from sceau_shared.credentials.ob3.authoring import AchievementVersion, AssessmentMethod, LangMap
 
 BILINGUAL = ("fr", "en")
 MICRO_CREDENTIAL = "MicroCredential"

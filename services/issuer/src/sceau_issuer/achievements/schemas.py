@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from sceau_shared.credentials.ob3.authoring import (
+from sceau_credentials.ob3.authoring import (
     Assessment,
     Competency,
     DeliveryMode,
@@ -17,7 +17,7 @@ from sceau_shared.credentials.ob3.authoring import (
     Pacing,
     QualityAssurance,
 )
-from sceau_shared.credentials.ob3.models import ACHIEVEMENT_TYPES, LANGUAGE_PATTERN, is_uri
+from sceau_credentials.ob3.models import ACHIEVEMENT_TYPES, LANGUAGE_PATTERN, is_uri
 
 
 class CredentialProfile(StrEnum):

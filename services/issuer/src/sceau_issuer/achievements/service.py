@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sceau_credentials.ob3.authoring import AchievementVersion
 from sceau_issuer.achievements.repository import AchievementRepository
 from sceau_issuer.achievements.rules import (
     authored_languages,
@@ -16,7 +17,6 @@ from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.errors import AchievementConflict, AchievementIncomplete, AchievementNotFound
 from sceau_issuer.issuing.metadata import Workload
 from sceau_issuer.tenants.models import Tenant
-from sceau_shared.credentials.ob3.authoring import AchievementVersion
 from sceau_shared.events import utcnow
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
+from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.api.deps import (
     AUTH_RESPONSES,
     Caller,
@@ -26,7 +27,6 @@ from sceau_issuer.status.schemas import (
     StatusAction,
     StatusChangeRequest,
 )
-from sceau_shared.credentials.ob3.identity import normalize_email
 
 router = APIRouter(prefix="/v1/credentials", tags=["credentials"], responses=AUTH_RESPONSES)
 

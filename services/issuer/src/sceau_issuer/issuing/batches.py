@@ -30,12 +30,12 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import PinnedAchievement
 from sceau_issuer.errors import BatchNotFound, IdempotencyMismatch
 from sceau_issuer.issuing.schemas import BatchRequest, RecipientInput
 from sceau_issuer.issuing.service import Draft, IssuingService, fingerprint
 from sceau_issuer.tenants.models import Tenant
-from sceau_shared.credentials.ob3.identity import normalize_email
 from sceau_shared.errors import InvalidInput
 from sceau_shared.events import Event, utcnow
 from sceau_shared.outbox import outbox_entry

@@ -13,13 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sceau_issuer.issuing.metadata import Workload, write_workload
-from sceau_issuer.issuing.schemas import EvidenceInput, RecipientInput, ResultInput
-from sceau_issuer.status.lists import StatusSlot
-from sceau_issuer.tenants.dids import signing_key
-from sceau_issuer.tenants.models import Tenant
-from sceau_shared.credentials.engine import Profile, sign_credential
-from sceau_shared.credentials.ob3 import (
+from sceau_credentials.engine import Profile, sign_credential
+from sceau_credentials.ob3 import (
     Evidence,
     IssuerProfile,
     Recipient,
@@ -27,9 +22,14 @@ from sceau_shared.credentials.ob3 import (
     build_credential,
     validate_for_signing,
 )
-from sceau_shared.credentials.ob3.authoring import AchievementVersion
-from sceau_shared.credentials.status.entries import status_entry
-from sceau_shared.credentials.warmup import warm_up_signing
+from sceau_credentials.ob3.authoring import AchievementVersion
+from sceau_credentials.status.entries import status_entry
+from sceau_credentials.warmup import warm_up_signing
+from sceau_issuer.issuing.metadata import Workload, write_workload
+from sceau_issuer.issuing.schemas import EvidenceInput, RecipientInput, ResultInput
+from sceau_issuer.status.lists import StatusSlot
+from sceau_issuer.tenants.dids import signing_key
+from sceau_issuer.tenants.models import Tenant
 
 Signed = dict[str, Any] | str
 

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from sceau_credentials.ob3.models import is_uri
 from sceau_issuer.achievements.schemas import CredentialProfile
-from sceau_shared.credentials.ob3.models import is_uri
 
 
 class RecipientInput(BaseModel):

@@ -12,6 +12,8 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from sceau_credentials.ob3 import Evidence, IssuerProfile
+from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import AchievementService, PinnedAchievement
 from sceau_issuer.errors import (
     AlreadyIssued,
@@ -37,8 +39,6 @@ from sceau_issuer.status.lists import StatusListRepository, StatusSlot, family, 
 from sceau_issuer.tenants.models import Tenant
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
-from sceau_shared.credentials.ob3 import Evidence, IssuerProfile
-from sceau_shared.credentials.ob3.identity import normalize_email
 from sceau_shared.events import (
     BilingualText,
     CredentialIssuedV1,

@@ -7,7 +7,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sceau_shared.credentials.ob3.authoring import LangMap
+from sceau_credentials.ob3.authoring import LangMap
 
 
 class SeriesStructure(StrEnum):

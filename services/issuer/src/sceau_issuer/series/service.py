@@ -10,6 +10,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
+from sceau_credentials.ob3 import Evidence
 from sceau_issuer.errors import (
     AchievementNotFound,
     AlreadyIssued,
@@ -22,7 +23,6 @@ from sceau_issuer.issuing.schemas import IssueRequest, RecipientInput
 from sceau_issuer.issuing.service import IssuingService
 from sceau_issuer.series.schemas import SeriesInput, complete
 from sceau_issuer.tenants.models import Tenant
-from sceau_shared.credentials.ob3 import Evidence
 from sceau_shared.events import utcnow
 
 _log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from sceau_shared.credentials.status.allocation import Allocation
+from sceau_issuer.status.allocation import Allocation
 from sceau_shared.events import StatusPurpose, utcnow
 
 BITSTRING = "BitstringStatusList"

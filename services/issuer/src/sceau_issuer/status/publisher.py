@@ -25,16 +25,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.status.bitstring import Bitstring
+from sceau_credentials.status.entries import (
+    bitstring_status_list_credential,
+    status_list_2021_credential,
+)
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.status.lists import BITSTRING, StatusListRepository
 from sceau_issuer.tenants.models import KeyState, Tenant
 from sceau_issuer.tenants.service import TenantService
-from sceau_shared.credentials.keys import SigningKey
-from sceau_shared.credentials.status.bitstring import Bitstring
-from sceau_shared.credentials.status.entries import (
-    bitstring_status_list_credential,
-    status_list_2021_credential,
-)
 from sceau_shared.events import StatusListPublishedV1, StatusPurpose, utcnow
 from sceau_shared.events.envelope import capture_trace_context
 from sceau_shared.outbox import outbox_entry

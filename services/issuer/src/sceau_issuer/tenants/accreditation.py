@@ -23,8 +23,8 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from sceau_credentials.ob3.authoring import Level
 from sceau_issuer.errors import NotAccredited
-from sceau_shared.credentials.ob3.authoring import Level
 from sceau_shared.events import AccreditationChangedV1, AccreditationScope
 
 ISSUER_ROLE = "issuer"

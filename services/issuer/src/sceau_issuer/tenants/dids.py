@@ -13,17 +13,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from sceau_issuer.errors import DidNotSelfHosted
-from sceau_issuer.tenants.models import Tenant
-from sceau_shared.credentials.dids import url_to_did_web
-from sceau_shared.credentials.dids.did_web import did_web_to_url
-from sceau_shared.credentials.dids.documents import (
+from sceau_credentials.dids import url_to_did_web
+from sceau_credentials.dids.did_web import did_web_to_url
+from sceau_credentials.dids.documents import (
     ED25519_2020_SUFFIX,
     KeyState,
     PublishedKey,
     institution_did_document,
 )
-from sceau_shared.credentials.keys import SigningKey, did_key_from_public_key
+from sceau_credentials.keys import SigningKey, did_key_from_public_key
+from sceau_issuer.errors import DidNotSelfHosted
+from sceau_issuer.tenants.models import Tenant
 from sceau_shared.events import DidMethod
 
 
@@ -60,7 +60,7 @@ def signing_key(seed: bytes, did: str, version: int, profile: str = "ob3-v2") ->
     """Build the signing key object for a stored seed under its controller DID.
 
     A did:web document publishes each key twice (see
-    ``sceau_shared.credentials.dids.documents``): ``#key-N`` as Multikey (eddsa-rdfc-2022, JWT)
+    ``sceau_credentials.dids.documents``): ``#key-N`` as Multikey (eddsa-rdfc-2022, JWT)
     and ``#key-N-2020`` as Ed25519VerificationKey2020, the type ``Ed25519Signature2020``
     verifiers (profile ``ob3-v1``) require.
     """

@@ -6,13 +6,13 @@ import os
 from datetime import datetime
 from typing import Any
 
+from sceau_credentials.keys import SigningKey
 from sceau_issuer.errors import InstitutionNotFound, KeyConflict, KeyNotFound
 from sceau_issuer.tenants.accreditation import Accreditation
 from sceau_issuer.tenants.dids import controller_for, signing_key
 from sceau_issuer.tenants.models import KeyRecord, KeyState, Tenant
 from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepository
 from sceau_issuer.vault import EncryptedSecret, Vault
-from sceau_shared.credentials.keys import SigningKey
 from sceau_shared.events import (
     AccreditationChangedV1,
     InstitutionRegisteredV1,

@@ -1,6 +1,6 @@
 const jsonld = require('jsonld');
 const fs = require('fs');
-const dir = require('path').join(__dirname, '../../../../../shared/src/sceau_shared/credentials/contexts/');
+const dir = require('path').join(__dirname, '../../../../../shared/engine/src/sceau_credentials/contexts/');
 const manifest = JSON.parse(fs.readFileSync(dir + 'manifest.json'));
 const ctx = {};
 for (const c of manifest.contexts) ctx[c.url] = JSON.parse(fs.readFileSync(dir + c.file));

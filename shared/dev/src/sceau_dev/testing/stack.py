@@ -1,0 +1,126 @@
+"""The four services wired together on one machine (demo and end-to-end tests).
+
+This module knows the services only by their environment variables (it imports none of them), and
+gives each its ports, its own database, a shared topic prefix, fresh secrets, and the local-only
+settings that let them reach each other over plain HTTP on loopback.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sceau_dev.testing.processes import ServiceProcess
+
+SERVICES = ("registry", "issuer", "verifier", "notifier")
+
+
+def _key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+@dataclass
+class StackConfig:
+    """Where the stack runs and what it talks to."""
+
+    kafka_bootstrap: str
+    mongo_uri: str
+    log_dir: Path
+    topic_prefix: str = ""
+    database_prefix: str = "sceau_"
+    ports: dict[str, int] = field(
+        default_factory=lambda: {
+            "issuer": 8001,
+            "registry": 8002,
+            "verifier": 8003,
+            "notifier": 8004,
+        }
+    )
+    smtp_port: int = 8025
+    operator_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    issuer_master_key: str = field(default_factory=_key)
+    registry_master_key: str = field(default_factory=_key)
+    webhook_secret_key: str = field(default_factory=_key)
+    extra_env: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        """Return a service's base URL."""
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+
+def service_env(config: StackConfig, service: str) -> dict[str, str]:
+    """Return the environment of one service in the stack."""
+    prefix = service.upper()
+    env = {
+        f"{prefix}_KAFKA__BOOTSTRAP_SERVERS": config.kafka_bootstrap,
+        f"{prefix}_KAFKA__TOPIC_PREFIX": config.topic_prefix,
+        f"{prefix}_MONGO__URI": config.mongo_uri,
+        f"{prefix}_MONGO__DATABASE": f"{config.database_prefix}{service}",
+        f"{prefix}_HTTP__HOST": "127.0.0.1",
+        f"{prefix}_HTTP__PORT": str(config.ports[service]),
+        f"{prefix}_HTTP__PUBLIC_BASE_URL": config.url(service),
+    }
+    registry_host = f"127.0.0.1:{config.ports['registry']}"
+    if service == "issuer":
+        env |= {
+            "ISSUER_MASTER_KEY": config.issuer_master_key,
+            "ISSUER_REGISTRY_PUBLIC_URL": config.url("registry"),
+            "ISSUER_VERIFIER_PUBLIC_URL": config.url("verifier"),
+            "ISSUER_STATUS_DEBOUNCE_S": "0.2",
+        }
+    elif service == "registry":
+        env |= {
+            "REGISTRY_OPERATOR_TOKEN": config.operator_token,
+            "REGISTRY_MASTER_KEY": config.registry_master_key,
+        }
+    elif service == "verifier":
+        env |= {
+            "VERIFIER_STATUS__ALLOWED_HOSTS": json.dumps([registry_host]),
+            "VERIFIER_STATUS__ALLOW_PRIVATE_HOSTS": "true",
+            "VERIFIER_TRUST__REGISTRY_URL": config.url("registry"),
+            "VERIFIER_DID_WEB__ALLOW_PRIVATE_HOSTS": "true",
+        }
+    elif service == "notifier":
+        env |= {
+            "NOTIFIER_OPERATOR_TOKEN": config.operator_token,
+            "NOTIFIER_VERIFIER_PUBLIC_URL": config.url("verifier"),
+            "NOTIFIER_SMTP__HOST": "127.0.0.1",
+            "NOTIFIER_SMTP__PORT": str(config.smtp_port),
+            "NOTIFIER_SMTP__TLS": "none",
+            "NOTIFIER_WEBHOOKS__ALLOW_PRIVATE": "true",
+            "NOTIFIER_WEBHOOKS__ALLOWED_SCHEMES": json.dumps(["http", "https"]),
+            "NOTIFIER_WEBHOOKS__SECRET_KEY": config.webhook_secret_key,
+        }
+    return env | config.extra_env.get(service, {})
+
+
+class Stack:
+    """Start, watch and stop the four services as separate processes."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.services = {
+            name: ServiceProcess(
+                name, config.ports[name], service_env(config, name), config.log_dir
+            )
+            for name in SERVICES
+        }
+
+    def start(self, timeout_s: float = 90.0) -> None:
+        """Start every service and wait until each reports ready."""
+        for service in self.services.values():
+            service.start()
+        for service in self.services.values():
+            service.wait_ready(timeout_s)
+
+    def stop(self) -> None:
+        """Stop every service."""
+        for service in self.services.values():
+            service.stop()
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.services[name]

@@ -1,0 +1,88 @@
+"""``sceau credential sign``: check an Open Badges 3.0 credential, then sign it in a profile."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+from sceau_credentials.cli.common import (
+    EXIT_OK,
+    EXIT_UNUSABLE,
+    UnusableInputError,
+    error,
+    load_document,
+    print_json,
+)
+from sceau_credentials.keys import InvalidKeyError, read_key_file
+
+__all__ = ["add_sign_parser"]
+
+
+async def _run_sign(args: argparse.Namespace) -> dict[str, Any] | str:
+    from sceau_credentials.engine import Profile, sign_credential
+    from sceau_credentials.ob3.validation import (
+        CredentialValidationError,
+        validate_for_signing,
+    )
+    from sceau_credentials.proofs.errors import ProofError
+
+    try:
+        key = read_key_file(Path(args.key))
+    except InvalidKeyError as exc:
+        raise UnusableInputError(str(exc)) from exc
+    document = load_document(args.file)
+    if not isinstance(document, dict):
+        raise UnusableInputError(
+            f"{args.file!r} is already a JWT; sign an unsigned JSON credential"
+        )
+    if "proof" in document:
+        raise UnusableInputError(f"{args.file!r} already has a proof; refusing to sign it again")
+    if "issuer" not in document:
+        document["issuer"] = key.controller
+    try:
+        validate_for_signing(document, allow_status_array=True)
+    except CredentialValidationError as exc:
+        raise UnusableInputError(str(exc)) from exc
+    try:
+        return await sign_credential(document, key, Profile(args.profile))
+    except ProofError as exc:
+        raise UnusableInputError(f"cannot sign: {exc.reason}") from exc
+
+
+def _credential_sign(args: argparse.Namespace) -> int:
+    try:
+        secured = asyncio.run(_run_sign(args))
+    except UnusableInputError as exc:
+        error(str(exc))
+        return EXIT_UNUSABLE
+    if isinstance(secured, str):
+        sys.stdout.write(secured + "\n")
+    else:
+        print_json(secured)
+    return EXIT_OK
+
+
+def add_sign_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``sign`` to the ``sceau credential`` commands."""
+    sign = commands.add_parser(
+        "sign",
+        help="sign an unsigned Open Badges 3.0 credential and print it",
+        description=(
+            "Check the credential against the Open Badges 3.0 requirements, then sign it with "
+            "the key file's key. Without an issuer the key's DID is used. Exit 0 signed, "
+            "2 refused (the reason is printed)."
+        ),
+    )
+    sign.add_argument("file", metavar="FILE", help="unsigned credential (JSON); - for stdin")
+    sign.add_argument("--key", required=True, metavar="KEYFILE", help="key file (sceau did create)")
+    sign.add_argument(
+        "--profile",
+        default="ob3-v2",
+        choices=["ob3-v2", "ob3-v1", "jwt"],
+        help="ob3-v2: VCDM 2.0 + eddsa-rdfc-2022 (default); ob3-v1: VCDM 1.1 + "
+        "Ed25519Signature2020; jwt: VCDM 1.1 VC-JWT",
+    )
+    sign.set_defaults(func=_credential_sign)

@@ -1,0 +1,363 @@
+"""Checking a credential's status entries against their (fetched, verified) status lists.
+
+The verifier service plugs in how lists are fetched (:class:`StatusListFetcher`: SSRF guard,
+cache honouring ``ttl``/``Cache-Control``) or replaces the whole :class:`StatusChecker`. The
+default :class:`ListStatusChecker` follows the Bitstring Status List v1.0 validate algorithm,
+and the same steps for StatusList2021:
+
+1. fetch the list credential — failure is STATUS_RETRIEVAL_ERROR and the entry is
+   **inconclusive**: an unreachable list never makes a credential look valid;
+2. verify the list's proof, check its type, that its issuer is the credential's issuer, and that
+   it is within its validity period — failure is STATUS_VERIFICATION_ERROR;
+3. check the entry's purpose is one of the list's purposes (STATUS_VERIFICATION_ERROR);
+4. expand ``encodedList`` and check the 131,072-entry minimum (STATUS_LIST_LENGTH_ERROR);
+5. read the entry's bits (RANGE_ERROR when outside the list).
+
+A set ``revocation`` or ``suspension`` bit fails the check. Other purposes (``message``,
+``refresh``) never invalidate a credential; their value is reported in the result.
+
+Requiring the list's issuer to equal the credential's issuer is stricter than the specification
+(which allows a different status authority): Sceau issuers always publish their own lists, and a
+verifier has no registry of delegated status authorities to consult.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from sceau_credentials.ob3.constants import (
+    BITSTRING_STATUS_LIST,
+    BITSTRING_STATUS_LIST_CREDENTIAL,
+    BITSTRING_STATUS_LIST_ENTRY,
+    STATUS_LIST_2021,
+    STATUS_LIST_2021_CREDENTIAL,
+    STATUS_LIST_2021_ENTRY,
+)
+from sceau_credentials.ob3.fields import as_list, did_of, id_of, parse_datetime, types_of
+from sceau_credentials.results import (
+    CREDENTIAL_REVOKED,
+    CREDENTIAL_STATUS_SET,
+    CREDENTIAL_SUSPENDED,
+    CheckStatus,
+    ProofVerifier,
+)
+from sceau_credentials.status.bitstring import (
+    MIN_ENTRIES,
+    Bitstring,
+    decode_bitstring_status_list,
+    decode_status_list_2021,
+)
+from sceau_credentials.status.entries import StatusEntry
+from sceau_credentials.status.errors import (
+    StatusListError,
+    StatusRetrievalError,
+    StatusVerificationError,
+)
+
+__all__ = [
+    "ListStatusChecker",
+    "StatusChecker",
+    "StatusEntryResult",
+    "StatusListFetcher",
+]
+
+
+class StatusEntryResult(BaseModel):
+    """The outcome for one ``credentialStatus`` entry (one purpose)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    purpose: str
+    list_url: str
+    index: int
+    outcome: CheckStatus
+    status: int | None = None
+    problem_type: str | None = None
+    reason_en: str
+    reason_fr: str
+    message: str | None = None
+
+
+class StatusListFetcher(Protocol):
+    """Fetches a status list credential (a JSON-LD object, or a VC-JWT string).
+
+    Implementations apply the SSRF guard and caching; any exception means "could not retrieve".
+    """
+
+    async def fetch(self, url: str) -> Mapping[str, Any] | str:
+        """Return the status list credential published at ``url``."""
+        ...
+
+
+class StatusChecker(Protocol):
+    """Decides the status of a credential from its parsed ``credentialStatus`` entries."""
+
+    async def check(
+        self, entries: Sequence[StatusEntry], *, issuer: str | None, now: datetime
+    ) -> list[StatusEntryResult]:
+        """Return one result per entry, in order. Must not raise for bad lists."""
+        ...
+
+
+_DECODINGS = 32
+"""Decoded lists a checker keeps (a verifier sees a handful of lists again and again)."""
+
+_SUPPORTED = {
+    BITSTRING_STATUS_LIST_ENTRY: (BITSTRING_STATUS_LIST_CREDENTIAL, BITSTRING_STATUS_LIST),
+    STATUS_LIST_2021_ENTRY: (STATUS_LIST_2021_CREDENTIAL, STATUS_LIST_2021),
+}
+_INVALIDATING = {
+    "revocation": (
+        CREDENTIAL_REVOKED,
+        "The credential has been revoked.",
+        "Le titre a été révoqué.",
+    ),
+    "suspension": (
+        CREDENTIAL_SUSPENDED,
+        "The credential is suspended.",
+        "Le titre est suspendu.",
+    ),
+}
+
+
+class _EntryFailure(Exception):
+    """Internal: carries the outcome of a failed step for one entry."""
+
+    def __init__(
+        self, outcome: CheckStatus, problem_type: str | None, reason_en: str, reason_fr: str
+    ) -> None:
+        super().__init__(reason_en)
+        self.outcome = outcome
+        self.problem_type = problem_type
+        self.reason_en = reason_en
+        self.reason_fr = reason_fr
+
+
+class ListStatusChecker:
+    """Default :class:`StatusChecker` for Bitstring Status List v1.0 and StatusList2021.
+
+    Args:
+        fetcher: gets status list credentials.
+        resolver: a ``dids.DidResolver`` used to verify the lists' proofs.
+        proof_verifier: ``verify_proof(document, resolver)``; defaults to the engine's.
+        minimum_entries: the group-privacy minimum (131,072 unless an ecosystem sets another).
+    """
+
+    def __init__(
+        self,
+        fetcher: StatusListFetcher,
+        resolver: Any,
+        *,
+        proof_verifier: ProofVerifier | None = None,
+        minimum_entries: int = MIN_ENTRIES,
+    ) -> None:
+        self._fetcher = fetcher
+        self._resolver = resolver
+        self._proof_verifier = proof_verifier
+        self._minimum_entries = minimum_entries
+        self._decodings: dict[tuple[str, bool, int], Bitstring] = {}
+
+    async def check(
+        self, entries: Sequence[StatusEntry], *, issuer: str | None, now: datetime
+    ) -> list[StatusEntryResult]:
+        """Check every entry; lists shared by several entries are fetched and verified once."""
+        lists: dict[str, Mapping[str, Any] | _EntryFailure] = {}
+        results = []
+        for entry in entries:
+            try:
+                if entry.type not in _SUPPORTED:
+                    raise _EntryFailure(
+                        CheckStatus.INCONCLUSIVE,
+                        None,
+                        f"Status method {entry.type!r} is not supported.",
+                        f"La méthode de statut {entry.type!r} n'est pas prise en charge.",
+                    )
+                if entry.list_url not in lists:
+                    lists[entry.list_url] = await self._load_list(entry, issuer, now)
+                loaded = lists[entry.list_url]
+                if isinstance(loaded, _EntryFailure):
+                    raise loaded
+                results.append(self._read_entry(entry, loaded))
+            except _EntryFailure as failure:
+                results.append(
+                    StatusEntryResult(
+                        purpose=entry.purpose,
+                        list_url=entry.list_url,
+                        index=entry.index,
+                        outcome=failure.outcome,
+                        problem_type=failure.problem_type,
+                        reason_en=failure.reason_en,
+                        reason_fr=failure.reason_fr,
+                    )
+                )
+        return results
+
+    async def _load_list(
+        self, entry: StatusEntry, issuer: str | None, now: datetime
+    ) -> Mapping[str, Any] | _EntryFailure:
+        """Fetch, verify and sanity-check one list credential (failures are returned, cached)."""
+        try:
+            fetched = await self._fetcher.fetch(entry.list_url)
+        except Exception as exc:  # noqa: BLE001 - any fetch failure is a retrieval error
+            return _EntryFailure(
+                CheckStatus.INCONCLUSIVE,
+                StatusRetrievalError.problem_type,
+                f"The status list could not be retrieved ({type(exc).__name__}); the status is "
+                "unknown.",
+                f"La liste de statuts n'a pas pu être obtenue ({type(exc).__name__}); le statut "
+                "est inconnu.",
+            )
+        try:
+            return await self._verify_list(fetched, entry, issuer, now)
+        except _EntryFailure as failure:
+            return failure
+
+    async def _verify_list(
+        self,
+        fetched: Mapping[str, Any] | str,
+        entry: StatusEntry,
+        issuer: str | None,
+        now: datetime,
+    ) -> Mapping[str, Any]:
+        verifier = self._proof_verifier
+        if verifier is None:
+            from sceau_credentials.engine import verify_proof
+
+            verifier = verify_proof
+        bad = StatusVerificationError.problem_type
+        try:
+            # A dict is passed as it is (verifiers never modify documents), so a verifier that
+            # memoises by identity recognises a cached list served again.
+            payload = fetched if isinstance(fetched, str | dict) else dict(fetched)
+            proof = await verifier(payload, self._resolver)
+        except Exception as exc:  # a crashing verifier must not crash verification
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                bad,
+                f"The status list's proof could not be checked ({type(exc).__name__}).",
+                "La preuve de la liste de statuts n'a pas pu être vérifiée "
+                f"({type(exc).__name__}).",
+            ) from exc
+        if not proof.verified:
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                bad,
+                f"The status list's proof is not valid: {proof.reason or 'no reason given'}.",
+                "La preuve de la liste de statuts n'est pas valide.",
+            )
+        document = proof.credential if isinstance(fetched, str) else fetched
+        if not isinstance(document, Mapping):
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                bad,
+                "The status list is not a credential.",
+                "La liste de statuts n'est pas un titre vérifiable.",
+            )
+        credential_type, subject_type = _SUPPORTED[entry.type]
+        subject = document.get("credentialSubject")
+        if credential_type not in types_of(document) or subject_type not in types_of(subject):
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                bad,
+                f"The status list is not a {credential_type}.",
+                f"La liste de statuts n'est pas un {credential_type}.",
+            )
+        list_issuer = did_of(id_of(document.get("issuer")))
+        signer = did_of(proof.issuer)
+        if issuer is None or list_issuer != did_of(issuer) or (signer and signer != list_issuer):
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                bad,
+                "The status list was not issued by the credential's issuer.",
+                "La liste de statuts n'a pas été émise par l'émetteur du titre.",
+            )
+        starts = parse_datetime(document.get("validFrom") or document.get("issuanceDate"))
+        ends = parse_datetime(document.get("validUntil") or document.get("expirationDate"))
+        if (starts is not None and now < starts) or (ends is not None and now >= ends):
+            raise _EntryFailure(
+                CheckStatus.INCONCLUSIVE,
+                bad,
+                "The status list is outside its validity period; the current status is unknown.",
+                "La liste de statuts est hors de sa période de validité; le statut actuel est "
+                "inconnu.",
+            )
+        return document
+
+    def _decoded(self, encoded: Any, entry: StatusEntry) -> Bitstring:
+        """Decode a list, reusing the last few decodings (the same list serves every request).
+
+        The key is the encoded text itself (Python keeps a string's hash, and a cached list is
+        the same string object each time), so a re-signed list is a new key.
+        """
+        key = (encoded, entry.is_bitstring, entry.size)
+        known = self._decodings.get(key) if isinstance(encoded, str) else None
+        if known is not None:
+            return known
+        if entry.is_bitstring:
+            bitstring = decode_bitstring_status_list(
+                encoded, status_size=entry.size, minimum_entries=self._minimum_entries
+            )
+        else:
+            bitstring = decode_status_list_2021(encoded, minimum_entries=self._minimum_entries)
+        if isinstance(encoded, str):
+            if len(self._decodings) >= _DECODINGS:
+                self._decodings.clear()
+            self._decodings[key] = bitstring
+        return bitstring
+
+    def _read_entry(self, entry: StatusEntry, document: Mapping[str, Any]) -> StatusEntryResult:
+        subject = document.get("credentialSubject")
+        assert isinstance(subject, Mapping)  # checked by _verify_list  # noqa: S101
+        purposes = [p for p in as_list(subject.get("statusPurpose")) if isinstance(p, str)]
+        if entry.purpose not in purposes:
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                StatusVerificationError.problem_type,
+                f"The status list does not serve the purpose {entry.purpose!r}.",
+                f"La liste de statuts ne sert pas l'usage {entry.purpose!r}.",
+            )
+        try:
+            bitstring = self._decoded(subject.get("encodedList"), entry)
+            status = bitstring.get(entry.index, entry.size)
+        except StatusListError as exc:
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                exc.problem_type,
+                f"The status list cannot be read: {exc.message}",
+                "La liste de statuts est illisible ou l'index est hors limites.",
+            ) from exc
+        base = {"purpose": entry.purpose, "list_url": entry.list_url, "index": entry.index}
+        if status == 0:
+            return StatusEntryResult(
+                **base,
+                outcome=CheckStatus.PASSED,
+                status=0,
+                reason_en=f"Not flagged for {entry.purpose}.",
+                reason_fr=f"Aucun signalement pour l'usage « {entry.purpose} ».",
+            )
+        message = entry.messages.get(hex(status))
+        if entry.purpose in _INVALIDATING:
+            problem, reason_en, reason_fr = _INVALIDATING[entry.purpose]
+            return StatusEntryResult(
+                **base,
+                outcome=CheckStatus.FAILED,
+                status=status,
+                problem_type=problem,
+                reason_en=reason_en,
+                reason_fr=reason_fr,
+                message=message,
+            )
+        return StatusEntryResult(
+            **base,
+            outcome=CheckStatus.PASSED,
+            status=status,
+            problem_type=CREDENTIAL_STATUS_SET,
+            reason_en=f"Status {hex(status)} for {entry.purpose}: {message or 'no message'}.",
+            reason_fr=f"Statut {hex(status)} pour l'usage « {entry.purpose} » : "
+            f"{message or 'aucun message'}.",
+            message=message,
+        )
