@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeVar
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import InvalidProducerEpoch, OutOfOrderSequenceNumber, UnknownProducerId
-from faststream import AckPolicy
+from faststream import AckPolicy, Context
 from faststream._internal.parser import DefaultCodec
 from faststream.kafka import KafkaBroker, KafkaMessage, KafkaRouter
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
@@ -191,6 +191,95 @@ async def send_dead_letter(
     )
 
 
+GraphHandler = Callable[[E, Any], Awaitable[None]]
+
+#: FastStream context keys the service skeleton sets before the broker starts.
+GRAPH_CONTEXT = "graph"
+PUBLISHER_CONTEXT = "publisher"
+
+
+class _Delivery:
+    """At-least-once delivery of one event type to one handler: parse, retry, dead-letter."""
+
+    def __init__(
+        self,
+        event_type: type[Event],
+        *,
+        topic: str,
+        group_id: str,
+        max_attempts: int,
+        retry_delay_s: float,
+    ) -> None:
+        self.event_type = event_type
+        self.topic = topic
+        self.group_id = group_id
+        self.max_attempts = max_attempts
+        self.retry_delay_s = retry_delay_s
+        self._attempts: dict[tuple[int, int], int] = {}
+
+    async def deliver(
+        self,
+        message: KafkaMessage,
+        publisher: EventPublisher,
+        call: Callable[[Event], Awaitable[None]],
+    ) -> None:
+        # Parse the raw bytes ourselves: a body FastStream cannot decode must still reach us so it
+        # can be dead-lettered instead of failing before the handler.
+        topic, group_id = self.topic, self.group_id
+        try:
+            event = self.event_type.model_validate_json(bytes(message.body))
+        except ValidationError as exc:
+            _log.warning("poison message on %s sent to DLQ: %s", topic, exc.error_count())
+            await send_dead_letter(
+                publisher, message, error=f"invalid payload: {exc}", consumer_group=group_id
+            )
+            return
+        record: Any = message.raw_message
+        position = (int(getattr(record, "partition", -1)), int(getattr(record, "offset", -1)))
+        try:
+            await call(event)
+        except Exception as exc:
+            count = self._attempts.get(position, 0) + 1
+            self._attempts[position] = count
+            if count < self.max_attempts:
+                _log.warning(
+                    "handler for %s failed (attempt %d/%d, event %s): %s",
+                    topic,
+                    count,
+                    self.max_attempts,
+                    event.event_id,
+                    type(exc).__name__,
+                )
+                await asyncio.sleep(self.retry_delay_s * count)
+                raise
+            self._attempts.pop(position, None)
+            _log.error(
+                "event %s on %s dead-lettered after %d attempts", event.event_id, topic, count
+            )
+            await send_dead_letter(
+                publisher, message, error=f"{type(exc).__name__}: {exc}", consumer_group=group_id
+            )
+            return
+        self._attempts.pop(position, None)
+
+    def register(
+        self,
+        registrar: KafkaBroker | KafkaRouter,
+        consume: Callable[..., Awaitable[None]],
+        handler: Callable[..., Awaitable[None]],
+        auto_offset_reset: Literal["latest", "earliest", "none"],
+    ) -> None:
+        # Not functools.wraps: FastStream reads the signature, and it must see ``consume``'s.
+        consume.__name__ = getattr(handler, "__name__", "consume")
+        consume.__doc__ = handler.__doc__
+        registrar.subscriber(
+            self.topic,
+            group_id=self.group_id,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset=auto_offset_reset,
+        )(consume)
+
+
 def subscribe_event(
     registrar: KafkaBroker | KafkaRouter,
     event_type: type[E],
@@ -204,67 +293,71 @@ def subscribe_event(
 ) -> Callable[[Handler[E]], Callable[..., Awaitable[None]]]:
     """Register ``handler(event)`` for ``event_type``'s topic with at-least-once semantics.
 
-    The handler must be idempotent on ``event.event_id`` (see
-    ``sceau_shared.mongo.ProcessedEvents``):
-    after a crash or a rebalance a message can be delivered again.
+    The low-level form, for code that has its publisher at hand (tools, foundation tests);
+    services declare their consumers with :func:`consume_event` instead. The handler must be
+    idempotent on ``event.event_id`` (see ``sceau_shared.mongo.ProcessedEvents``): after a crash
+    or a rebalance a message can be delivered again.
     """
     if not group_id:
         raise ValueError("subscribers must name their consumer group")
-    topic = settings.topic(event_type.TOPIC)
-    attempts: dict[tuple[int, int], int] = {}
+    delivery = _Delivery(
+        event_type,
+        topic=settings.topic(event_type.TOPIC),
+        group_id=group_id,
+        max_attempts=max_attempts,
+        retry_delay_s=retry_delay_s,
+    )
 
     def decorator(handler: Handler[E]) -> Callable[..., Awaitable[None]]:
         async def consume(message: KafkaMessage) -> None:
-            # Parse the raw bytes ourselves: a body FastStream cannot decode must still reach us
-            # so it can be dead-lettered instead of failing before the handler.
-            try:
-                event = event_type.model_validate_json(bytes(message.body))
-            except ValidationError as exc:
-                _log.warning("poison message on %s sent to DLQ: %s", topic, exc.error_count())
-                await send_dead_letter(
-                    publisher, message, error=f"invalid payload: {exc}", consumer_group=group_id
-                )
-                return
-            record: Any = message.raw_message
-            position = (int(getattr(record, "partition", -1)), int(getattr(record, "offset", -1)))
-            try:
-                await handler(event)
-            except Exception as exc:
-                count = attempts.get(position, 0) + 1
-                attempts[position] = count
-                if count < max_attempts:
-                    _log.warning(
-                        "handler for %s failed (attempt %d/%d, event %s): %s",
-                        topic,
-                        count,
-                        max_attempts,
-                        event.event_id,
-                        type(exc).__name__,
-                    )
-                    await asyncio.sleep(retry_delay_s * count)
-                    raise
-                attempts.pop(position, None)
-                _log.error(
-                    "event %s on %s dead-lettered after %d attempts", event.event_id, topic, count
-                )
-                await send_dead_letter(
-                    publisher,
-                    message,
-                    error=f"{type(exc).__name__}: {exc}",
-                    consumer_group=group_id,
-                )
-                return
-            attempts.pop(position, None)
+            await delivery.deliver(message, publisher, handler)  # type: ignore[arg-type]
 
-        # Not functools.wraps: FastStream reads the signature, and it must see ``consume``'s.
-        consume.__name__ = getattr(handler, "__name__", "consume")
-        consume.__doc__ = handler.__doc__
-        registrar.subscriber(
-            topic,
-            group_id=group_id,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            auto_offset_reset=auto_offset_reset,
-        )(consume)
+        delivery.register(registrar, consume, handler, auto_offset_reset)
+        return consume
+
+    return decorator
+
+
+def consume_event(
+    router: KafkaRouter,
+    event_type: type[E],
+    *,
+    settings: KafkaSettings,
+    group_id: str,
+    max_attempts: int = 5,
+    retry_delay_s: float = 0.5,
+    auto_offset_reset: Literal["latest", "earliest", "none"] = "earliest",
+) -> Callable[[GraphHandler[E]], Callable[..., Awaitable[None]]]:
+    """Declare ``handler(event, graph)`` on a service's consumer router (the one way services do).
+
+    The service's object graph and its event publisher reach the handler through FastStream's
+    context (``graph`` and ``publisher``, set by :func:`sceau_shared.service.create_service_app`
+    before the broker starts), so a consumer never runs before what it calls exists, and an
+    in-memory ``TestKafkaBroker`` test can hand it a fake graph. Delivery is the same as
+    :func:`subscribe_event`: commit after success, retry, dead-letter poison messages.
+    """
+    if not group_id:
+        raise ValueError("subscribers must name their consumer group")
+    delivery = _Delivery(
+        event_type,
+        topic=settings.topic(event_type.TOPIC),
+        group_id=group_id,
+        max_attempts=max_attempts,
+        retry_delay_s=retry_delay_s,
+    )
+
+    def decorator(handler: GraphHandler[E]) -> Callable[..., Awaitable[None]]:
+        async def consume(
+            message: KafkaMessage,
+            graph: Any = Context(GRAPH_CONTEXT),  # noqa: B008 - FastStream's injection marker
+            publisher: Any = Context(PUBLISHER_CONTEXT),  # noqa: B008
+        ) -> None:
+            async def call(event: Event) -> None:
+                await handler(event, graph)  # type: ignore[arg-type]
+
+            await delivery.deliver(message, publisher, call)
+
+        delivery.register(router, consume, handler, auto_offset_reset)
         return consume
 
     return decorator

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -39,23 +39,62 @@ class ServiceSettings(BaseSettings):
 
 @dataclass
 class Runtime:
-    """Live connections of one service process."""
+    """Live connections of one service process.
+
+    ``mongo`` is ``None`` for a service that stores nothing (the verifier): such a service neither
+    connects to MongoDB nor waits for it to be ready.
+    """
 
     name: str
     telemetry: Telemetry
-    mongo: AsyncMongoClient[dict[str, Any]]
-    db: AsyncDatabase[dict[str, Any]]
+    mongo: AsyncMongoClient[dict[str, Any]] | None
+    database: AsyncDatabase[dict[str, Any]] | None
     broker: KafkaBroker
     publisher: EventPublisher
     metrics: BusinessMetrics
+    lag: ConsumerLag
+
+    @property
+    def db(self) -> AsyncDatabase[dict[str, Any]]:
+        """The service's own database (an error for a service opened without MongoDB)."""
+        if self.database is None:
+            raise RuntimeError(f"{self.name} runs without MongoDB")
+        return self.database
 
     async def check_mongo(self) -> None:
         """Readiness check: MongoDB answers."""
-        await ping(self.mongo)
+        if self.mongo is not None:
+            await ping(self.mongo)
 
     async def check_kafka(self) -> None:
         """Readiness check: Kafka answers."""
         await ping_broker(self.broker, timeout_s=2.0)
+
+    def readiness(self) -> dict[str, Callable[[], Awaitable[None]]]:
+        """The dependency checks ``/readyz`` runs: Kafka always, MongoDB when the service has it."""
+        checks: dict[str, Callable[[], Awaitable[None]]] = {"kafka": self.check_kafka}
+        if self.mongo is not None:
+            checks["mongo"] = self.check_mongo
+        return checks
+
+    @asynccontextmanager
+    async def consuming(self) -> AsyncIterator[None]:
+        """Start the broker (producer and every consumer included so far), stop it after.
+
+        The service skeleton enters this only once the object graph exists, so no consumer can
+        receive a message before the services it calls are built.
+        """
+        lag_task: asyncio.Task[None] | None = None
+        try:
+            await self.broker.start()
+            lag_task = asyncio.create_task(self.lag.run(), name=f"{self.name}-consumer-lag")
+            yield
+        finally:
+            if lag_task is not None:
+                lag_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await lag_task
+            await self.broker.stop()
 
 
 def instrument_pymongo(telemetry: Telemetry) -> None:
@@ -66,6 +105,49 @@ def instrument_pymongo(telemetry: Telemetry) -> None:
 
 
 @asynccontextmanager
+async def open_connections(
+    name: str,
+    settings: ServiceSettings,
+    *,
+    telemetry: Telemetry | None = None,
+    with_mongo: bool = True,
+) -> AsyncIterator[Runtime]:
+    """Create the Mongo client (lazy) and the broker (not started); close them after.
+
+    Consumers are added and the broker started by the caller (:meth:`Runtime.consuming`), after
+    it has built what the consumers call.
+    """
+    owned_telemetry = telemetry is None
+    tel = telemetry or setup_telemetry(name, settings.telemetry)
+    client: AsyncMongoClient[dict[str, Any]] | None = None
+    if with_mongo:
+        instrument_pymongo(tel)
+        client = create_client(settings.mongo, app_name=name)
+    broker = create_broker(settings.kafka, client_id=name, tracer_provider=tel.tracer_provider)
+    publisher = EventPublisher(broker, settings.kafka, producer=name)
+    lag = ConsumerLag(broker)
+    lag.register(tel.meter_provider, name)
+    try:
+        yield Runtime(
+            name=name,
+            telemetry=tel,
+            mongo=client,
+            database=None if client is None else database(client, settings.mongo),
+            broker=broker,
+            publisher=publisher,
+            metrics=BusinessMetrics.create(tel.meter_provider, name),
+            lag=lag,
+        )
+    finally:
+        if broker.running:  # started and not stopped by ``consuming`` (it failed half-way)
+            await broker.stop()
+        if client is not None:
+            await client.close()
+        if owned_telemetry:
+            tel.shutdown()
+
+
+@asynccontextmanager
 async def open_runtime(
     name: str,
     settings: ServiceSettings,
@@ -73,39 +155,12 @@ async def open_runtime(
     telemetry: Telemetry | None = None,
     register_subscribers: Callable[[KafkaBroker, EventPublisher], None] | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Connect to MongoDB and Kafka, register subscribers and consume; close it all after."""
-    owned_telemetry = telemetry is None
-    tel = telemetry or setup_telemetry(name, settings.telemetry)
-    instrument_pymongo(tel)
-    client = create_client(settings.mongo, app_name=name)
-    broker = create_broker(settings.kafka, client_id=name, tracer_provider=tel.tracer_provider)
-    publisher = EventPublisher(broker, settings.kafka, producer=name)
-    if register_subscribers is not None:
-        register_subscribers(broker, publisher)
-    lag = ConsumerLag(broker)
-    lag.register(tel.meter_provider, name)
-    lag_task: asyncio.Task[None] | None = None
-    try:
-        await broker.start()
-        lag_task = asyncio.create_task(lag.run(), name=f"{name}-consumer-lag")
-        yield Runtime(
-            name=name,
-            telemetry=tel,
-            mongo=client,
-            db=database(client, settings.mongo),
-            broker=broker,
-            publisher=publisher,
-            metrics=BusinessMetrics.create(tel.meter_provider, name),
-        )
-    finally:
-        if lag_task is not None:
-            lag_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await lag_task
-        await broker.stop()
-        await client.close()
-        if owned_telemetry:
-            tel.shutdown()
+    """Connect, register subscribers and consume at once (tests and tools that have no graph)."""
+    async with open_connections(name, settings, telemetry=telemetry) as runtime:
+        if register_subscribers is not None:
+            register_subscribers(runtime.broker, runtime.publisher)
+        async with runtime.consuming():
+            yield runtime
 
 
 def http_of(settings: ServiceSettings) -> HttpSettings:

@@ -1,0 +1,115 @@
+"""Build a service's FastAPI application from its :class:`ServiceDefinition`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+from sceau_shared.http.app import create_base_app
+from sceau_shared.http.operator import OperatorAuthMiddleware
+from sceau_shared.http.server_spans import ServerSpans
+from sceau_shared.kafka import GRAPH_CONTEXT, PUBLISHER_CONTEXT
+from sceau_shared.runtime import Runtime, ServiceSettings, open_connections
+from sceau_shared.service.definition import ServiceDefinition, ServiceGraph
+from sceau_shared.service.state import ServiceState
+from sceau_shared.telemetry import Telemetry, setup_telemetry
+
+__all__ = ["create_service_app"]
+
+
+S = TypeVar("S", bound=ServiceSettings)
+G = TypeVar("G", bound=ServiceGraph)
+
+
+def create_service_app(
+    definition: ServiceDefinition[S, G],
+    settings: S,
+    *,
+    telemetry: Telemetry | None = None,
+    lean_spans: bool = False,
+) -> FastAPI:
+    """Create the app; connections open in its lifespan (see :mod:`sceau_shared.service`).
+
+    ``lean_spans`` swaps FastAPI's OpenTelemetry instrumentation for the lean
+    :class:`~sceau_shared.http.server_spans.ServerSpans` (one SERVER span per request, no
+    per-message ASGI spans) on paths where the instrumentation's own cost matters (the verifier).
+    """
+    tel = telemetry or setup_telemetry(definition.name, settings.telemetry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[ServiceState]:
+        async with open_connections(
+            definition.name, settings, telemetry=tel, with_mongo=definition.uses_mongo
+        ) as runtime:
+            graph = await definition.build_graph(settings, runtime)
+            app.state.runtime = runtime
+            app.state.graph = graph
+            try:
+                runtime.broker.context.set_global(GRAPH_CONTEXT, graph)
+                runtime.broker.context.set_global(PUBLISHER_CONTEXT, runtime.publisher)
+                if definition.consumers is not None:
+                    runtime.broker.include_router(definition.consumers(settings))
+                async with runtime.consuming(), _running(graph):
+                    yield ServiceState(runtime=runtime, graph=graph)
+            finally:
+                await graph.close()
+
+    def check(name: str) -> Callable[[FastAPI], Awaitable[None]]:
+        async def run(app: FastAPI) -> None:
+            runtime: Runtime | None = getattr(app.state, "runtime", None)
+            if runtime is None:
+                raise RuntimeError("starting")
+            await runtime.readiness()[name]()
+
+        return run
+
+    readiness = {"kafka": check("kafka")}
+    if definition.uses_mongo:
+        readiness["mongo"] = check("mongo")
+    app = create_base_app(
+        title=definition.title,
+        version=definition.version,
+        description=definition.description,
+        lifespan=lifespan,
+        readiness=readiness,
+        max_body_bytes=settings.http.max_body_bytes,
+    )
+    for router in definition.routers:
+        app.include_router(router)
+    if definition.operator is not None:
+        app.add_middleware(
+            OperatorAuthMiddleware,
+            token=definition.operator.token(settings),
+            prefixes=definition.operator.prefixes,
+            realm=f"sceau-{definition.name}",
+            setting_name=definition.operator.setting_name,
+        )
+    if lean_spans:
+        app.add_middleware(
+            ServerSpans, tracer_provider=tel.tracer_provider, routes=lambda: app.router.routes
+        )
+    else:
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=tel.tracer_provider)
+    if definition.configure is not None:
+        definition.configure(app, settings)
+    return app
+
+
+@asynccontextmanager
+async def _running(graph: ServiceGraph) -> AsyncIterator[None]:
+    """Run the graph's background loops while the service serves; cancel them after."""
+    tasks = [asyncio.create_task(loop(), name=name) for name, loop in graph.background()]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
