@@ -5,14 +5,14 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from sceau_shared.runtime import ServiceSettings
+from sceau_shared.runtime import StoringServiceSettings
 from sceau_shared.settings import HttpSettings, MongoSettings, decode_master_key
 
 SERVICE_NAME = "sceau-issuer"
 ENV_PREFIX = "ISSUER_"
 
 
-class IssuerSettings(ServiceSettings):
+class IssuerSettings(StoringServiceSettings):
     """Settings of the issuer, e.g. ``ISSUER_MONGO__URI`` (nested fields use ``__``).
 
     ``master_key`` has no default on purpose: private signing keys are encrypted under it, and a

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from sceau_shared.runtime import ServiceSettings
+from sceau_shared.runtime import StoringServiceSettings
 from sceau_shared.settings import HttpSettings, MongoSettings
 
 SERVICE_NAME = "sceau-notifier"
@@ -138,7 +138,7 @@ class ConsumerSettings(BaseModel):
     )
 
 
-class NotifierSettings(ServiceSettings):
+class NotifierSettings(StoringServiceSettings):
     """Settings of the notifier, e.g. ``NOTIFIER_MONGO__URI`` (nested fields use ``__``)."""
 
     model_config = SettingsConfigDict(

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from sceau_shared.runtime import ServiceSettings
+from sceau_shared.runtime import StoringServiceSettings
 from sceau_shared.settings import HttpSettings, MongoSettings, decode_master_key
 
 SERVICE_NAME = "sceau-registry"
@@ -16,7 +16,7 @@ ENV_PREFIX = "REGISTRY_"
 MIN_OPERATOR_TOKEN_CHARS = 24
 
 
-class RegistrySettings(ServiceSettings):
+class RegistrySettings(StoringServiceSettings):
     """Settings of the registry, e.g. ``REGISTRY_MONGO__URI`` (nested fields use ``__``).
 
     ``operator_token`` and ``master_key`` have no default on purpose: a default operator token

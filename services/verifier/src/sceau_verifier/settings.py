@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from sceau_credentials.dids import DidWebSettings
-from sceau_shared.runtime import ServiceSettings
+from sceau_shared.runtime import StoringServiceSettings
 from sceau_shared.settings import HttpSettings, MongoSettings
 
 SERVICE_NAME = "sceau-verifier"
@@ -76,7 +76,7 @@ class LimitSettings(BaseModel):
     rate_limit_burst: int | None = Field(default=None, ge=1)
 
 
-class VerifierSettings(ServiceSettings):
+class VerifierSettings(StoringServiceSettings):
     """Settings of the verifier, e.g. ``VERIFIER_MONGO__URI`` (nested fields use ``__``)."""
 
     model_config = SettingsConfigDict(

@@ -27,14 +27,19 @@ from sceau_shared.telemetry import Telemetry, setup_telemetry
 
 
 class ServiceSettings(BaseSettings):
-    """Fields every service has. Subclasses set ``env_prefix`` and their own database name."""
+    """Fields every service has. Subclasses set ``env_prefix``; storing services add ``mongo``."""
 
     model_config = SettingsConfigDict(env_nested_delimiter="__", extra="forbid")
 
     kafka: KafkaSettings = KafkaSettings()
-    mongo: MongoSettings = MongoSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     http: HttpSettings = HttpSettings()
+
+
+class StoringServiceSettings(ServiceSettings):
+    """A service that keeps its own data in MongoDB (every service but the verifier)."""
+
+    mongo: MongoSettings = MongoSettings()
 
 
 @dataclass
@@ -120,9 +125,10 @@ async def open_connections(
     owned_telemetry = telemetry is None
     tel = telemetry or setup_telemetry(name, settings.telemetry)
     client: AsyncMongoClient[dict[str, Any]] | None = None
-    if with_mongo:
+    mongo = mongo_of(settings)
+    if with_mongo and mongo is not None:
         instrument_pymongo(tel)
-        client = create_client(settings.mongo, app_name=name)
+        client = create_client(mongo, app_name=name)
     broker = create_broker(settings.kafka, client_id=name, tracer_provider=tel.tracer_provider)
     publisher = EventPublisher(broker, settings.kafka, producer=name)
     lag = ConsumerLag(broker)
@@ -132,7 +138,7 @@ async def open_connections(
             name=name,
             telemetry=tel,
             mongo=client,
-            database=None if client is None else database(client, settings.mongo),
+            database=None if client is None or mongo is None else database(client, mongo),
             broker=broker,
             publisher=publisher,
             metrics=BusinessMetrics.create(tel.meter_provider, name),
@@ -173,6 +179,6 @@ def kafka_of(settings: ServiceSettings) -> KafkaSettings:
     return settings.kafka
 
 
-def mongo_of(settings: ServiceSettings) -> MongoSettings:
-    """Accessor used by :func:`sceau_shared.runner.serve`."""
-    return settings.mongo
+def mongo_of(settings: ServiceSettings) -> MongoSettings | None:
+    """Accessor for :func:`sceau_shared.runner.serve`: ``None`` for a service without MongoDB."""
+    return settings.mongo if isinstance(settings, StoringServiceSettings) else None

@@ -10,15 +10,10 @@ from fastapi import FastAPI
 from sceau_shared.logs import configure_logging
 from sceau_shared.runner import serve
 from sceau_shared.runtime import ServiceSettings, http_of, kafka_of, mongo_of
-from sceau_shared.settings import MongoSettings
 
 __all__ = ["run_service"]
 
 S = TypeVar("S", bound=ServiceSettings)
-
-
-def _no_mongo(_: ServiceSettings) -> MongoSettings | None:
-    return None
 
 
 def run_service(
@@ -27,11 +22,10 @@ def run_service(
     settings_type: Callable[[], S],
     env_prefix: str,
     create_api: Callable[[S], FastAPI],
-    uses_mongo: bool = True,
     workers: Callable[[S], int] | None = None,
     worker_factory: str | None = None,
 ) -> int:
-    """Log as the service, load settings, check Kafka (and MongoDB if used), then serve.
+    """Log as the service, load settings, check Kafka (and MongoDB if it stores), then serve.
 
     Returns the process exit code (2 for a bad setting or an unreachable dependency, with one
     line naming the problem).
@@ -44,7 +38,7 @@ def run_service(
         app_factory=create_api,
         http=http_of,
         kafka=kafka_of,
-        mongo=mongo_of if uses_mongo else _no_mongo,
+        mongo=mongo_of,
         workers=workers,
         worker_factory=worker_factory,
     )
