@@ -17,8 +17,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from sceau_registry.cache import RefreshingCache
 from sceau_registry.stores import StatusLists, StoredDocument
+from sceau_shared.cache import RefreshingCache
 from sceau_shared.events import StatusListPublishedV1, utcnow
 
 _log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sceau_registry.cache import RefreshingCache, TtlCache
+from sceau_shared.cache import RefreshingCache, TtlCache
 
 
 class Clock:

@@ -1,8 +1,9 @@
-"""A small in-process TTL cache: hot public answers are served from memory, not MongoDB.
+"""The one in-process cache every service and the engine use: bounded, LRU, with a TTL.
 
-Each replica keeps its own. A change handled by this replica invalidates the entry at once; a change
-handled by another replica is seen after at most ``ttl_s`` (a setting, 2 s by default), far below
-the ``Cache-Control`` lifetimes clients already apply to the same documents.
+Hot answers are served from memory, not MongoDB or the network. Each replica keeps its own; a
+change this replica handles invalidates its entry at once, a change handled elsewhere is seen after
+at most ``ttl_s``. Bounded by entry count (``max_entries``), so attacker-chosen keys cannot grow it
+without limit.
 """
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ class TtlCache(Generic[K, V]):
             return None
         self._entries.move_to_end(key)
         return item[1]
+
+    def entry(self, key: K) -> tuple[bool, V] | None:
+        """``(fresh, value)`` for a held key, expired or not (for serve-stale-while-reloading)."""
+        item = self._entries.get(key)
+        if item is None:
+            return None
+        self._entries.move_to_end(key)
+        return item[0] > self._clock(), item[1]
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def put(self, key: K, value: V) -> None:
         """Store ``value`` (nothing is kept when the TTL is zero)."""
@@ -76,37 +88,30 @@ class RefreshingCache(Generic[K, V]):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._load = load
-        self._ttl = ttl_s
-        self._max = max_entries
-        self._clock = clock
-        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._store: TtlCache[K, V] = TtlCache(ttl_s=ttl_s, max_entries=max_entries, clock=clock)
         self._loading: dict[K, asyncio.Task[V | None]] = {}
 
     def put(self, key: K, value: V) -> None:
         """Store a value known to be current (e.g. just written by this replica)."""
-        if self._ttl <= 0:
-            return
-        self._entries[key] = (self._clock() + self._ttl, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        self._store.put(key, value)
 
     def invalidate(self, key: K) -> None:
         """Forget ``key`` (the next reader loads it)."""
-        self._entries.pop(key, None)
+        self._store.invalidate(key)
 
     def clear(self) -> None:
         """Forget everything."""
-        self._entries.clear()
+        self._store.clear()
 
     def peek(self, key: K) -> V | None:
         """The held value, fresh or not, without waiting (an expired one triggers a reload)."""
-        item = self._entries.get(key)
+        item = self._store.entry(key)
         if item is None:
             return None
-        if item[0] <= self._clock():
+        fresh, value = item
+        if not fresh:
             self._reload(key)
-        return item[1]
+        return value
 
     async def get(self, key: K) -> V | None:
         """The held value (reloading in the background if expired), or load it now."""
@@ -126,7 +131,7 @@ class RefreshingCache(Generic[K, V]):
         try:
             value = await self._load(key)
             if value is None:
-                self._entries.pop(key, None)
+                self._store.invalidate(key)
             else:
                 self.put(key, value)
             return value
