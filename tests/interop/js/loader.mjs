@@ -11,7 +11,7 @@ import {fileURLToPath} from 'node:url';
 import {securityLoader} from '@digitalcredentials/security-document-loader';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bundle = join(here, '..', '..', '..', 'shared', 'src', 'sceau_shared', 'credentials',
+const bundle = join(here, '..', '..', '..', 'shared', 'engine', 'src', 'sceau_credentials',
   'contexts');
 
 // Contexts the third-party loader lacks; everything else comes from its own npm packages.
