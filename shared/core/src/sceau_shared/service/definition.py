@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaRouter
 from pydantic import SecretStr
 
+from sceau_shared.events import Event
 from sceau_shared.runtime import Runtime, ServiceSettings
 
 __all__ = ["BackgroundLoop", "OperatorRoutes", "ServiceDefinition", "ServiceGraph"]
@@ -62,6 +63,8 @@ class ServiceDefinition(Generic[S, G]):
             nor needs it to be ready.
         operator: The operator API's prefixes and token setting, if the service has one.
         configure: Optional last step on the built app (a service's own middleware).
+        publishes: The event types the service produces (its outbox or publisher); with the
+            consumer router they make the service's AsyncAPI document.
     """
 
     name: str
@@ -74,3 +77,4 @@ class ServiceDefinition(Generic[S, G]):
     uses_mongo: bool = True
     operator: OperatorRoutes | None = None
     configure: Callable[[FastAPI, S], None] | None = field(default=None)
+    publishes: tuple[type[Event], ...] = ()
