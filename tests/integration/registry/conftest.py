@@ -46,7 +46,7 @@ async def registry_app(
 ) -> AsyncIterator[FastAPI]:
     app = create_api(registry_settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
-        yield app  # routes read app.state, which the lifespan filled
+        yield app  # the lifespan built the graph (app.state.graph) before the consumers started
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ async def test_trust_list_is_signed_by_the_registry_and_resigned_only_on_change(
     http: httpx.AsyncClient, registry_app: FastAPI
 ) -> None:
     await accredited_institution(http, "alpha")
-    publisher = registry_app.state.components.trust_list
+    publisher = registry_app.state.graph.trust_list
 
     async def listing(count: int) -> httpx.Response | None:
         response = await http.get("/v1/trust-list")
