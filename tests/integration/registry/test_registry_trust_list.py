@@ -121,8 +121,8 @@ async def test_registry_key_survives_a_restart(registry_settings: Any, mongo_cli
     documents = []
     for _ in range(2):
         app = create_api(registry_settings)
-        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
-            transport = httpx.ASGITransport(app=app)
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+            transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://r") as client:
                 documents.append((await client.get("/.well-known/did.json")).json())
     assert documents[0] == documents[1]
