@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pydantic import SecretStr
 from registry_support import OPERATOR_TOKEN
+from starlette.types import ASGIApp
 
 from sceau_registry.app import create_api
 from sceau_registry.settings import RegistrySettings
@@ -40,18 +42,35 @@ def registry_settings(
     )
 
 
+@dataclass(frozen=True)
+class RunningRegistry:
+    """The app (its ``state.graph`` for white-box checks) and the ASGI entry point to call.
+
+    Requests go through ``asgi``: it carries the lifespan state (the graph) into each request,
+    as a server would.
+    """
+
+    app: FastAPI
+    asgi: ASGIApp
+
+
 @pytest.fixture
-async def registry_app(
+async def running_registry(
     registry_settings: RegistrySettings, mongo_client: Any
-) -> AsyncIterator[FastAPI]:
+) -> AsyncIterator[RunningRegistry]:
     app = create_api(registry_settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
-        yield app  # routes read app.state, which the lifespan filled
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        yield RunningRegistry(app=app, asgi=manager.app)
 
 
 @pytest.fixture
-async def http(registry_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=registry_app)
+def registry_app(running_registry: RunningRegistry) -> FastAPI:
+    return running_registry.app  # the lifespan built its graph (app.state.graph)
+
+
+@pytest.fixture
+async def http(running_registry: RunningRegistry) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=running_registry.asgi)
     async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
         yield client
 

@@ -233,11 +233,11 @@ async def test_replaying_every_event_from_the_start_is_harmless(
     before = await state()
     # Replay: the same events again, in a different order, through Kafka and directly.
     await publish(*reversed(KEY_EVENTS), *reversed(lists))
-    components = registry_app.state.components
+    graph = registry_app.state.graph
     for event in KEY_EVENTS:
-        await components.key_ingest.handle(event)
+        await graph.key_ingest.handle(event)
     for list_ in lists:
-        await components.status_lists.publish(list_)
+        await graph.status_lists.publish(list_)
     marker = list_event(3, list_id="marker")
     await publish(marker)  # once this one is served, the replayed ones were consumed before it
 

@@ -237,7 +237,7 @@ async def test_events_and_audit_lost_in_a_crash_are_written_at_restart(
     await db["audit"].delete_one({"_id": last_audit["_id"]})
     await db["events"].delete_one({"_id": ids[-1]})
     await db["events"].delete_one({"_id": ids[0]})
-    governance = registry_app.state.components.governance
+    governance = registry_app.state.graph.governance
     assert await governance.reconcile() == 3
     assert sorted([d["_id"] async for d in db["events"].find({})]) == ids  # same event ids
     assert await db["audit"].find_one({"_id": last_audit["_id"]}) is not None

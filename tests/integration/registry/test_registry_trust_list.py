@@ -47,7 +47,7 @@ async def test_trust_list_is_signed_by_the_registry_and_resigned_only_on_change(
     http: httpx.AsyncClient, registry_app: FastAPI
 ) -> None:
     await accredited_institution(http, "alpha")
-    publisher = registry_app.state.components.trust_list
+    publisher = registry_app.state.graph.trust_list
 
     async def listing(count: int) -> httpx.Response | None:
         response = await http.get("/v1/trust-list")
@@ -121,8 +121,8 @@ async def test_registry_key_survives_a_restart(registry_settings: Any, mongo_cli
     documents = []
     for _ in range(2):
         app = create_api(registry_settings)
-        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
-            transport = httpx.ASGITransport(app=app)
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+            transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://r") as client:
                 documents.append((await client.get("/.well-known/did.json")).json())
     assert documents[0] == documents[1]

@@ -223,18 +223,24 @@ async def running_system(
     tel_mongo = telemetry(MONGO_CLIENT)
     with pymongo_spans_to(tel_mongo.tracer_provider):
         async with AsyncExitStack() as stack:
-            for app in (registry, notifier, issuer):
-                await stack.enter_async_context(
-                    LifespanManager(app, startup_timeout=60, shutdown_timeout=30)
-                )
+            # Requests go through each manager's app: it carries the lifespan state (the
+            # service's graph) into every request, as a server would.
+            registry_served, _, issuer_served = [
+                (
+                    await stack.enter_async_context(
+                        LifespanManager(app, startup_timeout=60, shutdown_timeout=30)
+                    )
+                ).app
+                for app in (registry, notifier, issuer)
+            ]
             issuer_http = await stack.enter_async_context(
                 httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=issuer), base_url="http://issuer.test"
+                    transport=httpx.ASGITransport(app=issuer_served), base_url="http://issuer.test"
                 )
             )
             registry_http = await stack.enter_async_context(
                 httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=registry), base_url=REGISTRY_URL
+                    transport=httpx.ASGITransport(app=registry_served), base_url=REGISTRY_URL
                 )
             )
             try:

@@ -5,20 +5,18 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
+from registry_app import client, registry_app
 from registry_samples import at, institution, key, scope
 from test_registry_statuslists import MemoryStatusStore, published
 
-from sceau_registry.app import install_hot_paths, install_routes
 from sceau_registry.domain import Institution, KeyRecord
 from sceau_registry.settings import RegistrySettings
-from sceau_registry.statuslists import StatusListService
+from sceau_registry.status_lists import StatusListService
 from sceau_registry.trust import TrustService
 from sceau_shared.events import InstitutionStatus as S
-from sceau_shared.http import create_base_app
 
 DID = "did:web:127.0.0.1%3A8002:institutions:cegep-a"
 PATH = "/v1/issuers/did:web:127.0.0.1%253A8002:institutions:cegep-a"
@@ -54,12 +52,6 @@ def build(*, hot: bool, per_minute: int = 0) -> tuple[FastAPI, FakeInstitutions]
         master_key=SecretStr("A" * 43 + "="),
         http={"rate_limit_per_minute": per_minute},
     )
-    app = create_base_app(
-        title="t", version="0", description="", lifespan=None, readiness={}, max_body_bytes=10_000
-    )
-    install_routes(app, settings)
-    if hot:
-        install_hot_paths(app)
     inst = institution((S.ACTIVE, at(2)), (S.SUSPENDED, at(6)), scopes=(scope(),), dids=(DID,))
     institutions = FakeInstitutions(inst)
     trust = TrustService(
@@ -75,7 +67,7 @@ def build(*, hot: bool, per_minute: int = 0) -> tuple[FastAPI, FakeInstitutions]
         cache_ttl_s=60,
         cache_max_entries=100,
     )
-    app.state.components = SimpleNamespace(trust=trust, status_lists=lists)
+    app = registry_app(settings, SimpleNamespace(trust=trust, status_lists=lists), hot=hot)
     return app, institutions
 
 
@@ -97,9 +89,9 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
 
 
 async def answers(app: FastAPI) -> list[tuple[int, bytes, dict[str, str]]]:
-    await app.state.components.status_lists.publish(published(1))
+    await app.state.graph.status_lists.publish(published(1))
     out = []
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with client(app) as c:
         for _ in range(2):  # the first round fills the caches, the second hits them
             for method, path, kwargs in REQUESTS:
                 response = await c.request(method, path, **kwargs)
@@ -127,7 +119,7 @@ async def test_fast_path_answers_exactly_like_the_routes() -> None:
 
 async def test_fast_path_is_used_for_cached_answers() -> None:
     app, _ = build(hot=True)
-    await app.state.components.status_lists.publish(published(1))
+    await app.state.graph.status_lists.publish(published(1))
     calls: list[str] = []
     inner_build = app.build_middleware_stack
 
@@ -144,7 +136,7 @@ async def test_fast_path_is_used_for_cached_answers() -> None:
         return inner
 
     app.build_middleware_stack = counting  # type: ignore[method-assign]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with client(app) as c:
         for _ in range(5):
             assert (await c.get("/v1/status-lists/L1")).status_code == 200
             assert (await c.get(PATH, params={"at": "2025-03-01T00:00:00Z"})).status_code == 200
@@ -155,8 +147,8 @@ async def test_fast_path_is_used_for_cached_answers() -> None:
 @pytest.mark.parametrize("hot", [False, True])
 async def test_rate_limit_applies_on_both_paths(hot: bool) -> None:
     app, _ = build(hot=hot, per_minute=2)
-    await app.state.components.status_lists.publish(published(1))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    await app.state.graph.status_lists.publish(published(1))
+    async with client(app) as c:
         codes = [(await c.get("/v1/status-lists/L1")).status_code for _ in range(3)]
         limited = await c.get("/v1/status-lists/L1")
     assert codes == [200, 200, 429]

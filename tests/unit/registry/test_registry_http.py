@@ -5,14 +5,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr, ValidationError
+from registry_app import client, registry_app
 
-from sceau_registry.app import install_routes
 from sceau_registry.settings import RegistrySettings
-from sceau_shared.http import create_base_app
 
 TOKEN = "operator-token-" + "x" * 20
 PROBLEM = "application/problem+json"
@@ -45,17 +43,9 @@ def settings(per_minute: int = 600) -> RegistrySettings:
 
 
 def make_app(per_minute: int = 600) -> tuple[FastAPI, FakeTrust, FakeGovernance]:
-    app = create_base_app(
-        title="t", version="0", description="", lifespan=None, readiness={}, max_body_bytes=10_000
-    )
-    install_routes(app, settings(per_minute))
     trust, governance = FakeTrust(), FakeGovernance()
-    app.state.components = SimpleNamespace(trust=trust, governance=governance)
-    return app, trust, governance
-
-
-def client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    graph = SimpleNamespace(trust=trust, governance=governance)
+    return registry_app(settings(per_minute), graph), trust, governance
 
 
 @pytest.mark.parametrize(
@@ -83,6 +73,7 @@ async def test_operator_api_refuses_without_the_token(headers: dict[str, str]) -
             assert response.status_code == 401, (method, path)
             assert response.headers["content-type"] == PROBLEM
             assert response.json()["status"] == 401
+            assert response.headers["www-authenticate"] == 'Bearer realm="sceau-registry"'
             assert TOKEN not in response.text
     assert governance.calls == 0
 

@@ -6,22 +6,20 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
+from registry_app import client, registry_app
 
-from sceau_registry.app import install_routes
 from sceau_registry.settings import RegistrySettings
-from sceau_registry.statuslists import (
+from sceau_registry.status_list_repository import StoredDocument
+from sceau_registry.status_lists import (
     StatusListService,
     etag_matches,
     max_age_of,
     strong_etag,
 )
-from sceau_registry.stores import StoredDocument
 from sceau_shared.events import StatusListPublishedV1, StatusPurpose
-from sceau_shared.http import create_base_app
 
 
 class MemoryStatusStore:
@@ -140,13 +138,8 @@ def settings() -> RegistrySettings:
     )
 
 
-def app_with(settings: RegistrySettings, **components: Any) -> FastAPI:
-    app = create_base_app(
-        title="t", version="0", description="", lifespan=None, readiness={}, max_body_bytes=10_000
-    )
-    install_routes(app, settings)
-    app.state.components = SimpleNamespace(**components)
-    return app
+def app_with(settings: RegistrySettings, **services: Any) -> FastAPI:
+    return registry_app(settings, SimpleNamespace(**services))
 
 
 async def test_http_etag_304_and_cache_control(settings: RegistrySettings) -> None:
@@ -154,7 +147,7 @@ async def test_http_etag_304_and_cache_control(settings: RegistrySettings) -> No
     svc = service(store)
     await svc.publish(published(1, ttl_ms=90_000))
     app = app_with(settings, status_lists=svc)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with client(app) as c:
         first = await c.get("/v1/status-lists/L1")
         assert first.status_code == 200
         assert first.headers["cache-control"] == "public, max-age=90"
@@ -181,7 +174,7 @@ async def test_serving_reads_the_store_once_per_cache_period(settings: RegistryS
     svc = service(store, cache_ttl_s=60)
     await svc.publish(published(1))
     app = app_with(settings, status_lists=svc)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with client(app) as c:
         for _ in range(20):
             assert (await c.get("/v1/status-lists/L1")).status_code == 200
     assert store.reads == 0  # served from the copy stored by the event handler

@@ -6,22 +6,16 @@ import sys
 
 from sceau_registry.app import create_api
 from sceau_registry.settings import ENV_PREFIX, SERVICE_NAME, RegistrySettings
-from sceau_shared.logs import configure_logging
-from sceau_shared.runner import serve
-from sceau_shared.runtime import http_of, kafka_of, mongo_of
+from sceau_shared.service import run_service
 
 
 def main() -> int:
     """Load settings, check Kafka and MongoDB, then serve HTTP and consume events."""
-    configure_logging(SERVICE_NAME)
-    return serve(
+    return run_service(
         SERVICE_NAME,
-        settings_factory=RegistrySettings,
+        settings_type=RegistrySettings,
         env_prefix=ENV_PREFIX,
-        app_factory=create_api,
-        http=http_of,
-        kafka=kafka_of,
-        mongo=mongo_of,
+        create_api=create_api,
     )
 
 

@@ -1,42 +1,73 @@
-"""Composition root of the registry service: builds the FastAPI app and its runtime."""
+"""The registry service, described once for the shared skeleton (:mod:`sceau_shared.service`)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import replace
 
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from starlette.types import ASGIApp
 
 from sceau_registry import __version__
-from sceau_registry.admin import OperatorAuthMiddleware, build_admin_router
-from sceau_registry.api import build_public_router
-from sceau_registry.components import build_components
-from sceau_registry.handlers import ComponentsGate, register_subscribers
+from sceau_registry.api import admin, public
+from sceau_registry.consumers import create_router
+from sceau_registry.graph import RegistryGraph, build_graph
 from sceau_registry.hotpath import HotPathMiddleware
 from sceau_registry.settings import SERVICE_NAME, RegistrySettings
-from sceau_registry.signing import sign_trust_list
-from sceau_registry.trustlist import CredentialSigner
-from sceau_shared.http import RateLimiter, create_base_app
-from sceau_shared.kafka import EventPublisher
-from sceau_shared.runtime import Runtime, open_runtime
-from sceau_shared.telemetry import Telemetry, setup_telemetry
+from sceau_registry.trust_list import CredentialSigner
+from sceau_shared.http import RateLimiter
+from sceau_shared.runtime import Runtime
+from sceau_shared.service import ServiceDefinition, create_service_app
+from sceau_shared.service.definition import OperatorRoutes
+from sceau_shared.telemetry import Telemetry
+
+__all__ = ["DEFINITION", "configure", "create_api", "install_hot_paths", "install_rate_limiter"]
 
 
-def install_routes(app: FastAPI, settings: RegistrySettings) -> None:
-    """Add the public and operator routes, the operator token guard and the rate limiter.
-
-    The routes find their services in ``app.state.components`` (set by the lifespan).
-    """
+def install_rate_limiter(app: FastAPI, settings: RegistrySettings) -> None:
+    """One per-client rate limiter for the routes and the hot path (``app.state.rate_limiter``)."""
     app.state.rate_limiter = RateLimiter(settings.http.rate_limit_per_minute)
-    app.include_router(build_public_router())
-    app.include_router(build_admin_router())
-    app.add_middleware(OperatorAuthMiddleware, token=settings.operator_token)
+
+
+def install_hot_paths(app: FastAPI) -> None:
+    """Put :class:`HotPathMiddleware` in front of everything, tracing included.
+
+    The OpenTelemetry instrumentation wraps the middleware stack the same way; the fast path
+    must sit outside it to be worth having (see :mod:`sceau_registry.hotpath`). It reads the
+    graph from ``app.state.graph`` (set by the lifespan) and answers nothing until it exists.
+    """
+    build_inner = app.build_middleware_stack
+
+    def build() -> ASGIApp:
+        return HotPathMiddleware(
+            build_inner(),
+            graph=lambda: getattr(app.state, "graph", None),
+            limiter=app.state.rate_limiter,
+        )
+
+    setattr(app, "build_middleware_stack", build)  # noqa: B010 - instance override, on purpose
+
+
+def configure(app: FastAPI, settings: RegistrySettings) -> None:
+    """The registry's own HTTP layers: the rate limiter, then the hot path in front of all."""
+    install_rate_limiter(app, settings)
+    install_hot_paths(app)
+
+
+DEFINITION: ServiceDefinition[RegistrySettings, RegistryGraph] = ServiceDefinition(
+    name=SERVICE_NAME,
+    title="Sceau registry",
+    description="Trusted-issuer registry, DID hosting and status-list publication.",
+    version=__version__,
+    build_graph=build_graph,
+    routers=(public.router, admin.router),
+    consumers=create_router,
+    operator=OperatorRoutes(
+        prefixes=(admin.ADMIN_PREFIX,),
+        token=lambda s: s.operator_token,
+        setting_name="REGISTRY_OPERATOR_TOKEN",
+    ),
+    configure=configure,
+)
 
 
 def create_api(
@@ -45,72 +76,16 @@ def create_api(
     telemetry: Telemetry | None = None,
     signer: CredentialSigner | None = None,
 ) -> FastAPI:
-    """Build the registry application; connections open in its lifespan, not here."""
-    tel = telemetry or setup_telemetry(SERVICE_NAME, settings.telemetry)
-    sign = signer or sign_trust_list
-    gate = ComponentsGate()
+    """Build the registry application; connections open in its lifespan, not here.
 
-    def subscribers(broker: KafkaBroker, publisher: EventPublisher) -> None:
-        register_subscribers(broker, publisher, kafka=settings.kafka, gate=gate)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        async with open_runtime(
-            SERVICE_NAME, settings, telemetry=tel, register_subscribers=subscribers
-        ) as runtime:
-            app.state.runtime = runtime
-            components = await build_components(
-                settings, runtime.db, signer=sign, publisher=runtime.publisher
-            )
-            app.state.components = components
-            gate.open(components)
-            tasks = [asyncio.create_task(components.trust_list.run(), name="trust-list")]
-            if components.relay is not None:
-                tasks.append(asyncio.create_task(components.relay.run(), name="outbox-relay"))
-            try:
-                yield {"runtime": runtime, "components": components}
-            finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-
-    async def mongo_ready(app: FastAPI) -> None:
-        runtime: Runtime = app.state.runtime
-        await runtime.check_mongo()
-
-    async def kafka_ready(app: FastAPI) -> None:
-        runtime: Runtime = app.state.runtime
-        await runtime.check_kafka()
-
-    app = create_base_app(
-        title="Sceau registry",
-        version=__version__,
-        description=("Trusted-issuer registry, DID hosting and status-list publication."),
-        lifespan=lifespan,
-        readiness={"mongo": mongo_ready, "kafka": kafka_ready},
-        max_body_bytes=settings.http.max_body_bytes,
-    )
-    install_routes(app, settings)
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=tel.tracer_provider)
-    install_hot_paths(app)
-    return app
-
-
-def install_hot_paths(app: FastAPI) -> None:
-    """Put :class:`HotPathMiddleware` in front of everything, tracing included.
-
-    The OpenTelemetry instrumentation wraps the middleware stack the same way; the fast path
-    must sit outside it to be worth having (see :mod:`sceau_registry.hotpath`).
+    ``signer`` replaces the trust-list signer (tests use a fast one); the default signs with the
+    credential engine (:func:`sceau_registry.trust_list.sign_trust_list`).
     """
-    build_inner = app.build_middleware_stack
+    definition = DEFINITION
+    if signer is not None:
 
-    def build() -> ASGIApp:
-        return HotPathMiddleware(
-            build_inner(),
-            components=lambda: getattr(app.state, "components", None),
-            limiter=app.state.rate_limiter,
-        )
+        async def build_with_signer(settings: RegistrySettings, runtime: Runtime) -> RegistryGraph:
+            return await build_graph(settings, runtime, signer=signer)
 
-    setattr(app, "build_middleware_stack", build)  # noqa: B010 - instance override, on purpose
+        definition = replace(DEFINITION, build_graph=build_with_signer)
+    return create_service_app(definition, settings, telemetry=telemetry)

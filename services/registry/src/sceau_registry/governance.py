@@ -31,7 +31,7 @@ from sceau_registry.errors import (
     LifecycleConflict,
     ScopeNotFound,
 )
-from sceau_registry.eventlog import EventLog, event_id_for
+from sceau_registry.event_log_repository import EventLog, event_id_for
 from sceau_registry.repository import AuditLog, Institutions, StaleRevision
 from sceau_registry.schemas import ChangeStatus, GrantScope, RegisterInstitution, WithdrawScope
 from sceau_shared.events import (

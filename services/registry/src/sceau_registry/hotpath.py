@@ -27,7 +27,7 @@ from typing import Any, Final
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sceau_registry.domain import is_did, to_ms
-from sceau_registry.statuslists import LIST_ID, etag_matches
+from sceau_registry.status_lists import LIST_ID, etag_matches
 from sceau_shared.errors import RateLimited
 from sceau_shared.http import RateLimiter
 
@@ -82,11 +82,9 @@ Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 class HotPathMiddleware:
     """Answer cached status lists and trust lookups without entering the framework."""
 
-    def __init__(
-        self, app: ASGIApp, *, components: Callable[[], Any], limiter: RateLimiter
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, graph: Callable[[], Any], limiter: RateLimiter) -> None:
         self.app = app
-        self._components = components
+        self._graph = graph
         self._limiter = limiter
         # Parsed query strings: verifiers repeat the same few (a batch shares its dates).
         self._queries: dict[bytes, tuple[datetime | None, str | None] | None] = {}
@@ -110,13 +108,13 @@ class HotPathMiddleware:
 
     def _answer(self, scope: Scope) -> Answer | None:
         path: str = scope["path"]
-        components = self._components()
-        if components is None:
+        graph = self._graph()
+        if graph is None:
             return None
         if path.startswith(STATUS_PREFIX):
-            return self._status_list(scope, components, path[len(STATUS_PREFIX) :])
+            return self._status_list(scope, graph, path[len(STATUS_PREFIX) :])
         if path.startswith(ISSUER_PREFIX):
-            return self._issuer(scope, components, path[len(ISSUER_PREFIX) :])
+            return self._issuer(scope, graph, path[len(ISSUER_PREFIX) :])
         return None
 
     def _allowed(self, scope: Scope) -> bool:
@@ -127,10 +125,10 @@ class HotPathMiddleware:
             return False  # the application answers with the 429 problem
         return True
 
-    def _status_list(self, scope: Scope, components: Any, list_id: str) -> Answer | None:
+    def _status_list(self, scope: Scope, graph: Any, list_id: str) -> Answer | None:
         if not LIST_ID.fullmatch(list_id):
             return None
-        document = components.status_lists.cached(list_id)
+        document = graph.status_lists.cached(list_id)
         if document is None or not self._allowed(scope):
             return None
         headers = [
@@ -141,7 +139,7 @@ class HotPathMiddleware:
             return 304, headers, b""
         return 200, [*headers, _JSON], document.body
 
-    def _issuer(self, scope: Scope, components: Any, did: str) -> Answer | None:
+    def _issuer(self, scope: Scope, graph: Any, did: str) -> Answer | None:
         if not is_did(did):
             return None
         raw = scope.get("query_string", b"")
@@ -156,8 +154,8 @@ class HotPathMiddleware:
         at, method = parsed
         if method is not None and not method.startswith(did + "#"):
             return None
-        snapshot = components.trust.cached_snapshot(did)
+        snapshot = graph.trust.cached_snapshot(did)
         if snapshot is None or not self._allowed(scope):
             return None
-        body = components.trust.answer(snapshot, did, at=at, verification_method=method)
+        body = graph.trust.answer(snapshot, did, at=at, verification_method=method)
         return 200, [_JSON], body

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from sceau_registry.domain import Institution, KeyRecord, to_ms
-from sceau_registry.stores import Keys
+from sceau_registry.key_repository import Keys
 from sceau_shared.events import IssuerKeyPublishedV1
 from sceau_shared.mongo import ProcessedEvents
 

@@ -1,10 +1,10 @@
-"""Every MongoDB query of the registry, and the mapping between documents and domain values.
+"""Institutions and their audit log: the MongoDB queries and the document/domain mapping.
 
 A governance change and its lifecycle history entry go into the institution document in one
 update guarded by a revision number. (On FerretDB 1.24 that guard does not hold against a
-*concurrent* writer — see :mod:`sceau_registry.eventlog` — so the service also serializes its own
-writes to institution documents.) The audit collection is an append-only projection of those
-histories: this module exposes no way to update or delete an audit entry, and
+*concurrent* writer — see :mod:`sceau_registry.event_log_repository` — so the service also
+serializes its own writes to institution documents.) The audit collection is an append-only
+projection of those histories: this module exposes no way to update or delete an audit entry, and
 :meth:`AuditLog.record_for` re-derives any entry a crash left unwritten.
 """
 

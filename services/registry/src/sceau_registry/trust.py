@@ -16,8 +16,8 @@ from typing import Any, Final, Literal
 from sceau_registry.didhosting import hosted_document
 from sceau_registry.domain import Institution, KeyRecord, answer_for, to_ms
 from sceau_registry.exports import dcc_registry
+from sceau_registry.key_repository import Keys
 from sceau_registry.repository import InstitutionPage, Institutions
-from sceau_registry.stores import Keys
 from sceau_shared.cache import RefreshingCache, TtlCache
 from sceau_shared.events import DidMethod, InstitutionStatus, utcnow
 

@@ -87,7 +87,8 @@ def create_service_app(
             OperatorAuthMiddleware,
             token=definition.operator.token(settings),
             prefixes=definition.operator.prefixes,
-            realm=f"sceau-{definition.name}",
+            # "registry" and "sceau-registry" both give the realm "sceau-registry".
+            realm="sceau-" + definition.name.removeprefix("sceau-"),
             setting_name=definition.operator.setting_name,
         )
     if lean_spans:

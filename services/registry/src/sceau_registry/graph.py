@@ -1,34 +1,43 @@
-"""The registry's components, wired together once per process from settings and the runtime."""
+"""Composition root of the registry: every object of one process, wired once from settings.
+
+:func:`build_graph` runs in the lifespan before any consumer starts (see
+:mod:`sceau_shared.service`), so it may do I/O: it creates the indexes, loads (or creates) the
+registry's own signing key and repairs events a crash left unwritten (``governance.reconcile``).
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
-
-from pymongo.asynchronous.database import AsyncDatabase
 
 from sceau_registry.crypto import KeyCipher
 from sceau_registry.domain import Institution
-from sceau_registry.eventlog import EventLog, EventRelay
+from sceau_registry.event_log_repository import EventLog
+from sceau_registry.event_relay import EventRelay
 from sceau_registry.governance import GovernanceService
 from sceau_registry.identity import RegistryIdentity, load_identity
 from sceau_registry.ingest import KeyIngest
+from sceau_registry.key_repository import Keys, RegistryKeys
 from sceau_registry.repository import AuditLog, Institutions
 from sceau_registry.settings import SERVICE_NAME, RegistrySettings
-from sceau_registry.statuslists import StatusListService
-from sceau_registry.stores import Keys, RegistryKeys, StatusLists, TrustLists
+from sceau_registry.status_list_repository import StatusLists
+from sceau_registry.status_lists import StatusListService
 from sceau_registry.trust import TrustService, dump
-from sceau_registry.trustlist import CredentialSigner, TrustListPublisher
-from sceau_shared.kafka import EventPublisher
+from sceau_registry.trust_list import CredentialSigner, TrustListPublisher, sign_trust_list
+from sceau_registry.trust_list_repository import TrustLists
 from sceau_shared.mongo import ProcessedEvents
+from sceau_shared.runtime import Runtime
+from sceau_shared.service.definition import BackgroundLoop
 from sceau_shared.settings import decode_master_key
 
+__all__ = ["RegistryGraph", "build_graph"]
 
-@dataclass
-class Components:
-    """Every service object of one registry process."""
+
+@dataclass(frozen=True)
+class RegistryGraph:
+    """Every service object of one registry process (what routes and consumers call)."""
 
     identity: RegistryIdentity
     did_document: bytes
@@ -38,17 +47,28 @@ class Components:
     status_lists: StatusListService
     key_ingest: KeyIngest
     trust_list: TrustListPublisher
-    relay: EventRelay | None
+    relay: EventRelay
+
+    def background(self) -> Sequence[tuple[str, BackgroundLoop]]:
+        """The trust-list re-signing loop and the event-log relay."""
+        return [("trust-list", self.trust_list.run), ("outbox-relay", self.relay.run)]
+
+    async def close(self) -> None:
+        """Nothing to release: the graph owns no connection, process or client of its own."""
 
 
-async def build_components(
+async def build_graph(
     settings: RegistrySettings,
-    db: AsyncDatabase[dict[str, Any]],
+    runtime: Runtime,
     *,
-    signer: CredentialSigner,
-    publisher: EventPublisher | None = None,
-) -> Components:
-    """Create repositories and indexes, load the registry identity, wire the services."""
+    signer: CredentialSigner = sign_trust_list,
+) -> RegistryGraph:
+    """Create repositories and indexes, load the registry identity, wire the services.
+
+    ``signer`` signs the trust list; tests pass a fast one (real signing is RDFC
+    canonicalization, a CPU cost they do not need).
+    """
+    db = runtime.db
     institutions = Institutions(db["institutions"])
     audit = AuditLog(db["audit"])
     keys = Keys(db["keys"])
@@ -74,11 +94,7 @@ async def build_components(
         KeyCipher(decode_master_key(settings.master_key)),
         public_base_url=settings.public_base_url,
     )
-    relay = (
-        EventRelay(event_log, publisher, poll_interval_s=settings.outbox_poll_s)
-        if publisher is not None
-        else None
-    )
+    relay = EventRelay(event_log, runtime.publisher, poll_interval_s=settings.outbox_poll_s)
     trust = TrustService(
         institutions,
         keys,
@@ -100,8 +116,7 @@ async def build_components(
     def institution_changed(inst: Institution) -> None:
         trust.forget(*inst.dids, institution_id=inst.institution_id)
         trust_list.wake()
-        if relay is not None:
-            relay.wake()
+        relay.wake()
 
     def key_changed(did: str, inst: Institution | None) -> None:
         trust.forget(did)
@@ -118,7 +133,7 @@ async def build_components(
         on_change=institution_changed,
     )
     await governance.reconcile()
-    return Components(
+    return RegistryGraph(
         identity=identity,
         did_document=dump(identity.document),
         institutions=institutions,

@@ -1,4 +1,4 @@
-"""The registry's outgoing events: an insert-only log relayed to Kafka.
+"""The registry's outgoing events: an insert-only log (:mod:`sceau_registry.event_relay` sends it).
 
 Why not the shared embedded outbox? On the project's MongoDB-protocol server (FerretDB 1.24, SQLite
 backend) concurrent updates of one document are **not** atomic: measured, 4 concurrent
@@ -17,9 +17,6 @@ Inserts with a unique ``_id`` are reliable, so each event is its own document he
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 import uuid
 from collections.abc import Sequence
@@ -30,10 +27,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from sceau_shared.events import Event, utcnow
-from sceau_shared.kafka import EventPublisher
 from sceau_shared.mongo import Document
-
-_log = logging.getLogger(__name__)
 
 _NAMESPACE: Final = uuid.UUID("6f1d3c2e-5a47-4f0e-9a0b-3d6c1b2e7f10")
 
@@ -87,58 +81,3 @@ class EventLog:
         await self._collection.update_one(
             {"_id": event_id}, {"$set": {"published": True, "published_at": utcnow()}}
         )
-
-
-class EventRelay:
-    """Publishes the event log to Kafka (acks=all) in order, then flags what was sent."""
-
-    def __init__(
-        self,
-        log: EventLog,
-        publisher: EventPublisher,
-        *,
-        poll_interval_s: float = 0.5,
-        retry_delay_s: float = 1.0,
-    ) -> None:
-        self._log = log
-        self._publisher = publisher
-        self._poll_interval_s = poll_interval_s
-        self._retry_delay_s = retry_delay_s
-        self._wakeup = asyncio.Event()
-        self.published = 0
-
-    def wake(self) -> None:
-        """Look now (called after events were added)."""
-        self._wakeup.set()
-
-    async def drain_once(self) -> int:
-        """Publish every pending event once; return how many were sent."""
-        sent = 0
-        while batch := await self._log.pending():
-            for doc in batch:
-                await self._publisher.publish_raw(
-                    topic=doc["topic"],
-                    key=str(doc["key"]).encode(),
-                    payload=str(doc["payload"]).encode(),
-                    event_id=str(doc["_id"]),
-                    event_type=str(doc["event_type"]),
-                )
-                await self._log.mark_published(str(doc["_id"]))
-                sent += 1
-        self.published += sent
-        return sent
-
-    async def run(self) -> None:
-        """Relay until cancelled; failures are retried (events stay pending)."""
-        while True:
-            self._wakeup.clear()  # before the work, so a wake-up during it is not lost
-            try:
-                await self.drain_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - keep relaying; nothing is lost
-                _log.warning("event relay failed, retrying: %s", type(exc).__name__)
-                await asyncio.sleep(self._retry_delay_s)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_interval_s)

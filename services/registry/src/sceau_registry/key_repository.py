@@ -1,13 +1,10 @@
-"""Stores fed by events or owned by the registry itself: keys, status lists, its key, trust list.
+"""Keys the registry stores: institutions' verification methods (from events) and its own key.
 
-Every write here is a single-document upsert that is safe to repeat and to receive out of order,
-because Kafka delivers at least once and replays from the start must be harmless.
+Every write here is a single-document upsert or insert that is safe to repeat and to receive out of
+order, because Kafka delivers at least once and replays from the start must be harmless.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import datetime
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
@@ -19,7 +16,6 @@ from sceau_shared.events import utcnow
 from sceau_shared.mongo import Document
 
 REGISTRY_KEY_ID = "registry-signing-key"
-TRUST_LIST_ID = "current"
 
 
 def key_from(doc: Document) -> KeyRecord:
@@ -82,52 +78,6 @@ class Keys:
         return None if doc is None else str(doc["institution_id"])
 
 
-@dataclass(frozen=True)
-class StoredDocument:
-    """Signed bytes served as they are, with their strong ETag."""
-
-    key: str
-    version: int
-    body: bytes
-    etag: str
-    max_age_s: int
-
-
-class StatusLists:
-    """Signed status list credentials; the highest ``version`` of each list wins."""
-
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self._collection = collection
-
-    async def ensure_indexes(self) -> None:
-        """Only ``_id`` (the list id) is queried."""
-
-    async def store_if_newer(self, list_id: str, version: int, fields: Document) -> bool:
-        """Replace the stored list only if ``version`` is newer; True if it was stored."""
-        try:
-            result = await self._collection.update_one(
-                {"_id": list_id, "version": {"$lt": version}},
-                {"$set": {**fields, "version": version}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False  # a version >= this one is already stored: the late event is ignored
-        return result.modified_count == 1 or result.upserted_id is not None
-
-    async def get(self, list_id: str) -> StoredDocument | None:
-        """Return the stored list."""
-        doc = await self._collection.find_one({"_id": list_id})
-        if doc is None:
-            return None
-        return StoredDocument(
-            key=list_id,
-            version=int(doc["version"]),
-            body=bytes(doc["body"]),
-            etag=str(doc["etag"]),
-            max_age_s=int(doc["max_age_s"]),
-        )
-
-
 class RegistryKeys:
     """The registry's own sealed signing key."""
 
@@ -169,54 +119,4 @@ class RegistryKeys:
             public_key_multibase=doc["public_key_multibase"],
             nonce=bytes(doc["nonce"]),
             ciphertext=bytes(doc["ciphertext"]),
-        )
-
-
-@dataclass(frozen=True)
-class StoredTrustList:
-    """The signed trust list and what it was signed from."""
-
-    body: bytes
-    etag: str
-    fingerprint: str
-    signed_at: datetime
-    valid_until: datetime
-
-
-class TrustLists:
-    """The current signed trust list (one document)."""
-
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self._collection = collection
-
-    async def ensure_indexes(self) -> None:
-        """Only ``_id`` is queried."""
-
-    async def put(self, stored: StoredTrustList) -> None:
-        """Replace the current trust list."""
-        await self._collection.update_one(
-            {"_id": TRUST_LIST_ID},
-            {
-                "$set": {
-                    "body": stored.body,
-                    "etag": stored.etag,
-                    "fingerprint": stored.fingerprint,
-                    "signed_at": stored.signed_at,
-                    "valid_until": stored.valid_until,
-                }
-            },
-            upsert=True,
-        )
-
-    async def get(self) -> StoredTrustList | None:
-        """Return the current trust list."""
-        doc = await self._collection.find_one({"_id": TRUST_LIST_ID})
-        if doc is None:
-            return None
-        return StoredTrustList(
-            body=bytes(doc["body"]),
-            etag=str(doc["etag"]),
-            fingerprint=str(doc["fingerprint"]),
-            signed_at=doc["signed_at"],
-            valid_until=doc["valid_until"],
         )

@@ -2,7 +2,12 @@
 
 A background task compares a fingerprint of the entries (accredited institutions and their DIDs,
 as of now) with the stored list's; only a difference — or half of the validity period elapsed —
-makes it sign again. Signing (RDFC canonicalization) is CPU-bound; the signer runs it off the loop.
+makes it sign again.
+
+The registry signs with the credential engine's ``ob3-v2`` profile: a VC Data Model 2.0 credential
+secured with a ``DataIntegrityProof`` using the ``eddsa-rdfc-2022`` cryptosuite — what the Digital
+Bazaar stack in the wallets verifies. Canonicalization is CPU-bound, so :func:`sign_trust_list`
+runs it in a worker thread with its own event loop instead of blocking the service's loop.
 """
 
 from __future__ import annotations
@@ -15,20 +20,33 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
 from sceau_registry.domain import to_ms
 from sceau_registry.exports import content_fingerprint, trust_list_credential, trust_list_subject
 from sceau_registry.identity import RegistryIdentity
 from sceau_registry.repository import Institutions
-from sceau_registry.statuslists import strong_etag
-from sceau_registry.stores import StoredTrustList, TrustLists
+from sceau_registry.status_lists import strong_etag
 from sceau_registry.trust import dump
+from sceau_registry.trust_list_repository import StoredTrustList, TrustLists
 from sceau_shared.events import utcnow
 
 _log = logging.getLogger(__name__)
 
 CredentialSigner = Callable[[Mapping[str, Any], SigningKey], Awaitable[dict[str, Any]]]
 """Signs an unsigned credential with a key (``ob3-v2`` / ``eddsa-rdfc-2022``)."""
+
+
+def _sign_blocking(credential: dict[str, Any], key: SigningKey) -> dict[str, Any]:
+    signed = asyncio.run(sign_credential(credential, key, Profile.OB3_V2))
+    if not isinstance(signed, dict):  # pragma: no cover - ob3-v2 always returns an object
+        raise TypeError("ob3-v2 signing returned a JWT")
+    return signed
+
+
+async def sign_trust_list(credential: Mapping[str, Any], key: SigningKey) -> dict[str, Any]:
+    """Sign the trust list credential with the registry key (off the event loop)."""
+    return await asyncio.to_thread(_sign_blocking, dict(credential), key)
 
 
 class TrustListPublisher:
