@@ -18,12 +18,15 @@ class ServiceState(TypedDict):
     graph: Any
 
 
-def graph_of(request: Request) -> Any:
-    """The service's object graph; each service's ``api/deps.py`` types it as ``GraphDep``."""
+async def graph_of(request: Request) -> Any:
+    """The service's object graph; each service's ``api/deps.py`` types it as ``GraphDep``.
+
+    ``async`` so FastAPI calls it on the event loop instead of sending it to its thread pool.
+    """
     return request.state.graph
 
 
-def runtime_of(request: Request) -> Runtime:
+async def runtime_of(request: Request) -> Runtime:
     """The service's live connections (for the rare route that needs them directly)."""
     runtime: Runtime = request.state.runtime
     return runtime
