@@ -14,6 +14,7 @@ from sceau_registry.graph import RegistryGraph, build_graph
 from sceau_registry.hotpath import HotPathMiddleware
 from sceau_registry.settings import SERVICE_NAME, RegistrySettings
 from sceau_registry.trust_list import CredentialSigner
+from sceau_shared.events import AccreditationChangedV1, InstitutionRegisteredV1
 from sceau_shared.http import RateLimiter
 from sceau_shared.runtime import Runtime
 from sceau_shared.service import ServiceDefinition, create_service_app
@@ -67,6 +68,7 @@ DEFINITION: ServiceDefinition[RegistrySettings, RegistryGraph] = ServiceDefiniti
         setting_name="REGISTRY_OPERATOR_TOKEN",
     ),
     configure=configure,
+    publishes=(InstitutionRegisteredV1, AccreditationChangedV1),
 )
 
 
