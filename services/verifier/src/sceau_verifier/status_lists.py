@@ -185,7 +185,8 @@ class StatusListCache:
     async def fetch(self, url: str) -> Mapping[str, Any] | str:
         """Return the status list credential at ``url``, from the cache while it is fresh."""
         self.check_url(url)
-        entry = self._held(url)
+        held = self._entries.entry(url)  # the hot path: one lookup, no copy of the document
+        entry = held[1] if held is not None else None
         if entry is not None and entry.expires_at > self._clock():
             return entry.document
         pending = self._inflight.get(url)
