@@ -46,12 +46,10 @@ from sceau_credentials.status import (
     status_list_2021_credential,
 )
 from sceau_shared.events import VerificationCompletedV1
-from sceau_shared.http import RateLimiter
+from sceau_shared.http import create_base_app
 from sceau_shared.ssrf import GuardedTransport
-from sceau_verifier.api import VerifierState
-from sceau_verifier.app import create_shell, create_state
-from sceau_verifier.engine import Caches, build_caches
-from sceau_verifier.pages import create_templates
+from sceau_verifier.app import DEFINITION
+from sceau_verifier.graph import VerifierGraph, assemble
 from sceau_verifier.settings import StatusSettings, TrustSettings, VerifierSettings
 
 NAME = {"fr": "Collège Boréal", "en": "Boreal College"}
@@ -408,12 +406,15 @@ def settings_for(registry_url: str, **overrides: Any) -> VerifierSettings:
 class Built:
     app: FastAPI
     events: list[VerificationCompletedV1] = field(default_factory=list)
-    caches: list[Caches] = field(default_factory=list)
-    states: list[VerifierState] = field(default_factory=list)
+    graphs: list[VerifierGraph] = field(default_factory=list)
 
 
 def build_app(settings: VerifierSettings) -> Built:
-    """The verifier's routes with a lifespan that records events instead of publishing them."""
+    """The verifier's routes and graph, with events recorded in memory instead of Kafka.
+
+    The lifespan builds the graph as the skeleton does (:func:`sceau_verifier.graph.assemble`),
+    runs its background loops and yields it as the skeleton's state; no broker is opened.
+    """
     built = Built(app=FastAPI())
 
     async def publish(event: VerificationCompletedV1) -> None:
@@ -421,21 +422,30 @@ def build_app(settings: VerifierSettings) -> Built:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        guarded = httpx.AsyncClient(transport=GuardedTransport(allow_private=True))
-        registry_http = httpx.AsyncClient()
+        graph = assemble(
+            settings,
+            guarded=httpx.AsyncClient(transport=GuardedTransport(allow_private=True)),
+            registry_http=httpx.AsyncClient(),
+            publish=publish,
+        )
+        built.graphs.append(graph)
+        loops = [asyncio.create_task(loop(), name=name) for name, loop in graph.background()]
         try:
-            caches = build_caches(settings, guarded=guarded, registry_http=registry_http)
-            built.caches.append(caches)
-            limiter = RateLimiter(
-                settings.http.rate_limit_per_minute, burst=settings.limits.rate_limit_burst
-            )
-            state = create_state(settings, caches, publish=publish, limiter=limiter)
-            built.states.append(state)
-            yield {"verifier": state, "templates": create_templates(), "caches": caches}
-            await state.service.drain()
+            yield {"graph": graph, "runtime": None}
         finally:
-            await guarded.aclose()
-            await registry_http.aclose()
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await graph.close()
 
-    built.app = create_shell(settings, lifespan=lifespan)
+    built.app = create_base_app(
+        title=DEFINITION.title,
+        version=DEFINITION.version,
+        description=DEFINITION.description,
+        lifespan=lifespan,
+        readiness={},
+        max_body_bytes=settings.http.max_body_bytes,
+    )
+    for router in DEFINITION.routers:
+        built.app.include_router(router)
     return built

@@ -19,7 +19,7 @@ from playwright.async_api import Browser, async_playwright
 from test_verifier_service import verifier_settings
 from verifier_support import Issuer, RegistryStandIn, StatusList, serve
 
-from sceau_shared.settings import KafkaSettings, MongoSettings
+from sceau_shared.settings import KafkaSettings
 from sceau_verifier.app import create_api
 
 pytestmark = pytest.mark.integration
@@ -52,16 +52,14 @@ def chromium() -> str:
 
 
 @pytest.fixture
-async def site(
-    kafka_settings: KafkaSettings, mongo_settings: MongoSettings
-) -> AsyncIterator[tuple[str, Issuer, StatusList]]:
+async def site(kafka_settings: KafkaSettings) -> AsyncIterator[tuple[str, Issuer, StatusList]]:
     registry = RegistryStandIn()
     async with serve(registry.app()) as base:
         issuer = Issuer()
         revocation = issuer.add_list(base, "revocation")
         await issuer.sign_list(revocation)
         registry.register(issuer)
-        app = create_api(verifier_settings(base, kafka_settings, mongo_settings))
+        app = create_api(verifier_settings(base, kafka_settings))
         async with serve(app, lifespan=True) as verifier:
             yield verifier, issuer, revocation
 

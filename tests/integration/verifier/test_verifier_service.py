@@ -1,9 +1,10 @@
-"""The whole verifier (create_api) on real Kafka and MongoDB, with a loopback registry over HTTP.
+"""The whole verifier (create_api) on real Kafka, with a loopback registry over HTTP.
 
-Covers what only real infrastructure shows: VerificationCompletedV1 reaches the broker; a
-StatusListPublishedV1 makes a revocation visible immediately although the cached list is still
-fresh by its ttl; an AccreditationChangedV1 drops cached trust; every replica (each with its own
-consumer group) drops its own caches.
+The verifier stores nothing, so it is given no MongoDB at all. Covers what only real
+infrastructure shows: it starts and is ready with Kafka alone; VerificationCompletedV1 reaches
+the broker; a StatusListPublishedV1 makes a revocation visible immediately although the cached
+list is still fresh by its ttl; an AccreditationChangedV1 drops cached trust; every replica
+(each with its own consumer group) drops its own caches.
 """
 
 from __future__ import annotations
@@ -32,20 +33,17 @@ from sceau_shared.events import (
     VerificationCompletedV1,
 )
 from sceau_shared.kafka import EventPublisher, create_broker
-from sceau_shared.settings import KafkaSettings, MongoSettings
+from sceau_shared.settings import KafkaSettings
 from sceau_verifier.app import create_api
 from sceau_verifier.settings import StatusSettings, TrustSettings, VerifierSettings
 
 pytestmark = pytest.mark.integration
 
 
-def verifier_settings(
-    base: str, kafka: KafkaSettings, mongo: MongoSettings, **overrides: Any
-) -> VerifierSettings:
+def verifier_settings(base: str, kafka: KafkaSettings, **overrides: Any) -> VerifierSettings:
     url = httpx.URL(base)
     values: dict[str, Any] = {
         "kafka": kafka,
-        "mongo": mongo,
         "status": StatusSettings(
             allowed_hosts=[f"{url.host}:{url.port}"],
             allow_private_hosts=True,
@@ -82,7 +80,7 @@ class Env:
 
 
 @pytest.fixture
-async def env(kafka_settings: KafkaSettings, mongo_settings: MongoSettings) -> AsyncIterator[Env]:
+async def env(kafka_settings: KafkaSettings) -> AsyncIterator[Env]:
     registry = RegistryStandIn()
     async with serve(registry.app()) as base:
         issuer = Issuer()
@@ -99,7 +97,7 @@ async def env(kafka_settings: KafkaSettings, mongo_settings: MongoSettings) -> A
                 base,
                 issuer,
                 revocation,
-                verifier_settings(base, kafka_settings, mongo_settings),
+                verifier_settings(base, kafka_settings),
                 publisher.publish,
             )
         finally:
@@ -135,6 +133,26 @@ def published(issuer: Issuer, status_list: StatusList) -> StatusListPublishedV1:
 
 
 class TestVerifierService:
+    async def test_ready_with_kafka_alone_and_no_database(
+        self, env: Env, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # A MongoDB URI left in the environment (an old deployment) is not even read: the
+        # verifier has no database setting, opens no client, and /readyz checks Kafka only.
+        monkeypatch.setenv(
+            "VERIFIER_MONGO__URI", "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=100"
+        )
+        settings = verifier_settings(env.base, env.settings.kafka)
+        assert not hasattr(settings, "mongo")
+        app = create_api(settings)
+        async with running(app) as client:
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json() == {"status": "ready", "checks": {"kafka": "ok"}}
+            assert app.state.runtime.mongo is None
+            credential, _ = await env.issuer.issue(lists=[env.revocation])
+            answer = await client.post("/v1/verify", json=credential)
+            assert answer.json()["verified"] is True
+
     async def test_verification_completed_event_reaches_kafka(
         self, env: Env, kafka_settings: KafkaSettings
     ) -> None:

@@ -1,6 +1,6 @@
 """``VERIFIER_WORKERS``: worker processes share the port, are replaced when they die, stop together.
 
-Runs the real ``python -m sceau_verifier`` against the real Kafka and MongoDB-protocol server.
+Runs the real ``python -m sceau_verifier`` against the real Kafka (the verifier has no database).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _established(worker: int, port: int) -> int:
 
 @asynccontextmanager
 async def _running(
-    tmp_path: Path, kafka_settings, mongo_settings, *, workers: int
+    tmp_path: Path, kafka_settings, *, workers: int
 ) -> AsyncIterator[tuple[ServiceProcess, list[int]]]:
     """``python -m sceau_verifier`` with ``workers`` workers, ready; its supervisor and workers."""
     port = _free_port()
@@ -86,8 +86,6 @@ async def _running(
             "VERIFIER_HTTP__PORT": str(port),
             "VERIFIER_KAFKA__BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
             "VERIFIER_KAFKA__TOPIC_PREFIX": kafka_settings.topic_prefix,
-            "VERIFIER_MONGO__URI": mongo_settings.uri.get_secret_value(),
-            "VERIFIER_MONGO__DATABASE": mongo_settings.database,
         },
     )
     service.start()
@@ -114,10 +112,8 @@ async def _eventually(condition: Callable[[], bool], seconds: float = 30.0) -> b
     return condition()
 
 
-async def test_two_workers_answer_and_stop_together(
-    tmp_path, kafka_settings, mongo_settings
-) -> None:
-    async with _running(tmp_path, kafka_settings, mongo_settings, workers=2) as (service, workers):
+async def test_two_workers_answer_and_stop_together(tmp_path, kafka_settings) -> None:
+    async with _running(tmp_path, kafka_settings, workers=2) as (service, workers):
         assert service.process is not None
         supervisor = service.process.pid
 
@@ -145,12 +141,10 @@ async def test_two_workers_answer_and_stop_together(
         assert await _eventually(lambda w=worker: not _alive(w), 10), f"worker {worker} outlived"
 
 
-async def test_connections_opened_together_are_split_evenly(
-    tmp_path, kafka_settings, mongo_settings
-) -> None:
+async def test_connections_opened_together_are_split_evenly(tmp_path, kafka_settings) -> None:
     """32 keep-alive connections over 3 workers: 11, 11 and 10, not whatever a hash gives."""
     held: list[asyncio.StreamWriter] = []
-    async with _running(tmp_path, kafka_settings, mongo_settings, workers=3) as (service, workers):
+    async with _running(tmp_path, kafka_settings, workers=3) as (service, workers):
         port = service.port
 
         async def open_and_ask() -> asyncio.StreamWriter:
@@ -170,11 +164,9 @@ async def test_connections_opened_together_are_split_evenly(
                 writer.close()
 
 
-async def test_workers_stop_when_their_supervisor_is_killed(
-    tmp_path, kafka_settings, mongo_settings
-) -> None:
+async def test_workers_stop_when_their_supervisor_is_killed(tmp_path, kafka_settings) -> None:
     """No orphans: a worker whose supervisor died (SIGKILL, OOM) stops instead of idling."""
-    async with _running(tmp_path, kafka_settings, mongo_settings, workers=2) as (service, workers):
+    async with _running(tmp_path, kafka_settings, workers=2) as (service, workers):
         assert service.process is not None
         os.kill(service.process.pid, signal.SIGKILL)
         assert await _eventually(lambda: not any(_alive(w) for w in workers)), service.tail()

@@ -133,7 +133,7 @@ class TestVerifyCredential:
         result = await world.verify(body)
         assert result["verified"] is True, result["checks"]
         await world.issuer.set_status(status_list, index, True)
-        world.built.caches[0].status_lists.invalidate(status_list.url)
+        world.built.graphs[0].status_lists.invalidate(status_list.url)
         revoked = await world.verify(body)
         assert checks(revoked)["status"]["problem_type"] == CREDENTIAL_REVOKED
 
@@ -152,16 +152,16 @@ class TestVerifyCredential:
     async def test_revoked_then_suspended(self, world: World) -> None:
         credential, index = await world.issuer.issue(lists=[world.revocation, world.suspension])
         await world.issuer.set_status(world.suspension, index, True)
-        world.built.caches[0].status_lists.invalidate(world.suspension.url)
+        world.built.graphs[0].status_lists.invalidate(world.suspension.url)
         suspended = await world.verify(credential)
         assert suspended["verified"] is False
         assert checks(suspended)["status"]["problem_type"] == CREDENTIAL_SUSPENDED
         await world.issuer.set_status(world.suspension, index, False)
-        world.built.caches[0].status_lists.clear()
+        world.built.graphs[0].status_lists.clear()
         reinstated = await world.verify(credential)
         assert reinstated["verified"] is True
         await world.issuer.set_status(world.revocation, index, True)
-        world.built.caches[0].status_lists.clear()
+        world.built.graphs[0].status_lists.clear()
         revoked = await world.verify(credential)
         assert checks(revoked)["status"]["problem_type"] == CREDENTIAL_REVOKED
         assert checks(revoked)["proof"]["status"] == "passed"
@@ -204,7 +204,7 @@ class TestVerifyCredential:
     async def test_unreachable_status_list_is_inconclusive(self, world: World) -> None:
         credential, _ = await world.issuer.issue(lists=[world.revocation])
         world.registry.down = True
-        world.built.caches[0].registry.clear()
+        world.built.graphs[0].registry.clear()
         result = await world.verify(credential)
         assert result["verified"] is False
         assert result["outcome"] == "inconclusive"
@@ -236,7 +236,7 @@ class TestVerifyCredential:
             issued_at=now - timedelta(days=2), lists=[world.revocation]
         )
         standing.timeline.append((now - timedelta(days=5), "suspended"))
-        world.built.caches[0].registry.clear()
+        world.built.graphs[0].registry.clear()
         still_valid = await world.verify(issued_before, params={"lang": "en"})
         assert still_valid["verified"] is True
         assert [w["code"] for w in still_valid["warnings"]] == ["warn_issuer_inactive_now"]
@@ -253,7 +253,7 @@ class TestVerifyCredential:
         standing = world.registry.standings[world.issuer.did]
         method = world.issuer.key.verification_method
         standing.keys[method] = (standing.keys[method][0], now - timedelta(days=1))
-        world.built.caches[0].registry.clear()
+        world.built.graphs[0].registry.clear()
         old = await world.verify(before, params={"lang": "en"})
         assert old["verified"] is True, old["checks"]
         assert checks(old)["issuer"]["details"]["key"]["rotated_at"] is not None
@@ -271,7 +271,7 @@ class TestVerifyCredential:
         credential, _ = await world.issuer.issue(lists=[world.revocation])
         assert isinstance(credential, dict)
         await world.verify(credential)
-        await world.built.states[0].service.drain()
+        await world.built.graphs[0].service.drain()
         (event,) = world.built.events
         assert event.credential_id_hash == hashlib.sha256(credential["id"].encode()).hexdigest()
         assert event.issuer_did == world.issuer.did
@@ -338,6 +338,6 @@ class TestVerifyCredential:
         assert result["credentials"][0]["summary"]["achievement_name"]
         required = await world.verify({"credential": presentation, "challenge": "abc"})
         assert required["verified"] is False
-        await world.built.states[0].service.drain()
+        await world.built.graphs[0].service.drain()
         # One event per embedded credential (institutions count checks of their credentials).
         assert [e.issuer_did for e in world.built.events] == [world.issuer.did] * 2

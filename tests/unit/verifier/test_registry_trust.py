@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from sceau_credentials.results import ISSUER_NOT_TRUSTED, ISSUER_TRUST_UNKNOWN, CheckStatus
-from sceau_verifier.registry import IssuerRecord, RegistryClient, RegistryUnavailable
+from sceau_verifier.errors import RegistryUnavailable
+from sceau_verifier.registry import IssuerRecord, RegistryClient
 from sceau_verifier.settings import TrustSettings
 from sceau_verifier.trust import RegistryTrust, assess, trust_key
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -11,9 +12,10 @@ import pytest
 
 from sceau_shared.events import AccreditationChangedV1, InstitutionStatus, StatusListPublishedV1
 from sceau_shared.events.credentials import StatusPurpose
-from sceau_verifier.handlers import CacheInvalidation, process_group
+from sceau_verifier.consumers import accreditation_changed, process_group, status_list_published
+from sceau_verifier.errors import MalformedBody
 from sceau_verifier.i18n import TEXTS, VALUE_LABELS, label, negotiate, text
-from sceau_verifier.inputs import MalformedBody, parse_submission
+from sceau_verifier.inputs import parse_submission
 from sceau_verifier.proof_memo import ProofMemo
 from sceau_verifier.registry import RegistryClient
 from sceau_verifier.settings import StatusSettings, TrustSettings
@@ -183,11 +185,11 @@ class TestCacheInvalidation:
             httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500))),
             StatusSettings(allowed_hosts=["127.0.0.1:8002"], allow_private_hosts=True),
         )
-        handlers = CacheInvalidation(status_lists, registry)
+        graph: Any = SimpleNamespace(status_lists=status_lists, registry=registry)
         now = datetime.now(UTC)
         await registry.issuer("did:key:z1", at=now, verification_method=None)
         listed = {"id": URL, "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {}}
-        await handlers.on_status_list_published(
+        await status_list_published(
             StatusListPublishedV1(
                 producer="sceau-issuer",
                 list_id="l1",
@@ -198,16 +200,18 @@ class TestCacheInvalidation:
                 version=2,
                 format="BitstringStatusList",
                 credential=listed,
-            )
+            ),
+            graph,
         )
         assert await status_lists.fetch(URL) == listed
-        await handlers.on_accreditation_changed(
+        await accreditation_changed(
             AccreditationChangedV1(
                 producer="sceau-registry",
                 institution_id="i1",
                 status=InstitutionStatus.SUSPENDED,
                 effective_at=now,
-            )
+            ),
+            graph,
         )
         assert registry.requests == 1
         await registry.issuer("did:key:z1", at=now, verification_method=None)

@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from sceau_shared.ssrf import UnsafeUrlError
+from sceau_verifier.errors import StatusListUnavailable
 from sceau_verifier.settings import StatusSettings
-from sceau_verifier.status_lists import StatusListCache, StatusListUnavailable, host_allowed
+from sceau_verifier.status_lists import StatusListCache, host_allowed
 
 URL = "http://127.0.0.1:8002/v1/status-lists/abc"
 

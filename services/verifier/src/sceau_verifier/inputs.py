@@ -22,13 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sceau_shared.errors import BadRequest, InvalidInput
+from sceau_shared.errors import InvalidInput
+from sceau_verifier.errors import MalformedBody, UnsupportedMediaType
 
 __all__ = [
     "JWT_MEDIA_TYPES",
-    "MalformedBody",
     "Submission",
-    "UnsupportedMediaType",
     "check_depth",
     "parse_batch",
     "parse_json",
@@ -43,17 +42,6 @@ _JSON_MEDIA: Final = re.compile(r"^application/([a-z0-9.+-]+\+)?json$")
 _JWT: Final = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _WRAPPER_KEYS: Final = frozenset({"credential", "presentation", "challenge", "domain"})
 _MAX_TEXT: Final = 512
-
-
-class MalformedBody(BadRequest):
-    type_suffix = "malformed-body"
-    title = "Malformed request body"
-
-
-class UnsupportedMediaType(BadRequest):
-    status = 415
-    type_suffix = "unsupported-media-type"
-    title = "Unsupported media type"
 
 
 @dataclass(frozen=True)

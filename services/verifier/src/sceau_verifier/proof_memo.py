@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from sceau_credentials.results import ProofOutcome, ProofVerifier
+from sceau_shared.cache import TtlCache
 
 __all__ = ["ProofMemo"]
 
@@ -43,7 +43,7 @@ class ProofMemo:
     Args:
         verifier: the engine's ``verify_proof(document, resolver)``.
         ttl_s: how long a verified outcome is reused.
-        max_entries: bound on remembered outcomes.
+        max_entries: bound on remembered outcomes (0 turns the memo off).
         clock: monotonic time source (injectable for tests).
     """
 
@@ -56,10 +56,10 @@ class ProofMemo:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._verifier = verifier
-        self._ttl_s = ttl_s
-        self._max = max_entries
-        self._clock = clock
-        self._memo: OrderedDict[str, tuple[float, ProofOutcome]] = OrderedDict()
+        self._remember = ttl_s > 0 and max_entries > 0
+        self._memo: TtlCache[str, ProofOutcome] = TtlCache(
+            ttl_s=ttl_s, max_entries=max(max_entries, 1), clock=clock
+        )
         self._objects: dict[int, tuple[Any, str]] = {}
         self.hits = 0
 
@@ -68,15 +68,12 @@ class ProofMemo:
         key = self._key(document)
         if key is not None:
             cached = self._memo.get(key)
-            if cached is not None and cached[0] > self._clock():
-                self._memo.move_to_end(key)
+            if cached is not None:
                 self.hits += 1
-                return cached[1]
+                return cached
         outcome = await self._verifier(document, resolver)
-        if key is not None and outcome.verified and self._ttl_s > 0 and self._max > 0:
-            self._memo[key] = (self._clock() + self._ttl_s, outcome)
-            while len(self._memo) > self._max:
-                self._memo.popitem(last=False)
+        if key is not None and outcome.verified and self._remember:
+            self._memo.put(key, outcome)
         return outcome
 
     def hint(self, document: Any, key: str) -> None:

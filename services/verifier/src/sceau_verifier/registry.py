@@ -15,20 +15,20 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.parse
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sceau_shared.cache import TtlCache
+from sceau_verifier.errors import RegistryUnavailable
 from sceau_verifier.settings import TrustSettings
 
-__all__ = ["IssuerKey", "IssuerRecord", "RegistryClient", "RegistryUnavailable"]
+__all__ = ["IssuerKey", "IssuerRecord", "RegistryClient"]
 
-
-class RegistryUnavailable(Exception):
-    """The registry could not answer (network, timeout, unexpected status or body)."""
+_Key = tuple[str, str, str]
+"""``(did, at as RFC 3339 or "now", verification method or "")``."""
 
 
 class IssuerKey(BaseModel):
@@ -70,6 +70,11 @@ def _iso(moment: datetime) -> str:
 class RegistryClient:
     """Ask the registry about issuers, with a bounded TTL cache and one request per key at a time.
 
+    Answers live in a :class:`~sceau_shared.cache.TtlCache` (LRU, ``trust.cache_ttl_s``,
+    ``trust.cache_max_entries``). An answer whose request started before an invalidation of its
+    DID (or before :meth:`clear`) is returned to its callers but not stored: it may predate the
+    change the event announced.
+
     Args:
         client: HTTP client (the registry is a configured, trusted URL, so no SSRF guard).
         settings: registry URL, timeout and cache bounds.
@@ -85,10 +90,12 @@ class RegistryClient:
     ) -> None:
         self._client = client
         self._settings = settings
-        self._clock = clock
-        self._cache: OrderedDict[tuple[str, str, str], tuple[float, IssuerRecord]] = OrderedDict()
-        self._inflight: dict[tuple[str, str, str], asyncio.Future[IssuerRecord]] = {}
+        self._cache: TtlCache[_Key, IssuerRecord] = TtlCache(
+            ttl_s=settings.cache_ttl_s, max_entries=settings.cache_max_entries, clock=clock
+        )
+        self._inflight: dict[_Key, asyncio.Future[IssuerRecord]] = {}
         self._generation: dict[str, int] = {}
+        self._epoch = 0
         self.requests = 0
         """Number of HTTP requests made (for tests and the benchmark)."""
 
@@ -101,15 +108,14 @@ class RegistryClient:
         """
         key = (did, _iso(at) if at is not None else "now", verification_method or "")
         cached = self._cache.get(key)
-        if cached is not None and cached[0] > self._clock():
-            self._cache.move_to_end(key)
-            return cached[1]
+        if cached is not None:
+            return cached
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[IssuerRecord] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
-        generation = self._generation.get(did, 0)
+        stamp = (self._epoch, self._generation.get(did, 0))
         try:
             record = await self._ask(key)
         except BaseException as exc:
@@ -118,10 +124,8 @@ class RegistryClient:
             raise
         else:
             future.set_result(record)
-            if self._generation.get(did, 0) == generation and self._settings.cache_ttl_s > 0:
-                self._cache[key] = (self._clock() + self._settings.cache_ttl_s, record)
-                while len(self._cache) > self._settings.cache_max_entries:
-                    self._cache.popitem(last=False)
+            if (self._epoch, self._generation.get(did, 0)) == stamp:
+                self._cache.put(key, record)
             return record
         finally:
             if self._inflight.get(key) is future:
@@ -161,21 +165,26 @@ class RegistryClient:
             How many cached answers were dropped.
         """
         targets = set(dids)
+        dropped = 0
         if institution_id:
-            targets.update(
-                key[0]
-                for key, (_, rec) in self._cache.items()
-                if rec.institution_id == institution_id
-            )
+            # The institution's DIDs are those of its cached answers (an event may list none).
+            def of_institution(key: _Key, record: IssuerRecord) -> bool:
+                if record.institution_id == institution_id:
+                    targets.add(key[0])
+                    return True
+                return False
+
+            dropped += self._cache.invalidate_where(of_institution)
         for did in targets:
             self._generation[did] = self._generation.get(did, 0) + 1
-        stale = [key for key in self._cache if key[0] in targets]
-        for key in stale:
-            del self._cache[key]
+        if targets:
+            dropped += self._cache.invalidate_where(lambda key, _: key[0] in targets)
         for key in [k for k in self._inflight if k[0] in targets]:
             del self._inflight[key]
-        return len(stale)
+        return dropped
 
     def clear(self) -> None:
-        """Forget every cached answer."""
-        self.invalidate({key[0] for key in self._cache})
+        """Forget every cached answer (answers being fetched now are not stored either)."""
+        self._epoch += 1
+        self._cache.clear()
+        self._inflight.clear()

@@ -29,8 +29,9 @@ from sceau_credentials.results import (
 )
 from sceau_shared.events import VerificationCompletedV1, VerificationOutcome
 from sceau_verifier.documents import credential_id_hash, jwt_credential
+from sceau_verifier.errors import RegistryUnavailable
 from sceau_verifier.i18n import text
-from sceau_verifier.registry import IssuerRecord, RegistryClient, RegistryUnavailable
+from sceau_verifier.registry import IssuerRecord, RegistryClient
 from sceau_verifier.reports import ReportSender
 from sceau_verifier.schemas import CheckOut, Lang, VerifyResponse, WarningOut
 from sceau_verifier.summary import build_summary, localized

@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from sceau_credentials.dids import DidWebSettings
-from sceau_shared.runtime import StoringServiceSettings
-from sceau_shared.settings import HttpSettings, MongoSettings
+from sceau_shared.runtime import ServiceSettings
+from sceau_shared.settings import HttpSettings
 
 SERVICE_NAME = "sceau-verifier"
 ENV_PREFIX = "VERIFIER_"
@@ -76,14 +76,17 @@ class LimitSettings(BaseModel):
     rate_limit_burst: int | None = Field(default=None, ge=1)
 
 
-class VerifierSettings(StoringServiceSettings):
-    """Settings of the verifier, e.g. ``VERIFIER_MONGO__URI`` (nested fields use ``__``)."""
+class VerifierSettings(ServiceSettings):
+    """Settings of the verifier, e.g. ``VERIFIER_TRUST__REGISTRY_URL`` (nested fields use ``__``).
+
+    No database: the verifier keeps nothing but per-process caches, so it needs Kafka (cache
+    invalidation in, verification events out) and the registry's public HTTP API, never MongoDB.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
     )
 
-    mongo: MongoSettings = MongoSettings(database="sceau_verifier")
     http: HttpSettings = HttpSettings(port=8003, public_base_url="http://127.0.0.1:8003")
     status: StatusSettings = StatusSettings()
     trust: TrustSettings = TrustSettings()

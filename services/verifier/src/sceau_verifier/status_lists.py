@@ -27,7 +27,6 @@ import asyncio
 import json
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,10 +35,12 @@ from typing import Any, Final
 import httpx
 
 from sceau_credentials.ob3.fields import parse_datetime
+from sceau_shared.cache import TtlCache
 from sceau_shared.ssrf import FetchError, UnsafeUrlError, UrlPolicy, safe_fetch
+from sceau_verifier.errors import StatusListUnavailable
 from sceau_verifier.settings import StatusSettings
 
-__all__ = ["StatusListCache", "StatusListUnavailable", "host_allowed"]
+__all__ = ["StatusListCache", "host_allowed"]
 
 _ACCEPTED_URLS = 1024
 """Status list URLs remembered as allowed (settings do not change while the process runs)."""
@@ -49,10 +50,6 @@ _ACCEPT: Final = "application/vc+ld+json, application/ld+json;q=0.9, application
 )
 _MAX_AGE: Final = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d{1,10})\s*(?:,|$)", re.IGNORECASE)
 _JWT: Final = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
-
-
-class StatusListUnavailable(Exception):
-    """A status list could not be obtained (refused URL, network, HTTP status, bad body)."""
 
 
 def host_allowed(url: httpx.URL, allowed: list[str]) -> bool:
@@ -69,8 +66,10 @@ def host_allowed(url: httpx.URL, allowed: list[str]) -> bool:
     return f"{host}:{port}" in allowed or (port == default and host in allowed)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Entry:
+    """A held list; ``expires_at`` is its own freshness (its ``ttl``), not the cache's."""
+
     document: Mapping[str, Any] | str
     etag: str | None
     expires_at: float
@@ -120,6 +119,11 @@ def _parse_body(content: bytes, content_type: str) -> Mapping[str, Any] | str:
 class StatusListCache:
     """Status list fetcher with an allow-list, the SSRF guard and a freshness-aware cache.
 
+    Lists are held in a :class:`~sceau_shared.cache.TtlCache` (LRU, ``cache_max_entries``) for
+    at most ``max_ttl_s``; each entry also carries its own freshness (the list's ``ttl`` or
+    ``max-age``, capped by ``max_ttl_s``). A held entry past its freshness is not served: it is
+    revalidated with its ETag (a 304 costs no body).
+
     Args:
         client: HTTP client built with ``GuardedTransport`` (connect-time address check).
         settings: allow-list, limits and cache sizes.
@@ -140,9 +144,12 @@ class StatusListCache:
         self._policy = UrlPolicy(
             allowed_schemes=frozenset(schemes), allow_private=settings.allow_private_hosts
         )
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: TtlCache[str, _Entry] = TtlCache(
+            ttl_s=settings.max_ttl_s, max_entries=settings.cache_max_entries, clock=clock
+        )
         self._inflight: dict[str, asyncio.Future[Mapping[str, Any] | str]] = {}
         self._generation: dict[str, int] = {}
+        self._epoch = 0
         self._accepted: dict[str, httpx.URL] = {}
         self.fetches = 0
         """Number of HTTP exchanges made (for tests and the benchmark)."""
@@ -178,9 +185,9 @@ class StatusListCache:
     async def fetch(self, url: str) -> Mapping[str, Any] | str:
         """Return the status list credential at ``url``, from the cache while it is fresh."""
         self.check_url(url)
-        entry = self._entries.get(url)
+        held = self._entries.entry(url)  # the hot path: one lookup, no copy of the document
+        entry = held[1] if held is not None else None
         if entry is not None and entry.expires_at > self._clock():
-            self._entries.move_to_end(url)
             return entry.document
         pending = self._inflight.get(url)
         if pending is not None:
@@ -188,9 +195,9 @@ class StatusListCache:
             return await asyncio.shield(pending)
         future: asyncio.Future[Mapping[str, Any] | str] = asyncio.get_running_loop().create_future()
         self._inflight[url] = future
-        generation = self._generation.get(url, 0)
+        stamp = (self._epoch, self._generation.get(url, 0))
         try:
-            document = await self._refresh(url, entry, generation)
+            document = await self._refresh(url, entry, stamp)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: nobody else may be waiting
@@ -202,8 +209,13 @@ class StatusListCache:
             if self._inflight.get(url) is future:
                 del self._inflight[url]
 
+    def _held(self, url: str) -> _Entry | None:
+        """The held entry of ``url``, fresh or not (its own ``expires_at`` says)."""
+        held = self._entries.entry(url)
+        return held[1] if held is not None else None
+
     async def _refresh(
-        self, url: str, stale: _Entry | None, generation: int
+        self, url: str, stale: _Entry | None, stamp: tuple[int, int]
     ) -> Mapping[str, Any] | str:
         headers = {"Accept": _ACCEPT}
         if stale is not None and stale.etag:
@@ -230,7 +242,7 @@ class StatusListCache:
             etag = result.headers.get("etag")
         else:
             raise StatusListUnavailable(f"HTTP {result.status_code} from {url}")
-        current = self._entries.get(url)
+        current = self._held(url)
         fetched_from = _valid_from(document)
         if (
             current is not None
@@ -239,7 +251,7 @@ class StatusListCache:
         ):
             # The registry still serves an older version than one an event already gave us.
             return current.document
-        if self._generation.get(url, 0) == generation:
+        if (self._epoch, self._generation.get(url, 0)) == stamp:
             self._store(url, document, etag=etag, ttl=_ttl_of(document, cache_control))
         return document
 
@@ -256,23 +268,21 @@ class StatusListCache:
         seconds = settings.default_ttl_s if ttl is None else ttl
         seconds = max(0.0, min(seconds, settings.max_ttl_s))
         if seconds <= 0:
-            self._entries.pop(url, None)
+            self._entries.invalidate(url)
             return
-        self._entries[url] = _Entry(
+        entry = _Entry(
             document=document,
             etag=etag,
             expires_at=self._clock() + seconds,
             valid_from=_valid_from(document),
             version=version,
         )
-        self._entries.move_to_end(url)
-        while len(self._entries) > settings.cache_max_entries:
-            self._entries.popitem(last=False)
+        self._entries.put(url, entry)
 
     def invalidate(self, url: str) -> None:
         """Forget ``url``: the next verification fetches it again."""
         self._generation[url] = self._generation.get(url, 0) + 1
-        self._entries.pop(url, None)
+        self._entries.invalidate(url)
         self._inflight.pop(url, None)
 
     def publish(
@@ -288,15 +298,16 @@ class StatusListCache:
         Returns:
             Whether the cache now holds this version (``False`` for a late, older event).
         """
-        current = self._entries.get(url)
+        current = self._held(url)
         if current is not None and current.version is not None and current.version >= version:
             return False
         self.invalidate(url)
         ttl = ttl_ms / 1000.0 if ttl_ms is not None else _ttl_of(document, None)
         self._store(url, dict(document), etag=None, ttl=ttl, version=version)
-        return url in self._entries
+        return self._held(url) is not None
 
     def clear(self) -> None:
-        """Forget every list."""
-        for url in list(self._entries):
-            self.invalidate(url)
+        """Forget every list (lists being fetched now are not stored either)."""
+        self._epoch += 1
+        self._entries.clear()
+        self._inflight.clear()

@@ -25,7 +25,8 @@ from sceau_credentials.results import (
     CheckName,
 )
 from sceau_credentials.verification import IssuerTrustInfo
-from sceau_verifier.registry import IssuerRecord, RegistryClient, RegistryUnavailable
+from sceau_verifier.errors import RegistryUnavailable
+from sceau_verifier.registry import IssuerRecord, RegistryClient
 
 __all__ = ["RegistryTrust", "assess", "trust_key", "unknown"]
 

@@ -64,6 +64,17 @@ class TtlCache(Generic[K, V]):
         """Forget ``key``."""
         self._entries.pop(key, None)
 
+    def invalidate_where(self, stale: Callable[[K, V], bool]) -> int:
+        """Forget every held entry (expired or not) ``stale(key, value)`` selects; return how many.
+
+        A scan of the whole cache, for rare events that name entries by their content (an
+        institution whose trust answers must go), never for a request's path.
+        """
+        keys = [key for key, (_, value) in self._entries.items() if stale(key, value)]
+        for key in keys:
+            del self._entries[key]
+        return len(keys)
+
     def clear(self) -> None:
         """Forget everything."""
         self._entries.clear()

@@ -4,83 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from sceau_shared.errors import ServiceError
-from sceau_shared.http import RateLimiter
+from sceau_verifier.api.deps import AcceptLanguage, GraphDep, LangQuery, client_key
+from sceau_verifier.api.responses import API_ERRORS
 from sceau_verifier.i18n import negotiate
 from sceau_verifier.inputs import parse_batch, parse_submission, submission_from_value
-from sceau_verifier.proof_memo import ProofMemo
 from sceau_verifier.schemas import (
     BatchItem,
     BatchItemError,
     BatchRequest,
     BatchResponse,
-    Lang,
     VerifyRequest,
     VerifyResponse,
 )
-from sceau_verifier.service import VerificationService
 
-__all__ = ["PAGE_ERRORS", "VerifierState", "client_key", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["verification"])
-
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "The body cannot be read (not JSON, not UTF-8, nested too deeply)."}
-    | _PROBLEM,
-    413: {"description": "The body is larger than the limit."} | _PROBLEM,
-    415: {"description": "Unsupported media type."} | _PROBLEM,
-    422: {"description": "The body is readable but not a credential or presentation."} | _PROBLEM,
-    429: {"description": "Too many requests from this client; see Retry-After."} | _PROBLEM,
-}
-#: The page answers unreadable input with HTML; parameter and limit errors are problems.
-PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Nothing to verify or unreadable input (HTML), bad multipart (problem)."}
-    | {"content": {"application/problem+json": {}, "text/html": {}}},
-    413: _ERRORS[413],
-    422: {"description": "Invalid parameters, or not a credential (problem or HTML)."}
-    | {"content": {"application/problem+json": {}, "text/html": {}}},
-    429: _ERRORS[429],
-}
-
-
-@dataclass(frozen=True)
-class VerifierState:
-    """What the routes need, built by the lifespan (see ``app.py``)."""
-
-    service: VerificationService
-    limiter: RateLimiter
-    max_depth: int
-    batch_max: int
-    batch_concurrency: int = 8
-    proofs: ProofMemo | None = None
-
-
-async def _state(request: Request) -> VerifierState:
-    state: VerifierState = request.state.verifier
-    return state
-
-
-StateDep = Annotated[VerifierState, Depends(_state)]
-LangQuery = Annotated[
-    str | None, Query(max_length=16, description="fr or en (else Accept-Language)")
-]
-AcceptLanguage = Annotated[str | None, Header(max_length=512)]
-
-
-def client_key(request: Request) -> str:
-    """The rate-limit key of a request: the peer address (a proxy must be configured to pass it)."""
-    return request.client.host if request.client is not None else "unknown"
-
-
-def _lang(lang: str | None, accept_language: str | None) -> Lang:
-    return negotiate(lang, accept_language)
-
 
 _VERIFY_BODY: dict[str, Any] = {
     "requestBody": {
@@ -113,13 +57,13 @@ _BATCH_BODY: dict[str, Any] = {
 @router.post(
     "/v1/verify",
     response_model=VerifyResponse,
-    responses=_ERRORS,
+    responses=API_ERRORS,
     openapi_extra=_VERIFY_BODY,
     summary="Verify one credential or presentation",
 )
 async def verify(
     request: Request,
-    state: StateDep,
+    graph: GraphDep,
     lang: LangQuery = None,
     challenge: Annotated[str | None, Query(max_length=512)] = None,
     domain: Annotated[str | None, Query(max_length=512)] = None,
@@ -136,20 +80,19 @@ async def verify(
     ``Accept-Language`` language (fr/en); a credential that fails a check is a 200 answer with
     ``verified: false``, not an error.
     """
-    state.limiter.check(client_key(request))
+    graph.limiter.check(client_key(request))
     raw = await request.body()
     submission = parse_submission(
         raw,
         request.headers.get("content-type"),
-        max_depth=state.max_depth,
+        max_depth=graph.limits.max_depth,
         challenge=challenge,
         domain=domain,
     )
-    if state.proofs is not None:
-        state.proofs.hint(submission.document, hashlib.sha256(raw).hexdigest())
-    answer = await state.service.verify(
+    graph.proofs.hint(submission.document, hashlib.sha256(raw).hexdigest())
+    answer = await graph.service.verify(
         submission.document,
-        lang=_lang(lang, accept_language),
+        lang=negotiate(lang, accept_language),
         challenge=submission.challenge,
         domain=submission.domain,
     )
@@ -165,13 +108,13 @@ def _item_error(exc: ServiceError) -> BatchItemError:
 @router.post(
     "/v1/verify/batch",
     response_model=BatchResponse,
-    responses=_ERRORS,
+    responses=API_ERRORS,
     openapi_extra=_BATCH_BODY,
     summary="Verify up to 100 credentials",
 )
 async def verify_batch(
     request: Request,
-    state: StateDep,
+    graph: GraphDep,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> BatchResponse:
@@ -182,18 +125,18 @@ async def verify_batch(
     costs one rate-limit token per 10 credentials.
     """
     key = client_key(request)
-    state.limiter.check(key)
+    graph.limiter.check(key)
     raw = await request.body()
     items = parse_batch(
         raw,
         request.headers.get("content-type"),
-        max_depth=state.max_depth,
-        limit=state.batch_max,
+        max_depth=graph.limits.max_depth,
+        limit=graph.limits.batch_max,
     )
     for _ in range(1, (len(items) + 9) // 10):
-        state.limiter.check(key)
-    chosen = _lang(lang, accept_language)
-    gate = asyncio.Semaphore(state.batch_concurrency)
+        graph.limiter.check(key)
+    chosen = negotiate(lang, accept_language)
+    gate = asyncio.Semaphore(graph.batch_concurrency)
 
     async def one(index: int, value: Any) -> BatchItem:
         try:
@@ -201,7 +144,7 @@ async def verify_batch(
         except ServiceError as exc:
             return BatchItem(index=index, error=_item_error(exc))
         async with gate:
-            result = await state.service.verify(
+            result = await graph.service.verify(
                 submission.document,
                 lang=chosen,
                 challenge=submission.challenge,

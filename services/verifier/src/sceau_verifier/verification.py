@@ -1,4 +1,4 @@
-"""Plugging the verifier's caches and registry into the credential engine's ``verify``.
+"""One verification: the credential engine's ``verify`` with the verifier's caches and policy.
 
 The engine (``sceau_credentials.verification.verify``) runs every check; the verifier
 provides:
@@ -22,24 +22,16 @@ dated reasons (status at the issuance date, accreditation for the achievement ty
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
-
-from sceau_credentials.dids import (
-    CompositeResolver,
-    DidKeyResolver,
-    DidResolver,
-    DidWebResolver,
-)
+from sceau_credentials.dids import DidResolver
 from sceau_credentials.engine import verify_proof
 from sceau_credentials.ob3.fields import did_of
 from sceau_credentials.results import (
     CheckName,
     CheckStatus,
-    ProofVerifier,
+    ProofOutcome,
     VerificationResult,
 )
 from sceau_credentials.status import ListStatusChecker
@@ -47,47 +39,14 @@ from sceau_credentials.verification import verify
 from sceau_verifier.proof_memo import ProofMemo
 from sceau_verifier.registry import RegistryClient
 from sceau_verifier.service import EngineCall, IssuerLookups
-from sceau_verifier.settings import VerifierSettings
 from sceau_verifier.status_lists import StatusListCache
 from sceau_verifier.trust import RegistryTrust, trust_key
 
-__all__ = ["Caches", "apply_trust_policy", "build_caches", "build_engine"]
+__all__ = ["apply_trust_policy", "engine_call", "engine_proof_verifier"]
 
 
-@dataclass(frozen=True)
-class Caches:
-    """The per-process state a verification reuses (and events invalidate)."""
-
-    resolver: DidResolver
-    status_lists: StatusListCache
-    registry: RegistryClient
-    proofs: ProofMemo
-
-
-def build_caches(
-    settings: VerifierSettings,
-    *,
-    guarded: httpx.AsyncClient,
-    registry_http: httpx.AsyncClient,
-    proof_verifier: ProofVerifier | None = None,
-) -> Caches:
-    """Build the resolver and caches from settings and the two HTTP clients."""
-    resolver = CompositeResolver(
-        {"key": DidKeyResolver(), "web": DidWebResolver(guarded, settings.did_web)}
-    )
-    return Caches(
-        resolver=resolver,
-        status_lists=StatusListCache(guarded, settings.status),
-        registry=RegistryClient(registry_http, settings.trust),
-        proofs=ProofMemo(
-            proof_verifier or _engine_proof_verifier,
-            ttl_s=settings.did_web.cache_ttl_s,
-            max_entries=settings.proof_memo_entries,
-        ),
-    )
-
-
-async def _engine_proof_verifier(document: Any, resolver: Any) -> Any:
+async def engine_proof_verifier(document: Any, resolver: Any) -> ProofOutcome:
+    """The engine's proof verification (what :class:`ProofMemo` wraps)."""
     return await verify_proof(document, resolver)
 
 
@@ -115,10 +74,16 @@ def apply_trust_policy(
     return result.model_copy(update={"checks": tuple(checks), "credentials": inner})
 
 
-def build_engine(settings: VerifierSettings, caches: Caches) -> EngineCall:
+def engine_call(
+    *,
+    resolver: DidResolver,
+    status_lists: StatusListCache,
+    registry: RegistryClient,
+    proofs: ProofMemo,
+    require_trusted_issuer: bool,
+) -> EngineCall:
     """The engine call the service uses: ``verify`` with this process's resolver and caches."""
-    status = ListStatusChecker(caches.status_lists, caches.resolver, proof_verifier=caches.proofs)
-    required = settings.require_trusted_issuer
+    status = ListStatusChecker(status_lists, resolver, proof_verifier=proofs)
 
     async def call(
         document: Mapping[str, Any] | str,
@@ -127,17 +92,17 @@ def build_engine(settings: VerifierSettings, caches: Caches) -> EngineCall:
         domain: str | None,
         now: datetime,
     ) -> tuple[VerificationResult, IssuerLookups]:
-        trust = RegistryTrust(caches.registry, now=now)
+        trust = RegistryTrust(registry, now=now)
         result = await verify(
             document,
-            resolver=caches.resolver,
+            resolver=resolver,
             status=status,
             trust=trust,
             now=now,
             expected_challenge=challenge,
             expected_domain=domain,
-            proof_verifier=caches.proofs,
+            proof_verifier=proofs,
         )
-        return apply_trust_policy(result, trust, required=required), trust
+        return apply_trust_policy(result, trust, required=require_trusted_issuer), trust
 
     return call

@@ -12,32 +12,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Header, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment
 
 from sceau_shared.errors import ServiceError
-from sceau_verifier.api import PAGE_ERRORS, StateDep, client_key
+from sceau_verifier.api.deps import GraphDep, client_key
+from sceau_verifier.api.responses import PAGE_ERRORS
 from sceau_verifier.i18n import TEXTS, label, negotiate, text
 from sceau_verifier.inputs import parse_submission
 from sceau_verifier.schemas import Lang, VerifyResponse
 
-__all__ = ["create_templates", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["page"])
 
 _MAX_PASTE = 1_048_576
 
 
-def create_templates() -> Environment:
-    """The page's Jinja environment (autoescaping on: every shown value comes from strangers)."""
-    return Environment(
-        loader=PackageLoader("sceau_verifier", "templates"),
-        autoescape=select_autoescape(["html"]),
-        auto_reload=False,
-    )
-
-
 def _render(
-    request: Request,
+    templates: Environment,
     lang: Lang,
     *,
     result: VerifyResponse | None = None,
@@ -45,15 +37,13 @@ def _render(
     pasted: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    environment: Environment = request.state.templates
-
     def t(key: str, **values: object) -> str:
         return text(key, lang, **values)
 
     def name_of(kind: str, value: str) -> str:
         return label(kind, value, lang)
 
-    html = environment.get_template("page.html").render(
+    html = templates.get_template("page.html").render(
         lang=lang,
         other_lang="en" if lang == "fr" else "fr",
         t=t,
@@ -80,12 +70,12 @@ def _render(
 
 @router.get("/", response_class=HTMLResponse, summary="Verification page", responses=PAGE_ERRORS)
 async def page(
-    request: Request,
+    graph: GraphDep,
     lang: Annotated[str | None, Query(max_length=16)] = None,
     accept_language: Annotated[str | None, Header(max_length=512)] = None,
 ) -> HTMLResponse:
     """Show the form where a person pastes or uploads a credential."""
-    return _render(request, negotiate(lang, accept_language))
+    return _render(graph.templates, negotiate(lang, accept_language))
 
 
 @router.post(
@@ -93,7 +83,7 @@ async def page(
 )
 async def submit(
     request: Request,
-    state: StateDep,
+    graph: GraphDep,
     credential: Annotated[str, Form(max_length=_MAX_PASTE)] = "",
     file: UploadFile | None = None,
     form_lang: Annotated[str | None, Form(alias="lang", max_length=16)] = None,
@@ -102,24 +92,26 @@ async def submit(
 ) -> HTMLResponse:
     """Verify what was pasted or uploaded and show the answer above the form."""
     chosen = negotiate(form_lang or lang, accept_language)
-    state.limiter.check(client_key(request))
+    graph.limiter.check(client_key(request))
     raw = credential.strip().encode("utf-8")
     if file is not None and file.filename:
         uploaded = await file.read(_MAX_PASTE + 1)
         if uploaded.strip():
             raw = uploaded.strip()
     if not raw:
-        return _render(request, chosen, error=text("empty_input", chosen), status_code=400)
+        return _render(graph.templates, chosen, error=text("empty_input", chosen), status_code=400)
     pasted = credential if len(credential) < 200_000 else ""
     content_type = "application/json" if raw[:1] in (b"{", b"[", b'"') else "application/jwt"
     try:
-        submission = parse_submission(raw, content_type, max_depth=state.max_depth)
+        submission = parse_submission(raw, content_type, max_depth=graph.limits.max_depth)
     except ServiceError as exc:
-        return _render(request, chosen, error=exc.detail, pasted=pasted, status_code=exc.status)
-    result = await state.service.verify(
+        return _render(
+            graph.templates, chosen, error=exc.detail, pasted=pasted, status_code=exc.status
+        )
+    result = await graph.service.verify(
         submission.document,
         lang=chosen,
         challenge=submission.challenge,
         domain=submission.domain,
     )
-    return _render(request, chosen, result=result, pasted=pasted)
+    return _render(graph.templates, chosen, result=result, pasted=pasted)

@@ -1,0 +1,89 @@
+"""Kafka consumers that keep the verifier's caches honest.
+
+* ``StatusListPublishedV1`` — the issuer re-signed a status list (a revocation, a suspension):
+  the cached list is replaced by the one in the event, so the next verification sees the change
+  without waiting for the list's ``ttl``.
+* ``AccreditationChangedV1`` — the registry changed an institution's status or scope: every
+  cached trust answer about its DIDs is dropped.
+
+Each verifier process must see *every* event (each one holds its own caches), so the consumer
+groups get a per-process suffix instead of being shared by the replicas; a new process starts at
+``invalidation_offset_reset`` (``latest`` by default: its caches are empty). Both handlers are
+idempotent by nature (dropping or replacing a cache entry twice changes nothing, and an older
+list version never replaces a newer one), so no processed-events bookkeeping is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from faststream.kafka import KafkaRouter
+
+from sceau_shared.events import AccreditationChangedV1, StatusListPublishedV1
+from sceau_shared.kafka import consume_event
+from sceau_verifier.graph import VerifierGraph
+from sceau_verifier.settings import VerifierSettings
+
+__all__ = [
+    "accreditation_changed",
+    "create_router",
+    "process_group",
+    "status_list_published",
+]
+
+_log = logging.getLogger(__name__)
+
+
+def process_group(prefix: str) -> str:
+    """A consumer group unique to this process, so every replica receives every event."""
+    return f"{prefix}.{uuid.uuid4().hex[:12]}"
+
+
+async def status_list_published(event: StatusListPublishedV1, graph: VerifierGraph) -> None:
+    """Replace the cached list with the newly published version."""
+    stored = graph.status_lists.publish(
+        event.list_url, event.credential, version=event.version, ttl_ms=event.ttl_ms
+    )
+    _log.info(
+        "status list %s v%d published (%s)",
+        event.list_id,
+        event.version,
+        "cached" if stored else "older than cached, ignored",
+    )
+
+
+async def accreditation_changed(event: AccreditationChangedV1, graph: VerifierGraph) -> None:
+    """Forget what the registry said about the institution's DIDs."""
+    dropped = graph.registry.invalidate(event.dids, institution_id=event.institution_id)
+    _log.info(
+        "accreditation of %s changed to %s: %d trust answers dropped",
+        event.institution_id,
+        event.status.value,
+        dropped,
+    )
+
+
+def create_router(settings: VerifierSettings) -> KafkaRouter:
+    """Both invalidation consumers, with consumer groups unique to this process.
+
+    A random suffix per process means a restart joins a new group; the broker forgets the old,
+    empty groups after its offset retention period, and the new process starts with empty
+    caches anyway.
+    """
+    router = KafkaRouter()
+    consume_event(
+        router,
+        StatusListPublishedV1,
+        settings=settings.kafka,
+        group_id=process_group(settings.status_cache_group),
+        auto_offset_reset=settings.invalidation_offset_reset,
+    )(status_list_published)
+    consume_event(
+        router,
+        AccreditationChangedV1,
+        settings=settings.kafka,
+        group_id=process_group(settings.trust_cache_group),
+        auto_offset_reset=settings.invalidation_offset_reset,
+    )(accreditation_changed)
+    return router
