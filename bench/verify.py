@@ -192,7 +192,6 @@ def start_verifier(
             "VERIFIER_KAFKA__TOPIC_PREFIX": kafka.topic_prefix,
             "VERIFIER_INVALIDATION_OFFSET_RESET": "earliest",
             "VERIFIER_TELEMETRY__LOG_LEVEL": "WARNING",
-            "VERIFIER_MONGO__URI": os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/"),
         }
     )
     return subprocess.Popen([sys.executable, "-m", "sceau_verifier"], env=env, cwd=ROOT)

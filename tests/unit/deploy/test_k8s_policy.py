@@ -127,8 +127,14 @@ def _policies(docs: list[Doc]) -> list[Doc]:
 
 
 def _selects(policy: Doc, labels: dict[str, str]) -> bool:
-    wanted = policy["spec"]["podSelector"].get("matchLabels", {})
-    return all(labels.get(k) == v for k, v in wanted.items())
+    selector = policy["spec"]["podSelector"]
+    wanted = selector.get("matchLabels", {})
+    expressions = selector.get("matchExpressions", [])
+    for expression in expressions:
+        assert expression["operator"] == "In", expression  # the only operator the policies use
+    return all(labels.get(k) == v for k, v in wanted.items()) and all(
+        labels.get(e["key"]) in e["values"] for e in expressions
+    )
 
 
 def _pod_labels(docs: list[Doc], name: str) -> dict[str, str]:
@@ -195,7 +201,8 @@ def test_network_policies_let_only_the_right_services_talk(docs: list[Doc]) -> N
     data_and_telemetry = {9092, 27017, 4317, 4318}
     assert egress_ports("sceau-issuer") == data_and_telemetry
     assert egress_ports("sceau-registry") == data_and_telemetry
-    assert egress_ports("sceau-verifier") == data_and_telemetry | {8002, 443}
+    # The verifier stores nothing: no route to MongoDB.
+    assert egress_ports("sceau-verifier") == (data_and_telemetry - {27017}) | {8002, 443}
     assert egress_ports("sceau-notifier") == data_and_telemetry | {25, 465, 587, 443}
 
     # Kafka and MongoDB accept clients only from the service pods (and their own members).

@@ -1,9 +1,9 @@
 // Run with mongosh connected to the replica set (any primary) as the root user.
-// One user per service, allowed to read and write only its own database: a compromised service
+// One user per service that stores data (the verifier has none), allowed to read and write only its own database: a compromised service
 // cannot read another service's data (tenant keys live in sceau_issuer only).
 // Idempotent: existing users get their password and roles reset to the declared ones.
 const admin = db.getSiblingDB("admin");
-for (const service of ["issuer", "registry", "verifier", "notifier"]) {
+for (const service of ["issuer", "registry", "notifier"]) {
   const user = `sceau_${service}`;
   const pwd = process.env[`SCEAU_${service.toUpperCase()}_PASSWORD`];
   if (!pwd) throw new Error(`no password given for ${user}`);
