@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sceau_issuer.services import Services
+from sceau_issuer.issuing.service import IssuingService
 
 _INTERNAL = {
     "outbox",
@@ -28,11 +28,11 @@ def credential_summary(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def credential_detail(svc: Services, doc: dict[str, Any]) -> dict[str, Any]:
+def credential_detail(issuing: IssuingService, doc: dict[str, Any]) -> dict[str, Any]:
     """A credential with its signed document and a fresh claim link."""
     out = credential_summary(doc)
     out["document"] = doc.get("document")
-    out["claim_url"] = svc.issuing.claim_url(doc["institution_id"], doc["_id"])
+    out["claim_url"] = issuing.claim_url(doc["institution_id"], doc["_id"])
     return out
 
 
