@@ -223,13 +223,18 @@ async def running_system(
     tel_mongo = telemetry(MONGO_CLIENT)
     with pymongo_spans_to(tel_mongo.tracer_provider):
         async with AsyncExitStack() as stack:
-            for app in (registry, notifier, issuer):
+            for app in (registry, notifier):
                 await stack.enter_async_context(
                     LifespanManager(app, startup_timeout=60, shutdown_timeout=30)
                 )
+            # The manager's app hands the lifespan state (the issuer's graph) to each request.
+            issuer_lifespan = await stack.enter_async_context(
+                LifespanManager(issuer, startup_timeout=60, shutdown_timeout=30)
+            )
             issuer_http = await stack.enter_async_context(
                 httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=issuer), base_url="http://issuer.test"
+                    transport=httpx.ASGITransport(app=issuer_lifespan.app),
+                    base_url="http://issuer.test",
                 )
             )
             registry_http = await stack.enter_async_context(
