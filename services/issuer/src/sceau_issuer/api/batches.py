@@ -15,7 +15,7 @@ from sceau_issuer.api.deps import (
     Reader,
 )
 from sceau_issuer.api.views import batch_view
-from sceau_issuer.schemas import BatchItemList, BatchRequest, BatchView
+from sceau_issuer.schemas import BatchItemList, BatchItemView, BatchRequest, BatchView
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"], responses=AUTH_RESPONSES)
 
@@ -78,7 +78,7 @@ async def batch_results(
     caller: Reader,
     paging: PagingDep,
     state: Literal["pending", "issued", "duplicate", "failed"] | None = None,
-) -> dict[str, Any]:
+) -> BatchItemList:
     """One line per recipient: issued (with its credential), duplicate or failed (with why)."""
     docs, total = await graph.batches.results(
         caller.tenant.institution_id,
@@ -88,13 +88,13 @@ async def batch_results(
         limit=paging.page_size,
     )
     items = [
-        {
-            "seq": d["seq"],
-            "email": d["recipient"]["email"],
-            "state": d["state"],
-            "credential_id": d.get("credential_id"),
-            "error": d.get("error"),
-        }
+        BatchItemView(
+            seq=d["seq"],
+            email=d["recipient"]["email"],
+            state=d["state"],
+            credential_id=d.get("credential_id"),
+            error=d.get("error"),
+        )
         for d in docs
     ]
-    return {"items": items, "page": paging.page, "page_size": paging.page_size, "total": total}
+    return BatchItemList(items=items, page=paging.page, page_size=paging.page_size, total=total)

@@ -31,6 +31,7 @@ from sceau_issuer.schemas import (
     IssueRequest,
     ReissueRequest,
     StatusChangeRequest,
+    StatusChangeResult,
 )
 from sceau_issuer.status.schemas import StatusAction
 
@@ -203,16 +204,18 @@ async def reinstate(
     response_model_exclude_unset=True,
     summary="Change the status of many credentials (ids or filter)",
 )
-async def bulk_status(body: BulkStatusRequest, graph: GraphDep, caller: Revoker) -> dict[str, Any]:
+async def bulk_status(
+    body: BulkStatusRequest, graph: GraphDep, caller: Revoker
+) -> BulkStatusResult:
     """One result per credential; the affected lists are re-signed once for the whole burst."""
     results = await graph.status.change_many(
         caller.tenant, body.action, body.reason_code, ids=body.credential_ids, flt=body.filter
     )
-    return {
-        "results": results,
-        "changed": sum(1 for r in results if r["ok"]),
-        "refused": sum(1 for r in results if not r["ok"]),
-    }
+    return BulkStatusResult(
+        results=[StatusChangeResult.model_validate(r) for r in results],
+        changed=sum(1 for r in results if r["ok"]),
+        refused=sum(1 for r in results if not r["ok"]),
+    )
 
 
 @router.post(

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from sceau_issuer.api.deps import AUTH_RESPONSES, Caller, GraphDep, Manager, Reader
-from sceau_issuer.schemas import DidDocument, InstitutionView, KeyRevocation, KeyView, ReportSummary
+from sceau_issuer.schemas import (
+    AccreditationView,
+    AchievementCounts,
+    DidDocument,
+    InstitutionView,
+    KeyRevocation,
+    KeyView,
+    ReportSummary,
+)
 from sceau_issuer.tenants.accreditation import Accreditation, scope_view
 from sceau_issuer.tenants.dids import own_domain_document
+from sceau_issuer.tenants.models import KeyRecord
 
 router = APIRouter(prefix="/v1/institution", tags=["institution"], responses=AUTH_RESPONSES)
 
@@ -22,42 +31,47 @@ class DidDocumentResponse(JSONResponse):
     media_type = "application/did+ld+json"
 
 
-def _accreditation(record: Accreditation | None) -> dict[str, Any] | None:
+def _accreditation(record: Accreditation | None) -> AccreditationView | None:
     if record is None:
         return None
-    return {
-        "status": record.status,
-        "scopes": [scope_view(s) for s in record.scopes],
-        "effective_at": record.effective_at.isoformat(),
-    }
+    return AccreditationView(
+        status=record.status,
+        scopes=[scope_view(s) for s in record.scopes],
+        effective_at=record.effective_at.isoformat(),
+    )
 
 
-def _profile(caller: Caller) -> dict[str, Any]:
+def _key(key: KeyRecord) -> KeyView:
+    return KeyView.model_validate(key.public_view())
+
+
+def _profile(caller: Caller, record: Accreditation | None) -> InstitutionView:
     tenant = caller.tenant
-    return {
-        "institution_id": tenant.institution_id,
-        "name": tenant.name.model_dump(),
-        "languages": tenant.languages,
-        "bilingual": tenant.bilingual,
-        "did": tenant.did,
-        "did_method": tenant.did_method,
-        "status": tenant.status,
-        "active_key_id": tenant.active_key_id,
-        "keys": [k.public_view() for k in tenant.keys],
-    }
+    return InstitutionView(
+        institution_id=tenant.institution_id,
+        name=tenant.name.model_dump(),
+        languages=tenant.languages,
+        bilingual=tenant.bilingual,
+        did=tenant.did,
+        did_method=tenant.did_method,
+        status=tenant.status,
+        active_key_id=tenant.active_key_id,
+        keys=[_key(k) for k in tenant.keys],
+        accreditation=_accreditation(record),
+    )
 
 
 @router.get(
     "", response_model=InstitutionView, summary="The calling institution and its public keys"
 )
-async def institution(graph: GraphDep, caller: Reader) -> dict[str, Any]:
+async def institution(graph: GraphDep, caller: Reader) -> InstitutionView:
     """Never includes private key material.
 
     ``accreditation`` is the latest the registry announced (status and scopes; issuing is refused
     outside them), ``null`` before the first one.
     """
     record = await graph.tenants.accreditation(caller.tenant.institution_id)
-    return {**_profile(caller), "accreditation": _accreditation(record)}
+    return _profile(caller, record)
 
 
 @router.get(
@@ -88,10 +102,9 @@ async def did_document(caller: Manager) -> DidDocumentResponse:
 
 
 @router.post("/keys/rotate", response_model=KeyView, summary="Rotate the signing key")
-async def rotate_key(graph: GraphDep, caller: Manager) -> dict[str, Any]:
+async def rotate_key(graph: GraphDep, caller: Manager) -> KeyView:
     """A new key signs from now on; the old one stays published for earlier credentials."""
-    key = await graph.tenants.rotate(caller.tenant.institution_id)
-    return key.public_view()
+    return _key(await graph.tenants.rotate(caller.tenant.institution_id))
 
 
 @router.post(
@@ -105,10 +118,9 @@ async def revoke_key(
     body: KeyRevocation,
     graph: GraphDep,
     caller: Manager,
-) -> dict[str, Any]:
+) -> KeyView:
     """Revoking the active key also makes a new one active."""
-    key = await graph.tenants.revoke(caller.tenant.institution_id, key_id, body.as_of)
-    return key.public_view()
+    return _key(await graph.tenants.revoke(caller.tenant.institution_id, key_id, body.as_of))
 
 
 @router.get(
@@ -117,7 +129,7 @@ async def revoke_key(
     tags=["reports"],
     summary="Aggregate counts per achievement",
 )
-async def summary(graph: GraphDep, caller: Reader) -> dict[str, Any]:
+async def summary(graph: GraphDep, caller: Reader) -> ReportSummary:
     """Counts only, with small cells suppressed (no per-learner analytics)."""
     threshold = graph.settings.small_cell_threshold
     rows = await graph.credentials.count_by(caller.tenant.institution_id)
@@ -126,8 +138,10 @@ async def summary(graph: GraphDep, caller: Reader) -> dict[str, Any]:
         key = row["_id"]
         n = int(row["n"])
         per.setdefault(key["achievement_id"], {})[key["status"]] = n if n >= threshold else None
-    return {
-        "suppression_threshold": threshold,
-        "generated_at": datetime.now().astimezone().isoformat(),
-        "achievements": [{"achievement_id": a, "counts": c} for a, c in sorted(per.items())],
-    }
+    return ReportSummary(
+        suppression_threshold=threshold,
+        generated_at=datetime.now().astimezone().isoformat(),
+        achievements=[
+            AchievementCounts(achievement_id=a, counts=c) for a, c in sorted(per.items())
+        ],
+    )
