@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from sceau_issuer.api.deps import AUTH_RESPONSES, GraphDep, Manager, PagingDep, Reader
-from sceau_issuer.api.views import version_view
+from sceau_issuer.api.views import achievement_summary, series_view, version_view
 from sceau_issuer.schemas import (
     AchievementInput,
     AchievementList,
@@ -24,10 +24,6 @@ AchievementId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Z
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such achievement here"}}
 
 
-def _summary(doc: dict[str, Any]) -> dict[str, Any]:
-    return {**doc, "latest": version_view(doc["latest"])}
-
-
 @router.post(
     "/achievements",
     status_code=201,
@@ -36,20 +32,24 @@ def _summary(doc: dict[str, Any]) -> dict[str, Any]:
 )
 async def create_achievement(
     body: AchievementInput, graph: GraphDep, caller: Manager
-) -> dict[str, Any]:
+) -> AchievementVersionView:
     """Create version 1 as a draft; publish it when complete."""
     doc = await graph.achievements.create(caller.tenant, body)
     return version_view(doc)
 
 
 @router.get("/achievements", response_model=AchievementList, summary="List achievements")
-async def list_achievements(graph: GraphDep, paging: PagingDep, caller: Reader) -> dict[str, Any]:
+async def list_achievements(graph: GraphDep, paging: PagingDep, caller: Reader) -> AchievementList:
     """The institution's achievements, oldest first."""
     result = await graph.achievements.page(
         caller.tenant, page=paging.page, page_size=paging.page_size
     )
-    result["items"] = [_summary(d) for d in result["items"]]
-    return result
+    return AchievementList(
+        items=[achievement_summary(d) for d in result["items"]],
+        page=result["page"],
+        page_size=result["page_size"],
+        total=result["total"],
+    )
 
 
 @router.get(
@@ -60,9 +60,9 @@ async def list_achievements(graph: GraphDep, paging: PagingDep, caller: Reader) 
 )
 async def get_achievement(
     achievement_id: AchievementId, graph: GraphDep, caller: Reader
-) -> dict[str, Any]:
+) -> AchievementSummary:
     """The latest version and which version issuing uses."""
-    return _summary(await graph.achievements.get(caller.tenant, achievement_id))
+    return achievement_summary(await graph.achievements.get(caller.tenant, achievement_id))
 
 
 @router.put(
@@ -76,7 +76,7 @@ async def edit_achievement(
     body: AchievementInput,
     graph: GraphDep,
     caller: Manager,
-) -> dict[str, Any]:
+) -> AchievementVersionView:
     """Credentials already issued keep the version they were issued under."""
     return version_view(await graph.achievements.edit(caller.tenant, achievement_id, body))
 
@@ -88,7 +88,7 @@ async def edit_achievement(
 )
 async def list_versions(
     achievement_id: AchievementId, graph: GraphDep, caller: Reader
-) -> list[dict[str, Any]]:
+) -> list[AchievementVersionView]:
     """Every version, oldest first."""
     return [
         version_view(d) for d in await graph.achievements.versions(caller.tenant, achievement_id)
@@ -109,7 +109,7 @@ async def publish_achievement(
     graph: GraphDep,
     caller: Manager,
     version: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
-) -> dict[str, Any]:
+) -> AchievementVersionView:
     """Check completeness, both languages and the micro-credential rules, then publish."""
     return version_view(await graph.achievements.publish(caller.tenant, achievement_id, version))
 
@@ -121,23 +121,23 @@ async def publish_achievement(
     tags=["series"],
     summary="Define a series",
 )
-async def create_series(body: SeriesInput, graph: GraphDep, caller: Manager) -> dict[str, Any]:
+async def create_series(body: SeriesInput, graph: GraphDep, caller: Manager) -> SeriesView:
     """When a learner holds every required component, the overall credential is issued."""
     doc = await graph.series.create(caller.tenant, body)
-    return {**doc, "series_id": doc.pop("_id")}
+    return series_view(doc)
 
 
 @router.get("/series", response_model=list[SeriesView], tags=["series"], summary="List series")
-async def list_series(graph: GraphDep, caller: Reader) -> list[dict[str, Any]]:
+async def list_series(graph: GraphDep, caller: Reader) -> list[SeriesView]:
     """The institution's series."""
-    return [{**d, "series_id": d.pop("_id")} for d in await graph.series.all(caller.tenant)]
+    return [series_view(d) for d in await graph.series.all(caller.tenant)]
 
 
 @router.get("/series/{series_id}", response_model=SeriesView, tags=["series"], responses=NOT_FOUND)
-async def get_series(series_id: AchievementId, graph: GraphDep, caller: Reader) -> dict[str, Any]:
+async def get_series(series_id: AchievementId, graph: GraphDep, caller: Reader) -> SeriesView:
     """One series."""
     doc = await graph.series.get(caller.tenant, series_id)
-    return {**doc, "series_id": doc.pop("_id")}
+    return series_view(doc)
 
 
 public = APIRouter(prefix="/v1/public", tags=["public"])
@@ -153,7 +153,7 @@ async def public_achievement(
     achievement_id: AchievementId,
     version: Annotated[int, Path(ge=1, le=1_000_000)],
     graph: GraphDep,
-) -> dict[str, Any]:
+) -> AchievementVersionView:
     """Published definitions are public: every credential issued under them carries them."""
     doc = await graph.achievements.public_version(achievement_id, version)
     if doc is None:

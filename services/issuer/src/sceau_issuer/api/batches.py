@@ -43,7 +43,7 @@ async def create_batch(
     response: Response,
     graph: GraphDep,
     caller: IssuerCaller,
-) -> dict[str, Any]:
+) -> BatchView:
     """Accept up to 10,000 recipients; poll the batch for progress and its final report."""
     doc, replayed = await graph.batches.create(
         caller.tenant.institution_id, body, idempotency_key=idempotency_key
@@ -61,7 +61,7 @@ async def create_batch(
     responses=NOT_FOUND,
     summary="Batch progress and report",
 )
-async def get_batch(batch_id: BatchId, graph: GraphDep, caller: Reader) -> dict[str, Any]:
+async def get_batch(batch_id: BatchId, graph: GraphDep, caller: Reader) -> BatchView:
     """Progress while running; the final report once completed."""
     return batch_view(await graph.batches.get(caller.tenant.institution_id, batch_id))
 

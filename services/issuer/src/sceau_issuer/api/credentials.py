@@ -64,7 +64,7 @@ async def issue_credential(
     response: Response,
     graph: GraphDep,
     caller: IssuerCaller,
-) -> dict[str, Any]:
+) -> CredentialDetail:
     """Sign and store one credential; the learner is notified with a claim link."""
     doc, replayed = await graph.issuing.issue(caller.tenant, body, idempotency_key=idempotency_key)
     if replayed:
@@ -93,7 +93,7 @@ async def list_credentials(
     recipient_email: Annotated[str | None, Query(max_length=320)] = None,
     issued_after: datetime | None = None,
     issued_before: datetime | None = None,
-) -> dict[str, Any]:
+) -> CredentialList:
     """Credentials of the calling institution, newest first."""
     selection = CredentialQuery(
         institution_id=caller.tenant.institution_id,
@@ -106,12 +106,12 @@ async def list_credentials(
         issued_before=issued_before,
     )
     docs, total = await graph.credentials.page(selection, skip=paging.skip, limit=paging.page_size)
-    return {
-        "items": [credential_summary(d) for d in docs],
-        "page": paging.page,
-        "page_size": paging.page_size,
-        "total": total,
-    }
+    return CredentialList(
+        items=[credential_summary(d) for d in docs],
+        page=paging.page,
+        page_size=paging.page_size,
+        total=total,
+    )
 
 
 @router.get(
@@ -123,7 +123,7 @@ async def list_credentials(
 )
 async def get_credential(
     credential_id: CredentialId, graph: GraphDep, caller: Reader
-) -> dict[str, Any]:
+) -> CredentialDetail:
     """The stored record with its signed document and a fresh claim link."""
     return credential_detail(
         graph.issuing, await graph.issuing.get(caller.tenant.institution_id, credential_id)
@@ -136,7 +136,7 @@ async def _change(
     credential_id: str,
     action: StatusAction,
     body: StatusChangeRequest,
-) -> dict[str, Any]:
+) -> CredentialSummary:
     doc = await graph.status.change(caller.tenant, credential_id, action, body.reason_code)
     return credential_summary(doc)
 
@@ -159,7 +159,7 @@ async def revoke(
     body: StatusChangeRequest,
     graph: GraphDep,
     caller: Revoker,
-) -> dict[str, Any]:
+) -> CredentialSummary:
     """Revocation cannot be undone."""
     return await _change(graph, caller, credential_id, StatusAction.REVOKE, body)
 
@@ -176,7 +176,7 @@ async def suspend(
     body: StatusChangeRequest,
     graph: GraphDep,
     caller: Revoker,
-) -> dict[str, Any]:
+) -> CredentialSummary:
     """A suspended credential fails verification until reinstated."""
     return await _change(graph, caller, credential_id, StatusAction.SUSPEND, body)
 
@@ -193,7 +193,7 @@ async def reinstate(
     body: StatusChangeRequest,
     graph: GraphDep,
     caller: Revoker,
-) -> dict[str, Any]:
+) -> CredentialSummary:
     """Lift a suspension."""
     return await _change(graph, caller, credential_id, StatusAction.REINSTATE, body)
 
@@ -236,7 +236,7 @@ async def reissue(
     response: Response,
     graph: GraphDep,
     caller: IssuerCaller,
-) -> dict[str, Any]:
+) -> CredentialDetail:
     """Correction revokes the old credential (reason superseded); renewal only supersedes it."""
     if body.mode == "correction":
         caller.principal.require(Scope.REVOKE)
