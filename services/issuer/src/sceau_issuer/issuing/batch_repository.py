@@ -42,16 +42,16 @@ class BatchRepository:
         chunks: AsyncCollection[dict[str, Any]],
         inputs: AsyncCollection[dict[str, Any]],
     ) -> None:
-        self.batches = batches
-        self.chunks = chunks
-        self.inputs = inputs
+        self._batches = batches
+        self._chunks = chunks
+        self._inputs = inputs
 
     async def chunk(self, batch_id: str, number: int) -> dict[str, Any] | None:
         """A chunk with its recipients merged back into its items."""
-        doc = await self.chunks.find_one({"_id": chunk_id(batch_id, number)}, {"outbox": 0})
+        doc = await self._chunks.find_one({"_id": chunk_id(batch_id, number)}, {"outbox": 0})
         if doc is None:
             return None
-        inputs = await self.inputs.find_one({"_id": doc["_id"]})
+        inputs = await self._inputs.find_one({"_id": doc["_id"]})
         recipients = (inputs or {}).get("recipients", [])
         for item, recipient in zip(doc["items"], recipients, strict=False):
             item["recipient"] = recipient
@@ -59,8 +59,8 @@ class BatchRepository:
 
     async def ensure_indexes(self) -> None:
         """One batch per idempotency key; the worker looks batches up by state."""
-        await self.batches.create_index("idem", unique=True)
-        await self.batches.create_index("state")
+        await self._batches.create_index("idem", unique=True)
+        await self._batches.create_index("state")
 
     async def items(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
         """Every recipient line of a batch, in order."""
@@ -73,12 +73,12 @@ class BatchRepository:
 
     async def by_idem(self, idem: str) -> dict[str, Any] | None:
         """The batch an idempotency key created, if any."""
-        return await self.batches.find_one({"idem": idem})
+        return await self._batches.find_one({"idem": idem})
 
     async def insert(self, doc: dict[str, Any]) -> bool:
         """Store a new batch; False when a concurrent call stored one for the same key."""
         try:
-            await self.batches.insert_one(doc)
+            await self._batches.insert_one(doc)
         except DuplicateKeyError:
             return False
         return True
@@ -93,34 +93,34 @@ class BatchRepository:
         """
         for start in range(0, len(chunks), _STORE_GROUP):
             with contextlib.suppress(Exception):
-                await self.inputs.insert_many(
+                await self._inputs.insert_many(
                     list(inputs[start : start + _STORE_GROUP]), ordered=False
                 )
             with contextlib.suppress(Exception):
-                await self.chunks.insert_many(
+                await self._chunks.insert_many(
                     list(chunks[start : start + _STORE_GROUP]), ordered=False
                 )
         for doc in chunks:
-            if await self.chunks.find_one({"_id": doc["_id"]}, {"_id": 1}) is None:
+            if await self._chunks.find_one({"_id": doc["_id"]}, {"_id": 1}) is None:
                 return False
         return True
 
     async def open(self, batch_id: str, *, repeated: int) -> None:
         """Hand an accepted batch to the workers, with its in-batch duplicates counted."""
-        await self.batches.update_one(
+        await self._batches.update_one(
             {"_id": batch_id, "state": "accepting"},
             {"$set": {"state": "pending", "counts.duplicate": repeated}},
         )
 
     async def get(self, institution_id: str, batch_id: str) -> dict[str, Any] | None:
         """One batch of this institution (another tenant's is simply not found)."""
-        return await self.batches.find_one({"_id": batch_id, "institution_id": institution_id})
+        return await self._batches.find_one({"_id": batch_id, "institution_id": institution_id})
 
     async def claim(
         self, token: str, now: datetime, lease_until: datetime
     ) -> dict[str, Any] | None:
         """Lease a pending batch, or a running one whose worker's lease expired."""
-        return await self.batches.find_one_and_update(
+        return await self._batches.find_one_and_update(
             {
                 "state": {"$in": ["pending", "running"]},
                 "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
@@ -144,7 +144,7 @@ class BatchRepository:
         increments = {f"counts.{k}": v for k, v in counts.items() if v}
         if increments:
             update["$inc"] = increments
-        result = await self.batches.update_one({"_id": batch_id, "lease_token": token}, update)
+        result = await self._batches.update_one({"_id": batch_id, "lease_token": token}, update)
         return result.matched_count == 1
 
     async def complete(
@@ -157,7 +157,7 @@ class BatchRepository:
         report: dict[str, Any],
     ) -> None:
         """Record the final counts and report, releasing the lease."""
-        await self.batches.update_one(
+        await self._batches.update_one(
             {"_id": batch_id, "lease_token": token},
             {
                 "$set": {
@@ -174,7 +174,7 @@ class BatchRepository:
         self, chunk: str, items: list[dict[str, Any]], events: Sequence[Event]
     ) -> bool:
         """Mark a pending chunk done with its lines and events; False if it already was."""
-        result = await self.chunks.update_one(
+        result = await self._chunks.update_one(
             {"_id": chunk, "state": "pending"},
             {
                 "$set": {"state": "done", "items": items},
