@@ -38,6 +38,7 @@ from sceau_credentials.ob3 import IssuerProfile, Recipient, build_credential
 from sceau_credentials.status.entries import status_entry
 from sceau_issuer.achievements.rules import engine_version
 from sceau_issuer.achievements.schemas import AchievementInput
+from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.apikeys.service import ApiKeyService, Scope
 from sceau_issuer.vault import Vault
 from sceau_shared.events import (
@@ -274,7 +275,7 @@ async def main() -> int:
         from sceau_issuer.settings import decode_master_key
 
         key = await ApiKeyService(
-            db["api_keys"], Vault(decode_master_key(SecretStr(master)))
+            ApiKeyRepository(db["api_keys"]), Vault(decode_master_key(SecretStr(master)))
         ).create(institution, "bench", list(Scope))
         headers = {"Authorization": f"Bearer {key.token}"}
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:

@@ -53,7 +53,8 @@ def settings(kafka_settings: KafkaSettings, mongo_settings: MongoSettings) -> Is
 @pytest.fixture
 async def harness(settings: IssuerSettings, mongo_client: Any) -> AsyncIterator[IssuerHarness]:
     app = create_api(settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
-        transport = httpx.ASGITransport(app=app)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        # The manager's app hands the lifespan state (the graph) to each request.
+        transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://issuer.test") as http:
             yield IssuerHarness(app, http, settings)

@@ -12,10 +12,11 @@ import httpx
 from achievement_samples import micro_credential
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
+from pymongo.asynchronous.database import AsyncDatabase
 
 from sceau_credentials.ob3.models import ACHIEVEMENT_TYPES
 from sceau_issuer.apikeys.service import Scope
-from sceau_issuer.services import Services
+from sceau_issuer.graph import IssuerGraph
 from sceau_issuer.settings import IssuerSettings
 from sceau_shared.events import (
     AccreditationChangedV1,
@@ -25,6 +26,7 @@ from sceau_shared.events import (
     InstitutionRegisteredV1,
     InstitutionStatus,
 )
+from sceau_shared.runtime import Runtime
 from sceau_shared.settings import KafkaSettings
 
 MICRO: dict[str, Any] = micro_credential(modules=3, credit_status="non-credit", validity_months=24)
@@ -67,9 +69,16 @@ class IssuerHarness:
         self.settings = settings
 
     @property
-    def svc(self) -> Services:
-        svc: Services = self.app.state.services
-        return svc
+    def svc(self) -> IssuerGraph:
+        """The running issuer's object graph."""
+        graph: IssuerGraph = self.app.state.graph
+        return graph
+
+    @property
+    def db(self) -> AsyncDatabase[dict[str, Any]]:
+        """The issuer's database (to look at what it stored)."""
+        runtime: Runtime = self.app.state.runtime
+        return runtime.db
 
     async def tenant(
         self,

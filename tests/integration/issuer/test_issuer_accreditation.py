@@ -45,7 +45,7 @@ async def publish(harness: IssuerHarness, *events: Any) -> None:
 
 
 async def counts(harness: IssuerHarness, institution: str) -> tuple[int, int, int]:
-    db = harness.svc.db
+    db = harness.db
     return (
         await db["credentials"].count_documents({"institution_id": institution}),
         await db["idempotency"].count_documents({"_id": {"$regex": f"^{institution}\\|"}}),
@@ -175,7 +175,7 @@ async def test_accreditation_before_registration_and_stale_events(harness: Issue
             jurisdiction="CA-ON",
         ),
     )
-    await wait_for(lambda: harness.svc.db["institutions"].find_one({"_id": institution}), within=60)
+    await wait_for(lambda: harness.db["institutions"].find_one({"_id": institution}), within=60)
     assert not await harness.svc.tenants.apply_accreditation(older)  # stale: ignored
     record = await harness.svc.tenants.accreditation(institution)
     assert record is not None
@@ -204,7 +204,7 @@ async def test_series_overall_outside_accreditation(harness: IssuerHarness) -> N
         "/v1/series", json={**body, "overall_achievement_id": diploma}, headers=headers
     )
     assert_refused(refused, "Diploma")
-    assert await harness.svc.db["series"].count_documents({"institution_id": institution}) == 0
+    assert await harness.db["series"].count_documents({"institution_id": institution}) == 0
     created = await harness.http.post(
         "/v1/series", json={**body, "overall_achievement_id": certificate}, headers=headers
     )

@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from sceau_credentials.status import MIN_ENTRIES, KeyedPermutation
-from sceau_issuer.status.allocation import Allocation, StatusIndexAllocator
+from sceau_issuer.status.allocation_repository import Allocation, StatusIndexAllocator
 from sceau_shared.settings import MongoSettings
 
 pytestmark = pytest.mark.integration

@@ -70,13 +70,13 @@ async def test_batch_resumes_after_crash_with_one_credential_each(harness: Issue
     institution = await harness.tenant()
     headers = await harness.api_key(institution)
     achievement = await harness.published(headers, micro())
-    [worker_task] = [t for t in harness.app.state.tasks if t.get_name() == "batch-worker"]
+    [worker_task] = [t for t in asyncio.all_tasks() if t.get_name() == "batch-worker"]
     body = {"achievement_id": achievement, "recipients": recipients(100, "r")}
     accepted = await harness.http.post(
         "/v1/batches", json=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex}
     )
     batch_id = accepted.json()["batch_id"]
-    chunks = harness.svc.db["batch_chunks"]
+    chunks = harness.db["batch_chunks"]
 
     async def some_issued() -> bool:
         return await chunks.count_documents({"batch_id": batch_id, "state": "done"}) >= 1
@@ -88,21 +88,21 @@ async def test_batch_resumes_after_crash_with_one_credential_each(harness: Issue
     assert state["state"] == "running"
     assert state["pending"] > 0
     # Worst case: a run stored a chunk's credentials, then died before recording the chunk.
-    probe = BatchWorker(harness.svc.batches.repository, harness.svc.issuing, lease_s=2, poll_s=1)
-    batch = await harness.svc.db["batches"].find_one({"_id": batch_id})
+    probe = BatchWorker(harness.svc.repositories.batches, harness.svc.issuing, lease_s=2, poll_s=1)
+    batch = await harness.db["batches"].find_one({"_id": batch_id})
     tenant = await harness.svc.tenants.get(institution)
     pinned = await harness.svc.achievements.pinned(tenant, achievement, 1)
     # (the last chunk: the cancelled run may itself have died in that window on an earlier one)
     raw = await chunks.find_one({"batch_id": batch_id, "state": "pending"}, sort=[("number", -1)])
     assert raw is not None
-    pending = await harness.svc.batches.repository.chunk(batch_id, raw["number"])
+    pending = await harness.svc.repositories.batches.chunk(batch_id, raw["number"])
     assert pending is not None
     _, stored = await probe._prepare(batch, tenant, pinned, pending)
     for doc in stored:
         doc.pop("_item")
     assert await harness.svc.credentials.insert_many(stored) == set()
     restarted = BatchWorker(
-        harness.svc.batches.repository,
+        harness.svc.repositories.batches,
         harness.svc.issuing,
         lease_s=2.0,
         poll_s=0.2,
@@ -122,13 +122,13 @@ async def test_batch_resumes_after_crash_with_one_credential_each(harness: Issue
     per_recipient = Counter(
         [
             d["recipient"]["email_norm"]
-            async for d in harness.svc.db["credentials"].find({"batch_id": batch_id})
+            async for d in harness.db["credentials"].find({"batch_id": batch_id})
         ]
     )
     assert len(per_recipient) == 100
     assert set(per_recipient.values()) == {1}
-    batch = await harness.svc.db["batches"].find_one({"_id": batch_id})
-    linked = {i["credential_id"] for i in await harness.svc.batches.repository.items(batch)}
+    batch = await harness.db["batches"].find_one({"_id": batch_id})
+    linked = {i["credential_id"] for i in await harness.svc.repositories.batches.items(batch)}
     assert None not in linked
     assert len(linked) == 100
     # Every issued credential's events were relayed exactly once (one issued event each).

@@ -62,7 +62,7 @@ def served(settings: IssuerSettings) -> Iterator[tuple[str, Any, dict[str, str]]
         time.sleep(0.05)
 
     async def setup() -> str:
-        svc = app.state.services
+        svc = app.state.graph
         await svc.tenants.register(
             InstitutionRegisteredV1(
                 producer="test",

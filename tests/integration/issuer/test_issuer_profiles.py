@@ -37,7 +37,7 @@ async def test_ob3_v1_and_jwt_profiles(harness: IssuerHarness, method: DidMethod
     assert refused.status_code == 409
 
     async def lists_published() -> list[StatusListPublishedV1]:
-        doc = await harness.svc.db["status_lists"].find_one({"version": {"$gte": 1}})
+        doc = await harness.db["status_lists"].find_one({"version": {"$gte": 1}})
         return [doc] if doc else []
 
     await wait_for(lists_published)

@@ -48,8 +48,8 @@ async def test_single_issue_needs_the_earlier_components(harness: IssuerHarness)
     assert [p["achievement_id"] for p in problem["missing_prerequisites"]] == [m1, m2]
     assert problem["missing_prerequisites"][0]["name"] == {"fr": "Module 1", "en": "Module 1"}
     assert "'Module 1'" in problem["detail"]
-    assert await harness.svc.db["credentials"].count_documents({"institution_id": institution}) == 0
-    assert await harness.svc.db["idempotency"].find_one({"_id": f"{institution}|m3-lea"}) is None
+    assert await harness.db["credentials"].count_documents({"institution_id": institution}) == 0
+    assert await harness.db["idempotency"].find_one({"_id": f"{institution}|m3-lea"}) is None
 
     assert (await harness.issue(headers, m1, "lea@example.org")).status_code == 201
     still = await harness.issue(headers, m3, "lea@example.org", key="m3-lea")

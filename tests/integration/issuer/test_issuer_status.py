@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 async def _lists_published(harness: IssuerHarness) -> int:
     total = 0
-    async for doc in harness.svc.db["status_lists"].find({}):
+    async for doc in harness.db["status_lists"].find({}):
         total += int(doc.get("version", 0))
     return total
 
@@ -63,7 +63,7 @@ async def test_revoke_suspend_reinstate_and_list_publication(harness: IssuerHarn
 
     async def revocation_bit_published() -> bool:
         # Outbox entries stay in the list document as its publication history.
-        doc = await harness.svc.db["status_lists"].find_one({})
+        doc = await harness.db["status_lists"].find_one({})
         entries = [
             StatusListPublishedV1.model_validate_json(e["payload"])
             for e in (doc or {}).get("outbox", [])

@@ -33,7 +33,7 @@ async def test_registered_event_creates_tenant_and_publishes_key(harness: Issuer
         await publisher.publish(event)  # redelivery: no second key
 
     doc = await wait_for(
-        lambda: harness.svc.db["institutions"].find_one({"_id": "college-a"}), within=60
+        lambda: harness.db["institutions"].find_one({"_id": "college-a"}), within=60
     )
     [key] = doc["keys"]
     assert key["did"].startswith("did:key:z6Mk")
@@ -101,7 +101,7 @@ async def test_api_keys_scopes_and_revocation(harness: IssuerHarness) -> None:
     assert denied.status_code == 403
     assert denied.headers["content-type"].startswith("application/problem+json")
     key_id = reader["Authorization"].split(".")[1]
-    stored = await harness.svc.db["api_keys"].find_one({"_id": key_id})
+    stored = await harness.db["api_keys"].find_one({"_id": key_id})
     assert stored is not None
     assert reader["Authorization"].split(".")[2] not in json.dumps(stored, default=str)
     await harness.svc.api_keys.revoke(key_id)

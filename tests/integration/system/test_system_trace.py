@@ -78,7 +78,7 @@ async def _onboard(system: System) -> dict[str, str]:
         json={"achievement_types": ["MicroCredential"], "valid_from": since, "reason": "QA"},
     )
     assert scope.status_code == 201, scope.text
-    tenants = system.issuer.state.services.tenants
+    tenants = system.issuer.state.graph.tenants
 
     async def accredited() -> bool:
         try:
@@ -89,7 +89,7 @@ async def _onboard(system: System) -> dict[str, str]:
         return bool(accreditation and accreditation.status == "active" and accreditation.scopes)
 
     await eventually(accredited, within=20, what="the issuer's tenant, active and accredited")
-    created_key = await system.issuer.state.services.api_keys.create(
+    created_key = await system.issuer.state.graph.api_keys.create(
         institution_id, "system-trace", list(Scope)
     )
     return {"Authorization": f"Bearer {created_key.token}"}

@@ -18,7 +18,7 @@ from ob3_samples import FakeCollection
 from pymongo.errors import BulkWriteError
 
 from sceau_credentials.status import MIN_ENTRIES, KeyedPermutation
-from sceau_issuer.status.allocation import Allocation, StatusIndexAllocator
+from sceau_issuer.status.allocation_repository import Allocation, StatusIndexAllocator
 
 KEY = bytes(range(32))
 

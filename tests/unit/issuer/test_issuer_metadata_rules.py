@@ -13,10 +13,10 @@ from sceau_credentials.keys import SigningKey
 from sceau_credentials.ob3 import IssuerProfile, schema_problems
 from sceau_issuer.achievements.rules import engine_version
 from sceau_issuer.achievements.schemas import AchievementInput
-from sceau_issuer.issuing.engine import BuildSpec, SignJob, sign_one
 from sceau_issuer.issuing.metadata import Workload, identifiers, narrative, write_workload
 from sceau_issuer.issuing.schemas import RecipientInput
-from sceau_issuer.status.lists import StatusSlot
+from sceau_issuer.issuing.sign_jobs import BuildSpec, SignJob, sign_one
+from sceau_issuer.status.status_lists import StatusSlot
 
 FULL = Workload(
     weeks=9,

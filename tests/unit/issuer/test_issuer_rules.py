@@ -6,7 +6,7 @@ from sceau_issuer.issuing.dates import add_months
 from sceau_issuer.issuing.schemas import RecipientInput
 from sceau_issuer.issuing.service import dedupe_key, fingerprint
 from sceau_issuer.series.schemas import SeriesInput, complete
-from sceau_issuer.status.lists import BITSTRING, STATUS_LIST_2021, family, list_format
+from sceau_issuer.status.status_lists import BITSTRING, STATUS_LIST_2021, family, list_format
 from sceau_issuer.tenants.dids import hosted_did, own_domain_did
 
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.apikeys.service import ApiKeyService, Scope
 from sceau_issuer.settings import ENV_PREFIX, SERVICE_NAME, IssuerSettings
 from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepository
@@ -70,7 +71,7 @@ async def _create(settings: IssuerSettings, ctx: Any) -> int:
     vault = Vault(decode_master_key(settings.master_key))
     tenants = _tenants(settings, db)
     await tenants.get(args.institution)  # refuse keys for unknown institutions
-    created = await ApiKeyService(db["api_keys"], vault).create(
+    created = await ApiKeyService(ApiKeyRepository(db["api_keys"]), vault).create(
         args.institution, args.name, args.scopes
     )
     data = {
@@ -88,7 +89,7 @@ async def _create(settings: IssuerSettings, ctx: Any) -> int:
 async def _list(settings: IssuerSettings, ctx: Any) -> int:
     db, args = ctx
     vault = Vault(decode_master_key(settings.master_key))
-    keys = await ApiKeyService(db["api_keys"], vault).all(args.institution)
+    keys = await ApiKeyService(ApiKeyRepository(db["api_keys"]), vault).all(args.institution)
     if args.json:
         print(json.dumps(keys, indent=2, default=str))  # noqa: T201
         return 0
@@ -104,7 +105,7 @@ async def _list(settings: IssuerSettings, ctx: Any) -> int:
 async def _revoke(settings: IssuerSettings, ctx: Any) -> int:
     db, args = ctx
     vault = Vault(decode_master_key(settings.master_key))
-    await ApiKeyService(db["api_keys"], vault).revoke(args.key_id)
+    await ApiKeyService(ApiKeyRepository(db["api_keys"]), vault).revoke(args.key_id)
     print(f"revoked {args.key_id}")  # noqa: T201
     return 0
 

@@ -15,16 +15,21 @@ import asyncio
 import time
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.trace import TracerProvider
-from pymongo.asynchronous.collection import AsyncCollection
 
 from sceau_shared.kafka import EventPublisher
 from sceau_shared.outbox import OutboxRelay
 
 _BUSY_RETRY_S = 1.0
+
+#: A MongoDB collection with outbox entries. The relays only hand it to
+#: :class:`~sceau_shared.outbox.OutboxRelay`, which does the queries; the composition root
+#: (``graph.py``) picks the collections.
+OutboxCollection = Any
 
 
 class TargetedOutboxRelay(OutboxRelay):
@@ -37,7 +42,7 @@ class TargetedOutboxRelay(OutboxRelay):
 
     def __init__(
         self,
-        collection: AsyncCollection[dict[str, Any]],
+        collection: OutboxCollection,
         publisher: EventPublisher,
         *,
         sweep_interval_s: float | None,
@@ -98,7 +103,7 @@ class TargetedOutboxRelay(OutboxRelay):
             asyncio.get_running_loop().call_later(_BUSY_RETRY_S, self.wake)
         return sent
 
-    async def _relay_document(self, coll: AsyncCollection[dict[str, Any]], doc: Any) -> int:
+    async def _relay_document(self, coll: OutboxCollection, doc: Any) -> int:
         # A document the sweep finds leased (typically by a process that died moments ago) is
         # retried every _BUSY_RETRY_S until that lease expires, instead of at the next sweep.
         if not await self._pending(coll, doc):
@@ -110,7 +115,7 @@ class TargetedOutboxRelay(OutboxRelay):
             return 0
         return result
 
-    async def _candidates(self, coll: AsyncCollection[dict[str, Any]]) -> AsyncIterator[Any]:
+    async def _candidates(self, coll: OutboxCollection) -> AsyncIterator[Any]:
         # Once per sweep interval: every document with an outbox, for entries whose writer died
         # before notifying.
         if self._sweeping:
@@ -128,7 +133,7 @@ class RelayPool:
 
     def __init__(
         self,
-        collection: AsyncCollection[dict[str, Any]],
+        collection: OutboxCollection,
         publisher: EventPublisher,
         *,
         size: int,
@@ -148,3 +153,38 @@ class RelayPool:
     def notify(self, document_id: str) -> None:
         """Hand a document that just received events to its relay."""
         self.relays[zlib.crc32(document_id.encode()) % len(self.relays)].notify(document_id)
+
+
+@dataclass(frozen=True)
+class IssuerRelays:
+    """The issuer's outbox relays, and which one a write wakes.
+
+    Wake-ups are targeted: on FerretDB every relay poll and every publisher round scans whole
+    collections, so a batch chunk must not make the credentials relay (or the others) look.
+    """
+
+    small: Sequence[OutboxRelay]
+    """Relays of the small collections (institutions, status lists), relayed often."""
+    credentials: TargetedOutboxRelay
+    """The ``credentials`` relay: notified by id, otherwise it only sweeps rarely."""
+    chunks: RelayPool
+    """The ``batch_chunks`` relays: each chunk goes to one of them."""
+
+    @property
+    def all(self) -> list[OutboxRelay]:
+        """Every relay (each runs its own loop)."""
+        return [*self.small, self.credentials, *self.chunks.relays]
+
+    def wake_small(self) -> None:
+        """Something was written to an institution's or a status list's outbox."""
+        for relay in self.small:
+            relay.wake()
+
+    def stored(self, kind: str, document_id: str | None = None) -> None:
+        """A credential (``kind="credential"``) or a batch chunk received outbox entries."""
+        if document_id is None:
+            self.wake_small()
+        elif kind == "credential":
+            self.credentials.notify(document_id)
+        else:
+            self.chunks.notify(document_id)

@@ -180,7 +180,4 @@ class AchievementService:
 
         Published achievement definitions are public by nature: they are in every credential.
         """
-        doc = await self._repo.collection.find_one(
-            {"achievement_id": achievement_id, "version": version, "state": "published"}
-        )
-        return doc
+        return await self._repo.public_version(achievement_id, version)

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Path, Response
 
 from sceau_issuer.api.deps import (
     AUTH_RESPONSES,
+    GraphDep,
     IdempotencyKey,
     IssuerCaller,
     PagingDep,
     Reader,
-    Svc,
 )
 from sceau_issuer.api.views import batch_view
-from sceau_issuer.issuing.schemas import BatchRequest
+from sceau_issuer.schemas import BatchItemList, BatchItemView, BatchRequest, BatchView
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"], responses=AUTH_RESPONSES)
 
@@ -26,8 +26,12 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such batc
 @router.post(
     "",
     status_code=202,
+    response_model=BatchView,
     responses={
-        200: {"description": "Replay (same Idempotency-Key): the batch already accepted"},
+        200: {
+            "model": BatchView,
+            "description": "Replay (same Idempotency-Key): the batch already accepted",
+        },
         404: {"description": "No such published achievement here"},
         413: {"description": "Body too large"},
     },
@@ -37,36 +41,46 @@ async def create_batch(
     body: BatchRequest,
     idempotency_key: IdempotencyKey,
     response: Response,
-    svc: Svc,
+    graph: GraphDep,
     caller: IssuerCaller,
-) -> dict[str, Any]:
+) -> BatchView:
     """Accept up to 10,000 recipients; poll the batch for progress and its final report."""
-    doc, replayed = await svc.batches.create(
+    doc, replayed = await graph.batches.create(
         caller.tenant.institution_id, body, idempotency_key=idempotency_key
     )
-    svc.worker.wake()
+    graph.worker.wake()
     if replayed:
         response.status_code = 200
     response.headers["Location"] = f"/v1/batches/{doc['_id']}"
     return batch_view(doc)
 
 
-@router.get("/{batch_id}", responses=NOT_FOUND, summary="Batch progress and report")
-async def get_batch(batch_id: BatchId, svc: Svc, caller: Reader) -> dict[str, Any]:
+@router.get(
+    "/{batch_id}",
+    response_model=BatchView,
+    responses=NOT_FOUND,
+    summary="Batch progress and report",
+)
+async def get_batch(batch_id: BatchId, graph: GraphDep, caller: Reader) -> BatchView:
     """Progress while running; the final report once completed."""
-    return batch_view(await svc.batches.get(caller.tenant.institution_id, batch_id))
+    return batch_view(await graph.batches.get(caller.tenant.institution_id, batch_id))
 
 
-@router.get("/{batch_id}/results", responses=NOT_FOUND, summary="Per-recipient results")
+@router.get(
+    "/{batch_id}/results",
+    response_model=BatchItemList,
+    responses=NOT_FOUND,
+    summary="Per-recipient results",
+)
 async def batch_results(
     batch_id: BatchId,
-    svc: Svc,
+    graph: GraphDep,
     caller: Reader,
     paging: PagingDep,
     state: Literal["pending", "issued", "duplicate", "failed"] | None = None,
-) -> dict[str, Any]:
+) -> BatchItemList:
     """One line per recipient: issued (with its credential), duplicate or failed (with why)."""
-    docs, total = await svc.batches.results(
+    docs, total = await graph.batches.results(
         caller.tenant.institution_id,
         batch_id,
         state=state,
@@ -74,13 +88,13 @@ async def batch_results(
         limit=paging.page_size,
     )
     items = [
-        {
-            "seq": d["seq"],
-            "email": d["recipient"]["email"],
-            "state": d["state"],
-            "credential_id": d.get("credential_id"),
-            "error": d.get("error"),
-        }
+        BatchItemView(
+            seq=d["seq"],
+            email=d["recipient"]["email"],
+            state=d["state"],
+            credential_id=d.get("credential_id"),
+            error=d.get("error"),
+        )
         for d in docs
     ]
-    return {"items": items, "page": paging.page, "page_size": paging.page_size, "total": total}
+    return BatchItemList(items=items, page=paging.page, page_size=paging.page_size, total=total)

@@ -11,22 +11,29 @@ from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.api.deps import (
     AUTH_RESPONSES,
     Caller,
+    GraphDep,
     IdempotencyKey,
     IssuerCaller,
     PagingDep,
     Reader,
     Revoker,
-    Svc,
 )
 from sceau_issuer.api.views import credential_detail, credential_summary
 from sceau_issuer.apikeys.service import Scope
-from sceau_issuer.issuing.schemas import IssueRequest
-from sceau_issuer.status.schemas import (
+from sceau_issuer.graph import IssuerGraph
+from sceau_issuer.issuing.repository import CredentialQuery
+from sceau_issuer.schemas import (
     BulkStatusRequest,
+    BulkStatusResult,
+    CredentialDetail,
+    CredentialList,
+    CredentialSummary,
+    IssueRequest,
     ReissueRequest,
-    StatusAction,
     StatusChangeRequest,
+    StatusChangeResult,
 )
+from sceau_issuer.status.schemas import StatusAction
 
 router = APIRouter(prefix="/v1/credentials", tags=["credentials"], responses=AUTH_RESPONSES)
 
@@ -39,8 +46,13 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such cred
 @router.post(
     "",
     status_code=201,
+    response_model=CredentialDetail,
+    response_model_exclude_unset=True,
     responses={
-        200: {"description": "Replay of an earlier request with the same Idempotency-Key"},
+        200: {
+            "model": CredentialDetail,
+            "description": "Replay of an earlier request with the same Idempotency-Key",
+        },
         404: {"description": "No such published achievement here"},
         409: {"description": "The recipient already holds this achievement version"},
     },
@@ -50,23 +62,28 @@ async def issue_credential(
     body: IssueRequest,
     idempotency_key: IdempotencyKey,
     response: Response,
-    svc: Svc,
+    graph: GraphDep,
     caller: IssuerCaller,
-) -> dict[str, Any]:
+) -> CredentialDetail:
     """Sign and store one credential; the learner is notified with a claim link."""
-    doc, replayed = await svc.issuing.issue(caller.tenant, body, idempotency_key=idempotency_key)
+    doc, replayed = await graph.issuing.issue(caller.tenant, body, idempotency_key=idempotency_key)
     if replayed:
         response.status_code = 200
     else:
-        await svc.series.after_issue(
+        await graph.series.after_issue(
             caller.tenant.institution_id, doc["achievement_id"], [doc["recipient"]]
         )
-    return credential_detail(svc, doc)
+    return credential_detail(graph.issuing, doc)
 
 
-@router.get("", summary="List and filter credentials")
+@router.get(
+    "",
+    response_model=CredentialList,
+    response_model_exclude_unset=True,
+    summary="List and filter credentials",
+)
 async def list_credentials(
-    svc: Svc,
+    graph: GraphDep,
     caller: Reader,
     paging: PagingDep,
     achievement_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -76,47 +93,51 @@ async def list_credentials(
     recipient_email: Annotated[str | None, Query(max_length=320)] = None,
     issued_after: datetime | None = None,
     issued_before: datetime | None = None,
-) -> dict[str, Any]:
+) -> CredentialList:
     """Credentials of the calling institution, newest first."""
-    query: dict[str, Any] = {"institution_id": caller.tenant.institution_id}
-    if achievement_id:
-        query["achievement_id"] = achievement_id
-    if achievement_version:
-        query["achievement_version"] = achievement_version
-    if status:
-        query["status"] = status
-    if batch_id:
-        query["batch_id"] = batch_id
-    if recipient_email:
-        query["recipient.email_norm"] = normalize_email(recipient_email)
-    issued: dict[str, Any] = {}
-    if issued_after:
-        issued["$gte"] = issued_after
-    if issued_before:
-        issued["$lt"] = issued_before
-    if issued:
-        query["issued_at"] = issued
-    docs, total = await svc.credentials.page(query, skip=paging.skip, limit=paging.page_size)
-    return {
-        "items": [credential_summary(d) for d in docs],
-        "page": paging.page,
-        "page_size": paging.page_size,
-        "total": total,
-    }
+    selection = CredentialQuery(
+        institution_id=caller.tenant.institution_id,
+        achievement_id=achievement_id,
+        achievement_version=achievement_version,
+        status=status,
+        batch_id=batch_id,
+        recipient_email_norm=normalize_email(recipient_email) if recipient_email else None,
+        issued_after=issued_after,
+        issued_before=issued_before,
+    )
+    docs, total = await graph.credentials.page(selection, skip=paging.skip, limit=paging.page_size)
+    return CredentialList(
+        items=[credential_summary(d) for d in docs],
+        page=paging.page,
+        page_size=paging.page_size,
+        total=total,
+    )
 
 
-@router.get("/{credential_id}", responses=NOT_FOUND, summary="Fetch a credential")
-async def get_credential(credential_id: CredentialId, svc: Svc, caller: Reader) -> dict[str, Any]:
+@router.get(
+    "/{credential_id}",
+    response_model=CredentialDetail,
+    response_model_exclude_unset=True,
+    responses=NOT_FOUND,
+    summary="Fetch a credential",
+)
+async def get_credential(
+    credential_id: CredentialId, graph: GraphDep, caller: Reader
+) -> CredentialDetail:
     """The stored record with its signed document and a fresh claim link."""
     return credential_detail(
-        svc, await svc.issuing.get(caller.tenant.institution_id, credential_id)
+        graph.issuing, await graph.issuing.get(caller.tenant.institution_id, credential_id)
     )
 
 
 async def _change(
-    svc: Svc, caller: Caller, credential_id: str, action: StatusAction, body: StatusChangeRequest
-) -> dict[str, Any]:
-    doc = await svc.status.change(caller.tenant, credential_id, action, body.reason_code)
+    graph: IssuerGraph,
+    caller: Caller,
+    credential_id: str,
+    action: StatusAction,
+    body: StatusChangeRequest,
+) -> CredentialSummary:
+    doc = await graph.status.change(caller.tenant, credential_id, action, body.reason_code)
     return credential_summary(doc)
 
 
@@ -126,56 +147,86 @@ STATUS_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/{credential_id}/revoke", responses=STATUS_RESPONSES, summary="Revoke (final)")
+@router.post(
+    "/{credential_id}/revoke",
+    response_model=CredentialSummary,
+    response_model_exclude_unset=True,
+    responses=STATUS_RESPONSES,
+    summary="Revoke (final)",
+)
 async def revoke(
     credential_id: CredentialId,
     body: StatusChangeRequest,
-    svc: Svc,
+    graph: GraphDep,
     caller: Revoker,
-) -> dict[str, Any]:
+) -> CredentialSummary:
     """Revocation cannot be undone."""
-    return await _change(svc, caller, credential_id, StatusAction.REVOKE, body)
+    return await _change(graph, caller, credential_id, StatusAction.REVOKE, body)
 
 
-@router.post("/{credential_id}/suspend", responses=STATUS_RESPONSES, summary="Suspend")
+@router.post(
+    "/{credential_id}/suspend",
+    response_model=CredentialSummary,
+    response_model_exclude_unset=True,
+    responses=STATUS_RESPONSES,
+    summary="Suspend",
+)
 async def suspend(
     credential_id: CredentialId,
     body: StatusChangeRequest,
-    svc: Svc,
+    graph: GraphDep,
     caller: Revoker,
-) -> dict[str, Any]:
+) -> CredentialSummary:
     """A suspended credential fails verification until reinstated."""
-    return await _change(svc, caller, credential_id, StatusAction.SUSPEND, body)
+    return await _change(graph, caller, credential_id, StatusAction.SUSPEND, body)
 
 
-@router.post("/{credential_id}/reinstate", responses=STATUS_RESPONSES, summary="Reinstate")
+@router.post(
+    "/{credential_id}/reinstate",
+    response_model=CredentialSummary,
+    response_model_exclude_unset=True,
+    responses=STATUS_RESPONSES,
+    summary="Reinstate",
+)
 async def reinstate(
     credential_id: CredentialId,
     body: StatusChangeRequest,
-    svc: Svc,
+    graph: GraphDep,
     caller: Revoker,
-) -> dict[str, Any]:
+) -> CredentialSummary:
     """Lift a suspension."""
-    return await _change(svc, caller, credential_id, StatusAction.REINSTATE, body)
+    return await _change(graph, caller, credential_id, StatusAction.REINSTATE, body)
 
 
-@router.post("/status", summary="Change the status of many credentials (ids or filter)")
-async def bulk_status(body: BulkStatusRequest, svc: Svc, caller: Revoker) -> dict[str, Any]:
+@router.post(
+    "/status",
+    response_model=BulkStatusResult,
+    response_model_exclude_unset=True,
+    summary="Change the status of many credentials (ids or filter)",
+)
+async def bulk_status(
+    body: BulkStatusRequest, graph: GraphDep, caller: Revoker
+) -> BulkStatusResult:
     """One result per credential; the affected lists are re-signed once for the whole burst."""
-    results = await svc.status.change_many(
+    results = await graph.status.change_many(
         caller.tenant, body.action, body.reason_code, ids=body.credential_ids, flt=body.filter
     )
-    return {
-        "results": results,
-        "changed": sum(1 for r in results if r["ok"]),
-        "refused": sum(1 for r in results if not r["ok"]),
-    }
+    return BulkStatusResult(
+        results=[StatusChangeResult.model_validate(r) for r in results],
+        changed=sum(1 for r in results if r["ok"]),
+        refused=sum(1 for r in results if not r["ok"]),
+    )
 
 
 @router.post(
     "/{credential_id}/reissue",
     status_code=201,
-    responses={**STATUS_RESPONSES, 200: {"description": "Replay (same Idempotency-Key)"}},
+    response_model=CredentialDetail,
+    response_model_exclude_unset=True,
+    responses={
+        **STATUS_RESPONSES,
+        200: {"model": CredentialDetail, "description": "Replay (same Idempotency-Key)"},
+    },
     summary="Re-issue a corrected or renewed credential that supersedes this one",
 )
 async def reissue(
@@ -183,15 +234,15 @@ async def reissue(
     body: ReissueRequest,
     idempotency_key: IdempotencyKey,
     response: Response,
-    svc: Svc,
+    graph: GraphDep,
     caller: IssuerCaller,
-) -> dict[str, Any]:
+) -> CredentialDetail:
     """Correction revokes the old credential (reason superseded); renewal only supersedes it."""
     if body.mode == "correction":
         caller.principal.require(Scope.REVOKE)
-    doc, replayed = await svc.status.reissue(
+    doc, replayed = await graph.status.reissue(
         caller.tenant, credential_id, body, idempotency_key=idempotency_key
     )
     if replayed:
         response.status_code = 200
-    return credential_detail(svc, doc)
+    return credential_detail(graph.issuing, doc)

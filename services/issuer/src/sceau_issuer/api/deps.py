@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from sceau_issuer.apikeys.service import Principal, Scope
 from sceau_issuer.errors import InvalidApiKey
-from sceau_issuer.services import Services
+from sceau_issuer.graph import IssuerGraph
 from sceau_issuer.tenants.models import Tenant
+from sceau_shared.service import graph_of
 
 bearer = HTTPBearer(auto_error=False, description="An institution API key: sceau.<id>.<secret>")
 
@@ -21,13 +22,8 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def services(request: Request) -> Services:
-    """The process's service graph (built in the lifespan)."""
-    svc: Services = request.app.state.services
-    return svc
-
-
-Svc = Annotated[Services, Depends(services)]
+GraphDep = Annotated[IssuerGraph, Depends(graph_of)]
+"""The process's object graph (built in the lifespan, before the first request)."""
 
 
 @dataclass(frozen=True)
@@ -39,13 +35,13 @@ class Caller:
 
 
 async def _caller(
-    svc: Svc,
+    graph: GraphDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
     if credentials is None:
         raise InvalidApiKey("an API key is required (Authorization: Bearer …)")
-    principal = await svc.api_keys.authenticate(credentials.credentials)
-    tenant = await svc.tenants.get(principal.institution_id)
+    principal = await graph.api_keys.authenticate(credentials.credentials)
+    tenant = await graph.tenants.get(principal.institution_id)
     return Caller(principal, tenant)
 
 

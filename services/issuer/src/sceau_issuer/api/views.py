@@ -1,10 +1,23 @@
-"""Turn stored documents into API answers (never leaking internal fields)."""
+"""Turn stored documents into API answers (never leaking internal fields).
+
+Each answer is first gathered as the plain fields the API has always sent (``*_fields``), then
+typed as its answer model (``schemas.py``); the unit tests check that the two serialise to the
+same bytes.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sceau_issuer.services import Services
+from sceau_issuer.issuing.service import IssuingService
+from sceau_issuer.schemas import (
+    AchievementSummary,
+    AchievementVersionView,
+    BatchView,
+    CredentialDetail,
+    CredentialSummary,
+    SeriesView,
+)
 
 _INTERNAL = {
     "outbox",
@@ -17,8 +30,8 @@ _INTERNAL = {
 }
 
 
-def credential_summary(doc: dict[str, Any]) -> dict[str, Any]:
-    """A credential as listed."""
+def credential_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored credential's public fields, as listed."""
     out = {k: v for k, v in doc.items() if k not in _INTERNAL and k not in {"_id", "document"}}
     out["credential_id"] = doc["_id"]
     out["id"] = f"urn:uuid:{doc['_id']}"
@@ -28,16 +41,21 @@ def credential_summary(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def credential_detail(svc: Services, doc: dict[str, Any]) -> dict[str, Any]:
+def credential_summary(doc: dict[str, Any]) -> CredentialSummary:
+    """A credential as listed (fields the record lacks stay unset, hence left out)."""
+    return CredentialSummary.model_validate(credential_fields(doc))
+
+
+def credential_detail(issuing: IssuingService, doc: dict[str, Any]) -> CredentialDetail:
     """A credential with its signed document and a fresh claim link."""
-    out = credential_summary(doc)
+    out = credential_fields(doc)
     out["document"] = doc.get("document")
-    out["claim_url"] = svc.issuing.claim_url(doc["institution_id"], doc["_id"])
-    return out
+    out["claim_url"] = issuing.claim_url(doc["institution_id"], doc["_id"])
+    return CredentialDetail.model_validate(out)
 
 
-def version_view(doc: dict[str, Any]) -> dict[str, Any]:
-    """One achievement version."""
+def version_fields(doc: dict[str, Any]) -> dict[str, Any]:
+    """One achievement version's public fields."""
     return {
         "achievement_id": doc["achievement_id"],
         "version": doc["version"],
@@ -48,7 +66,22 @@ def version_view(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def batch_view(doc: dict[str, Any]) -> dict[str, Any]:
+def version_view(doc: dict[str, Any]) -> AchievementVersionView:
+    """One achievement version."""
+    return AchievementVersionView.model_validate(version_fields(doc))
+
+
+def achievement_summary(doc: dict[str, Any]) -> AchievementSummary:
+    """An achievement with its latest version (``AchievementService.get``'s answer)."""
+    return AchievementSummary.model_validate({**doc, "latest": version_view(doc["latest"])})
+
+
+def series_view(doc: dict[str, Any]) -> SeriesView:
+    """A stored series; its ``_id`` is also answered as ``series_id``."""
+    return SeriesView.model_validate({**doc, "series_id": doc["_id"]})
+
+
+def batch_fields(doc: dict[str, Any]) -> dict[str, Any]:
     """A batch's progress and, once complete, its report."""
     counts = doc.get("counts", {})
     done = sum(int(v) for v in counts.values())
@@ -68,3 +101,8 @@ def batch_view(doc: dict[str, Any]) -> dict[str, Any]:
         "completed_at": doc.get("completed_at"),
         "report": doc.get("report"),
     }
+
+
+def batch_view(doc: dict[str, Any]) -> BatchView:
+    """A batch's progress and, once complete, its report."""
+    return BatchView.model_validate(batch_fields(doc))

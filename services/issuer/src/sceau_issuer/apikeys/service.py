@@ -9,8 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
-
+from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.errors import InvalidApiKey, MissingScope
 from sceau_issuer.vault import Vault
 from sceau_shared.errors import NotFound
@@ -65,15 +64,11 @@ def parse_token(token: str) -> tuple[str, str] | None:
 
 
 class ApiKeyService:
-    """Stores keys in the ``api_keys`` collection (hash only)."""
+    """Creates, lists, revokes and checks keys; only a hash of each secret is stored."""
 
-    def __init__(self, collection: AsyncCollection[dict[str, Any]], vault: Vault) -> None:
-        self._collection = collection
+    def __init__(self, repository: ApiKeyRepository, vault: Vault) -> None:
+        self._repo = repository
         self._vault = vault
-
-    async def ensure_indexes(self) -> None:
-        """Index the listing query."""
-        await self._collection.create_index("institution_id")
 
     async def create(self, institution_id: str, name: str, scopes: list[Scope]) -> CreatedKey:
         """Create a key; the returned token is the only copy of the secret."""
@@ -83,7 +78,7 @@ class ApiKeyService:
         secret = secrets.token_urlsafe(32)
         now = utcnow()
         ordered = sorted({s.value for s in scopes})
-        await self._collection.insert_one(
+        await self._repo.insert(
             {
                 "_id": key_id,
                 "institution_id": institution_id,
@@ -99,16 +94,11 @@ class ApiKeyService:
 
     async def all(self, institution_id: str | None = None) -> list[dict[str, Any]]:
         """List keys (never their hashes), optionally for one institution."""
-        query: dict[str, Any] = {} if institution_id is None else {"institution_id": institution_id}
-        cursor = self._collection.find(query, {"hash": 0}, sort=[("created_at", 1)])
-        return [{**d, "key_id": d.pop("_id")} async for d in cursor]
+        return [{**d, "key_id": d.pop("_id")} for d in await self._repo.listing(institution_id)]
 
     async def revoke(self, key_id: str) -> None:
         """Revoke a key at once; the next request with it is refused."""
-        result = await self._collection.update_one(
-            {"_id": key_id, "revoked_at": None}, {"$set": {"revoked_at": utcnow()}}
-        )
-        if result.matched_count == 0:
+        if not await self._repo.revoke(key_id, utcnow()):
             raise NotFound(f"no active API key {key_id!r}")
 
     async def authenticate(self, token: str) -> Principal:
@@ -117,7 +107,7 @@ class ApiKeyService:
         if parsed is None:
             raise InvalidApiKey("invalid API key")
         key_id, secret = parsed
-        doc = await self._collection.find_one({"_id": key_id})
+        doc = await self._repo.get(key_id)
         expected = doc.get("hash", "") if doc else "0" * 64
         valid = hmac.compare_digest(str(expected), self._vault.hash_api_key(secret))
         if doc is None or not valid or doc.get("revoked_at") is not None:

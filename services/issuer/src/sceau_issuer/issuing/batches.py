@@ -26,19 +26,15 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
-
 from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import PinnedAchievement
 from sceau_issuer.errors import BatchNotFound, IdempotencyMismatch
+from sceau_issuer.issuing.batch_repository import BatchRepository, chunk_id
 from sceau_issuer.issuing.schemas import BatchRequest, RecipientInput
 from sceau_issuer.issuing.service import Draft, IssuingService, fingerprint
 from sceau_issuer.tenants.models import Tenant
 from sceau_shared.errors import InvalidInput
 from sceau_shared.events import Event, utcnow
-from sceau_shared.outbox import outbox_entry
 
 _log = logging.getLogger(__name__)
 
@@ -46,58 +42,9 @@ ITEM_STATES = ("pending", "issued", "duplicate", "failed")
 AfterChunk = Callable[[str, str, list[dict[str, Any]]], Awaitable[None]]
 
 
-def chunk_id(batch_id: str, number: int) -> str:
-    """Deterministic chunk ids: chunks are found by primary key, never by a scan."""
-    return f"{batch_id}:{number:05d}"
-
-
 def _slim(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Items as stored in a chunk: no recipient (kept apart in ``batch_inputs``)."""
     return [{k: v for k, v in item.items() if k != "recipient"} for item in items]
-
-
-class BatchRepository:
-    """``batches``, ``batch_chunks`` and ``batch_inputs``; reads always name the institution.
-
-    Recipients are stored apart from the chunks (``batch_inputs``): chunk documents carry the
-    outbox and are scanned by the outbox relay, which on FerretDB reads every document in full,
-    so they are kept small.
-    """
-
-    def __init__(
-        self,
-        batches: AsyncCollection[dict[str, Any]],
-        chunks: AsyncCollection[dict[str, Any]],
-        inputs: AsyncCollection[dict[str, Any]],
-    ) -> None:
-        self.batches = batches
-        self.chunks = chunks
-        self.inputs = inputs
-
-    async def chunk(self, batch_id: str, number: int) -> dict[str, Any] | None:
-        """A chunk with its recipients merged back into its items."""
-        doc = await self.chunks.find_one({"_id": chunk_id(batch_id, number)}, {"outbox": 0})
-        if doc is None:
-            return None
-        inputs = await self.inputs.find_one({"_id": doc["_id"]})
-        recipients = (inputs or {}).get("recipients", [])
-        for item, recipient in zip(doc["items"], recipients, strict=False):
-            item["recipient"] = recipient
-        return doc
-
-    async def ensure_indexes(self) -> None:
-        """One batch per idempotency key; the worker looks batches up by state."""
-        await self.batches.create_index("idem", unique=True)
-        await self.batches.create_index("state")
-
-    async def items(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
-        """Every recipient line of a batch, in order."""
-        out: list[dict[str, Any]] = []
-        for number in range(int(batch["chunks"])):
-            doc = await self.chunk(batch["_id"], number)
-            if doc is not None:
-                out.extend(doc["items"])
-        return out
 
 
 class BatchService:
@@ -123,7 +70,7 @@ class BatchService:
         tenant = await self._issuing.tenants.get(institution_id)
         idem = f"{institution_id}|{idempotency_key}"
         body_hash = fingerprint(request.model_dump(mode="json"))
-        existing = await self.repository.batches.find_one({"idem": idem})
+        existing = await self.repository.by_idem(idem)
         if existing is not None:
             if existing["request_hash"] != body_hash:
                 raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
@@ -158,9 +105,7 @@ class BatchService:
             "lease_until": None,
             "lease_token": None,
         }
-        try:
-            await self.repository.batches.insert_one(doc)
-        except DuplicateKeyError:
+        if not await self.repository.insert(doc):
             return await self.create(institution_id, request, idempotency_key=idempotency_key)
         await self._store_chunks(doc, request.recipients)
         doc["state"] = "pending"
@@ -206,25 +151,13 @@ class BatchService:
         ]
         for d in docs:
             d["items"] = _slim(d["items"])
-        for start in range(0, len(docs), 50):
-            # Already-stored chunks (a retry after a crash) are refused as duplicates: fine.
-            with contextlib.suppress(Exception):
-                await self.repository.inputs.insert_many(inputs[start : start + 50], ordered=False)
-            with contextlib.suppress(Exception):
-                await self.repository.chunks.insert_many(docs[start : start + 50], ordered=False)
-        for doc in docs:
-            if await self.repository.chunks.find_one({"_id": doc["_id"]}, {"_id": 1}) is None:
-                raise RuntimeError("could not store every batch chunk")
-        await self.repository.batches.update_one(
-            {"_id": batch["_id"], "state": "accepting"},
-            {"$set": {"state": "pending", "counts.duplicate": repeated}},
-        )
+        if not await self.repository.store_chunks(docs, inputs):
+            raise RuntimeError("could not store every batch chunk")
+        await self.repository.open(batch["_id"], repeated=repeated)
 
     async def get(self, institution_id: str, batch_id: str) -> dict[str, Any]:
         """Return a batch's progress (404 for another institution's batch)."""
-        doc = await self.repository.batches.find_one(
-            {"_id": batch_id, "institution_id": institution_id}
-        )
+        doc = await self.repository.get(institution_id, batch_id)
         if doc is None:
             raise BatchNotFound(f"batch {batch_id!r} not found")
         return doc
@@ -284,35 +217,14 @@ class BatchWorker:
         """Claim and finish one batch; False when there was none."""
         token = uuid.uuid4().hex
         now = utcnow()
-        batch = await self._repo.batches.find_one_and_update(
-            {
-                "state": {"$in": ["pending", "running"]},
-                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
-            },
-            {
-                "$set": {
-                    "state": "running",
-                    "lease_until": now + self._lease,
-                    "lease_token": token,
-                    "started_at": now,
-                }
-            },
-            return_document=ReturnDocument.AFTER,
-        )
+        batch = await self._repo.claim(token, now, now + self._lease)
         if batch is None:
             return False
         await self._process(batch, token)
         return True
 
     async def _renew(self, batch_id: str, token: str, counts: dict[str, int]) -> bool:
-        update: dict[str, Any] = {"$set": {"lease_until": utcnow() + self._lease}}
-        increments = {f"counts.{k}": v for k, v in counts.items() if v}
-        if increments:
-            update["$inc"] = increments
-        result = await self._repo.batches.update_one(
-            {"_id": batch_id, "lease_token": token}, update
-        )
-        return result.matched_count == 1
+        return await self._repo.renew(batch_id, token, utcnow() + self._lease, counts)
 
     async def _process(self, batch: dict[str, Any], token: str) -> None:
         issuing = self._issuing
@@ -353,20 +265,15 @@ class BatchWorker:
         for item in await self._repo.items(batch):
             if item["state"] in counts:
                 counts[item["state"]] += 1
-        await self._repo.batches.update_one(
-            {"_id": batch["_id"], "lease_token": token},
-            {
-                "$set": {
-                    "state": "completed",
-                    "completed_at": utcnow(),
-                    "lease_until": None,
-                    "counts": counts,
-                    "report": {
-                        "total": batch["total"],
-                        **counts,
-                        "processing_s": round(time.monotonic() - started, 3),
-                    },
-                }
+        await self._repo.complete(
+            batch["_id"],
+            token,
+            at=utcnow(),
+            counts=counts,
+            report={
+                "total": batch["total"],
+                **counts,
+                "processing_s": round(time.monotonic() - started, 3),
             },
         )
 
@@ -443,16 +350,10 @@ class BatchWorker:
                 stored = held  # ours, from a run that crashed before recording it
             items[n].update(state="issued", credential_id=stored["_id"])
             events.extend(issuing.events(tenant, pinned, stored))
-        result = await self._repo.chunks.update_one(
-            {"_id": chunk["_id"], "state": "pending"},
-            {
-                "$set": {"state": "done", "items": _slim(items)},
-                "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
-            },
-        )
+        recorded = await self._repo.record_chunk(chunk["_id"], _slim(items), events)
         self.chunks_done += 1
         counts: dict[str, int] = {}
-        if result.modified_count:
+        if recorded:
             for item in items:
                 counts[item["state"]] = counts.get(item["state"], 0) + 1
         counts.pop("pending", None)

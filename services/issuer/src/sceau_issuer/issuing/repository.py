@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,35 +17,75 @@ from sceau_shared.outbox import outbox_entry
 SUMMARY_PROJECTION = {"document": 0, "outbox": 0, "outbox_lease_until": 0, "request_hash": 0}
 
 
+@dataclass(frozen=True)
+class CredentialQuery:
+    """Which credentials of one institution a listing or a bulk change is about."""
+
+    institution_id: str
+    achievement_id: str | None = None
+    achievement_version: int | None = None
+    status: str | None = None
+    batch_id: str | None = None
+    recipient_email_norm: str | None = None
+    issued_after: datetime | None = None
+    issued_before: datetime | None = None
+
+    def to_mongo(self) -> dict[str, Any]:
+        """The MongoDB filter; it always names the tenant."""
+        query: dict[str, Any] = {"institution_id": self.institution_id}
+        if self.achievement_id:
+            query["achievement_id"] = self.achievement_id
+        if self.achievement_version:
+            query["achievement_version"] = self.achievement_version
+        if self.status:
+            query["status"] = self.status
+        if self.batch_id:
+            query["batch_id"] = self.batch_id
+        if self.recipient_email_norm:
+            query["recipient.email_norm"] = self.recipient_email_norm
+        issued: dict[str, Any] = {}
+        if self.issued_after:
+            issued["$gte"] = self.issued_after
+        if self.issued_before:
+            issued["$lt"] = self.issued_before
+        if issued:
+            query["issued_at"] = issued
+        return query
+
+
 class CredentialRepository:
     """Issued credentials; every read names the institution (tenant isolation)."""
 
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
-        self.collection = collection
+        self._collection = collection
 
     async def ensure_indexes(self) -> None:
         """Uniqueness guarantees issuing relies on, and the listing/status indexes."""
         # One credential per (tenant, recipient, achievement version[, superseded credential]):
         # a retry — of a request or of a crashed batch — can never issue twice.
-        await self.collection.create_index("dedupe", unique=True)
+        await self._collection.create_index("dedupe", unique=True)
         # One credential per idempotency key (or per batch item).
-        await self.collection.create_index("idem", unique=True)
-        await self.collection.create_index(
+        await self._collection.create_index("idem", unique=True)
+        await self._collection.create_index(
             [("institution_id", ASCENDING), ("issued_at", ASCENDING)]
         )
-        await self.collection.create_index("status_alloc")
-        await self.collection.create_index("recipient.email_norm")
+        await self._collection.create_index("status_alloc")
+        await self._collection.create_index("recipient.email_norm")
 
-    async def insert(self, doc: dict[str, Any], events: Sequence[Event]) -> None:
-        """Insert a credential with its events (raises DuplicateKeyError on a repeat)."""
-        await self.collection.insert_one({**doc, "outbox": [outbox_entry(e) for e in events]})
+    async def insert(self, doc: dict[str, Any], events: Sequence[Event]) -> bool:
+        """Insert a credential with its events; False when a unique key says it exists."""
+        try:
+            await self._collection.insert_one({**doc, "outbox": [outbox_entry(e) for e in events]})
+        except DuplicateKeyError:
+            return False
+        return True
 
     async def insert_many(self, docs: list[dict[str, Any]]) -> set[int]:
         """Insert credentials (unordered); return the positions refused as duplicates."""
         if not docs:
             return set()
         try:
-            await self.collection.insert_many(docs, ordered=False)
+            await self._collection.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
             duplicates = set()
             for error in exc.details.get("writeErrors", []):
@@ -56,20 +97,21 @@ class CredentialRepository:
 
     async def by_id(self, credential_id: str) -> dict[str, Any] | None:
         """Return a credential by id, whatever its tenant (internal use only)."""
-        return await self.collection.find_one({"_id": credential_id}, {"outbox": 0})
+        return await self._collection.find_one({"_id": credential_id}, {"outbox": 0})
 
     async def get(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
         """Return one credential of this institution (another tenant's is simply not found)."""
-        return await self.collection.find_one(
+        return await self._collection.find_one(
             {"_id": credential_id, "institution_id": institution_id}, {"outbox": 0}
         )
 
     async def page(
-        self, query: dict[str, Any], *, skip: int, limit: int
+        self, selection: CredentialQuery, *, skip: int, limit: int
     ) -> tuple[list[dict[str, Any]], int]:
-        """Return a page of credential summaries matching ``query`` (which names the tenant)."""
-        total = await self.collection.count_documents(query)
-        cursor = self.collection.find(
+        """Return a page of credential summaries (newest first) of one institution."""
+        query = selection.to_mongo()
+        total = await self._collection.count_documents(query)
+        cursor = self._collection.find(
             query,
             SUMMARY_PROJECTION,
             sort=[("issued_at", DESCENDING), ("_id", ASCENDING)],
@@ -78,9 +120,9 @@ class CredentialRepository:
         )
         return [d async for d in cursor], total
 
-    async def ids(self, query: dict[str, Any], *, limit: int) -> list[str]:
-        """Return ids matching ``query`` (bulk status changes by filter)."""
-        cursor = self.collection.find(query, {"_id": 1}, limit=limit)
+    async def ids(self, selection: CredentialQuery, *, limit: int) -> list[str]:
+        """Return ids of the selected credentials (bulk status changes by filter)."""
+        cursor = self._collection.find(selection.to_mongo(), {"_id": 1}, limit=limit)
         return [str(d["_id"]) async for d in cursor]
 
     async def change_status(
@@ -99,7 +141,7 @@ class CredentialRepository:
         is still published (nothing else ever writes to a credential after issuing: FerretDB
         updates are whole-document read-modify-writes that could lose a concurrent change).
         """
-        result = await self.collection.update_one(
+        result = await self._collection.update_one(
             {
                 "_id": credential_id,
                 "institution_id": institution_id,
@@ -118,11 +160,11 @@ class CredentialRepository:
             "status_alloc": alloc_list_id,
             "status_changed_at": {"$exists": True} if since is None else {"$gt": since},
         }
-        return await self.collection.find_one(query, {"_id": 1}) is not None
+        return await self._collection.find_one(query, {"_id": 1}) is not None
 
     async def flagged_indexes(self, alloc_list_id: str) -> dict[str, list[int]]:
         """Return the indexes to set in each purpose's list for one allocated list."""
-        cursor = self.collection.find(
+        cursor = self._collection.find(
             {"status_alloc": alloc_list_id, "status": {"$in": ["revoked", "suspended"]}},
             {"status": 1, "status_index": 1},
         )
@@ -136,7 +178,7 @@ class CredentialRepository:
         self, institution_id: str, email_norm: str, achievement_ids: list[str]
     ) -> list[dict[str, Any]]:
         """Return a learner's active credentials for some achievements (series rule)."""
-        cursor = self.collection.find(
+        cursor = self._collection.find(
             {
                 "institution_id": institution_id,
                 "recipient.email_norm": email_norm,
@@ -151,7 +193,7 @@ class CredentialRepository:
         self, institution_id: str, achievement_ids: list[str], emails: list[str]
     ) -> dict[str, set[str]]:
         """Which of ``achievement_ids`` each learner holds an active credential of (one query)."""
-        cursor = self.collection.find(
+        cursor = self._collection.find(
             {
                 "institution_id": institution_id,
                 "recipient.email_norm": {"$in": emails},
@@ -169,7 +211,7 @@ class CredentialRepository:
         self, institution_id: str, credential_id: str, superseded_by: str, at: datetime
     ) -> None:
         """Point an old credential at its replacement."""
-        await self.collection.update_one(
+        await self._collection.update_one(
             {"_id": credential_id, "institution_id": institution_id},
             {"$set": {"superseded_by": superseded_by, "superseded_at": at}},
         )
@@ -185,9 +227,4 @@ class CredentialRepository:
                 }
             },
         ]
-        return [d async for d in await self.collection.aggregate(pipeline)]
-
-
-def is_duplicate(exc: Exception) -> bool:
-    """True for a unique-index violation."""
-    return isinstance(exc, DuplicateKeyError)
+        return [d async for d in await self._collection.aggregate(pipeline)]

@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
-
 from sceau_credentials.ob3 import Evidence, IssuerProfile
 from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import AchievementService, PinnedAchievement
@@ -23,19 +20,21 @@ from sceau_issuer.errors import (
     PrerequisiteMissing,
 )
 from sceau_issuer.issuing.dates import add_months
-from sceau_issuer.issuing.engine import (
+from sceau_issuer.issuing.idempotency_repository import IdempotencyRepository
+from sceau_issuer.issuing.policy import IssuingPolicy
+from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.issuing.schemas import EvidenceInput, IssueRequest, RecipientInput, ResultInput
+from sceau_issuer.issuing.sign_jobs import (
     BuildSpec,
     Signed,
     SignJob,
     issuer_profile,
     status_purposes,
 )
-from sceau_issuer.issuing.policy import IssuingPolicy
-from sceau_issuer.issuing.repository import CredentialRepository
-from sceau_issuer.issuing.schemas import EvidenceInput, IssueRequest, RecipientInput, ResultInput
 from sceau_issuer.series.prerequisites import ProgressionRules
-from sceau_issuer.status.allocation import BlockAllocator
-from sceau_issuer.status.lists import StatusListRepository, StatusSlot, family, list_format
+from sceau_issuer.status.allocation_repository import BlockAllocator
+from sceau_issuer.status.repository import StatusListRepository
+from sceau_issuer.status.status_lists import StatusSlot, family, list_format
 from sceau_issuer.tenants.models import Tenant
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
@@ -105,12 +104,14 @@ class IssuingService:
         lists: StatusListRepository,
         vault: Vault,
         sign_many: SignMany,
-        reservations: AsyncCollection[dict[str, Any]],
+        reservations: IdempotencyRepository,
         on_stored: Callable[[str, str | None], None] = lambda kind, doc_id: None,
+        on_new_list: Callable[[], None] = lambda: None,
         progression: ProgressionRules | None = None,
     ) -> None:
         self.policy = IssuingPolicy(tenants, achievements, progression)
         self.reservations = reservations
+        self._on_new_list = on_new_list
         self._profiles: dict[tuple[str, str], IssuerProfile] = {}
         self.config = config
         self.tenants = tenants
@@ -137,9 +138,10 @@ class IssuingService:
         """Allocate a status slot in the tenant's current list for this DID and format."""
         fmt = list_format(profile)
         allocation = await self._allocator.allocate(family(tenant.institution_id, tenant.did, fmt))
-        await self._lists.ensure(
+        if await self._lists.ensure(
             allocation, institution_id=tenant.institution_id, did=tenant.did, fmt=fmt
-        )
+        ):
+            self._on_new_list()
         return self._lists.slot(allocation)
 
     async def allocate_many(self, tenant: Tenant, profile: str, count: int) -> list[StatusSlot]:
@@ -149,9 +151,10 @@ class IssuingService:
             family(tenant.institution_id, tenant.did, fmt), count
         )
         for allocation in allocations:
-            await self._lists.ensure(
+            if await self._lists.ensure(
                 allocation, institution_id=tenant.institution_id, did=tenant.did, fmt=fmt
-            )
+            ):
+                self._on_new_list()
         return [self._lists.slot(a) for a in allocations]
 
     @staticmethod
@@ -317,14 +320,14 @@ class IssuingService:
         body_hash = fingerprint(
             {**request.model_dump(mode="json"), "supersedes": supersedes, "series": series_id}
         )
-        reservation = await self.reservations.find_one({"_id": idem})
+        reservation = await self.reservations.find(idem)
         if reservation is not None:
-            if reservation["request_hash"] != body_hash:
+            if reservation.request_hash != body_hash:
                 raise IdempotencyMismatch(
                     "this Idempotency-Key was used with a different request",
                     errors=[{"in": "header", "field": "Idempotency-Key", "message": "reused"}],
                 )
-            version: int | None = int(reservation["achievement_version"])
+            version: int | None = reservation.achievement_version
         else:
             version = request.achievement_version
         self.check_active(tenant)
@@ -349,27 +352,22 @@ class IssuingService:
                 problem["message"],
                 extra={k: v for k, v in problem.items() if k != "message"},
             )
-        if reservation is None:
-            try:
-                await self.reservations.insert_one(
-                    {
-                        "_id": idem,
-                        "request_hash": body_hash,
-                        "credential_id": credential_id,
-                        "achievement_version": pinned.version,
-                        "created_at": utcnow(),
-                    }
-                )
-            except DuplicateKeyError:
-                # A concurrent twin reserved the key first: answer as it will.
-                return await self.issue(
-                    tenant,
-                    request,
-                    idempotency_key=idempotency_key,
-                    supersedes=supersedes,
-                    series_id=series_id,
-                    extra_evidence=extra_evidence,
-                )
+        if reservation is None and not await self.reservations.reserve(
+            idem,
+            request_hash=body_hash,
+            credential_id=credential_id,
+            achievement_version=pinned.version,
+            at=utcnow(),
+        ):
+            # A concurrent twin reserved the key first: answer as it will.
+            return await self.issue(
+                tenant,
+                request,
+                idempotency_key=idempotency_key,
+                supersedes=supersedes,
+                series_id=series_id,
+                extra_evidence=extra_evidence,
+            )
         profile = (request.profile or pinned.definition.profile).value
         slot = await self.allocate(tenant, profile)
         draft = self.draft(
@@ -388,12 +386,10 @@ class IssuingService:
         )
         [signed] = await self.sign_many([draft.job])
         draft.doc["document"] = signed
-        try:
-            await self.credentials.insert(draft.doc, self.events(tenant, pinned, draft.doc))
-        except DuplicateKeyError:
+        if not await self.credentials.insert(draft.doc, self.events(tenant, pinned, draft.doc)):
             held = await self.credentials.by_id(credential_id)
             if held is None:
-                raise
+                raise RuntimeError(f"credential {credential_id} collided with another one's key")
             return self._replay_or_conflict(held, idem)
         self.notify_stored("credential", draft.doc["_id"])
         return draft.doc, False

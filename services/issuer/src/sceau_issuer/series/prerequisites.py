@@ -19,9 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
-
 from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.series.repository import SeriesRepository
 from sceau_issuer.series.schemas import SeriesStructure
 
 
@@ -82,22 +81,16 @@ def missing_for(paths: Sequence[Path], held: set[str]) -> Missing | None:
 class ProgressionRules:
     """Reads series and holdings to tell which learners lack a progressive prerequisite."""
 
-    def __init__(
-        self, series: AsyncCollection[dict[str, Any]], credentials: CredentialRepository
-    ) -> None:
+    def __init__(self, series: SeriesRepository, credentials: CredentialRepository) -> None:
         self._series = series
         self._credentials = credentials
 
     async def paths(self, institution_id: str, achievement_id: str) -> list[Path]:
         """Progressive paths of this institution that lead to ``achievement_id``."""
-        cursor = self._series.find(
-            {
-                "institution_id": institution_id,
-                "components.achievement_id": achievement_id,
-                "structure": SeriesStructure.PROGRESSIVE.value,
-            }
+        docs = await self._series.with_component(
+            institution_id, achievement_id, progressive_only=True
         )
-        return paths_to([d async for d in cursor], achievement_id)
+        return paths_to(docs, achievement_id)
 
     async def missing(
         self, institution_id: str, achievement_id: str, emails: Sequence[str]

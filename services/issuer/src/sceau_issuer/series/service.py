@@ -7,9 +7,6 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from pymongo import ASCENDING
-from pymongo.asynchronous.collection import AsyncCollection
-
 from sceau_credentials.ob3 import Evidence
 from sceau_issuer.errors import (
     AchievementNotFound,
@@ -21,6 +18,7 @@ from sceau_issuer.errors import (
 )
 from sceau_issuer.issuing.schemas import IssueRequest, RecipientInput
 from sceau_issuer.issuing.service import IssuingService
+from sceau_issuer.series.repository import SeriesRepository
 from sceau_issuer.series.schemas import SeriesInput, complete
 from sceau_issuer.tenants.models import Tenant
 from sceau_shared.events import utcnow
@@ -31,17 +29,9 @@ _log = logging.getLogger(__name__)
 class SeriesService:
     """Series of one issuer database; every query names the tenant."""
 
-    def __init__(
-        self, collection: AsyncCollection[dict[str, Any]], issuing: IssuingService
-    ) -> None:
-        self._collection = collection
+    def __init__(self, repository: SeriesRepository, issuing: IssuingService) -> None:
+        self._repo = repository
         self._issuing = issuing
-
-    async def ensure_indexes(self) -> None:
-        """Index the lookup by component."""
-        await self._collection.create_index(
-            [("institution_id", ASCENDING), ("components.achievement_id", ASCENDING)]
-        )
 
     async def create(self, tenant: Tenant, series: SeriesInput) -> dict[str, Any]:
         """Store a series after checking its achievements belong to this institution.
@@ -67,31 +57,25 @@ class SeriesService:
             **series.model_dump(mode="json"),
             "created_at": utcnow(),
         }
-        await self._collection.insert_one(doc)
+        await self._repo.insert(doc)
         return doc
 
     async def get(self, tenant: Tenant, series_id: str) -> dict[str, Any]:
         """Return a series of this institution or 404."""
-        doc = await self._collection.find_one(
-            {"_id": series_id, "institution_id": tenant.institution_id}
-        )
+        doc = await self._repo.get(tenant.institution_id, series_id)
         if doc is None:
             raise SeriesNotFound(f"series {series_id!r} not found")
         return doc
 
     async def all(self, tenant: Tenant) -> list[dict[str, Any]]:
         """Return the institution's series."""
-        cursor = self._collection.find({"institution_id": tenant.institution_id})
-        return [d async for d in cursor]
+        return await self._repo.all(tenant.institution_id)
 
     async def after_issue(
         self, institution_id: str, achievement_id: str, recipients: Iterable[dict[str, Any]]
     ) -> list[dict[str, Any]]:
         """Issue overall credentials that these new credentials complete; return them."""
-        cursor = self._collection.find(
-            {"institution_id": institution_id, "components.achievement_id": achievement_id}
-        )
-        all_series = [d async for d in cursor]
+        all_series = await self._repo.with_component(institution_id, achievement_id)
         if not all_series:
             return []
         tenant = await self._issuing.tenants.get(institution_id)

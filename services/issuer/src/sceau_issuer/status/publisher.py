@@ -32,12 +32,12 @@ from sceau_credentials.status.entries import (
     status_list_2021_credential,
 )
 from sceau_issuer.issuing.repository import CredentialRepository
-from sceau_issuer.status.lists import BITSTRING, StatusListRepository
+from sceau_issuer.status.repository import StatusListRepository
+from sceau_issuer.status.status_lists import BITSTRING
 from sceau_issuer.tenants.models import KeyState, Tenant
 from sceau_issuer.tenants.service import TenantService
 from sceau_shared.events import StatusListPublishedV1, StatusPurpose, utcnow
 from sceau_shared.events.envelope import capture_trace_context
-from sceau_shared.outbox import outbox_entry
 
 _log = logging.getLogger(__name__)
 
@@ -115,13 +115,13 @@ class StatusPublisher:
     async def publish_pending(self) -> int:
         """Publish every list with unpublished changes; return how many were signed."""
         targets, self._marked = self._marked, set()
-        async for doc in self._lists.collection.find({"needs_publish": True}, {"_id": 1}):
-            targets.add(str(doc["_id"]))
+        async for alloc_id in self._lists.awaiting_first_publication():
+            targets.add(alloc_id)
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + self._poll_s
-            async for doc in self._lists.collection.find({}, {"_id": 1, "published_at": 1}):
-                if await self._credentials.changed_since(str(doc["_id"]), doc.get("published_at")):
-                    targets.add(str(doc["_id"]))
+            async for alloc_id, published_at in self._lists.publication_times():
+                if await self._credentials.changed_since(alloc_id, published_at):
+                    targets.add(alloc_id)
         published = 0
         for alloc_id in sorted(targets):
             try:
@@ -145,7 +145,7 @@ class StatusPublisher:
 
     async def publish_list(self, alloc_id: str) -> bool:
         """Rebuild, sign and store one list's two purposes with their events."""
-        doc = await self._lists.collection.find_one({"_id": alloc_id}, {"outbox": 0})
+        doc = await self._lists.get(alloc_id)
         if doc is None:
             return False
         tenant = await self._tenants.get(doc["institution_id"])
@@ -202,11 +202,10 @@ class StatusPublisher:
                     trace_context=origin,
                 )
             )
-        result = await self._lists.collection.update_one(
-            {"_id": alloc_id, "version": doc.get("version", 0)},
-            {
-                "$set": {"version": version, "needs_publish": False, "published_at": now},
-                "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
-            },
+        return await self._lists.record_publication(
+            alloc_id,
+            previous_version=int(doc.get("version", 0)),
+            version=version,
+            published_at=now,
+            events=events,
         )
-        return result.modified_count == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -96,24 +95,3 @@ class ReissueRequest(BaseModel):
     )
     achievement_version: int | None = Field(default=None, ge=1)
     recipient_name: str | None = Field(default=None, min_length=1, max_length=200)
-
-
-def status_filter_query(institution_id: str, flt: CredentialFilter) -> dict[str, Any]:
-    """Translate a filter into a MongoDB query that always names the tenant."""
-    query: dict[str, Any] = {"institution_id": institution_id}
-    if flt.achievement_id:
-        query["achievement_id"] = flt.achievement_id
-    if flt.achievement_version:
-        query["achievement_version"] = flt.achievement_version
-    if flt.batch_id:
-        query["batch_id"] = flt.batch_id
-    if flt.status:
-        query["status"] = flt.status
-    issued: dict[str, Any] = {}
-    if flt.issued_after:
-        issued["$gte"] = flt.issued_after
-    if flt.issued_before:
-        issued["$lt"] = flt.issued_before
-    if issued:
-        query["issued_at"] = issued
-    return query

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sceau_issuer.errors import StatusTransitionRefused
-from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.issuing.repository import CredentialQuery, CredentialRepository
 from sceau_issuer.issuing.schemas import IssueRequest, RecipientInput
 from sceau_issuer.issuing.service import IssuingService
 from sceau_issuer.status.schemas import (
@@ -14,7 +14,6 @@ from sceau_issuer.status.schemas import (
     ReasonCode,
     ReissueRequest,
     StatusAction,
-    status_filter_query,
 )
 from sceau_issuer.tenants.models import Tenant
 from sceau_shared.events import (
@@ -191,8 +190,7 @@ class StatusService:
     ) -> list[dict[str, Any]]:
         """Apply a change to many credentials; one result per credential, never all-or-nothing."""
         if ids is None:
-            query = status_filter_query(tenant.institution_id, flt or CredentialFilter())
-            ids = await self._credentials.ids(query, limit=MAX_BULK)
+            ids = await self._credentials.ids(_selection(tenant, flt), limit=MAX_BULK)
         results = []
         for credential_id in dict.fromkeys(ids):
             try:
@@ -270,3 +268,17 @@ class StatusService:
         )
         await self.supersede_status(tenant, old, str(new["_id"]), request.mode)
         return new, replayed
+
+
+def _selection(tenant: Tenant, flt: CredentialFilter | None) -> CredentialQuery:
+    """The credentials a bulk change by filter is about (always the caller's own)."""
+    flt = flt or CredentialFilter()
+    return CredentialQuery(
+        institution_id=tenant.institution_id,
+        achievement_id=flt.achievement_id,
+        achievement_version=flt.achievement_version,
+        status=flt.status,
+        batch_id=flt.batch_id,
+        issued_after=flt.issued_after,
+        issued_before=flt.issued_before,
+    )

@@ -18,7 +18,7 @@ class TenantRepository:
     """Institutions (tenants) with their keys; one document per institution."""
 
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
-        self.collection = collection
+        self._collection = collection
 
     async def ensure_indexes(self) -> None:
         """Nothing beyond ``_id`` (the institution id)."""
@@ -26,14 +26,14 @@ class TenantRepository:
     async def insert(self, doc: dict[str, Any], events: Sequence[Event]) -> bool:
         """Insert a new tenant with its events in its outbox; False if it already exists."""
         try:
-            await self.collection.insert_one({**doc, "outbox": [outbox_entry(e) for e in events]})
+            await self._collection.insert_one({**doc, "outbox": [outbox_entry(e) for e in events]})
         except DuplicateKeyError:
             return False
         return True
 
     async def get(self, institution_id: str) -> Tenant | None:
         """Return a tenant, or None."""
-        doc = await self.collection.find_one({"_id": institution_id}, {"outbox": 0})
+        doc = await self._collection.find_one({"_id": institution_id}, {"outbox": 0})
         return Tenant.model_validate(doc) if doc else None
 
     async def replace_keys(
@@ -46,7 +46,7 @@ class TenantRepository:
         events: Sequence[Event],
     ) -> bool:
         """Store a new key list if nobody changed the keys meanwhile (optimistic concurrency)."""
-        result = await self.collection.update_one(
+        result = await self._collection.update_one(
             {"_id": institution_id, "active_key_id": expected_active_key_id},
             {
                 "$set": {
@@ -60,11 +60,11 @@ class TenantRepository:
 
     async def set_status(self, institution_id: str, status: str) -> None:
         """Record the institution's registry status (issuing is refused unless active)."""
-        await self.collection.update_one({"_id": institution_id}, {"$set": {"status": status}})
+        await self._collection.update_one({"_id": institution_id}, {"$set": {"status": status}})
 
     async def all_ids(self) -> list[str]:
         """Return every tenant id (operators' tooling)."""
-        return [str(d["_id"]) async for d in self.collection.find({}, {"_id": 1})]
+        return [str(d["_id"]) async for d in self._collection.find({}, {"_id": 1})]
 
 
 class AccreditationRepository:
@@ -76,14 +76,14 @@ class AccreditationRepository:
     """
 
     def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
-        self.collection = collection
+        self._collection = collection
 
     async def ensure_indexes(self) -> None:
         """Nothing beyond ``_id`` (the institution id)."""
 
     async def get(self, institution_id: str) -> Accreditation | None:
         """Return the institution's accreditation, or None when none arrived yet."""
-        doc = await self.collection.find_one({"_id": institution_id})
+        doc = await self._collection.find_one({"_id": institution_id})
         return Accreditation.model_validate(doc) if doc else None
 
     async def save(self, accreditation: Accreditation) -> bool:
@@ -99,7 +99,7 @@ class AccreditationRepository:
             if current is not None and current.occurred_at > accreditation.occurred_at:
                 return False
             try:
-                await self.collection.replace_one(
+                await self._collection.replace_one(
                     {"_id": accreditation.institution_id}, accreditation.to_doc(), upsert=True
                 )
             except DuplicateKeyError:

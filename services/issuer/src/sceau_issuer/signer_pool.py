@@ -13,7 +13,7 @@ from typing import Any
 
 from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
-from sceau_issuer.issuing.engine import Signed, SignJob, sign_jobs, sign_one, warm_up
+from sceau_issuer.issuing.sign_jobs import Signed, SignJob, sign_jobs, sign_one, warm_up
 
 INLINE_MAX = 4
 

@@ -1,4 +1,4 @@
-"""The issuer's use of the credential engine: build an unsigned credential, then sign it.
+"""Sign jobs: build an unsigned credential from plain data, check it, then sign it.
 
 Signing dominates the cost of issuing (RDFC canonicalization), so batches sign in a process pool;
 the job handed to a worker process is plain data (the seed travels only between our own processes,
@@ -27,7 +27,7 @@ from sceau_credentials.status.entries import status_entry
 from sceau_credentials.warmup import warm_up_signing
 from sceau_issuer.issuing.metadata import Workload, write_workload
 from sceau_issuer.issuing.schemas import EvidenceInput, RecipientInput, ResultInput
-from sceau_issuer.status.lists import StatusSlot
+from sceau_issuer.status.status_lists import StatusSlot
 from sceau_issuer.tenants.dids import signing_key
 from sceau_issuer.tenants.models import Tenant
 

@@ -1,0 +1,259 @@
+"""The issuer's composition root: every repository, service, relay and loop, built once.
+
+Order matters and is written out once here: the outbox relays come first, so every component
+that writes events is handed its wake-up at construction; repositories next (their indexes are
+created before anything runs), then the services that use them, and the signer's worker
+processes last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from sceau_issuer.achievements.repository import AchievementRepository
+from sceau_issuer.achievements.service import AchievementService
+from sceau_issuer.apikeys.repository import ApiKeyRepository
+from sceau_issuer.apikeys.service import ApiKeyService
+from sceau_issuer.issuing.batch_repository import BatchRepository
+from sceau_issuer.issuing.batches import BatchService, BatchWorker
+from sceau_issuer.issuing.idempotency_repository import IdempotencyRepository
+from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.issuing.service import IssuerConfig, IssuingService
+from sceau_issuer.relay import IssuerRelays, RelayPool, TargetedOutboxRelay
+from sceau_issuer.series.prerequisites import ProgressionRules
+from sceau_issuer.series.repository import SeriesRepository
+from sceau_issuer.series.service import SeriesService
+from sceau_issuer.settings import SERVICE_NAME, IssuerSettings
+from sceau_issuer.signer_pool import Signer
+from sceau_issuer.status.allocation_repository import BlockAllocator
+from sceau_issuer.status.publisher import StatusPublisher
+from sceau_issuer.status.repository import StatusListRepository
+from sceau_issuer.status.service import StatusService
+from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepository
+from sceau_issuer.tenants.service import TenantService
+from sceau_issuer.vault import Vault
+from sceau_shared.http import RateLimiter
+from sceau_shared.mongo import ensure_all_indexes
+from sceau_shared.outbox import OutboxRelay
+from sceau_shared.runtime import Runtime
+from sceau_shared.service.definition import BackgroundLoop
+from sceau_shared.settings import decode_master_key
+
+# Small collections relayed often; ``credentials`` (large, scanned per claim on FerretDB) is
+# relayed by its own relay, woken on every write and otherwise polled rarely.
+FAST_OUTBOXES = ("institutions", "status_lists")
+CHUNKS_OUTBOX = "batch_chunks"
+CREDENTIALS_OUTBOX = "credentials"
+
+
+@dataclass(frozen=True)
+class IssuerRepositories:
+    """Every MongoDB collection the issuer queries, each behind its repository."""
+
+    tenants: TenantRepository
+    accreditations: AccreditationRepository
+    api_keys: ApiKeyRepository
+    achievements: AchievementRepository
+    credentials: CredentialRepository
+    reservations: IdempotencyRepository
+    status_lists: StatusListRepository
+    allocator: BlockAllocator
+    series: SeriesRepository
+    batches: BatchRepository
+
+    @classmethod
+    def on(cls, db: AsyncDatabase[dict[str, Any]], settings: IssuerSettings) -> IssuerRepositories:
+        """The repositories on the issuer's database (no I/O)."""
+        return cls(
+            tenants=TenantRepository(db["institutions"]),
+            accreditations=AccreditationRepository(db["accreditations"]),
+            api_keys=ApiKeyRepository(db["api_keys"]),
+            achievements=AchievementRepository(db["achievements"]),
+            credentials=CredentialRepository(db[CREDENTIALS_OUTBOX]),
+            reservations=IdempotencyRepository(db["idempotency"]),
+            status_lists=StatusListRepository(
+                db["status_lists"], registry_url=settings.registry_public_url
+            ),
+            allocator=BlockAllocator(db["status_allocations"]),
+            series=SeriesRepository(db["series"]),
+            batches=BatchRepository(db["batches"], db[CHUNKS_OUTBOX], db["batch_inputs"]),
+        )
+
+    async def ensure_indexes(self) -> None:
+        """Create every index the issuer's queries rely on (idempotent)."""
+        await ensure_all_indexes(
+            self.tenants,
+            self.accreditations,
+            self.api_keys,
+            self.achievements,
+            self.credentials,
+            self.batches,
+            self.status_lists,
+            self.allocator,
+            self.series,
+        )
+
+
+@dataclass(frozen=True)
+class IssuerGraph:
+    """Everything the issuer's routes, consumers and background loops use."""
+
+    settings: IssuerSettings
+    vault: Vault
+    signer: Signer
+    claim_limiter: RateLimiter
+    repositories: IssuerRepositories
+    relays: IssuerRelays
+    tenants: TenantService
+    api_keys: ApiKeyService
+    achievements: AchievementService
+    issuing: IssuingService
+    series: SeriesService
+    batches: BatchService
+    worker: BatchWorker
+    status: StatusService
+    publisher: StatusPublisher
+
+    @property
+    def credentials(self) -> CredentialRepository:
+        """Issued credentials (listing, claim links, reports)."""
+        return self.repositories.credentials
+
+    def background(self) -> Sequence[tuple[str, BackgroundLoop]]:
+        """The outbox relays, the batch worker and the status list publisher."""
+        loops: list[tuple[str, BackgroundLoop]] = [
+            ("outbox-relay", relay.run) for relay in self.relays.all
+        ]
+        loops.append(("batch-worker", self.worker.run))
+        loops.append(("status-publisher", self.publisher.run))
+        return loops
+
+    async def close(self) -> None:
+        """Stop the signer's worker processes."""
+        self.signer.close()
+
+
+def _relays(settings: IssuerSettings, runtime: Runtime) -> IssuerRelays:
+    db, publisher = runtime.db, runtime.publisher
+    # The relays' spans continue the trace of the request that wrote each event.
+    traced = runtime.telemetry.tracer_provider
+    relays = IssuerRelays(
+        small=[
+            OutboxRelay([db[name] for name in FAST_OUTBOXES], publisher, tracer_provider=traced)
+            for _ in range(settings.outbox_relays)
+        ],
+        credentials=TargetedOutboxRelay(
+            db[CREDENTIALS_OUTBOX],
+            publisher,
+            sweep_interval_s=settings.credentials_outbox_sweep_s,
+            tracer_provider=traced,
+        ),
+        chunks=RelayPool(
+            db[CHUNKS_OUTBOX],
+            publisher,
+            size=settings.chunk_relays,
+            sweep_interval_s=settings.credentials_outbox_sweep_s,
+            tracer_provider=traced,
+        ),
+    )
+    for relay in relays.all:
+        relay.metrics = runtime.metrics  # issued / status-changed counted once published
+    return relays
+
+
+async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph:
+    """Wire the issuer together, create its indexes and start the signer's processes."""
+    relays = _relays(settings, runtime)
+    repos = IssuerRepositories.on(runtime.db, settings)
+    vault = Vault(decode_master_key(settings.master_key))
+    signer = Signer(settings.sign_workers)
+    tenants = TenantService(
+        repos.tenants,
+        vault,
+        producer=SERVICE_NAME,
+        registry_public_url=settings.registry_public_url,
+        accreditations=repos.accreditations,
+    )
+    achievements = AchievementService(
+        repos.achievements, public_base_url=settings.http.public_base_url
+    )
+    publisher = StatusPublisher(
+        repos.status_lists,
+        repos.credentials,
+        tenants,
+        signer.sign,
+        producer=SERVICE_NAME,
+        debounce_s=settings.status_debounce_s,
+        ttl_ms=settings.status_list_ttl_ms,
+        poll_s=settings.status_poll_s,
+        on_published=relays.wake_small,
+    )
+    issuing = IssuingService(
+        config=IssuerConfig(
+            producer=SERVICE_NAME,
+            public_base_url=settings.http.public_base_url,
+            verifier_public_url=settings.verifier_public_url,
+            claim_link_ttl_s=settings.claim_link_ttl_s,
+        ),
+        tenants=tenants,
+        achievements=achievements,
+        credentials=repos.credentials,
+        allocator=repos.allocator,
+        lists=repos.status_lists,
+        vault=vault,
+        sign_many=signer.sign_many,
+        reservations=repos.reservations,
+        on_stored=relays.stored,
+        on_new_list=publisher.wake,
+        progression=ProgressionRules(repos.series, repos.credentials),
+    )
+    series = SeriesService(repos.series, issuing)
+
+    async def after_chunk(
+        institution_id: str, achievement_id: str, recipients: list[dict[str, Any]]
+    ) -> None:
+        if recipients:
+            await series.after_issue(institution_id, achievement_id, recipients)
+
+    graph = IssuerGraph(
+        settings=settings,
+        vault=vault,
+        signer=signer,
+        claim_limiter=RateLimiter(settings.http.rate_limit_per_minute),
+        repositories=repos,
+        relays=relays,
+        tenants=tenants,
+        api_keys=ApiKeyService(repos.api_keys, vault),
+        achievements=achievements,
+        issuing=issuing,
+        series=series,
+        batches=BatchService(
+            repos.batches,
+            issuing,
+            max_recipients=settings.max_batch_recipients,
+            chunk_size=settings.batch_chunk_size,
+        ),
+        worker=BatchWorker(
+            repos.batches,
+            issuing,
+            lease_s=settings.batch_lease_s,
+            poll_s=settings.worker_poll_s,
+            after_chunk=after_chunk,
+        ),
+        status=StatusService(
+            repos.credentials,
+            issuing,
+            producer=SERVICE_NAME,
+            on_change=publisher.mark,
+            on_event=relays.credentials.notify,
+        ),
+        publisher=publisher,
+    )
+    await repos.ensure_indexes()
+    await relays.small[0].ensure_indexes()
+    signer.start()
+    return graph

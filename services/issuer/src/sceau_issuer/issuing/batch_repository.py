@@ -1,0 +1,184 @@
+"""Every MongoDB query on cohort batches: ``batches``, ``batch_chunks`` and ``batch_inputs``.
+
+A batch document holds progress and the worker's lease; chunk documents hold up to ``chunk_size``
+recipient lines and, once issued, the chunk's events (outbox); recipients themselves are kept
+apart in ``batch_inputs`` so the documents the outbox relay reads stay small.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from sceau_shared.events import Event
+from sceau_shared.outbox import outbox_entry
+
+#: Chunks (and their recipients) stored per ``insert_many``.
+_STORE_GROUP = 50
+
+
+def chunk_id(batch_id: str, number: int) -> str:
+    """Deterministic chunk ids: chunks are found by primary key, never by a scan."""
+    return f"{batch_id}:{number:05d}"
+
+
+class BatchRepository:
+    """``batches``, ``batch_chunks`` and ``batch_inputs``; reads always name the institution.
+
+    Recipients are stored apart from the chunks (``batch_inputs``): chunk documents carry the
+    outbox and are scanned by the outbox relay, which on FerretDB reads every document in full,
+    so they are kept small.
+    """
+
+    def __init__(
+        self,
+        batches: AsyncCollection[dict[str, Any]],
+        chunks: AsyncCollection[dict[str, Any]],
+        inputs: AsyncCollection[dict[str, Any]],
+    ) -> None:
+        self._batches = batches
+        self._chunks = chunks
+        self._inputs = inputs
+
+    async def chunk(self, batch_id: str, number: int) -> dict[str, Any] | None:
+        """A chunk with its recipients merged back into its items."""
+        doc = await self._chunks.find_one({"_id": chunk_id(batch_id, number)}, {"outbox": 0})
+        if doc is None:
+            return None
+        inputs = await self._inputs.find_one({"_id": doc["_id"]})
+        recipients = (inputs or {}).get("recipients", [])
+        for item, recipient in zip(doc["items"], recipients, strict=False):
+            item["recipient"] = recipient
+        return doc
+
+    async def ensure_indexes(self) -> None:
+        """One batch per idempotency key; the worker looks batches up by state."""
+        await self._batches.create_index("idem", unique=True)
+        await self._batches.create_index("state")
+
+    async def items(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every recipient line of a batch, in order."""
+        out: list[dict[str, Any]] = []
+        for number in range(int(batch["chunks"])):
+            doc = await self.chunk(batch["_id"], number)
+            if doc is not None:
+                out.extend(doc["items"])
+        return out
+
+    async def by_idem(self, idem: str) -> dict[str, Any] | None:
+        """The batch an idempotency key created, if any."""
+        return await self._batches.find_one({"idem": idem})
+
+    async def insert(self, doc: dict[str, Any]) -> bool:
+        """Store a new batch; False when a concurrent call stored one for the same key."""
+        try:
+            await self._batches.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def store_chunks(
+        self, chunks: Sequence[dict[str, Any]], inputs: Sequence[dict[str, Any]]
+    ) -> bool:
+        """Store chunks and their recipients; True once every chunk is there.
+
+        Already-stored chunks (a retry after a crash) are refused as duplicates: fine, their ids
+        are deterministic.
+        """
+        for start in range(0, len(chunks), _STORE_GROUP):
+            with contextlib.suppress(Exception):
+                await self._inputs.insert_many(
+                    list(inputs[start : start + _STORE_GROUP]), ordered=False
+                )
+            with contextlib.suppress(Exception):
+                await self._chunks.insert_many(
+                    list(chunks[start : start + _STORE_GROUP]), ordered=False
+                )
+        for doc in chunks:
+            if await self._chunks.find_one({"_id": doc["_id"]}, {"_id": 1}) is None:
+                return False
+        return True
+
+    async def open(self, batch_id: str, *, repeated: int) -> None:
+        """Hand an accepted batch to the workers, with its in-batch duplicates counted."""
+        await self._batches.update_one(
+            {"_id": batch_id, "state": "accepting"},
+            {"$set": {"state": "pending", "counts.duplicate": repeated}},
+        )
+
+    async def get(self, institution_id: str, batch_id: str) -> dict[str, Any] | None:
+        """One batch of this institution (another tenant's is simply not found)."""
+        return await self._batches.find_one({"_id": batch_id, "institution_id": institution_id})
+
+    async def claim(
+        self, token: str, now: datetime, lease_until: datetime
+    ) -> dict[str, Any] | None:
+        """Lease a pending batch, or a running one whose worker's lease expired."""
+        return await self._batches.find_one_and_update(
+            {
+                "state": {"$in": ["pending", "running"]},
+                "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
+            },
+            {
+                "$set": {
+                    "state": "running",
+                    "lease_until": lease_until,
+                    "lease_token": token,
+                    "started_at": now,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def renew(
+        self, batch_id: str, token: str, lease_until: datetime, counts: dict[str, int]
+    ) -> bool:
+        """Extend the lease and add progress; False when another worker holds the batch now."""
+        update: dict[str, Any] = {"$set": {"lease_until": lease_until}}
+        increments = {f"counts.{k}": v for k, v in counts.items() if v}
+        if increments:
+            update["$inc"] = increments
+        result = await self._batches.update_one({"_id": batch_id, "lease_token": token}, update)
+        return result.matched_count == 1
+
+    async def complete(
+        self,
+        batch_id: str,
+        token: str,
+        *,
+        at: datetime,
+        counts: dict[str, int],
+        report: dict[str, Any],
+    ) -> None:
+        """Record the final counts and report, releasing the lease."""
+        await self._batches.update_one(
+            {"_id": batch_id, "lease_token": token},
+            {
+                "$set": {
+                    "state": "completed",
+                    "completed_at": at,
+                    "lease_until": None,
+                    "counts": counts,
+                    "report": report,
+                }
+            },
+        )
+
+    async def record_chunk(
+        self, chunk: str, items: list[dict[str, Any]], events: Sequence[Event]
+    ) -> bool:
+        """Mark a pending chunk done with its lines and events; False if it already was."""
+        result = await self._chunks.update_one(
+            {"_id": chunk, "state": "pending"},
+            {
+                "$set": {"state": "done", "items": items},
+                "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
+            },
+        )
+        return bool(result.modified_count)

@@ -1,0 +1,112 @@
+"""Every MongoDB query on the ``status_lists`` collection (one document per allocated list).
+
+A list document carries both purposes' public ids, its publication version and the outbox of its
+``StatusListPublishedV1`` events; the status publisher reads and updates it only through here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from sceau_issuer.status.allocation_repository import Allocation
+from sceau_issuer.status.status_lists import StatusSlot, public_list_id
+from sceau_shared.events import Event, StatusPurpose, utcnow
+from sceau_shared.outbox import outbox_entry
+
+
+class StatusListRepository:
+    """One document per allocated list (both purposes), carrying its publication outbox."""
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]], *, registry_url: str) -> None:
+        self._collection = collection
+        self._registry_url = registry_url.rstrip("/")
+        self._known: set[str] = set()
+
+    def url(self, list_id: str) -> str:
+        """The public URL of a list at the registry (contract: ``/v1/status-lists/{id}``)."""
+        return f"{self._registry_url}/v1/status-lists/{list_id}"
+
+    async def ensure_indexes(self) -> None:
+        """Index the publisher's lookup of lists waiting for their first publication."""
+        await self._collection.create_index("needs_publish")
+
+    def slot(self, allocation: Allocation) -> StatusSlot:
+        """Describe an allocation as list ids and URLs."""
+        ids = {p.value: public_list_id(allocation.list_id, p) for p in StatusPurpose}
+        return StatusSlot(
+            alloc_list_id=allocation.list_id,
+            index=allocation.index,
+            list_ids=ids,
+            list_urls={p: self.url(i) for p, i in ids.items()},
+        )
+
+    async def ensure(
+        self, allocation: Allocation, *, institution_id: str, did: str, fmt: str
+    ) -> bool:
+        """Create the list's document once, flagged for its first (all-clear) publication.
+
+        Verifiers must find a list before any credential pointing at it can be checked, so a new
+        list is published as soon as its first credential is issued. Returns True only for the
+        call that created the document (the caller then wakes the publisher).
+        """
+        if allocation.list_id in self._known:
+            return False
+        created = False
+        with contextlib.suppress(DuplicateKeyError):
+            await self._collection.insert_one(
+                {
+                    "_id": allocation.list_id,
+                    "institution_id": institution_id,
+                    "did": did,
+                    "format": fmt,
+                    "size": allocation.size,
+                    "list_ids": {
+                        p.value: public_list_id(allocation.list_id, p) for p in StatusPurpose
+                    },
+                    "version": 0,
+                    "needs_publish": True,
+                    "created_at": utcnow(),
+                }
+            )
+            created = True
+        self._known.add(allocation.list_id)
+        return created
+
+    async def awaiting_first_publication(self) -> AsyncIterator[str]:
+        """Ids of lists created but never published yet."""
+        async for doc in self._collection.find({"needs_publish": True}, {"_id": 1}):
+            yield str(doc["_id"])
+
+    async def publication_times(self) -> AsyncIterator[tuple[str, datetime | None]]:
+        """Every list with the moment of its last publication (recovery sweep)."""
+        async for doc in self._collection.find({}, {"_id": 1, "published_at": 1}):
+            yield str(doc["_id"]), doc.get("published_at")
+
+    async def get(self, alloc_list_id: str) -> dict[str, Any] | None:
+        """One list document, without its outbox."""
+        return await self._collection.find_one({"_id": alloc_list_id}, {"outbox": 0})
+
+    async def record_publication(
+        self,
+        alloc_list_id: str,
+        *,
+        previous_version: int,
+        version: int,
+        published_at: datetime,
+        events: Sequence[Event],
+    ) -> bool:
+        """Store a new publication with its events unless another one got there first."""
+        result = await self._collection.update_one(
+            {"_id": alloc_list_id, "version": previous_version},
+            {
+                "$set": {"version": version, "needs_publish": False, "published_at": published_at},
+                "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
+            },
+        )
+        return result.modified_count == 1

@@ -1,0 +1,170 @@
+"""The issuer's Kafka consumers, in memory: each event reaches the graph's tenant service.
+
+FastStream's ``TestKafkaBroker`` routes published messages to the consumer router in-process; the
+graph is a fake that records what the consumers ask of it, set in the broker's context as the
+service skeleton does before the broker starts.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
+from pydantic import SecretStr
+
+from sceau_issuer.consumers import create_router
+from sceau_issuer.settings import IssuerSettings
+from sceau_shared.events import (
+    AccreditationChangedV1,
+    DeadLetterV1,
+    DidMethod,
+    InstitutionRegisteredV1,
+    InstitutionStatus,
+)
+from sceau_shared.events.deadletter import dead_letter_topic
+from sceau_shared.kafka import GRAPH_CONTEXT, PUBLISHER_CONTEXT, EventPublisher
+from sceau_shared.settings import KafkaSettings
+
+
+@dataclass
+class FakeTenants:
+    """Records the events the consumers hand to the tenant service."""
+
+    registered: list[InstitutionRegisteredV1] = field(default_factory=list)
+    accreditations: list[AccreditationChangedV1] = field(default_factory=list)
+
+    async def register(self, event: InstitutionRegisteredV1) -> bool:
+        self.registered.append(event)
+        return True
+
+    async def apply_accreditation(self, event: AccreditationChangedV1) -> bool:
+        self.accreditations.append(event)
+        return True
+
+
+@dataclass
+class FakeGraph:
+    """The part of ``IssuerGraph`` the consumers use."""
+
+    tenants: FakeTenants = field(default_factory=FakeTenants)
+
+
+@dataclass
+class Running:
+    """The in-memory broker, the fake graph, and what reached the dead-letter topic."""
+
+    broker: KafkaBroker
+    graph: FakeGraph
+    dead_letters: list[DeadLetterV1]
+
+
+@pytest.fixture
+def settings() -> IssuerSettings:
+    return IssuerSettings(
+        master_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+        kafka=KafkaSettings(topic_prefix="unit."),
+    )
+
+
+@pytest.fixture
+async def running(settings: IssuerSettings) -> AsyncIterator[Running]:
+    broker = KafkaBroker()
+    broker.include_router(create_router(settings))
+    graph = FakeGraph()
+    broker.context.set_global(GRAPH_CONTEXT, graph)
+    broker.context.set_global(
+        PUBLISHER_CONTEXT, EventPublisher(broker, settings.kafka, producer="test")
+    )
+    dead_letters: list[DeadLetterV1] = []
+
+    @broker.subscriber(dead_letter_topic(settings.kafka.topic(InstitutionRegisteredV1.TOPIC)))
+    async def collect(message: KafkaMessage) -> None:
+        dead_letters.append(DeadLetterV1.model_validate_json(bytes(message.body)))
+
+    async with TestKafkaBroker(broker) as test_broker:
+        yield Running(test_broker, graph, dead_letters)
+
+
+def registered(institution_id: str) -> InstitutionRegisteredV1:
+    return InstitutionRegisteredV1(
+        producer="registry",
+        institution_id=institution_id,
+        legal_name={"fr": "Collège Test", "en": "Test College"},
+        category="college",
+        jurisdiction="CA-ON",
+        did_method=DidMethod.KEY,
+        languages=["fr", "en"],
+        contact_email="registrar@college.example",
+    )
+
+
+async def publish(broker: KafkaBroker, settings: IssuerSettings, event: Any) -> None:
+    await broker.publish(event.to_bytes(), topic=settings.kafka.topic(event.TOPIC))
+
+
+async def test_an_announced_institution_becomes_a_tenant(
+    running: Running, settings: IssuerSettings
+) -> None:
+    broker, graph = running.broker, running.graph
+    event = registered("college-a")
+    await publish(broker, settings, event)
+    assert [e.event_id for e in graph.tenants.registered] == [event.event_id]
+    assert graph.tenants.registered[0].institution_id == "college-a"
+    assert graph.tenants.accreditations == []
+
+
+async def test_an_accreditation_change_reaches_the_tenant_service(
+    running: Running, settings: IssuerSettings
+) -> None:
+    broker, graph = running.broker, running.graph
+    event = AccreditationChangedV1(
+        producer="registry",
+        institution_id="college-a",
+        status=InstitutionStatus.ACTIVE,
+        scopes=[],
+        effective_at=datetime.now(UTC),
+    )
+    await publish(broker, settings, event)
+    assert [e.event_id for e in graph.tenants.accreditations] == [event.event_id]
+    assert graph.tenants.registered == []
+
+
+async def test_a_redelivered_announcement_is_handed_over_again(
+    running: Running, settings: IssuerSettings
+) -> None:
+    # At-least-once delivery: the consumer passes a replay on; the tenant service is idempotent.
+    broker, graph = running.broker, running.graph
+    event = registered("college-b")
+    await publish(broker, settings, event)
+    await publish(broker, settings, event)
+    assert [e.event_id for e in graph.tenants.registered] == [event.event_id] * 2
+
+
+async def test_a_poison_message_never_reaches_the_graph(
+    running: Running, settings: IssuerSettings
+) -> None:
+    broker, graph = running.broker, running.graph
+    topic = settings.kafka.topic(InstitutionRegisteredV1.TOPIC)
+    await broker.publish(b'{"not": "an announcement"}', topic=topic)
+    assert graph.tenants.registered == []
+    [letter] = running.dead_letters
+    assert letter.consumer_group == "issuer.tenants"
+    assert letter.payload == '{"not": "an announcement"}'
+
+
+def test_consumer_groups_and_topics_are_unchanged(settings: IssuerSettings) -> None:
+    router = create_router(settings)
+    declared = sorted(
+        (sub.group_id, list(sub.topic_names))  # type: ignore[attr-defined]
+        for sub in router.subscribers
+    )
+    assert declared == [
+        ("issuer.accreditation", [settings.kafka.topic(AccreditationChangedV1.TOPIC)]),
+        ("issuer.tenants", [settings.kafka.topic(InstitutionRegisteredV1.TOPIC)]),
+    ]
