@@ -9,6 +9,13 @@ from sceau_issuer.api import achievements, batches, claim, credentials, institut
 from sceau_issuer.consumers import create_router
 from sceau_issuer.graph import IssuerGraph, build_graph
 from sceau_issuer.settings import SERVICE_NAME, IssuerSettings
+from sceau_shared.events import (
+    CredentialIssuedV1,
+    CredentialStatusChangedV1,
+    IssuerKeyPublishedV1,
+    NotificationRequestedV1,
+    StatusListPublishedV1,
+)
 from sceau_shared.service import ServiceDefinition, create_service_app
 from sceau_shared.telemetry import Telemetry
 
@@ -32,6 +39,13 @@ DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
         claim.router,
     ),
     consumers=create_router,
+    publishes=(
+        IssuerKeyPublishedV1,
+        CredentialIssuedV1,
+        CredentialStatusChangedV1,
+        StatusListPublishedV1,
+        NotificationRequestedV1,
+    ),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from sceau_shared.events import VerificationCompletedV1
 from sceau_shared.logs import configure_logging
 from sceau_shared.runner import load_settings
 from sceau_shared.service import ServiceDefinition, create_service_app
@@ -26,6 +27,7 @@ DEFINITION: ServiceDefinition[VerifierSettings, VerifierGraph] = ServiceDefiniti
     consumers=create_router,
     # Caches only: no MongoDB connection, and /readyz depends on Kafka alone.
     uses_mongo=False,
+    publishes=(VerificationCompletedV1,),
 )
 
 
