@@ -7,6 +7,7 @@ from sceau_shared.events import (
     ALL_EVENTS,
     CredentialIssuedV1,
     CredentialStatusChangedV1,
+    DeadLetterV1,
     NotificationRequestedV1,
     StatusChange,
     dead_letter_topic,
@@ -17,11 +18,16 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 class TestEventContracts:
     def test_each_event_binds_one_distinct_versioned_topic(self):
-        topics = [e.TOPIC for e in ALL_EVENTS]
+        # The dead-letter envelope has no topic of its own: it goes to ``<topic>.dlq``.
+        bound = [e for e in ALL_EVENTS if e is not DeadLetterV1]
+        topics = [e.TOPIC for e in bound]
         assert len(topics) == len(set(topics))
-        for event in ALL_EVENTS:
+        for event in bound:
             assert event.TOPIC.endswith(f".v{event.VERSION}")
+        for event in ALL_EVENTS:
             assert event.KEY_FIELD in event.model_fields
+        assert DeadLetterV1.TOPIC == "<topic>.dlq"
+        assert dead_letter_topic("issuer.credential-issued.v1") == "issuer.credential-issued.v1.dlq"
 
     def test_round_trip_stamps_type_and_version(self):
         event = CredentialStatusChangedV1(

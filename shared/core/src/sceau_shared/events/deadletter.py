@@ -1,8 +1,10 @@
 """Dead-letter envelope for messages a consumer can never handle (poison messages).
 
 A dead letter keeps the original bytes so an operator can inspect and replay it. The dead-letter
-copy
-of a notification request inherits that topic's sensitivity (it may hold contact details).
+copy of a notification request inherits that topic's sensitivity (it may hold contact details).
+
+There is no single dead-letter topic: each letter goes to ``<original topic>.dlq``
+(:func:`dead_letter_topic`), so a topic's retention and access rules apply to its dead letters.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ DLQ_SUFFIX = ".dlq"
 class DeadLetterV1(Event):
     """A message that failed permanently, with where it came from and why."""
 
-    TOPIC: ClassVar[str] = "system.dead-letter.v1"
+    #: A pattern, not a topic: letters go to ``dead_letter_topic(original_topic)``.
+    TOPIC: ClassVar[str] = "<topic>" + DLQ_SUFFIX
     KEY_FIELD: ClassVar[str] = "original_topic"
 
     original_topic: str
