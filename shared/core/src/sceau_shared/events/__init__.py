@@ -20,6 +20,7 @@ from sceau_shared.events.institutions import (
 )
 from sceau_shared.events.keys import IssuerKeyPublishedV1, KeyAction
 from sceau_shared.events.notifications import NotificationKind, NotificationRequestedV1
+from sceau_shared.events.sharing import ShareOpenedV1
 from sceau_shared.events.verification import VerificationCompletedV1, VerificationOutcome
 
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -31,6 +32,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AccreditationChangedV1,
     VerificationCompletedV1,
     NotificationRequestedV1,
+    ShareOpenedV1,
     DeadLetterV1,
 )
 """Every event class; each binds exactly one topic (checked by a unit test)."""
@@ -51,6 +53,7 @@ __all__ = [
     "KeyAction",
     "NotificationKind",
     "NotificationRequestedV1",
+    "ShareOpenedV1",
     "StatusChange",
     "StatusEntryRef",
     "StatusListPublishedV1",

@@ -23,6 +23,12 @@ class NotificationKind(StrEnum):
     SUSPENDED = "suspended"
     REINSTATED = "reinstated"
     SUPERSEDED = "superseded"
+    #: A fresh link to the learner's page, asked for with "send me a new link".
+    LEARNER_LINK = "learner-link"
+    #: A learner sends a verifiable share link to someone (``recipient_email`` is that person's).
+    SHARED = "shared"
+    #: Access receipt: one of the learner's share links was opened (the learner opted in).
+    SHARE_OPENED = "share-opened"
 
 
 class NotificationRequestedV1(Event):
@@ -48,3 +54,13 @@ class NotificationRequestedV1(Event):
     reason_code: str | None = None
     reason: BilingualText | None = None
     superseded_by: str | None = None
+    #: The learner's page for this credential (a short-lived bearer link).
+    learner_page_url: str | None = None
+    #: For ``shared`` and ``share-opened``: the share link and the learner's label for it.
+    share_url: str | None = None
+    share_label: str | None = None
+    #: For ``shared``: who sends it (the learner's name as issued), and when the share expires.
+    sender_name: str | None = None
+    share_expires_at: AwareDatetime | None = None
+    #: For ``share-opened``: when the link was opened.
+    opened_at: AwareDatetime | None = None
