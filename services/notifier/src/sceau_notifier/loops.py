@@ -1,4 +1,8 @@
-"""Background loops run in the lifespan: e-mail retries, webhook deliveries, reminders."""
+"""The notifier's background loops: e-mail retries, webhook deliveries, expiry reminders.
+
+The graph (:mod:`sceau_notifier.graph`) names them; the service skeleton starts them once the
+consumers run and cancels them at shutdown, before the broker stops.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from sceau_notifier.service.emails import EmailService
 
 _log = logging.getLogger(__name__)
 
@@ -39,3 +45,16 @@ async def run_periodically(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wakeup.wait(), timeout=interval_s)
         wakeup.clear()
+
+
+async def send_email_retries(emails: EmailService, *, interval_s: float) -> None:
+    """Send due e-mail retries until cancelled; then wait for the batches still on the wire.
+
+    The consumer hands recorded batches to background sends (see
+    :meth:`EmailService.submit_pipelined`). Waiting for them when this loop is cancelled — before
+    the broker stops — lets a batch that gives up still publish its dead letters.
+    """
+    try:
+        await run_periodically("email retries", emails.run_due, interval_s=interval_s)
+    finally:
+        await emails.drain()
