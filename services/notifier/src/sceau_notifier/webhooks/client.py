@@ -57,7 +57,7 @@ def endpoint_url_checker(settings: WebhookSettings) -> Callable[[str], Coroutine
 
 
 class WebhookHttp:
-    """An HTTP client for deliveries (one per process, opened in the lifespan)."""
+    """An HTTP client for deliveries (one per process, owned and closed by the graph)."""
 
     def __init__(self, settings: WebhookSettings) -> None:
         self._settings = settings
