@@ -25,8 +25,11 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from asgi_lifespan import LifespanManager
+from pymongo.asynchronous.database import AsyncDatabase
 
 from sceau_notifier.app import create_api
+from sceau_notifier.clock import Clock
+from sceau_notifier.graph import NotifierGraph, compose_graph
 from sceau_notifier.settings import (
     ConsumerSettings,
     NotifierSettings,
@@ -209,6 +212,18 @@ async def running(settings: NotifierSettings, **kwargs: Any) -> AsyncIterator[Ru
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as client:
             yield Running(client=client, app=app)
+
+
+@asynccontextmanager
+async def graph_on(
+    settings: NotifierSettings, db: AsyncDatabase[dict[str, Any]], *, clock: Clock
+) -> AsyncIterator[NotifierGraph]:
+    """The notifier's graph on ``db`` with a hand-moved clock: no broker, no loops running."""
+    graph = await compose_graph(settings, db, clock=clock, dead_letters=None)
+    try:
+        yield graph
+    finally:
+        await graph.close()
 
 
 @pytest.fixture

@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 from notifier_events import request
-from notifier_support import Receiver, SmtpSink
+from notifier_support import Receiver, SmtpSink, graph_on
 from pymongo import AsyncMongoClient
 
-from sceau_notifier.components import open_notifier
 from sceau_notifier.settings import NotifierSettings
-from sceau_notifier.webhooks.signing import verify
+from sceau_notifier.webhooks.signatures import verify
 from sceau_shared.events import CredentialIssuedV1, NotificationKind
 
 pytestmark = pytest.mark.integration
@@ -38,9 +37,7 @@ async def test_reminders_go_out_once_each_at_their_offsets(
     clock = FakeClock(START)
     valid_until = START + timedelta(days=200)
     event = request(issued_at=START, valid_until=valid_until, language="en")
-    async with open_notifier(
-        notifier_settings, db, clock=clock, dead_letters=None, run_workers=False
-    ) as notifier:
+    async with graph_on(notifier_settings, db, clock=clock) as notifier:
         await notifier.intake.notification_requests([event])
         await smtp_sink.wait_for(1)  # the issuance e-mail
         assert await notifier.reminders.run_due() == 0
@@ -58,9 +55,7 @@ async def test_reminders_go_out_once_each_at_their_offsets(
         # The same event replayed schedules nothing new.
         await notifier.intake.notification_requests([event])
     # A restart (new services, same database) sends nothing already sent.
-    async with open_notifier(
-        notifier_settings, db, clock=clock, dead_letters=None, run_workers=False
-    ) as notifier:
+    async with graph_on(notifier_settings, db, clock=clock) as notifier:
         assert await notifier.reminders.run_due() == 0
         clock.now = valid_until + timedelta(hours=1)
         assert await notifier.reminders.run_due() == 1
@@ -80,9 +75,7 @@ async def test_a_revoked_credential_gets_no_more_reminders(
     valid_until = START + timedelta(days=120)
     issued = request(issued_at=START, valid_until=valid_until)
     revoked = request(kind=NotificationKind.REVOKED, issued_at=START, reason_code="misconduct")
-    async with open_notifier(
-        notifier_settings, db, clock=clock, dead_letters=None, run_workers=False
-    ) as notifier:
+    async with graph_on(notifier_settings, db, clock=clock) as notifier:
         await notifier.intake.notification_requests([issued])
         await notifier.intake.notification_requests([revoked])
         clock.now = valid_until + timedelta(days=1)
@@ -102,9 +95,7 @@ async def test_crash_between_send_and_record_resends_with_the_same_message_id(
     class Crash(Exception):
         pass
 
-    async with open_notifier(
-        notifier_settings, db, clock=clock, dead_letters=None, run_workers=False
-    ) as notifier:
+    async with graph_on(notifier_settings, db, clock=clock) as notifier:
         ledger = notifier.emails._ledger
 
         async def crash(*args: object, **kwargs: object) -> None:
@@ -114,9 +105,7 @@ async def test_crash_between_send_and_record_resends_with_the_same_message_id(
         with pytest.raises(Crash):
             await notifier.intake.notification_requests([event])
     assert smtp_sink.count() == 1  # it went out, but was never recorded as sent
-    async with open_notifier(
-        notifier_settings, db, clock=clock, dead_letters=None, run_workers=False
-    ) as notifier:
+    async with graph_on(notifier_settings, db, clock=clock) as notifier:
         # Kafka redelivers the event: the claim is still leased, so nothing is sent yet.
         await notifier.intake.notification_requests([event])
         assert await notifier.emails.run_due() == 0
@@ -142,14 +131,12 @@ async def test_smtp_outage_is_retried_with_backoff_then_sent(
     down = notifier_settings.model_copy(
         update={"smtp": notifier_settings.smtp.model_copy(update={"port": 1, "timeout_s": 1})}
     )
-    async with open_notifier(down, db, clock=clock, dead_letters=None, run_workers=False) as n:
+    async with graph_on(down, db, clock=clock) as n:
         assert await n.intake.notification_requests([request(issued_at=START)]) == 0
         log = await n.emails.log(recipient_hash=None, status="retrying", limit=10)
         assert log[0]["attempts"] == 1
         assert log[0]["last_error"]
-    async with open_notifier(
-        notifier_settings, db, clock=clock, dead_letters=None, run_workers=False
-    ) as notifier:
+    async with graph_on(notifier_settings, db, clock=clock) as notifier:
         assert await notifier.emails.run_due() == 0  # backoff not elapsed
         clock.now = START + timedelta(seconds=5)
         assert await notifier.emails.run_due() == 1
@@ -166,9 +153,7 @@ async def test_a_late_duplicate_cannot_resend_after_the_sender_marked_it_done(
     db = mongo_client[notifier_settings.mongo.database]
     clock = FakeClock(START)
     event = request(issued_at=START)
-    async with open_notifier(
-        notifier_settings, db, clock=clock, dead_letters=None, run_workers=False
-    ) as notifier:
+    async with graph_on(notifier_settings, db, clock=clock) as notifier:
         assert await notifier.intake.notification_requests([event]) == 1
         ledger = notifier.emails._ledger
         key = str(event.event_id)
@@ -205,9 +190,7 @@ async def test_expiring_webhooks_follow_the_same_schedule(
         valid_until=valid_until,
         occurred_at=START + timedelta(seconds=1),
     )
-    async with open_notifier(
-        notifier_settings, db, clock=clock, dead_letters=None, run_workers=False
-    ) as notifier:
+    async with graph_on(notifier_settings, db, clock=clock) as notifier:
         endpoint, secret = await notifier.webhooks.create_endpoint(
             "cegep-test", url=receiver.url, event_types=["credential.expiring"], description=""
         )

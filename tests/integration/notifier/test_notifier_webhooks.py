@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer
 from notifier_support import Receiver, SmtpSink, eventually, make_settings, running
 
 from sceau_notifier.settings import NotifierSettings, WebhookSettings
-from sceau_notifier.webhooks.signing import verify
+from sceau_notifier.webhooks.signatures import verify
 from sceau_shared.events import (
     CredentialIssuedV1,
     DeadLetterV1,

@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from sceau_notifier.components import endpoint_url_checker
-from sceau_notifier.settings import NotifierSettings, WebhookSettings
+from sceau_notifier.settings import WebhookSettings
+from sceau_notifier.webhooks.client import endpoint_url_checker
 from sceau_notifier.webhooks.secretbox import SecretBox, SecretBoxError
-from sceau_notifier.webhooks.signing import generate_secret, secret_key_bytes, sign, verify
+from sceau_notifier.webhooks.signatures import generate_secret, secret_key_bytes, sign, verify
 from sceau_shared.errors import InvalidInput
 
 # Test vector of the Standard Webhooks reference library: repository
@@ -72,14 +72,14 @@ def test_secret_box_round_trip_is_bound_to_its_endpoint() -> None:
     ],
 )
 async def test_private_and_unsafe_endpoints_are_refused(url: str) -> None:
-    check = endpoint_url_checker(NotifierSettings(webhooks=WebhookSettings()))
+    check = endpoint_url_checker(WebhookSettings())
     with pytest.raises(InvalidInput):
         await check(url)
 
 
 async def test_loopback_is_accepted_only_when_the_setting_allows_it() -> None:
     allowed = WebhookSettings(allow_private=True, allowed_schemes=frozenset({"http", "https"}))
-    check = endpoint_url_checker(NotifierSettings(webhooks=allowed))
+    check = endpoint_url_checker(allowed)
     await check("http://127.0.0.1:8080/hook")
     await check("https://10.1.2.3/hook")
     with pytest.raises(InvalidInput):
@@ -87,5 +87,5 @@ async def test_loopback_is_accepted_only_when_the_setting_allows_it() -> None:
 
 
 async def test_public_https_literal_is_accepted() -> None:
-    check = endpoint_url_checker(NotifierSettings(webhooks=WebhookSettings()))
+    check = endpoint_url_checker(WebhookSettings())
     await check("https://93.184.216.34/hook")

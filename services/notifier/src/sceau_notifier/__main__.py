@@ -6,22 +6,13 @@ import sys
 
 from sceau_notifier.app import create_api
 from sceau_notifier.settings import ENV_PREFIX, SERVICE_NAME, NotifierSettings
-from sceau_shared.logs import configure_logging
-from sceau_shared.runner import serve
-from sceau_shared.runtime import http_of, kafka_of, mongo_of
+from sceau_shared.service import run_service
 
 
 def main() -> int:
     """Load settings, check Kafka and MongoDB, then serve HTTP and consume events."""
-    configure_logging(SERVICE_NAME)
-    return serve(
-        SERVICE_NAME,
-        settings_factory=NotifierSettings,
-        env_prefix=ENV_PREFIX,
-        app_factory=create_api,
-        http=http_of,
-        kafka=kafka_of,
-        mongo=mongo_of,
+    return run_service(
+        SERVICE_NAME, settings_type=NotifierSettings, env_prefix=ENV_PREFIX, create_api=create_api
     )
 
 

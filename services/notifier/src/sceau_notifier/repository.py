@@ -1,6 +1,7 @@
 """Mongo access for webhook endpoints, the DID → institution map and expiry reminders.
 
-The delivery ledgers (e-mails, webhook deliveries) live in :mod:`sceau_notifier.ledger`.
+The delivery ledgers (e-mails, webhook deliveries) live in
+:mod:`sceau_notifier.ledger_repository`.
 Every endpoint query names its institution: one institution never sees another's endpoints.
 """
 
@@ -14,7 +15,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from sceau_notifier.ledger import Document, insert_ignoring_duplicates
+from sceau_notifier.ledger_repository import Document, insert_ignoring_duplicates
 
 
 class EndpointRepository:

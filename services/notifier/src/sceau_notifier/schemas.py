@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from sceau_notifier.service.webhooks import WebhookEventType
 
 INSTITUTION_ID = r"^[A-Za-z0-9._:-]{1,128}$"
+
+DeliveryStatus = Literal["queued", "sending", "retrying", "failed", "sent", "pending"]
+"""The statuses the delivery and e-mail logs can be filtered by."""
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+"""How many log entries one call returns at most."""
 
 
 class EndpointCreate(BaseModel):

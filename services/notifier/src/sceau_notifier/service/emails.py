@@ -28,7 +28,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from sceau_notifier.backoff import Backoff
 from sceau_notifier.clock import Clock
-from sceau_notifier.ledger import Claim, Document, Ledger
+from sceau_notifier.ledger_repository import Claim, Document, Ledger
 from sceau_notifier.mail.message import (
     Outgoing,
     build_mime,

@@ -1,4 +1,4 @@
-"""What the notifier does with each consumed event (called by the Kafka handlers)."""
+"""What the notifier does with each consumed event (called by :mod:`sceau_notifier.consumers`)."""
 
 from __future__ import annotations
 

@@ -19,14 +19,19 @@ from typing import Any, Protocol
 
 from sceau_notifier.backoff import Backoff
 from sceau_notifier.clock import Clock
-from sceau_notifier.ledger import Claim, Document, Ledger
+from sceau_notifier.errors import (
+    DeliveryNotFound,
+    DeliveryNotReplayable,
+    EndpointNotFound,
+    WebhooksNotConfigured,
+)
+from sceau_notifier.ledger_repository import Claim, Document, Ledger
 from sceau_notifier.repository import EndpointRepository
 from sceau_notifier.service.deadletters import DeadLetterSink
 from sceau_notifier.settings import RetrySettings
 from sceau_notifier.webhooks.client import DeliveryError
 from sceau_notifier.webhooks.secretbox import SecretBox, SecretBoxError
-from sceau_notifier.webhooks.signing import generate_secret, sign
-from sceau_shared.errors import Conflict, NotFound, Unavailable
+from sceau_notifier.webhooks.signatures import generate_secret, sign
 from sceau_shared.logs import redact
 
 _log = logging.getLogger(__name__)
@@ -53,25 +58,13 @@ class HttpPoster(Protocol):
 class UrlChecker(Protocol):
     """Refuses endpoint URLs the SSRF policy does not allow (raises ValueError)."""
 
-    async def __call__(self, url: str) -> None:
+    async def __call__(self, url: str, /) -> None:
         """Check ``url``."""
 
 
 def webhook_id(event_id: uuid.UUID | str, suffix: str = "") -> str:
     """``msg_`` + the event id (hex) + an optional suffix; never contains a dot."""
     return f"msg_{uuid.UUID(str(event_id)).hex}{suffix}"
-
-
-class EndpointNotFound(NotFound):
-    """No such endpoint for this institution."""
-
-
-class DeliveryNotFound(NotFound):
-    """No such delivery."""
-
-
-class WebhooksNotConfigured(Unavailable):
-    """The key that encrypts endpoint secrets is not configured."""
 
 
 class WebhookService:
@@ -336,6 +329,8 @@ class WebhookService:
         if record is None:
             raise DeliveryNotFound(f"no delivery {key}")
         if not await self._ledger.replay(key, now=self._clock()):
-            raise Conflict(f"delivery {key} has not failed; only failed deliveries are replayed")
+            raise DeliveryNotReplayable(
+                f"delivery {key} has not failed; only failed deliveries are replayed"
+            )
         self.wakeup.set()
         return await self._ledger.view(record)

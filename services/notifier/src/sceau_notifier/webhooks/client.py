@@ -9,12 +9,21 @@ delivery at an internal service.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
 import httpx
 
+from sceau_notifier.errors import EndpointUrlRefused
 from sceau_notifier.settings import WebhookSettings
-from sceau_shared.ssrf import GuardedTransport, UnsafeUrlError, UrlPolicy, check_url_syntax
+from sceau_shared.ssrf import (
+    FetchError,
+    GuardedTransport,
+    UnsafeUrlError,
+    UrlPolicy,
+    check_url,
+    check_url_syntax,
+)
 
 
 class DeliveryError(Exception):
@@ -28,8 +37,27 @@ def url_policy(settings: WebhookSettings) -> UrlPolicy:
     )
 
 
+def endpoint_url_checker(settings: WebhookSettings) -> Callable[[str], Coroutine[Any, Any, None]]:
+    """Return the registration-time check of endpoint URLs (scheme, host, resolved addresses).
+
+    Registration refuses what delivery would refuse anyway, so an institution learns at once that
+    its URL points at a private address instead of watching every delivery fail.
+    """
+    policy = url_policy(settings)
+
+    async def check(url: str) -> None:
+        try:
+            await check_url(url, policy)
+        except (UnsafeUrlError, FetchError) as exc:
+            raise EndpointUrlRefused(
+                f"endpoint URL refused: {exc}", errors=[{"loc": ["url"], "msg": str(exc)}]
+            ) from exc
+
+    return check
+
+
 class WebhookHttp:
-    """An HTTP client for deliveries (one per process, opened in the lifespan)."""
+    """An HTTP client for deliveries (one per process, owned and closed by the graph)."""
 
     def __init__(self, settings: WebhookSettings) -> None:
         self._settings = settings

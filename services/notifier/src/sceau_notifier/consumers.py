@@ -1,8 +1,10 @@
-"""FastStream subscribers of the notifier and its dead-letter publisher.
+"""The notifier's Kafka consumers: one FastStream router, handlers get the graph injected.
 
 Notification requests are consumed in batches (one Mongo round trip and concurrent SMTP sends per
 batch instead of per message); the offsets of a batch are committed only after it was handled.
-The other events use the shared one-at-a-time subscriber.
+``consume_event`` delivers one event at a time, so this one subscriber is declared on the router
+directly — with the same injection of the graph and the publisher from FastStream's context, and
+its own dead-lettering of bad payloads. The other events use ``consume_event``.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream import AckPolicy, Context
+from faststream.kafka import KafkaMessage, KafkaRouter
 from opentelemetry import trace
-from opentelemetry.trace import Link, Span, SpanKind, StatusCode, Tracer, TracerProvider
+from opentelemetry.trace import Link, Span, SpanKind, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import ValidationError
 
-from sceau_notifier.service.intake import Intake
+from sceau_notifier.graph import NotifierGraph
 from sceau_notifier.settings import NotifierSettings
 from sceau_shared.events import (
     CredentialIssuedV1,
@@ -31,55 +33,12 @@ from sceau_shared.events import (
     VerificationCompletedV1,
     dead_letter_topic,
 )
-from sceau_shared.kafka import EventPublisher, subscribe_event
+from sceau_shared.kafka import GRAPH_CONTEXT, PUBLISHER_CONTEXT, EventPublisher, consume_event
+
+__all__ = ["create_router"]
 
 _log = logging.getLogger(__name__)
 _PROPAGATOR = TraceContextTextMapPropagator()
-
-
-class IntakeHandle:
-    """Gives handlers the intake once the lifespan has built it (subscribers exist before)."""
-
-    def __init__(self) -> None:
-        self._intake: Intake | None = None
-        self._ready = asyncio.Event()
-
-    def set(self, intake: Intake) -> None:
-        """Publish the built intake to the waiting handlers."""
-        self._intake = intake
-        self._ready.set()
-
-    async def get(self) -> Intake:
-        """Wait until the intake exists, then return it."""
-        await self._ready.wait()
-        assert self._intake is not None  # noqa: S101 - set before the event
-        return self._intake
-
-
-class KafkaDeadLetters:
-    """Publishes given-up deliveries to ``notifier.<channel>.v1.dlq``."""
-
-    def __init__(self, publisher: EventPublisher) -> None:
-        self._publisher = publisher
-
-    async def __call__(self, *, channel: str, key: str, payload: str, error: str) -> None:
-        """Publish one dead letter (the ledger keeps the failed delivery visible too)."""
-        logical = f"notifier.{channel}.v1"
-        letter = DeadLetterV1(
-            producer=self._publisher.producer,
-            original_topic=logical,
-            original_key=key,
-            payload=payload,
-            error=error[:2000],
-            consumer_group=f"notifier.{channel}",
-        )
-        await self._publisher.publish_raw(
-            topic=dead_letter_topic(logical),
-            key=key.encode(),
-            payload=letter.to_bytes(),
-            event_id=str(letter.event_id),
-            event_type=letter.event_type,
-        )
 
 
 def _records(message: KafkaMessage) -> list[Any]:
@@ -172,23 +131,15 @@ def _message_spans(
             span.end()
 
 
-def register_subscribers(
-    broker: KafkaBroker,
-    publisher: EventPublisher,
-    *,
-    settings: NotifierSettings,
-    handle: IntakeHandle,
-    tracer_provider: TracerProvider | None = None,
-) -> None:
-    """Attach every subscriber of the notifier to ``broker``."""
+def _notification_batches(router: KafkaRouter, settings: NotifierSettings) -> None:
+    """The batch subscriber of notification requests (the one ``consume_event`` cannot express)."""
     consumer = settings.consumer
-    prefix = consumer.group_prefix
-    tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(__name__)
+    group = f"{consumer.group_prefix}.emails"
     email_topic = settings.kafka.topic(NotificationRequestedV1.TOPIC)
 
-    @broker.subscriber(
+    @router.subscriber(
         email_topic,
-        group_id=f"{prefix}.emails",
+        group_id=group,
         batch=True,
         max_records=consumer.max_records,
         batch_timeout_ms=consumer.batch_timeout_ms,
@@ -198,7 +149,12 @@ def register_subscribers(
     async def notification_requests(
         body: Any,
         message: KafkaMessage,
+        # Typed Any: FastStream would otherwise validate the injected objects against the types.
+        graph: Any = Context(GRAPH_CONTEXT),  # noqa: B008 - FastStream's injection marker
+        publisher: Any = Context(PUBLISHER_CONTEXT),  # noqa: B008
     ) -> None:
+        """Record, claim and start sending a batch of learner e-mails."""
+        notifier: NotifierGraph = graph
         # ``body`` is FastStream's decoded copy; we parse the raw records ourselves so a bad
         # payload (which may hold an address) never reaches FastStream's error logging.
         del body
@@ -213,57 +169,52 @@ def register_subscribers(
                     "invalid notification request dead-lettered (%d errors)", exc.error_count()
                 )
                 await _poison(
-                    publisher,
-                    record,
-                    f"invalid payload ({exc.error_count()} errors)",
-                    f"{prefix}.emails",
+                    publisher, record, f"invalid payload ({exc.error_count()} errors)", group
                 )
-        intake = await handle.get()
         events = [event for _, event in items]
         try:
-            with _message_spans(tracer, email_topic, items) as origins:
-                await intake.notification_requests(events, pipelined=True, origins=origins)
+            with _message_spans(notifier.tracer, email_topic, items) as origins:
+                await notifier.intake.notification_requests(events, pipelined=True, origins=origins)
         except Exception as exc:
             _log.warning("notification batch failed, will be redelivered: %s", type(exc).__name__)
             await asyncio.sleep(consumer.retry_delay_s)
             raise
 
-    @subscribe_event(
-        broker,
-        CredentialIssuedV1,
-        settings=settings.kafka,
-        group_id=f"{prefix}.webhooks.issued",
-        publisher=publisher,
-    )
-    async def credential_issued(event: CredentialIssuedV1) -> None:
-        await (await handle.get()).credential_issued(event)
 
-    @subscribe_event(
-        broker,
-        CredentialStatusChangedV1,
-        settings=settings.kafka,
-        group_id=f"{prefix}.webhooks.status",
-        publisher=publisher,
-    )
-    async def credential_status_changed(event: CredentialStatusChangedV1) -> None:
-        await (await handle.get()).credential_status_changed(event)
+def create_router(settings: NotifierSettings) -> KafkaRouter:
+    """Every consumer of the notifier, on one router (topics depend on the configured prefix)."""
+    router = KafkaRouter()
+    prefix = settings.consumer.group_prefix
+    kafka = settings.kafka
+    _notification_batches(router, settings)
 
-    @subscribe_event(
-        broker,
+    @consume_event(router, CredentialIssuedV1, settings=kafka, group_id=f"{prefix}.webhooks.issued")
+    async def credential_issued(event: CredentialIssuedV1, graph: NotifierGraph) -> None:
+        """Tell subscribed endpoints; schedule ``credential.expiring`` webhooks."""
+        await graph.intake.credential_issued(event)
+
+    @consume_event(
+        router, CredentialStatusChangedV1, settings=kafka, group_id=f"{prefix}.webhooks.status"
+    )
+    async def credential_status_changed(
+        event: CredentialStatusChangedV1, graph: NotifierGraph
+    ) -> None:
+        """Tell subscribed endpoints; a revoked or replaced credential gets no more reminders."""
+        await graph.intake.credential_status_changed(event)
+
+    @consume_event(
+        router,
         VerificationCompletedV1,
-        settings=settings.kafka,
+        settings=kafka,
         group_id=f"{prefix}.webhooks.verification",
-        publisher=publisher,
     )
-    async def verification_completed(event: VerificationCompletedV1) -> None:
-        await (await handle.get()).verification_completed(event)
+    async def verification_completed(event: VerificationCompletedV1, graph: NotifierGraph) -> None:
+        """Route a verification to the issuer's institution's endpoints."""
+        await graph.intake.verification_completed(event)
 
-    @subscribe_event(
-        broker,
-        IssuerKeyPublishedV1,
-        settings=settings.kafka,
-        group_id=f"{prefix}.issuer-dids",
-        publisher=publisher,
-    )
-    async def key_published(event: IssuerKeyPublishedV1) -> None:
-        await (await handle.get()).key_published(event)
+    @consume_event(router, IssuerKeyPublishedV1, settings=kafka, group_id=f"{prefix}.issuer-dids")
+    async def key_published(event: IssuerKeyPublishedV1, graph: NotifierGraph) -> None:
+        """Learn which institution a DID belongs to."""
+        await graph.intake.key_published(event)
+
+    return router
