@@ -36,7 +36,7 @@ class OperatorAuthMiddleware:
         setting_name: str,
     ) -> None:
         self.app = app
-        self._expected = None if token is None else f"Bearer {token.get_secret_value()}".encode()
+        self._expected = None if token is None else token.get_secret_value().encode()
         self._prefixes = prefixes
         self._realm = realm
         self._setting_name = setting_name
@@ -49,8 +49,12 @@ class OperatorAuthMiddleware:
             return False
         for name, value in scope.get("headers", []):
             if name == b"authorization":
-                # Constant-time comparison so response timing does not reveal the token.
-                return hmac.compare_digest(value, self._expected)
+                # The scheme is case-insensitive (RFC 9110 §11.1); the token is compared in
+                # constant time so response timing does not reveal it.
+                scheme, _, presented = value.partition(b" ")
+                return scheme.lower() == b"bearer" and hmac.compare_digest(
+                    presented.strip(), self._expected
+                )
         return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
