@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +23,8 @@ from typing import Any
 
 import httpx
 from verifier_support import free_port
+
+from sceau_dev.testing.polling import eventually
 
 
 class StackError(Exception):
@@ -60,6 +62,10 @@ class Stack:
     issuer: Process
     verifier: Process
     issuer_env: dict[str, str]
+
+    def logs(self) -> str:
+        """The end of the registry's and the issuer's logs (for failure messages)."""
+        return "\n".join(p.tail() for p in (self.registry, self.issuer))
 
 
 def _start(name: str, module: str, env: dict[str, str], port: int, logs: Path) -> Process:
@@ -153,23 +159,6 @@ def running_stack(
                 process.popen.wait(timeout=10)
 
 
-async def eventually(
-    check: Callable[[], Awaitable[Any]],
-    what: str,
-    limit_s: float = 60.0,
-    stack: Stack | None = None,
-) -> Any:
-    deadline = time.monotonic() + limit_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(0.2)
-    logs = "" if stack is None else "\n".join(p.tail() for p in (stack.registry, stack.issuer))
-    raise AssertionError(f"{what}: not reached in {limit_s} s (last: {last!r})\n{logs}")
-
-
 @dataclass
 class College:
     institution_id: str
@@ -232,7 +221,9 @@ async def _api_key(stack: Stack, institution_id: str) -> str:
         token: str = json.loads(completed.stdout)["token"]
         return token
 
-    token: str = await eventually(attempt, "issuer tenant and API key", stack=stack)
+    token: str = await eventually(
+        attempt, timeout_s=60, message="issuer tenant and API key", details=stack.logs
+    )
     return token
 
 
@@ -300,7 +291,9 @@ async def registry_knows_key(
         key = body.get("key") or {}
         return bool(body.get("registered") and key.get("valid_at"))
 
-    await eventually(known, f"registry knows {verification_method}", stack=stack)
+    await eventually(
+        known, timeout_s=60, message=f"registry knows {verification_method}", details=stack.logs
+    )
 
 
 async def issue(
@@ -344,7 +337,9 @@ async def verified_once_published(
         return bool(last["verified"])
 
     try:
-        await eventually(attempt, "credential verified", limit_s=limit_s, stack=stack)
+        await eventually(
+            attempt, timeout_s=limit_s, message="credential verified", details=stack.logs
+        )
     except AssertionError as exc:
         raise AssertionError(f"{exc}\nlast answer: {json.dumps(last['checks'])[:3000]}") from exc
     return last

@@ -29,7 +29,6 @@ from stack_support import (
     Stack,
     StackError,
     check,
-    eventually,
     iso,
     issue,
     onboard,
@@ -46,6 +45,7 @@ from sceau_credentials.results import (
     ISSUER_NOT_TRUSTED,
 )
 from sceau_dev.testing.infrastructure import Endpoints
+from sceau_dev.testing.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -89,7 +89,9 @@ async def test_issue_verify_revoke_verify(stack: Stack, http: httpx.AsyncClient)
         answer = await verify(http, stack, detail["document"])
         return check(answer, "status")["problem_type"] == CREDENTIAL_REVOKED
 
-    await eventually(is_revoked, "verifier answers revoked", limit_s=30, stack=stack)
+    await eventually(
+        is_revoked, timeout_s=30, message="verifier answers revoked", details=stack.logs
+    )
     print(f"revocation visible at the verifier {time.monotonic() - started:.2f} s after the API")
 
 
@@ -112,12 +114,14 @@ async def test_suspend_then_reinstate(stack: Stack, http: httpx.AsyncClient) -> 
 
         return probe
 
-    await eventually(await status_is(CREDENTIAL_SUSPENDED), "suspended", limit_s=30, stack=stack)
+    await eventually(
+        await status_is(CREDENTIAL_SUSPENDED), timeout_s=30, message="suspended", details=stack.logs
+    )
     reinstated = await http.post(
         f"{base}/reinstate", headers=college.auth, json={"reason_code": "under-review"}
     )
     assert reinstated.status_code == 200, reinstated.text
-    await eventually(await status_is(None), "reinstated", limit_s=30, stack=stack)
+    await eventually(await status_is(None), timeout_s=30, message="reinstated", details=stack.logs)
     assert (await verify(http, stack, detail["document"]))["verified"] is True
 
 
@@ -145,7 +149,12 @@ async def test_issuer_suspended_after_vs_before_issuance(
         answer = await verify(http, stack, after["document"])
         return answer["verified"] is False
 
-    await eventually(after_refused, "AccreditationChangedV1 reached the verifier", stack=stack)
+    await eventually(
+        after_refused,
+        timeout_s=60,
+        message="AccreditationChangedV1 reached the verifier",
+        details=stack.logs,
+    )
     late = await verify(http, stack, after["document"])
     assert check(late, "issuer")["problem_type"] == ISSUER_NOT_TRUSTED
     assert "suspended" in check(late, "issuer")["reason_en"]
