@@ -12,13 +12,13 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 __all__ = ["eventually", "eventually_sync"]
 
 T = TypeVar("T")
 
-ErrorFactory = Callable[[str], Exception]
+ErrorFactory = Callable[[str], BaseException]
 
 
 def _failure(
@@ -27,7 +27,7 @@ def _failure(
     last: Any,
     details: Callable[[], str] | None,
     error: ErrorFactory,
-) -> Exception:
+) -> BaseException:
     text = f"{message}: not reached within {timeout_s:g} s (last: {last!r})"
     if details is not None:
         extra = details()
@@ -36,15 +36,39 @@ def _failure(
     return error(text)
 
 
+@overload
 async def eventually(
-    check: Callable[[], T | Awaitable[T]],
+    check: Callable[[], Awaitable[T]],
+    *,
+    timeout_s: float,
+    message: str,
+    interval_s: float = ...,
+    error: ErrorFactory = ...,
+    details: Callable[[], str] | None = ...,
+) -> T: ...
+
+
+@overload
+async def eventually(
+    check: Callable[[], T],
+    *,
+    timeout_s: float,
+    message: str,
+    interval_s: float = ...,
+    error: ErrorFactory = ...,
+    details: Callable[[], str] | None = ...,
+) -> T: ...
+
+
+async def eventually(
+    check: Callable[[], Any],
     *,
     timeout_s: float,
     message: str,
     interval_s: float = 0.1,
     error: ErrorFactory = AssertionError,
     details: Callable[[], str] | None = None,
-) -> T:
+) -> Any:
     """Call ``check`` (sync or async) until it returns something truthy; return that value.
 
     Args:
@@ -65,7 +89,7 @@ async def eventually(
         value = check()
         last: Any = await value if inspect.isawaitable(value) else value
         if last:
-            return last  # type: ignore[no-any-return]
+            return last
         if time.monotonic() >= deadline:
             raise _failure(message, timeout_s, last, details, error)
         await asyncio.sleep(interval_s)

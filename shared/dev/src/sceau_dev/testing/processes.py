@@ -31,6 +31,8 @@ class ServiceProcess:
     port: int
     env: dict[str, str]
     log_dir: Path
+    #: CPU cores to pin the process to (benchmarks); ``None`` leaves it to the scheduler.
+    cpus: frozenset[int] | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -54,6 +56,8 @@ class ServiceProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
+        if self.cpus:
+            os.sched_setaffinity(self.process.pid, self.cpus)
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         """Wait until ``/readyz`` answers 200, or raise :class:`ServiceFailed`."""
