@@ -70,6 +70,7 @@ from sceau_dev.testing.journeys import check as check_of
 from sceau_dev.testing.journeys import issue as issue_via_api
 from sceau_dev.testing.journeys import onboard
 from sceau_dev.testing.journeys import verify as verify_via_api
+from sceau_dev.testing.polling import eventually_sync
 from sceau_dev.testing.registry_stand_in import RegistryStandIn
 from sceau_dev.testing.stack import Stack, StackConfig, free_ports, running_stack
 from sceau_shared.events import StatusListPublishedV1, StatusPurpose
@@ -108,11 +109,13 @@ class RegistryThread:
 
     def __enter__(self) -> RegistryThread:
         self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("registry stand-in did not start")
-            time.sleep(0.02)
+        eventually_sync(
+            lambda: self.server.started,
+            timeout_s=20,
+            interval_s=0.02,
+            message="registry stand-in started",
+            error=RuntimeError,
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -27,6 +27,7 @@ from sceau_credentials.dids import PublishedKey, institution_did_document
 from sceau_credentials.keys import SigningKey
 from sceau_dev.infra.process import free_port
 from sceau_dev.testing.credentials import Issuer
+from sceau_dev.testing.polling import eventually
 
 __all__ = [
     "EPOCH",
@@ -191,13 +192,16 @@ async def serve(app: Any, port: int | None = None, *, lifespan: bool = False) ->
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
+
+    def started() -> bool:
+        if task.done():
+            task.result()  # a server that could not start fails the caller now
+        return bool(server.started)
+
     try:
-        for _ in range(3000):
-            if server.started:
-                break
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
+        await eventually(
+            started, timeout_s=60, interval_s=0.02, message=f"uvicorn on port {chosen}"
+        )
         yield f"http://127.0.0.1:{chosen}"
     finally:
         server.should_exit = True
