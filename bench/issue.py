@@ -19,12 +19,12 @@ import argparse
 import asyncio
 import base64
 import os
-import socket
-import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,6 +36,7 @@ from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.ob3 import IssuerProfile, Recipient, build_credential
 from sceau_credentials.status.entries import status_entry
+from sceau_dev.testing.stack import Stack, StackConfig, free_ports
 from sceau_issuer.achievements.rules import engine_version
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.apikeys.repository import ApiKeyRepository
@@ -105,12 +106,6 @@ def cpu_snapshot(issuer_pid: int) -> dict[str, float]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def raw_signing_rate(count: int) -> tuple[float, float]:
     """The engine alone: sign ``count`` ob3-v2 credentials sequentially on this core.
 
@@ -143,25 +138,6 @@ async def raw_signing_rate(count: int) -> tuple[float, float]:
     for credential in credentials[5:]:
         await sign_credential(credential, key, Profile("ob3-v2"))
     return count / (time.perf_counter() - started), count / (time.process_time() - cpu)
-
-
-def start_issuer(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start ``python -m sceau_issuer``; it lives for the whole run (not on the timed path)."""
-    return subprocess.Popen([sys.executable, "-m", "sceau_issuer"], env=env)
-
-
-async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise RuntimeError(f"issuer exited with {process.returncode}")
-            try:
-                if (await client.get(f"{base}/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("issuer did not become ready")
 
 
 async def count_events(
@@ -208,7 +184,6 @@ async def main() -> int:
     kafka_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
     run = uuid.uuid4().hex[:8]
-    database = f"bench_issue_{run}"
     kafka = KafkaSettings(bootstrap_servers=kafka_servers, topic_prefix=f"bench{run}.")
     master = base64.b64encode(os.urandom(32)).decode()
 
@@ -216,25 +191,34 @@ async def main() -> int:
     raw, raw_cpu = await raw_signing_rate(args.raw)
     print(f"raw signing rate: {raw:.1f} credentials/s ({raw_cpu:.1f} per CPU-second)", flush=True)
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "ISSUER_MASTER_KEY": master,
-        "ISSUER_MONGO__URI": mongo_uri,
-        "ISSUER_MONGO__DATABASE": database,
-        "ISSUER_KAFKA__BOOTSTRAP_SERVERS": kafka_servers,
-        "ISSUER_KAFKA__TOPIC_PREFIX": kafka.topic_prefix,
-        "ISSUER_HTTP__PORT": str(port),
-        "ISSUER_HTTP__PUBLIC_BASE_URL": base,
-        "ISSUER_SIGN_WORKERS": str(args.sign_workers),
-        "ISSUER_TELEMETRY__LOG_LEVEL": "WARNING",
-    }
-    process = start_issuer(env)
+    config = StackConfig(
+        kafka_bootstrap=kafka_servers,
+        mongo_uri=mongo_uri,
+        log_dir=Path(tempfile.mkdtemp(prefix="sceau-bench-issue-")),
+        topic_prefix=kafka.topic_prefix,
+        database_prefix=f"bench_issue_{run}_",
+        ports=free_ports(),
+        issuer_master_key=master,
+        services=("issuer",),
+        status_debounce_s=None,
+        extra_env={
+            "issuer": {
+                "ISSUER_SIGN_WORKERS": str(args.sign_workers),
+                "ISSUER_TELEMETRY__LOG_LEVEL": "WARNING",
+            }
+        },
+    )
+    database = f"{config.database_prefix}issuer"
+    base = config.url("issuer")
+    stack = Stack(config)
+    issuer = stack["issuer"]
+    issuer.start()
+    process = issuer.process
+    assert process is not None  # noqa: S101 - set by start()
     print(f"issuer process: pid {process.pid} (for a profiler)", flush=True)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
     try:
-        await wait_ready(base, process)
+        await asyncio.to_thread(issuer.wait_ready, 60)
         institution = f"bench-{run}"
         broker = create_broker(kafka, client_id="bench-registry")
         async with broker:
@@ -321,11 +305,7 @@ async def main() -> int:
             load_after = os.getloadavg()[0]
         raw_after, raw_cpu_after = await raw_signing_rate(args.raw)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stack.stop()
         await client.drop_database(database)
         await client.close()
 

@@ -35,10 +35,10 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import uuid
@@ -50,16 +50,13 @@ from typing import Any, cast
 import httpx
 from fastapi import FastAPI, Request, Response
 
-ROOT = Path(__file__).resolve().parents[1]
+from sceau_dev.infra.process import free_port
+from sceau_dev.testing.polling import eventually_sync
+from sceau_dev.testing.stack import Stack, StackConfig, free_ports
+
 TOKEN = "bench-operator-token-" + "x" * 24
 KAFKA = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 MONGO = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pin(core: int) -> None:
@@ -344,15 +341,15 @@ def cleanup(spec_file: Path, database: str) -> None:
 
 
 def wait_http(url: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Wait until a ceiling server answers (they are this script, not services)."""
+
+    def up() -> bool:
         try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
+            return httpx.get(url, timeout=2).status_code < 500
         except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
+            return False
+
+    eventually_sync(up, timeout_s=timeout, message=f"{url} up", error=SystemExit)
 
 
 def start(argv: list[str], env: dict[str, str], core: int) -> subprocess.Popen[bytes]:
@@ -378,28 +375,30 @@ async def main_async(args: argparse.Namespace) -> int:
     server_core = cores[0]
     client_core = cores[-1]
     uid = uuid.uuid4().hex[:10]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     prefix = f"bench{uid}."
-    database = f"bench_registry_{uid}"
-    env = {
-        **os.environ,
-        "REGISTRY_OPERATOR_TOKEN": TOKEN,
-        "REGISTRY_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-        "REGISTRY_HTTP__PORT": str(port),
-        "REGISTRY_HTTP__PUBLIC_BASE_URL": base,
-        "REGISTRY_HTTP__RATE_LIMIT_PER_MINUTE": "100000000",
-        "REGISTRY_KAFKA__BOOTSTRAP_SERVERS": KAFKA,
-        "REGISTRY_KAFKA__TOPIC_PREFIX": prefix,
-        "REGISTRY_MONGO__URI": MONGO,
-        "REGISTRY_MONGO__DATABASE": database,
-        "REGISTRY_TELEMETRY__LOG_LEVEL": "WARNING",
-    }
-    registry = start([sys.executable, "-m", "sceau_registry"], env, server_core)
+    config = StackConfig(
+        kafka_bootstrap=KAFKA,
+        mongo_uri=MONGO,
+        log_dir=Path(tempfile.mkdtemp(prefix="sceau-bench-registry-")),
+        topic_prefix=prefix,
+        database_prefix=f"bench_registry_{uid}_",
+        ports=free_ports(),
+        operator_token=TOKEN,
+        services=("registry",),
+        rate_limit_per_minute=100_000_000,
+        cpus={"registry": frozenset({server_core})},
+        extra_env={"registry": {"REGISTRY_TELEMETRY__LOG_LEVEL": "WARNING"}},
+    )
+    port = config.ports["registry"]
+    base = config.url("registry")
+    database = f"{config.database_prefix}registry"
+    env = dict(os.environ)
+    registry = Stack(config)["registry"]
+    registry.start()
     ceilings: list[subprocess.Popen[bytes]] = []
     spec_file = Path(f"/tmp/sceau-bench-registry-{uid}.json")  # noqa: S108 - throwaway spec
     try:
-        wait_http(f"{base}/healthz")
+        registry.wait_ready(90)
         status_path, trust_path = await seed(base, prefix, f"127.0.0.1%3A{port}")
         await capture(base, (status_path, trust_path), spec_file)
         ports = {"asgi": free_port(), "fastapi": free_port()}
@@ -454,7 +453,7 @@ async def main_async(args: argparse.Namespace) -> int:
     finally:
         for process in ceilings:
             stop(process)
-        stop(registry)
+        registry.stop()
         cleanup(spec_file, database)
 
 

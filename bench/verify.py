@@ -32,7 +32,7 @@ What it does, in one run so that the ratios compare like with like on the same m
    "revoked". Measured from just before publication to the first "revoked" answer.
 
 ``--issuer`` measures propagation the way users see it instead: the real registry, issuer and
-verifier run as processes (``tests/e2e/stack_support.py``), a college is onboarded, 100
+verifier run as processes (``sceau_dev.testing.stack``), a college is onboarded, 100
 credentials are issued through the issuer's API, and each is revoked with
 ``POST /v1/credentials/{id}/revoke``; the clock starts when that call returns and stops at the
 verifier's first "revoked" answer. The issuer's own status debounce (default 1 s, to re-sign a
@@ -46,8 +46,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -60,21 +58,24 @@ from typing import Any
 
 import httpx
 import uvicorn
+from procfs import tree_cpu_seconds
 
-ROOT = Path(__file__).resolve().parents[1]
-# The registry stand-in and credential helpers are shared with the verifier tests.
-sys.path.insert(0, str(ROOT / "tests"))
-
-from procfs import tree_cpu_seconds  # noqa: E402
-from verifier_support import Issuer, RegistryStandIn, StatusList, free_port  # noqa: E402
-
-from sceau_credentials.dids import CompositeResolver, DidKeyResolver  # noqa: E402
-from sceau_credentials.engine import verify_proof  # noqa: E402
-from sceau_credentials.status import ListStatusChecker  # noqa: E402
-from sceau_credentials.verification import verify  # noqa: E402
-from sceau_shared.events import StatusListPublishedV1, StatusPurpose  # noqa: E402
-from sceau_shared.kafka import EventPublisher, create_broker  # noqa: E402
-from sceau_shared.settings import KafkaSettings  # noqa: E402
+from sceau_credentials.dids import CompositeResolver, DidKeyResolver
+from sceau_credentials.engine import verify_proof
+from sceau_credentials.status import ListStatusChecker
+from sceau_credentials.verification import verify
+from sceau_dev.infra.process import free_port
+from sceau_dev.testing.credentials import Issuer, StatusList
+from sceau_dev.testing.journeys import check as check_of
+from sceau_dev.testing.journeys import issue as issue_via_api
+from sceau_dev.testing.journeys import onboard
+from sceau_dev.testing.journeys import verify as verify_via_api
+from sceau_dev.testing.polling import eventually_sync
+from sceau_dev.testing.registry_stand_in import RegistryStandIn
+from sceau_dev.testing.stack import Stack, StackConfig, free_ports, running_stack
+from sceau_shared.events import StatusListPublishedV1, StatusPurpose
+from sceau_shared.kafka import EventPublisher, create_broker
+from sceau_shared.settings import KafkaSettings
 
 
 def check(condition: object, detail: object) -> None:
@@ -108,11 +109,13 @@ class RegistryThread:
 
     def __enter__(self) -> RegistryThread:
         self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("registry stand-in did not start")
-            time.sleep(0.02)
+        eventually_sync(
+            lambda: self.server.started,
+            timeout_s=20,
+            interval_s=0.02,
+            message="registry stand-in started",
+            error=RuntimeError,
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -174,41 +177,32 @@ def pin(pid: int, cores: set[int]) -> None:
         os.sched_setaffinity(pid, cores)
 
 
-def start_verifier(
-    registry_base: str, port: int, kafka: KafkaSettings, *, workers: int
-) -> subprocess.Popen[bytes]:
-    host = registry_base.removeprefix("http://")
-    env = dict(os.environ)
-    env.update(
-        {
-            "VERIFIER_HTTP__PORT": str(port),
-            "VERIFIER_WORKERS": str(workers),
-            "VERIFIER_HTTP__RATE_LIMIT_PER_MINUTE": "0",
-            "VERIFIER_STATUS__ALLOWED_HOSTS": f'["{host}"]',
-            "VERIFIER_STATUS__ALLOW_PRIVATE_HOSTS": "true",
-            "VERIFIER_STATUS__DEFAULT_TTL_S": "3600",
-            "VERIFIER_TRUST__REGISTRY_URL": registry_base,
-            "VERIFIER_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-            "VERIFIER_KAFKA__TOPIC_PREFIX": kafka.topic_prefix,
-            "VERIFIER_INVALIDATION_OFFSET_RESET": "earliest",
-            "VERIFIER_TELEMETRY__LOG_LEVEL": "WARNING",
-        }
+def verifier_stack(
+    registry_base: str, kafka: KafkaSettings, *, workers: int, cpus: set[int] | None
+) -> Stack:
+    """The verifier alone (the one stack launcher), its registry being the loopback stand-in."""
+    ports = free_ports() | {"registry": int(httpx.URL(registry_base).port or 80)}
+    return Stack(
+        StackConfig(
+            kafka_bootstrap=kafka.bootstrap_servers,
+            mongo_uri=os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/"),
+            log_dir=Path(tempfile.mkdtemp(prefix="sceau-bench-verify-")),
+            topic_prefix=kafka.topic_prefix,
+            database_prefix=f"bench_verify_{uuid.uuid4().hex[:8]}_",
+            ports=ports,
+            services=("verifier",),
+            rate_limit_per_minute=0,
+            cpus={"verifier": frozenset(cpus)} if cpus else {},
+            extra_env={
+                "verifier": {
+                    "VERIFIER_WORKERS": str(workers),
+                    "VERIFIER_STATUS__DEFAULT_TTL_S": "3600",
+                    "VERIFIER_INVALIDATION_OFFSET_RESET": "earliest",
+                    "VERIFIER_TELEMETRY__LOG_LEVEL": "WARNING",
+                }
+            },
+        )
     )
-    return subprocess.Popen([sys.executable, "-m", "sceau_verifier"], env=env, cwd=ROOT)
-
-
-async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise RuntimeError(f"verifier exited with {process.returncode}")
-            try:
-                if (await client.get(f"{base}/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("verifier not ready")
 
 
 class RawClient:
@@ -405,17 +399,24 @@ async def propagation(
 
 async def propagation_via_issuer(args: argparse.Namespace) -> list[float]:
     """Revocation propagation with the real issuer and registry processes (see module docstring)."""
-    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    from stack_support import check as check_of
-    from stack_support import issue as issue_via_api
-    from stack_support import onboard, running_stack
-    from stack_support import verify as verify_via_api
-
     logs = Path(tempfile.mkdtemp(prefix="sceau-bench-"))
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
     delays: list[float] = []
-    with running_stack(kafka, mongo, logs, status_debounce_s=args.debounce) as stack:
+    run = uuid.uuid4().hex[:8]
+    config = StackConfig(
+        kafka_bootstrap=kafka,
+        mongo_uri=mongo,
+        log_dir=logs,
+        topic_prefix=f"bench{run}.",
+        database_prefix=f"bench_{run}_",
+        ports=free_ports(),
+        services=("registry", "issuer", "verifier"),
+        rate_limit_per_minute=0,
+        status_debounce_s=args.debounce,
+        extra_env={"issuer": {"ISSUER_SIGN_WORKERS": "0"}},
+    )
+    with running_stack(config) as stack:
         async with httpx.AsyncClient(timeout=30) as http:
             college = await onboard(http, stack, "Bench")
             issued = []
@@ -426,7 +427,7 @@ async def propagation_via_issuer(args: argparse.Namespace) -> list[float]:
                 check(first["verified"], first["checks"])
             for detail in issued:
                 response = await http.post(
-                    f"{stack.issuer.base}/v1/credentials/{detail['credential_id']}/revoke",
+                    f"{stack.url('issuer')}/v1/credentials/{detail['credential_id']}/revoke",
                     headers=college.auth,
                     json={"reason_code": "issued-in-error"},
                 )
@@ -445,10 +446,11 @@ async def propagation_via_issuer(args: argparse.Namespace) -> list[float]:
 async def issue_many(
     issuer: Issuer, status_list: StatusList, count: int, issued_at: datetime
 ) -> list[tuple[dict[str, Any], int]]:
-    out = []
+    out: list[tuple[dict[str, Any], int]] = []
     for _ in range(count):
         credential, index = await issuer.issue(lists=[status_list], issued_at=issued_at)
-        check(isinstance(credential, dict), "ob3-v2 credentials are objects")
+        if not isinstance(credential, dict):
+            raise TypeError("ob3-v2 credentials are JSON objects")
         out.append((credential, index))
     return out
 
@@ -492,13 +494,19 @@ async def main(args: argparse.Namespace) -> None:
         if args.pin:
             pin(0, (everything - {SERVICE_CORE}) or everything)
 
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        process = start_verifier(stand_in.base, port, kafka, workers=args.workers)
-        if args.pin and args.workers == 1:
-            pin(process.pid, {SERVICE_CORE})
+        stack = verifier_stack(
+            stand_in.base,
+            kafka,
+            workers=args.workers,
+            cpus={SERVICE_CORE} if args.pin and args.workers == 1 else None,
+        )
+        verifier = stack["verifier"]
+        base = verifier.url
+        verifier.start()
         try:
-            await wait_ready(base, process)
+            await asyncio.to_thread(verifier.wait_ready, 60)
+            assert verifier.process is not None  # noqa: S101 - set by start()
+            process = verifier.process
             if args.workers > 1:
                 # The first ready worker answers /readyz; give the others time to finish their
                 # start-up (Kafka consumers, warm-up signing) before the caches are warmed.
@@ -533,8 +541,7 @@ async def main(args: argparse.Namespace) -> None:
             print(f"revocation propagation x{args.revocations} ...")
             delays = await propagation(base, issuer, status_list, to_revoke, kafka)
         finally:
-            process.terminate()
-            process.wait(timeout=20)
+            stack.stop()
 
     raw_proof, raw_verify = rates["verify_proof"], rates["verify"]
     cpu_verify = rates["verify/cpu"]

@@ -6,12 +6,12 @@ which is what the demo prints and what the end-to-end tests report.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+
+from sceau_dev.testing import polling
 
 
 class StepFailed(Exception):
@@ -21,15 +21,13 @@ class StepFailed(Exception):
 async def eventually(
     check: Callable[[], Awaitable[Any]], what: str, timeout_s: float, interval_s: float = 0.25
 ) -> Any:
-    """Poll ``check`` until it returns something truthy, or raise :class:`StepFailed`."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval_s)
-    raise StepFailed(f"{what}: not reached within {timeout_s:.0f}s (last: {last!r})")
+    """Poll ``check`` until it returns something truthy, or raise :class:`StepFailed`.
+
+    The shared polling of the tests (``sceau_dev.testing.polling``), failing as a demo step.
+    """
+    return await polling.eventually(
+        check, timeout_s=timeout_s, message=what, interval_s=interval_s, error=StepFailed
+    )
 
 
 def expect(response: httpx.Response, *statuses: int) -> dict[str, Any]:

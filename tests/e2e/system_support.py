@@ -11,7 +11,7 @@ import importlib
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,14 +116,3 @@ def running_system(kafka_bootstrap: str, mongo_uri: str, log_dir: Path) -> Itera
         stack.stop()
         smtp.stop()
         demo.drop_databases(config)
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], what: str, timeout_s: float = 60.0
-) -> Any:
-    """The demo's polling, failing the test (AssertionError) with the last value instead."""
-    demo = load_demo()
-    try:
-        return await demo.eventually(check, what, timeout_s, interval_s=0.2)
-    except demo.StepFailed as exc:
-        raise AssertionError(str(exc)) from exc

@@ -18,12 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-from system_support import eventually, running_system
+from system_support import running_system
 
 from sceau_dev.infra import kafka_server
 from sceau_dev.infra.manager import default_cache_dir
 from sceau_dev.infra.process import free_port
 from sceau_dev.testing.infrastructure import Endpoints
+from sceau_dev.testing.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +69,7 @@ async def test_broker_restart_during_the_flow(real_endpoints: Endpoints, tmp_pat
                         view: dict[str, Any] = answer.json()
                         return view if view["counts"].get("issued", 0) >= 5 else None
 
-                    before = await eventually(under_way, "batch under way")
+                    before = await eventually(under_way, timeout_s=60, message="batch under way")
                     down = time.monotonic()
                     await asyncio.to_thread(kafka_server.stop, pid)
                     print(f"[broker] stopped with {before['counts']} of {COHORT} issued")
@@ -89,7 +90,9 @@ async def test_broker_restart_during_the_flow(real_endpoints: Endpoints, tmp_pat
                         )
 
                     try:
-                        await eventually(everyone_notified, "e-mails and webhooks", 90)
+                        await eventually(
+                            everyone_notified, timeout_s=90, message="e-mails and webhooks"
+                        )
                     except AssertionError as exc:
                         got = (len(story.mails()), story.hooks.count("credential.issued"))
                         pytest.fail(f"{exc}: (mails, webhooks) = {got}\n{system.logs()}")

@@ -17,7 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-from system_support import System, eventually
+from system_support import System
+
+from sceau_dev.testing.polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +54,7 @@ async def test_issuer_killed_mid_batch_issues_each_recipient_once(
                 done = view["counts"].get("issued", 0)
                 return view if done >= 10 or view["state"] == "completed" else None
 
-            before = await eventually(partly_issued, "batch under way")
+            before = await eventually(partly_issued, timeout_s=60, message="batch under way")
             assert before["state"] != "completed", "the batch finished before the kill"
             system.stack["issuer"].kill()
             killed = time.monotonic()
@@ -81,7 +83,7 @@ async def test_issuer_killed_mid_batch_issues_each_recipient_once(
                 return len(story.mails()) >= COHORT
 
             try:
-                await eventually(everyone_mailed, "one e-mail per learner", 60)
+                await eventually(everyone_mailed, timeout_s=60, message="one e-mail per learner")
             except AssertionError as exc:
                 pytest.fail(f"{exc}: {len(story.mails())} of {COHORT} mailed\n{system.logs()}")
             print(f"[e2e] every learner mailed {time.monotonic() - killed:.1f}s after the kill")
@@ -91,7 +93,7 @@ async def test_issuer_killed_mid_batch_issues_each_recipient_once(
             async def every_webhook() -> bool:
                 return bool(story.hooks.count("credential.issued") >= COHORT)
 
-            await eventually(every_webhook, "one webhook per credential", 30)
+            await eventually(every_webhook, timeout_s=30, message="one webhook per credential")
             assert story.hooks.count("credential.issued") == COHORT
     finally:
         story.hooks.stop()
@@ -113,7 +115,7 @@ async def test_notifier_killed_while_sending_tells_everyone_once(
             async def some_mailed() -> bool:
                 return len(story.mails()) >= 5
 
-            await eventually(some_mailed, "the first e-mails")
+            await eventually(some_mailed, timeout_s=60, message="the first e-mails")
             notifier.kill()
             killed = time.monotonic()
             print(f"[e2e] notifier killed after {len(story.mails())} of {COHORT} e-mails")
@@ -127,7 +129,7 @@ async def test_notifier_killed_while_sending_tells_everyone_once(
                 )
 
             try:
-                await eventually(everyone, "every e-mail and webhook", 75)
+                await eventually(everyone, timeout_s=75, message="every e-mail and webhook")
             except AssertionError as exc:
                 got = (len(story.mails()), story.hooks.count("credential.issued"))
                 pytest.fail(f"{exc}: (mails, webhooks) = {got}\n{system.logs()}")
@@ -195,14 +197,14 @@ async def test_webhook_receiver_down_then_back(system: System, tmp_path: Path) -
                     if d["attempts"] >= 1 and d["status"] != "sent"
                 ]
 
-            pending = await eventually(failed_once, "a failed first attempt", 30)
+            pending = await eventually(failed_once, timeout_s=30, message="a failed first attempt")
             assert pending[0]["last_error"], pending
             story.hooks.start()
 
             async def got_first() -> list[Any]:
                 return _received(story, first)
 
-            received = await eventually(got_first, "the retried delivery", 30)
+            received = await eventually(got_first, timeout_s=30, message="the retried delivery")
             assert received[0].signed_by(story.college.webhook_secret)
             sent = await _deliveries(story, http, status="sent")
             assert [d["attempts"] >= 2 for d in sent] == [True], sent
@@ -215,7 +217,7 @@ async def test_webhook_receiver_down_then_back(system: System, tmp_path: Path) -
             async def dead() -> list[dict[str, Any]]:
                 return await _deliveries(story, http, status="failed")
 
-            failed = await eventually(dead, "the delivery in the failed list", 45)
+            failed = await eventually(dead, timeout_s=45, message="the delivery in the failed list")
             assert failed[0]["attempts"] == 4, failed
             assert _received(story, second) == []
             story.hooks.start()
@@ -228,13 +230,13 @@ async def test_webhook_receiver_down_then_back(system: System, tmp_path: Path) -
             async def got_second() -> list[Any]:
                 return _received(story, second)
 
-            replayed = await eventually(got_second, "the replayed delivery", 30)
+            replayed = await eventually(got_second, timeout_s=30, message="the replayed delivery")
             assert replayed[0].webhook_id == failed[0]["webhook_id"]
             assert replayed[0].signed_by(story.college.webhook_secret)
 
             async def all_sent() -> bool:
                 return len(await _deliveries(story, http, status="sent")) == 2
 
-            await eventually(all_sent, "both deliveries sent", 15)
+            await eventually(all_sent, timeout_s=15, message="both deliveries sent")
     finally:
         story.hooks.stop()

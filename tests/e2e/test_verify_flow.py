@@ -18,26 +18,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
-from stack_support import (
-    OPERATOR,
-    Stack,
-    StackError,
-    check,
-    eventually,
-    iso,
-    issue,
-    onboard,
-    registry_knows_key,
-    running_stack,
-    verified_once_published,
-    verify,
-)
 from verifier_support import Issuer
 
 from sceau_credentials.results import (
@@ -46,20 +33,41 @@ from sceau_credentials.results import (
     ISSUER_NOT_TRUSTED,
 )
 from sceau_dev.testing.infrastructure import Endpoints
+from sceau_dev.testing.journeys import (
+    check,
+    iso,
+    issue,
+    onboard,
+    registry_knows_key,
+    verified_once_published,
+    verify,
+)
+from sceau_dev.testing.polling import eventually
+from sceau_dev.testing.processes import ServiceFailed
+from sceau_dev.testing.stack import Stack, StackConfig, free_ports, running_stack
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def stack(real_endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The registry, the issuer and the verifier as processes, on fresh topics and databases."""
+    run = uuid.uuid4().hex[:8]
+    config = StackConfig(
+        kafka_bootstrap=real_endpoints.kafka_bootstrap,
+        mongo_uri=real_endpoints.mongo_uri,
+        log_dir=tmp_path_factory.mktemp("e2e-logs"),
+        topic_prefix=f"e2e{run}.",
+        database_prefix=f"e2e_{run}_",
+        ports=free_ports(),
+        services=("registry", "issuer", "verifier"),
+        rate_limit_per_minute=0,
+        extra_env={"issuer": {"ISSUER_SIGN_WORKERS": "0"}},
+    )
     try:
-        with running_stack(
-            real_endpoints.kafka_bootstrap,
-            real_endpoints.mongo_uri,
-            tmp_path_factory.mktemp("e2e-logs"),
-        ) as started:
+        with running_stack(config) as started:
             yield started
-    except StackError as exc:
+    except ServiceFailed as exc:
         pytest.fail(str(exc))
 
 
@@ -78,7 +86,7 @@ async def test_issue_verify_revoke_verify(stack: Stack, http: httpx.AsyncClient)
     assert first["summary"]["hours"] == 15
 
     revoked = await http.post(
-        f"{stack.issuer.base}/v1/credentials/{detail['credential_id']}/revoke",
+        f"{stack.url('issuer')}/v1/credentials/{detail['credential_id']}/revoke",
         headers=college.auth,
         json={"reason_code": "issued-in-error"},
     )
@@ -89,7 +97,9 @@ async def test_issue_verify_revoke_verify(stack: Stack, http: httpx.AsyncClient)
         answer = await verify(http, stack, detail["document"])
         return check(answer, "status")["problem_type"] == CREDENTIAL_REVOKED
 
-    await eventually(is_revoked, "verifier answers revoked", limit_s=30, stack=stack)
+    await eventually(
+        is_revoked, timeout_s=30, message="verifier answers revoked", details=stack.logs
+    )
     print(f"revocation visible at the verifier {time.monotonic() - started:.2f} s after the API")
 
 
@@ -97,7 +107,7 @@ async def test_suspend_then_reinstate(stack: Stack, http: httpx.AsyncClient) -> 
     college = await onboard(http, stack, "Nord")
     detail = await issue(http, stack, college, "grace@example.org")
     await verified_once_published(http, stack, detail["document"])
-    base = f"{stack.issuer.base}/v1/credentials/{detail['credential_id']}"
+    base = f"{stack.url('issuer')}/v1/credentials/{detail['credential_id']}"
     suspended = await http.post(
         f"{base}/suspend", headers=college.auth, json={"reason_code": "under-review"}
     )
@@ -112,12 +122,14 @@ async def test_suspend_then_reinstate(stack: Stack, http: httpx.AsyncClient) -> 
 
         return probe
 
-    await eventually(await status_is(CREDENTIAL_SUSPENDED), "suspended", limit_s=30, stack=stack)
+    await eventually(
+        await status_is(CREDENTIAL_SUSPENDED), timeout_s=30, message="suspended", details=stack.logs
+    )
     reinstated = await http.post(
         f"{base}/reinstate", headers=college.auth, json={"reason_code": "under-review"}
     )
     assert reinstated.status_code == 200, reinstated.text
-    await eventually(await status_is(None), "reinstated", limit_s=30, stack=stack)
+    await eventually(await status_is(None), timeout_s=30, message="reinstated", details=stack.logs)
     assert (await verify(http, stack, detail["document"]))["verified"] is True
 
 
@@ -135,8 +147,8 @@ async def test_issuer_suspended_after_vs_before_issuance(
     # The operator records a suspension that took effect between the two issuances.
     effective = issued_before + (issued_after - issued_before) / 2
     suspended = await http.post(
-        f"{stack.registry.base}/v1/admin/institutions/{college.institution_id}/status",
-        headers=OPERATOR,
+        f"{stack.url('registry')}/v1/admin/institutions/{college.institution_id}/status",
+        headers=stack.operator_headers(),
         json={"status": "suspended", "reason": "QA review", "effective_at": iso(effective)},
     )
     assert suspended.status_code == 200, suspended.text
@@ -145,7 +157,12 @@ async def test_issuer_suspended_after_vs_before_issuance(
         answer = await verify(http, stack, after["document"])
         return answer["verified"] is False
 
-    await eventually(after_refused, "AccreditationChangedV1 reached the verifier", stack=stack)
+    await eventually(
+        after_refused,
+        timeout_s=60,
+        message="AccreditationChangedV1 reached the verifier",
+        details=stack.logs,
+    )
     late = await verify(http, stack, after["document"])
     assert check(late, "issuer")["problem_type"] == ISSUER_NOT_TRUSTED
     assert "suspended" in check(late, "issuer")["reason_en"]
@@ -160,7 +177,7 @@ async def test_rotated_key_keeps_old_credentials_valid(
     college = await onboard(http, stack, "Est")
     old = await issue(http, stack, college, "old@example.org")
     rotated = await http.post(
-        f"{stack.issuer.base}/v1/institution/keys/rotate", headers=college.auth
+        f"{stack.url('issuer')}/v1/institution/keys/rotate", headers=college.auth
     )
     assert rotated.status_code == 200, rotated.text
     new_key = rotated.json()

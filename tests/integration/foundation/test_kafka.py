@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from sceau_dev.testing.polling import eventually
 from sceau_shared.events import CredentialStatusChangedV1, DeadLetterV1, StatusChange
 from sceau_shared.kafka import EventPublisher, create_broker, subscribe_event
 
@@ -22,12 +23,6 @@ def make_event(i: int) -> CredentialStatusChangedV1:
         reason_code="test",
         effective_at=datetime.now(UTC),
     )
-
-
-async def wait_for(predicate, within: float = 30.0) -> None:
-    async with asyncio.timeout(within):
-        while not predicate():  # noqa: ASYNC110 - polling a plain predicate
-            await asyncio.sleep(0.05)
 
 
 class TestConsumeAfterHandling:
@@ -61,7 +56,9 @@ class TestConsumeAfterHandling:
             await broker.start()
             for i in range(3):
                 await publisher.publish(make_event(i))
-            await wait_for(lambda: len(handled) == 3)
+            await eventually(
+                lambda: len(handled) == 3, timeout_s=30, message="three events handled"
+            )
         # c-1 failed once and was delivered again; every message handled once after success.
         assert sorted(handled) == ["c-0", "c-1", "c-2"]
 
@@ -71,7 +68,7 @@ class TestConsumeAfterHandling:
         async with broker:
             await broker.start()
             await publisher.publish(make_event(9))
-            await wait_for(lambda: "c-9" in handled)
+            await eventually(lambda: "c-9" in handled, timeout_s=30, message="c-9 handled")
         assert handled == ["c-9"]
 
     async def test_poison_message_goes_to_the_dead_letter_topic(self, kafka_settings):
@@ -95,7 +92,7 @@ class TestConsumeAfterHandling:
             await broker.start()
             await broker.publish(b"{not json", topic=topic, key=b"x")
             await publisher.publish(make_event(1))
-            await wait_for(lambda: handled == ["c-1"])
+            await eventually(lambda: handled == ["c-1"], timeout_s=30, message="c-1 handled once")
 
         consumer = AIOKafkaConsumer(
             f"{topic}.dlq",

@@ -7,6 +7,7 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from sceau_dev.testing.polling import eventually
 from sceau_shared.events import CredentialStatusChangedV1, StatusChange
 from sceau_shared.kafka import EventPublisher, create_broker, subscribe_event
 from sceau_shared.metrics import BusinessMetrics, ConsumerLag
@@ -74,21 +75,17 @@ async def test_consumer_lag_is_measured(kafka_settings):
                     effective_at=datetime.now(UTC),
                 )
             )
-        seen = 0
-        for _ in range(100):
-            sample = await lag.sample()
-            seen = sum(sample.values())
-            if seen >= 4:
-                break
-            await asyncio.sleep(0.1)
-        assert seen >= 4  # one message is being handled, the rest wait
+
+        async def lag_of_four() -> int:
+            total = sum((await lag.sample()).values())
+            return total if total >= 4 else 0
+
+        # One message is being handled, the rest wait.
+        seen = await eventually(lag_of_four, timeout_s=10, message="a consumer lag of 4")
         gauge = points(reader, "sceau.kafka.consumer.lag")
         assert sum(p.value for p in gauge) == seen
         release.set()
-        for _ in range(100):
-            if handled == 5:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: handled == 5, timeout_s=5, message="the five events handled")
 
 
 async def test_outbox_relay_counts_published_business_events(

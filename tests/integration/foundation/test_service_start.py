@@ -3,12 +3,11 @@
 import os
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
 from sceau_dev.infra.process import free_port
+from sceau_dev.testing.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 
@@ -58,34 +57,18 @@ class TestRefusesBadSettings:
         assert "MongoDB is unreachable" in result.stderr.strip().splitlines()[-1]
 
 
-def test_service_becomes_ready_against_real_servers(real_endpoints, unique_id):
+def test_service_becomes_ready_against_real_servers(real_endpoints, unique_id, tmp_path):
     port = free_port()
     env = {
-        **os.environ,
         "NOTIFIER_MONGO__URI": real_endpoints.mongo_uri,
         "NOTIFIER_MONGO__DATABASE": f"t_{unique_id}",
         "NOTIFIER_KAFKA__BOOTSTRAP_SERVERS": real_endpoints.kafka_bootstrap,
         "NOTIFIER_KAFKA__TOPIC_PREFIX": f"t{unique_id}.",
         "NOTIFIER_HTTP__PORT": str(port),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sceau_notifier"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    service = ServiceProcess("notifier", port, env, tmp_path)
+    service.start()
     try:
-        deadline = time.monotonic() + 60
-        status = None
-        while time.monotonic() < deadline:
-            try:
-                status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code
-            except httpx.HTTPError:
-                status = None
-            if status == 200:
-                break
-            time.sleep(0.3)
-        assert status == 200
+        service.wait_ready(timeout_s=60)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        service.stop(timeout_s=30)

@@ -9,13 +9,11 @@ of all three services as one collector would.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import itertools
 import os
 import socket
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -250,20 +248,6 @@ async def running_system(
                     tel.tracer_provider.force_flush()
     for tel in (tel_issuer, tel_registry, tel_notifier, tel_mongo):
         tel.shutdown()
-
-
-async def eventually(check: Any, *, within: float, what: str, interval: float = 0.1) -> Any:
-    """Poll ``check`` (sync or async) until it returns something truthy."""
-    deadline = time.monotonic() + within
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 # --- span trees ------------------------------------------------------------------------------

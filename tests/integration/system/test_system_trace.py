@@ -25,13 +25,13 @@ from system_trace_support import (
     chain_to_root,
     databases,
     describe,
-    eventually,
     producer_hops,
     running_system,
     service_of,
     smtp_server,
 )
 
+from sceau_dev.testing.polling import eventually
 from sceau_issuer.apikeys.service import Scope
 from sceau_issuer.errors import InstitutionNotFound
 from sceau_shared.events import (
@@ -88,7 +88,7 @@ async def _onboard(system: System) -> dict[str, str]:
         accreditation = await tenants.accreditation(institution_id)
         return bool(accreditation and accreditation.status == "active" and accreditation.scopes)
 
-    await eventually(accredited, within=20, what="the issuer's tenant, active and accredited")
+    await eventually(accredited, timeout_s=20, message="the issuer's tenant, active and accredited")
     created_key = await system.issuer.state.graph.api_keys.create(
         institution_id, "system-trace", list(Scope)
     )
@@ -154,12 +154,12 @@ async def test_one_trace_links_revoke_request_to_email_and_registry_update(
 
                 # Let the issuance settle first (its e-mail sent, the new list at the registry)
                 # so the revocation's re-sign is a publication of its own.
-                await eventually(smtp.count, within=20, what="the 'issued' e-mail")
+                await eventually(smtp.count, timeout_s=20, message="the 'issued' e-mail")
 
                 async def list_served() -> bool:
                     return (await system.registry_http.get(list_path)).status_code == 200
 
-                await eventually(list_served, within=20, what="the new list at the registry")
+                await eventually(list_served, timeout_s=20, message="the new list at the registry")
 
                 revoked = await system.issuer_http.post(
                     f"/v1/credentials/{credential_id}/revoke",
@@ -186,8 +186,8 @@ async def test_one_trace_links_revoke_request_to_email_and_registry_update(
                                 _in_trace(system, trace_id), status_list_topic
                             )
                         ),
-                        within=20,
-                        what="the notifier's send and the registry's update in the trace",
+                        timeout_s=20,
+                        message="the notifier's send and the registry's update in the trace",
                     )
                 except AssertionError as missing:
                     seen = _in_trace(system, trace_id)

@@ -182,7 +182,7 @@ def test_every_system_topic_is_declared_with_partitions_and_replicas(
     rendered: dict[str, list[Doc]],
 ) -> None:
     expected = system_topics()
-    assert len(expected) == 18
+    assert len(expected) == 20
     wanted = {"dev": (1, 1), "prod": (3, 2)}
     for overlay, docs in rendered.items():
         (kafka,) = of_kind(docs, "Kafka")

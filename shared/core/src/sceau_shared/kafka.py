@@ -23,13 +23,13 @@ from typing import Any, Literal, TypeVar
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import InvalidProducerEpoch, OutOfOrderSequenceNumber, UnknownProducerId
 from faststream import AckPolicy, Context
-from faststream._internal.parser import DefaultCodec
 from faststream.kafka import KafkaBroker, KafkaMessage, KafkaRouter
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.trace import TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from pydantic import ValidationError
 
+from sceau_shared.compat.faststream import connected_producer, replace_producer
 from sceau_shared.events import DeadLetterV1, Event, dead_letter_topic
 from sceau_shared.settings import KafkaSettings
 
@@ -134,28 +134,25 @@ class EventPublisher:
         )
         return future
 
+    async def publish_physical(
+        self, *, topic: str, key: bytes, payload: bytes, headers: dict[str, str]
+    ) -> None:
+        """Send bytes to a topic name used as is, without the configured prefix.
+
+        For topics derived from a physical one (the dead-letter topic of a consumed record).
+        """
+        await self._broker.publish(payload, topic=topic, key=key, headers=headers)
+
     def _producer(self) -> AIOKafkaProducer:
-        # FastStream keeps its connected aiokafka producer behind private attributes; this is
-        # the one place that reaches it (with _reset_producer, which replaces it).
-        state: Any = self._broker.config.producer._producer  # type: ignore[attr-defined]
-        producer = getattr(state, "producer", None)
-        if not isinstance(producer, AIOKafkaProducer):
+        producer = connected_producer(self._broker)
+        if producer is None:
             raise RuntimeError("the Kafka producer is not connected")
         return producer
 
     async def _reset_producer(self) -> None:
         async with self._reset_lock:
-            # FastStream exposes no public "reconnect the producer" call; these are the same
-            # steps its own connect() takes for the producer, without touching the consumers.
-            config: Any = self._broker.config
-            kwargs: dict[str, Any] = dict(self._broker._connection_kwargs)
-            await config.producer.disconnect()
-            fresh = AIOKafkaProducer(**kwargs)
-            await config.producer.connect(
-                fresh,
-                serializer=config.fd_config._serializer,
-                codec=config.broker_codec or DefaultCodec(),
-            )
+            # FastStream has no public "reconnect the producer" call (sceau_shared.compat).
+            await replace_producer(self._broker)
             self.producer_resets += 1
             _log.warning("Kafka producer replaced after a fatal producer-state error")
 
@@ -183,10 +180,10 @@ async def send_dead_letter(
         consumer_group=consumer_group,
     )
     # The DLQ topic is physical already (derived from the record's topic), so bypass the prefix.
-    await publisher._broker.publish(
-        letter.to_bytes(),
+    await publisher.publish_physical(
         topic=dead_letter_topic(original_topic),
         key=letter.key,
+        payload=letter.to_bytes(),
         headers={"content-type": "application/json", "event-type": letter.event_type},
     )
 

@@ -100,7 +100,7 @@ class ConsumerLag:
             consumer: Any = getattr(subscriber, "consumer", None)
             if consumer is None:
                 continue
-            group = str(getattr(consumer, "_group_id", None) or "")
+            group = str(getattr(subscriber, "group_id", None) or "")
             assigned = list(consumer.assignment())
             if not assigned:
                 continue

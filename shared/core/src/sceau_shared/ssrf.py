@@ -29,7 +29,8 @@ from typing import Final
 
 import httpcore
 import httpx
-from httpcore._backends.auto import AutoBackend
+
+from sceau_shared.compat.httpx import set_connection_pool
 
 __all__ = [
     "AddressClass",
@@ -283,7 +284,8 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
 
     def __init__(self, allow_private: bool) -> None:
         self._allow_private = allow_private
-        self._inner = AutoBackend()
+        # httpcore's public asyncio backend (anyio): what its private auto-backend picks on asyncio.
+        self._inner = httpcore.AnyIOBackend()
 
     async def connect_tcp(
         self,
@@ -332,15 +334,14 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 
     def __init__(self, *, allow_private: bool = False, retries: int = 0) -> None:
         super().__init__(trust_env=False, retries=retries)
-        # httpx does not expose httpcore's network_backend; rebuild the pool with the same
-        # SSL context and our backend. Covered by tests so an httpx upgrade cannot silently
-        # drop the guard.
-        ssl_context = self._pool._ssl_context
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
+        # httpx does not expose httpcore's network_backend: swap the pool it built for one with
+        # the same SSL settings and our backend (sceau_shared.compat.httpx names the internal).
+        pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
             retries=retries,
             network_backend=_GuardedBackend(allow_private),
         )
+        set_connection_pool(self, pool)
 
 
 @dataclass(frozen=True)

@@ -26,17 +26,19 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any, Final, Protocol, TypeVar, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import pyoxigraph as ox
-from frozendict import frozendict
 from pyld import jsonld
-from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
-from pyld.identifier_issuer import IdentifierIssuer
 
+from sceau_credentials.compat.pyld import (
+    BoundedURDNA2015,
+    MemoisingProcessor,
+    ResolverCache,
+    expanded_to_dataset,
+)
 from sceau_credentials.document_loader import (
     ContextBundle,
     UnknownContextError,
@@ -69,9 +71,6 @@ _SENTINEL_BASE: Final = "https://relative-iri.sceau.invalid/"
 _MAX_SAFE_INT: Final = 2**53 - 1
 _RDF_TYPE: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
 
 class CanonicalizationError(ValueError):
     """The document could not be turned into canonical N-Quads (malformed JSON-LD, too complex)."""
@@ -97,26 +96,6 @@ class Canonicalizer(Protocol):
         ...
 
 
-class _LRU(OrderedDict[_K, _V]):
-    """A small least-recently-used mapping (pyld's resolver cache only needs get/set)."""
-
-    def __init__(self, maxsize: int) -> None:
-        super().__init__()
-        self._maxsize = maxsize
-
-    def get(self, key: _K, default: Any = None) -> Any:
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        return default
-
-    def __setitem__(self, key: _K, value: _V) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self._maxsize:
-            self.popitem(last=False)
-
-
 def _raise_dropped(expanded_property: str | None) -> None:
     raise UnsafeDocumentError(
         "invalid property",
@@ -124,78 +103,6 @@ def _raise_dropped(expanded_property: str | None) -> None:
         if expanded_property
         else "a property is not defined by the document's contexts",
     )
-
-
-class _MemoisingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
-    """A pyld processor that memoises context processing.
-
-    pyld caches a processed context per active context, but a type-scoped context is applied to
-    a fresh clone of the active context every time (it must not propagate), so the cache never
-    hits and the Open Badges contexts are re-processed for every typed node. The result of
-    processing depends only on the (immutable, uniquely identified) active context, the local
-    context and the flags, so we memoise on exactly those. This overrides a private pyld method;
-    the W3C vector tests pin its behaviour.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(on_property_dropped=_raise_dropped)
-        self._memo: _LRU[tuple[Any, ...], tuple[Any, Any]] = _LRU(maxsize=2048)
-
-    def _process_context(
-        self,
-        active_ctx: Any,
-        local_ctx: Any,
-        options: Any,
-        override_protected: bool = False,
-        propagate: bool = True,
-        validate_scoped: bool = True,
-        cycles: Any = None,
-    ) -> Any:
-        identity = active_ctx.get("_uuid") if isinstance(active_ctx, frozendict) else None
-        if cycles or identity is None:
-            return super()._process_context(
-                active_ctx, local_ctx, options, override_protected, propagate, validate_scoped,
-                cycles,
-            )  # fmt: skip
-        if isinstance(local_ctx, str):
-            context_key: tuple[Any, ...] = ("url", local_ctx)
-        elif isinstance(local_ctx, list) and all(isinstance(item, str) for item in local_ctx):
-            context_key = ("url", *local_ctx)
-        else:
-            # An object context: identify it by identity; the memo keeps a reference to it so the
-            # id cannot be reused while the entry lives, and we check identity on a hit.
-            context_key = ("object", id(local_ctx))
-        key = (identity, context_key, override_protected, propagate, validate_scoped)
-        hit = self._memo.get(key)
-        if hit is not None and (context_key[0] == "url" or hit[0] is local_ctx):
-            return hit[1]
-        result = super()._process_context(
-            active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
-        )
-        if isinstance(result, frozendict):
-            self._memo[key] = (local_ctx, result)
-        return result
-
-
-class _BoundedURDNA2015(URDNA2015):  # type: ignore[misc]
-    """pyld's RDFC-1.0 with rdf-canonize's default work bound (``maxWorkFactor`` 1).
-
-    Crafted blank-node structures make RDFC-1.0 exponential; like jsonld.js we allow as many
-    "Hash N-Degree Quads" runs as there are blank nodes and then give up.
-    """
-
-    def __init__(self, budget: int) -> None:
-        super().__init__()
-        self._remaining = budget
-
-    def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
-        if self._remaining <= 0:
-            raise CanonicalizationError(
-                "the document's blank nodes are too ambiguous to canonicalize within the work "
-                "limit (RDFC-1.0 maximum deep iterations exceeded)"
-            )
-        self._remaining -= 1
-        return super().hash_n_degree_quads(id_, issuer)
 
 
 def _find_cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
@@ -230,6 +137,13 @@ def _count_blank_nodes(dataset: Mapping[str, list[dict[str, Any]]]) -> int:
     return len(labels)
 
 
+def _work_limit_exceeded() -> CanonicalizationError:
+    return CanonicalizationError(
+        "the document's blank nodes are too ambiguous to canonicalize within the work "
+        "limit (RDFC-1.0 maximum deep iterations exceeded)"
+    )
+
+
 def _canonical_nquads(dataset: dict[str, list[dict[str, Any]]]) -> str:
     """Run bounded RDFC-1.0 on a pyld-shaped dataset and return canonical N-Quads."""
     blank_nodes = _count_blank_nodes(dataset)
@@ -237,8 +151,9 @@ def _canonical_nquads(dataset: dict[str, list[dict[str, Any]]]) -> str:
         raise CanonicalizationError(
             f"the document has {blank_nodes} blank nodes; at most {MAX_BLANK_NODES} are accepted"
         )
-    result = _BoundedURDNA2015(budget=blank_nodes).main(dataset, {"format": "application/n-quads"})
-    return str(result)
+    return BoundedURDNA2015(budget=blank_nodes, exhausted=_work_limit_exceeded).canonical_nquads(
+        dataset
+    )
 
 
 class PyldCanonicalizer:
@@ -252,8 +167,8 @@ class PyldCanonicalizer:
 
     def __init__(self, contexts: ContextBundle | None = None) -> None:
         self._contexts = contexts if contexts is not None else bundled_contexts()
-        self._resolved: _LRU[str, Any] = _LRU(maxsize=512)
-        self._processor = _MemoisingProcessor()
+        self._resolved: ResolverCache[str, Any] = ResolverCache(max_entries=512)
+        self._processor = MemoisingProcessor(on_property_dropped=_raise_dropped)
         self._lock = threading.Lock()
 
     @property
@@ -298,16 +213,8 @@ class PyldCanonicalizer:
     def _to_dataset(self, expanded: list[Any]) -> dict[str, list[dict[str, Any]]]:
         # Same steps as pyld's to_rdf, minus the second expansion it would do on our already
         # expanded (and safety-checked) input.
-        options = self._options()
-        issuer = IdentifierIssuer("_:b")
-        node_map: dict[str, Any] = {"@default": {}}
         try:
-            self._processor._create_node_map(expanded, node_map, "@default", issuer)
-            return {
-                name: self._processor._graph_to_rdf(graph, issuer, options)
-                for name, graph in sorted(node_map.items())
-                if name == "@default" or jsonld._is_absolute_iri(name)
-            }
+            return expanded_to_dataset(self._processor, expanded, self._options())
         except jsonld.JsonLdError as error:
             raise _translate(error) from error
 

@@ -11,11 +11,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from sceau_dev.testing.polling import eventually_sync
 
 
 class ServiceFailed(RuntimeError):
@@ -30,6 +31,8 @@ class ServiceProcess:
     port: int
     env: dict[str, str]
     log_dir: Path
+    #: CPU cores to pin the process to (benchmarks); ``None`` leaves it to the scheduler.
+    cpus: frozenset[int] | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -53,22 +56,28 @@ class ServiceProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
+        if self.cpus:
+            os.sched_setaffinity(self.process.pid, self.cpus)
 
     def wait_ready(self, timeout_s: float = 60.0) -> None:
         """Wait until ``/readyz`` answers 200, or raise :class:`ServiceFailed`."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise ServiceFailed(
-                    f"{self.name} exited with {self.process.returncode}:\n{self.tail()}"
-                )
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise ServiceFailed(f"{self.name} not ready after {timeout_s:.0f}s:\n{self.tail()}")
+        eventually_sync(
+            self._ready,
+            timeout_s=timeout_s,
+            message=f"{self.name} ready",
+            error=ServiceFailed,
+            details=self.tail,
+        )
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise ServiceFailed(
+                f"{self.name} exited with {self.process.returncode}:\n{self.tail()}"
+            )
+        try:
+            return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def tail(self, lines: int = 20) -> str:
         """Return the end of the service's log."""

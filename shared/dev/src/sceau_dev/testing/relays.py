@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+from sceau_dev.testing.polling import eventually
 from sceau_shared.outbox import OutboxRelay
 
 __all__ = ["running", "wait_published"]
@@ -28,7 +29,10 @@ async def wait_published(relay: OutboxRelay, count: int, *, within_s: float = 10
 
     The caller asserts on what was published: a timeout here is not an error by itself.
     """
-    for _ in range(max(1, int(within_s / 0.05))):
-        if relay.published >= count:
-            return
-        await asyncio.sleep(0.05)
+    with contextlib.suppress(AssertionError):
+        await eventually(
+            lambda: relay.published >= count,
+            timeout_s=within_s,
+            interval_s=0.05,
+            message=f"{count} entries published",
+        )

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from opentelemetry.trace import TracerProvider
 
+from sceau_shared.compat.otel_pymongo import swap_command_tracer
+
 
 @contextmanager
 def pymongo_spans_to(provider: TracerProvider) -> Iterator[None]:
@@ -25,15 +27,12 @@ def pymongo_spans_to(provider: TracerProvider) -> Iterator[None]:
     was_instrumented = instrumentor.is_instrumented_by_opentelemetry
     if not was_instrumented:
         instrumentor.instrument(tracer_provider=provider)
-    # Private attributes: the instrumentation offers no public way to change its provider.
-    listener = instrumentor._commandtracer_instance
-    if listener is None:
-        raise RuntimeError("the PyMongo instrumentation did not register its listener")
-    previous = listener._tracer
-    listener._tracer = provider.get_tracer("opentelemetry.instrumentation.pymongo")
+    previous = swap_command_tracer(
+        instrumentor, provider.get_tracer("opentelemetry.instrumentation.pymongo")
+    )
     try:
         yield
     finally:
-        listener._tracer = previous
+        swap_command_tracer(instrumentor, previous)
         if not was_instrumented:
             instrumentor.uninstrument()

@@ -1,0 +1,168 @@
+"""pyld internals the canonicalizer relies on: context memoisation, RDF conversion, RDFC-1.0 bound.
+
+:class:`sceau_credentials.canonical.PyldCanonicalizer` needs three things pyld does not offer
+publicly:
+
+* **context memoisation** — pyld applies a type-scoped context to a fresh clone of the active
+  context every time a typed node is met, so its own cache never hits and the Open Badges
+  contexts are re-processed for every typed node (2.5x slower). :class:`MemoisingProcessor`
+  overrides the private ``JsonLdProcessor._process_context(active_ctx, local_ctx, options,
+  override_protected, propagate, validate_scoped, cycles)`` and keys the memo on the active
+  context's private ``_uuid`` entry (set by pyld on every processed context, which it returns as
+  an immutable ``frozendict``);
+* **RDF conversion of an already expanded document** — ``jsonld.to_rdf`` would expand again what
+  the canonicalizer has expanded and safety-checked; :func:`expanded_to_dataset` takes the same
+  steps ``to_rdf`` takes, with the private ``JsonLdProcessor._create_node_map``,
+  ``JsonLdProcessor._graph_to_rdf`` and ``jsonld._is_absolute_iri``;
+* **a work bound on RDFC-1.0** — :class:`BoundedURDNA2015` subclasses ``pyld.canon.URDNA2015``
+  (undocumented) and counts its ``hash_n_degree_quads`` calls, like rdf-canonize's
+  ``maxWorkFactor``, calling ``main(dataset, options)`` to run.
+
+It also relies on ``pyld.context_resolver.ContextResolver`` reading its shared cache only with
+``get(key)`` and ``cache[key] = value`` (:class:`ResolverCache`), and on a document loader result
+tagged ``"static"`` being cached there.
+
+Checked against pyld 3.3.x (3.3.0 installed; ``pyld>=3.3,<4`` in ``shared/engine/pyproject.toml``).
+What breaks if they move: a renamed ``_process_context`` silently disables the memo (canonical
+output unchanged, verification 2.5x slower); the others raise
+:class:`~sceau_shared.compat.UnsupportedLibraryError` naming pyld's version, so every proof check
+fails loudly rather than signing or verifying different bytes. The W3C vector tests
+(``tests/unit/engine/test_canonical.py``) pin the output; ``tests/unit/engine/test_pyld_compat.py``
+pins each internal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from frozendict import frozendict
+from pyld import jsonld
+from pyld.canon import URDNA2015
+from pyld.identifier_issuer import IdentifierIssuer
+
+from sceau_shared.cache import TtlCache
+from sceau_shared.compat import reaching_into
+
+__all__ = [
+    "BoundedURDNA2015",
+    "MemoisingProcessor",
+    "ResolverCache",
+    "expanded_to_dataset",
+]
+
+_MODULE = "sceau_credentials.compat.pyld"
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class ResolverCache(TtlCache[_K, _V]):
+    """A bounded LRU (never expiring) with the mapping calls pyld's ``ContextResolver`` makes."""
+
+    def __init__(self, max_entries: int) -> None:
+        super().__init__(ttl_s=math.inf, max_entries=max_entries)
+
+    def __setitem__(self, key: _K, value: _V) -> None:
+        self.put(key, value)
+
+
+class MemoisingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
+    """A pyld processor that memoises context processing (see the module docstring).
+
+    The result of processing depends only on the (immutable, uniquely identified) active context,
+    the local context and the flags, so the memo is keyed on exactly those.
+
+    Args:
+        on_property_dropped: pyld's hook for a property no context defines (safe mode raises).
+        max_entries: Bound on the memo.
+    """
+
+    def __init__(self, on_property_dropped: Callable[[str | None], None], max_entries: int = 2048):
+        super().__init__(on_property_dropped=on_property_dropped)
+        self._memo: ResolverCache[tuple[Any, ...], tuple[Any, Any]] = ResolverCache(max_entries)
+
+    def _process_context(
+        self,
+        active_ctx: Any,
+        local_ctx: Any,
+        options: Any,
+        override_protected: bool = False,
+        propagate: bool = True,
+        validate_scoped: bool = True,
+        cycles: Any = None,
+    ) -> Any:
+        identity = active_ctx.get("_uuid") if isinstance(active_ctx, frozendict) else None
+        if cycles or identity is None:
+            return super()._process_context(
+                active_ctx, local_ctx, options, override_protected, propagate, validate_scoped,
+                cycles,
+            )  # fmt: skip
+        if isinstance(local_ctx, str):
+            context_key: tuple[Any, ...] = ("url", local_ctx)
+        elif isinstance(local_ctx, list) and all(isinstance(item, str) for item in local_ctx):
+            context_key = ("url", *local_ctx)
+        else:
+            # An object context: identify it by identity; the memo keeps a reference to it so the
+            # id cannot be reused while the entry lives, and we check identity on a hit.
+            context_key = ("object", id(local_ctx))
+        key = (identity, context_key, override_protected, propagate, validate_scoped)
+        hit = self._memo.get(key)
+        if hit is not None and (context_key[0] == "url" or hit[0] is local_ctx):
+            return hit[1]
+        result = super()._process_context(
+            active_ctx, local_ctx, options, override_protected, propagate, validate_scoped, cycles
+        )
+        if isinstance(result, frozendict):
+            self._memo[key] = (local_ctx, result)
+        return result
+
+    @property
+    def memo_size(self) -> int:
+        """How many processed contexts are memoised (tests check the memo is really used)."""
+        return len(self._memo)
+
+
+def expanded_to_dataset(
+    processor: jsonld.JsonLdProcessor, expanded: list[Any], options: dict[str, Any]
+) -> dict[str, list[dict[str, Any]]]:
+    """Return the RDF dataset of an expanded document in pyld's shape (graph name → triples).
+
+    The same steps as ``jsonld.to_rdf`` after its expansion. Raises pyld's ``JsonLdError`` for
+    invalid input, like ``to_rdf``.
+    """
+    issuer = IdentifierIssuer("_:b")
+    node_map: dict[str, Any] = {"@default": {}}
+    with reaching_into("PyLD", "JsonLdProcessor._create_node_map/_graph_to_rdf", _MODULE):
+        create_node_map = processor._create_node_map
+        graph_to_rdf = processor._graph_to_rdf
+        is_absolute_iri = jsonld._is_absolute_iri
+    create_node_map(expanded, node_map, "@default", issuer)
+    return {
+        name: graph_to_rdf(graph, issuer, options)
+        for name, graph in sorted(node_map.items())
+        if name == "@default" or is_absolute_iri(name)
+    }
+
+
+class BoundedURDNA2015(URDNA2015):  # type: ignore[misc]
+    """pyld's RDFC-1.0 allowed ``budget`` "Hash N-Degree Quads" runs, then ``exhausted()`` raises.
+
+    Crafted blank-node structures make RDFC-1.0 exponential; like jsonld.js (rdf-canonize's
+    default ``maxWorkFactor`` 1) the caller allows as many runs as there are blank nodes.
+    """
+
+    def __init__(self, budget: int, exhausted: Callable[[], Exception]) -> None:
+        super().__init__()
+        self._remaining = budget
+        self._exhausted = exhausted
+
+    def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
+        if self._remaining <= 0:
+            raise self._exhausted()
+        self._remaining -= 1
+        return super().hash_n_degree_quads(id_, issuer)
+
+    def canonical_nquads(self, dataset: dict[str, list[dict[str, Any]]]) -> str:
+        """Run RDFC-1.0 on a pyld-shaped dataset; return the canonical N-Quads."""
+        return str(self.main(dataset, {"format": "application/n-quads"}))
