@@ -1,7 +1,7 @@
 """Index allocation: a bijective keyed permutation, allocations that never collide, rollover.
 
 The allocator runs here against an in-memory collection whose every call is atomic and yields to
-the event loop (see ``ob3_samples.FakeCollection``); the same scenarios run against the real
+the event loop (see ``allocation_fakes.FakeCollection``); the same scenarios run against the real
 MongoDB-protocol server in tests/integration/issuer/test_issuer_allocation_mongo.py.
 """
 
@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import pytest
+from allocation_fakes import FakeCollection
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ob3_samples import FakeCollection
 from pymongo.errors import BulkWriteError
 
 from sceau_credentials.status import MIN_ENTRIES, KeyedPermutation

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -16,6 +16,7 @@ from sceau_shared.http.operator import OperatorAuthMiddleware
 from sceau_shared.http.server_spans import ServerSpans
 from sceau_shared.kafka import GRAPH_CONTEXT, PUBLISHER_CONTEXT
 from sceau_shared.runtime import Runtime, ServiceSettings, open_connections
+from sceau_shared.service.asyncapi import build_asyncapi
 from sceau_shared.service.definition import ServiceDefinition, ServiceGraph
 from sceau_shared.service.state import ServiceState
 from sceau_shared.telemetry import Telemetry, setup_telemetry
@@ -82,6 +83,7 @@ def create_service_app(
     )
     for router in definition.routers:
         app.include_router(router)
+    _publish_asyncapi(app, definition, settings)
     if definition.operator is not None:
         app.add_middleware(
             OperatorAuthMiddleware,
@@ -114,3 +116,20 @@ async def _running(graph: ServiceGraph) -> AsyncIterator[None]:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _publish_asyncapi(app: FastAPI, definition: ServiceDefinition[S, G], settings: S) -> None:
+    """Serve the service's AsyncAPI document beside ``/openapi.json`` (built once, on first ask)."""
+    built: list[dict[str, Any]] = []
+
+    @app.get(
+        "/asyncapi.json",
+        tags=["probes"],
+        summary="AsyncAPI document: the Kafka topics this service sends to and receives from",
+        response_model=dict[str, Any],
+    )
+    async def asyncapi() -> dict[str, Any]:
+        """Generated from the consumer router and the published event types (no hand-kept copy)."""
+        if not built:
+            built.append(build_asyncapi(definition, settings))
+        return built[0]
