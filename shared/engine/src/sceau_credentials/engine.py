@@ -10,6 +10,9 @@ Three profiles, one interface (see issue "Credential engine"):
 * ``jwt``: VC Data Model 1.1 as a VC-JWT (EdDSA JWS): didkit for did:key, ours for did:web;
   ES256 for a P-256 key (ours). VC-JWTs in EdDSA, ES256 and RS256 are verified.
 
+Selective disclosure (``ecdsa-sd-2023``, P-256) is signed, derived and verified by
+:mod:`sceau_credentials.proofs.ecdsa_sd`; :func:`verify_proof` checks derived proofs.
+
 Verification never raises for bad input: :func:`verify_proof` returns a
 :class:`ProofVerification` whose ``problem_type`` is a W3C problem URI and whose ``reason`` says
 what went wrong in plain English. It checks the proof (signature, options, key authorization) and
@@ -44,6 +47,7 @@ from sceau_credentials.proofs.didkit_suite import (
     didkit_sign_jwt,
     didkit_verify,
 )
+from sceau_credentials.proofs.ecdsa_sd import is_ecdsa_sd_proof, verify_derived_proofs
 from sceau_credentials.proofs.ed25519_signature_2020 import ED25519_SIGNATURE_2020
 from sceau_credentials.proofs.errors import (
     PARSING_ERROR,
@@ -260,6 +264,8 @@ async def _verify_linked_data(
         verified = await verify_document_proofs(
             document, resolver, engine, suite=ED25519_SIGNATURE_2020, now=now
         )
+    elif proof_type == EDDSA_RDFC_2022.proof_type and any(map(is_ecdsa_sd_proof, proofs)):
+        verified = await verify_derived_proofs(document, resolver, now=now)
     elif proof_type == EDDSA_RDFC_2022.proof_type:
         verified = await verify_document_proofs(
             document, resolver, engine, suite=EDDSA_RDFC_2022, now=now
@@ -268,7 +274,8 @@ async def _verify_linked_data(
         raise ProofError(
             PROOF_VERIFICATION_ERROR,
             f"proof type {proof_type!r} is not supported (supported: DataIntegrityProof with "
-            "eddsa-rdfc-2022, Ed25519Signature2020, VC-JWT with EdDSA)",
+            "eddsa-rdfc-2022 or ecdsa-sd-2023, Ed25519Signature2020, VC-JWT with EdDSA, ES256 "
+            "or RS256)",
         )
     return _success(document, verified)
 
