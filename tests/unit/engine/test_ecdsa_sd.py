@@ -26,6 +26,8 @@ from sceau_credentials.proofs.errors import (
     ProofError,
 )
 from sceau_credentials.proofs.sd_primitives import pointers_except
+from sceau_credentials.results import CheckName, CheckStatus
+from sceau_credentials.verification import verify
 
 VECTORS = Path(__file__).parent / "vectors" / "ecdsa-sd-2023"
 MANDATORY = ["/issuer", "/validFrom"]
@@ -196,3 +198,17 @@ async def test_we_derive_from_a_digital_bazaar_base_proof() -> None:
     theirs = parse_derived_proof_value(reference["proof"]["proofValue"])
     assert ours == theirs  # same signatures kept, same label map, same mandatory indexes
     assert (await verify_proof(disclosed, resolver())).verified
+
+
+async def test_full_verification_pipeline_passes_a_disclosure() -> None:
+    key = P256SigningKey.generate()
+    secured = add_base_proof(
+        graded_badge(key.controller), key, mandatory_pointers=MANDATORY, as_array=True
+    )
+    disclosed = derive(secured, pointers_except(secured, HIDDEN))
+    result = await verify(disclosed, resolver=resolver())
+    assert result.verified
+    statuses = {check.name: check.status for check in result.checks}
+    assert statuses[CheckName.PROOF] is CheckStatus.PASSED
+    assert statuses[CheckName.STRUCTURE] is CheckStatus.PASSED
+    assert not result.warnings  # proof as an array: valid against the OB 3.0 JSON Schema

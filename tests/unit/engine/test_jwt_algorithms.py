@@ -21,6 +21,8 @@ from sceau_credentials.proofs.errors import (
     ProofError,
 )
 from sceau_credentials.proofs.jwt import decode_jwt, sign_jwt
+from sceau_credentials.results import CheckName, CheckStatus
+from sceau_credentials.verification import verify
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -166,3 +168,12 @@ async def test_eddsa_did_key_jwt_still_goes_through_didkit() -> None:
     token = await sign_credential(ob3_v1_credential(key.controller), key, Profile.JWT)
     assert isinstance(token, str)
     assert (await verify_proof(token, _resolver())).verified
+
+
+async def test_full_verification_pipeline_passes_an_es256_jwt() -> None:
+    key = P256SigningKey.generate()
+    token = sign_jwt(ob3_v1_credential(key.controller), key)
+    result = await verify(token, resolver=_resolver())
+    statuses = {check.name: check.status for check in result.checks}
+    assert statuses[CheckName.PROOF] is CheckStatus.PASSED
+    assert statuses[CheckName.STRUCTURE] is CheckStatus.PASSED
