@@ -136,3 +136,10 @@ async def test_base_there_derived_there_verified_here(digital_bazaar: DigitalBaz
     disclosed = _js_derive(_js_sign())
     _hidden(disclosed)
     await _verified_here(disclosed)
+
+
+async def test_p256_did_key_document_matches_digital_bazaar(digital_bazaar: DigitalBazaar) -> None:
+    key = P256SigningKey.generate()
+    theirs = run_script("ecdsa-sd.mjs", {"op": "did", "did": key.controller})
+    ours = await DidKeyResolver().resolve(key.controller)
+    assert ours == theirs

@@ -7,6 +7,8 @@
 //       stdout: {"derived": {...}}
 //   {"op": "verify", "credential": {...with derived proof}}
 //       stdout: {"verified": true|false, "errors": ["..."]}
+//   {"op": "did", "did": "did:key:zDn..."}
+//       stdout: the DID document @digitalbazaar/did-method-key derives for a P-256 did:key
 // P-256 did:key DIDs are resolved offline by @digitalbazaar/did-method-key with the
 // ecdsa-multikey driver registered; everything else comes from loader.mjs.
 import * as vc from '@digitalbazaar/vc';
@@ -81,6 +83,8 @@ if(input.op === 'sign') {
     collect(proofResult.error, errors);
   }
   process.stdout.write(JSON.stringify({verified: result.verified === true, errors}));
+} else if(input.op === 'did') {
+  process.stdout.write(JSON.stringify(await didKeyDriver.get({did: input.did})));
 } else {
   throw new Error(`unknown op ${input.op}`);
 }
