@@ -13,8 +13,9 @@ Three parties, three operations:
   signature over the mandatory quads and a signature for every other quad shown.
 
 A base proof is not meant to be shown to verifiers; verifying one is refused with a reason.
-P-256 keys only (the suite allows P-384 as well; nothing here issues those). Interop with
-Digital Bazaar's ``@digitalbazaar/ecdsa-sd-2023-cryptosuite`` is tested in both directions.
+P-256 keys only (the suite allows P-384 as well; nothing here issues those). The W3C test vectors
+are reproduced byte for byte (``tests/unit/engine/test_ecdsa_sd_vectors.py``) and interop with
+Digital Bazaar's ``@digitalbazaar/ecdsa-sd-2023-cryptosuite`` is tested in every direction.
 """
 
 from __future__ import annotations
@@ -297,6 +298,8 @@ def create_base_proof(
     sd: SdJsonLd | None = None,
     created: datetime | None = None,
     proof_purpose: str = "assertionMethod",
+    hmac_key: bytes | None = None,
+    proof_key: ec.EllipticCurvePrivateKey | None = None,
 ) -> dict[str, Any]:
     """Create an ``ecdsa-sd-2023`` base proof for ``document`` (its own ``proof`` is ignored).
 
@@ -308,6 +311,9 @@ def create_base_proof(
         sd: the JSON-LD processor (default: bundled contexts).
         created: the proof's date (default: now).
         proof_purpose: the proof purpose.
+        hmac_key: the 32-byte HMAC key (default: random). Only test vectors pass one.
+        proof_key: the one-time P-256 key (default: fresh). Only test vectors pass one: reusing
+            it across credentials would link them.
 
     Raises:
         ProofError: ``PROOF_GENERATION_ERROR`` (bad document or pointer) or
@@ -325,7 +331,10 @@ def create_base_proof(
         "proofPurpose": proof_purpose,
     }
     _, proof_hash = _proof_hash(unsecured, options, processor)
-    hmac_key = secrets.token_bytes(_HMAC_KEY_BYTES)
+    if hmac_key is None:
+        hmac_key = secrets.token_bytes(_HMAC_KEY_BYTES)
+    if len(hmac_key) != _HMAC_KEY_BYTES:
+        raise ProofError(PROOF_GENERATION_ERROR, "the HMAC key must be 32 bytes")
     try:
         expanded, compact = processor.skolemize(unsecured)
         canonical, label_map = processor.canonical_with_labels(
@@ -336,7 +345,7 @@ def create_base_proof(
         raise ProofError(PROOF_GENERATION_ERROR, str(error)) from error
     except (UnknownContextError, UnsafeDocumentError, CanonicalizationError) as error:
         raise _transformation("document", error) from error
-    one_time = ec.generate_private_key(ec.SECP256R1())
+    one_time = proof_key or ec.generate_private_key(ec.SECP256R1())
     signatures = [
         es256_sign(one_time, quad.encode("utf-8")) for quad in mandatory.non_matching.values()
     ]

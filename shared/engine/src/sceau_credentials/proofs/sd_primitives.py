@@ -15,9 +15,9 @@ some of them. What this needs beyond plain RDFC-1.0 lives here:
   (derived proof);
 * **grouping**: which canonical quads a set of pointers selects ("matching") and which not.
 
-The algorithms follow the spec and reproduce Digital Bazaar's ``di-sd-primitives`` byte for byte
-(``tests/interop/test_ecdsa_sd_interop.py``), including its choice of replacing blank node labels
-in N-Quads text with a regular expression.
+The algorithms follow the spec, reproduce its test vectors and interoperate with Digital Bazaar's
+``di-sd-primitives`` (``tests/interop/test_ecdsa_sd_interop.py``), including its choice of
+replacing blank node labels in N-Quads text with a regular expression.
 """
 
 from __future__ import annotations
