@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from sceau_credentials.dids import DidKeyResolver, DidResolutionError, find_verification_method
 from sceau_credentials.keys import InvalidKeyError
+from sceau_credentials.multiformats import base64url_nopad_decode
 from sceau_credentials.keys_p256 import (
     P256SigningKey,
     decode_p256_public_multikey,
@@ -28,6 +29,23 @@ RFC7515_JWK = {
 # (EcdsaMultikey.fromJwk({jwk, secretKey: true}).export({publicKey: true, secretKey: true})).
 RFC7515_MULTIKEY = "zDnaerGBD7Zxzau2fdfEFaaaTDYBu5XEBYdGV2BmERp3MDSov"
 RFC7515_SECRET_MULTIKEY = "z42tsUz6tiEwPwPz2xPTT6hffjwvpp3sgavKPT7QfjgWzANM"
+
+
+# RFC 7515 Appendix A.3.1: the ES256 JWS made with that key (signing input and r || s value).
+RFC7515_SIGNING_INPUT = (
+    b"eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt"
+    b"cGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+)
+RFC7515_SIGNATURE = (
+    "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q"
+)
+
+
+def test_rfc7515_es256_example_verifies() -> None:
+    key = P256SigningKey.from_jwk(RFC7515_JWK)
+    signature = base64url_nopad_decode(RFC7515_SIGNATURE)
+    assert es256_verify(key.public_key, signature, RFC7515_SIGNING_INPUT)
+    assert not es256_verify(key.public_key, signature, RFC7515_SIGNING_INPUT + b"x")
 
 
 def test_jwk_round_trip_and_multikey_prefix() -> None:
