@@ -8,7 +8,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from sceau_credentials.dids import DidKeyResolver, DidResolutionError, find_verification_method
 from sceau_credentials.keys import InvalidKeyError
-from sceau_credentials.multiformats import base64url_nopad_decode
 from sceau_credentials.keys_p256 import (
     P256SigningKey,
     decode_p256_public_multikey,
@@ -16,6 +15,7 @@ from sceau_credentials.keys_p256 import (
     is_p256_did_key,
     p256_public_key_from_jwk,
 )
+from sceau_credentials.multiformats import base64url_nopad_decode
 
 # RFC 7515 Appendix A.3: the ES256 example key (a published P-256 key pair).
 RFC7515_JWK = {
