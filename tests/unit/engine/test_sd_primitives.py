@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from sceau_credentials.canonical import CanonicalizationError
 from sceau_credentials.cbor import CborError, decode, encode
 from sceau_credentials.proofs.sd_primitives import (
     JsonPointerError,
+    SdJsonLd,
     parse_pointer,
     pointers_except,
     select_json_ld,
@@ -98,3 +100,13 @@ def test_cbor_round_trip_and_strictness() -> None:
     for bad in (b"\x9f\x01\xff", b"\x20", b"\xf5", b"\x01\x02", b"\x42a", b"\xa1\x61a\x01"):
         with pytest.raises(CborError):
             decode(bad)
+
+
+def test_label_replacement_canonicalization_is_bounded() -> None:
+    """A holder-supplied document cannot make the verifier grind through RDFC-1.0."""
+    nodes = [
+        {"@id": f"_:n{i}", "https://example.org/p": {"@id": f"_:n{(i + 1) % 12}"}}
+        for i in range(12)
+    ]
+    with pytest.raises(CanonicalizationError, match="work limit"):
+        SdJsonLd().canonical_document_with_labels({"@context": {}, "@graph": nodes}, dict)

@@ -372,7 +372,7 @@ class SdJsonLd:
                 f"the document has {len(labels)} blank nodes; "
                 f"at most {MAX_BLANK_NODES} are accepted"
             )
-        canon = URDNA2015()
+        canon = _BoundedCanonicalization(budget=len(labels))
         canonical = str(canon.main(copy.deepcopy(dataset), {"format": "application/n-quads"}))
         issued: dict[str, str] = {
             source[2:]: target[2:] for source, target in canon.canonical_issuer.existing.items()
@@ -395,6 +395,29 @@ class SdJsonLd:
         matching = {index: quad for index, quad in enumerate(canonical) if quad in selected}
         others = {index: quad for index, quad in enumerate(canonical) if quad not in selected}
         return Group(matching, others, deskolemized)
+
+
+class _BoundedCanonicalization(URDNA2015):  # type: ignore[misc]
+    """RDFC-1.0 with rdf-canonize's default work bound, as the canonicalizer applies it.
+
+    Verifiers canonicalize documents holders send them; crafted blank-node structures would
+    otherwise make RDFC-1.0 exponential. As many "Hash N-Degree Quads" runs as blank nodes are
+    allowed. (The label map this module needs is pyld's ``canonical_issuer``, hence a subclass
+    here rather than :mod:`sceau_credentials.canonical`'s engine.)
+    """
+
+    def __init__(self, budget: int) -> None:
+        super().__init__()
+        self._remaining = budget
+
+    def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
+        if self._remaining <= 0:
+            raise CanonicalizationError(
+                "the document's blank nodes are too ambiguous to canonicalize within the work "
+                "limit (RDFC-1.0 maximum deep iterations exceeded)"
+            )
+        self._remaining -= 1
+        return super().hash_n_degree_quads(id_, issuer)
 
 
 def _skolemize(elements: list[Any], prefix: str, counter: itertools.count[int]) -> list[Any]:
