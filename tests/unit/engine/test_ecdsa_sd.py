@@ -14,10 +14,12 @@ from sceau_credentials.dids import CompositeResolver, DidKeyResolver
 from sceau_credentials.engine import verify_proof
 from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.proofs.ecdsa_sd import (
+    DerivedProofValue,
     add_base_proof,
     derive,
     parse_base_proof_value,
     parse_derived_proof_value,
+    serialize_derived_proof_value,
     verify_derived_proofs,
 )
 from sceau_credentials.proofs.errors import (
@@ -212,3 +214,21 @@ async def test_full_verification_pipeline_passes_a_disclosure() -> None:
     assert statuses[CheckName.PROOF] is CheckStatus.PASSED
     assert statuses[CheckName.STRUCTURE] is CheckStatus.PASSED
     assert not result.warnings  # proof as an array: valid against the OB 3.0 JSON Schema
+
+
+def test_a_label_map_merging_blank_nodes_is_refused(
+    issued: tuple[P256SigningKey, dict[str, Any]],
+) -> None:
+    disclosed = _disclosed(issued)
+    value = parse_derived_proof_value(disclosed["proof"]["proofValue"])
+    assert len(value.label_map) >= 2
+    first = next(iter(value.label_map.values()))
+    merged = DerivedProofValue(
+        value.base_signature,
+        value.public_key,
+        value.signatures,
+        dict.fromkeys(value.label_map, first),
+        value.mandatory_indexes,
+    )
+    with pytest.raises(ProofError, match="same label"):
+        parse_derived_proof_value(serialize_derived_proof_value(merged))

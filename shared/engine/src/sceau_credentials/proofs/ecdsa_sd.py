@@ -249,6 +249,10 @@ def parse_derived_proof_value(proof_value: object) -> DerivedProofValue:
             isinstance(label, bytes) for label in compressed.values()
         ):
             raise ValueError("the label map must map integers to byte strings")
+        if len(set(compressed.values())) != len(compressed):
+            # Honest maps are injective (HMACs of distinct labels); a map sending two blank
+            # nodes to one label would let a holder split a node the issuer signed as one.
+            raise ValueError("the label map gives two blank nodes the same label")
         if not isinstance(indexes, list) or not all(isinstance(i, int) for i in indexes):
             raise ValueError("mandatoryIndexes must be integers")
     except ValueError as error:
