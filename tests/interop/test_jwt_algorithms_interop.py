@@ -14,7 +14,12 @@ import pytest
 from interop_js import DigitalBazaar
 from interop_scripts import run_script
 
-from sceau_credentials.dids import CompositeResolver, DidKeyResolver, StaticResolver
+from sceau_credentials.dids import (
+    CompositeResolver,
+    DidJwkResolver,
+    DidKeyResolver,
+    StaticResolver,
+)
 from sceau_credentials.engine import Profile, sign_credential, verify_proof
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.keys_p256 import P256SigningKey
@@ -93,6 +98,17 @@ async def test_jose_rs256_jwt_verifies_here(digital_bazaar: DigitalBazaar) -> No
         "assertionMethod": [out["kid"]],
     }
     resolver = CompositeResolver({"web": StaticResolver([document])})
+    result = await verify_proof(out["token"], resolver)
+    assert result.verified, result.reason
+    assert not (await verify_proof(_tamper(out["token"]), resolver)).verified
+
+
+@pytest.mark.parametrize("alg", ["ES256", "RS256", "EdDSA"])
+async def test_jose_did_jwk_jwt_verifies_here(digital_bazaar: DigitalBazaar, alg: str) -> None:
+    payload = {"op": "sign", "alg": alg, "didMethod": "jwk", "credential": _credential("x")}
+    out = run_script("jwt.mjs", payload)
+    assert out["issuer"].startswith("did:jwk:")
+    resolver = CompositeResolver({"jwk": DidJwkResolver()})
     result = await verify_proof(out["token"], resolver)
     assert result.verified, result.reason
     assert not (await verify_proof(_tamper(out["token"]), resolver)).verified

@@ -8,6 +8,7 @@
 //       jose generates a key pair and signs a VC-JWT; for ES256/EdDSA the issuer is the
 //       key's did:key (Multikey computed by the Digital Bazaar drivers); for RS256 it is
 //       did:web:college.example#rsa and the public JWK is returned for a DID document.
+//       With "didMethod": "jwk" the issuer is the key's did:jwk (kid `<did>#0`) instead.
 //       stdout: {"token": "...", "issuer": "did:...", "kid": "...", "publicJwk": {...}}
 import * as jose from 'jose';
 import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey';
@@ -42,7 +43,10 @@ if(input.op === 'verify') {
   const publicJwk = await jose.exportJWK(publicKey);
   let issuer;
   let kid;
-  if(alg === 'RS256') {
+  if(input.didMethod === 'jwk') {
+    issuer = `did:jwk:${jose.base64url.encode(JSON.stringify(publicJwk))}`;
+    kid = `${issuer}#0`;
+  } else if(alg === 'RS256') {
     issuer = 'did:web:college.example';
     kid = `${issuer}#rsa`;
   } else {
