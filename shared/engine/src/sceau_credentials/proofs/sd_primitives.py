@@ -123,7 +123,9 @@ def select_json_ld(document: Mapping[str, Any], pointers: Sequence[str]) -> dict
     """
     if not pointers:
         return None
-    selection: dict[str, Any] = {"@context": copy.deepcopy(document.get("@context"))}
+    selection: dict[str, Any] = {}
+    if "@context" in document:
+        selection["@context"] = copy.deepcopy(document["@context"])
     _initial_selection(document, selection)
     # Sparse arrays: index → selected item, compacted at the end.
     sparse: dict[int, tuple[Any, dict[int, Any]]] = {}
