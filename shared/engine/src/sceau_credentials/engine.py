@@ -7,7 +7,11 @@ Three profiles, one interface (see issue "Credential engine"):
 * ``ob3-v1``: VC Data Model 1.1 + OB ``context.json`` + ed25519-2020 context;
   ``Ed25519Signature2020`` by didkit for did:key issuers and by our implementation for did:web
   issuers (byte-identical output; didkit must never resolve did:web itself).
-* ``jwt``: VC Data Model 1.1 as a VC-JWT (EdDSA JWS): didkit for did:key, ours for did:web.
+* ``jwt``: VC Data Model 1.1 as a VC-JWT (EdDSA JWS): didkit for did:key, ours for did:web;
+  ES256 for a P-256 key (ours). VC-JWTs in EdDSA, ES256 and RS256 are verified.
+
+Selective disclosure (``ecdsa-sd-2023``, P-256) is signed, derived and verified by
+:mod:`sceau_credentials.proofs.ecdsa_sd`; :func:`verify_proof` checks derived proofs.
 
 Verification never raises for bad input: :func:`verify_proof` returns a
 :class:`ProofVerification` whose ``problem_type`` is a W3C problem URI and whose ``reason`` says
@@ -29,6 +33,7 @@ from sceau_credentials.binding import requires_issuer_binding
 from sceau_credentials.canonical import Canonicalizer, default_canonicalizer
 from sceau_credentials.dids.resolver import DidResolver, split_did_url
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.proofs.data_integrity import (
     EDDSA_RDFC_2022,
     VerifiedProof,
@@ -42,6 +47,7 @@ from sceau_credentials.proofs.didkit_suite import (
     didkit_sign_jwt,
     didkit_verify,
 )
+from sceau_credentials.proofs.ecdsa_sd import is_ecdsa_sd_proof, verify_derived_proofs
 from sceau_credentials.proofs.ed25519_signature_2020 import ED25519_SIGNATURE_2020
 from sceau_credentials.proofs.errors import (
     PARSING_ERROR,
@@ -122,7 +128,7 @@ def _controller(verification_method: str) -> str:
 
 async def sign_credential(
     credential: dict[str, Any],
-    key: SigningKey,
+    key: SigningKey | P256SigningKey,
     profile: Profile = Profile.OB3_V2,
     *,
     created: datetime | None = None,
@@ -150,6 +156,14 @@ async def sign_credential(
             f"the credential's issuer {issuer!r} is not the signing key's controller "
             f"{key.controller!r}",
         )
+    if isinstance(key, P256SigningKey):
+        if profile is not Profile.JWT:
+            raise ProofError(
+                PROOF_GENERATION_ERROR,
+                "a P-256 key signs the jwt profile (ES256) or an ecdsa-sd-2023 base proof "
+                "(sceau_credentials.proofs.ecdsa_sd), not the Ed25519 profiles",
+            )
+        return sign_jwt(credential, key)
     moment = created or datetime.now(UTC)
     engine = canonicalizer or shared_canonicalizer()
     uses_did_key = key.controller.startswith(_DID_KEY)
@@ -250,6 +264,8 @@ async def _verify_linked_data(
         verified = await verify_document_proofs(
             document, resolver, engine, suite=ED25519_SIGNATURE_2020, now=now
         )
+    elif proof_type == EDDSA_RDFC_2022.proof_type and any(map(is_ecdsa_sd_proof, proofs)):
+        verified = await verify_derived_proofs(document, resolver, now=now)
     elif proof_type == EDDSA_RDFC_2022.proof_type:
         verified = await verify_document_proofs(
             document, resolver, engine, suite=EDDSA_RDFC_2022, now=now
@@ -258,7 +274,8 @@ async def _verify_linked_data(
         raise ProofError(
             PROOF_VERIFICATION_ERROR,
             f"proof type {proof_type!r} is not supported (supported: DataIntegrityProof with "
-            "eddsa-rdfc-2022, Ed25519Signature2020, VC-JWT with EdDSA)",
+            "eddsa-rdfc-2022 or ecdsa-sd-2023, Ed25519Signature2020, VC-JWT with EdDSA, ES256 "
+            "or RS256)",
         )
     return _success(document, verified)
 
@@ -337,18 +354,14 @@ async def _verify_jwt(token: str, resolver: DidResolver) -> ProofVerification:
         return _failure(PROOF_VERIFICATION_ERROR, "the JWT header has no 'kid'", **known)
     try:
         _check_issuer(decoded.credential, method)
-        if method.startswith(_DID_KEY):
-            if decoded.header.get("alg") != "EdDSA":
-                raise ProofError(
-                    PROOF_VERIFICATION_ERROR, f"JWT alg {decoded.header.get('alg')!r} is not EdDSA"
-                )
+        if method.startswith(_DID_KEY) and decoded.header.get("alg") == "EdDSA":
             errors = await didkit_verify(token, verification_method=method)
             if errors:
                 raise ProofError(
                     PROOF_VERIFICATION_ERROR,
                     "the JWT signature is not valid (didkit: " + "; ".join(errors) + ")",
                 )
-        else:
+        else:  # did:web, and ES256/RS256 whatever the DID method
             await verify_jwt_signature(decoded, resolver)
     except ProofError as error:
         return _failure(error.problem_type, error.reason, **known)

@@ -1,4 +1,4 @@
-"""DIDs: resolver interface, did:key (offline), did:web (SSRF-guarded), institution documents.
+"""DIDs: resolver interface, did:key and did:jwk (offline), did:web (SSRF-guarded), documents.
 
 Typical composition (a service's composition root)::
 
@@ -7,6 +7,7 @@ Typical composition (a service's composition root)::
     resolver = CompositeResolver({"key": DidKeyResolver(), "web": DidWebResolver(client, web)})
 """
 
+from sceau_credentials.dids.did_jwk import DidJwkResolver, did_jwk_document
 from sceau_credentials.dids.did_key import DidKeyResolver, did_key_document
 from sceau_credentials.dids.did_web import (
     DidWebResolver,
@@ -31,6 +32,7 @@ from sceau_credentials.dids.resolver import (
 
 __all__ = [
     "CompositeResolver",
+    "DidJwkResolver",
     "DidKeyResolver",
     "DidResolutionError",
     "DidResolver",
@@ -40,6 +42,7 @@ __all__ = [
     "PublishedKey",
     "ResolutionErrorCode",
     "StaticResolver",
+    "did_jwk_document",
     "did_key_document",
     "did_web_to_url",
     "find_verification_method",

@@ -1,4 +1,4 @@
-"""did:key (Ed25519) resolution, fully offline.
+"""did:key (Ed25519; P-256 in :mod:`.did_key_p256`) resolution, fully offline.
 
 A did:key *is* its public key, so its DID document is derived, never fetched. We follow the
 W3C CCG did:key Method v0.9 "Document Creation Algorithm" for Ed25519:
@@ -20,12 +20,14 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal
 
+from sceau_credentials.dids.did_key_p256 import p256_did_key_document
 from sceau_credentials.dids.resolver import (
     DidResolutionError,
     ResolutionErrorCode,
     split_did_url,
 )
 from sceau_credentials.keys import InvalidKeyError, public_key_from_did_key
+from sceau_credentials.keys_p256 import is_p256_did_key
 from sceau_credentials.multiformats import (
     encode_ed25519_public_multikey,
     encode_multicodec,
@@ -74,6 +76,8 @@ def did_key_document(
         DidResolutionError: ``invalidDid`` if ``did`` is not an Ed25519 did:key.
     """
     bare, _ = split_did_url(did)
+    if is_p256_did_key(bare):
+        return p256_did_key_document(bare)  # P-256 keys have one representation only
     try:
         public_key = public_key_from_did_key(bare)
     except InvalidKeyError as exc:

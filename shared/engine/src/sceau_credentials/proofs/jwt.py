@@ -1,4 +1,4 @@
-"""VC-JWT (VC Data Model 1.1 §6.3.1, JWS with ``alg: EdDSA``): encode, decode, sign, verify.
+"""VC-JWT (VC Data Model 1.1 §6.3.1, JWS ``EdDSA``/``ES256``; ``RS256`` verified): the format.
 
 didkit signs and verifies VC-JWTs for did:key issuers (:mod:`.didkit_suite`); this module does the
 same for did:web issuers — whose keys only our SSRF-guarded resolver may fetch — and parses every
@@ -7,7 +7,8 @@ JWT so the engine can report issuer, verification method and the decoded credent
 Encoding follows the VC Data Model 1.1 JWT rules the way didkit applies them: ``iss`` is the
 issuer, ``nbf`` the ``issuanceDate``, ``exp`` the ``expirationDate``, ``jti`` the ``id`` and
 ``sub`` the ``credentialSubject.id``; the ``vc`` claim keeps the whole credential (without
-``proof``). The header is ``{"alg": "EdDSA", "kid": <verification method>}``.
+``proof``). The header is ``{"alg": "EdDSA", "kid": <verification method>}`` (``ES256`` for a
+P-256 key; algorithms in :mod:`.jws`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-
 from sceau_credentials.dids.resolver import DidResolver
-from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys import InvalidKeyError, SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.multiformats import (
     MultiformatError,
     base64url_nopad_decode,
@@ -33,7 +33,13 @@ from sceau_credentials.proofs.errors import (
     PROOF_VERIFICATION_ERROR,
     ProofError,
 )
-from sceau_credentials.proofs.methods import resolve_public_key
+from sceau_credentials.proofs.jws import (
+    SUPPORTED_ALGORITHMS,
+    jws_algorithm,
+    public_key_for_algorithm,
+    verify_jws,
+)
+from sceau_credentials.proofs.methods import resolve_verification_method
 
 __all__ = ["DecodedJwt", "decode_jwt", "sign_jwt", "verify_jwt_signature"]
 
@@ -78,8 +84,8 @@ def _date(value: object) -> str:
     return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def sign_jwt(credential: Mapping[str, Any], key: SigningKey) -> str:
-    """Encode ``credential`` as a VC-JWT and sign it with ``key`` (EdDSA).
+def sign_jwt(credential: Mapping[str, Any], key: SigningKey | P256SigningKey) -> str:
+    """Encode ``credential`` as a VC-JWT and sign it with ``key`` (EdDSA, or ES256 for P-256).
 
     Raises:
         ProofError: ``PROOF_GENERATION_ERROR`` when the credential lacks what the JWT needs.
@@ -103,7 +109,7 @@ def sign_jwt(credential: Mapping[str, Any], key: SigningKey) -> str:
     if isinstance(subject, Mapping) and isinstance(subject.get("id"), str):
         payload["sub"] = subject["id"]
     payload["vc"] = vc
-    header = {"alg": "EdDSA", "kid": key.verification_method}
+    header = {"alg": jws_algorithm(key), "kid": key.verification_method}
     signing_input = ".".join(
         base64url_nopad_encode(json.dumps(part, separators=(",", ":")).encode("utf-8"))
         for part in (header, payload)
@@ -172,24 +178,29 @@ async def verify_jwt_signature(decoded: DecodedJwt, resolver: DidResolver) -> di
         The verification method object.
 
     Raises:
-        ProofError: ``PROOF_VERIFICATION_ERROR`` on an unsupported ``alg``, an unusable key or a
-            signature that does not match.
+        ProofError: ``PROOF_VERIFICATION_ERROR`` on an unsupported ``alg``, a key of another kind
+            than ``alg`` names, or a signature that does not match.
     """
-    if decoded.header.get("alg") != "EdDSA":
+    algorithm = decoded.header.get("alg")
+    if algorithm not in SUPPORTED_ALGORITHMS:
         raise ProofError(
-            PROOF_VERIFICATION_ERROR, f"JWT alg {decoded.header.get('alg')!r} is not EdDSA"
+            PROOF_VERIFICATION_ERROR,
+            f"JWT alg {algorithm!r} is not supported "
+            f"(supported: {', '.join(SUPPORTED_ALGORITHMS)})",
         )
     if "crit" in decoded.header:
         raise ProofError(PROOF_VERIFICATION_ERROR, "JWT 'crit' header parameters are not supported")
-    public_key, method = await resolve_public_key(
+    method = await resolve_verification_method(
         resolver, decoded.verification_method, "assertionMethod"
     )
     try:
-        public_key.verify(decoded.signature, decoded.signing_input)
-    except InvalidSignature as error:
+        public_key = public_key_for_algorithm(method, algorithm)
+    except InvalidKeyError as error:
+        raise ProofError(PROOF_VERIFICATION_ERROR, str(error)) from error
+    if not verify_jws(str(algorithm), public_key, decoded.signature, decoded.signing_input):
         raise ProofError(
             PROOF_VERIFICATION_ERROR,
             "the JWT signature does not match: it was changed after signing, or signed with "
             "another key",
-        ) from error
+        )
     return method

@@ -1,4 +1,4 @@
-"""From a proof's ``verificationMethod`` to the Ed25519 public key allowed to have made it."""
+"""From a proof's ``verificationMethod`` to the public key allowed to have made it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sceau_credentials.dids.resolver import (
 from sceau_credentials.keys import InvalidKeyError, public_key_from_method
 from sceau_credentials.proofs.errors import PROOF_VERIFICATION_ERROR, ProofError
 
-__all__ = ["resolve_public_key"]
+__all__ = ["resolve_public_key", "resolve_verification_method"]
 
 
 async def resolve_public_key(
@@ -25,7 +25,34 @@ async def resolve_public_key(
     *,
     allowed_types: frozenset[str] | None = None,
 ) -> tuple[Ed25519PublicKey, dict[str, Any]]:
+    """Resolve an Ed25519 ``verification_method`` authorized for ``purpose`` (see below).
+
+    Returns:
+        The public key and the verification method object (absolute ``id`` and ``controller``).
+
+    Raises:
+        ProofError: ``PROOF_VERIFICATION_ERROR`` as :func:`resolve_verification_method` does, or
+            when the method does not hold an Ed25519 key.
+    """
+    method = await resolve_verification_method(
+        resolver, verification_method, purpose, allowed_types=allowed_types
+    )
+    try:
+        return public_key_from_method(method), method
+    except InvalidKeyError as error:
+        raise ProofError(PROOF_VERIFICATION_ERROR, str(error)) from error
+
+
+async def resolve_verification_method(
+    resolver: DidResolver,
+    verification_method: object,
+    purpose: str,
+    *,
+    allowed_types: frozenset[str] | None = None,
+) -> dict[str, Any]:
     """Resolve ``verification_method`` and check its controller authorized it for ``purpose``.
+
+    Key material is left to the caller, which knows which algorithm it expects.
 
     Args:
         resolver: resolves the DID part of the method's URL.
@@ -34,11 +61,11 @@ async def resolve_public_key(
         allowed_types: verification method types the suite accepts (``None``: any Ed25519 one).
 
     Returns:
-        The public key and the verification method object (absolute ``id`` and ``controller``).
+        The verification method object (absolute ``id`` and ``controller``).
 
     Raises:
         ProofError: ``PROOF_VERIFICATION_ERROR`` when the method cannot be resolved, is not
-            authorized for ``purpose`` or does not hold an acceptable Ed25519 key.
+            authorized for ``purpose`` or is not of an allowed type.
     """
     if not isinstance(verification_method, str) or not verification_method.startswith("did:"):
         raise ProofError(
@@ -71,7 +98,4 @@ async def resolve_public_key(
             f"verification method {verification_method!r} is controlled by "
             f"{method.get('controller')!r}, not by {did!r}",
         )
-    try:
-        return public_key_from_method(method), method
-    except InvalidKeyError as error:
-        raise ProofError(PROOF_VERIFICATION_ERROR, str(error)) from error
+    return method
