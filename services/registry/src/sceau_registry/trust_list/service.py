@@ -22,13 +22,17 @@ from typing import Any
 
 from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
-from sceau_registry.domain import to_ms
-from sceau_registry.exports import content_fingerprint, trust_list_credential, trust_list_subject
-from sceau_registry.identity import RegistryIdentity
-from sceau_registry.repository import Institutions
-from sceau_registry.status_lists import strong_etag
-from sceau_registry.trust import dump
-from sceau_registry.trust_list_repository import StoredTrustList, TrustLists
+from sceau_registry.identity.service import RegistryIdentity
+from sceau_registry.institutions.models import to_ms
+from sceau_registry.institutions.repository import Institutions
+from sceau_registry.status_lists.service import strong_etag
+from sceau_registry.trust.exports import (
+    content_fingerprint,
+    trust_list_credential,
+    trust_list_subject,
+)
+from sceau_registry.trust.service import dump
+from sceau_registry.trust_list.repository import StoredTrustList, TrustLists
 from sceau_shared.events import utcnow
 
 _log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 A crash or a concurrent relay may publish an event twice; consumers absorb that (they deduplicate
 on event id). Why a log of separate documents rather than an embedded outbox: see
-:mod:`sceau_registry.event_log_repository`.
+:mod:`sceau_registry.outbox.repository`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 
-from sceau_registry.event_log_repository import EventLog
+from sceau_registry.outbox.repository import EventLog
 from sceau_shared.kafka import EventPublisher
 
 _log = logging.getLogger(__name__)
