@@ -58,7 +58,12 @@ class EventRelay:
 
     async def run(self) -> None:
         """Relay until cancelled; failures are retried (events stay pending)."""
+        task = asyncio.current_task()
         while True:
+            if task is not None and task.cancelling():
+                # Cancelled, but a library swallowed the CancelledError (Python 3.11's wait_for
+                # does when its wait ends at that moment; pymongo uses it): stop all the same.
+                raise asyncio.CancelledError
             self._wakeup.clear()  # before the work, so a wake-up during it is not lost
             try:
                 await self.drain_once()
@@ -68,5 +73,8 @@ class EventRelay:
                 _log.warning("event relay failed, retrying: %s", type(exc).__name__)
                 await asyncio.sleep(self._retry_delay_s)
                 continue
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for may swallow a cancellation
+            # that arrives as its wait ends, and the loop would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_interval_s)
+                async with asyncio.timeout(self._poll_interval_s):
+                    await self._wakeup.wait()
