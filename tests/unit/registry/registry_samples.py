@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sceau_credentials.keys import SigningKey
-from sceau_registry.domain import Institution, KeyRecord, Role, Scope, StatusChange
+from sceau_registry.institutions.models import Institution, Role, Scope, StatusChange
+from sceau_registry.keys.models import KeyRecord
 from sceau_shared.events import DidMethod, InstitutionStatus
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

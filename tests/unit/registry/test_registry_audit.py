@@ -8,7 +8,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 from registry_samples import at, change, institution, scope
 
-from sceau_registry.repository import AuditLog, audit_entries
+from sceau_registry.institutions.repository import AuditLog, audit_entries
 from sceau_shared.events import InstitutionStatus as S
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from sceau_registry.crypto import KeyCipher, KeyDecryptionError, new_registry_key
+from sceau_registry.identity.crypto import KeyCipher, KeyDecryptionError, new_registry_key
 
 DID = "did:web:registry.example"
 

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 import pytest
 from registry_samples import T0, at, change, institution, key, scope
 
-from sceau_registry.domain import DomainError, Role, answer_for, find_key, is_did, to_ms
+from sceau_registry.institutions.models import DomainError, Role, is_did, to_ms
+from sceau_registry.keys.models import find_key
+from sceau_registry.trust.models import answer_for
 from sceau_shared.events import InstitutionStatus as S
 
 

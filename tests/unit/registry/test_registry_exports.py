@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from registry_samples import T0, at, institution, key, scope
 
-from sceau_registry.didhosting import hosted_did, hosted_document, registry_did
-from sceau_registry.exports import (
+from sceau_registry.keys.didhosting import hosted_did, hosted_document, registry_did
+from sceau_registry.trust.exports import (
     content_fingerprint,
     dcc_registry,
     trust_list_credential,

@@ -12,10 +12,11 @@ from registry_app import client, registry_app
 from registry_samples import at, institution, key, scope
 from test_registry_statuslists import MemoryStatusStore, published
 
-from sceau_registry.domain import Institution, KeyRecord
+from sceau_registry.institutions.models import Institution
+from sceau_registry.keys.models import KeyRecord
 from sceau_registry.settings import RegistrySettings
-from sceau_registry.status_lists import StatusListService
-from sceau_registry.trust import TrustService
+from sceau_registry.status_lists.service import StatusListService
+from sceau_registry.trust.service import TrustService
 from sceau_shared.events import InstitutionStatus as S
 
 DID = "did:web:127.0.0.1%3A8002:institutions:cegep-a"

@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from registry_app import client, registry_app
 
 from sceau_registry.settings import RegistrySettings
-from sceau_registry.status_list_repository import StoredDocument
-from sceau_registry.status_lists import (
+from sceau_registry.status_lists.repository import StoredDocument
+from sceau_registry.status_lists.service import (
     StatusListService,
     etag_matches,
     max_age_of,

@@ -13,7 +13,7 @@ from sceau_registry.consumers import create_router
 from sceau_registry.graph import RegistryGraph, build_graph
 from sceau_registry.hotpath import HotPathMiddleware
 from sceau_registry.settings import SERVICE_NAME, RegistrySettings
-from sceau_registry.trust_list import CredentialSigner
+from sceau_registry.trust_list.service import CredentialSigner
 from sceau_shared.events import AccreditationChangedV1, InstitutionRegisteredV1
 from sceau_shared.http import RateLimiter
 from sceau_shared.runtime import Runtime
@@ -81,7 +81,7 @@ def create_api(
     """Build the registry application; connections open in its lifespan, not here.
 
     ``signer`` replaces the trust-list signer (tests use a fast one); the default signs with the
-    credential engine (:func:`sceau_registry.trust_list.sign_trust_list`).
+    credential engine (:func:`sceau_registry.trust_list.service.sign_trust_list`).
     """
     definition = DEFINITION
     if signer is not None:

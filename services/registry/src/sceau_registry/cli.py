@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from sceau_registry.domain import CATEGORIES, Role
+from sceau_registry.institutions.models import CATEGORIES, Role
 from sceau_shared.events import DidMethod, InstitutionStatus
 
 DEFAULT_URL = "http://127.0.0.1:8002"

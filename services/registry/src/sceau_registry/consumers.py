@@ -1,8 +1,9 @@
 """Kafka consumers of the registry: the issuer's key events and its status list publications.
 
 Each handler has its own consumer group, so a slow status list store never holds key events back.
-Both are idempotent (see :mod:`sceau_registry.ingest` and :mod:`sceau_registry.status_lists`):
-at-least-once delivery and replays from the start change nothing.
+Both are idempotent (see :mod:`sceau_registry.keys.service` and
+:mod:`sceau_registry.status_lists.service`): at-least-once delivery and replays from the start
+change nothing.
 """
 
 from __future__ import annotations

@@ -12,21 +12,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sceau_registry.crypto import KeyCipher
-from sceau_registry.domain import Institution
-from sceau_registry.event_log_repository import EventLog
-from sceau_registry.event_relay import EventRelay
-from sceau_registry.governance import GovernanceService
-from sceau_registry.identity import RegistryIdentity, load_identity
-from sceau_registry.ingest import KeyIngest
-from sceau_registry.key_repository import Keys, RegistryKeys
-from sceau_registry.repository import AuditLog, Institutions
+from sceau_registry.identity.crypto import KeyCipher
+from sceau_registry.identity.repository import RegistryKeys
+from sceau_registry.identity.service import RegistryIdentity, load_identity
+from sceau_registry.institutions.models import Institution
+from sceau_registry.institutions.repository import AuditLog, Institutions
+from sceau_registry.institutions.service import GovernanceService
+from sceau_registry.keys.repository import Keys
+from sceau_registry.keys.service import KeyIngest
+from sceau_registry.outbox.repository import EventLog
+from sceau_registry.outbox.service import EventRelay
 from sceau_registry.settings import SERVICE_NAME, RegistrySettings
-from sceau_registry.status_list_repository import StatusLists
-from sceau_registry.status_lists import StatusListService
-from sceau_registry.trust import TrustService, dump
-from sceau_registry.trust_list import CredentialSigner, TrustListPublisher, sign_trust_list
-from sceau_registry.trust_list_repository import TrustLists
+from sceau_registry.status_lists.repository import StatusLists
+from sceau_registry.status_lists.service import StatusListService
+from sceau_registry.trust.service import TrustService, dump
+from sceau_registry.trust_list.repository import TrustLists
+from sceau_registry.trust_list.service import CredentialSigner, TrustListPublisher, sign_trust_list
 from sceau_shared.mongo import ProcessedEvents
 from sceau_shared.runtime import Runtime
 from sceau_shared.service.definition import BackgroundLoop

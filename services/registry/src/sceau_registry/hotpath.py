@@ -26,8 +26,8 @@ from typing import Any, Final
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sceau_registry.domain import is_did, to_ms
-from sceau_registry.status_lists import LIST_ID, etag_matches
+from sceau_registry.institutions.models import is_did, to_ms
+from sceau_registry.status_lists.service import LIST_ID, etag_matches
 from sceau_shared.errors import RateLimited
 from sceau_shared.http import RateLimiter
 

@@ -15,7 +15,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from sceau_registry.domain import CATEGORIES, Institution, Role, Scope, to_ms
+from sceau_registry.institutions.models import CATEGORIES, Institution, Role, Scope, to_ms
 from sceau_shared.events import DidMethod, InstitutionStatus
 
 Category = Literal[

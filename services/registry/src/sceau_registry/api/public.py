@@ -19,7 +19,6 @@ from sceau_registry.api.deps import (
     InstitutionIdPath,
     rate_limit,
 )
-from sceau_registry.domain import is_did
 from sceau_registry.errors import (
     DidDocumentNotFound,
     InstitutionNotFound,
@@ -27,6 +26,7 @@ from sceau_registry.errors import (
     StatusListNotFound,
     TrustListUnavailable,
 )
+from sceau_registry.institutions.models import is_did
 from sceau_registry.schemas import (
     Category,
     DccRegistry,
@@ -35,7 +35,7 @@ from sceau_registry.schemas import (
     IssuerAnswerView,
     UtcDatetime,
 )
-from sceau_registry.status_lists import etag_matches
+from sceau_registry.status_lists.service import etag_matches
 from sceau_shared.errors import BadRequest
 from sceau_shared.events import InstitutionStatus, utcnow
 

@@ -2,7 +2,7 @@
 
 A governance change and its lifecycle history entry go into the institution document in one
 update guarded by a revision number. (On FerretDB 1.24 that guard does not hold against a
-*concurrent* writer — see :mod:`sceau_registry.event_log_repository` — so the service also
+*concurrent* writer — see :mod:`sceau_registry.outbox.repository` — so the service also
 serializes its own writes to institution documents.) The audit collection is an append-only
 projection of those histories: this module exposes no way to update or delete an audit entry, and
 :meth:`AuditLog.record_for` re-derives any entry a crash left unwritten.
@@ -18,12 +18,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from sceau_registry.domain import (
-    Institution,
-    Role,
-    Scope,
-    StatusChange,
-)
+from sceau_registry.institutions.models import Institution, Role, Scope, StatusChange
 from sceau_shared.events import DidMethod, InstitutionStatus, utcnow
 from sceau_shared.mongo import Document
 

@@ -1,4 +1,4 @@
-"""The registry's outgoing events: an insert-only log (:mod:`sceau_registry.event_relay` sends it).
+"""The registry's outgoing events: an insert-only log, sent by :mod:`sceau_registry.outbox.service`.
 
 Why not the shared embedded outbox? On the project's MongoDB-protocol server (FerretDB 1.24, SQLite
 backend) concurrent updates of one document are **not** atomic: measured, 4 concurrent

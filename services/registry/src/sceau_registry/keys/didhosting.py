@@ -18,7 +18,7 @@ from sceau_credentials.dids import (
     institution_did_document,
     url_to_did_web,
 )
-from sceau_registry.domain import KeyRecord
+from sceau_registry.keys.models import KeyRecord
 
 _CAPABILITIES = ("authentication", "capabilityInvocation", "capabilityDelegation")
 

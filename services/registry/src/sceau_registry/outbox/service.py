@@ -2,7 +2,7 @@
 
 A crash or a concurrent relay may publish an event twice; consumers absorb that (they deduplicate
 on event id). Why a log of separate documents rather than an embedded outbox: see
-:mod:`sceau_registry.event_log_repository`.
+:mod:`sceau_registry.outbox.repository`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 
-from sceau_registry.event_log_repository import EventLog
+from sceau_registry.outbox.repository import EventLog
 from sceau_shared.kafka import EventPublisher
 
 _log = logging.getLogger(__name__)
@@ -58,7 +58,12 @@ class EventRelay:
 
     async def run(self) -> None:
         """Relay until cancelled; failures are retried (events stay pending)."""
+        task = asyncio.current_task()
         while True:
+            if task is not None and task.cancelling():
+                # Cancelled, but a library swallowed the CancelledError (Python 3.11's wait_for
+                # does when its wait ends at that moment; pymongo uses it): stop all the same.
+                raise asyncio.CancelledError
             self._wakeup.clear()  # before the work, so a wake-up during it is not lost
             try:
                 await self.drain_once()
@@ -68,5 +73,8 @@ class EventRelay:
                 _log.warning("event relay failed, retrying: %s", type(exc).__name__)
                 await asyncio.sleep(self._retry_delay_s)
                 continue
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for may swallow a cancellation
+            # that arrives as its wait ends, and the loop would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_interval_s)
+                async with asyncio.timeout(self._poll_interval_s):
+                    await self._wakeup.wait()

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from sceau_registry.status_list_repository import StatusLists, StoredDocument
+from sceau_registry.status_lists.repository import StatusLists, StoredDocument
 from sceau_shared.cache import RefreshingCache
 from sceau_shared.events import StatusListPublishedV1, utcnow
 

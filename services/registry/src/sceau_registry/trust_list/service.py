@@ -22,13 +22,17 @@ from typing import Any
 
 from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
-from sceau_registry.domain import to_ms
-from sceau_registry.exports import content_fingerprint, trust_list_credential, trust_list_subject
-from sceau_registry.identity import RegistryIdentity
-from sceau_registry.repository import Institutions
-from sceau_registry.status_lists import strong_etag
-from sceau_registry.trust import dump
-from sceau_registry.trust_list_repository import StoredTrustList, TrustLists
+from sceau_registry.identity.service import RegistryIdentity
+from sceau_registry.institutions.models import to_ms
+from sceau_registry.institutions.repository import Institutions
+from sceau_registry.status_lists.service import strong_etag
+from sceau_registry.trust.exports import (
+    content_fingerprint,
+    trust_list_credential,
+    trust_list_subject,
+)
+from sceau_registry.trust.service import dump
+from sceau_registry.trust_list.repository import StoredTrustList, TrustLists
 from sceau_shared.events import utcnow
 
 _log = logging.getLogger(__name__)
@@ -128,7 +132,12 @@ class TrustListPublisher:
 
     async def run(self) -> None:
         """Check on every wake-up and every ``poll_s`` until cancelled."""
+        task = asyncio.current_task()
         while True:
+            if task is not None and task.cancelling():
+                # Cancelled, but a library swallowed the CancelledError (Python 3.11's wait_for
+                # does when its wait ends at that moment; pymongo uses it): stop all the same.
+                raise asyncio.CancelledError
             self._wakeup.clear()  # before the work, so a wake-up during it is not lost
             try:
                 await self.refresh()
@@ -136,5 +145,8 @@ class TrustListPublisher:
                 raise
             except Exception as exc:  # noqa: BLE001 - keep the loop alive; next tick retries
                 _log.warning("trust list refresh failed: %s: %s", type(exc).__name__, exc)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for may swallow a cancellation
+            # that arrives as its wait ends, and the loop would then never stop.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_s)
+                async with asyncio.timeout(self._poll_s):
+                    await self._wakeup.wait()

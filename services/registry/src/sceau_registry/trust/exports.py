@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-from sceau_registry.domain import Institution, to_ms
+from sceau_registry.institutions.models import Institution, to_ms
 
 VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 SCEAU_VOCAB: Final = "https://sceau.dev/vocab#"

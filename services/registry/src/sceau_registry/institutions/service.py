@@ -15,14 +15,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sceau_registry.didhosting import hosted_did, own_domain_did
-from sceau_registry.domain import (
-    DomainError,
-    Institution,
-    Scope,
-    StatusChange,
-    to_ms,
-)
 from sceau_registry.errors import (
     ConcurrentChange,
     InstitutionExists,
@@ -31,8 +23,10 @@ from sceau_registry.errors import (
     LifecycleConflict,
     ScopeNotFound,
 )
-from sceau_registry.event_log_repository import EventLog, event_id_for
-from sceau_registry.repository import AuditLog, Institutions, StaleRevision
+from sceau_registry.institutions.models import DomainError, Institution, Scope, StatusChange, to_ms
+from sceau_registry.institutions.repository import AuditLog, Institutions, StaleRevision
+from sceau_registry.keys.didhosting import hosted_did, own_domain_did
+from sceau_registry.outbox.repository import EventLog, event_id_for
 from sceau_registry.schemas import ChangeStatus, GrantScope, RegisterInstitution, WithdrawScope
 from sceau_shared.events import (
     AccreditationChangedV1,

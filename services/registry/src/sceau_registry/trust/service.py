@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from sceau_registry.didhosting import hosted_document
-from sceau_registry.domain import Institution, KeyRecord, answer_for, to_ms
-from sceau_registry.exports import dcc_registry
-from sceau_registry.key_repository import Keys
-from sceau_registry.repository import InstitutionPage, Institutions
+from sceau_registry.institutions.models import Institution, to_ms
+from sceau_registry.institutions.repository import InstitutionPage, Institutions
+from sceau_registry.keys.didhosting import hosted_document
+from sceau_registry.keys.models import KeyRecord
+from sceau_registry.keys.repository import Keys
+from sceau_registry.trust.exports import dcc_registry
+from sceau_registry.trust.models import answer_for
 from sceau_shared.cache import RefreshingCache, TtlCache
 from sceau_shared.events import DidMethod, InstitutionStatus, utcnow
 

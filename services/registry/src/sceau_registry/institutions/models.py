@@ -1,4 +1,4 @@
-"""The registry's domain: institutions, lifecycle, accreditation and keys — all *as of* a date.
+"""The registry's domain: institutions, their lifecycle and accreditation — all *as of* a date.
 
 Nothing here touches a database or a web framework. Every answer the registry gives about the past
 ("was this issuer accredited when it signed?") is computed from append-only histories kept on the
@@ -6,15 +6,16 @@ institution: status changes and accreditation scopes are never edited in place, 
 withdrawn scope keeps its record with the date it ended), so any date can be replayed.
 
 Times are kept at millisecond precision, the precision MongoDB stores, so that a value read back
-compares equal to the value written.
+compares equal to the value written. Keys and their windows are in
+:mod:`sceau_registry.keys.models`; the trust answer built from both is in
+:mod:`sceau_registry.trust.models`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
 
@@ -204,123 +205,3 @@ class Institution:
             ended = replace(scope, withdrawn_at=at, withdrawn_by=actor, withdraw_reason=reason)
             return replace(self, scopes=(*self.scopes[:index], ended, *self.scopes[index + 1 :]))
         raise LookupError(scope_id)
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    """A verification method of an institution and its validity window."""
-
-    verification_method: str
-    did: str
-    institution_id: str
-    public_key_multibase: str
-    active_from: datetime
-    rotated_at: datetime | None = None
-    revoked_as_of: datetime | None = None
-    key_version: int = 1
-
-    def valid_at(self, moment: datetime) -> bool:
-        """Whether the key was allowed to sign at ``moment``.
-
-        A key signs from ``active_from`` until it is rotated out or revoked, whichever comes first.
-        A rotated key still *verifies* what it signed before the rotation, which is why rotated
-        keys stay in DID documents; a credential dated after the rotation but signed with the old
-        key is not valid.
-        """
-        # Credential dates have whole-second precision while key events carry milliseconds: a
-        # credential dated second S may come from any instant of [S, S+1), so a key activated
-        # during that second counts as active (otherwise a credential signed with a key created
-        # in the same second as the rotation would look older than its own key).
-        latest = moment + timedelta(seconds=1) if moment.microsecond == 0 else moment
-        if latest <= self.active_from:
-            return False
-        if self.rotated_at is not None and moment >= self.rotated_at:
-            return False
-        return self.revoked_as_of is None or moment < self.revoked_as_of
-
-    @property
-    def fragment(self) -> str:
-        """The fragment of the verification method id."""
-        return self.verification_method.partition("#")[2]
-
-
-@dataclass(frozen=True)
-class IssuerAnswer:
-    """The answer to ``GET /v1/issuers/{did}`` (see CONTRACTS.md)."""
-
-    did: str
-    registered: bool
-    institution_id: str | None = None
-    status: InstitutionStatus | None = None
-    accredited: bool = False
-    accredited_types: list[str] = field(default_factory=list)
-    roles: list[str] = field(default_factory=list)
-    name: dict[str, str] = field(default_factory=dict)
-    key: KeyRecord | None = None
-    key_valid_at: bool = False
-
-    def to_json(self) -> dict[str, object]:
-        """Return the JSON object of the contract."""
-        key: dict[str, object] | None = None
-        if self.key is not None:
-            key = {
-                "verification_method": self.key.verification_method,
-                "valid_at": self.key_valid_at,
-                "active_from": _iso(self.key.active_from),
-                "rotated_at": _iso(self.key.rotated_at),
-                "revoked_as_of": _iso(self.key.revoked_as_of),
-            }
-        return {
-            "did": self.did,
-            "registered": self.registered,
-            "institution_id": self.institution_id,
-            "status": self.status.value if self.status is not None else None,
-            "accredited": self.accredited,
-            "accredited_types": self.accredited_types,
-            "roles": self.roles,
-            "name": self.name,
-            "key": key,
-        }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
-def answer_for(
-    did: str,
-    institution: Institution | None,
-    keys: Sequence[KeyRecord],
-    *,
-    at: datetime,
-    verification_method: str | None,
-) -> IssuerAnswer:
-    """Compute the trust answer about ``did`` as of ``at``."""
-    if institution is None:
-        return IssuerAnswer(did=did, registered=False)
-    key = find_key(keys, verification_method) if verification_method else None
-    return IssuerAnswer(
-        did=did,
-        registered=True,
-        institution_id=institution.institution_id,
-        status=institution.status_at(at),
-        accredited=institution.accredited_at(at),
-        accredited_types=institution.accredited_types_at(at),
-        roles=institution.roles_at(at),
-        name={"fr": institution.name_fr, "en": institution.name_en},
-        key=key,
-        key_valid_at=key.valid_at(at) if key is not None else False,
-    )
-
-
-ED25519_2020_SUFFIX: Final = "-2020"
-
-
-def find_key(keys: Iterable[KeyRecord], verification_method: str) -> KeyRecord | None:
-    """Find a key by method id (``#frag-2020``, the Ed25519Signature2020 twin, finds ``#frag``)."""
-    by_id = {key.verification_method: key for key in keys}
-    if verification_method in by_id:
-        return by_id[verification_method]
-    if verification_method.endswith(ED25519_2020_SUFFIX):
-        return by_id.get(verification_method[: -len(ED25519_2020_SUFFIX)])
-    return None

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from sceau_registry.domain import Institution, KeyRecord, to_ms
-from sceau_registry.key_repository import Keys
+from sceau_registry.institutions.models import Institution, to_ms
+from sceau_registry.keys.models import KeyRecord
+from sceau_registry.keys.repository import Keys
 from sceau_shared.events import IssuerKeyPublishedV1
 from sceau_shared.mongo import ProcessedEvents
 

@@ -1,21 +1,16 @@
-"""Keys the registry stores: institutions' verification methods (from events) and its own key.
+"""Institutions' verification methods as the registry stores them (from the issuer's key events).
 
-Every write here is a single-document upsert or insert that is safe to repeat and to receive out of
-order, because Kafka delivers at least once and replays from the start must be harmless.
+Every write here is a single-document upsert that is safe to repeat and to receive out of order,
+because Kafka delivers at least once and replays from the start must be harmless.
 """
 
 from __future__ import annotations
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
-from sceau_registry.crypto import ALGORITHM, SealedKey
-from sceau_registry.domain import KeyRecord
-from sceau_shared.events import utcnow
+from sceau_registry.keys.models import KeyRecord
 from sceau_shared.mongo import Document
-
-REGISTRY_KEY_ID = "registry-signing-key"
 
 
 def key_from(doc: Document) -> KeyRecord:
@@ -76,47 +71,3 @@ class Keys:
         """The institution a DID's keys were published for (when the DID is not linked yet)."""
         doc = await self._collection.find_one({"did": did}, {"institution_id": 1})
         return None if doc is None else str(doc["institution_id"])
-
-
-class RegistryKeys:
-    """The registry's own sealed signing key."""
-
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self._collection = collection
-
-    async def ensure_indexes(self) -> None:
-        """Only ``_id`` is queried."""
-
-    async def create_or_get(self, sealed: SealedKey) -> SealedKey:
-        """Store ``sealed`` unless a key exists already (another replica won); return the key."""
-        try:
-            await self._collection.insert_one(
-                {
-                    "_id": sealed.key_id,
-                    "fragment": sealed.fragment,
-                    "public_key_multibase": sealed.public_key_multibase,
-                    "alg": ALGORITHM,
-                    "nonce": sealed.nonce,
-                    "ciphertext": sealed.ciphertext,
-                    "created_at": utcnow(),
-                }
-            )
-        except DuplicateKeyError:
-            existing = await self.get(sealed.key_id)
-            if existing is None:  # pragma: no cover - deleted in between by an operator
-                raise
-            return existing
-        return sealed
-
-    async def get(self, key_id: str) -> SealedKey | None:
-        """Return the sealed key."""
-        doc = await self._collection.find_one({"_id": key_id})
-        if doc is None:
-            return None
-        return SealedKey(
-            key_id=doc["_id"],
-            fragment=doc["fragment"],
-            public_key_multibase=doc["public_key_multibase"],
-            nonce=bytes(doc["nonce"]),
-            ciphertext=bytes(doc["ciphertext"]),
-        )

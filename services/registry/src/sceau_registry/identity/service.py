@@ -7,9 +7,9 @@ from typing import Any
 
 from sceau_credentials.dids import KeyState, PublishedKey, institution_did_document
 from sceau_credentials.keys import SigningKey
-from sceau_registry.crypto import KeyCipher, new_registry_key
-from sceau_registry.didhosting import registry_did
-from sceau_registry.key_repository import REGISTRY_KEY_ID, RegistryKeys
+from sceau_registry.identity.crypto import KeyCipher, new_registry_key
+from sceau_registry.identity.repository import REGISTRY_KEY_ID, RegistryKeys
+from sceau_registry.keys.didhosting import registry_did
 
 
 @dataclass(frozen=True)

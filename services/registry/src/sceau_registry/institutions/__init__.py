@@ -1,0 +1,1 @@
+"""Institutions: registration, lifecycle and accreditation (governance), store, audit log."""

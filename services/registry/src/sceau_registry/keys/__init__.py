@@ -1,0 +1,1 @@
+"""Institutions' verification methods: validity windows (from key events), did:web hosting."""

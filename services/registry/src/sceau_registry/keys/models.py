@@ -1,0 +1,63 @@
+"""An institution's verification method and its validity window, as of a date.
+
+Nothing here touches a database or a web framework. A key's window only ever closes (rotation,
+revocation), so whether it could sign at any past moment can be replayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A verification method of an institution and its validity window."""
+
+    verification_method: str
+    did: str
+    institution_id: str
+    public_key_multibase: str
+    active_from: datetime
+    rotated_at: datetime | None = None
+    revoked_as_of: datetime | None = None
+    key_version: int = 1
+
+    def valid_at(self, moment: datetime) -> bool:
+        """Whether the key was allowed to sign at ``moment``.
+
+        A key signs from ``active_from`` until it is rotated out or revoked, whichever comes first.
+        A rotated key still *verifies* what it signed before the rotation, which is why rotated
+        keys stay in DID documents; a credential dated after the rotation but signed with the old
+        key is not valid.
+        """
+        # Credential dates have whole-second precision while key events carry milliseconds: a
+        # credential dated second S may come from any instant of [S, S+1), so a key activated
+        # during that second counts as active (otherwise a credential signed with a key created
+        # in the same second as the rotation would look older than its own key).
+        latest = moment + timedelta(seconds=1) if moment.microsecond == 0 else moment
+        if latest <= self.active_from:
+            return False
+        if self.rotated_at is not None and moment >= self.rotated_at:
+            return False
+        return self.revoked_as_of is None or moment < self.revoked_as_of
+
+    @property
+    def fragment(self) -> str:
+        """The fragment of the verification method id."""
+        return self.verification_method.partition("#")[2]
+
+
+ED25519_2020_SUFFIX: Final = "-2020"
+
+
+def find_key(keys: Iterable[KeyRecord], verification_method: str) -> KeyRecord | None:
+    """Find a key by method id (``#frag-2020``, the Ed25519Signature2020 twin, finds ``#frag``)."""
+    by_id = {key.verification_method: key for key in keys}
+    if verification_method in by_id:
+        return by_id[verification_method]
+    if verification_method.endswith(ED25519_2020_SUFFIX):
+        return by_id.get(verification_method[: -len(ED25519_2020_SUFFIX)])
+    return None
