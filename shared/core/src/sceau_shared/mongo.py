@@ -9,6 +9,7 @@ consumers.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -72,8 +73,12 @@ async def next_counter(collection: AsyncCollection[Document], counter_id: str) -
             candidate = max(candidate + 1, int(hint["value"]) + 1 if hint else 1)
             continue
         # The hint only speeds up the next claim; a stale or lowered hint costs retries, not
-        # correctness, so a non-atomic $max is enough.
-        await collection.update_one({"_id": hint_id}, {"$max": {"value": candidate}}, upsert=True)
+        # correctness, so a non-atomic $max is enough — and two first upserts racing to create
+        # it (one gets a duplicate key on FerretDB) lose nothing either.
+        with contextlib.suppress(DuplicateKeyError):
+            await collection.update_one(
+                {"_id": hint_id}, {"$max": {"value": candidate}}, upsert=True
+            )
         return candidate
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -21,7 +21,9 @@ from sceau_shared.service.definition import ServiceDefinition, ServiceGraph
 from sceau_shared.service.state import ServiceState
 from sceau_shared.telemetry import Telemetry, setup_telemetry
 
-__all__ = ["create_service_app"]
+__all__ = ["create_service_app", "stop_tasks"]
+
+_log = logging.getLogger(__name__)
 
 
 S = TypeVar("S", bound=ServiceSettings)
@@ -111,11 +113,36 @@ async def _running(graph: ServiceGraph) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
+        await stop_tasks(tasks)
+
+
+async def stop_tasks(
+    tasks: list[asyncio.Task[None]], *, grace_s: float = 12.0, insist_s: float = 5.0
+) -> None:
+    """Cancel ``tasks`` and wait until each has ended.
+
+    A loop may finish its round on cancellation (the notifier's e-mail batch, the verifier's
+    event hand-over): it gets ``grace_s``. On Python 3.11 a cancellation can also be swallowed
+    inside a library call (``asyncio.wait_for`` racing its own timeout), leaving a loop running
+    for good; a task still running after the grace period is cancelled again every half second
+    for ``insist_s``, then logged and left, so a shutdown never hangs on it.
+    """
+    for task in tasks:
+        task.cancel()
+    pending = {task for task in tasks if not task.done()}
+    if pending:
+        _, pending = await asyncio.wait(pending, timeout=grace_s)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + insist_s
+    while pending and loop.time() < deadline:
+        for task in pending:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    for task in pending:
+        _log.error("background task %s did not stop", task.get_name())
+    for task in tasks:
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            _log.error("background task %s had failed", task.get_name(), exc_info=task.exception())
 
 
 def _publish_asyncapi(app: FastAPI, definition: ServiceDefinition[S, G], settings: S) -> None:
