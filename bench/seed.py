@@ -408,6 +408,10 @@ class Seeder:
             else:
                 self.issued += issued
                 self.tally.add("credentials issued", issued)
+            log(
+                f"batch {number + 1}/{self.plan.achievements} ({view['counts']}); "
+                f"{self.tally.counts.get('credentials issued', 0):,} credentials issued by this run"
+            )
         await self.revoke(http, auth, batch_id, number)
 
     async def revoke(
@@ -445,9 +449,11 @@ class Seeder:
 
     async def institution(self, http: httpx.AsyncClient, number: int) -> None:
         inst = await self.onboard(http, number)
+        log(f"{inst}: registered, active, accredited; waiting for its issuer tenant and API key")
         auth = await self.api_key(inst)
         numbers = self.plan.achievements_of(number)
         ids = await self.achievements(http, auth, inst, numbers)
+        log(f"{inst}: {len(ids)} achievements published; issuing {len(ids)} batches")
         await asyncio.gather(
             *(self.batch(http, auth, a, n) for a, n in zip(ids, numbers, strict=True))
         )

@@ -98,3 +98,20 @@ def test_the_cluster_folder_is_reachable_by_the_server_account(tmp_path: Path) -
     else:
         assert not chosen.is_relative_to(private)
         assert chosen == postgres_server.reachable_data_dir(private / "postgres")
+
+
+def test_ferretdb_is_given_the_handler_of_its_store(tmp_path: Path) -> None:
+    sqlite = mongo_server.MongoConfig(1, tmp_path, tmp_path / "log")
+    assert mongo_server.store_flags(sqlite) == [
+        "--handler=sqlite",
+        f"--sqlite-url=file:{tmp_path}/",
+    ]
+    url = "postgres://sceau@127.0.0.1:5/ferretdb"
+    pg = mongo_server.MongoConfig(1, tmp_path, tmp_path / "log", "postgresql", url)
+    assert mongo_server.store_flags(pg) == [
+        "--handler=postgresql",
+        f"--postgresql-url={url}",
+    ]
+    without_url = mongo_server.MongoConfig(1, tmp_path, tmp_path / "log", "postgresql")
+    with pytest.raises(InfraError, match="needs the PostgreSQL URL"):
+        mongo_server.store_flags(without_url)

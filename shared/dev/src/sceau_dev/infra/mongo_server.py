@@ -189,7 +189,7 @@ def start(
         binary = ensure_ferretdb(cache_dir, progress)
         argv = [
             str(binary),
-            *_backend_flags(config),
+            *store_flags(config),
             f"--listen-addr=127.0.0.1:{config.port}",
             f"--state-dir={config.data_dir}",
             "--debug-addr=-",
@@ -212,7 +212,7 @@ def start(
     return pid
 
 
-def _backend_flags(config: MongoConfig) -> list[str]:
+def store_flags(config: MongoConfig) -> list[str]:
     """Return FerretDB's handler flags for ``config.store``."""
     if config.store == "sqlite":
         return ["--handler=sqlite", f"--sqlite-url=file:{config.data_dir}/"]
