@@ -197,8 +197,11 @@ async def eventually(
 class Seeder:
     """One seeding run against one stack."""
 
-    def __init__(self, ep: Endpoints, plan: Plan, state_file: Path, in_flight: int) -> None:
+    def __init__(
+        self, ep: Endpoints, plan: Plan, state_file: Path, in_flight: int, *, series: bool = True
+    ) -> None:
         self.ep = ep
+        self.series = series
         self.plan = plan
         self.state_file = state_file
         self.state: dict[str, Any] = (
@@ -328,7 +331,8 @@ class Seeder:
         """Create and publish the institution's achievements; define its series."""
         have = await self.existing(http, auth, "/v1/achievements")
         ids: list[str] = []
-        series_members = numbers[:SERIES_SIZE] if len(numbers) >= SERIES_SIZE else []
+        in_series = self.series and len(numbers) >= SERIES_SIZE
+        series_members = numbers[:SERIES_SIZE] if in_series else []
         for number in numbers:
             overall = bool(series_members) and number == series_members[-1]
             name = f"{NAME_PREFIX} {self.ep.run} achievement {number}"
@@ -509,6 +513,13 @@ async def main() -> int:
     parser.add_argument("--state", type=Path, help="where API keys and progress are kept")
     parser.add_argument("--in-flight", type=int, default=3, help="batches waited on at once")
     parser.add_argument(
+        "--no-series",
+        dest="series",
+        action="store_false",
+        help="define no series (each series module batch makes the issuer look up every "
+        "recipient's other modules)",
+    )
+    parser.add_argument(
         "--start-stack",
         action="store_true",
         help="start the four services on free ports (shared Kafka/MongoDB from the environment)",
@@ -534,7 +545,7 @@ async def main() -> int:
                 stack.registry, stack.issuer, stack.operator_token, stack.issuer_env, run
             )
             state = args.state or stack.folder / "seed-state.json"
-            seeder = Seeder(ep, plan, state, args.in_flight)
+            seeder = Seeder(ep, plan, state, args.in_flight, series=args.series)
             seeder.state["stack_secrets"] = stack.secrets
             seeder.save()
             await seeder.run()
@@ -549,7 +560,7 @@ async def main() -> int:
             run=args.run,
         )
         state = args.state or Path(f"seed-state-{args.run}.json")
-        seeder = Seeder(ep, plan, state, args.in_flight)
+        seeder = Seeder(ep, plan, state, args.in_flight, series=args.series)
         await seeder.run()
     elapsed = time.monotonic() - began
     log(
