@@ -57,7 +57,7 @@ def test_ferretdb_runs_on_its_own_postgresql(infra: Infra) -> None:
         client.close()
     statuses = {s.name: s for s in infra.status()}
     assert statuses["postgres"].running
-    assert statuses["mongo"].detail == "ferretdb (postgresql)"
+    assert statuses["mongo"].detail == "ferretdb+postgresql"
 
     # Idempotent: a second `up` leaves both servers as they are.
     assert infra.up_mongo() == uri

@@ -53,7 +53,7 @@ def _status(args: argparse.Namespace) -> int:
         for s in statuses:
             state = "running" if s.running else "stopped"
             extra = f" ({s.detail})" if s.detail else ""
-            print(f"{s.name:6} {state:8} {s.address}{extra}  pid={s.pid or '-'}")  # noqa: T201
+            print(f"{s.name:8} {state:8} {s.address}{extra}  pid={s.pid or '-'}")  # noqa: T201
     return 0 if all(s.running for s in statuses) else 1
 
 

@@ -225,7 +225,7 @@ def store_flags(config: MongoConfig) -> list[str]:
 
 def describe(store: str) -> str:
     """Return what runs for ``store``, for progress and status lines."""
-    return "mongod" if engine() == "mongod" else f"ferretdb ({store})"
+    return "mongod" if engine() == "mongod" else f"ferretdb+{store}"
 
 
 def _pings(uri: str) -> bool:
