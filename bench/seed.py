@@ -36,6 +36,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -526,6 +527,12 @@ async def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="with --start-stack: keep the data")
     args = parser.parse_args()
+    # Stop cleanly on Ctrl-C or `kill` (also when started in the background, where SIGINT is
+    # ignored): cancelling the run stops a --start-stack stack and drops its databases.
+    task = asyncio.current_task()
+    if task is not None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            asyncio.get_running_loop().add_signal_handler(signum, task.cancel)
     plan = Plan.at(args.scale)
     log(
         f"plan at scale {args.scale}: {plan.institutions} institutions, {plan.achievements} "
