@@ -585,4 +585,8 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    try:
+        sys.exit(asyncio.run(main()))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        log("stopped; run the same command again to resume (with --state and --keep)")
+        sys.exit(130)
