@@ -63,6 +63,22 @@ def test_ferretdb_runs_on_its_own_postgresql(infra: Infra) -> None:
     assert infra.up_mongo() == uri
     assert {s.name: s.pid for s in infra.status()}["postgres"] == pg_pid
 
+    # PostgreSQL stopped under a running FerretDB: `up` starts both afresh.
+    ferretdb_pid = statuses["mongo"].pid
+    postgres_server.stop(pg_pid)
+    assert infra.up_mongo() == uri
+    after = {s.name: s for s in infra.status()}
+    restarted = after["postgres"]
+    assert restarted.running
+    assert restarted.pid != pg_pid
+    assert after["mongo"].pid != ferretdb_pid
+    client = MongoClient(uri)
+    try:
+        assert client["infra_check"]["items"].count_documents({"tenant": "t"}) == 50
+    finally:
+        client.close()
+    pg_pid = restarted.pid
+
     data_dir = infra.settings.postgres().data_dir
     infra.down(purge=True)
     assert not pid_alive(pg_pid)

@@ -197,8 +197,15 @@ class Infra:
                     f"the MongoDB-protocol server on port {mongo_cfg.port} runs FerretDB on "
                     f"{running_store}, not {mongo_cfg.store}; stop it first (`sceau infra down`)"
                 )
-            self._progress(f"MongoDB-protocol server already running on {mongo_cfg.uri}")
-            return mongo_cfg.uri
+            if not self.settings.uses_postgres or self._is_up(state.get("postgres")):
+                self._progress(f"MongoDB-protocol server already running on {mongo_cfg.uri}")
+                return mongo_cfg.uri
+            # Its PostgreSQL went away: FerretDB's pooled connections are dead (each would fail
+            # one query), so both start afresh.
+            self._progress(f"PostgreSQL is down under {what}; restarting both")
+            mongo_server.stop(int(running["pid"]))
+            del state["mongo"]
+            self._save(state)
         if self.settings.uses_postgres:
             self._up_postgres(state)
         self._progress(f"starting {what} on port {mongo_cfg.port}")
