@@ -76,10 +76,9 @@ def log(message: str) -> None:
 
 @dataclass
 class Server:
-    """A running store and how to stop it."""
+    """A running store: its URI, and psql's argv for the PostgreSQL-backed ones."""
 
     uri: str
-    stop: Callable[[], None]
     psql: list[str] | None = None
 
 
@@ -96,7 +95,7 @@ def serve(store: str, folder: Path) -> Iterator[Server | None]:
             cfg = mongo_server.MongoConfig(free_port(), folder / "mongod", folder / "mongod.log")
             pid = mongo_server.start(cfg, cache, log, timeout_s=120, server="mongod")
             stops.append(lambda: mongo_server.stop(pid))
-            yield Server(cfg.uri, lambda: None)
+            yield Server(cfg.uri)
             return
         psql = None
         if store == "sqlite":
@@ -117,7 +116,7 @@ def serve(store: str, folder: Path) -> Iterator[Server | None]:
             )
         fdb_pid = mongo_server.start(cfg, cache, log, timeout_s=120, server="ferretdb")
         stops.append(lambda: mongo_server.stop(fdb_pid))
-        yield Server(cfg.uri, lambda: None, psql)
+        yield Server(cfg.uri, psql)
     finally:
         for stop in reversed(stops):
             stop()
