@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, replace
 
+from sceau_dev.infra import mongo_server
 from sceau_dev.infra.manager import Infra, InfraSettings
 from sceau_dev.infra.process import InfraError
 
@@ -22,6 +23,10 @@ def _settings(args: argparse.Namespace) -> InfraSettings:
         settings = replace(settings, kafka_port=args.kafka_port)
     if getattr(args, "mongo_port", None):
         settings = replace(settings, mongo_port=args.mongo_port)
+    if getattr(args, "store", None):
+        settings = replace(settings, mongo_store=args.store)
+    if getattr(args, "postgres_port", None):
+        settings = replace(settings, postgres_port=args.postgres_port)
     if getattr(args, "timeout", None):
         settings = replace(settings, timeout_s=float(args.timeout))
     return settings
@@ -48,7 +53,7 @@ def _status(args: argparse.Namespace) -> int:
         for s in statuses:
             state = "running" if s.running else "stopped"
             extra = f" ({s.detail})" if s.detail else ""
-            print(f"{s.name:6} {state:8} {s.address}{extra}  pid={s.pid or '-'}")  # noqa: T201
+            print(f"{s.name:8} {state:8} {s.address}{extra}  pid={s.pid or '-'}")  # noqa: T201
     return 0 if all(s.running for s in statuses) else 1
 
 
@@ -72,6 +77,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         parser = infra_sub.add_parser(name, help=help_text)
         parser.add_argument("--kafka-port", type=int, help="Kafka port (default 19092)")
         parser.add_argument("--mongo-port", type=int, help="MongoDB port (default 27018)")
+        parser.add_argument(
+            "--store",
+            choices=mongo_server.STORES,
+            help="FerretDB's storage: sqlite (default) or postgresql (env SCEAU_MONGO_STORE)",
+        )
+        parser.add_argument(
+            "--postgres-port", type=int, help="PostgreSQL port for --store postgresql (27019)"
+        )
         parser.add_argument("--timeout", type=float, help="seconds to wait for each server")
         if name == "down":
             parser.add_argument("--purge", action="store_true", help="also delete the data")

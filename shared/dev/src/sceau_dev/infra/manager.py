@@ -1,5 +1,8 @@
 """``sceau infra up|down|status``: start, stop and report the local Kafka and MongoDB servers.
 
+FerretDB stores on SQLite by default; ``--store postgresql`` (or ``SCEAU_MONGO_STORE=postgresql``)
+runs it on a local PostgreSQL cluster instead, started and stopped with it (docs/infrastructure.md).
+
 Idempotent: ``up`` leaves running servers alone and starts what is missing; ``down`` stops what runs
 and keeps the data (``--purge`` deletes it). State (pids, ports) is kept in
 ``.sceau/infra/state.json``.
@@ -14,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sceau_dev.infra import kafka_server, mongo_server
+from sceau_dev.infra import kafka_server, mongo_server, postgres_server
 from sceau_dev.infra.process import InfraError, Progress, pid_alive, port_open, stop_pid
 
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_MONGO_PORT = 27018
+DEFAULT_POSTGRES_PORT = 27019
 
 
 def find_project_home(start: Path | None = None) -> Path:
@@ -52,6 +56,16 @@ def _env_port(name: str, default: int) -> int:
     return int(raw)
 
 
+def _env_store() -> str:
+    store = os.environ.get("SCEAU_MONGO_STORE") or mongo_server.STORES[0]
+    if store not in mongo_server.STORES:
+        raise InfraError(
+            f"SCEAU_MONGO_STORE={store!r} is not a store; choose one of "
+            f"{', '.join(mongo_server.STORES)}"
+        )
+    return store
+
+
 @dataclass(frozen=True)
 class InfraSettings:
     """Where the local servers listen and keep their files."""
@@ -64,7 +78,16 @@ class InfraSettings:
     mongo_port: int = field(
         default_factory=lambda: _env_port("SCEAU_MONGO_PORT", DEFAULT_MONGO_PORT)
     )
+    mongo_store: str = field(default_factory=_env_store)
+    postgres_port: int = field(
+        default_factory=lambda: _env_port("SCEAU_POSTGRES_PORT", DEFAULT_POSTGRES_PORT)
+    )
     timeout_s: float = 180.0
+
+    @property
+    def uses_postgres(self) -> bool:
+        """Return whether FerretDB runs on PostgreSQL (never with ``mongod``)."""
+        return self.mongo_store == "postgresql" and mongo_server.engine() == "ferretdb"
 
     @property
     def state_dir(self) -> Path:
@@ -80,12 +103,22 @@ class InfraSettings:
             log_file=self.state_dir / "logs" / "kafka.log",
         )
 
+    def postgres(self) -> postgres_server.PostgresConfig:
+        """Return the PostgreSQL cluster's configuration (for ``--store postgresql``)."""
+        return postgres_server.PostgresConfig(
+            port=self.postgres_port,
+            data_dir=postgres_server.reachable_data_dir(self.state_dir / "postgres"),
+            log_file=self.state_dir / "logs" / "postgres.log",
+        )
+
     def mongo(self) -> mongo_server.MongoConfig:
         """Return the MongoDB-protocol server's configuration."""
         return mongo_server.MongoConfig(
             port=self.mongo_port,
             data_dir=self.state_dir / "mongo",
             log_file=self.state_dir / "logs" / "mongo.log",
+            store=self.mongo_store,
+            postgresql_url=self.postgres().url if self.uses_postgres else None,
         )
 
 
@@ -129,22 +162,9 @@ class Infra:
 
     def up(self) -> dict[str, str]:
         """Start whatever is not running; return the client addresses."""
+        self.up_mongo()
         state = self._load()
         kafka_cfg = self.settings.kafka()
-        mongo_cfg = self.settings.mongo()
-        if self._is_up(state.get("mongo")) and state["mongo"]["port"] == mongo_cfg.port:
-            self._progress(f"MongoDB-protocol server already running on {mongo_cfg.uri}")
-        else:
-            self._progress(f"starting {mongo_server.engine()} on port {mongo_cfg.port}")
-            pid = mongo_server.start(
-                mongo_cfg,
-                self.settings.cache_dir,
-                self._progress,
-                timeout_s=self.settings.timeout_s,
-            )
-            state["mongo"] = {"pid": pid, "port": mongo_cfg.port, "engine": mongo_server.engine()}
-            self._save(state)
-            self._progress(f"{mongo_server.engine()} ready on {mongo_cfg.uri}")
         if self._is_up(state.get("kafka")) and state["kafka"]["port"] == kafka_cfg.port:
             self._progress(f"Kafka already running on {kafka_cfg.bootstrap}")
         else:
@@ -160,6 +180,62 @@ class Infra:
             self._progress(f"Kafka ready on {kafka_cfg.bootstrap}")
         return self.addresses()
 
+    def up_mongo(self) -> str:
+        """Start the MongoDB-protocol server (and its PostgreSQL store) if needed; return its URI.
+
+        A server already running with another store is left alone and reported: switching stores
+        is ``sceau infra down`` then ``up --store …`` (each store keeps its own data).
+        """
+        state = self._load()
+        mongo_cfg = self.settings.mongo()
+        what = mongo_server.describe(mongo_cfg.store)
+        running = state.get("mongo")
+        if self._is_up(running) and running is not None and running["port"] == mongo_cfg.port:
+            running_store = running.get("store", mongo_server.STORES[0])  # older state: SQLite
+            if running.get("engine") == "ferretdb" and running_store != mongo_cfg.store:
+                raise InfraError(
+                    f"the MongoDB-protocol server on port {mongo_cfg.port} runs FerretDB on "
+                    f"{running_store}, not {mongo_cfg.store}; stop it first (`sceau infra down`)"
+                )
+            if not self.settings.uses_postgres or self._is_up(state.get("postgres")):
+                self._progress(f"MongoDB-protocol server already running on {mongo_cfg.uri}")
+                return mongo_cfg.uri
+            # Its PostgreSQL went away: FerretDB's pooled connections are dead (each would fail
+            # one query), so both start afresh.
+            self._progress(f"PostgreSQL is down under {what}; restarting both")
+            mongo_server.stop(int(running["pid"]))
+            del state["mongo"]
+            self._save(state)
+        if self.settings.uses_postgres:
+            self._up_postgres(state)
+        self._progress(f"starting {what} on port {mongo_cfg.port}")
+        pid = mongo_server.start(
+            mongo_cfg,
+            self.settings.cache_dir,
+            self._progress,
+            timeout_s=self.settings.timeout_s,
+        )
+        state["mongo"] = {
+            "pid": pid,
+            "port": mongo_cfg.port,
+            "engine": mongo_server.engine(),
+            "store": mongo_cfg.store,
+        }
+        self._save(state)
+        self._progress(f"{what} ready on {mongo_cfg.uri}")
+        return mongo_cfg.uri
+
+    def _up_postgres(self, state: dict[str, Any]) -> None:
+        pg_cfg = self.settings.postgres()
+        if self._is_up(state.get("postgres")) and state["postgres"]["port"] == pg_cfg.port:
+            self._progress(f"PostgreSQL already running on 127.0.0.1:{pg_cfg.port}")
+            return
+        self._progress(f"starting PostgreSQL on port {pg_cfg.port} (store for FerretDB)")
+        pid = postgres_server.start(pg_cfg, self._progress, timeout_s=self.settings.timeout_s)
+        state["postgres"] = {"pid": pid, "port": pg_cfg.port}
+        self._save(state)
+        self._progress(f"PostgreSQL ready on 127.0.0.1:{pg_cfg.port}")
+
     def addresses(self) -> dict[str, str]:
         """Return the environment variables clients use to reach the servers."""
         return {
@@ -168,30 +244,40 @@ class Infra:
         }
 
     def down(self, *, purge: bool = False) -> None:
-        """Stop both servers (Kafka first, so it can finish writing) and optionally delete data."""
+        """Stop the servers (Kafka first, PostgreSQL after FerretDB) and optionally delete data."""
         state = self._load()
-        for name, stopper in (("kafka", kafka_server.stop), ("mongo", mongo_server.stop)):
+        for name, stopper in (
+            ("kafka", kafka_server.stop),
+            ("mongo", mongo_server.stop),
+            ("postgres", postgres_server.stop),
+        ):
             entry = state.pop(name, None)
             if entry and pid_alive(int(entry["pid"])):
                 self._progress(f"stopping {name} (pid {entry['pid']})")
                 stopper(int(entry["pid"]))
             self._save(state)
         if purge:
-            for folder in ("kafka", "mongo"):
+            for folder in ("kafka", "mongo", "postgres"):
                 shutil.rmtree(self.settings.state_dir / folder, ignore_errors=True)
+            shutil.rmtree(self.settings.postgres().data_dir, ignore_errors=True)
             self._progress("data deleted")
 
     def status(self) -> list[ComponentStatus]:
         """Report each server: running or not, where, with which pid."""
         state = self._load()
         result = []
-        for name, address in (
+        components = [
             ("kafka", self.settings.kafka().bootstrap),
             ("mongo", self.settings.mongo().uri),
-        ):
+        ]
+        if self.settings.uses_postgres or "postgres" in state:
+            components.append(("postgres", self.settings.postgres().url))
+        for name, address in components:
             entry = state.get(name)
             running = self._is_up(entry)
             detail = str(entry.get("engine", "")) if entry else ""
+            if entry and detail == "ferretdb":
+                detail = mongo_server.describe(str(entry.get("store", mongo_server.STORES[0])))
             result.append(
                 ComponentStatus(
                     name=name,

@@ -1,4 +1,8 @@
-"""The MongoDB-protocol server: ``mongod`` when installed, otherwise FerretDB 1.24 (SQLite backend).
+"""The MongoDB-protocol server: ``mongod`` when installed, otherwise FerretDB 1.24.
+
+FerretDB stores on SQLite (the default: nothing else to run) or, with ``store="postgresql"``, on a
+local PostgreSQL cluster (:mod:`sceau_dev.infra.postgres_server`), which serves equality filters on
+fields other than ``_id`` without reading the whole collection (docs/mongodb-features.md).
 
 FerretDB is built from its Go module (``github.com/FerretDB/FerretDB@v1.24.2``) through the Go
 module
@@ -60,13 +64,22 @@ FERRETDB_ADJUSTMENTS: tuple[tuple[str, str, str, int], ...] = (
 )
 
 
+STORES = ("sqlite", "postgresql")
+"""FerretDB's storage backends ``sceau infra`` can run; the first is the default."""
+
+
 @dataclass(frozen=True)
 class MongoConfig:
-    """Where the server listens and keeps its data."""
+    """Where the server listens and keeps its data, and which FerretDB backend it uses.
+
+    ``postgresql_url`` is required with ``store="postgresql"`` (and ignored by ``mongod``).
+    """
 
     port: int
     data_dir: Path
     log_file: Path
+    store: str = STORES[0]
+    postgresql_url: str | None = None
 
     @property
     def uri(self) -> str:
@@ -141,15 +154,27 @@ def ensure_ferretdb(cache_dir: Path, progress: Progress) -> Path:
     return binary
 
 
-def start(config: MongoConfig, cache_dir: Path, progress: Progress, *, timeout_s: float) -> int:
-    """Start the server and wait until it answers a ping; return its pid."""
+def start(
+    config: MongoConfig,
+    cache_dir: Path,
+    progress: Progress,
+    *,
+    timeout_s: float,
+    server: str | None = None,
+) -> int:
+    """Start the server and wait until it answers a ping; return its pid.
+
+    ``server`` (``"mongod"`` or ``"ferretdb"``) overrides :func:`engine`'s choice; the store
+    benchmark uses it to measure FerretDB on a machine that also has ``mongod``.
+    """
+    chosen = server or engine()
     if port_open("127.0.0.1", config.port):
         raise InfraError(
             f"port {config.port} is already in use by another program; choose another MongoDB "
             "port (--mongo-port or SCEAU_MONGO_PORT)"
         )
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    if engine() == "mongod":
+    if chosen == "mongod":
         mongod = require_tool("mongod", "run MongoDB")
         argv = [
             mongod,
@@ -164,8 +189,7 @@ def start(config: MongoConfig, cache_dir: Path, progress: Progress, *, timeout_s
         binary = ensure_ferretdb(cache_dir, progress)
         argv = [
             str(binary),
-            "--handler=sqlite",
-            f"--sqlite-url=file:{config.data_dir}/",
+            *store_flags(config),
             f"--listen-addr=127.0.0.1:{config.port}",
             f"--state-dir={config.data_dir}",
             "--debug-addr=-",
@@ -177,7 +201,7 @@ def start(config: MongoConfig, cache_dir: Path, progress: Progress, *, timeout_s
         wait_until(
             lambda: _pings(config.uri),
             timeout_s=timeout_s,
-            what=f"{engine()} to answer on {config.uri}",
+            what=f"{chosen} to answer on {config.uri}",
             progress=progress,
             alive=lambda: pid_alive(pid),
             log_file=config.log_file,
@@ -186,6 +210,22 @@ def start(config: MongoConfig, cache_dir: Path, progress: Progress, *, timeout_s
         stop_pid(pid, timeout_s=5)
         raise
     return pid
+
+
+def store_flags(config: MongoConfig) -> list[str]:
+    """Return FerretDB's handler flags for ``config.store``."""
+    if config.store == "sqlite":
+        return ["--handler=sqlite", f"--sqlite-url=file:{config.data_dir}/"]
+    if config.store == "postgresql":
+        if not config.postgresql_url:
+            raise InfraError("store 'postgresql' needs the PostgreSQL URL (postgresql_url)")
+        return ["--handler=postgresql", f"--postgresql-url={config.postgresql_url}"]
+    raise InfraError(f"unknown store {config.store!r}; choose one of {', '.join(STORES)}")
+
+
+def describe(store: str) -> str:
+    """Return what runs for ``store``, for progress and status lines."""
+    return "mongod" if engine() == "mongod" else f"ferretdb+{store}"
 
 
 def _pings(uri: str) -> bool:
