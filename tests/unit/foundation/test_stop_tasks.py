@@ -43,4 +43,3 @@ async def test_a_loop_may_finish_its_round_within_the_grace_period() -> None:
     await asyncio.sleep(0)
     await stop_tasks([task], grace_s=2.0, insist_s=0.5)
     assert finished == ["flushed"]
-

@@ -154,7 +154,7 @@ async def test_a_poison_message_never_reaches_the_graph(
     await broker.publish(b'{"not": "an announcement"}', topic=topic)
     assert graph.tenants.registered == []
     [letter] = running.dead_letters
-    assert letter.consumer_group == "issuer.tenants"
+    assert letter.consumer_group == settings.kafka.group("issuer.tenants")
     assert letter.payload == '{"not": "an announcement"}'
 
 
@@ -165,6 +165,12 @@ def test_consumer_groups_and_topics_are_unchanged(settings: IssuerSettings) -> N
         for sub in router.subscribers
     )
     assert declared == [
-        ("issuer.accreditation", [settings.kafka.topic(AccreditationChangedV1.TOPIC)]),
-        ("issuer.tenants", [settings.kafka.topic(InstitutionRegisteredV1.TOPIC)]),
+        (
+            settings.kafka.group("issuer.accreditation"),
+            [settings.kafka.topic(AccreditationChangedV1.TOPIC)],
+        ),
+        (
+            settings.kafka.group("issuer.tenants"),
+            [settings.kafka.topic(InstitutionRegisteredV1.TOPIC)],
+        ),
     ]

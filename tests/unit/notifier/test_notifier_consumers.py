@@ -189,7 +189,7 @@ async def test_a_poison_notification_request_is_dead_lettered_never_handed_over(
     [letter_sent] = consumers.publisher.sent
     assert letter_sent["topic"] == NotificationRequestedV1.TOPIC + ".dlq"
     letter = DeadLetterV1.model_validate_json(letter_sent["payload"])
-    assert letter.consumer_group == "notifier-unit.emails"
+    assert letter.consumer_group == consumers.settings.kafka.group("notifier-unit.emails")
     assert letter.original_key == "bad"
     assert "not-an-address" in letter.payload
     assert "not-an-address" not in letter.error

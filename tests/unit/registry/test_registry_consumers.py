@@ -109,8 +109,8 @@ def test_each_consumer_has_its_own_group(settings: RegistrySettings) -> None:
         for name in subscriber.topic_names  # type: ignore[attr-defined]
     }
     assert groups == {
-        settings.kafka.topic(IssuerKeyPublishedV1.TOPIC): KEYS_GROUP,
-        settings.kafka.topic(StatusListPublishedV1.TOPIC): STATUS_LISTS_GROUP,
+        settings.kafka.topic(IssuerKeyPublishedV1.TOPIC): settings.kafka.group(KEYS_GROUP),
+        settings.kafka.topic(StatusListPublishedV1.TOPIC): settings.kafka.group(STATUS_LISTS_GROUP),
     }
     assert KEYS_GROUP == "registry.keys"
     assert STATUS_LISTS_GROUP == "registry.status-lists"
@@ -129,5 +129,7 @@ async def test_a_poison_message_is_dead_lettered_not_handled(
     await broker.start()  # the subscriber was added after the test broker started
     await broker.publish(b'{"not": "an event"}', topic=topic, key=b"L1")
     assert graph.status_lists.events == []
-    assert [letter.consumer_group for letter in letters] == [STATUS_LISTS_GROUP]
+    assert [letter.consumer_group for letter in letters] == [
+        settings.kafka.group(STATUS_LISTS_GROUP)
+    ]
     assert letters[0].original_topic == topic

@@ -134,7 +134,7 @@ def _message_spans(
 def _notification_batches(router: KafkaRouter, settings: NotifierSettings) -> None:
     """The batch subscriber of notification requests (the one ``consume_event`` cannot express)."""
     consumer = settings.consumer
-    group = f"{consumer.group_prefix}.emails"
+    group = settings.kafka.group(f"{consumer.group_prefix}.emails")
     email_topic = settings.kafka.topic(NotificationRequestedV1.TOPIC)
 
     @router.subscriber(

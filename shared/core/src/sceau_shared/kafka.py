@@ -300,7 +300,7 @@ def subscribe_event(
     delivery = _Delivery(
         event_type,
         topic=settings.topic(event_type.TOPIC),
-        group_id=group_id,
+        group_id=settings.group(group_id),
         max_attempts=max_attempts,
         retry_delay_s=retry_delay_s,
     )
@@ -338,7 +338,7 @@ def consume_event(
     delivery = _Delivery(
         event_type,
         topic=settings.topic(event_type.TOPIC),
-        group_id=group_id,
+        group_id=settings.group(group_id),
         max_attempts=max_attempts,
         retry_delay_s=retry_delay_s,
     )

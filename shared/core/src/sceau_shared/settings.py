@@ -44,6 +44,15 @@ class KafkaSettings(BaseModel):
         """Return the physical topic name for a logical one (applies ``topic_prefix``)."""
         return f"{self.topic_prefix}{name}"
 
+    def group(self, name: str) -> str:
+        """Return the physical consumer group for a logical one (applies ``topic_prefix``).
+
+        Two deployments that share a broker with different prefixes (tests, the seeding stack,
+        staging beside production) must not share consumer groups either: a shared group would
+        rebalance them against each other every few seconds.
+        """
+        return f"{self.topic_prefix}{name}"
+
 
 class MongoSettings(BaseModel):
     """MongoDB connection. The URI may carry credentials, so it is a secret."""
