@@ -26,6 +26,8 @@ from sceau_shared.events import (
     DidMethod,
     InstitutionRegisteredV1,
     InstitutionStatus,
+    NotificationKind,
+    NotificationRequestedV1,
     ShareOpenedV1,
 )
 from sceau_shared.events.deadletter import dead_letter_topic
@@ -54,9 +56,13 @@ class FakeLearners:
     """Records the share openings the consumer hands to the learner service."""
 
     openings: list[ShareOpenedV1] = field(default_factory=list)
+    contacts: list[NotificationRequestedV1] = field(default_factory=list)
 
     async def record_opening(self, event: ShareOpenedV1) -> None:
         self.openings.append(event)
+
+    async def index_contact(self, event: NotificationRequestedV1) -> None:
+        self.contacts.append(event)
 
 
 @dataclass
@@ -178,6 +184,7 @@ def test_consumer_groups_and_topics_are_unchanged(settings: IssuerSettings) -> N
     )
     assert declared == [
         ("issuer.accreditation", [settings.kafka.topic(AccreditationChangedV1.TOPIC)]),
+        ("issuer.learner-contacts", [settings.kafka.topic(NotificationRequestedV1.TOPIC)]),
         ("issuer.share-receipts", [settings.kafka.topic(ShareOpenedV1.TOPIC)]),
         ("issuer.tenants", [settings.kafka.topic(InstitutionRegisteredV1.TOPIC)]),
     ]
@@ -197,3 +204,21 @@ async def test_a_share_opening_reaches_the_learner_service(
     await publish(broker, settings, event)
     assert [e.event_id for e in graph.learners.openings] == [event.event_id]
     assert graph.tenants.registered == []
+
+
+async def test_an_issued_notification_feeds_the_learner_contact_index(
+    running: Running, settings: IssuerSettings
+) -> None:
+    broker, graph = running.broker, running.graph
+    event = NotificationRequestedV1(
+        producer="sceau-issuer",
+        kind=NotificationKind.ISSUED,
+        credential_id="urn:uuid:1",
+        institution_id="college-a",
+        recipient_email="lea@example.org",
+        institution_name={"fr": "Collège", "en": "College"},
+        achievement_name={"fr": "Titre", "en": "Title"},
+        issued_at=datetime.now(UTC),
+    )
+    await publish(broker, settings, event)
+    assert [e.event_id for e in graph.learners.contacts] == [event.event_id]

@@ -15,12 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sceau_issuer.api.deps import GraphDep
 from sceau_issuer.errors import LearnerFormInvalid
-from sceau_issuer.learners.page import render_page
+from sceau_issuer.learners.page import render_new_link, render_page
 from sceau_issuer.learners.privacy import redact_span
 from sceau_issuer.learners.qr import qr_png, qr_svg
 from sceau_issuer.learners.service import LearnerContext
 from sceau_issuer.learners.texts import language_of
 from sceau_issuer.tenants.models import Tenant
+from sceau_shared.errors import RateLimited
 
 router = APIRouter(prefix="/learn", tags=["learner"], dependencies=[Depends(redact_span)])
 
@@ -83,6 +84,33 @@ async def _page(
         error=error,
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+@router.get("", response_class=HTMLResponse, summary="Ask for a new learner page link (HTML)")
+async def new_link_form(lang: Lang = None) -> HTMLResponse:
+    """A form asking for the address credentials were issued to."""
+    return HTMLResponse(render_new_link(lang=language_of(lang, "fr"), done=False))
+
+
+@router.post("/new-link", response_class=HTMLResponse, summary="E-mail fresh learner page links")
+async def new_link(request: Request, graph: GraphDep, lang: Lang = None) -> HTMLResponse:
+    """Send a fresh link for each credential issued to the address.
+
+    The answer is the same whether or not the address is known (nothing to probe); beyond the
+    per-address allowance the request is silently dropped, with the same answer.
+    """
+    graph.claim_limiter.check(_client(request))
+    email = (await _form(request)).get("email", "").strip()
+    chosen = language_of(lang, "fr")
+    if "@" in email and len(email) <= 254:
+        key = "new-link:" + graph.vault.contact_key(email.lower())
+        try:
+            graph.mail_limiter.check(key)
+        except RateLimited:
+            pass
+        else:
+            await graph.learners.send_new_links(email)
+    return HTMLResponse(render_new_link(lang=chosen, done=True))
 
 
 @router.get("/{token}", response_class=HTMLResponse, summary="The learner's page (HTML)")
@@ -161,6 +189,23 @@ async def revoke_share(
     ctx = await _context(token, request, graph)
     await graph.learners.revoke_share(ctx, share_id)
     return _back(token, lang)
+
+
+@router.post("/{token}/shares/{share_id}/email", status_code=303, summary="E-mail a share link")
+async def email_share(
+    token: Token,
+    share_id: Annotated[str, Path(max_length=64)],
+    request: Request,
+    graph: GraphDep,
+    lang: Lang = None,
+) -> Response:
+    """Send the share link to someone (rate-limited per credential and per address)."""
+    ctx = await _context(token, request, graph)
+    to = (await _form(request)).get("to", "").strip()
+    graph.mail_limiter.check(f"credential:{ctx.credential_id}")
+    graph.mail_limiter.check("to:" + graph.vault.contact_key(to.lower()))
+    await graph.learners.email_share(ctx, share_id, to)
+    return _back(token, lang, note="sent")
 
 
 @router.get(

@@ -103,3 +103,10 @@ def render_page(
         message=message,
         error=error,
     )
+
+
+def render_new_link(*, lang: str, done: bool) -> str:
+    """The "send me a new link" form (and, after sending, the same answer for any address)."""
+    return _ENV.get_template("new_link.html").render(
+        lang=lang, other="en" if lang == "fr" else "fr", t=TEXTS[lang], done=done
+    )

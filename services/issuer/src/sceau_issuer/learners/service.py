@@ -18,6 +18,7 @@ from typing import Any
 from sceau_credentials.engine import Profile
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.ob3 import validate_for_signing
+from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.errors import (
     ConsentRequired,
     LearnerFormInvalid,
@@ -128,7 +129,9 @@ class LearnerService:
         tenants: TenantService,
         vault: Vault,
         sign: SignFn,
+        on_message: Callable[[], None] = lambda: None,
     ) -> None:
+        self._on_message = on_message
         self.config = config
         self._repo = repository
         self._credentials = credentials
@@ -304,6 +307,62 @@ class LearnerService:
             "hidden": list(doc.get("hidden") or []),
             "document": doc["document"],
         }
+
+    # --- e-mails the learner asks for -----------------------------------------------------------
+
+    async def email_share(self, ctx: LearnerContext, share_id: str, to: str) -> None:
+        """E-mail an active share's link to someone (an employer) in the learner's name.
+
+        The learner's label stays private (it names the recipient for the learner only).
+        """
+        share = await self.share(ctx, share_id)
+        if share.state(utcnow()) != "active":
+            raise ShareGone("this share no longer opens", extra={"reason": share.state(utcnow())})
+        recipient = ctx.credential.get("recipient") or {}
+        try:
+            event = await self.notification(
+                ctx.credential,
+                NotificationKind.SHARED,
+                recipient_email=to,
+                recipient_name=None,
+                learner_page_url=None,
+                share_url=share.url,
+                sender_name=recipient.get("name") or None,
+                share_expires_at=share.expires_at,
+            )
+        except ValueError as error:
+            raise LearnerFormInvalid("a valid e-mail address is required") from error
+        await self._send(event)
+
+    async def send_new_links(self, email: str) -> int:
+        """E-mail a fresh page link for every credential issued to ``email``; return how many.
+
+        Credentials are found through the contact index (a keyed hash of the address), never
+        by scanning; the caller answers the same whatever the count.
+        """
+        key = self._vault.contact_key(normalize_email(email))
+        sent = 0
+        for institution_id, credential_id in await self._repo.contacts(key):
+            credential = await self._credentials.get(institution_id, credential_id)
+            if credential is None or credential.get("document") is None:
+                continue
+            await self._send(await self.notification(credential, NotificationKind.LEARNER_LINK))
+            sent += 1
+        return sent
+
+    async def index_contact(self, event: NotificationRequestedV1) -> None:
+        """Index an issued credential under its learner's hashed address (idempotent)."""
+        if event.kind is not NotificationKind.ISSUED:
+            return
+        await self._repo.add_contact(
+            self._vault.contact_key(normalize_email(str(event.recipient_email))),
+            event.institution_id,
+            event.credential_id.removeprefix("urn:uuid:"),
+        )
+
+    async def _send(self, event: NotificationRequestedV1) -> None:
+        await self._repo.add_message(str(uuid.uuid4()), event.kind.value, utcnow(), event)
+        self._on_message()
 
     # --- receipts ------------------------------------------------------------------------------
 

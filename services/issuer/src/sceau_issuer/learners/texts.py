@@ -58,6 +58,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "sent": "Le courriel est en route.",
         "accept_first": "Acceptez le titre pour pouvoir le partager.",
         "error": "Erreur",
+        "new_link_title": "Recevoir un nouveau lien vers mes titres",
+        "new_link_intro": "Indiquez l'adresse à laquelle vos titres ont été délivrés : nous y "
+        "enverrons un lien vers chacun d'eux.",
+        "email_address": "Adresse courriel",
+        "new_link_send": "M'envoyer les liens",
+        "new_link_done": "Si des titres ont été délivrés à cette adresse, un courriel est en "
+        "route.",
     },
     "en": {
         "title": "Your credential",
@@ -112,6 +119,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "sent": "The e-mail is on its way.",
         "accept_first": "Accept the credential to be able to share it.",
         "error": "Error",
+        "new_link_title": "Get a new link to my credentials",
+        "new_link_intro": "Enter the address your credentials were issued to: we will send a "
+        "link to each of them there.",
+        "email_address": "E-mail address",
+        "new_link_send": "Send me the links",
+        "new_link_done": "If credentials were issued to this address, an e-mail is on its way.",
     },
 }
 
