@@ -243,6 +243,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         tenants=tenants,
         vault=vault,
         sign=signer.sign,
+        achievements=achievements,
         on_message=relays.wake_small,
     )
 

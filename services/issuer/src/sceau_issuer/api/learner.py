@@ -16,10 +16,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sceau_issuer.api.deps import GraphDep
 from sceau_issuer.errors import LearnerFormInvalid
 from sceau_issuer.learners.page import render_new_link, render_page
+from sceau_issuer.learners.pdf import render_pdf
 from sceau_issuer.learners.privacy import redact_span
 from sceau_issuer.learners.qr import qr_png, qr_svg
 from sceau_issuer.learners.service import LearnerContext
-from sceau_issuer.learners.texts import language_of
+from sceau_issuer.learners.texts import TEXTS, language_of
 from sceau_issuer.tenants.models import Tenant
 from sceau_shared.errors import RateLimited
 
@@ -79,7 +80,7 @@ async def _page(
         claim_url=graph.issuing.claim_url(ctx.institution_id, ctx.credential_id),
         shares=shares,
         max_days=graph.settings.share_max_days,
-        downloads=[],
+        downloads=[{"href": f"/learn/{token}/credential.pdf", "text": TEXTS[lang]["download_pdf"]}],
         message=message,
         error=error,
     )
@@ -206,6 +207,24 @@ async def email_share(
     graph.mail_limiter.check("to:" + graph.vault.contact_key(to.lower()))
     await graph.learners.email_share(ctx, share_id, to)
     return _back(token, lang, note="sent")
+
+
+@router.get(
+    "/{token}/credential.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The PDF certificate"}},
+    summary="The PDF certificate with the signed credential attached",
+)
+async def certificate_pdf(token: Token, request: Request, graph: GraphDep) -> Response:
+    """Bilingual A4 certificate; its QR code opens a share made for it (once accepted)."""
+    ctx = await _context(token, request, graph)
+    body = render_pdf(await graph.learners.certificate(ctx))
+    short = ctx.credential_id.split("-")[0]
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="certificate-{short}.pdf"'},
+    )
 
 
 @router.get(

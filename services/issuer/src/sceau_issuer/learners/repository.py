@@ -103,6 +103,18 @@ class LearnerRepository:
             {"document": 0},
         )
 
+    async def pdf_share(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
+        """The unrevoked share made for the credential's PDF certificate, if any."""
+        return await self._shares.find_one(
+            {
+                "institution_id": institution_id,
+                "credential_id": credential_id,
+                "for_pdf": True,
+                "revoked_at": None,
+            },
+            {"document": 0},
+        )
+
     async def revoke_share(
         self, institution_id: str, credential_id: str, share_id: str, at: datetime
     ) -> bool:

@@ -19,6 +19,7 @@ from sceau_credentials.engine import Profile
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.ob3 import validate_for_signing
 from sceau_credentials.ob3.identity import normalize_email
+from sceau_issuer.achievements.service import AchievementService
 from sceau_issuer.errors import (
     ConsentRequired,
     LearnerFormInvalid,
@@ -28,6 +29,7 @@ from sceau_issuer.errors import (
 )
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.learners.derived import derive, hidden_fields, unsigned_content
+from sceau_issuer.learners.pdf import Certificate
 from sceau_issuer.learners.repository import LearnerRepository
 from sceau_issuer.learners.tokens import new_share_id, plausible_share_token, share_key
 from sceau_issuer.tenants.models import Tenant
@@ -110,6 +112,10 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
+def _optional(moment: datetime | None) -> datetime | None:
+    return _aware(moment) if moment is not None else None
+
+
 def consent_view(consent: dict[str, Any] | None) -> dict[str, Any]:
     """The consent as the issuer's API shows it (``pending`` until the learner answers)."""
     if consent is None:
@@ -129,8 +135,10 @@ class LearnerService:
         tenants: TenantService,
         vault: Vault,
         sign: SignFn,
+        achievements: AchievementService | None = None,
         on_message: Callable[[], None] = lambda: None,
     ) -> None:
+        self._achievements = achievements
         self._on_message = on_message
         self.config = config
         self._repo = repository
@@ -192,6 +200,7 @@ class LearnerService:
         hide_evidence: bool = False,
         notify_on_open: bool = False,
         public: bool = False,
+        for_pdf: bool = False,
     ) -> ShareView:
         """Make a share link; hidden fields get an issuer-signed derived credential."""
         if not ctx.accepted:
@@ -221,6 +230,7 @@ class LearnerService:
             "hidden": hidden,
             "notify_on_open": notify_on_open,
             "public": public,
+            "for_pdf": for_pdf,
             "derived_id": derived_id,
             "document": document,
         }
@@ -307,6 +317,57 @@ class LearnerService:
             "hidden": list(doc.get("hidden") or []),
             "document": doc["document"],
         }
+
+    # --- the PDF certificate -------------------------------------------------------------------
+
+    async def certificate(self, ctx: LearnerContext) -> Certificate:
+        """What the PDF certificate says; its QR code opens a share made for the PDF.
+
+        The share is made once (no expiry; the learner sees and may revoke it like any other);
+        before the learner accepts the credential the PDF has no link, only the attached file.
+        """
+        tenant = await self._tenants.get(ctx.institution_id)
+        credential = ctx.credential
+        names = {"fr": "", "en": ""}
+        descriptions: dict[str, str] = {}
+        competencies: list[dict[str, str]] = []
+        hours: float | None = None
+        if self._achievements is not None:
+            pinned = await self._achievements.pinned(
+                tenant, credential["achievement_id"], credential["achievement_version"]
+            )
+            names = dict(pinned.engine.name)
+            descriptions = dict(pinned.engine.description)
+            competencies = [dict(c.name) for c in pinned.engine.competencies]
+            hours = pinned.engine.hours
+        else:
+            name = _achievement_name(credential)
+            names = {"fr": name.fr, "en": name.en}
+        verify_url = None
+        if ctx.accepted:
+            share = await self._repo.pdf_share(ctx.institution_id, ctx.credential_id)
+            if share is not None:
+                verify_url = self.share_url(share["share_id"])
+            else:
+                made = await self.create_share(ctx, label="PDF", expires_in_days=None, for_pdf=True)
+                verify_url = made.url
+        recipient = credential.get("recipient") or {}
+        return Certificate(
+            learner_name=recipient.get("name"),
+            language=ctx.language,
+            institution=tenant.name.model_dump(),
+            achievement=names,
+            description=descriptions,
+            competencies=competencies,
+            hours=hours,
+            issued_at=_aware(credential["issued_at"]),
+            valid_until=_aware(credential["valid_until"])
+            if credential.get("valid_until")
+            else None,
+            credential_id=f"urn:uuid:{ctx.credential_id}",
+            verify_url=verify_url,
+            signed=credential["document"],
+        )
 
     # --- e-mails the learner asks for -----------------------------------------------------------
 
