@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sceau_issuer.api.deps import GraphDep
-from sceau_issuer.errors import LearnerFormInvalid
+from sceau_issuer.errors import LearnerFormInvalid, LearnerLinkInvalid
+from sceau_issuer.learners.badge import baked_png
 from sceau_issuer.learners.page import render_new_link, render_page
 from sceau_issuer.learners.pdf import render_pdf
 from sceau_issuer.learners.privacy import redact_span
@@ -72,6 +73,9 @@ async def _page(
 ) -> HTMLResponse:
     tenant = await graph.tenants.get(ctx.institution_id)
     shares = await graph.learners.shares(ctx) if ctx.accepted else []
+    downloads = [{"href": f"/learn/{token}/credential.pdf", "text": TEXTS[lang]["download_pdf"]}]
+    if await graph.learners.badge_image(ctx) is not None:
+        downloads.append({"href": f"/learn/{token}/badge.png", "text": TEXTS[lang]["download_png"]})
     html = render_page(
         ctx,
         lang=lang,
@@ -80,7 +84,7 @@ async def _page(
         claim_url=graph.issuing.claim_url(ctx.institution_id, ctx.credential_id),
         shares=shares,
         max_days=graph.settings.share_max_days,
-        downloads=[{"href": f"/learn/{token}/credential.pdf", "text": TEXTS[lang]["download_pdf"]}],
+        downloads=downloads,
         message=message,
         error=error,
     )
@@ -224,6 +228,26 @@ async def certificate_pdf(token: Token, request: Request, graph: GraphDep) -> Re
         body,
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="certificate-{short}.pdf"'},
+    )
+
+
+@router.get(
+    "/{token}/badge.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "The baked badge"}},
+    summary="The achievement's PNG image with the signed credential baked in",
+)
+async def badge_png(token: Token, request: Request, graph: GraphDep) -> Response:
+    """404 when the achievement has no inline PNG image."""
+    ctx = await _context(token, request, graph)
+    image = await graph.learners.badge_image(ctx)
+    if image is None:
+        raise LearnerLinkInvalid("this credential has no PNG badge image")
+    short = ctx.credential_id.split("-")[0]
+    return Response(
+        baked_png(image, ctx.credential["document"]),
+        media_type="image/png",
+        headers={"Content-Disposition": f'attachment; filename="badge-{short}.png"'},
     )
 
 

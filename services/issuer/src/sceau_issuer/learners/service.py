@@ -28,6 +28,7 @@ from sceau_issuer.errors import (
     ShareNotFound,
 )
 from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.learners.badge import inline_png
 from sceau_issuer.learners.derived import derive, hidden_fields, unsigned_content
 from sceau_issuer.learners.pdf import Certificate
 from sceau_issuer.learners.repository import LearnerRepository
@@ -368,6 +369,16 @@ class LearnerService:
             verify_url=verify_url,
             signed=credential["document"],
         )
+
+    async def badge_image(self, ctx: LearnerContext) -> bytes | None:
+        """The achievement's inline PNG image, if it has one (what a baked badge is made of)."""
+        if self._achievements is None:
+            return None
+        tenant = await self._tenants.get(ctx.institution_id)
+        pinned = await self._achievements.pinned(
+            tenant, ctx.credential["achievement_id"], ctx.credential["achievement_version"]
+        )
+        return inline_png(pinned.engine.image_url)
 
     # --- e-mails the learner asks for -----------------------------------------------------------
 
