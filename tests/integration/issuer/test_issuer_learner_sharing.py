@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from urllib.parse import parse_qs, urlsplit
@@ -71,7 +72,7 @@ async def test_email_a_share_link_and_ask_for_new_links(harness: IssuerHarness) 
     key = harness.svc.vault.contact_key("mail.learner@example.org")
 
     async def indexed() -> bool:
-        return await harness.db["learner_contacts"].find_one({"k": key}) is not None
+        return await harness.db["learner_contacts"].find_one({"_id": f"{key}|0"}) is not None
 
     await wait_for(indexed, within=60)
     known = await harness.http.post("/learn/new-link", data={"email": "MAIL.learner@example.org"})
@@ -107,3 +108,13 @@ async def test_emails_are_rate_limited(harness: IssuerHarness) -> None:
     ]
     assert answers.count(303) == harness.settings.learner_mail_per_hour
     assert answers[-1] == 429
+
+
+async def test_contact_index_keeps_concurrent_entries_once(harness: IssuerHarness) -> None:
+    repo = harness.svc.repositories.learners
+    key = harness.svc.vault.contact_key("many@example.org")
+    entries = [("inst-a", f"cred-{i}") for i in range(6)]
+    await asyncio.gather(*(repo.add_contact(key, i, c) for i, c in entries))
+    await asyncio.gather(*(repo.add_contact(key, i, c) for i, c in entries[:3]))  # redelivered
+    assert sorted(await repo.contacts(key)) == sorted(entries)
+    assert await repo.contacts(harness.svc.vault.contact_key("none@example.org")) == []

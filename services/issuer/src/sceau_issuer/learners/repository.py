@@ -25,6 +25,8 @@ SHARES = "shares"
 RECEIPTS = "share_receipts"
 MESSAGES = "learner_messages"
 CONTACTS = "learner_contacts"
+#: Credentials indexed per address at most (a learner with more gets links for the first ones).
+MAX_CONTACT_SLOTS = 200
 
 
 class LearnerRepository:
@@ -45,13 +47,12 @@ class LearnerRepository:
         self._contacts = contacts
 
     async def ensure_indexes(self) -> None:
-        """Shares by public id and by credential; receipts by share; contacts by hashed address."""
+        """Shares by public id and by credential; receipts by share (contacts use ``_id`` only)."""
         await self._shares.create_index("share_id", unique=True)
         await self._shares.create_index(
             [("institution_id", ASCENDING), ("credential_id", ASCENDING)]
         )
         await self._receipts.create_index([("share_id", ASCENDING), ("opened_at", DESCENDING)])
-        await self._contacts.create_index("k")
 
     # --- consent -------------------------------------------------------------------------------
 
@@ -181,20 +182,36 @@ class LearnerRepository:
         )
 
     async def add_contact(self, key: str, institution_id: str, credential_id: str) -> None:
-        """Index a credential under its learner's hashed address (idempotent insert)."""
-        try:
-            await self._contacts.insert_one(
-                {
-                    "_id": f"{key}|{institution_id}|{credential_id}",
-                    "k": key,
-                    "institution_id": institution_id,
-                    "credential_id": credential_id,
-                }
-            )
-        except DuplicateKeyError:
+        """Index a credential under its learner's hashed address (idempotent).
+
+        Each address owns numbered slots ``{key}|0``, ``{key}|1``, ...: a credential takes the
+        first free one by inserting it (atomic on every server), so concurrent writers never
+        lose each other's entries, and every read is an equality on ``_id`` (the only query
+        FerretDB 1.24 answers without scanning the collection).
+        """
+        entry = {"institution_id": institution_id, "credential_id": credential_id}
+        for slot in range(MAX_CONTACT_SLOTS):
+            doc_id = f"{key}|{slot}"
+            found = await self._contacts.find_one({"_id": doc_id})
+            if found is not None:
+                if found.get("institution_id") == institution_id and (
+                    found.get("credential_id") == credential_id
+                ):
+                    return  # a redelivered event: already indexed
+                continue
+            try:
+                await self._contacts.insert_one({"_id": doc_id, **entry})
+            except DuplicateKeyError:
+                continue  # a concurrent writer took this slot; look at it again next round
             return
 
-    async def contacts(self, key: str, *, limit: int = 50) -> list[tuple[str, str]]:
+    async def contacts(self, key: str) -> list[tuple[str, str]]:
         """``(institution_id, credential_id)`` of the credentials issued to a hashed address."""
-        cursor = self._contacts.find({"k": key}, limit=limit)
-        return [(str(d["institution_id"]), str(d["credential_id"])) async for d in cursor]
+        out: list[tuple[str, str]] = []
+        for slot in range(MAX_CONTACT_SLOTS):
+            found = await self._contacts.find_one({"_id": f"{key}|{slot}"})
+            if found is None:
+                break
+            out.append((str(found["institution_id"]), str(found["credential_id"])))
+        # Two concurrent deliveries of one event may each take a slot: list each credential once.
+        return list(dict.fromkeys(out))
