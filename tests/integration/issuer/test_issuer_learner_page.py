@@ -209,15 +209,30 @@ async def test_tokens_stay_out_of_logs_and_spans(
     text = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))
     assert token not in text
     assert share_token(url) not in text
-    # What uvicorn would write for these requests is masked by the issuer's filter.
+    # What uvicorn would write for these requests is masked by the issuer's filter (uvicorn's
+    # logging config may stop the access logger's propagation: listen on it directly).
     access = logging.getLogger("uvicorn.access")
-    caplog.clear()
-    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", path, "1.1", 200)
-    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", url.split("/s/")[0], "1.1", 200)
-    shares_path = f"/v1/shares/{share_token(url)}"
-    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", shares_path, "1.1", 200)
-    logged = "\n".join(r.getMessage() for r in caplog.records)
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    handler = Collect()
+    access.addHandler(handler)
+    previous = access.level
+    access.setLevel(logging.INFO)
+    try:
+        shares_path = f"/v1/shares/{share_token(url)}"
+        for logged_path in (path, f"{path}/accept?lang=fr", shares_path):
+            access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:1", "GET", logged_path, "1.1", 200)
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(previous)
+    logged = "\n".join(lines)
+    assert len(lines) == 3
     assert token not in logged
     assert share_token(url) not in logged
     assert "/learn/[token]" in logged
+    assert "/learn/[token]/accept" in logged
     assert "/v1/shares/[token]" in logged

@@ -92,8 +92,14 @@ def render_pdf(cert: Certificate) -> bytes:
     pdf.set_subject(WORDS[first]["heading"])
     pdf.set_creator("Sceau")
     pdf.set_display_mode("fullwidth")
-    pdf.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
-    pdf.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    regular, bold = FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"
+    if not (regular.is_file() and bold.is_file()):
+        raise FileNotFoundError(
+            f"DejaVu fonts missing in {FONT_DIR}: install fonts-dejavu-core "
+            "(scripts/setup-fonts.sh)"
+        )
+    pdf.add_font(FONT, "", str(regular))
+    pdf.add_font(FONT, "B", str(bold))
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
     for lang in order:
