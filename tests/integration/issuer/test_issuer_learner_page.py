@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from issuer_support import IssuerHarness, consume, wait_for
@@ -236,3 +236,20 @@ async def test_tokens_stay_out_of_logs_and_spans(
     assert "/learn/[token]" in logged
     assert "/learn/[token]/accept" in logged
     assert "/v1/shares/[token]" in logged
+
+
+async def test_an_expired_share_is_gone(harness: IssuerHarness) -> None:
+    _, _, path = await issued_with_page(harness, "expired@example.org")
+    await harness.http.post(f"{path}/accept")
+    url = await _share(harness, path, expires_in_days="1")
+    body = (await harness.http.get(f"/v1/shares/{share_token(url)}")).json()
+    await harness.db["shares"].update_one(
+        {"share_id": body["share_id"]},
+        {"$set": {"expires_at": datetime.now(UTC) - timedelta(minutes=1)}},
+    )
+    gone = await harness.http.get(f"/v1/shares/{share_token(url)}")
+    assert gone.status_code == 410
+    assert gone.json()["reason"] == "expired"
+    page = (await harness.http.get(path)).text
+    assert "expiré" in page
+    assert "qr.png" not in page
