@@ -33,6 +33,10 @@ ARG ENV_PREFIX
 ARG PORT
 RUN test -n "${ENV_PREFIX}" && test -n "${PORT}" \
     || { echo "build with --build-arg ENV_PREFIX=<settings prefix> --build-arg PORT=<http port> (see docker-compose.yml)" >&2; exit 1; }
+# DejaVu fonts (~1.5 MB): PDF documents embed DejaVu Sans (French accents, typographic quotes).
+RUN apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin sceau
 COPY --from=build /app/.venv /app/.venv
 # SCEAU_SERVICE_MODULE and SCEAU_ENV_PREFIX keep the choice at run time, for CMD and HEALTHCHECK

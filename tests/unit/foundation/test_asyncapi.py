@@ -145,6 +145,8 @@ def test_the_architecture_topic_table_is_read() -> None:
     assert issuer.receives == {
         "registry.institution-registered.v1",
         "registry.accreditation-changed.v1",
+        "verifier.share-opened.v1",
+        "issuer.notification-requested.v1",
     }
     assert "issuer.credential-issued.v1" in issuer.sends
     assert documented_topics(rows, "verifier").receives == {

@@ -26,6 +26,9 @@ from sceau_shared.events import (
     DidMethod,
     InstitutionRegisteredV1,
     InstitutionStatus,
+    NotificationKind,
+    NotificationRequestedV1,
+    ShareOpenedV1,
 )
 from sceau_shared.events.deadletter import dead_letter_topic
 from sceau_shared.kafka import GRAPH_CONTEXT, PUBLISHER_CONTEXT, EventPublisher
@@ -49,10 +52,25 @@ class FakeTenants:
 
 
 @dataclass
+class FakeLearners:
+    """Records the share openings the consumer hands to the learner service."""
+
+    openings: list[ShareOpenedV1] = field(default_factory=list)
+    contacts: list[NotificationRequestedV1] = field(default_factory=list)
+
+    async def record_opening(self, event: ShareOpenedV1) -> None:
+        self.openings.append(event)
+
+    async def index_contact(self, event: NotificationRequestedV1) -> None:
+        self.contacts.append(event)
+
+
+@dataclass
 class FakeGraph:
     """The part of ``IssuerGraph`` the consumers use."""
 
     tenants: FakeTenants = field(default_factory=FakeTenants)
+    learners: FakeLearners = field(default_factory=FakeLearners)
 
 
 @dataclass
@@ -170,7 +188,49 @@ def test_consumer_groups_and_topics_are_unchanged(settings: IssuerSettings) -> N
             [settings.kafka.topic(AccreditationChangedV1.TOPIC)],
         ),
         (
+            settings.kafka.group("issuer.learner-contacts"),
+            [settings.kafka.topic(NotificationRequestedV1.TOPIC)],
+        ),
+        (
+            settings.kafka.group("issuer.share-receipts"),
+            [settings.kafka.topic(ShareOpenedV1.TOPIC)],
+        ),
+        (
             settings.kafka.group("issuer.tenants"),
             [settings.kafka.topic(InstitutionRegisteredV1.TOPIC)],
         ),
     ]
+
+
+async def test_a_share_opening_reaches_the_learner_service(
+    running: Running, settings: IssuerSettings
+) -> None:
+    broker, graph = running.broker, running.graph
+    event = ShareOpenedV1(
+        producer="verifier",
+        share_id="s-1",
+        institution_id="college-a",
+        opened_at=datetime.now(UTC),
+        answer="verified",
+    )
+    await publish(broker, settings, event)
+    assert [e.event_id for e in graph.learners.openings] == [event.event_id]
+    assert graph.tenants.registered == []
+
+
+async def test_an_issued_notification_feeds_the_learner_contact_index(
+    running: Running, settings: IssuerSettings
+) -> None:
+    broker, graph = running.broker, running.graph
+    event = NotificationRequestedV1(
+        producer="sceau-issuer",
+        kind=NotificationKind.ISSUED,
+        credential_id="urn:uuid:1",
+        institution_id="college-a",
+        recipient_email="lea@example.org",
+        institution_name={"fr": "Collège", "en": "College"},
+        achievement_name={"fr": "Titre", "en": "Title"},
+        issued_at=datetime.now(UTC),
+    )
+    await publish(broker, settings, event)
+    assert [e.event_id for e in graph.learners.contacts] == [event.event_id]

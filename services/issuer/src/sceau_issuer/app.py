@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from sceau_issuer import __version__
-from sceau_issuer.api import achievements, batches, claim, credentials, institution
+from sceau_issuer.api import achievements, batches, claim, credentials, institution, learner, shares
 from sceau_issuer.consumers import create_router
 from sceau_issuer.graph import IssuerGraph, build_graph
+from sceau_issuer.learners.privacy import PrivateResponses, install_access_log_filter
 from sceau_issuer.settings import SERVICE_NAME, IssuerSettings
 from sceau_shared.events import (
     CredentialIssuedV1,
@@ -18,6 +19,13 @@ from sceau_shared.events import (
 )
 from sceau_shared.service import ServiceDefinition, create_service_app
 from sceau_shared.telemetry import Telemetry
+
+
+def configure(app: FastAPI, settings: IssuerSettings) -> None:
+    """Learner and share responses: no cache, no index, no referrer; tokens masked in logs."""
+    app.add_middleware(PrivateResponses)
+    install_access_log_filter()
+
 
 DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
     name=SERVICE_NAME,
@@ -37,6 +45,8 @@ DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
         batches.router,
         institution.router,
         claim.router,
+        learner.router,
+        shares.router,
     ),
     consumers=create_router,
     publishes=(
@@ -46,6 +56,7 @@ DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
         StatusListPublishedV1,
         NotificationRequestedV1,
     ),
+    configure=configure,
 )
 
 

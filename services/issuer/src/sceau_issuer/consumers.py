@@ -1,4 +1,4 @@
-"""Kafka consumers: institutions announced by the registry become tenants; accreditations."""
+"""Kafka consumers: tenants, accreditations, share openings, the learner contact index."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ from faststream.kafka import KafkaRouter
 
 from sceau_issuer.graph import IssuerGraph
 from sceau_issuer.settings import IssuerSettings
-from sceau_shared.events import AccreditationChangedV1, InstitutionRegisteredV1
+from sceau_shared.events import (
+    AccreditationChangedV1,
+    InstitutionRegisteredV1,
+    NotificationRequestedV1,
+    ShareOpenedV1,
+)
 from sceau_shared.kafka import consume_event
 
 
@@ -28,5 +33,21 @@ def create_router(settings: IssuerSettings) -> KafkaRouter:
         # Idempotent: the newest event (status + full scope set) wins; a replay or a late
         # older event changes nothing. Stored even before the tenant exists.
         await graph.tenants.apply_accreditation(event)
+
+    @consume_event(router, ShareOpenedV1, settings=settings.kafka, group_id="issuer.share-receipts")
+    async def on_share_opened(event: ShareOpenedV1, graph: IssuerGraph) -> None:
+        # Idempotent: the receipt is keyed by the event id, so a redelivery counts nothing.
+        await graph.learners.record_opening(event)
+
+    @consume_event(
+        router,
+        NotificationRequestedV1,
+        settings=settings.kafka,
+        group_id="issuer.learner-contacts",
+    )
+    async def on_issued_notification(event: NotificationRequestedV1, graph: IssuerGraph) -> None:
+        # The issuer's own "issued" e-mail requests (single and batch issuing alike) feed the
+        # hashed-address index behind "send me a new link", off the issuing path. Idempotent.
+        await graph.learners.index_contact(event)
 
     return router

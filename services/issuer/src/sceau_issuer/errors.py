@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from sceau_shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from sceau_shared.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    Unauthorized,
+)
 
 
 class InstitutionNotFound(NotFound):
@@ -85,3 +92,34 @@ class DidNotSelfHosted(Conflict):
     """The institution's DID is not a did:web on its own domain (nothing for it to host)."""
 
     type_suffix = "did-not-self-hosted"
+
+
+class LearnerLinkInvalid(NotFound):
+    """A learner page token that is unknown, tampered with or expired (all look alike)."""
+
+    type_suffix = "learner-link-invalid"
+
+
+class ConsentRequired(Conflict):
+    """The learner has not accepted the credential, so it cannot be shared yet."""
+
+    type_suffix = "consent-required"
+
+
+class ShareNotFound(NotFound):
+    """An unknown share token, or a share of a credential its learner has not accepted."""
+
+    type_suffix = "share-not-found"
+
+
+class ShareGone(ServiceError):
+    """A share that existed and no longer opens (``reason``: revoked or expired)."""
+
+    status = 410
+    type_suffix = "share-gone"
+
+
+class LearnerFormInvalid(InvalidInput):
+    """A learner page form the page cannot act on (label, expiry, address)."""
+
+    type_suffix = "learner-form-invalid"

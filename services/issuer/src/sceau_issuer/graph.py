@@ -23,6 +23,15 @@ from sceau_issuer.issuing.batches import BatchService, BatchWorker
 from sceau_issuer.issuing.idempotency_repository import IdempotencyRepository
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.issuing.service import IssuerConfig, IssuingService
+from sceau_issuer.learners.repository import (
+    CONSENTS,
+    CONTACTS,
+    MESSAGES,
+    RECEIPTS,
+    SHARES,
+    LearnerRepository,
+)
+from sceau_issuer.learners.service import LearnerConfig, LearnerService
 from sceau_issuer.relay import IssuerRelays, RelayPool, TargetedOutboxRelay
 from sceau_issuer.series.prerequisites import ProgressionRules
 from sceau_issuer.series.repository import SeriesRepository
@@ -45,7 +54,7 @@ from sceau_shared.settings import decode_master_key
 
 # Small collections relayed often; ``credentials`` (large, scanned per claim on FerretDB) is
 # relayed by its own relay, woken on every write and otherwise polled rarely.
-FAST_OUTBOXES = ("institutions", "status_lists")
+FAST_OUTBOXES = ("institutions", "status_lists", RECEIPTS, MESSAGES)
 CHUNKS_OUTBOX = "batch_chunks"
 CREDENTIALS_OUTBOX = "credentials"
 
@@ -64,6 +73,7 @@ class IssuerRepositories:
     allocator: BlockAllocator
     series: SeriesRepository
     batches: BatchRepository
+    learners: LearnerRepository
 
     @classmethod
     def on(cls, db: AsyncDatabase[dict[str, Any]], settings: IssuerSettings) -> IssuerRepositories:
@@ -81,6 +91,9 @@ class IssuerRepositories:
             allocator=BlockAllocator(db["status_allocations"]),
             series=SeriesRepository(db["series"]),
             batches=BatchRepository(db["batches"], db[CHUNKS_OUTBOX], db["batch_inputs"]),
+            learners=LearnerRepository(
+                db[CONSENTS], db[SHARES], db[RECEIPTS], db[MESSAGES], db[CONTACTS]
+            ),
         )
 
     async def ensure_indexes(self) -> None:
@@ -95,6 +108,7 @@ class IssuerRepositories:
             self.status_lists,
             self.allocator,
             self.series,
+            self.learners,
         )
 
 
@@ -106,6 +120,8 @@ class IssuerGraph:
     vault: Vault
     signer: Signer
     claim_limiter: RateLimiter
+    share_limiter: RateLimiter
+    mail_limiter: RateLimiter
     repositories: IssuerRepositories
     relays: IssuerRelays
     tenants: TenantService
@@ -117,6 +133,7 @@ class IssuerGraph:
     worker: BatchWorker
     status: StatusService
     publisher: StatusPublisher
+    learners: LearnerService
 
     @property
     def credentials(self) -> CredentialRepository:
@@ -198,6 +215,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
             public_base_url=settings.http.public_base_url,
             verifier_public_url=settings.verifier_public_url,
             claim_link_ttl_s=settings.claim_link_ttl_s,
+            learner_link_ttl_s=settings.learner_link_ttl_s,
         ),
         tenants=tenants,
         achievements=achievements,
@@ -212,6 +230,22 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         progression=ProgressionRules(repos.series, repos.credentials),
     )
     series = SeriesService(repos.series, issuing)
+    learners = LearnerService(
+        config=LearnerConfig(
+            producer=SERVICE_NAME,
+            public_base_url=settings.http.public_base_url,
+            verifier_public_url=settings.verifier_public_url,
+            learner_link_ttl_s=settings.learner_link_ttl_s,
+            share_max_days=settings.share_max_days,
+        ),
+        repository=repos.learners,
+        credentials=repos.credentials,
+        tenants=tenants,
+        vault=vault,
+        sign=signer.sign,
+        achievements=achievements,
+        on_message=relays.wake_small,
+    )
 
     async def after_chunk(
         institution_id: str, achievement_id: str, recipients: list[dict[str, Any]]
@@ -224,6 +258,10 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         vault=vault,
         signer=signer,
         claim_limiter=RateLimiter(settings.http.rate_limit_per_minute),
+        # The verifier resolves every viewer's share through one client address.
+        share_limiter=RateLimiter(settings.http.rate_limit_per_minute * 20),
+        # E-mails a learner asks for: a small burst, then one a minute (per credential/address).
+        mail_limiter=RateLimiter(1, burst=settings.learner_mail_per_hour),
         repositories=repos,
         relays=relays,
         tenants=tenants,
@@ -252,6 +290,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
             on_event=relays.credentials.notify,
         ),
         publisher=publisher,
+        learners=learners,
     )
     await repos.ensure_indexes()
     await relays.small[0].ensure_indexes()

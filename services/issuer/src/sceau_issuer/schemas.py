@@ -17,7 +17,7 @@ while the JSON stays as it was:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
@@ -254,11 +254,21 @@ class CredentialSummary(_Answer):
     id: str = Field(description="urn:uuid:<credential_id>, the credential's id")
 
 
+class ConsentView(_Answer):
+    """The learner's answer about a credential (``pending`` until they accept or decline)."""
+
+    state: Literal["pending", "accepted", "declined"]
+    at: Timestamp | None = None
+
+
 class CredentialDetail(CredentialSummary):
     """A credential with its signed document and a fresh claim link."""
 
     document: SignedCredential | None = None
     claim_url: str
+    consent: ConsentView | None = Field(
+        default=None, description="The learner's consent (on GET /v1/credentials/{id})"
+    )
 
 
 class CredentialList(_Answer):

@@ -41,6 +41,18 @@ class IssuerSettings(StoringServiceSettings):
         default="http://127.0.0.1:8003", description="Public verification page (learner emails)."
     )
     claim_link_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    learner_link_ttl_s: int = Field(
+        default=7 * 24 * 3600, gt=0, description="Lifetime of a learner page link (e-mailed)."
+    )
+    share_max_days: int = Field(
+        default=365, ge=1, le=3650, description="Longest expiry a learner may give a share link."
+    )
+    learner_mail_per_hour: int = Field(
+        default=5,
+        ge=1,
+        description="E-mails a learner may have sent per credential (shares) and per address "
+        "(new links, shared links) each hour.",
+    )
     max_batch_recipients: int = Field(default=10_000, gt=0)
     batch_chunk_size: int = Field(default=250, gt=0, le=2000)
     batch_lease_s: float = Field(default=30.0, gt=0)

@@ -70,6 +70,9 @@ class Vault:
         self._claim_key = _derive(master_key, "sceau-issuer/claim-link/v1")
         self._api_key_pepper = _derive(master_key, "sceau-issuer/api-key-hash/v1")
         self._id_key = _derive(master_key, "sceau-issuer/credential-id/v1")
+        self._learner_key = _derive(master_key, "sceau-issuer/learner-link/v1")
+        self._contact_key = _derive(master_key, "sceau-issuer/learner-contact/v1")
+        self._share_key = _derive(master_key, "sceau-issuer/share-link/v1")
 
     def credential_id(self, dedupe: str) -> str:
         """Derive a credential's id from what makes it unique (tenant, recipient, version).
@@ -146,3 +149,66 @@ class Vault:
         if expires < (time.time() if now is None else now):
             return None
         return institution_id, credential_id
+
+    # --- learner pages -----------------------------------------------------------------------
+
+    def learner_token(self, *, credential_id: str, institution_id: str, ttl_s: int) -> str:
+        """Return a signed, expiring token opening the learner's page of one credential.
+
+        Its MAC key is derived for this purpose only (and the body names the purpose), so a claim
+        token never opens a learner page and the other way round.
+        """
+        body = json.dumps(
+            {
+                "p": "learner",
+                "c": credential_id,
+                "i": institution_id,
+                "e": int(time.time()) + ttl_s,
+            },
+            separators=(",", ":"),
+        ).encode()
+        mac = hmac.new(self._learner_key, body, hashlib.sha256).digest()
+        return f"{_b64(body)}.{_b64(mac)}"
+
+    def read_learner_token(self, token: str, *, now: float | None = None) -> tuple[str, str] | None:
+        """Return ``(institution_id, credential_id)`` for a valid learner token, else None."""
+        if len(token) > 512 or token.count(".") != 1:
+            return None
+        body_text, mac_text = token.split(".")
+        try:
+            body, mac = _unb64(body_text), _unb64(mac_text)
+        except (ValueError, TypeError):
+            return None
+        expected = hmac.new(self._learner_key, body, hashlib.sha256).digest()
+        if not hmac.compare_digest(mac, expected):
+            return None
+        try:
+            claims = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(claims, dict) or claims.get("p") != "learner":
+            return None
+        expires, credential_id, institution_id = claims.get("e"), claims.get("c"), claims.get("i")
+        if not isinstance(expires, int) or not isinstance(credential_id, str):
+            return None
+        if not isinstance(institution_id, str):
+            return None
+        if expires < (time.time() if now is None else now):
+            return None
+        return institution_id, credential_id
+
+    def contact_key(self, email_norm: str) -> str:
+        """A keyed hash of a normalised e-mail address (the learner-contact index's key).
+
+        Keyed, so the index does not let a stolen database be checked against guessed addresses.
+        """
+        return hmac.new(self._contact_key, email_norm.encode(), hashlib.sha256).hexdigest()
+
+    def share_token(self, share_id: str) -> str:
+        """The bearer token of a share: 32 bytes derived from its random public id.
+
+        Derived rather than stored, so the learner's page can show a share's link and QR code
+        again while the database keeps only the token's SHA-256 (a leaked database opens no
+        share) and the public id (which alone opens nothing).
+        """
+        return _b64(hmac.new(self._share_key, share_id.encode(), hashlib.sha256).digest())

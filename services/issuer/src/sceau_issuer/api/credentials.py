@@ -25,6 +25,7 @@ from sceau_issuer.issuing.repository import CredentialQuery
 from sceau_issuer.schemas import (
     BulkStatusRequest,
     BulkStatusResult,
+    ConsentView,
     CredentialDetail,
     CredentialList,
     CredentialSummary,
@@ -124,10 +125,11 @@ async def list_credentials(
 async def get_credential(
     credential_id: CredentialId, graph: GraphDep, caller: Reader
 ) -> CredentialDetail:
-    """The stored record with its signed document and a fresh claim link."""
-    return credential_detail(
-        graph.issuing, await graph.issuing.get(caller.tenant.institution_id, credential_id)
-    )
+    """The stored record with its signed document, a fresh claim link and the consent."""
+    doc = await graph.issuing.get(caller.tenant.institution_id, credential_id)
+    detail = credential_detail(graph.issuing, doc)
+    consent = await graph.learners.consent_of(caller.tenant.institution_id, doc["_id"])
+    return detail.model_copy(update={"consent": ConsentView.model_validate(consent)})
 
 
 async def _change(

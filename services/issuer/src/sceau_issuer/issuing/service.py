@@ -88,6 +88,7 @@ class IssuerConfig:
     public_base_url: str
     verifier_public_url: str
     claim_link_ttl_s: int
+    learner_link_ttl_s: int = 7 * 24 * 3600
 
 
 class IssuingService:
@@ -133,6 +134,15 @@ class IssuingService:
             ttl_s=self.config.claim_link_ttl_s,
         )
         return f"{self.config.public_base_url.rstrip('/')}/v1/claim/{token}"
+
+    def learner_page_url(self, institution_id: str, credential_id: str) -> str:
+        """A signed, expiring link to the learner's page of the credential (``/learn``)."""
+        token = self._vault.learner_token(
+            credential_id=credential_id,
+            institution_id=institution_id,
+            ttl_s=self.config.learner_link_ttl_s,
+        )
+        return f"{self.config.public_base_url.rstrip('/')}/learn/{token}"
 
     async def allocate(self, tenant: Tenant, profile: str) -> StatusSlot:
         """Allocate a status slot in the tenant's current list for this DID and format."""
@@ -293,6 +303,7 @@ class IssuingService:
                 issued_at=doc["issued_at"],
                 valid_until=doc["valid_until"],
                 claim_url=self.claim_url(tenant.institution_id, doc["_id"]),
+                learner_page_url=self.learner_page_url(tenant.institution_id, doc["_id"]),
                 verification_url=f"{self.config.verifier_public_url}/",
             ),
         ]

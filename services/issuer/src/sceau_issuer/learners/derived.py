@@ -1,0 +1,88 @@
+"""Derived credentials: the same credential minus the fields a learner chose to withhold.
+
+Institutions sign with Ed25519 keys only, so selective disclosure with ecdsa-sd-2023 (which needs
+a P-256 base proof made at issuance) is not available for credentials already issued. Instead the
+issuer signs, at share creation, a *derived credential*: the original's content without the
+hidden fields, under a new ``urn:uuid`` id, with the same status entries (revoking the original
+revokes every derived copy) and the same validity, secured with the institution's current key in
+the original's profile. The original is named in the credential's ``description`` (a plain OB 3.0
+property every verifier shows) so a reader can tell the two apart; docs/credentials.md explains.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Iterable
+from typing import Any
+
+#: What a learner may withhold, and where it sits in an OpenBadgeCredential.
+HIDEABLE = ("result", "evidence")
+
+
+def hidden_fields(*, hide_result: bool, hide_evidence: bool) -> list[str]:
+    """The fields a share withholds, in a stable order."""
+    return [name for name, hide in zip(HIDEABLE, (hide_result, hide_evidence), strict=True) if hide]
+
+
+def unsigned_content(document: dict[str, Any] | str) -> dict[str, Any]:
+    """The credential inside a signed document, without its proof.
+
+    A compact VC-JWT carries the whole credential in its ``vc`` claim (the engine writes it so);
+    a JSON-LD document carries it beside its ``proof``.
+    """
+    if isinstance(document, str):
+        payload_part = document.split(".")[1]
+        payload = json.loads(
+            base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4))
+        )
+        credential = payload.get("vc")
+        if not isinstance(credential, dict):
+            raise ValueError("the JWT carries no vc claim")
+        return copy.deepcopy(credential)
+    return {k: copy.deepcopy(v) for k, v in document.items() if k != "proof"}
+
+
+def derive(
+    original: dict[str, Any] | str,
+    *,
+    hidden: Iterable[str],
+    new_id: str,
+    issuer_did: str,
+) -> dict[str, Any]:
+    """Return the unsigned derived credential (sign it with the institution's current key).
+
+    Args:
+        original: the signed credential as issued (JSON-LD object or compact VC-JWT).
+        hidden: names from :data:`HIDEABLE` to leave out.
+        new_id: the derived credential's own id (``urn:uuid:...``).
+        issuer_did: the controller of the key that will sign (the institution's current DID).
+    """
+    credential = unsigned_content(original)
+    original_id = str(credential.get("id", ""))
+    withheld = [name for name in HIDEABLE if name in set(hidden)]
+    subject = credential.get("credentialSubject")
+    if "result" in withheld and isinstance(subject, dict):
+        subject.pop("result", None)
+    if "evidence" in withheld:
+        credential.pop("evidence", None)
+    credential["id"] = new_id
+    issuer = credential.get("issuer")
+    if isinstance(issuer, dict):
+        issuer["id"] = issuer_did
+    else:
+        credential["issuer"] = issuer_did
+    note = f"Copie partagée de / shared copy of {original_id}"
+    if withheld:
+        note += f" (retiré / withheld: {', '.join(withheld)})"
+    credential["description"] = note
+    return credential
+
+
+def original_id_of(derived_credential: dict[str, Any]) -> str | None:
+    """The original credential's id named in a derived credential's description, if any."""
+    description = derived_credential.get("description")
+    if not isinstance(description, str) or "urn:uuid:" not in description:
+        return None
+    return "urn:uuid:" + description.split("urn:uuid:", 1)[1].split()[0]

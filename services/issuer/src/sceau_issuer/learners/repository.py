@@ -1,0 +1,217 @@
+"""Every MongoDB query of the learner's side: consent, shares, opening receipts, messages.
+
+Nothing here writes to the ``credentials`` collection: on FerretDB 1.24 an update is a
+non-atomic read-modify-write of the whole document, so a consent change written onto the
+credential could erase a status change made at the same moment. Consent lives in its own
+collection keyed by the credential id; openings are insert-only receipts (their count is
+derived), and e-mails asked for by the learner are insert-only messages carrying their event in
+an outbox, relayed like the other small collections.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from sceau_shared.events import Event
+from sceau_shared.outbox import outbox_entry
+
+CONSENTS = "learner_consents"
+SHARES = "shares"
+RECEIPTS = "share_receipts"
+MESSAGES = "learner_messages"
+CONTACTS = "learner_contacts"
+#: Credentials indexed per address at most (a learner with more gets links for the first ones).
+MAX_CONTACT_SLOTS = 200
+
+
+class LearnerRepository:
+    """Consent records, shares (stored under the hash of their token) and their receipts."""
+
+    def __init__(
+        self,
+        consents: AsyncCollection[dict[str, Any]],
+        shares: AsyncCollection[dict[str, Any]],
+        receipts: AsyncCollection[dict[str, Any]],
+        messages: AsyncCollection[dict[str, Any]],
+        contacts: AsyncCollection[dict[str, Any]],
+    ) -> None:
+        self._consents = consents
+        self._shares = shares
+        self._receipts = receipts
+        self._messages = messages
+        self._contacts = contacts
+
+    async def ensure_indexes(self) -> None:
+        """Shares by public id and by credential; receipts by share (contacts use ``_id`` only)."""
+        await self._shares.create_index("share_id", unique=True)
+        await self._shares.create_index(
+            [("institution_id", ASCENDING), ("credential_id", ASCENDING)]
+        )
+        await self._receipts.create_index([("share_id", ASCENDING), ("opened_at", DESCENDING)])
+
+    # --- consent -------------------------------------------------------------------------------
+
+    async def consent(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
+        """The learner's answer about one credential (None: not answered yet)."""
+        return await self._consents.find_one(
+            {"_id": credential_id, "institution_id": institution_id}
+        )
+
+    async def set_consent(
+        self, institution_id: str, credential_id: str, state: str, at: datetime
+    ) -> None:
+        """Record the learner's answer (the latest one wins)."""
+        await self._consents.replace_one(
+            {"_id": credential_id},
+            {"_id": credential_id, "institution_id": institution_id, "state": state, "at": at},
+            upsert=True,
+        )
+
+    # --- shares --------------------------------------------------------------------------------
+
+    async def insert_share(self, doc: dict[str, Any]) -> None:
+        """Store a new share (``_id`` is the hash of its token, never the token)."""
+        await self._shares.insert_one(doc)
+
+    async def share_by_key(self, key: str) -> dict[str, Any] | None:
+        """A share by the hash of its token."""
+        return await self._shares.find_one({"_id": key})
+
+    async def shares_of(self, institution_id: str, credential_id: str) -> list[dict[str, Any]]:
+        """A credential's shares, oldest first, without their documents."""
+        cursor = self._shares.find(
+            {"institution_id": institution_id, "credential_id": credential_id},
+            {"document": 0},
+            sort=[("created_at", ASCENDING)],
+        )
+        return [d async for d in cursor]
+
+    async def share_of(
+        self, institution_id: str, credential_id: str, share_id: str
+    ) -> dict[str, Any] | None:
+        """One share of one credential by its public id."""
+        return await self._shares.find_one(
+            {
+                "share_id": share_id,
+                "institution_id": institution_id,
+                "credential_id": credential_id,
+            },
+            {"document": 0},
+        )
+
+    async def pdf_share(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
+        """The unrevoked share made for the credential's PDF certificate, if any."""
+        return await self._shares.find_one(
+            {
+                "institution_id": institution_id,
+                "credential_id": credential_id,
+                "for_pdf": True,
+                "revoked_at": None,
+            },
+            {"document": 0},
+        )
+
+    async def revoke_share(
+        self, institution_id: str, credential_id: str, share_id: str, at: datetime
+    ) -> bool:
+        """Mark a share revoked (once); False when it does not exist or was already revoked."""
+        result = await self._shares.update_one(
+            {
+                "share_id": share_id,
+                "institution_id": institution_id,
+                "credential_id": credential_id,
+                "revoked_at": None,
+            },
+            {"$set": {"revoked_at": at}},
+        )
+        return result.modified_count == 1
+
+    async def share_by_id(self, share_id: str) -> dict[str, Any] | None:
+        """A share by public id, whatever its credential (consumers)."""
+        return await self._shares.find_one({"share_id": share_id}, {"document": 0})
+
+    # --- receipts ------------------------------------------------------------------------------
+
+    async def add_receipt(
+        self, event_id: str, share_id: str, opened_at: datetime, events: list[Event]
+    ) -> bool:
+        """Record one opening with the events it causes; False for a redelivered event."""
+        try:
+            await self._receipts.insert_one(
+                {
+                    "_id": event_id,
+                    "share_id": share_id,
+                    "opened_at": opened_at,
+                    "outbox": [outbox_entry(e) for e in events],
+                }
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def openings(self, share_ids: list[str]) -> dict[str, tuple[int, datetime | None]]:
+        """Open count and last opening of each share (derived from the receipts).
+
+        FerretDB 1.24 has no ``$max`` accumulator: the count is grouped, the last opening is
+        the newest receipt of each share (a credential has a handful of shares).
+        """
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"share_id": {"$in": share_ids}}},
+            {"$group": {"_id": "$share_id", "n": {"$sum": 1}}},
+        ]
+        out: dict[str, tuple[int, datetime | None]] = {}
+        async for row in await self._receipts.aggregate(pipeline):
+            share_id = str(row["_id"])
+            newest = await self._receipts.find_one(
+                {"share_id": share_id}, {"opened_at": 1}, sort=[("opened_at", DESCENDING)]
+            )
+            out[share_id] = (int(row["n"]), newest["opened_at"] if newest else None)
+        return out
+
+    # --- messages and contacts -----------------------------------------------------------------
+
+    async def add_message(self, message_id: str, kind: str, at: datetime, event: Event) -> None:
+        """Store an e-mail request with its event (the relay publishes it)."""
+        await self._messages.insert_one(
+            {"_id": message_id, "kind": kind, "at": at, "outbox": [outbox_entry(event)]}
+        )
+
+    async def add_contact(self, key: str, institution_id: str, credential_id: str) -> None:
+        """Index a credential under its learner's hashed address (idempotent).
+
+        Each address owns numbered slots ``{key}|0``, ``{key}|1``, ...: a credential takes the
+        first free one by inserting it (atomic on every server), so concurrent writers never
+        lose each other's entries, and every read is an equality on ``_id`` (the only query
+        FerretDB 1.24 answers without scanning the collection).
+        """
+        entry = {"institution_id": institution_id, "credential_id": credential_id}
+        for slot in range(MAX_CONTACT_SLOTS):
+            doc_id = f"{key}|{slot}"
+            found = await self._contacts.find_one({"_id": doc_id})
+            if found is not None:
+                if found.get("institution_id") == institution_id and (
+                    found.get("credential_id") == credential_id
+                ):
+                    return  # a redelivered event: already indexed
+                continue
+            try:
+                await self._contacts.insert_one({"_id": doc_id, **entry})
+            except DuplicateKeyError:
+                continue  # a concurrent writer took this slot; look at it again next round
+            return
+
+    async def contacts(self, key: str) -> list[tuple[str, str]]:
+        """``(institution_id, credential_id)`` of the credentials issued to a hashed address."""
+        out: list[tuple[str, str]] = []
+        for slot in range(MAX_CONTACT_SLOTS):
+            found = await self._contacts.find_one({"_id": f"{key}|{slot}"})
+            if found is None:
+                break
+            out.append((str(found["institution_id"]), str(found["credential_id"])))
+        # Two concurrent deliveries of one event may each take a slot: list each credential once.
+        return list(dict.fromkeys(out))

@@ -1,0 +1,114 @@
+"""The learner page in a real browser (Debian Chromium, headless, JavaScript off), FR and EN.
+
+Accessibility: when the shared axe-core helper (``sceau_dev.testing.axe``) is there, the page must
+have no serious or critical violation; until then the test checks the basics a screen reader needs
+(document language, a single h1, every form control labelled, the QR code's accessible name).
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from issuer_support import IssuerHarness
+from learner_support import issued_with_page
+from playwright.async_api import Browser, Page, async_playwright
+
+from sceau_dev.testing.registry_stand_in import serve
+from sceau_issuer.app import create_api
+from sceau_issuer.settings import IssuerSettings
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    completed = subprocess.run(
+        ["/bin/bash", str(ROOT / "scripts" / "setup-browser.sh")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if completed.returncode != 0 or not Path(CHROMIUM).exists():
+        pytest.fail(f"setup-browser.sh failed:\n{completed.stderr}")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=FLAGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def _serious_violations(page: Page) -> list[Any] | None:
+    """axe-core's serious/critical violations, or None when the shared helper is not there."""
+    try:
+        axe = importlib.import_module("sceau_dev.testing.axe")
+    except ImportError:
+        return None
+    violations: list[Any] = await axe.run_axe(page)
+    return [v for v in violations if v.get("impact") in ("serious", "critical")]
+
+
+async def _basics(page: Page, lang: str) -> None:
+    assert await page.get_attribute("html", "lang") == lang
+    assert await page.locator("h1").count() == 1
+    unlabelled = await page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden])')]
+            .filter(i => !(i.labels && i.labels.length) && !i.getAttribute('aria-label'))
+            .map(i => i.name)"""
+    )
+    assert unlabelled == []
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+async def test_learner_journey_in_the_browser(
+    settings: IssuerSettings, browser: Browser, lang: str
+) -> None:
+    app = create_api(settings)
+    async with serve(app, lifespan=True) as base:
+        async with httpx.AsyncClient(base_url=base) as http:
+            harness = IssuerHarness(app, http, settings)
+            _, _, path = await issued_with_page(harness, f"browser-{lang}@example.org")
+        context = await browser.new_context(java_script_enabled=False)
+        page = await context.new_page()
+        await page.goto(f"{base}{path}?lang={lang}")
+        await _basics(page, lang)
+        accept = "J'accepte ce titre" if lang == "fr" else "I accept this credential"
+        await page.get_by_role("button", name=accept).click()
+        await page.wait_for_load_state()
+        label = "Nom du lien" if lang == "fr" else "Link name"
+        await page.get_by_label(label).fill("Employeur / Employer")
+        hide = "Masquer la note" if lang == "fr" else "Hide the grade"
+        await page.get_by_label(hide).check()
+        create = "Créer le lien" if lang == "fr" else "Create the link"
+        await page.get_by_role("button", name=create).click()
+        await page.wait_for_load_state()
+        assert await page.get_attribute("html", "lang") == lang
+        qr = "Code QR du lien" if lang == "fr" else "QR code of the link"
+        assert await page.get_by_role("img", name=f"{qr} : Employeur / Employer").count() == 1
+        assert await page.locator("a[href*='/s/']").count() >= 1
+        await _basics(page, lang)
+        violations = await _serious_violations(page)
+        assert not violations, violations
+        other = "en" if lang == "fr" else "fr"
+        await page.get_by_role("link", name="English" if lang == "fr" else "Français").click()
+        await page.wait_for_load_state()
+        assert await page.get_attribute("html", "lang") == other
+        await context.close()

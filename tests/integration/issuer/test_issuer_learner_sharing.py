@@ -1,0 +1,120 @@
+"""Learner page, part two: QR codes, LinkedIn, e-mailing a link, asking for new page links."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import zxingcpp
+from issuer_support import IssuerHarness, consume, wait_for
+from learner_support import issued_with_page, share_urls
+from PIL import Image
+
+from sceau_shared.events import NotificationKind, NotificationRequestedV1
+
+pytestmark = pytest.mark.integration
+
+
+async def _shared(harness: IssuerHarness, email: str) -> tuple[str, str, str]:
+    _, _, path = await issued_with_page(harness, email)
+    await harness.http.post(f"{path}/accept")
+    await harness.http.post(f"{path}/shares", data={"label": "Employeur"})
+    page = (await harness.http.get(path)).text
+    [url] = share_urls(page)
+    [share_id] = re.findall(r"/shares/([A-Za-z0-9_-]+)/qr\.png", page)
+    return path, url, share_id
+
+
+async def test_qr_codes_decode_to_the_share_link(harness: IssuerHarness) -> None:
+    path, url, share_id = await _shared(harness, "qr@example.org")
+    png = await harness.http.get(f"{path}/shares/{share_id}/qr.png")
+    assert png.status_code == 200
+    assert png.headers["content-type"] == "image/png"
+    assert png.headers["cache-control"] == "no-store"
+    [decoded] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
+    assert decoded.text == url
+    svg = await harness.http.get(f"{path}/shares/{share_id}/qr.svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert svg.text.lstrip().startswith("<svg")
+    page = (await harness.http.get(path)).text
+    assert page.count("<svg") == 1
+    assert (await harness.http.get(f"{path}/shares/nope/qr.png")).status_code == 404
+    assert (await harness.http.get(f"{path}/shares/{share_id}/qr.gif")).status_code == 422
+
+
+async def test_linkedin_link_names_the_share(harness: IssuerHarness) -> None:
+    path, url, _ = await _shared(harness, "li@example.org")
+    page = (await harness.http.get(path)).text
+    [link] = re.findall(r'href="(https://www\.linkedin\.com/profile/add\?[^"]+)"', page)
+    query = parse_qs(urlsplit(link.replace("&amp;", "&")).query)
+    assert query["certUrl"] == [url]
+    assert query["organizationName"] == ["Collège Test"]
+    assert query["certId"][0].startswith("urn:uuid:")
+
+
+async def test_email_a_share_link_and_ask_for_new_links(harness: IssuerHarness) -> None:
+    path, url, share_id = await _shared(harness, "Mail.Learner@example.org")
+    sent = await harness.http.post(
+        f"{path}/shares/{share_id}/email", data={"to": "hr@employer.example"}
+    )
+    assert sent.status_code == 303
+    assert "note=sent" in sent.headers["location"]
+    bad = await harness.http.post(f"{path}/shares/{share_id}/email", data={"to": "nope"})
+    assert bad.status_code == 422
+
+    form = await harness.http.get("/learn?lang=en")
+    assert form.status_code == 200
+    assert '<html lang="en">' in form.text
+    # The index behind "new link" is fed by the issued notification (asynchronously).
+    key = harness.svc.vault.contact_key("mail.learner@example.org")
+
+    async def indexed() -> bool:
+        return await harness.db["learner_contacts"].find_one({"_id": f"{key}|0"}) is not None
+
+    await wait_for(indexed, within=60)
+    known = await harness.http.post("/learn/new-link", data={"email": "MAIL.learner@example.org"})
+    unknown = await harness.http.post("/learn/new-link", data={"email": "nobody@example.org"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.text == unknown.text
+
+    mails = await consume(harness.settings.kafka, NotificationRequestedV1, 3, within=60)
+    by_kind = {m.kind: m for m in mails}
+    shared = by_kind[NotificationKind.SHARED]
+    assert shared.recipient_email == "hr@employer.example"
+    assert shared.share_url == url
+    assert shared.sender_name == "Léa Tremblay"
+    assert shared.share_expires_at is not None
+    assert shared.learner_page_url is None
+    assert shared.share_label is None
+    link = by_kind[NotificationKind.LEARNER_LINK]
+    assert link.recipient_email == "Mail.Learner@example.org"
+    assert link.learner_page_url
+    fresh = urlsplit(link.learner_page_url).path
+    assert (await harness.http.get(fresh)).status_code == 200
+
+
+async def test_emails_are_rate_limited(harness: IssuerHarness) -> None:
+    path, _, share_id = await _shared(harness, "limits@example.org")
+    answers = [
+        (
+            await harness.http.post(
+                f"{path}/shares/{share_id}/email", data={"to": f"hr{i}@employer.example"}
+            )
+        ).status_code
+        for i in range(harness.settings.learner_mail_per_hour + 2)
+    ]
+    assert answers.count(303) == harness.settings.learner_mail_per_hour
+    assert answers[-1] == 429
+
+
+async def test_contact_index_keeps_concurrent_entries_once(harness: IssuerHarness) -> None:
+    repo = harness.svc.repositories.learners
+    key = harness.svc.vault.contact_key("many@example.org")
+    entries = [("inst-a", f"cred-{i}") for i in range(6)]
+    await asyncio.gather(*(repo.add_contact(key, i, c) for i, c in entries))
+    await asyncio.gather(*(repo.add_contact(key, i, c) for i, c in entries[:3]))  # redelivered
+    assert sorted(await repo.contacts(key)) == sorted(entries)
+    assert await repo.contacts(harness.svc.vault.contact_key("none@example.org")) == []
