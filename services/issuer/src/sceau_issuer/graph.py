@@ -24,12 +24,14 @@ from sceau_issuer.issuing.idempotency_repository import IdempotencyRepository
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.issuing.service import IssuerConfig, IssuingService
 from sceau_issuer.relay import IssuerRelays, RelayPool, TargetedOutboxRelay
+from sceau_issuer.series.holdings import Holdings
 from sceau_issuer.series.prerequisites import ProgressionRules
 from sceau_issuer.series.repository import SeriesRepository
 from sceau_issuer.series.service import SeriesService
 from sceau_issuer.settings import SERVICE_NAME, IssuerSettings
 from sceau_issuer.signer_pool import Signer
 from sceau_issuer.status.allocation_repository import BlockAllocator
+from sceau_issuer.status.changes_repository import StatusChangeLog
 from sceau_issuer.status.publisher import StatusPublisher
 from sceau_issuer.status.repository import StatusListRepository
 from sceau_issuer.status.service import StatusService
@@ -64,6 +66,7 @@ class IssuerRepositories:
     allocator: BlockAllocator
     series: SeriesRepository
     batches: BatchRepository
+    status_changes: StatusChangeLog
 
     @classmethod
     def on(cls, db: AsyncDatabase[dict[str, Any]], settings: IssuerSettings) -> IssuerRepositories:
@@ -80,7 +83,10 @@ class IssuerRepositories:
             ),
             allocator=BlockAllocator(db["status_allocations"]),
             series=SeriesRepository(db["series"]),
-            batches=BatchRepository(db["batches"], db[CHUNKS_OUTBOX], db["batch_inputs"]),
+            batches=BatchRepository(
+                db["batches"], db[CHUNKS_OUTBOX], db["batch_inputs"], db["batch_queue"]
+            ),
+            status_changes=StatusChangeLog(db["status_changes"]),
         )
 
     async def ensure_indexes(self) -> None:
@@ -95,6 +101,7 @@ class IssuerRepositories:
             self.status_lists,
             self.allocator,
             self.series,
+            self.status_changes,
         )
 
 
@@ -171,6 +178,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
     repos = IssuerRepositories.on(runtime.db, settings)
     vault = Vault(decode_master_key(settings.master_key))
     signer = Signer(settings.sign_workers)
+    holdings = Holdings(repos.credentials, repos.achievements, vault.credential_id)
     tenants = TenantService(
         repos.tenants,
         vault,
@@ -184,6 +192,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
     publisher = StatusPublisher(
         repos.status_lists,
         repos.credentials,
+        repos.status_changes,
         tenants,
         signer.sign,
         producer=SERVICE_NAME,
@@ -209,9 +218,9 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         reservations=repos.reservations,
         on_stored=relays.stored,
         on_new_list=publisher.wake,
-        progression=ProgressionRules(repos.series, repos.credentials),
+        progression=ProgressionRules(repos.series, holdings),
     )
-    series = SeriesService(repos.series, issuing)
+    series = SeriesService(repos.series, issuing, holdings)
 
     async def after_chunk(
         institution_id: str, achievement_id: str, recipients: list[dict[str, Any]]
@@ -247,6 +256,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         status=StatusService(
             repos.credentials,
             issuing,
+            repos.status_changes,
             producer=SERVICE_NAME,
             on_change=publisher.mark,
             on_event=relays.credentials.notify,

@@ -20,6 +20,7 @@ from sceau_issuer.errors import (
     PrerequisiteMissing,
 )
 from sceau_issuer.issuing.dates import add_months
+from sceau_issuer.issuing.dedupe import dedupe_key
 from sceau_issuer.issuing.idempotency_repository import IdempotencyRepository
 from sceau_issuer.issuing.policy import IssuingPolicy
 from sceau_issuer.issuing.repository import CredentialRepository
@@ -56,19 +57,6 @@ def fingerprint(data: Any) -> str:
     """A stable hash of a request body (same key + different body is refused)."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def dedupe_key(
-    institution_id: str,
-    achievement_id: str,
-    version: int,
-    recipient: RecipientInput,
-    supersedes: str | None = None,
-) -> str:
-    """Identify "this recipient, this achievement version" (plus what it replaces, if any)."""
-    who = normalize_email(str(recipient.email))
-    raw = f"{institution_id}|{achievement_id}@{version}|{who}|{supersedes or ''}"
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @dataclass
