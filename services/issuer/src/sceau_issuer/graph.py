@@ -82,7 +82,7 @@ class IssuerRepositories:
                 db["status_lists"], registry_url=settings.registry_public_url
             ),
             allocator=BlockAllocator(db["status_allocations"]),
-            series=SeriesRepository(db["series"]),
+            series=SeriesRepository(db["series"], db["series_components"]),
             batches=BatchRepository(
                 db["batches"], db[CHUNKS_OUTBOX], db["batch_inputs"], db["batch_queue"]
             ),
