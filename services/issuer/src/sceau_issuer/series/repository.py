@@ -9,6 +9,7 @@ by a unique ``_id`` insert (atomic on every MongoDB-protocol server, unlike an u
 list), and a reader probes the slots by primary key until the first free one: one lookup for an
 achievement in no series. Slots are written before the series itself, so a series is never
 missing from them; a slot naming a series that was never stored (its creator died) is skipped.
+A component's answer is remembered for a second (one issue asks twice).
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from sceau_issuer.series.schemas import SeriesStructure
+from sceau_shared.cache import TtlCache
 
 #: Slots probed per (institution, component) at most: series sharing one module are few.
 _MAX_SLOTS = 1000
+#: Seconds a component's series are remembered (see ``SeriesRepository``).
+_REMEMBER_S = 1.0
 
 
 def _slot_id(institution_id: str, achievement_id: str, n: int) -> str:
@@ -39,6 +43,12 @@ class SeriesRepository:
     ) -> None:
         self._collection = collection
         self._components = components
+        # One issue asks twice within milliseconds (prerequisites, then the award rule): the
+        # answer is kept briefly. A series created here is seen at once; one created by another
+        # process within ``_REMEMBER_S``.
+        self._recent: TtlCache[tuple[str, str], tuple[str, ...]] = TtlCache(
+            ttl_s=_REMEMBER_S, max_entries=10_000
+        )
 
     async def ensure_indexes(self) -> None:
         """Index the listing by institution, and index series stored before the slots existed."""
@@ -78,7 +88,10 @@ class SeriesRepository:
             out.append(doc)
         return out
 
-    async def _series_ids(self, institution_id: str, achievement_id: str) -> list[str]:
+    async def _series_ids(self, institution_id: str, achievement_id: str) -> tuple[str, ...]:
+        recent = self._recent.get((institution_id, achievement_id))
+        if recent is not None:
+            return recent
         ids: list[str] = []
         for n in range(_MAX_SLOTS):
             key = _slot_id(institution_id, achievement_id, n)
@@ -87,9 +100,11 @@ class SeriesRepository:
                 break
             if slot["series_id"] not in ids:
                 ids.append(str(slot["series_id"]))
-        return ids
+        self._recent.put((institution_id, achievement_id), tuple(ids))
+        return tuple(ids)
 
     async def _claim_slot(self, institution_id: str, achievement_id: str, series_id: str) -> None:
+        self._recent.invalidate((institution_id, achievement_id))
         for n in range(_MAX_SLOTS):
             try:
                 await self._components.insert_one(
