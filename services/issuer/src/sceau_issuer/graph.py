@@ -157,6 +157,7 @@ def _relays(settings: IssuerSettings, runtime: Runtime) -> IssuerRelays:
             db[CREDENTIALS_OUTBOX],
             publisher,
             sweep_interval_s=settings.credentials_outbox_sweep_s,
+            lease_notified=False,  # one per process: see TargetedOutboxRelay
             tracer_provider=traced,
         ),
         chunks=RelayPool(
