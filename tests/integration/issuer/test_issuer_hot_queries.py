@@ -165,13 +165,16 @@ def _credential(n: int, institution: str, achievement: str, vault: Vault) -> dic
     }
 
 
-async def _median_lookup_s(holdings: Holdings, institution: str, achievement: str) -> float:
+async def _median_lookup_s(
+    holdings: Holdings, institution: str, achievement: str, *, prefix: str = "learner"
+) -> float:
+    """Median time of "does this learner hold it?" (``prefix="nobody"``: learners who do not)."""
     timings = []
     for n in range(25):
         started = time.perf_counter()
-        held = await holdings.held_by(institution, [achievement], [f"learner{n}@example.org"])
+        held = await holdings.held_by(institution, [achievement], [f"{prefix}{n}@example.org"])
         timings.append(time.perf_counter() - started)
-        assert held, n
+        assert bool(held) == (prefix == "learner"), n
     return statistics.median(timings)
 
 
@@ -195,6 +198,7 @@ async def test_holdings_cost_does_not_grow_with_credentials(
             [_credential(n, institution, achievement, vault) for n in range(start, small)]
         )
     few = await _median_lookup_s(holdings, institution, achievement)
+    few_missing = await _median_lookup_s(holdings, institution, achievement, prefix="nobody")
     for start in range(small, large, 1000):
         await db["credentials"].insert_many(
             [
@@ -204,7 +208,11 @@ async def test_holdings_cost_does_not_grow_with_credentials(
         )
         await asyncio.sleep(0)
     many = await _median_lookup_s(holdings, institution, achievement)
+    many_missing = await _median_lookup_s(holdings, institution, achievement, prefix="nobody")
     # A scan of 20,000 documents is ~100x a scan of 200; a keyed lookup stays flat. The bound
-    # is generous for a loaded two-core machine (medians of 25 runs each).
+    # is generous for a loaded two-core machine (medians of 25 runs each). A lookup that finds
+    # nothing (the learner lacks the module) must stay flat too.
     report = f"{few * 1000:.2f} ms with {small} stored, {many * 1000:.2f} ms with {large}"
     assert many < 3 * few + 0.002, report
+    report = f"missing: {few_missing * 1000:.2f} ms, then {many_missing * 1000:.2f} ms"
+    assert many_missing < 3 * few_missing + 0.002, report
