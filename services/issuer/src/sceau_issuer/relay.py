@@ -83,6 +83,8 @@ class TargetedOutboxRelay(OutboxRelay):
         sent = await self._drain_notified()
         self.published += sent
         self._sweeping = time.monotonic() >= self._next_sweep
+        if self._sweeping and not self._recovered:
+            await self._preload_markers()
         try:
             return sent + await super().drain_once()
         finally:
@@ -127,6 +129,14 @@ class TargetedOutboxRelay(OutboxRelay):
             asyncio.get_running_loop().call_later(_BUSY_RETRY_S, self.wake)
             return 0
         return result
+
+    async def _preload_markers(self) -> None:
+        # The first sweep after start-up meets every entry ever written (entries stay in their
+        # documents as history): one read of the marker collection replaces one lookup per
+        # entry (two per credential). Entries beyond the remembered bound are looked up by id.
+        (collection,) = self._collections
+        async for marker in self._published(collection).find({}, {"_id": 1}):
+            self._remember(str(marker["_id"]))
 
     async def _pending(self, coll: OutboxCollection, doc: Any) -> list[dict[str, Any]]:
         # Until the first full pass, an entry this process has not seen may have been published
@@ -187,7 +197,7 @@ class RelayPool:
 class IssuerRelays:
     """The issuer's outbox relays, and which one a write wakes.
 
-    Wake-ups are targeted: on FerretDB every relay poll and every publisher round scans whole
+    Wake-ups are targeted: on FerretDB every poll of the small relays reads their whole
     collections, so a batch chunk must not make the credentials relay (or the others) look.
     """
 
