@@ -216,3 +216,27 @@ async def test_holdings_cost_does_not_grow_with_credentials(
     assert many < 3 * few + 0.002, report
     report = f"missing: {few_missing * 1000:.2f} ms, then {many_missing * 1000:.2f} ms"
     assert many_missing < 3 * few_missing + 0.002, report
+
+
+async def test_status_changes_made_before_the_log_are_logged_once(
+    settings: IssuerSettings, mongo_client: AsyncMongoClient[dict[str, Any]]
+) -> None:
+    """A list re-signed after the upgrade keeps the credentials revoked before it."""
+    db = mongo_client[settings.mongo.database]
+    base = {"institution_id": "t", "status_alloc": "fam/0", "status_changed_at": None}
+    await db["credentials"].insert_many(
+        [
+            {**base, "_id": "revoked", "status": "revoked", "status_index": 7},
+            {**base, "_id": "suspended", "status": "suspended", "status_index": 8},
+            {**base, "_id": "active", "status": "active", "status_index": 9},
+        ]
+    )
+    async with open_connections(SERVICE_NAME, settings) as runtime:
+        graph = await build_graph(settings, runtime)
+        try:
+            log = graph.repositories.status_changes
+            assert await log.credentials_of("fam/0") == {"revoked", "suspended"}
+            await log.backfill(graph.repositories.credentials.flagged())  # a second start-up
+            assert await db["status_changes"].count_documents({}) == 3  # two entries + marker
+        finally:
+            await graph.close()

@@ -265,6 +265,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         publisher=publisher,
     )
     await repos.ensure_indexes()
+    await repos.status_changes.backfill(repos.credentials.flagged())
     await relays.small[0].ensure_indexes()
     signer.start()
     return graph

@@ -70,8 +70,16 @@ class BatchRepository:
         return doc
 
     async def ensure_indexes(self) -> None:
-        """One batch per idempotency key (its ``_id`` is derived from it, too)."""
+        """One batch per idempotency key (its ``_id`` is derived from it, too).
+
+        Also queues the unfinished batches stored before the work queue existed (start-up only;
+        ``batches`` holds one small document per batch).
+        """
         await self._batches.create_index("idem", unique=True)
+        unfinished = {"state": {"$in": ["accepting", "pending", "running"]}}
+        async for doc in self._batches.find(unfinished, {"_id": 1}):
+            with contextlib.suppress(DuplicateKeyError):
+                await self._queue.insert_one({"_id": doc["_id"]})
 
     async def items(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
         """Every recipient line of a batch, in order."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -152,6 +152,18 @@ class CredentialRepository:
             },
         )
         return result.modified_count == 1
+
+    async def flagged(self) -> AsyncIterator[dict[str, Any]]:
+        """Revoked and suspended credentials, for the status change log's one-time backfill.
+
+        A scan: it runs once per database, at the first start-up with the log.
+        """
+        cursor = self._collection.find(
+            {"status": {"$in": ["revoked", "suspended"]}},
+            {"status_alloc": 1, "status_changed_at": 1},
+        )
+        async for doc in cursor:
+            yield doc
 
     async def status_of(self, credential_id: str) -> dict[str, Any] | None:
         """A credential's status fields (status list rebuild), by primary key."""

@@ -13,12 +13,17 @@ the credential's actual status.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+#: The document recording that credentials changed before the log existed were logged.
+_BACKFILLED = "backfilled"
 
 
 class StatusChangeLog:
@@ -42,6 +47,30 @@ class StatusChangeLog:
             }
         )
 
+    async def backfill(self, flagged: AsyncIterator[dict[str, Any]]) -> None:
+        """Log the credentials revoked or suspended before the log existed (once per database).
+
+        Without it a list re-signed after the upgrade would show them valid again. Entries get
+        ids of their own (``backfill:<credential>``), so two processes starting together write
+        each once; a marker document records that it was done.
+        """
+        if await self._collection.find_one({"_id": _BACKFILLED}) is not None:
+            return
+        async for doc in flagged:
+            if not doc.get("status_alloc"):
+                continue
+            with contextlib.suppress(DuplicateKeyError):
+                await self._collection.insert_one(
+                    {
+                        "_id": f"backfill:{doc['_id']}",
+                        "alloc": str(doc["status_alloc"]),
+                        "credential_id": str(doc["_id"]),
+                        "at": doc.get("status_changed_at") or datetime.now(UTC),
+                    }
+                )
+        with contextlib.suppress(DuplicateKeyError):
+            await self._collection.insert_one({"_id": _BACKFILLED, "at": datetime.now(UTC)})
+
     async def credentials_of(self, alloc_list_id: str) -> set[str]:
         """Every credential of the list that ever changed status."""
         cursor = self._collection.find({"alloc": alloc_list_id}, {"credential_id": 1})
@@ -51,6 +80,8 @@ class StatusChangeLog:
         """Lists with a change logged after their last publication (``since``: list -> time)."""
         latest: dict[str, datetime] = {}
         async for doc in self._collection.find({}, {"alloc": 1, "at": 1}):
+            if "alloc" not in doc:
+                continue  # the backfill marker
             alloc, at = str(doc["alloc"]), doc["at"]
             if alloc not in latest or at > latest[alloc]:
                 latest[alloc] = at
