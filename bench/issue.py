@@ -1,16 +1,26 @@
-"""Issue a 10,000-recipient batch through the issuer's HTTP API and measure it end to end.
+"""Issue through the issuer's HTTP API on an empty database, then on one holding N credentials.
 
-What is timed: from the ``POST /v1/batches`` request until the last ``CredentialIssuedV1`` *and*
-``NotificationRequestedV1`` event has been read back from Kafka — i.e. accepted → signed → stored
-→ events published. The issuer runs as a real process (``python -m sceau_issuer`` under uvicorn)
-against real Kafka and the MongoDB-protocol server. Beside it, the engine's raw single-core
-signing rate (``ob3-v2``, same achievement, same key type) is measured in this same run; the
-report is the ratio of the two.
+One run, one issuer process (``python -m sceau_issuer`` under uvicorn, real Kafka, the
+MongoDB-protocol server), one database; every figure is measured twice and reported with its
+ratio, so "does the cost grow with the data?" is answered by figures taken side by side:
+
+1. **empty**: single issue (``POST /v1/credentials``, ``--clients`` concurrent clients), a
+   progressive series (module 2 with its prerequisite check; module 3, which also awards the
+   overall credential) and a batch (``POST /v1/batches``, timed until every recipient's
+   ``NotificationRequestedV1`` is read back from Kafka);
+2. **prefill**: ``--prefill`` credentials are inserted directly, copies of a credential the
+   issuer signed in step 1 (same size, recipient, ids, outbox history and published markers
+   changed), as many as years of issuing would leave;
+3. **prefilled**: step 1 again, with new recipients.
+
+Beside it, the engine's raw single-core signing rate is measured (the batch is compared to it),
+and ``/proc`` gives the CPU used by the issuer process tree and by FerretDB during each step.
 
 Usage::
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 MONGODB_URI=mongodb://127.0.0.1:27018/ \\
-        uv run python bench/issue.py [--recipients 10000] [--sign-workers 2]
+        uv run python bench/issue.py [--prefill 20000] [--single 320] [--clients 16] \\
+        [--learners 64] [--recipients 2000] [--sign-workers 2]
 """
 
 from __future__ import annotations
@@ -18,13 +28,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import copy
+import json
 import os
+import random
+import socket
+import subprocess
 import sys
-import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,7 +50,6 @@ from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.ob3 import IssuerProfile, Recipient, build_credential
 from sceau_credentials.status.entries import status_entry
-from sceau_dev.testing.stack import Stack, StackConfig, free_ports
 from sceau_issuer.achievements.rules import engine_version
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.apikeys.repository import ApiKeyRepository
@@ -45,7 +58,6 @@ from sceau_issuer.vault import Vault
 from sceau_shared.events import (
     AccreditationChangedV1,
     AccreditationScope,
-    CredentialIssuedV1,
     InstitutionRegisteredV1,
     InstitutionStatus,
     NotificationRequestedV1,
@@ -106,6 +118,12 @@ def cpu_snapshot(issuer_pid: int) -> dict[str, float]:
     }
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 async def raw_signing_rate(count: int) -> tuple[float, float]:
     """The engine alone: sign ``count`` ob3-v2 credentials sequentially on this core.
 
@@ -140,50 +158,312 @@ async def raw_signing_rate(count: int) -> tuple[float, float]:
     return count / (time.perf_counter() - started), count / (time.process_time() - cpu)
 
 
-async def count_events(
-    kafka: KafkaSettings,
-    expected: int,
-    done: asyncio.Event,
-    marks: dict[str, float],
-    ready: asyncio.Event,
+def start_issuer(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start ``python -m sceau_issuer``; it lives for the whole run (not on the timed path)."""
+    # Its log lines would bury the report; errors still reach stderr.
+    return subprocess.Popen(
+        [sys.executable, "-m", "sceau_issuer"], env=env, stdout=subprocess.DEVNULL
+    )
+
+
+async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(600):
+            if process.poll() is not None:
+                raise RuntimeError(f"issuer exited with {process.returncode}")
+            try:
+                if (await client.get(f"{base}/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("issuer did not become ready")
+
+
+@dataclass
+class Step:
+    """One timed step: how many credentials, how long, the latencies, the CPU it cost."""
+
+    name: str
+    count: int
+    wall_s: float
+    latencies: list[float]
+    issuer_cpu_s: float
+    ferret_cpu_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.wall_s if self.wall_s else float("nan")
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def ferret_ms(self) -> float:
+        return 1000 * self.ferret_cpu_s / self.count if self.count else float("nan")
+
+    @property
+    def issuer_ms(self) -> float:
+        return 1000 * self.issuer_cpu_s / self.count if self.count else float("nan")
+
+
+class Bench:
+    """The running issuer, its API client and what the steps share."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, pid: int, kafka: KafkaSettings, clients: int
+    ) -> None:
+        self.http = http
+        self.pid = pid
+        self.kafka = kafka
+        self.clients = clients
+
+    async def timed(
+        self, name: str, calls: list[tuple[str, dict[str, Any], dict[str, str]]]
+    ) -> Step:
+        """POST every call with ``clients`` in flight; each must answer 201."""
+        queue = list(reversed(calls))
+        latencies: list[float] = []
+
+        async def client() -> None:
+            while queue:
+                path, body, headers = queue.pop()
+                started = time.perf_counter()
+                answer = await self.http.post(path, json=body, headers=headers)
+                latencies.append(time.perf_counter() - started)
+                if answer.status_code != 201:
+                    raise RuntimeError(f"{name}: {answer.status_code} {answer.text[:300]}")
+
+        before = cpu_snapshot(self.pid)
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(self.clients)))
+        wall = time.perf_counter() - started
+        after = cpu_snapshot(self.pid)
+        return Step(
+            name,
+            len(calls),
+            wall,
+            latencies,
+            after["issuer"] - before["issuer"],
+            after["ferretdb"] - before["ferretdb"],
+        )
+
+    async def single(self, achievement: str, phase: str, count: int) -> Step:
+        calls = [
+            (
+                "/v1/credentials",
+                {
+                    "achievement_id": achievement,
+                    "recipient": {"email": f"{phase}-u{i}@example.org", "name": f"Learner {i}"},
+                },
+                {"Idempotency-Key": f"{phase}-u{i}"},
+            )
+            for i in range(count)
+        ]
+        return await self.timed("single issue", calls)
+
+    async def series(self, modules: list[str], phase: str, learners: int) -> list[Step]:
+        """Module 1 by batch (not timed), then module 2 and module 3 (which completes)."""
+        emails = [f"{phase}-s{i}@example.org" for i in range(learners)]
+        await self.batch_stored(modules[0], f"{phase}-series", emails)
+        steps = []
+        for number, module in ((2, modules[1]), (3, modules[2])):
+            calls = [
+                (
+                    "/v1/credentials",
+                    {"achievement_id": module, "recipient": {"email": email}},
+                    {"Idempotency-Key": f"{phase}-s{number}-{email}"},
+                )
+                for email in emails
+            ]
+            label = "series module 2" if number == 2 else "series module 3 + overall award"
+            steps.append(await self.timed(label, calls))
+        return steps
+
+    async def batch_stored(self, achievement: str, key: str, emails: list[str]) -> float:
+        """Submit a batch and wait until it is completed; return the seconds it took."""
+        started = time.perf_counter()
+        accepted = await self.http.post(
+            "/v1/batches",
+            json={"achievement_id": achievement, "recipients": [{"email": e} for e in emails]},
+            headers={"Idempotency-Key": key},
+        )
+        accepted.raise_for_status()
+        batch_id = accepted.json()["batch_id"]
+        while True:
+            state = (await self.http.get(f"/v1/batches/{batch_id}")).json()
+            if state["state"] == "completed":
+                if state["counts"]["issued"] != len(emails):
+                    raise RuntimeError(f"batch {key}: {state['counts']}")
+                return time.perf_counter() - started
+            await asyncio.sleep(0.2)
+
+    async def batch(self, achievement: str, phase: str, recipients: int) -> tuple[Step, float]:
+        """A batch timed until every recipient's notification request is on Kafka."""
+        emails = [f"{phase}-b{i}@example.org" for i in range(recipients)]
+        ready, done = asyncio.Event(), asyncio.Event()
+        marks: dict[str, float] = {}
+        watcher = asyncio.create_task(notifications(self.kafka, set(emails), ready, marks))
+        await ready.wait()
+        before = cpu_snapshot(self.pid)
+        started = time.perf_counter()
+        stored = await self.batch_stored(achievement, f"{phase}-batch", emails)
+        await asyncio.wait_for(watcher, timeout=1800)
+        done.set()
+        wall = marks["last"] - started
+        after = cpu_snapshot(self.pid)
+        step = Step(
+            "batch (until the events are on Kafka)",
+            recipients,
+            wall,
+            [],
+            after["issuer"] - before["issuer"],
+            after["ferretdb"] - before["ferretdb"],
+        )
+        return step, stored
+
+
+async def notifications(
+    kafka: KafkaSettings, emails: set[str], ready: asyncio.Event, marks: dict[str, float]
 ) -> None:
-    topics = [kafka.topic(CredentialIssuedV1.TOPIC), kafka.topic(NotificationRequestedV1.TOPIC)]
+    """Read notification requests from now on until one per ``emails`` was seen."""
     consumer = AIOKafkaConsumer(
-        *topics,
+        kafka.topic(NotificationRequestedV1.TOPIC),
         bootstrap_servers=kafka.bootstrap_servers,
-        auto_offset_reset="earliest",
+        auto_offset_reset="latest",
         enable_auto_commit=False,
         group_id=f"bench-{uuid.uuid4().hex[:6]}",
     )
     await consumer.start()
-    seen: dict[str, set[str]] = {t: set() for t in topics}
+    seen: set[str] = set()
     try:
-        # Make sure the consumer has its partitions before the clock starts.
         while not consumer.assignment():
             await consumer.getmany(timeout_ms=200)
+        # Make the position concrete before the clock starts (``latest`` is resolved lazily).
+        for partition in consumer.assignment():
+            await consumer.position(partition)
         ready.set()
-        while not all(len(s) >= expected for s in seen.values()):
+        while len(seen) < len(emails):
             batch = await consumer.getmany(timeout_ms=500)
-            for tp, records in batch.items():
+            for records in batch.values():
                 for record in records:
-                    seen[tp.topic].add(record.key.decode() if record.key else "")
-            if len(seen[topics[0]]) and "first_event" not in marks:
-                marks["first_event"] = time.perf_counter()
-        marks["last_event"] = time.perf_counter()
+                    email = json.loads(record.value or b"{}").get("recipient_email")
+                    if email in emails:
+                        seen.add(email)
+        marks["last"] = time.perf_counter()
     finally:
         await consumer.stop()
-        done.set()
+
+
+async def prefill(db: Any, template: dict[str, Any], count: int) -> float:
+    """Insert ``count`` copies of a signed credential, with their published outbox history."""
+    started = time.perf_counter()
+    group = 500
+    for start in range(0, count, group):
+        docs, markers = [], []
+        for n in range(start, min(start + group, count)):
+            doc = copy.deepcopy(template)
+            email = f"prefill{n}@example.org"
+            doc["_id"] = str(uuid.uuid4())
+            doc["recipient"] = {**doc["recipient"], "email": email, "email_norm": email}
+            doc["dedupe"] = uuid.uuid4().hex
+            doc["idem"] = f"prefill|{n}"
+            doc["status_index"] = random.randrange(131_072)
+            for entry in doc.get("outbox") or []:
+                entry["event_id"] = str(uuid.uuid4())
+                markers.append({"_id": entry["event_id"], "at": datetime.now(UTC)})
+            docs.append(doc)
+        await db["credentials"].insert_many(docs, ordered=False)
+        if markers:
+            await db["outbox_published"].insert_many(markers, ordered=False)
+    return time.perf_counter() - started
+
+
+async def setup(http: httpx.AsyncClient) -> tuple[str, list[str]]:
+    """A published achievement, and a progressive series of three modules with its overall."""
+
+    async def published(name: str) -> str:
+        definition = {**ACHIEVEMENT, "name": {"fr": name, "en": name}}
+        created = (await http.post("/v1/achievements", json=definition)).json()
+        achievement = str(created["achievement_id"])
+        (await http.post(f"/v1/achievements/{achievement}/publish")).raise_for_status()
+        return achievement
+
+    achievement = await published("Enseigner avec l'IA")
+    modules = [await published(f"Module {n}") for n in (1, 2, 3)]
+    overall = await published("Parcours")
+    series = await http.post(
+        "/v1/series",
+        json={
+            "name": {"fr": "Parcours", "en": "Pathway"},
+            "structure": "progressive",
+            "components": [{"achievement_id": m} for m in modules],
+            "overall_achievement_id": overall,
+        },
+    )
+    series.raise_for_status()
+    return achievement, modules
+
+
+async def phase(
+    bench: Bench, name: str, achievement: str, modules: list[str], args: Any
+) -> dict[str, Any]:
+    print(f"[{name}] single issue: {args.single} credentials, {args.clients} clients", flush=True)
+    single = await bench.single(achievement, name, args.single)
+    print(f"[{name}] series: {args.learners} learners", flush=True)
+    module2, module3 = await bench.series(modules, name, args.learners)
+    print(f"[{name}] batch: {args.recipients} recipients", flush=True)
+    batch, stored = await bench.batch(achievement, name, args.recipients)
+    return {"steps": [single, module2, module3, batch], "batch_stored_s": stored}
+
+
+def report(empty: dict[str, Any], full: dict[str, Any], stored: int, raw: float) -> None:
+    rows: list[tuple[str, str, float, float, bool]] = []
+    for a, b in zip(empty["steps"], full["steps"], strict=True):
+        rows.append((a.name, "credentials/s", a.rate, b.rate, True))
+        if a.latencies:
+            rows.append(
+                (a.name, "p50 ms", 1000 * a.percentile(0.5), 1000 * b.percentile(0.5), False)
+            )
+            rows.append(
+                (a.name, "p99 ms", 1000 * a.percentile(0.99), 1000 * b.percentile(0.99), False)
+            )
+        rows.append((a.name, "FerretDB CPU ms/credential", a.ferret_ms, b.ferret_ms, False))
+        rows.append((a.name, "issuer CPU ms/credential", a.issuer_ms, b.issuer_ms, False))
+    rows.append(("batch", "stored (s)", empty["batch_stored_s"], full["batch_stored_s"], False))
+    print()
+    print(f"| step | measure | empty | {stored:,} stored | ratio |")
+    print("|---|---|---:|---:|---:|")
+    for step, measure, a, b, _ in rows:
+        ratio = b / a if a else float("nan")
+        print(f"| {step} | {measure} | {a:,.1f} | {b:,.1f} | {ratio:.2f} |")
+    batch_empty, batch_full = empty["steps"][-1].rate, full["steps"][-1].rate
+    print()
+    print(
+        f"raw engine signing (one core, same run): {raw:.0f}/s; batch end-to-end / raw: "
+        f"{batch_empty / raw:.2f} empty, {batch_full / raw:.2f} prefilled"
+    )
 
 
 async def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument(
+        "--prefill", type=int, default=20_000, help="credentials stored before the second pass"
+    )
+    parser.add_argument("--single", type=int, default=320, help="single issues per pass")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients")
+    parser.add_argument("--learners", type=int, default=64, help="series learners per pass")
+    parser.add_argument("--recipients", type=int, default=2_000, help="batch size per pass")
     parser.add_argument("--sign-workers", type=int, default=2)
     parser.add_argument("--raw", type=int, default=300, help="credentials for the raw rate")
     args = parser.parse_args()
     kafka_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
     run = uuid.uuid4().hex[:8]
+    database = f"bench_issue_{run}"
     kafka = KafkaSettings(bootstrap_servers=kafka_servers, topic_prefix=f"bench{run}.")
     master = base64.b64encode(os.urandom(32)).decode()
 
@@ -191,34 +471,27 @@ async def main() -> int:
     raw, raw_cpu = await raw_signing_rate(args.raw)
     print(f"raw signing rate: {raw:.1f} credentials/s ({raw_cpu:.1f} per CPU-second)", flush=True)
 
-    config = StackConfig(
-        kafka_bootstrap=kafka_servers,
-        mongo_uri=mongo_uri,
-        log_dir=Path(tempfile.mkdtemp(prefix="sceau-bench-issue-")),
-        topic_prefix=kafka.topic_prefix,
-        database_prefix=f"bench_issue_{run}_",
-        ports=free_ports(),
-        issuer_master_key=master,
-        services=("issuer",),
-        status_debounce_s=None,
-        extra_env={
-            "issuer": {
-                "ISSUER_SIGN_WORKERS": str(args.sign_workers),
-                "ISSUER_TELEMETRY__LOG_LEVEL": "WARNING",
-            }
-        },
-    )
-    database = f"{config.database_prefix}issuer"
-    base = config.url("issuer")
-    stack = Stack(config)
-    issuer = stack["issuer"]
-    issuer.start()
-    process = issuer.process
-    assert process is not None  # noqa: S101 - set by start()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "ISSUER_MASTER_KEY": master,
+        "ISSUER_MONGO__URI": mongo_uri,
+        "ISSUER_MONGO__DATABASE": database,
+        "ISSUER_KAFKA__BOOTSTRAP_SERVERS": kafka_servers,
+        "ISSUER_KAFKA__TOPIC_PREFIX": kafka.topic_prefix,
+        "ISSUER_HTTP__PORT": str(port),
+        "ISSUER_HTTP__PUBLIC_BASE_URL": base,
+        "ISSUER_HTTP__RATE_LIMIT_PER_MINUTE": "1000000",
+        "ISSUER_SIGN_WORKERS": str(args.sign_workers),
+        "ISSUER_TELEMETRY__LOG_LEVEL": "WARNING",
+    }
+    process = start_issuer(env)
     print(f"issuer process: pid {process.pid} (for a profiler)", flush=True)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
+    load_before = os.getloadavg()[0]
     try:
-        await asyncio.to_thread(issuer.wait_ready, 60)
+        await wait_ready(base, process)
         institution = f"bench-{run}"
         broker = create_broker(kafka, client_id="bench-registry")
         async with broker:
@@ -262,79 +535,36 @@ async def main() -> int:
             ApiKeyRepository(db["api_keys"]), Vault(decode_master_key(SecretStr(master)))
         ).create(institution, "bench", list(Scope))
         headers = {"Authorization": f"Bearer {key.token}"}
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as http:
-            created = (await http.post("/v1/achievements", json=ACHIEVEMENT)).json()
-            achievement = created["achievement_id"]
-            published = await http.post(f"/v1/achievements/{achievement}/publish")
-            published.raise_for_status()
-            recipients = [
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=300) as http:
+            achievement, modules = await setup(http)
+            bench = Bench(http, process.pid, kafka, args.clients)
+            empty = await phase(bench, "empty", achievement, modules, args)
+            template = await db["credentials"].find_one(
                 {
-                    "email": f"learner{i}@example.org",
-                    "name": f"Learner {i}",
-                    "language": "fr" if i % 2 else "en",
+                    "_id": (await db["idempotency"].find_one({"_id": f"{institution}|empty-u0"}))[
+                        "credential_id"
+                    ]
                 }
-                for i in range(args.recipients)
-            ]
-            done = asyncio.Event()
-            marks: dict[str, float] = {}
-            ready = asyncio.Event()
-            counter = asyncio.create_task(count_events(kafka, args.recipients, done, marks, ready))
-            await ready.wait()
-            started = time.perf_counter()
-            cpu_before = cpu_snapshot(process.pid)
-            load_before = os.getloadavg()[0]
-            accepted = await http.post(
-                "/v1/batches",
-                json={"achievement_id": achievement, "recipients": recipients},
-                headers={"Idempotency-Key": f"bench-{run}"},
             )
-            accepted_at = time.perf_counter()
-            accepted.raise_for_status()
-            batch_id = accepted.json()["batch_id"]
-            stored_at = None
-            while stored_at is None:
-                state = (await http.get(f"/v1/batches/{batch_id}")).json()
-                if state["state"] == "completed":
-                    stored_at = time.perf_counter()
-                    report = state
-                else:
-                    await asyncio.sleep(0.5)
-            await asyncio.wait_for(counter, timeout=1800)
-            finished = marks["last_event"]
-            cpu_after = cpu_snapshot(process.pid)
-            load_after = os.getloadavg()[0]
-        raw_after, raw_cpu_after = await raw_signing_rate(args.raw)
+            if template is None:
+                raise RuntimeError("no credential to copy")
+            print(f"prefill: {args.prefill} credentials ...", flush=True)
+            took = await prefill(db, template, args.prefill)
+            print(f"prefill took {took:.1f} s", flush=True)
+            stored = await db["credentials"].estimated_document_count()
+            full = await phase(bench, "prefilled", achievement, modules, args)
+        load_after = os.getloadavg()[0]
     finally:
-        stack.stop()
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
         await client.drop_database(database)
         await client.close()
 
-    total = finished - started
-    rate = args.recipients / total
-    issuer_cpu = cpu_after["issuer"] - cpu_before["issuer"]
-    ferret_cpu = cpu_after["ferretdb"] - cpu_before["ferretdb"]
-    print(f"batch accepted (HTTP 202) after {accepted_at - started:.2f} s")
-    print(f"all credentials stored after {stored_at - started:.2f} s ({report['counts']})")
-    print(f"all events on Kafka after {total:.2f} s")
-    print(f"end-to-end rate: {rate:.1f} credentials/s")
-    print(
-        f"raw signing rate (one core, same run): {raw:.1f} credentials/s before the batch, "
-        f"{raw_after:.1f} after"
-    )
-    best_raw = max(raw, raw_after)
-    print(f"ratio end-to-end / raw: {rate / best_raw:.2f} (target >= 0.60; raw = best of the two)")
+    report(empty, full, stored, raw)
     print(f"load average: {load_before:.1f} at start, {load_after:.1f} at end (2 cores)")
-    per_cpu = args.recipients / issuer_cpu if issuer_cpu else float("nan")
-    raw_per_cpu = max(raw_cpu, raw_cpu_after)
-    print(
-        f"issuer CPU (process + signing workers): {issuer_cpu:.1f} s = {per_cpu:.1f} credentials "
-        f"per CPU-second; raw signing: {raw_per_cpu:.1f} per CPU-second; "
-        f"ratio {per_cpu / raw_per_cpu:.2f}"
-    )
-    print(
-        f"FerretDB CPU during the batch: {ferret_cpu:.1f} s "
-        f"({1000 * ferret_cpu / args.recipients:.2f} ms per credential)"
-    )
     return 0
 
 

@@ -33,12 +33,14 @@ from sceau_issuer.learners.repository import (
 )
 from sceau_issuer.learners.service import LearnerConfig, LearnerService
 from sceau_issuer.relay import IssuerRelays, RelayPool, TargetedOutboxRelay
+from sceau_issuer.series.holdings import Holdings
 from sceau_issuer.series.prerequisites import ProgressionRules
 from sceau_issuer.series.repository import SeriesRepository
 from sceau_issuer.series.service import SeriesService
 from sceau_issuer.settings import SERVICE_NAME, IssuerSettings
 from sceau_issuer.signer_pool import Signer
 from sceau_issuer.status.allocation_repository import BlockAllocator
+from sceau_issuer.status.changes_repository import StatusChangeLog
 from sceau_issuer.status.publisher import StatusPublisher
 from sceau_issuer.status.repository import StatusListRepository
 from sceau_issuer.status.service import StatusService
@@ -74,6 +76,7 @@ class IssuerRepositories:
     series: SeriesRepository
     batches: BatchRepository
     learners: LearnerRepository
+    status_changes: StatusChangeLog
 
     @classmethod
     def on(cls, db: AsyncDatabase[dict[str, Any]], settings: IssuerSettings) -> IssuerRepositories:
@@ -89,8 +92,11 @@ class IssuerRepositories:
                 db["status_lists"], registry_url=settings.registry_public_url
             ),
             allocator=BlockAllocator(db["status_allocations"]),
-            series=SeriesRepository(db["series"]),
-            batches=BatchRepository(db["batches"], db[CHUNKS_OUTBOX], db["batch_inputs"]),
+            series=SeriesRepository(db["series"], db["series_components"]),
+            batches=BatchRepository(
+                db["batches"], db[CHUNKS_OUTBOX], db["batch_inputs"], db["batch_queue"]
+            ),
+            status_changes=StatusChangeLog(db["status_changes"]),
             learners=LearnerRepository(
                 db[CONSENTS], db[SHARES], db[RECEIPTS], db[MESSAGES], db[CONTACTS]
             ),
@@ -109,6 +115,7 @@ class IssuerRepositories:
             self.allocator,
             self.series,
             self.learners,
+            self.status_changes,
         )
 
 
@@ -167,6 +174,7 @@ def _relays(settings: IssuerSettings, runtime: Runtime) -> IssuerRelays:
             db[CREDENTIALS_OUTBOX],
             publisher,
             sweep_interval_s=settings.credentials_outbox_sweep_s,
+            lease_notified=False,  # one per process: see TargetedOutboxRelay
             tracer_provider=traced,
         ),
         chunks=RelayPool(
@@ -188,6 +196,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
     repos = IssuerRepositories.on(runtime.db, settings)
     vault = Vault(decode_master_key(settings.master_key))
     signer = Signer(settings.sign_workers)
+    holdings = Holdings(repos.credentials, repos.achievements, vault.credential_id)
     tenants = TenantService(
         repos.tenants,
         vault,
@@ -201,6 +210,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
     publisher = StatusPublisher(
         repos.status_lists,
         repos.credentials,
+        repos.status_changes,
         tenants,
         signer.sign,
         producer=SERVICE_NAME,
@@ -227,9 +237,9 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         reservations=repos.reservations,
         on_stored=relays.stored,
         on_new_list=publisher.wake,
-        progression=ProgressionRules(repos.series, repos.credentials),
+        progression=ProgressionRules(repos.series, holdings),
     )
-    series = SeriesService(repos.series, issuing)
+    series = SeriesService(repos.series, issuing, holdings)
     learners = LearnerService(
         config=LearnerConfig(
             producer=SERVICE_NAME,
@@ -285,6 +295,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         status=StatusService(
             repos.credentials,
             issuing,
+            repos.status_changes,
             producer=SERVICE_NAME,
             on_change=publisher.mark,
             on_event=relays.credentials.notify,
@@ -293,6 +304,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         learners=learners,
     )
     await repos.ensure_indexes()
+    await repos.status_changes.backfill(repos.credentials.flagged())
     await relays.small[0].ensure_indexes()
     signer.start()
     return graph

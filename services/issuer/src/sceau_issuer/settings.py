@@ -67,7 +67,7 @@ class IssuerSettings(StoringServiceSettings):
         default=60.0,
         gt=0,
         description="Safety poll of the status publisher (it is woken on every change); each "
-        "round scans the credentials on FerretDB.",
+        "round reads the status lists and the status change log (never the credentials).",
     )
     status_list_ttl_ms: int = Field(default=300_000, ge=0)
     outbox_relays: int = Field(

@@ -146,10 +146,15 @@ class AchievementService:
         self, tenant: Tenant, achievement_id: str, version: int | None = None
     ) -> PinnedAchievement:
         """Return the published version issuing uses (cached: versions are immutable)."""
-        if version is not None:
+        if version is None:
+            # Only published versions are pinned: when the newest version is, it is the answer
+            # (one primary-key probe, no read of the version document).
+            newest = await self._repo.count(achievement_id)
+            cached = self._pinned.get((tenant.institution_id, achievement_id, newest))
+        else:
             cached = self._pinned.get((tenant.institution_id, achievement_id, version))
-            if cached is not None:
-                return cached
+        if cached is not None:
+            return cached
         doc = await self._repo.published(tenant.institution_id, achievement_id, version)
         if doc is None:
             raise AchievementNotFound(

@@ -1,4 +1,4 @@
-"""Every MongoDB query on cohort batches: ``batches``, ``batch_chunks`` and ``batch_inputs``.
+"""Every MongoDB query on cohort batches and their chunks, inputs and work queue.
 
 A batch document holds progress and the worker's lease; chunk documents hold up to ``chunk_size``
 recipient lines and, once issued, the chunk's events (outbox); recipients themselves are kept
@@ -8,6 +8,7 @@ apart in ``batch_inputs`` so the documents the outbox relay reads stay small.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,15 @@ from sceau_shared.outbox import outbox_entry
 
 #: Chunks (and their recipients) stored per ``insert_many``.
 _STORE_GROUP = 50
+
+
+def batch_id_for(idem: str) -> str:
+    """A batch's ``_id``, derived from its ``<institution>|<Idempotency-Key>``.
+
+    A retry finds the batch its key created by primary key (the only lookup FerretDB 1.24 answers
+    from an index); 32 hex digits, like the random ids batches had before.
+    """
+    return hashlib.sha256(f"batch|{idem}".encode()).hexdigest()[:32]
 
 
 def chunk_id(batch_id: str, number: int) -> str:
@@ -41,10 +51,12 @@ class BatchRepository:
         batches: AsyncCollection[dict[str, Any]],
         chunks: AsyncCollection[dict[str, Any]],
         inputs: AsyncCollection[dict[str, Any]],
+        queue: AsyncCollection[dict[str, Any]],
     ) -> None:
         self._batches = batches
         self._chunks = chunks
         self._inputs = inputs
+        self._queue = queue
 
     async def chunk(self, batch_id: str, number: int) -> dict[str, Any] | None:
         """A chunk with its recipients merged back into its items."""
@@ -58,9 +70,16 @@ class BatchRepository:
         return doc
 
     async def ensure_indexes(self) -> None:
-        """One batch per idempotency key; the worker looks batches up by state."""
+        """One batch per idempotency key (its ``_id`` is derived from it, too).
+
+        Also queues the unfinished batches stored before the work queue existed (start-up only;
+        ``batches`` holds one small document per batch).
+        """
         await self._batches.create_index("idem", unique=True)
-        await self._batches.create_index("state")
+        unfinished = {"state": {"$in": ["accepting", "pending", "running"]}}
+        async for doc in self._batches.find(unfinished, {"_id": 1}):
+            with contextlib.suppress(DuplicateKeyError):
+                await self._queue.insert_one({"_id": doc["_id"]})
 
     async def items(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
         """Every recipient line of a batch, in order."""
@@ -71,9 +90,16 @@ class BatchRepository:
                 out.extend(doc["items"])
         return out
 
-    async def by_idem(self, idem: str) -> dict[str, Any] | None:
-        """The batch an idempotency key created, if any."""
-        return await self._batches.find_one({"idem": idem})
+    async def by_idem(self, idem: str, *, legacy: bool = False) -> dict[str, Any] | None:
+        """The batch an idempotency key created, if any (by its derived ``_id``).
+
+        ``legacy`` also looks the key up by field, for a batch stored before ids were derived
+        (only after an insert was refused: never on the ordinary path).
+        """
+        doc = await self._batches.find_one({"_id": batch_id_for(idem)})
+        if doc is not None and doc.get("idem") == idem:
+            return doc
+        return await self._batches.find_one({"idem": idem}) if legacy else None
 
     async def insert(self, doc: dict[str, Any]) -> bool:
         """Store a new batch; False when a concurrent call stored one for the same key."""
@@ -106,7 +132,14 @@ class BatchRepository:
         return True
 
     async def open(self, batch_id: str, *, repeated: int) -> None:
-        """Hand an accepted batch to the workers, with its in-batch duplicates counted."""
+        """Hand an accepted batch to the workers, with its in-batch duplicates counted.
+
+        The batch enters the work queue (``batch_queue``, one document per unfinished batch)
+        before its state changes, so the workers' poll reads that short queue instead of every
+        batch ever accepted; an entry for a batch that is not pending is skipped.
+        """
+        with contextlib.suppress(DuplicateKeyError):
+            await self._queue.insert_one({"_id": batch_id})
         await self._batches.update_one(
             {"_id": batch_id, "state": "accepting"},
             {"$set": {"state": "pending", "counts.duplicate": repeated}},
@@ -119,9 +152,22 @@ class BatchRepository:
     async def claim(
         self, token: str, now: datetime, lease_until: datetime
     ) -> dict[str, Any] | None:
-        """Lease a pending batch, or a running one whose worker's lease expired."""
+        """Lease a pending batch, or a running one whose worker's lease expired.
+
+        Candidates come from the queue (small); each is claimed by primary key.
+        """
+        async for entry in self._queue.find({}, {"_id": 1}):
+            claimed = await self._claim_one(str(entry["_id"]), token, now, lease_until)
+            if claimed is not None:
+                return claimed
+        return None
+
+    async def _claim_one(
+        self, batch_id: str, token: str, now: datetime, lease_until: datetime
+    ) -> dict[str, Any] | None:
         return await self._batches.find_one_and_update(
             {
+                "_id": batch_id,
                 "state": {"$in": ["pending", "running"]},
                 "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
             },
@@ -156,8 +202,8 @@ class BatchRepository:
         counts: dict[str, int],
         report: dict[str, Any],
     ) -> None:
-        """Record the final counts and report, releasing the lease."""
-        await self._batches.update_one(
+        """Record the final counts and report, releasing the lease; leave the queue."""
+        result = await self._batches.update_one(
             {"_id": batch_id, "lease_token": token},
             {
                 "$set": {
@@ -169,6 +215,8 @@ class BatchRepository:
                 }
             },
         )
+        if result.matched_count:
+            await self._queue.delete_one({"_id": batch_id})
 
     async def record_chunk(
         self, chunk: str, items: list[dict[str, Any]], events: Sequence[Event]

@@ -29,7 +29,7 @@ from typing import Any
 from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import PinnedAchievement
 from sceau_issuer.errors import BatchNotFound, IdempotencyMismatch
-from sceau_issuer.issuing.batch_repository import BatchRepository, chunk_id
+from sceau_issuer.issuing.batch_repository import BatchRepository, batch_id_for, chunk_id
 from sceau_issuer.issuing.schemas import BatchRequest, RecipientInput
 from sceau_issuer.issuing.service import Draft, IssuingService, fingerprint
 from sceau_issuer.tenants.models import Tenant
@@ -72,12 +72,7 @@ class BatchService:
         body_hash = fingerprint(request.model_dump(mode="json"))
         existing = await self.repository.by_idem(idem)
         if existing is not None:
-            if existing["request_hash"] != body_hash:
-                raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
-            if existing["state"] == "accepting":
-                await self._store_chunks(existing, request.recipients)
-                existing["state"] = "pending"
-            return existing, True
+            return await self._replay(existing, body_hash, request)
         if len(request.recipients) > self._max:
             raise InvalidInput(f"a batch holds at most {self._max} recipients")
         self._issuing.check_active(tenant)
@@ -87,7 +82,7 @@ class BatchService:
         await self._issuing.policy.check_accredited(tenant, pinned)  # 403 before anything is stored
         profile = (request.profile or pinned.definition.profile).value
         doc: dict[str, Any] = {
-            "_id": uuid.uuid4().hex,
+            "_id": batch_id_for(idem),
             "institution_id": institution_id,
             "idem": idem,
             "request_hash": body_hash,
@@ -106,10 +101,26 @@ class BatchService:
             "lease_token": None,
         }
         if not await self.repository.insert(doc):
-            return await self.create(institution_id, request, idempotency_key=idempotency_key)
+            # A concurrent call with this key stored its batch first (or one stored before
+            # batch ids were derived from keys): answer as it does.
+            existing = await self.repository.by_idem(idem, legacy=True)
+            if existing is None:
+                raise RuntimeError(f"batch for key {idempotency_key!r} refused but not found")
+            return await self._replay(existing, body_hash, request)
         await self._store_chunks(doc, request.recipients)
         doc["state"] = "pending"
         return doc, False
+
+    async def _replay(
+        self, existing: dict[str, Any], body_hash: str, request: BatchRequest
+    ) -> tuple[dict[str, Any], bool]:
+        """Answer a repeated key with the batch it created (finishing its acceptance)."""
+        if existing["request_hash"] != body_hash:
+            raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
+        if existing["state"] == "accepting":
+            await self._store_chunks(existing, request.recipients)
+            existing["state"] = "pending"
+        return existing, True
 
     async def _store_chunks(self, batch: dict[str, Any], recipients: list[RecipientInput]) -> None:
         """Store the recipients as pending chunks, then open the batch to the worker.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -69,7 +69,6 @@ class CredentialRepository:
         await self._collection.create_index(
             [("institution_id", ASCENDING), ("issued_at", ASCENDING)]
         )
-        await self._collection.create_index("status_alloc")
         await self._collection.create_index("recipient.email_norm")
 
     async def insert(self, doc: dict[str, Any], events: Sequence[Event]) -> bool:
@@ -154,58 +153,31 @@ class CredentialRepository:
         )
         return result.modified_count == 1
 
-    async def changed_since(self, alloc_list_id: str, since: datetime | None) -> bool:
-        """Whether a credential of this list changed status after ``since`` (recovery sweep)."""
-        query: dict[str, Any] = {
-            "status_alloc": alloc_list_id,
-            "status_changed_at": {"$exists": True} if since is None else {"$gt": since},
-        }
-        return await self._collection.find_one(query, {"_id": 1}) is not None
+    async def flagged(self) -> AsyncIterator[dict[str, Any]]:
+        """Revoked and suspended credentials, for the status change log's one-time backfill.
 
-    async def flagged_indexes(self, alloc_list_id: str) -> dict[str, list[int]]:
-        """Return the indexes to set in each purpose's list for one allocated list."""
+        A scan: it runs once per database, at the first start-up with the log.
+        """
         cursor = self._collection.find(
-            {"status_alloc": alloc_list_id, "status": {"$in": ["revoked", "suspended"]}},
-            {"status": 1, "status_index": 1},
+            {"status": {"$in": ["revoked", "suspended"]}},
+            {"status_alloc": 1, "status_changed_at": 1},
         )
-        flags: dict[str, list[int]] = {"revocation": [], "suspension": []}
         async for doc in cursor:
-            purpose = "revocation" if doc["status"] == "revoked" else "suspension"
-            flags[purpose].append(int(doc["status_index"]))
-        return flags
+            yield doc
 
-    async def holdings(
-        self, institution_id: str, email_norm: str, achievement_ids: list[str]
-    ) -> list[dict[str, Any]]:
-        """Return a learner's active credentials for some achievements (series rule)."""
-        cursor = self._collection.find(
-            {
-                "institution_id": institution_id,
-                "recipient.email_norm": email_norm,
-                "achievement_id": {"$in": achievement_ids},
-                "status": "active",
-            },
-            {"_id": 1, "achievement_id": 1, "issued_at": 1},
+    async def status_of(self, credential_id: str) -> dict[str, Any] | None:
+        """A credential's status fields (status list rebuild), by primary key."""
+        return await self._collection.find_one(
+            {"_id": credential_id},
+            {"status": 1, "status_index": 1, "status_alloc": 1, "status_changed_at": 1},
         )
-        return [d async for d in cursor]
 
-    async def held_by(
-        self, institution_id: str, achievement_ids: list[str], emails: list[str]
-    ) -> dict[str, set[str]]:
-        """Which of ``achievement_ids`` each learner holds an active credential of (one query)."""
-        cursor = self._collection.find(
-            {
-                "institution_id": institution_id,
-                "recipient.email_norm": {"$in": emails},
-                "achievement_id": {"$in": achievement_ids},
-                "status": "active",
-            },
-            {"achievement_id": 1, "recipient.email_norm": 1},
+    async def holding(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
+        """What the series rules read of one credential, by primary key."""
+        return await self._collection.find_one(
+            {"_id": credential_id, "institution_id": institution_id},
+            {"achievement_id": 1, "issued_at": 1, "status": 1, "superseded_by": 1},
         )
-        held: dict[str, set[str]] = {}
-        async for doc in cursor:
-            held.setdefault(doc["recipient"]["email_norm"], set()).add(doc["achievement_id"])
-        return held
 
     async def mark_superseded(
         self, institution_id: str, credential_id: str, superseded_by: str, at: datetime

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sceau_credentials.ob3 import Evidence, IssuerProfile
 from sceau_credentials.ob3.identity import normalize_email
@@ -20,6 +21,7 @@ from sceau_issuer.errors import (
     PrerequisiteMissing,
 )
 from sceau_issuer.issuing.dates import add_months
+from sceau_issuer.issuing.dedupe import dedupe_key
 from sceau_issuer.issuing.idempotency_repository import IdempotencyRepository
 from sceau_issuer.issuing.policy import IssuingPolicy
 from sceau_issuer.issuing.repository import CredentialRepository
@@ -50,25 +52,21 @@ from sceau_shared.events import (
 )
 
 SignMany = Callable[[list[SignJob]], Awaitable[list[Signed]]]
+T = TypeVar("T")
+
+
+async def _outcome(step: Awaitable[T]) -> T | Exception:
+    """Await ``step``; a refusal it raises is returned, to be judged in the rules' order."""
+    try:
+        return await step
+    except Exception as exc:  # noqa: BLE001 - re-raised by the caller when its turn comes
+        return exc
 
 
 def fingerprint(data: Any) -> str:
     """A stable hash of a request body (same key + different body is refused)."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def dedupe_key(
-    institution_id: str,
-    achievement_id: str,
-    version: int,
-    recipient: RecipientInput,
-    supersedes: str | None = None,
-) -> str:
-    """Identify "this recipient, this achievement version" (plus what it replaces, if any)."""
-    who = normalize_email(str(recipient.email))
-    raw = f"{institution_id}|{achievement_id}@{version}|{who}|{supersedes or ''}"
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @dataclass
@@ -331,18 +329,35 @@ class IssuingService:
         body_hash = fingerprint(
             {**request.model_dump(mode="json"), "supersedes": supersedes, "series": series_id}
         )
-        reservation = await self.reservations.find(idem)
-        if reservation is not None:
-            if reservation.request_hash != body_hash:
-                raise IdempotencyMismatch(
-                    "this Idempotency-Key was used with a different request",
-                    errors=[{"in": "header", "field": "Idempotency-Key", "message": "reused"}],
+        # Independent reads go out together (each is a primary-key lookup; on FerretDB the
+        # round trips, not the lookups, make up most of a single issue's time). Their answers
+        # are then judged in the order the rules are written in.
+        reservation, pinned_or_error = await asyncio.gather(
+            self.reservations.find(idem),
+            _outcome(
+                self.achievements.pinned(
+                    tenant, request.achievement_id, request.achievement_version
                 )
-            version: int | None = reservation.achievement_version
-        else:
-            version = request.achievement_version
+            ),
+        )
+        if reservation is not None and reservation.request_hash != body_hash:
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was used with a different request",
+                errors=[{"in": "header", "field": "Idempotency-Key", "message": "reused"}],
+            )
         self.check_active(tenant)
-        pinned = await self.achievements.pinned(tenant, request.achievement_id, version)
+        if reservation is not None and (
+            isinstance(pinned_or_error, BaseException)
+            or pinned_or_error.version != reservation.achievement_version
+        ):
+            # A replay is answered with the version its first call pinned.
+            pinned = await self.achievements.pinned(
+                tenant, request.achievement_id, reservation.achievement_version
+            )
+        elif isinstance(pinned_or_error, BaseException):
+            raise pinned_or_error
+        else:
+            pinned = pinned_or_error
         dedupe = dedupe_key(
             tenant.institution_id,
             pinned.achievement_id,
@@ -351,36 +366,52 @@ class IssuingService:
             supersedes,
         )
         credential_id = self._vault.credential_id(dedupe)
+        email = normalize_email(str(request.recipient.email))
+        held, accredited, lacking = await asyncio.gather(
+            self.credentials.by_id(credential_id),
+            _outcome(self.policy.check_accredited(tenant, pinned)),
+            _outcome(self.policy.prerequisite_problems(tenant, pinned, [email])),
+        )
         # A replay answers as the first request did, and a recipient who already holds this
         # version gets 409, before the issuing rules (which may have changed since) are applied.
-        if (held := await self.credentials.by_id(credential_id)) is not None:
+        if held is not None:
             return self._replay_or_conflict(held, idem)
         # Refusals happen before the key is reserved: a refused request changes nothing.
-        await self.policy.check_accredited(tenant, pinned)
-        email = normalize_email(str(request.recipient.email))
-        if problem := (await self.policy.prerequisite_problems(tenant, pinned, [email])).get(email):
+        if isinstance(accredited, BaseException):
+            raise accredited
+        if isinstance(lacking, BaseException):
+            raise lacking
+        if problem := lacking.get(email):
             raise PrerequisiteMissing(
                 problem["message"],
                 extra={k: v for k, v in problem.items() if k != "message"},
             )
-        if reservation is None and not await self.reservations.reserve(
-            idem,
-            request_hash=body_hash,
-            credential_id=credential_id,
-            achievement_version=pinned.version,
-            at=utcnow(),
-        ):
-            # A concurrent twin reserved the key first: answer as it will.
-            return await self.issue(
-                tenant,
-                request,
-                idempotency_key=idempotency_key,
-                supersedes=supersedes,
-                series_id=series_id,
-                extra_evidence=extra_evidence,
-            )
         profile = (request.profile or pinned.definition.profile).value
-        slot = await self.allocate(tenant, profile)
+        if reservation is None:
+            # The status slot is allocated while the key is reserved: a call that loses the
+            # key to a concurrent twin leaves one slot unused (never set, never published).
+            reserved, slot = await asyncio.gather(
+                self.reservations.reserve(
+                    idem,
+                    request_hash=body_hash,
+                    credential_id=credential_id,
+                    achievement_version=pinned.version,
+                    at=utcnow(),
+                ),
+                self.allocate(tenant, profile),
+            )
+            if not reserved:
+                # A concurrent twin reserved the key first: answer as it will.
+                return await self.issue(
+                    tenant,
+                    request,
+                    idempotency_key=idempotency_key,
+                    supersedes=supersedes,
+                    series_id=series_id,
+                    extra_evidence=extra_evidence,
+                )
+        else:
+            slot = await self.allocate(tenant, profile)
         draft = self.draft(
             tenant=tenant,
             pinned=pinned,

@@ -8,9 +8,10 @@ When an achievement belongs to several progressive series (a module shared by tw
 holding the earlier components of *any one* of them is enough: a learner following one pathway is
 not asked for the other pathway's modules.
 
-Cost: one query on the (small) ``series`` collection per achievement, and one query on
-``credentials`` for a whole batch chunk (``$in`` on the chunk's emails), only for achievements that
-have prerequisites.
+Cost: one query on the (small) ``series`` collection per achievement and, only for achievements
+that have prerequisites, primary-key lookups of the learners' credentials (one per earlier
+component version and learner: :class:`sceau_issuer.series.holdings.Holdings`), never a scan of
+``credentials``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.series.holdings import Holdings
 from sceau_issuer.series.repository import SeriesRepository
 from sceau_issuer.series.schemas import SeriesStructure
 
@@ -81,9 +82,9 @@ def missing_for(paths: Sequence[Path], held: set[str]) -> Missing | None:
 class ProgressionRules:
     """Reads series and holdings to tell which learners lack a progressive prerequisite."""
 
-    def __init__(self, series: SeriesRepository, credentials: CredentialRepository) -> None:
+    def __init__(self, series: SeriesRepository, holdings: Holdings) -> None:
         self._series = series
-        self._credentials = credentials
+        self._holdings = holdings
 
     async def paths(self, institution_id: str, achievement_id: str) -> list[Path]:
         """Progressive paths of this institution that lead to ``achievement_id``."""
@@ -100,7 +101,7 @@ class ProgressionRules:
         if not paths or all(not p.before for p in paths) or not emails:
             return {}
         needed = sorted({a for p in paths for a in p.before})
-        held = await self._credentials.held_by(institution_id, needed, list(set(emails)))
+        held = await self._holdings.held_by(institution_id, needed, list(set(emails)))
         out: dict[str, Missing] = {}
         for email in emails:
             lacking = missing_for(paths, held.get(email, set()))

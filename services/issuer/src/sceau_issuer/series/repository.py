@@ -1,4 +1,16 @@
-"""Every MongoDB query on the ``series`` collection; every read names the institution."""
+"""Every MongoDB query on the ``series`` collection; every read names the institution.
+
+"Which series have this achievement among their components?" is asked on every issue (the
+overall-credential award and the progressive prerequisites). A filter on
+``components.achievement_id`` reads every series document on FerretDB 1.24, so the answer is kept
+in ``series_components``: for each (institution, component) the series containing it, one document
+per series in numbered slots ``<institution>|<achievement>#0``, ``#1``, ... Each slot is claimed
+by a unique ``_id`` insert (atomic on every MongoDB-protocol server, unlike an update of a shared
+list), and a reader probes the slots by primary key until the first free one: one lookup for an
+achievement in no series. Slots are written before the series itself, so a series is never
+missing from them; a slot naming a series that was never stored (its creator died) is skipped.
+A component's answer is remembered for a second (one issue asks twice).
+"""
 
 from __future__ import annotations
 
@@ -6,24 +18,52 @@ from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from sceau_issuer.series.schemas import SeriesStructure
+from sceau_shared.cache import TtlCache
+
+#: Slots probed per (institution, component) at most: series sharing one module are few.
+_MAX_SLOTS = 1000
+#: Seconds a component's series are remembered (see ``SeriesRepository``).
+_REMEMBER_S = 1.0
+
+
+def _slot_id(institution_id: str, achievement_id: str, n: int) -> str:
+    return f"{institution_id}|{achievement_id}#{n}"
 
 
 class SeriesRepository:
-    """Series definitions (small: a few per institution)."""
+    """Series definitions (small: a few per institution) and their component index."""
 
-    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection[dict[str, Any]],
+        components: AsyncCollection[dict[str, Any]],
+    ) -> None:
         self._collection = collection
-
-    async def ensure_indexes(self) -> None:
-        """Index the lookup by component."""
-        await self._collection.create_index(
-            [("institution_id", ASCENDING), ("components.achievement_id", ASCENDING)]
+        self._components = components
+        # One issue asks twice within milliseconds (prerequisites, then the award rule): the
+        # answer is kept briefly. A series created here is seen at once; one created by another
+        # process within ``_REMEMBER_S``.
+        self._recent: TtlCache[tuple[str, str], tuple[str, ...]] = TtlCache(
+            ttl_s=_REMEMBER_S, max_entries=10_000
         )
 
+    async def ensure_indexes(self) -> None:
+        """Index the listing by institution, and index series stored before the slots existed."""
+        await self._collection.create_index([("institution_id", ASCENDING)])
+        # Start-up only, on a small collection: series from before ``series_components``.
+        async for doc in self._collection.find({}, {"institution_id": 1, "components": 1}):
+            for achievement_id in _component_ids(doc):
+                institution_id = str(doc["institution_id"])
+                if doc["_id"] not in await self._series_ids(institution_id, achievement_id):
+                    await self._claim_slot(institution_id, achievement_id, str(doc["_id"]))
+
     async def insert(self, doc: dict[str, Any]) -> None:
-        """Store a new series."""
+        """Store a new series (its component slots first)."""
+        for achievement_id in _component_ids(doc):
+            await self._claim_slot(str(doc["institution_id"]), achievement_id, str(doc["_id"]))
         await self._collection.insert_one(doc)
 
     async def get(self, institution_id: str, series_id: str) -> dict[str, Any] | None:
@@ -31,17 +71,50 @@ class SeriesRepository:
         return await self._collection.find_one({"_id": series_id, "institution_id": institution_id})
 
     async def all(self, institution_id: str) -> list[dict[str, Any]]:
-        """The institution's series."""
+        """The institution's series (listing)."""
         return [d async for d in self._collection.find({"institution_id": institution_id})]
 
     async def with_component(
         self, institution_id: str, achievement_id: str, *, progressive_only: bool = False
     ) -> list[dict[str, Any]]:
-        """The series that have ``achievement_id`` among their components."""
-        query: dict[str, Any] = {
-            "institution_id": institution_id,
-            "components.achievement_id": achievement_id,
-        }
-        if progressive_only:
-            query["structure"] = SeriesStructure.PROGRESSIVE.value
-        return [d async for d in self._collection.find(query)]
+        """The series that have ``achievement_id`` among their components (by primary key)."""
+        out = []
+        for series_id in await self._series_ids(institution_id, achievement_id):
+            doc = await self.get(institution_id, series_id)
+            if doc is None:
+                continue
+            if progressive_only and doc.get("structure") != SeriesStructure.PROGRESSIVE.value:
+                continue
+            out.append(doc)
+        return out
+
+    async def _series_ids(self, institution_id: str, achievement_id: str) -> tuple[str, ...]:
+        recent = self._recent.get((institution_id, achievement_id))
+        if recent is not None:
+            return recent
+        ids: list[str] = []
+        for n in range(_MAX_SLOTS):
+            key = _slot_id(institution_id, achievement_id, n)
+            slot = await self._components.find_one({"_id": key})
+            if slot is None:
+                break
+            if slot["series_id"] not in ids:
+                ids.append(str(slot["series_id"]))
+        self._recent.put((institution_id, achievement_id), tuple(ids))
+        return tuple(ids)
+
+    async def _claim_slot(self, institution_id: str, achievement_id: str, series_id: str) -> None:
+        self._recent.invalidate((institution_id, achievement_id))
+        for n in range(_MAX_SLOTS):
+            try:
+                await self._components.insert_one(
+                    {"_id": _slot_id(institution_id, achievement_id, n), "series_id": series_id}
+                )
+            except DuplicateKeyError:
+                continue
+            return
+        raise RuntimeError(f"achievement {achievement_id!r} is a component of too many series")
+
+
+def _component_ids(doc: dict[str, Any]) -> list[str]:
+    return list(dict.fromkeys(str(c["achievement_id"]) for c in doc.get("components", [])))

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sceau_credentials.ob3 import Evidence
+from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.errors import (
     AchievementNotFound,
     AlreadyIssued,
@@ -18,6 +19,7 @@ from sceau_issuer.errors import (
 )
 from sceau_issuer.issuing.schemas import IssueRequest, RecipientInput
 from sceau_issuer.issuing.service import IssuingService
+from sceau_issuer.series.holdings import Holdings
 from sceau_issuer.series.repository import SeriesRepository
 from sceau_issuer.series.schemas import SeriesInput, complete
 from sceau_issuer.tenants.models import Tenant
@@ -29,9 +31,12 @@ _log = logging.getLogger(__name__)
 class SeriesService:
     """Series of one issuer database; every query names the tenant."""
 
-    def __init__(self, repository: SeriesRepository, issuing: IssuingService) -> None:
+    def __init__(
+        self, repository: SeriesRepository, issuing: IssuingService, holdings: Holdings
+    ) -> None:
         self._repo = repository
         self._issuing = issuing
+        self._holdings = holdings
 
     async def create(self, tenant: Tenant, series: SeriesInput) -> dict[str, Any]:
         """Store a series after checking its achievements belong to this institution.
@@ -99,10 +104,8 @@ class SeriesService:
         component_ids: list[str],
         recipient: dict[str, Any],
     ) -> dict[str, Any] | None:
-        email_norm = recipient.get("email_norm") or str(recipient["email"]).strip().lower()
-        holdings = await self._issuing.credentials.holdings(
-            tenant.institution_id, email_norm, component_ids
-        )
+        email_norm = recipient.get("email_norm") or normalize_email(str(recipient["email"]))
+        holdings = await self._holdings.active(tenant.institution_id, email_norm, component_ids)
         held = {h["achievement_id"] for h in holdings}
         if not complete(series, held):
             return None

@@ -50,7 +50,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -118,6 +118,8 @@ class StatusIndexAllocator:
         self._size = size
         # Permutations are pure functions of (size, key); caching them per list is only a speed-up.
         self._permutations: dict[str, KeyedPermutation] = {}
+        # Family -> sequence number of its current list as last seen (where probing starts).
+        self._current_seq: dict[str, int] = {}
 
     async def ensure_indexes(self) -> None:
         """Create the index the list lookup uses (idempotent). Claims only need ``_id``."""
@@ -200,10 +202,22 @@ class StatusIndexAllocator:
         raise StatusListFullError(f"could not allocate {count} indexes for {family!r}")
 
     async def _current_list(self, family: str) -> dict[str, Any] | None:
-        """The family's oldest list that still has free counters, if any."""
-        return await self._lists.find_one(
-            {"family": family, "full": False}, sort=[("seq", ASCENDING)]
-        )
+        """The family's oldest list that still has free counters, if any.
+
+        Lists are probed by primary key (``<family>/<seq>``) from the last one this process saw
+        current: lists are numbered without gaps and a full one never empties, so the first list
+        that is missing or not full is the answer, and a scan is never needed.
+        """
+        seq = self._current_seq.get(family, 0)
+        while True:
+            doc = await self._lists.find_one({"_id": f"{family}/{seq}"})
+            if doc is None:
+                self._current_seq[family] = seq
+                return None
+            if not doc.get("full", False):
+                self._current_seq[family] = seq
+                return doc
+            seq += 1
 
     def _allocation(self, doc: Mapping[str, Any], family: str, counter: int) -> Allocation:
         """The slot a claimed counter of list ``doc`` stands for (its permuted index)."""
@@ -256,12 +270,8 @@ class StatusIndexAllocator:
         return None
 
     async def _open_next_list(self, family: str) -> None:
-        last = await self._lists.find_one(
-            {"family": family}, sort=[("seq", DESCENDING)], projection={"seq": 1, "full": 1}
-        )
-        if last is not None and not last.get("full", False):
-            return  # someone else opened it since our lookup; just retry
-        seq = 0 if last is None else int(last["seq"]) + 1
+        # ``_current_list`` just found no list at this sequence number (every earlier one full).
+        seq = self._current_seq.get(family, 0)
         # A concurrent allocator may create it first (same _id); the retry then uses theirs.
         with contextlib.suppress(DuplicateKeyError):
             await self._lists.insert_one(

@@ -3,11 +3,13 @@
 A status change is one update of the credential (status, ``status_changed_at``, events); the
 status service then hands the credential's list to this publisher (``mark``). The loop waits until
 no change arrived for ``debounce_s`` (so a burst — a bulk revocation, say — collects), rebuilds
-each marked list from the credentials themselves (the source of truth), signs it once, and stores
+each marked list from the credentials themselves (the source of truth: the credentials the
+status change log names, read by primary key), signs it once, and stores
 one ``StatusListPublishedV1`` per purpose in the list document's outbox with ``published_at`` =
 the moment the rebuild started. The publisher never writes to credentials. If the process dies
 between a change and the publication, the sweep (at start-up and every ``poll_s``) finds lists
-with a credential changed after the list's ``published_at`` and publishes them.
+with a change logged after the list's ``published_at`` and publishes them (it reads the status
+lists and the change log, both small; never the credentials).
 
 Tracing: the re-sign runs in this background loop, long after the request that changed the
 status has answered, so it has no trace of its own. ``mark`` therefore keeps the W3C trace
@@ -32,6 +34,7 @@ from sceau_credentials.status.entries import (
     status_list_2021_credential,
 )
 from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.status.changes_repository import StatusChangeLog
 from sceau_issuer.status.repository import StatusListRepository
 from sceau_issuer.status.status_lists import BITSTRING
 from sceau_issuer.tenants.models import KeyState, Tenant
@@ -51,6 +54,7 @@ class StatusPublisher:
         self,
         lists: StatusListRepository,
         credentials: CredentialRepository,
+        changes: StatusChangeLog,
         tenants: TenantService,
         sign: SignFn,
         *,
@@ -62,6 +66,7 @@ class StatusPublisher:
     ) -> None:
         self._lists = lists
         self._credentials = credentials
+        self._changes = changes
         self._tenants = tenants
         self._sign = sign
         self._producer = producer
@@ -119,9 +124,9 @@ class StatusPublisher:
             targets.add(alloc_id)
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + self._poll_s
-            async for alloc_id, published_at in self._lists.publication_times():
-                if await self._credentials.changed_since(alloc_id, published_at):
-                    targets.add(alloc_id)
+            since = {a: at async for a, at in self._lists.publication_times()}
+            async for alloc_id in self._changes.changed_lists(since):
+                targets.add(alloc_id)
         published = 0
         for alloc_id in sorted(targets):
             try:
@@ -133,6 +138,19 @@ class StatusPublisher:
         if published:
             self._on_published()
         return published
+
+    async def _flags(self, alloc_id: str) -> dict[str, list[int]]:
+        """The indexes to set in each purpose's bitstring: logged credentials, read by id."""
+        flags: dict[str, list[int]] = {"revocation": [], "suspension": []}
+        for credential_id in sorted(await self._changes.credentials_of(alloc_id)):
+            doc = await self._credentials.status_of(credential_id)
+            if doc is None or doc.get("status_alloc") != alloc_id:
+                continue
+            if doc.get("status") == "revoked":
+                flags["revocation"].append(int(doc["status_index"]))
+            elif doc.get("status") == "suspended":
+                flags["suspension"].append(int(doc["status_index"]))
+        return flags
 
     @staticmethod
     def _key_for(tenant: Tenant, did: str) -> str:
@@ -152,7 +170,7 @@ class StatusPublisher:
         key_id = self._key_for(tenant, doc["did"])
         origin = self._origins.pop(alloc_id, None) or capture_trace_context()
         now = utcnow()  # before reading: a change after this moment gets its own round
-        flags = await self._credentials.flagged_indexes(alloc_id)
+        flags = await self._flags(alloc_id)
         version = int(doc.get("version", 0)) + 1
         events = []
         # StatusList2021 credentials (VCDM 1.1) carry only a revocation entry.

@@ -9,6 +9,7 @@ from sceau_issuer.errors import StatusTransitionRefused
 from sceau_issuer.issuing.repository import CredentialQuery, CredentialRepository
 from sceau_issuer.issuing.schemas import IssueRequest, RecipientInput
 from sceau_issuer.issuing.service import IssuingService
+from sceau_issuer.status.changes_repository import StatusChangeLog
 from sceau_issuer.status.schemas import (
     CredentialFilter,
     ReasonCode,
@@ -58,6 +59,7 @@ class StatusService:
         self,
         credentials: CredentialRepository,
         issuing: IssuingService,
+        changes: StatusChangeLog,
         *,
         producer: str,
         on_change: Callable[[str | None], None] = lambda alloc_list_id: None,
@@ -65,6 +67,7 @@ class StatusService:
     ) -> None:
         self._on_event = on_event
         self._credentials = credentials
+        self._changes = changes
         self._issuing = issuing
         self._producer = producer
         self._on_change = on_change
@@ -153,7 +156,11 @@ class StatusService:
         events = self._events(
             tenant, await self._named(tenant, doc), change, kind, reason_text, superseded_by
         )
-        values = {"status": new_state, "reason_code": reason_text, "status_changed_at": utcnow()}
+        at = utcnow()
+        values = {"status": new_state, "reason_code": reason_text, "status_changed_at": at}
+        if doc.get("status_alloc"):
+            # Logged first: the list's rebuild finds every change without scanning credentials.
+            await self._changes.record(str(doc["status_alloc"]), str(doc["_id"]), at)
         if superseded_by:
             values["superseded_by"] = superseded_by.removeprefix("urn:uuid:")
         changed = await self._credentials.change_status(

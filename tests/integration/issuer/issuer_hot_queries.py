@@ -1,0 +1,314 @@
+"""The registry of the issuer's hot queries: every database call on a request or event path.
+
+Each entry names a path and runs it through the issuer's own services (built by ``build_graph``,
+background loops not started), so what is checked is exactly what the code sends: the test
+(``test_issuer_hot_queries.py``) records every command with a PyMongo command listener and asks
+the server to ``explain`` each filter. A hot query must be answered from the primary key (FerretDB
+1.24, SQLite) or an index (MongoDB); ``bounded`` lists the collections a path may read whole
+because their size does not grow with the credentials (the batch work queue, the status change
+log, the status list documents). Entries run in order and share one :class:`World`.
+
+docs/mongodb-features.md ("Hot queries") lists the same names.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from issuer_support import ALL_TYPES, micro
+
+from sceau_issuer.achievements.schemas import AchievementInput
+from sceau_issuer.apikeys.service import Scope
+from sceau_issuer.errors import AlreadyIssued, PrerequisiteMissing
+from sceau_issuer.graph import CHUNKS_OUTBOX, CREDENTIALS_OUTBOX, IssuerGraph
+from sceau_issuer.issuing.schemas import BatchRequest, IssueRequest, RecipientInput
+from sceau_issuer.series.schemas import SeriesInput
+from sceau_issuer.status.schemas import ReasonCode, StatusAction
+from sceau_issuer.tenants.models import Tenant
+from sceau_shared.events import (
+    AccreditationChangedV1,
+    AccreditationScope,
+    InstitutionRegisteredV1,
+    InstitutionStatus,
+)
+
+
+@dataclass
+class World:
+    """What the hot queries act on (filled by :func:`prepare`, then by the queries in order)."""
+
+    graph: IssuerGraph
+    db: Any
+    institution_id: str = ""
+    token: str = ""
+    modules: list[str] = field(default_factory=list)
+    overall: str = ""
+    single: dict[str, Any] = field(default_factory=dict)
+    batch_id: str = ""
+
+    async def tenant(self) -> Tenant:
+        return await self.graph.tenants.get(self.institution_id)
+
+
+Run = Callable[[World], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class HotQuery:
+    """A path, what it is keyed by, and the collections it may read whole (bounded by design)."""
+
+    path: str
+    key: str
+    run: Run
+    bounded: frozenset[str] = frozenset()
+
+
+async def prepare(graph: IssuerGraph, db: Any) -> World:
+    """A tenant, an API key, a progressive series of three modules and its overall achievement."""
+    world = World(graph, db)
+    world.institution_id = f"inst-{uuid.uuid4().hex[:8]}"
+    await graph.tenants.register(
+        InstitutionRegisteredV1(
+            producer="test",
+            institution_id=world.institution_id,
+            legal_name={"fr": "Collège Test", "en": "Test College"},
+            category="college",
+            jurisdiction="CA-ON",
+            contact_email="registrar@college.example",
+        )
+    )
+    now = datetime.now(UTC)
+    await graph.tenants.apply_accreditation(
+        AccreditationChangedV1(
+            producer="registry",
+            institution_id=world.institution_id,
+            status=InstitutionStatus.ACTIVE,
+            scopes=[
+                AccreditationScope(achievement_types=ALL_TYPES, valid_from=now - timedelta(days=1))
+            ],
+            effective_at=now,
+        )
+    )
+    world.token = (await graph.api_keys.create(world.institution_id, "hot", list(Scope))).token
+    tenant = await world.tenant()
+
+    async def published(name: str) -> str:
+        definition = AchievementInput.model_validate(micro(name={"fr": name, "en": name}))
+        doc = await graph.achievements.create(tenant, definition)
+        await graph.achievements.publish(tenant, doc["achievement_id"])
+        return str(doc["achievement_id"])
+
+    world.modules = [await published(f"Module {n}") for n in (1, 2, 3)]
+    world.overall = await published("Parcours")
+    await graph.series.create(
+        tenant,
+        SeriesInput.model_validate(
+            {
+                "name": {"fr": "Parcours", "en": "Pathway"},
+                "structure": "progressive",
+                "components": [{"achievement_id": m} for m in world.modules],
+                "overall_achievement_id": world.overall,
+            }
+        ),
+    )
+    return world
+
+
+def _request(achievement_id: str, email: str) -> IssueRequest:
+    return IssueRequest(achievement_id=achievement_id, recipient=RecipientInput(email=email))
+
+
+async def _issue(world: World, achievement_id: str, email: str, key: str) -> dict[str, Any]:
+    """Issue as ``POST /v1/credentials`` does (then the series completion rule)."""
+    graph = world.graph
+    doc, replayed = await graph.issuing.issue(
+        await world.tenant(), _request(achievement_id, email), idempotency_key=key
+    )
+    if not replayed:
+        await graph.series.after_issue(world.institution_id, achievement_id, [doc["recipient"]])
+    return doc
+
+
+async def api_key_auth(world: World) -> None:
+    await world.graph.api_keys.authenticate(world.token)
+
+
+async def tenant_lookup(world: World) -> None:
+    tenant = await world.tenant()
+    await world.graph.tenants.accreditation(tenant.institution_id)
+
+
+async def issue_single(world: World) -> None:
+    world.single = await _issue(world, world.modules[0], "ada@example.org", "k-single")
+
+
+async def issue_replay(world: World) -> None:
+    again = await _issue(world, world.modules[0], "ada@example.org", "k-single")
+    assert again["_id"] == world.single["_id"]
+
+
+async def issue_duplicate_recipient(world: World) -> None:
+    try:
+        await _issue(world, world.modules[0], "ada@example.org", "k-other")
+    except AlreadyIssued:
+        return
+    raise AssertionError("a second key for the same recipient and version must be refused")
+
+
+async def issue_prerequisite_missing(world: World) -> None:
+    try:
+        await _issue(world, world.modules[2], "bob@example.org", "k-bob")
+    except PrerequisiteMissing:
+        return
+    raise AssertionError("module 3 without modules 1 and 2 must be refused")
+
+
+async def issue_series_module(world: World) -> None:
+    await _issue(world, world.modules[1], "ada@example.org", "k-m2")
+    await _issue(world, world.modules[2], "ada@example.org", "k-m3")  # completes the series
+    overall = await world.graph.series.after_issue(world.institution_id, world.modules[2], [])
+    assert overall == []
+
+
+async def batch_submit(world: World) -> None:
+    request = BatchRequest(
+        achievement_id=world.modules[0],
+        recipients=[RecipientInput(email=f"learner{n}@example.org") for n in range(30)],
+    )
+    doc, _ = await world.graph.batches.create(world.institution_id, request, idempotency_key="b1")
+    world.batch_id = str(doc["_id"])
+
+
+async def batch_replay(world: World) -> None:
+    request = BatchRequest(
+        achievement_id=world.modules[0],
+        recipients=[RecipientInput(email=f"learner{n}@example.org") for n in range(30)],
+    )
+    doc, replayed = await world.graph.batches.create(
+        world.institution_id, request, idempotency_key="b1"
+    )
+    assert replayed
+    assert doc["_id"] == world.batch_id
+
+
+async def batch_chunks(world: World) -> None:
+    assert await world.graph.worker.run_once()
+
+
+async def batch_progress(world: World) -> None:
+    doc = await world.graph.batches.get(world.institution_id, world.batch_id)
+    assert doc["state"] == "completed", doc["state"]
+
+
+async def claim_link(world: World) -> None:
+    url = world.graph.issuing.claim_url(world.institution_id, world.single["_id"])
+    claims = world.graph.vault.read_claim_token(url.rsplit("/", 1)[1])
+    assert claims is not None
+    assert await world.graph.credentials.get(*claims) is not None
+
+
+async def suspend(world: World) -> None:
+    await world.graph.status.change(
+        await world.tenant(), world.single["_id"], StatusAction.SUSPEND, ReasonCode.OTHER
+    )
+
+
+async def reinstate(world: World) -> None:
+    await world.graph.status.change(
+        await world.tenant(), world.single["_id"], StatusAction.REINSTATE, ReasonCode.OTHER
+    )
+
+
+async def revoke(world: World) -> None:
+    await world.graph.status.change(
+        await world.tenant(), world.single["_id"], StatusAction.REVOKE, ReasonCode.OTHER
+    )
+
+
+async def status_list_publish(world: World) -> None:
+    assert await world.graph.publisher.publish_pending() >= 1
+
+
+async def credentials_relay(world: World) -> None:
+    relay = world.graph.relays.credentials
+    sent = await relay.relay_by_id(world.db[CREDENTIALS_OUTBOX], world.single["_id"])
+    assert sent, sent
+
+
+async def chunk_relay(world: World) -> None:
+    relay = world.graph.relays.chunks.relays[0]
+    sent = await relay.relay_by_id(world.db[CHUNKS_OUTBOX], f"{world.batch_id}:00000")
+    assert sent, sent
+
+
+HOT_QUERIES: dict[str, HotQuery] = {
+    "api key auth": HotQuery("every authenticated request", "api_keys._id", api_key_auth),
+    "tenant lookup": HotQuery(
+        "every request, issuing", "institutions._id, accreditations._id", tenant_lookup
+    ),
+    "issue single": HotQuery(
+        "POST /v1/credentials",
+        "idempotency._id = tenant|key; achievements._id = id@version; credentials._id derived "
+        "from (tenant, achievement, version, email); series_components._id = "
+        "tenant|achievement#n; status_allocations._id = family/seq; claims by unique _id",
+        issue_single,
+    ),
+    "issue replay": HotQuery(
+        "POST /v1/credentials (same Idempotency-Key)", "idempotency._id", issue_replay
+    ),
+    "duplicate recipient": HotQuery(
+        "POST /v1/credentials (new key, same recipient)",
+        "credentials._id (derived)",
+        issue_duplicate_recipient,
+    ),
+    "prerequisites": HotQuery(
+        "POST /v1/credentials (progressive series)",
+        "series_components._id, series._id, credentials._id per earlier component version",
+        issue_prerequisite_missing,
+    ),
+    "series module and award": HotQuery(
+        "POST /v1/credentials (series module; overall credential on completion)",
+        "series_components._id, credentials._id per component version (re-issues followed by "
+        "superseded_by)",
+        issue_series_module,
+    ),
+    "batch submit": HotQuery(
+        "POST /v1/batches", "batches._id = hash(tenant|key); batch_chunks._id", batch_submit
+    ),
+    "batch replay": HotQuery(
+        "POST /v1/batches (same Idempotency-Key)", "batches._id (derived)", batch_replay
+    ),
+    "batch chunks": HotQuery(
+        "batch worker: claim, chunks, credentials, progress",
+        "batch_queue (open batches only), batches._id, batch_chunks._id, batch_inputs._id, "
+        "credentials._id",
+        batch_chunks,
+        bounded=frozenset({"batch_queue"}),
+    ),
+    "batch progress": HotQuery("GET /v1/batches/{id}", "batches._id", batch_progress),
+    "claim link": HotQuery("GET /v1/claim/{token}", "credentials._id", claim_link),
+    "suspend": HotQuery("POST /v1/credentials/{id}/suspend", "credentials._id", suspend),
+    "reinstate": HotQuery("POST /v1/credentials/{id}/reinstate", "credentials._id", reinstate),
+    "revoke": HotQuery("POST /v1/credentials/{id}/revoke", "credentials._id", revoke),
+    "status list publish": HotQuery(
+        "status publisher (after a change)",
+        "status_lists (one per 131,072 slots), status_changes (one per change), "
+        "credentials._id of the logged changes",
+        status_list_publish,
+        bounded=frozenset({"status_lists", "status_changes"}),
+    ),
+    "credentials relay": HotQuery(
+        "outbox relay of a new credential",
+        "outbox_leases._id, credentials._id, outbox_published._id",
+        credentials_relay,
+    ),
+    "chunk relay": HotQuery(
+        "outbox relay of a batch chunk",
+        "outbox_leases._id, batch_chunks._id, outbox_published._id",
+        chunk_relay,
+    ),
+}
