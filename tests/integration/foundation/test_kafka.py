@@ -108,4 +108,4 @@ class TestConsumeAfterHandling:
         letter = DeadLetterV1.model_validate_json(record.value)
         assert letter.original_topic == topic
         assert letter.payload == "{not json"
-        assert letter.consumer_group == group
+        assert letter.consumer_group == kafka_settings.group(group)
