@@ -353,3 +353,22 @@ class TestCacheAndPrivacy:
         )
         assert token not in logged
         assert gone not in logged
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "words"),
+    [
+        ("fr", "Vous avez reçu un lien ou un code QR?", "lisez le code QR"),
+        ("en", "Did you receive a link or a QR code?", "scan the QR code"),
+    ],
+)
+async def test_home_page_explains_links_and_qr_codes(
+    world: ShareWorld, lang: str, heading: str, words: str
+) -> None:
+    response = await world.client.get("/", params={"lang": lang})
+    assert response.status_code == 200
+    assert f'<h2 id="links-heading">{heading}</h2>' in response.text
+    assert words in response.text
+    # The home page is meant to be found: indexable, unlike share links.
+    assert "noindex" not in response.text
+    assert "x-robots-tag" not in response.headers
