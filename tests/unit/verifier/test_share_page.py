@@ -32,6 +32,7 @@ from verifier_support import (
     settings_for,
 )
 
+from sceau_dev.testing.polling import eventually
 from sceau_shared.events import ShareOpenedV1, VerificationCompletedV1
 from sceau_shared.http.server_spans import ServerSpans
 from sceau_shared.settings import HttpSettings
@@ -309,8 +310,28 @@ class TestCacheAndPrivacy:
             assert world.shares.requests == 1
             world.shares.shares[token].revoked = True
             await asyncio.sleep(0.35)
+            # Past the TTL: the held answer once more, while one background request refreshes.
+            assert (await world.client.get(f"/s/{token}")).status_code == 200
+            await eventually(
+                lambda stand_in=world.shares: stand_in.requests == 2,
+                timeout_s=5,
+                interval_s=0.02,
+                message="the background refresh",
+            )
+            await asyncio.sleep(0.05)
             assert (await world.client.get(f"/s/{token}")).status_code == 410
             assert world.shares.requests == 2
+
+    async def test_an_answer_is_never_served_past_two_ttls(self) -> None:
+        async for world in _world(ttl_s=0.2):
+            token, _ = await world.share()
+            assert (await world.client.get(f"/s/{token}")).status_code == 200
+            world.shares.down = True
+            await asyncio.sleep(0.25)
+            # Stale but within the grace TTL: served; its refresh fails (logged, not kept).
+            assert (await world.client.get(f"/s/{token}")).status_code == 200
+            await asyncio.sleep(0.2)
+            assert (await world.client.get(f"/s/{token}")).status_code == 503
 
     async def test_concurrent_openings_make_one_issuer_request(self, world: ShareWorld) -> None:
         token, _ = await world.share()

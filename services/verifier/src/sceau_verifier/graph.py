@@ -82,6 +82,7 @@ class VerifierGraph:
 
     async def close(self) -> None:
         """Close the HTTP clients (the report loop was already stopped and drained)."""
+        await self.shares.close()
         for client in self.clients:
             await client.aclose()
 

@@ -8,7 +8,14 @@ many times costs one issuer request per TTL, while a share the learner revokes a
 within seconds. Refusals (404, 410) are kept as long as documents, so guessing tokens cannot
 turn the verifier into a load generator against the issuer; failures are never kept.
 
-Cache keys are ``sha256(token)``: the token itself is kept nowhere, not even in memory maps.
+An answer past its TTL is still served for one more TTL while a single background request
+refreshes it (stale-while-revalidate): a busy link never waits for the issuer, and a revocation
+shows within two TTLs plus one issuer request. Past that, or when the refresh failed, the next
+opening waits for the issuer (and gets 503 if it is down: a share is never shown from memory
+for longer than that).
+
+Cache keys are ``sha256(token)``; the token is kept (in memory only) beside its answer so the
+background refresh can ask for it again.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from sceau_verifier.errors import ShareGone, ShareNotFound, SharesUnavailable
 from sceau_verifier.settings import SharesSettings
 
 __all__ = ["Share", "ShareClient", "token_digest", "well_formed"]
+
+_log = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _SHARE_URL = re.compile(r"(/v1/shares/|/s/)[^/\s?\"']+")
@@ -115,6 +124,13 @@ class _Refusal:
 _Outcome = Share | _Refusal
 
 
+@dataclass(frozen=True)
+class _Entry:
+    fresh_until: float
+    outcome: _Outcome
+    token: str
+
+
 class ShareClient:
     """Resolve share tokens through the issuer with a short, bounded cache.
 
@@ -135,10 +151,15 @@ class ShareClient:
     ) -> None:
         self._client = client
         self._settings = settings
-        self._cache: TtlCache[str, _Outcome] = TtlCache(
-            ttl_s=settings.cache_ttl_s, max_entries=settings.cache_max_entries, clock=clock
+        self._clock = clock
+        # Entries live two TTLs: fresh for the first, served while refreshing in the second.
+        self._cache: TtlCache[str, _Entry] = TtlCache(
+            ttl_s=2 * settings.cache_ttl_s,
+            max_entries=settings.cache_max_entries,
+            clock=clock,
         )
         self._inflight: dict[str, asyncio.Future[_Outcome]] = {}
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
         _hide_tokens_in_http_logs()
         self.requests = 0
         """Number of issuer requests made (tests and the benchmark read it)."""
@@ -154,9 +175,13 @@ class ShareClient:
         if not well_formed(token):
             raise ShareNotFound("No share has this link.")
         key = token_digest(token)
-        outcome = self._cache.get(key)
-        if outcome is None:
+        entry = self._cache.get(key)
+        if entry is None:
             outcome = await self._shared_fetch(key, token)
+        else:
+            outcome = entry.outcome
+            if entry.fresh_until <= self._clock():
+                self._refresh(key, token)
         if isinstance(outcome, _Refusal):
             if outcome.status == 410:
                 raise ShareGone(outcome.reason or "revoked")
@@ -177,11 +202,33 @@ class ShareClient:
             raise
         else:
             future.set_result(outcome)
-            self._cache.put(key, outcome)
+            self._store(key, token, outcome)
             return outcome
         finally:
             if self._inflight.get(key) is future:
                 del self._inflight[key]
+
+    def _store(self, key: str, token: str, outcome: _Outcome) -> None:
+        fresh_until = self._clock() + self._settings.cache_ttl_s
+        self._cache.put(key, _Entry(fresh_until, outcome, token))
+
+    def _refresh(self, key: str, token: str) -> None:
+        """Ask the issuer again in the background (one request per share at a time)."""
+        if key in self._refreshing or key in self._inflight:
+            return
+
+        async def run() -> None:
+            try:
+                await self._shared_fetch(key, token)
+            except SharesUnavailable as exc:
+                # The entry expires at the end of its grace TTL; the next opening then waits
+                # for the issuer and answers 503 if it is still down.
+                _log.warning("share refresh failed: %s", exc.detail)
+                return
+            finally:
+                self._refreshing.pop(key, None)
+
+        self._refreshing[key] = asyncio.get_running_loop().create_task(run())
 
     async def _fetch(self, token: str) -> _Outcome:
         url = f"{self._settings.issuer_url.rstrip('/')}/v1/shares/{token}"
@@ -223,3 +270,10 @@ class ShareClient:
     def clear(self) -> None:
         """Forget every cached answer."""
         self._cache.clear()
+
+    async def close(self) -> None:
+        """Cancel background refreshes (the graph closes before its HTTP clients)."""
+        tasks = list(self._refreshing.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
