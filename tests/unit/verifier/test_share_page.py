@@ -393,3 +393,13 @@ async def test_home_page_explains_links_and_qr_codes(
     # The home page is meant to be found: indexable, unlike share links.
     assert "noindex" not in response.text
     assert "x-robots-tag" not in response.headers
+
+
+def test_the_service_app_redacts_before_its_span_middleware() -> None:
+    from sceau_verifier.app import create_api
+    from sceau_verifier.settings import VerifierSettings
+
+    app = create_api(VerifierSettings(_env_file=None))  # type: ignore[call-arg]
+    classes = [m.cls for m in app.user_middleware]
+    # user_middleware is outermost first: the token is gone before the span sees the path.
+    assert classes.index(ShareTokenRedaction) < classes.index(ServerSpans)
