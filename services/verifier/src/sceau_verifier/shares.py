@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import random
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -209,7 +210,10 @@ class ShareClient:
                 del self._inflight[key]
 
     def _store(self, key: str, token: str, outcome: _Outcome) -> None:
-        fresh_until = self._clock() + self._settings.cache_ttl_s
+        # Freshness drawn between 3/4 and all of the TTL: shares first opened together (a page
+        # listing several, a benchmark's warm-up) are not all refreshed in the same instant.
+        ttl = self._settings.cache_ttl_s
+        fresh_until = self._clock() + ttl * (0.75 + 0.25 * random.random())  # noqa: S311
         self._cache.put(key, _Entry(fresh_until, outcome, token))
 
     def _refresh(self, key: str, token: str) -> None:
