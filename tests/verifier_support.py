@@ -26,7 +26,8 @@ from sceau_dev.testing.registry_stand_in import (
     serve,
     standing_for,
 )
-from sceau_shared.events import VerificationCompletedV1
+from sceau_dev.testing.shares_stand_in import SharesStandIn
+from sceau_shared.events.envelope import Event
 from sceau_shared.http import create_base_app
 from sceau_shared.ssrf import GuardedTransport
 from sceau_verifier.app import DEFINITION
@@ -39,6 +40,7 @@ __all__ = [
     "Built",
     "Issuer",
     "RegistryStandIn",
+    "SharesStandIn",
     "Standing",
     "StatusList",
     "achievement",
@@ -70,19 +72,19 @@ def settings_for(registry_url: str, **overrides: Any) -> VerifierSettings:
 @dataclass
 class Built:
     app: FastAPI
-    events: list[VerificationCompletedV1] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     graphs: list[VerifierGraph] = field(default_factory=list)
 
 
 def build_app(settings: VerifierSettings) -> Built:
-    """The verifier's routes and graph, with events recorded in memory instead of Kafka.
+    """The verifier's routes, middleware and graph, with events recorded in memory, not Kafka.
 
     The lifespan builds the graph as the skeleton does (:func:`sceau_verifier.graph.assemble`),
     runs its background loops and yields it as the skeleton's state; no broker is opened.
     """
     built = Built(app=FastAPI())
 
-    async def publish(event: VerificationCompletedV1) -> None:
+    async def publish(event: Event) -> None:
         built.events.append(event)
 
     @asynccontextmanager
@@ -113,4 +115,6 @@ def build_app(settings: VerifierSettings) -> Built:
     )
     for router in DEFINITION.routers:
         built.app.include_router(router)
+    if DEFINITION.configure is not None:
+        DEFINITION.configure(built.app, settings)
     return built

@@ -183,7 +183,8 @@ def test_network_policies_let_only_the_right_services_talk(docs: list[Doc]) -> N
     registry = _allowed_ingress_ports(docs, _pod_labels(docs, "sceau-registry"))
     verifier_in = _allowed_ingress_ports(docs, _pod_labels(docs, "sceau-verifier"))
     notifier = _allowed_ingress_ports(docs, _pod_labels(docs, "sceau-notifier"))
-    assert issuer == {8001: [ingress_ns]}
+    # The verifier resolves share links through the issuer's GET /v1/shares/{token}.
+    assert issuer == {8001: [ingress_ns, verifier]}
     assert registry == {8002: [ingress_ns, verifier]}
     assert verifier_in == {8003: [ingress_ns]}
     assert notifier == {}, "the notifier's operator API is not reachable in-cluster"
@@ -202,7 +203,7 @@ def test_network_policies_let_only_the_right_services_talk(docs: list[Doc]) -> N
     assert egress_ports("sceau-issuer") == data_and_telemetry
     assert egress_ports("sceau-registry") == data_and_telemetry
     # The verifier stores nothing: no route to MongoDB.
-    assert egress_ports("sceau-verifier") == (data_and_telemetry - {27017}) | {8002, 443}
+    assert egress_ports("sceau-verifier") == (data_and_telemetry - {27017}) | {8001, 8002, 443}
     assert egress_ports("sceau-notifier") == data_and_telemetry | {25, 465, 587, 443}
 
     # Kafka and MongoDB accept clients only from the service pods (and their own members).
@@ -240,6 +241,8 @@ def test_ingress_exposes_only_the_public_endpoints(docs: list[Doc]) -> None:
     routes = _routes(public)
     assert routes[("/", "Exact")] == "sceau-verifier"
     assert routes[("/v1/verify", "Prefix")] == "sceau-verifier"
+    assert routes[("/s", "Prefix")] == "sceau-verifier"  # share links
+    assert routes[("/robots.txt", "Exact")] == "sceau-verifier"
     assert routes[("/.well-known/did.json", "Exact")] == "sceau-registry"
     assert routes[("/institutions", "Prefix")] == "sceau-registry"
     for path in ("/v1/status-lists", "/v1/issuers", "/v1/trust-list"):
@@ -261,3 +264,6 @@ def test_ingress_exposes_only_the_public_endpoints(docs: list[Doc]) -> None:
     registry_env = container_env(docs, "registry")
     assert registry_env["REGISTRY_HTTP__PUBLIC_BASE_URL"] == f"https://{public_host}"
     assert container_env(docs, "verifier")["VERIFIER_STATUS__ALLOWED_HOSTS"] == f'["{public_host}"]'
+    assert container_env(docs, "verifier")["VERIFIER_SHARES__ISSUER_URL"] == (
+        "http://sceau-issuer:8001"
+    )

@@ -37,8 +37,22 @@ _APP = build_app(
 ).app
 # Probes answer 503 by design without Kafka/MongoDB; they are not input-handling endpoints.
 schema = schemathesis.openapi.from_asgi("/openapi.json", _APP).exclude(
-    path_regex="^/(healthz|readyz)$"
+    path_regex="^/(healthz|readyz|s/.*)$"
 )
+# Share links: the issuer is unreachable too, so a well-formed token answers the documented
+# 503 ``shares-unavailable`` (the issuer keeps shares); every other 5xx is a failure.
+shares_schema = schemathesis.openapi.from_asgi("/openapi.json", _APP).include(path_regex="^/s/")
+
+
+@schemathesis.check
+def no_server_error_but_issuer_down(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Like ``not_a_server_error``, except the documented "issuer unreachable" answer."""
+    del ctx, case
+    if response.status_code < 500:
+        return None
+    body = response.json() if response.status_code == 503 else {}
+    assert str(body.get("type", "")).endswith("/shares-unavailable"), response.text
+    return None
 
 
 @schema.parametrize()
@@ -55,6 +69,24 @@ def test_api_never_answers_5xx(case: schemathesis.Case) -> None:
             content_type_conformance,
             response_schema_conformance,
         ]
+    )
+
+
+@shares_schema.parametrize()
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_share_links_never_answer_an_unexpected_5xx(case: schemathesis.Case) -> None:
+    case.call_and_validate(
+        checks=[
+            no_server_error_but_issuer_down,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+        excluded_checks=[not_a_server_error],
     )
 
 

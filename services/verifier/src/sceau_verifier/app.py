@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from sceau_shared.events import VerificationCompletedV1
+from sceau_shared.events import ShareOpenedV1, VerificationCompletedV1
 from sceau_shared.logs import configure_logging
 from sceau_shared.runner import load_settings
 from sceau_shared.service import ServiceDefinition, create_service_app
 from sceau_shared.telemetry import Telemetry
 from sceau_verifier import __version__
-from sceau_verifier.api import pages, verify
+from sceau_verifier.api import pages, shares, verify
+from sceau_verifier.api.redaction import hide_share_tokens
 from sceau_verifier.consumers import create_router
 from sceau_verifier.graph import VerifierGraph, build_graph
 from sceau_verifier.settings import ENV_PREFIX, SERVICE_NAME, VerifierSettings
@@ -23,11 +24,13 @@ DEFINITION: ServiceDefinition[VerifierSettings, VerifierGraph] = ServiceDefiniti
     description="Public verification of credentials, with explained answers.",
     version=__version__,
     build_graph=build_graph,
-    routers=(verify.router, pages.router),
+    routers=(verify.router, pages.router, shares.router),
     consumers=create_router,
     # Caches only: no MongoDB connection, and /readyz depends on Kafka alone.
     uses_mongo=False,
-    publishes=(VerificationCompletedV1,),
+    publishes=(VerificationCompletedV1, ShareOpenedV1),
+    # Share tokens leave the request path before spans, logs or problem answers can see it.
+    configure=hide_share_tokens,
 )
 
 

@@ -22,6 +22,7 @@ from sceau_credentials.dids import CompositeResolver, DidKeyResolver, DidResolve
 from sceau_credentials.results import ProofVerifier
 from sceau_credentials.warmup import warm_up_verification
 from sceau_shared.events import VerificationCompletedV1
+from sceau_shared.events.envelope import Event
 from sceau_shared.http import RateLimiter
 from sceau_shared.runtime import Runtime
 from sceau_shared.service.definition import BackgroundLoop
@@ -31,6 +32,7 @@ from sceau_verifier.registry import RegistryClient
 from sceau_verifier.reports import EventSink, ReportSender
 from sceau_verifier.service import VerificationService
 from sceau_verifier.settings import SERVICE_NAME, LimitSettings, VerifierSettings
+from sceau_verifier.shares import ShareClient
 from sceau_verifier.status_lists import StatusListCache
 from sceau_verifier.verification import engine_call, engine_proof_verifier
 
@@ -48,8 +50,10 @@ class VerifierGraph:
         resolver: did:key offline, did:web through the SSRF-guarded client.
         status_lists: status list cache (``StatusListPublishedV1`` replaces entries).
         registry: trust answers of the registry (``AccreditationChangedV1`` drops entries).
+        shares: share links resolved through the issuer (kept a couple of seconds).
         proofs: memo of verified proofs by document digest.
-        reports: the ``VerificationCompletedV1`` queue, or ``None`` when nothing is published.
+        reports: the event queue (``VerificationCompletedV1``, ``ShareOpenedV1``), or ``None``
+            when nothing is published.
         service: the verification use case the routes call.
         limiter: per-client token bucket of the public routes.
         templates: the page's Jinja environment.
@@ -61,6 +65,7 @@ class VerifierGraph:
     resolver: DidResolver
     status_lists: StatusListCache
     registry: RegistryClient
+    shares: ShareClient
     proofs: ProofMemo
     reports: ReportSender | None
     service: VerificationService
@@ -77,15 +82,17 @@ class VerifierGraph:
 
     async def close(self) -> None:
         """Close the HTTP clients (the report loop was already stopped and drained)."""
+        await self.shares.close()
         for client in self.clients:
             await client.aclose()
 
 
 def http_clients(settings: VerifierSettings) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
-    """Two clients: one for URLs taken from credentials (SSRF-guarded), one for the registry.
+    """Two clients: one for URLs taken from credentials (SSRF-guarded), one for our services.
 
-    The guarded client checks every address at connect time; the registry's URL is configured by
-    the operator, so its client may reach a private address (the registry usually is one).
+    The guarded client checks every address at connect time; the registry's and the issuer's
+    URLs are configured by the operator, so their client may reach a private address (they
+    usually are one).
     """
     untrusted_private = settings.status.allow_private_hosts or settings.did_web.allow_private_hosts
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
@@ -114,13 +121,15 @@ def assemble(
     guarded: httpx.AsyncClient,
     registry_http: httpx.AsyncClient,
     publish: EventSink | None,
-    on_report_dropped: Callable[[VerificationCompletedV1], None] = lambda event: None,
+    on_report_dropped: Callable[[Event], None] = lambda event: None,
     proof_verifier: ProofVerifier | None = None,
 ) -> VerifierGraph:
     """Build the graph from settings, the two HTTP clients (now owned by it) and an event sink.
 
-    ``publish`` hands one ``VerificationCompletedV1`` to the broker; events queue for it in a
-    :class:`ReportSender` of ``settings.report_queue_max`` (past that, ``on_report_dropped``).
+    ``registry_http`` reaches the registry and the issuer (operator-configured URLs).
+    ``publish`` hands one event (``VerificationCompletedV1``, ``ShareOpenedV1``) to the broker;
+    events queue for it in a :class:`ReportSender` of ``settings.report_queue_max`` (past
+    that, ``on_report_dropped``).
     ``None`` (or ``publish_events: false``) publishes nothing. Tests pass an in-memory sink.
     """
     resolver = CompositeResolver(
@@ -156,6 +165,7 @@ def assemble(
         resolver=resolver,
         status_lists=status_lists,
         registry=registry,
+        shares=ShareClient(registry_http, settings.shares),
         proofs=proofs,
         reports=reports,
         service=service,
@@ -171,7 +181,7 @@ def _report_delivery(delivery: asyncio.Future[Any]) -> None:
     """Log a verification event the broker did not take (the answer was already given)."""
     if not delivery.cancelled() and delivery.exception() is not None:
         _log.warning(
-            "a VerificationCompletedV1 was not delivered: %s",
+            "an event was not delivered: %s",
             type(delivery.exception()).__name__,
         )
 
@@ -179,15 +189,20 @@ def _report_delivery(delivery: asyncio.Future[Any]) -> None:
 async def build_graph(settings: VerifierSettings, runtime: Runtime) -> VerifierGraph:
     """The skeleton's composition root: the graph publishing to Kafka, the engine warmed up."""
 
-    async def publish(event: VerificationCompletedV1) -> None:
-        # One event per verification, read only for statistics: it joins the producer's next
-        # batch instead of waiting for its own acknowledgement.
-        runtime.metrics.verifications.add(1, {"outcome": event.outcome.value})
+    def count(event: Event) -> None:
+        if isinstance(event, VerificationCompletedV1):
+            runtime.metrics.verifications.add(1, {"outcome": event.outcome.value})
+
+    async def publish(event: Event) -> None:
+        # One event per verification (or share opening), read only for statistics and
+        # receipts: it joins the producer's next batch instead of waiting for its own
+        # acknowledgement.
+        count(event)
         delivery = await runtime.publisher.send_detached(event)
         delivery.add_done_callback(_report_delivery)
 
-    def dropped(event: VerificationCompletedV1) -> None:
-        runtime.metrics.verifications.add(1, {"outcome": event.outcome.value})
+    def dropped(event: Event) -> None:
+        count(event)
         runtime.metrics.events_dropped.add(1, {"event_type": event.event_type})
 
     guarded, registry_http = http_clients(settings)

@@ -131,6 +131,100 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "fr": "Sceau — vérification publique des titres de compétences.",
         "en": "Sceau — public verification of credentials.",
     },
+    # Share links (GET /s/{token}) and the home page's explanation of them
+    "share_title": {"fr": "Titre de compétences partagé", "en": "Shared credential"},
+    "share_intro": {
+        "fr": "Une personne vous a transmis ce lien vers son titre de compétences. Sceau "
+        "vient de le vérifier, à l'instant, auprès de l'établissement qui l'a décerné.",
+        "en": "Someone sent you this link to their credential. Sceau has just verified it, "
+        "at this very moment, with the institution that awarded it.",
+    },
+    "share_checked_at": {
+        "fr": "Vérifié le {moment} (UTC).",
+        "en": "Verified on {moment} (UTC).",
+    },
+    "share_link_expires": {
+        "fr": "Ce lien de partage expire le {date}.",
+        "en": "This share link expires on {date}.",
+    },
+    "share_hidden": {
+        "fr": "La personne a choisi de ne pas partager certains éléments : {fields}. Le "
+        "document présenté a été signé par l'établissement sans eux.",
+        "en": "The person chose not to share some parts: {fields}. The document shown was "
+        "signed by the institution without them.",
+    },
+    "hidden_result": {"fr": "le résultat", "en": "the result"},
+    "hidden_evidence": {"fr": "les preuves", "en": "the evidence"},
+    "share_revoked_credential": {
+        "fr": "Ce titre a été révoqué ou suspendu par l'établissement : il n'est plus valide.",
+        "en": "The institution has revoked or suspended this credential: it is no longer valid.",
+    },
+    "share_expired_credential": {
+        "fr": "Ce titre est expiré (ou n'est pas encore en vigueur) : il n'est pas valide "
+        "aujourd'hui.",
+        "en": "This credential has expired (or is not in force yet): it is not valid today.",
+    },
+    "share_download": {
+        "fr": "Télécharger le titre signé présenté ici",
+        "en": "Download the signed credential shown here",
+    },
+    "share_download_hint": {
+        "fr": "Vous pouvez vérifier ce fichier vous-même sur la page d'accueil de Sceau ou avec "
+        "tout outil compatible avec les attestations vérifiables du W3C.",
+        "en": "You can check this file yourself on Sceau's home page or with any tool that "
+        "supports W3C Verifiable Credentials.",
+    },
+    "verify_another": {"fr": "Vérifier un autre titre", "en": "Verify another credential"},
+    "gone_title": {"fr": "Ce lien n'est plus valide", "en": "This link is no longer valid"},
+    "gone_revoked": {
+        "fr": "La personne qui vous a transmis ce lien l'a retiré. Demandez-lui un nouveau "
+        "lien si vous avez encore besoin de vérifier son titre.",
+        "en": "The person who sent you this link has withdrawn it. Ask them for a new link if "
+        "you still need to check their credential.",
+    },
+    "gone_expired": {
+        "fr": "Ce lien de partage est arrivé à expiration. Demandez un nouveau lien à la "
+        "personne qui vous l'a transmis.",
+        "en": "This share link has expired. Ask the person who sent it for a new link.",
+    },
+    "not_found_title": {"fr": "Lien introuvable", "en": "Link not found"},
+    "not_found_body": {
+        "fr": "Aucun titre ne correspond à ce lien. Vérifiez qu'il a été copié en entier, "
+        "ou demandez-en un nouveau à la personne qui vous l'a transmis.",
+        "en": "No credential matches this link. Check that it was copied in full, or ask the "
+        "person who sent it for a new one.",
+    },
+    "unavailable_title": {
+        "fr": "Vérification momentanément impossible",
+        "en": "Verification temporarily unavailable",
+    },
+    "unavailable_body": {
+        "fr": "Le service qui conserve ce lien ne répond pas. Réessayez dans quelques minutes.",
+        "en": "The service that keeps this link is not answering. Try again in a few minutes.",
+    },
+    "links_title": {
+        "fr": "Vous avez reçu un lien ou un code QR?",
+        "en": "Did you receive a link or a QR code?",
+    },
+    "links_body": {
+        "fr": "Les titulaires peuvent partager leur titre au moyen d'un lien qui commence par "
+        "l'adresse de ce site suivie de « /s/ », ou d'un code QR qui mène au même lien. "
+        "Ouvrez le lien, ou lisez le code QR avec l'appareil photo de votre téléphone : le "
+        "titre est vérifié au moment où vous l'ouvrez et le résultat s'affiche, sans fichier "
+        "à télécharger ni compte à créer.",
+        "en": "Holders can share their credential with a link made of this site's address "
+        "followed by \u201c/s/\u201d, or with a QR code that leads to the same link. Open "
+        "the link, or scan the QR code with your phone's camera: the credential is verified "
+        "at the moment you open it and the result is shown, with no file to download and no "
+        "account to create.",
+    },
+    "links_privacy": {
+        "fr": "Un lien de partage peut expirer ou être retiré par son titulaire : il "
+        "affiche alors « lien plus valide ». Il n'est jamais répertorié par les moteurs de "
+        "recherche.",
+        "en": "A share link may expire or be withdrawn by its holder: it then says the link "
+        "is no longer valid. Search engines never list it.",
+    },
     # Warnings
     "warn_name_mismatch": {
         "fr": "Le nom de l'émetteur inscrit dans le titre (« {claimed} ») diffère du nom que le "

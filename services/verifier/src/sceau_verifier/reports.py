@@ -1,4 +1,7 @@
-"""Best-effort delivery of ``VerificationCompletedV1`` events, one sender per process.
+"""Best-effort delivery of the verifier's events, one sender per process.
+
+The verifier publishes ``VerificationCompletedV1`` (every verification) and ``ShareOpenedV1``
+(every share page answered 200); both go through the same queue and loop.
 
 One event per verification is published for the institutions' statistics and verification
 webhooks (the notifier); no stored state depends on it, and the employer's answer must never
@@ -24,11 +27,12 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from sceau_shared.events import VerificationCompletedV1
+from sceau_shared.events.envelope import Event
 
 _log = logging.getLogger(__name__)
 
-EventSink = Callable[[VerificationCompletedV1], Awaitable[None]]
+EventSink = Callable[[Event], Awaitable[None]]
+"""Hands one event (``VerificationCompletedV1`` or ``ShareOpenedV1``) to the broker."""
 
 
 class ReportSender:
@@ -46,7 +50,7 @@ class ReportSender:
         publish: EventSink,
         *,
         capacity: int,
-        on_drop: Callable[[VerificationCompletedV1], None] = lambda event: None,
+        on_drop: Callable[[Event], None] = lambda event: None,
         drain_timeout_s: float = 10.0,
     ) -> None:
         if capacity < 1:
@@ -55,7 +59,7 @@ class ReportSender:
         self._capacity = capacity
         self._on_drop = on_drop
         self._drain_timeout_s = drain_timeout_s
-        self._queue: deque[VerificationCompletedV1] = deque()
+        self._queue: deque[Event] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -66,7 +70,7 @@ class ReportSender:
         """Events queued and not yet handed to the producer."""
         return len(self._queue)
 
-    def offer(self, event: VerificationCompletedV1) -> bool:
+    def offer(self, event: Event) -> bool:
         """Queue ``event`` for publication; ``False`` if it was dropped because the queue is full.
 
         Must be called from the event loop that runs :meth:`run` (a request handler).

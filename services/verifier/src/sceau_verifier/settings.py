@@ -63,6 +63,27 @@ class TrustSettings(BaseModel):
     max_bytes: int = Field(default=256 * 1024, gt=0)
 
 
+class SharesSettings(BaseModel):
+    """Where share links are resolved: the issuer's ``GET /v1/shares/{token}`` (docs/verifier.md).
+
+    The issuer owns shares (the learner's consent, expiry, revocation); the verifier asks it on
+    every opening of ``/s/{token}`` but keeps each answer for ``cache_ttl_s`` only, so a share
+    the learner revokes answers 410 within seconds while a busy link costs one request per TTL.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer_url: str = Field(
+        default="http://127.0.0.1:8001", description="Internal base URL of the issuer."
+    )
+    timeout_s: float = Field(default=3.0, gt=0, le=30)
+    cache_ttl_s: float = Field(
+        default=2.0, ge=0, le=60, description="How long one share answer is reused."
+    )
+    cache_max_entries: int = Field(default=4096, ge=1)
+    max_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+
+
 class LimitSettings(BaseModel):
     """Bounds that keep hostile input cheap to refuse."""
 
@@ -90,6 +111,7 @@ class VerifierSettings(ServiceSettings):
     http: HttpSettings = HttpSettings(port=8003, public_base_url="http://127.0.0.1:8003")
     status: StatusSettings = StatusSettings()
     trust: TrustSettings = TrustSettings()
+    shares: SharesSettings = SharesSettings()
     did_web: DidWebSettings = DidWebSettings()
     limits: LimitSettings = LimitSettings()
     status_cache_group: str = Field(

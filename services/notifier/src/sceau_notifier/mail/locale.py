@@ -45,6 +45,14 @@ def format_date(value: datetime, language: Language) -> str:
     return f"{month} {day.day}, {day.year}"
 
 
+def format_moment(value: datetime, language: Language) -> str:
+    """A date and a UTC time of day, as a person reads them (``5 décembre 2026, 14 h 05 UTC``)."""
+    moment = value.astimezone(UTC)
+    if language == "fr":
+        return f"{format_date(moment, language)}, {moment.hour} h {moment.minute:02d} UTC"
+    return f"{format_date(moment, language)}, {moment:%H:%M} UTC"
+
+
 def reason_label(code: str | None, language: Language) -> str | None:
     """Return a readable label for a reason code (None when there is no code)."""
     if not code:

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from sceau_notifier.mail.linkedin import add_to_profile_url
-from sceau_notifier.mail.locale import Language, format_date, reason_label
+from sceau_notifier.mail.locale import Language, format_date, format_moment, reason_label
 from sceau_shared.events import BilingualText, NotificationRequestedV1
 
 
@@ -28,6 +28,12 @@ class EmailKind(StrEnum):
     SUPERSEDED = "superseded"
     EXPIRING = "expiring"
     EXPIRED = "expired"
+    #: A fresh link to the learner's page ("send me a new link").
+    LEARNER_LINK = "learner-link"
+    #: A share link a learner sends to someone else (an employer): addressed to that person.
+    SHARED = "shared"
+    #: Access receipt: one of the learner's share links was opened.
+    SHARE_OPENED = "share-opened"
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,15 @@ def build_context(
         "contact_is_email": bool(contact and "@" in contact and " " not in contact),
         "superseded_by": request.superseded_by,
         "days_left": days_left,
+        # Sharing (issue 14): the learner's page, and a share link with its label and expiry.
+        "learner_page_url": web_url(request.learner_page_url),
+        "share_url": web_url(request.share_url),
+        "share_label": (request.share_label or "").strip() or None,
+        "sender_name": (request.sender_name or "").strip() or None,
+        "share_expires_on": (
+            format_date(request.share_expires_at, lang) if request.share_expires_at else None
+        ),
+        "opened_at": format_moment(request.opened_at, lang) if request.opened_at else None,
     }
 
 

@@ -16,8 +16,9 @@ from jinja2 import Environment
 
 from sceau_shared.errors import ServiceError
 from sceau_verifier.api.deps import GraphDep, client_key
+from sceau_verifier.api.rendering import render_page
 from sceau_verifier.api.responses import PAGE_ERRORS
-from sceau_verifier.i18n import TEXTS, label, negotiate, text
+from sceau_verifier.i18n import negotiate, text
 from sceau_verifier.inputs import parse_submission
 from sceau_verifier.schemas import Lang, VerifyResponse
 
@@ -37,34 +38,16 @@ def _render(
     pasted: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    def t(key: str, **values: object) -> str:
-        return text(key, lang, **values)
-
-    def name_of(kind: str, value: str) -> str:
-        return label(kind, value, lang)
-
-    html = templates.get_template("page.html").render(
-        lang=lang,
-        other_lang="en" if lang == "fr" else "fr",
-        t=t,
-        label=name_of,
-        texts=TEXTS,
+    other = "en" if lang == "fr" else "fr"
+    return render_page(
+        templates,
+        "page.html",
+        lang,
+        switch_href=f"/?lang={other}",
+        status_code=status_code,
         result=result,
         error=error,
         pasted=pasted,
-    )
-    return HTMLResponse(
-        html,
-        status_code=status_code,
-        headers={
-            "Content-Language": lang,
-            "Vary": "Accept-Language",
-            # The page never needs scripts, frames or third-party resources.
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-        },
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["API_ERRORS", "PAGE_ERRORS"]
+__all__ = ["API_ERRORS", "PAGE_ERRORS", "SHARE_ERRORS"]
 
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
@@ -25,4 +25,17 @@ PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid parameters, or not a credential (problem or HTML)."}
     | {"content": {"application/problem+json": {}, "text/html": {}}},
     429: API_ERRORS[429],
+}
+
+#: A share link's refusals: pages for browsers, problem details for JSON clients.
+SHARE_ERRORS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}, "application/ld+json": {}, "application/jwt": {}}},
+    404: {"description": "No share has this link."}
+    | {"content": {"application/problem+json": {}, "text/html": {}}},
+    410: {"description": "The learner withdrew the share, or it expired (`reason`)."}
+    | {"content": {"application/problem+json": {}, "text/html": {}}},
+    422: {"description": "Invalid parameters (problem)."} | _PROBLEM,
+    429: API_ERRORS[429],
+    503: {"description": "The issuer, which keeps share links, did not answer."}
+    | {"content": {"application/problem+json": {}, "text/html": {}}},
 }

@@ -113,6 +113,7 @@ def service_env(config: StackConfig, service: str) -> dict[str, str]:
             "VERIFIER_STATUS__ALLOWED_HOSTS": json.dumps([registry_host]),
             "VERIFIER_STATUS__ALLOW_PRIVATE_HOSTS": "true",
             "VERIFIER_TRUST__REGISTRY_URL": config.url("registry"),
+            "VERIFIER_SHARES__ISSUER_URL": config.url("issuer"),
             "VERIFIER_DID_WEB__ALLOW_PRIVATE_HOSTS": "true",
         }
     elif service == "notifier":

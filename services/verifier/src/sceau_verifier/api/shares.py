@@ -1,0 +1,204 @@
+"""Share links opened by employers: ``GET /s/{token}`` (page, JSON, file) and ``/robots.txt``.
+
+``GET /s/{token}?download=1`` answers the shown document as a file. The token is resolved
+through the issuer (:class:`~sceau_verifier.shares.ShareClient`), then
+the shown document is verified **now** with the same :class:`VerificationService` as
+``POST /v1/verify``: the page shows the same explained checks and summary in the viewer's
+language, and ``Accept: application/json`` gets the very same JSON. Each 200 announces a
+``ShareOpenedV1`` (best effort, through the event queue: the answer never waits for Kafka).
+
+Every answer here is a bearer capability's: not indexable (``X-Robots-Tag`` and the page's
+``<meta name="robots">``), never cached by intermediaries, never sending the URL onwards
+(``Referrer-Policy: no-referrer``), rate-limited per client. The token never reaches spans,
+logs or problem answers: :mod:`sceau_verifier.api.redaction` takes it out of the path first.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from sceau_credentials.results import CheckName
+from sceau_shared.events import ShareOpenedV1
+from sceau_verifier.api.deps import AcceptLanguage, GraphDep, LangQuery, client_key
+from sceau_verifier.api.redaction import share_token
+from sceau_verifier.api.rendering import render_page
+from sceau_verifier.api.responses import SHARE_ERRORS
+from sceau_verifier.errors import ShareGone, ShareNotFound, SharesUnavailable
+from sceau_verifier.graph import VerifierGraph
+from sceau_verifier.i18n import negotiate, text
+from sceau_verifier.schemas import Lang, VerifyResponse
+from sceau_verifier.settings import SERVICE_NAME
+from sceau_verifier.shares import Share
+
+__all__ = ["SHARE_HEADERS", "router"]
+
+router = APIRouter(tags=["shares"])
+
+#: Headers of every share answer (pages, JSON, documents, refusals).
+SHARE_HEADERS = {
+    "X-Robots-Tag": "noindex, nofollow",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Vary": "Accept, Accept-Language",
+}
+
+_TokenPath = Annotated[str, Path(max_length=256, description="The share token.")]
+_AcceptHeader = Annotated[str | None, Header(max_length=1024)]
+_HIDDEN = frozenset({"result", "evidence"})
+
+
+def _date(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).date().isoformat() if moment is not None else None
+
+
+def _download(share: Share) -> Response:
+    """The shown document as a file (downloading is not an opening: no event)."""
+    if isinstance(share.document, str):
+        body, media_type, name = share.document, "application/jwt", "credential.jwt"
+    else:
+        body = json.dumps(share.document, ensure_ascii=False, indent=2)
+        media_type, name = "application/ld+json", "credential.json"
+    return Response(
+        body,
+        media_type=media_type,
+        headers={**SHARE_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _wants_json(accept: str | None) -> bool:
+    """JSON for API clients (``Accept: application/json``); browsers ask for HTML first."""
+    if not accept:
+        return False
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _refusal_page(
+    graph: VerifierGraph,
+    lang: Lang,
+    error: ShareNotFound | ShareGone | SharesUnavailable,
+) -> Response:
+    if isinstance(error, ShareGone):
+        heading, body = "gone_title", f"gone_{error.reason}"
+    elif isinstance(error, ShareNotFound):
+        heading, body = "not_found_title", "not_found_body"
+    else:
+        heading, body = "unavailable_title", "unavailable_body"
+    return render_page(
+        graph.templates,
+        "share_refused.html",
+        lang,
+        switch_href=f"?lang={'en' if lang == 'fr' else 'fr'}",
+        status_code=error.status,
+        headers=SHARE_HEADERS,
+        noindex=True,
+        heading=heading,
+        body=body,
+    )
+
+
+async def _resolve(graph: VerifierGraph, token: str) -> Share:
+    return await graph.shares.resolve(token)
+
+
+def _credential_state(answer: VerifyResponse) -> Literal["revoked", "expired"] | None:
+    """Plain wording for the two failures an employer must not miss."""
+    failed = {check.name for check in answer.checks if check.status == "failed"}
+    if CheckName.STATUS.value in failed:
+        return "revoked"
+    if CheckName.VALIDITY.value in failed:
+        return "expired"
+    return None
+
+
+def _announce(graph: VerifierGraph, share: Share, answer: VerifyResponse) -> None:
+    """Publish ``ShareOpenedV1`` (queued: a slow broker never delays the employer)."""
+    if graph.reports is None:
+        return
+    outcome: Literal["verified", "not-verified", "inconclusive"] = (
+        "verified"
+        if answer.outcome == "verified"
+        else "not-verified"
+        if answer.outcome == "not-verified"
+        else "inconclusive"
+    )
+    graph.reports.offer(
+        ShareOpenedV1(
+            producer=SERVICE_NAME,
+            share_id=share.share_id,
+            institution_id=share.institution_id,
+            opened_at=answer.verified_at,
+            answer=outcome,
+        )
+    )
+
+
+@router.get(
+    "/s/{token}",
+    summary="Open a share link: the credential verified now (page or JSON)",
+    responses=SHARE_ERRORS,
+    response_model=VerifyResponse,
+)
+async def open_share(
+    request: Request,
+    graph: GraphDep,
+    token: _TokenPath,
+    lang: LangQuery = None,
+    accept_language: AcceptLanguage = None,
+    accept: _AcceptHeader = None,
+    download: Annotated[bool, Query(description="The shown document as a file")] = False,
+) -> Response:
+    """Verify the shared credential at this moment and explain the answer.
+
+    A browser gets the page (the same checks and summary as the verification page, in the
+    viewer's language, with a download of the shown document); ``Accept: application/json``
+    gets the same JSON as ``POST /v1/verify``. A revoked or expired *credential* is a 200
+    answer saying so. A share its learner revoked, or past its expiry, answers 410; an unknown
+    token 404 (pages for browsers, problem details for JSON clients). ``?download=1`` answers
+    the shown document itself (JSON-LD or VC-JWT) as a file, without verifying it again.
+    """
+    graph.limiter.check(client_key(request))
+    chosen = negotiate(lang, accept_language)
+    json_client = _wants_json(accept)
+    try:
+        share = await _resolve(graph, share_token(request, token))
+    except (ShareNotFound, ShareGone, SharesUnavailable) as error:
+        if json_client:
+            raise
+        return _refusal_page(graph, chosen, error)
+    if download:
+        return _download(share)
+    graph.proofs.hint(share.document, share.digest)
+    answer = await graph.service.verify(share.document, lang=chosen)
+    _announce(graph, share, answer)
+    if json_client:
+        return Response(
+            answer.model_dump_json(), media_type="application/json", headers=SHARE_HEADERS
+        )
+    is_jwt = isinstance(share.document, str)
+    hidden = [text(f"hidden_{field}", chosen) for field in share.hidden if field in _HIDDEN]
+    return render_page(
+        graph.templates,
+        "share.html",
+        chosen,
+        switch_href=f"?lang={'en' if chosen == 'fr' else 'fr'}",
+        headers=SHARE_HEADERS,
+        noindex=True,
+        result=answer,
+        credential_state=_credential_state(answer),
+        hidden=", ".join(hidden),
+        expires_on=_date(share.expires_at),
+        # Relative to /s/{token}: the page never writes its own token into its markup.
+        download_href="?download=1",
+        download_name="credential.jwt" if is_jwt else "credential.json",
+    )
+
+
+@router.get("/robots.txt", response_class=PlainTextResponse, include_in_schema=False)
+async def robots() -> PlainTextResponse:
+    """Crawlers may read the verification page but never share links."""
+    return PlainTextResponse("User-agent: *\nDisallow: /s/\n")
