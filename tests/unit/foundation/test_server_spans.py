@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -30,6 +30,14 @@ def traced() -> tuple[FastAPI, InMemorySpanExporter]:
     @app.get("/v1/items/{item_id}")
     async def item(item_id: str) -> dict[str, str]:
         return {"id": item_id}
+
+    included = APIRouter(prefix="/v1/included")
+
+    @included.get("/{thing}")
+    async def thing(thing: str) -> dict[str, str]:
+        return {"thing": thing}
+
+    app.include_router(included)
 
     @app.get("/boom")
     async def boom() -> None:
@@ -75,3 +83,13 @@ async def test_a_failure_is_recorded_as_an_error(traced) -> None:
     (span,) = exporter.get_finished_spans()
     assert span.status.status_code is StatusCode.ERROR
     assert any(event.name == "exception" for event in span.events)
+
+
+async def test_routes_of_included_routers_are_named_by_template(traced) -> None:
+    app, exporter = traced
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
+        for thing in ("x", "y"):
+            assert (await c.get(f"/v1/included/{thing}")).status_code == 200
+    spans = exporter.get_finished_spans()
+    assert [s.name for s in spans] == ["GET /v1/included/{thing}"] * 2
+    assert spans[0].attributes["http.route"] == "/v1/included/{thing}"

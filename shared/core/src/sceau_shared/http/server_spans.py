@@ -93,6 +93,14 @@ class ServerSpans:
             try:
                 await self._app(scope, receive, observed_send)
             finally:
+                if route is None:
+                    # Routes of included routers are wrapped (FastAPI >= 0.165) and do not match
+                    # from outside; the router records the route it chose in the scope.
+                    chosen = getattr(scope.get("route"), "path", None)
+                    if isinstance(chosen, str):
+                        span.update_name(f"{method} {chosen}")
+                        span.set_attribute("http.route", chosen)
+                        self._route_of[(method, scope["path"])] = chosen
                 span.set_attribute("http.response.status_code", status_code)
                 if status_code >= 500:
                     span.set_status(Status(StatusCode.ERROR))
