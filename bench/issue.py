@@ -1,8 +1,9 @@
 """Issue through the issuer's HTTP API on an empty database, then on one holding N credentials.
 
-One run, one issuer process (``python -m sceau_issuer`` under uvicorn, real Kafka, the
-MongoDB-protocol server), one database; every figure is measured twice and reported with its
-ratio, so "does the cost grow with the data?" is answered by figures taken side by side:
+One run, one issuer process (``python -m sceau_issuer`` under uvicorn, started by the one stack
+launcher ``sceau_dev.testing.stack``, real Kafka, the MongoDB-protocol server), one database;
+every figure is measured twice and reported with its ratio, so "does the cost grow with the
+data?" is answered by figures taken side by side:
 
 1. **empty**: single issue (``POST /v1/credentials``, ``--clients`` concurrent clients), a
    progressive series (module 2 with its prerequisite check; module 3, which also awards the
@@ -32,13 +33,13 @@ import copy
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -50,6 +51,8 @@ from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.ob3 import IssuerProfile, Recipient, build_credential
 from sceau_credentials.status.entries import status_entry
+from sceau_dev.testing.polling import eventually
+from sceau_dev.testing.stack import Stack, StackConfig, free_ports
 from sceau_issuer.achievements.rules import engine_version
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.apikeys.repository import ApiKeyRepository
@@ -118,12 +121,6 @@ def cpu_snapshot(issuer_pid: int) -> dict[str, float]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def raw_signing_rate(count: int) -> tuple[float, float]:
     """The engine alone: sign ``count`` ob3-v2 credentials sequentially on this core.
 
@@ -156,28 +153,6 @@ async def raw_signing_rate(count: int) -> tuple[float, float]:
     for credential in credentials[5:]:
         await sign_credential(credential, key, Profile("ob3-v2"))
     return count / (time.perf_counter() - started), count / (time.process_time() - cpu)
-
-
-def start_issuer(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start ``python -m sceau_issuer``; it lives for the whole run (not on the timed path)."""
-    # Its log lines would bury the report; errors still reach stderr.
-    return subprocess.Popen(
-        [sys.executable, "-m", "sceau_issuer"], env=env, stdout=subprocess.DEVNULL
-    )
-
-
-async def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise RuntimeError(f"issuer exited with {process.returncode}")
-            try:
-                if (await client.get(f"{base}/readyz")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("issuer did not become ready")
 
 
 @dataclass
@@ -471,27 +446,37 @@ async def main() -> int:
     raw, raw_cpu = await raw_signing_rate(args.raw)
     print(f"raw signing rate: {raw:.1f} credentials/s ({raw_cpu:.1f} per CPU-second)", flush=True)
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "ISSUER_MASTER_KEY": master,
-        "ISSUER_MONGO__URI": mongo_uri,
-        "ISSUER_MONGO__DATABASE": database,
-        "ISSUER_KAFKA__BOOTSTRAP_SERVERS": kafka_servers,
-        "ISSUER_KAFKA__TOPIC_PREFIX": kafka.topic_prefix,
-        "ISSUER_HTTP__PORT": str(port),
-        "ISSUER_HTTP__PUBLIC_BASE_URL": base,
-        "ISSUER_HTTP__RATE_LIMIT_PER_MINUTE": "1000000",
-        "ISSUER_SIGN_WORKERS": str(args.sign_workers),
-        "ISSUER_TELEMETRY__LOG_LEVEL": "WARNING",
-    }
-    process = start_issuer(env)
+    config = StackConfig(
+        kafka_bootstrap=kafka_servers,
+        mongo_uri=mongo_uri,
+        log_dir=Path(tempfile.mkdtemp(prefix="sceau-bench-issue-")),
+        topic_prefix=kafka.topic_prefix,
+        database_prefix=f"bench_issue_{run}_",
+        ports=free_ports(),
+        issuer_master_key=master,
+        services=("issuer",),
+        status_debounce_s=None,  # the issuer's own default, as in production
+        rate_limit_per_minute=1_000_000,
+        extra_env={
+            "issuer": {
+                "ISSUER_SIGN_WORKERS": str(args.sign_workers),
+                "ISSUER_TELEMETRY__LOG_LEVEL": "WARNING",
+            }
+        },
+    )
+    database = f"{config.database_prefix}issuer"
+    base = config.url("issuer")
+    stack = Stack(config)
+    issuer = stack["issuer"]
+    # Its log lines would bury the report: they go to its log file (quoted if it fails to start).
+    issuer.start()
+    process = issuer.process
+    assert process is not None  # noqa: S101 - set by start()
     print(f"issuer process: pid {process.pid} (for a profiler)", flush=True)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
     load_before = os.getloadavg()[0]
     try:
-        await wait_ready(base, process)
+        await asyncio.to_thread(issuer.wait_ready, 60)
         institution = f"bench-{run}"
         broker = create_broker(kafka, client_id="bench-registry")
         async with broker:
@@ -521,12 +506,19 @@ async def main() -> int:
                 )
             )
         db = client[database]
-        for _ in range(600):
+
+        async def onboarded() -> bool:
             tenant = await db["institutions"].find_one({"_id": institution}, {"_id": 1})
             accredited = await db["accreditations"].find_one({"_id": institution}, {"_id": 1})
-            if tenant and accredited:
-                break
-            await asyncio.sleep(0.1)
+            return bool(tenant and accredited)
+
+        await eventually(
+            onboarded,
+            timeout_s=60,
+            message=f"institution {institution} known and accredited by the issuer",
+            error=RuntimeError,
+            details=issuer.tail,
+        )
         from pydantic import SecretStr
 
         from sceau_issuer.settings import decode_master_key
@@ -555,11 +547,7 @@ async def main() -> int:
             full = await phase(bench, "prefilled", achievement, modules, args)
         load_after = os.getloadavg()[0]
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stack.stop()
         await client.drop_database(database)
         await client.close()
 

@@ -187,15 +187,3 @@ async def consume(
     finally:
         await consumer.stop()
     return out
-
-
-async def wait_for(predicate: Any, *, within: float = 30.0, interval: float = 0.1) -> Any:
-    """Poll an async predicate until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(interval)

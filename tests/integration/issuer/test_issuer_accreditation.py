@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from issuer_support import IssuerHarness, micro, scope, wait_for
+from issuer_support import IssuerHarness, micro, scope
 
+from sceau_dev.testing.polling import eventually
 from sceau_shared.events import (
     AccreditationChangedV1,
     InstitutionRegisteredV1,
@@ -87,7 +88,11 @@ async def test_scopes_from_kafka_decide_what_may_be_issued(harness: IssuerHarnes
             effective_at=datetime.now(UTC),
         ),
     )
-    await wait_for(lambda: harness.svc.tenants.accreditation(institution), within=60)
+    await eventually(
+        lambda: harness.svc.tenants.accreditation(institution),
+        timeout_s=60,
+        message="accreditation recorded",
+    )
 
     # The same Idempotency-Key now issues: the refusal reserved nothing.
     issued = await harness.issue(headers, micro_id, "early@example.org", key="k-early")
@@ -164,7 +169,11 @@ async def test_accreditation_before_registration_and_stale_events(harness: Issue
     # The accreditation topic is consumed apart from the registration topic: it may come first,
     # and an older event delivered late does not undo a newer one.
     await publish(harness, newer, older)
-    await wait_for(lambda: harness.svc.tenants.accreditation(institution), within=60)
+    await eventually(
+        lambda: harness.svc.tenants.accreditation(institution),
+        timeout_s=60,
+        message="accreditation recorded",
+    )
     await publish(
         harness,
         InstitutionRegisteredV1(
@@ -175,7 +184,11 @@ async def test_accreditation_before_registration_and_stale_events(harness: Issue
             jurisdiction="CA-ON",
         ),
     )
-    await wait_for(lambda: harness.db["institutions"].find_one({"_id": institution}), within=60)
+    await eventually(
+        lambda: harness.db["institutions"].find_one({"_id": institution}),
+        timeout_s=60,
+        message="institution registered",
+    )
     assert not await harness.svc.tenants.apply_accreditation(older)  # stale: ignored
     record = await harness.svc.tenants.accreditation(institution)
     assert record is not None

@@ -7,8 +7,9 @@ import uuid
 from collections import Counter
 
 import pytest
-from issuer_support import IssuerHarness, consume, micro, wait_for
+from issuer_support import IssuerHarness, consume, micro
 
+from sceau_dev.testing.polling import eventually
 from sceau_issuer.issuing.batches import BatchWorker
 from sceau_shared.events import CredentialIssuedV1
 
@@ -45,7 +46,7 @@ async def test_batch_issues_reports_and_is_idempotent(harness: IssuerHarness) ->
         state = await _state(harness, headers, batch_id)
         return state if state["state"] == "completed" else None
 
-    final = await wait_for(done, within=120)
+    final = await eventually(done, timeout_s=120, message="batch completed")
     assert final["counts"] == {"issued": 29, "duplicate": 2, "failed": 0}
     assert final["progress"] == 1.0
     assert final["report"]["total"] == 31
@@ -81,7 +82,7 @@ async def test_batch_resumes_after_crash_with_one_credential_each(harness: Issue
     async def some_issued() -> bool:
         return await chunks.count_documents({"batch_id": batch_id, "state": "done"}) >= 1
 
-    await wait_for(some_issued, within=60, interval=0.02)
+    await eventually(some_issued, timeout_s=60, interval_s=0.02, message="a first chunk issued")
     worker_task.cancel()  # the process "dies" mid-batch
     await asyncio.gather(worker_task, return_exceptions=True)
     state = await _state(harness, headers, batch_id)
@@ -114,7 +115,7 @@ async def test_batch_resumes_after_crash_with_one_credential_each(harness: Issue
             doc = await _state(harness, headers, batch_id)
             return doc if doc["state"] == "completed" else None
 
-        final = await wait_for(done, within=120)
+        final = await eventually(done, timeout_s=120, message="batch completed")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

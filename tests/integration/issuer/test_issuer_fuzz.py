@@ -8,9 +8,7 @@ institution so that the handlers behind authentication are exercised too.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +22,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from sceau_credentials.ob3.models import ACHIEVEMENT_TYPES
+from sceau_dev.infra.process import free_port
+from sceau_dev.testing.polling import eventually_sync
 from sceau_issuer.apikeys.service import Scope
 from sceau_issuer.app import create_api
 from sceau_issuer.settings import IssuerSettings
@@ -37,12 +37,6 @@ from sceau_shared.events import (
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class _Server(uvicorn.Server):
     def install_signal_handlers(self) -> None:  # running in a thread
         pass
@@ -51,15 +45,12 @@ class _Server(uvicorn.Server):
 @pytest.fixture
 def served(settings: IssuerSettings) -> Iterator[tuple[str, Any, dict[str, str]]]:
     app = create_api(settings)
-    port = _free_port()
+    port = free_port()
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
+    eventually_sync(lambda: server.started, timeout_s=60, interval_s=0.05, message="server started")
 
     async def setup() -> str:
         svc = app.state.graph

@@ -9,11 +9,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from issuer_support import IssuerHarness, consume, wait_for
+from issuer_support import IssuerHarness, consume
 from learner_support import issued_with_page, publish, share_token, share_urls
 
 from sceau_credentials.dids import DidKeyResolver
 from sceau_credentials.engine import verify_proof
+from sceau_dev.testing.polling import eventually
 from sceau_shared.events import NotificationKind, NotificationRequestedV1, ShareOpenedV1
 
 pytestmark = pytest.mark.integration
@@ -177,7 +178,7 @@ async def test_share_openings_are_counted_once_and_receipted(harness: IssuerHarn
     async def counted() -> bool:
         return "1 fois" in (await harness.http.get(path)).text
 
-    await wait_for(counted, within=60)
+    await eventually(counted, timeout_s=60, message="access receipt counted once")
     mails = await consume(harness.settings.kafka, NotificationRequestedV1, 2, within=60)
     receipts = [m for m in mails if m.kind is NotificationKind.SHARE_OPENED]
     issued = [m for m in mails if m.kind is NotificationKind.ISSUED]

@@ -9,10 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import zxingcpp
-from issuer_support import IssuerHarness, consume, wait_for
+from issuer_support import IssuerHarness, consume
 from learner_support import issued_with_page, share_urls
 from PIL import Image
 
+from sceau_dev.testing.polling import eventually
 from sceau_shared.events import NotificationKind, NotificationRequestedV1
 
 pytestmark = pytest.mark.integration
@@ -74,7 +75,7 @@ async def test_email_a_share_link_and_ask_for_new_links(harness: IssuerHarness) 
     async def indexed() -> bool:
         return await harness.db["learner_contacts"].find_one({"_id": f"{key}|0"}) is not None
 
-    await wait_for(indexed, within=60)
+    await eventually(indexed, timeout_s=60, message="learner contact indexed")
     known = await harness.http.post("/learn/new-link", data={"email": "MAIL.learner@example.org"})
     unknown = await harness.http.post("/learn/new-link", data={"email": "nobody@example.org"})
     assert known.status_code == unknown.status_code == 200

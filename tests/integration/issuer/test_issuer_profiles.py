@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from issuer_support import IssuerHarness, consume, micro, wait_for
+from issuer_support import IssuerHarness, consume, micro
 
+from sceau_dev.testing.polling import eventually
 from sceau_shared.events import DidMethod, StatusListPublishedV1
 
 pytestmark = pytest.mark.integration
@@ -40,7 +41,7 @@ async def test_ob3_v1_and_jwt_profiles(harness: IssuerHarness, method: DidMethod
         doc = await harness.db["status_lists"].find_one({"version": {"$gte": 1}})
         return [doc] if doc else []
 
-    await wait_for(lists_published)
+    await eventually(lists_published, timeout_s=30, message="status list published")
     [event] = await consume(harness.settings.kafka, StatusListPublishedV1, 1)
     assert event.format == "StatusList2021"
     assert event.purpose.value == "revocation"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from issuer_support import IssuerHarness, micro, wait_for
+from issuer_support import IssuerHarness, micro
+
+from sceau_dev.testing.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +97,7 @@ async def test_batch_fails_only_recipients_without_prerequisites(harness: Issuer
         view = (await harness.http.get(f"/v1/batches/{batch_id}", headers=headers)).json()
         return view if view["state"] == "completed" else None
 
-    view = await wait_for(completed, within=60)
+    view = await eventually(completed, timeout_s=60, message="batch completed")
     assert view["counts"]["issued"] == 2
     assert view["counts"]["failed"] == 1
     results = (await harness.http.get(f"/v1/batches/{batch_id}/results", headers=headers)).json()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from issuer_support import IssuerHarness, micro, wait_for
+from issuer_support import IssuerHarness, micro
+
+from sceau_dev.testing.polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +49,7 @@ async def test_series_completion_issues_overall_once(harness: IssuerHarness) -> 
         items = page.json()["items"]
         return items[0] if items else None
 
-    summary = await wait_for(overall_issued, within=60)
+    summary = await eventually(overall_issued, timeout_s=60, message="overall credential issued")
     assert summary["series_id"] == series_id
     detail = (
         await harness.http.get(f"/v1/credentials/{summary['credential_id']}", headers=headers)

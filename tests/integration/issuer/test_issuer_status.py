@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from issuer_support import IssuerHarness, consume, micro, wait_for
+from issuer_support import IssuerHarness, consume, micro
 
 from sceau_credentials.status.bitstring import decode_bitstring_status_list
+from sceau_dev.testing.polling import eventually
 from sceau_shared.events import (
     CredentialStatusChangedV1,
     StatusChange,
@@ -32,7 +33,9 @@ async def test_revoke_suspend_reinstate_and_list_publication(harness: IssuerHarn
     cid = issued["credential_id"]
     index = int(issued["document"]["credentialStatus"][0]["statusListIndex"])
     # The new list is published (all clear) as soon as it has a credential.
-    await wait_for(lambda: _lists_published(harness))
+    await eventually(
+        lambda: _lists_published(harness), timeout_s=30, message="status lists published"
+    )
     suspended = await harness.http.post(
         f"/v1/credentials/{cid}/suspend", json={"reason_code": "under-review"}, headers=headers
     )
@@ -75,7 +78,7 @@ async def test_revoke_suspend_reinstate_and_list_publication(harness: IssuerHarn
         encoded = latest.credential["credentialSubject"]["encodedList"]  # type: ignore[index]
         return bool(decode_bitstring_status_list(encoded).get_bit(index))
 
-    await wait_for(revocation_bit_published)
+    await eventually(revocation_bit_published, timeout_s=30, message="revocation bit published")
     # ... and every publication reaches Kafka, signed.
     versions = await _lists_published(harness)
     events = await consume(harness.settings.kafka, StatusListPublishedV1, versions * 2)
@@ -90,7 +93,9 @@ async def test_bulk_change_resigns_each_list_once(harness: IssuerHarness) -> Non
     ids = []
     for n in range(6):
         ids.append((await harness.issue(headers, achievement, f"p{n}@example.org")).json())
-    await wait_for(lambda: _lists_published(harness))
+    await eventually(
+        lambda: _lists_published(harness), timeout_s=30, message="status lists published"
+    )
     before = await _lists_published(harness)
     bulk = await harness.http.post(
         "/v1/credentials/status",
@@ -107,7 +112,7 @@ async def test_bulk_change_resigns_each_list_once(harness: IssuerHarness) -> Non
     async def republished() -> bool:
         return await _lists_published(harness) > before
 
-    await wait_for(republished)
+    await eventually(republished, timeout_s=30, message="status lists republished")
     await asyncio.sleep(1.5)  # several debounce windows: no second signature follows
     assert await _lists_published(harness) == before + 1
     by_ids = await harness.http.post(

@@ -7,8 +7,9 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from issuer_support import IssuerHarness, consume, wait_for
+from issuer_support import IssuerHarness, consume
 
+from sceau_dev.testing.polling import eventually
 from sceau_issuer.apikeys.service import Scope
 from sceau_shared.events import DidMethod, InstitutionRegisteredV1, IssuerKeyPublishedV1, KeyAction
 from sceau_shared.kafka import EventPublisher, create_broker
@@ -32,8 +33,10 @@ async def test_registered_event_creates_tenant_and_publishes_key(harness: Issuer
         await publisher.publish(event)
         await publisher.publish(event)  # redelivery: no second key
 
-    doc = await wait_for(
-        lambda: harness.db["institutions"].find_one({"_id": "college-a"}), within=60
+    doc = await eventually(
+        lambda: harness.db["institutions"].find_one({"_id": "college-a"}),
+        timeout_s=60,
+        message="institution college-a registered",
     )
     [key] = doc["keys"]
     assert key["did"].startswith("did:key:z6Mk")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -13,20 +12,6 @@ from sceau_shared.settings import KafkaSettings
 
 OPERATOR_TOKEN = "integration-operator-token-0123456789"
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}", "X-Sceau-Actor": "alice"}
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, within: float = 30.0, interval: float = 0.1
-) -> Any:
-    """Poll ``check`` until it returns a truthy value."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(interval)
 
 
 async def nothing_on(kafka_settings: KafkaSettings, event_type: type[Event]) -> bool:

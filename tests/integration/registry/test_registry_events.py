@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from registry_support import OPERATOR, consume, eventually, nothing_on
+from registry_support import OPERATOR, consume, nothing_on
 
 from sceau_credentials.keys import SigningKey
+from sceau_dev.testing.polling import eventually
 from sceau_shared.events import (
     AccreditationChangedV1,
     IssuerKeyPublishedV1,
@@ -107,7 +108,8 @@ async def test_key_events_become_the_hosted_did_document(
         key = answer.json()["key"]
         return bool(key and key["revoked_as_of"])
 
-    await eventually(all_consumed)  # the revocation is the last event published
+    # The revocation is the last event published.
+    await eventually(all_consumed, timeout_s=30, message="key revocation consumed")
     response = await http.get("/institutions/cegep-a/did.json")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/did+json"
@@ -159,13 +161,13 @@ async def test_did_key_events_link_the_did_to_the_institution(
         answer = (await http.get(f"/v1/issuers/{key.controller}")).json()
         return bool(answer["registered"] and answer["institution_id"] == "inst-k")
 
-    await eventually(linked)
+    await eventually(linked, timeout_s=30, message="DID linked to inst-k")
 
     async def shown() -> bool:
         listed = (await http.get("/v1/institutions/inst-k")).json()
         return bool(listed["dids"] == [key.controller])
 
-    await eventually(shown)
+    await eventually(shown, timeout_s=30, message="DID shown on inst-k")
     (announced,) = await consume(kafka_settings, AccreditationChangedV1, 1)
     assert announced.dids == [key.controller]
     assert announced.reason == "did-linked"
@@ -180,10 +182,10 @@ async def test_status_lists_out_of_order_newest_wins(
         response = await http.get("/v1/status-lists/cegep-a-rev-1")
         return response if response.status_code == 200 else None
 
-    first = await eventually(served)
+    first = await eventually(served, timeout_s=30, message="status list served")
     # Give the late versions time to arrive; they must not replace version 3.
     await publish(list_event(1))
-    second = await eventually(served)
+    second = await eventually(served, timeout_s=30, message="status list served")
     for response in (first, second):
         assert response.json()["credentialSubject"]["encodedList"] == "uH4sI-v3"
     assert second.headers["etag"] == first.headers["etag"]
@@ -198,7 +200,7 @@ async def test_status_lists_out_of_order_newest_wins(
         response = await http.get("/v1/status-lists/cegep-a-rev-1")
         return bool(response.json()["credentialSubject"]["encodedList"] == "uH4sI-v4")
 
-    await eventually(newer)
+    await eventually(newer, timeout_s=30, message="version 4 served")
 
 
 async def test_replaying_every_event_from_the_start_is_harmless(
@@ -219,7 +221,7 @@ async def test_replaying_every_event_from_the_start_is_harmless(
         processed = await db["processed_events"].count_documents({})
         return bool(doc and doc["version"] == 2 and processed == len(KEY_EVENTS))
 
-    await eventually(settled)
+    await eventually(settled, timeout_s=30, message="events settled")
 
     async def state() -> tuple[Any, ...]:
         keys = [d async for d in db["keys"].find({}).sort("_id", 1)]
@@ -244,7 +246,7 @@ async def test_replaying_every_event_from_the_start_is_harmless(
     async def marker_served() -> bool:
         return (await http.get("/v1/status-lists/marker")).status_code == 200
 
-    await eventually(marker_served)
+    await eventually(marker_served, timeout_s=30, message="marker list served")
     assert await state() == before
     # The replay announced nothing (a hosted DID is linked at registration already).
     assert await nothing_on(kafka_settings, AccreditationChangedV1)

@@ -8,8 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from registry_support import OPERATOR, consume, eventually
+from registry_support import OPERATOR, consume
 
+from sceau_dev.testing.polling import eventually
 from sceau_shared.events import (
     AccreditationChangedV1,
     DidMethod,
@@ -229,7 +230,7 @@ async def test_events_and_audit_lost_in_a_crash_are_written_at_restart(
     async def relayed() -> bool:
         return bool(await db["events"].count_documents({"published": False}) == 0)
 
-    await eventually(relayed)
+    await eventually(relayed, timeout_s=30, message="outbox relayed")
     ids = sorted([d["_id"] async for d in db["events"].find({})])
     assert len(ids) == 2
     # Simulate a crash right after the state change: its audit entry and event never written.

@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from registry_support import OPERATOR, eventually
+from registry_support import OPERATOR
 
 from sceau_credentials.engine import verify_proof
+from sceau_dev.testing.polling import eventually
 from sceau_shared.settings import MongoSettings
 
 pytestmark = pytest.mark.integration
@@ -56,7 +57,9 @@ async def test_trust_list_is_signed_by_the_registry_and_resigned_only_on_change(
         institutions = response.json()["credentialSubject"]["institutions"]
         return response if len(institutions) == count else None
 
-    first = await eventually(lambda: listing(1))
+    first = await eventually(
+        lambda: listing(1), timeout_s=30, message="trust list with 1 institution"
+    )
     credential = first.json()
     assert credential["issuer"]["id"] == REGISTRY_DID
     assert credential["credentialSubject"]["institutions"][0]["dids"] == ["did:web:alpha.example"]
@@ -76,7 +79,9 @@ async def test_trust_list_is_signed_by_the_registry_and_resigned_only_on_change(
     assert publisher.signatures == signatures
 
     await accredited_institution(http, "beta")
-    second = await eventually(lambda: listing(2))
+    second = await eventually(
+        lambda: listing(2), timeout_s=30, message="trust list with 2 institutions"
+    )
     assert second.headers["etag"] != first.headers["etag"]
     assert (await verify_proof(second.json(), RegistryResolver(http))).verified
 

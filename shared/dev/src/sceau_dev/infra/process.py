@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sceau_dev.testing.polling import eventually_sync
+
 Progress = Callable[[str], None]
 
 
@@ -112,16 +114,28 @@ def wait_until(
     alive: Callable[[], bool] | None = None,
     log_file: Path | None = None,
 ) -> None:
-    """Poll ``check`` until true; fail clearly on timeout or when the process died."""
+    """Poll ``check`` until true (the one polling helper); fail clearly on timeout or death.
+
+    What this adds to :func:`~sceau_dev.testing.polling.eventually_sync` is what the operator
+    needs: a progress line before the wait, a server that died stops the wait at once, and both
+    failures are an :class:`InfraError` ending with the server's log file and its last lines.
+    """
     progress(f"waiting for {what} (up to {timeout_s:.0f}s)")
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         if check():
-            return
+            return True
         if alive is not None and not alive():
             raise InfraError(f"{what} exited during start-up{_log_hint(log_file)}")
-        time.sleep(0.2)
-    raise InfraError(f"timed out after {timeout_s:.0f}s waiting for {what}{_log_hint(log_file)}")
+        return False
+
+    eventually_sync(
+        ready,
+        timeout_s=timeout_s,
+        message=f"waiting for {what}",
+        error=InfraError,
+        details=lambda: _log_hint(log_file).removeprefix("; "),
+    )
 
 
 def _log_hint(log_file: Path | None) -> str:
