@@ -27,6 +27,7 @@ from aiosmtpd.controller import Controller
 from asgi_lifespan import LifespanManager
 from pymongo.asynchronous.database import AsyncDatabase
 
+from sceau_dev.testing import polling
 from sceau_notifier.app import create_api
 from sceau_notifier.clock import Clock
 from sceau_notifier.graph import NotifierGraph, compose_graph
@@ -237,11 +238,7 @@ async def publisher(kafka_settings: KafkaSettings) -> AsyncIterator[EventPublish
 
 
 async def eventually(check: Callable[[], Any], within: float = 20.0, step: float = 0.1) -> Any:
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await check() if asyncio.iscoroutinefunction(check) else check()
-        if last:
-            return last
-        await asyncio.sleep(step)
-    raise AssertionError(f"condition not met within {within}s (last: {last!r})")
+    """The notifier tests' defaults for the one polling helper (sceau_dev.testing.polling)."""
+    return await polling.eventually(
+        check, timeout_s=within, interval_s=step, message="notifier test condition"
+    )

@@ -24,6 +24,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from verifier_support import Issuer, RegistryStandIn, StatusList, serve
 
+from sceau_dev.testing.polling import eventually
 from sceau_shared.events import (
     AccreditationChangedV1,
     Event,
@@ -102,14 +103,6 @@ async def env(kafka_settings: KafkaSettings) -> AsyncIterator[Env]:
             )
         finally:
             await broker.stop()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], limit_s: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + limit_s
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
 
 
 def _status(result: dict[str, Any]) -> str:
@@ -204,7 +197,9 @@ class TestVerifierService:
                 ]
                 return all(_status(a) == "failed" for a in answers)
 
-            await eventually(revoked_everywhere)
+            await eventually(
+                revoked_everywhere, timeout_s=30, message="revocation seen by every worker"
+            )
             # The event carried the list: no replica had to fetch it again.
             assert env.registry.list_requests == requests_before
 
@@ -234,7 +229,9 @@ class TestVerifierService:
                 answer = (await client.post("/v1/verify", json=credential)).json()
                 return answer["verified"] is False
 
-            await eventually(refused)
+            await eventually(
+                refused, timeout_s=30, message="the suspension reaches the cached answer"
+            )
 
     async def test_status_list_unreachable_is_inconclusive(self, env: Env) -> None:
         credential, _ = await env.issuer.issue(lists=[env.revocation])
