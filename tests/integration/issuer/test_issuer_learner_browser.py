@@ -7,15 +7,13 @@ reader needs (document language, a single h1, every form control labelled, the Q
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 from issuer_support import IssuerHarness
 from learner_support import issued_with_page
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from sceau_dev.testing import axe
 from sceau_dev.testing.registry_stand_in import serve
@@ -24,35 +22,16 @@ from sceau_issuer.settings import IssuerSettings
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    completed = subprocess.run(
-        ["/bin/bash", str(ROOT / "scripts" / "setup-browser.sh")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if completed.returncode != 0 or not Path(CHROMIUM).exists():
-        pytest.fail(f"setup-browser.sh failed:\n{completed.stderr}")
-    return CHROMIUM
+    return axe.installed_chromium()
 
 
 @pytest.fixture
 async def browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=FLAGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with axe.chromium(chromium) as launched:
+        yield launched
 
 
 async def _serious_violations(browser: Browser, url: str) -> str:

@@ -8,47 +8,28 @@ Chromium through ``executable_path``. JavaScript is switched off: the page must 
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 from test_verifier_service import verifier_settings
 from verifier_support import Issuer, RegistryStandIn, StatusList, serve
 
+from sceau_dev.testing import axe
 from sceau_shared.settings import KafkaSettings
 from sceau_verifier.app import create_api
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(tempfile.gettempdir()) / "sceau-verifier-page"
 
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    completed = subprocess.run(
-        ["/bin/bash", str(ROOT / "scripts" / "setup-browser.sh")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if completed.returncode != 0 or not Path(CHROMIUM).exists():
-        pytest.fail(f"setup-browser.sh failed:\n{completed.stderr}")
-    return CHROMIUM
+    return axe.installed_chromium()
 
 
 @pytest.fixture
@@ -66,14 +47,8 @@ async def site(kafka_settings: KafkaSettings) -> AsyncIterator[tuple[str, Issuer
 
 @pytest.fixture
 async def browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=FLAGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
+    async with axe.chromium(chromium) as launched:
+        yield launched
 
 
 async def test_paste_verify_in_french_then_switch_to_english(
