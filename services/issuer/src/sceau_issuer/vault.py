@@ -116,39 +116,12 @@ class Vault:
 
     def claim_token(self, *, credential_id: str, institution_id: str, ttl_s: int) -> str:
         """Return a signed, expiring token naming one credential (URL-safe)."""
-        body = json.dumps(
-            {"c": credential_id, "i": institution_id, "e": int(time.time()) + ttl_s},
-            separators=(",", ":"),
-        ).encode()
-        mac = hmac.new(self._claim_key, body, hashlib.sha256).digest()
-        return f"{_b64(body)}.{_b64(mac)}"
+        claims = {"c": credential_id, "i": institution_id, "e": int(time.time()) + ttl_s}
+        return _sign_token(self._claim_key, claims)
 
     def read_claim_token(self, token: str, *, now: float | None = None) -> tuple[str, str] | None:
         """Return ``(institution_id, credential_id)`` for a valid, unexpired token, else None."""
-        if len(token) > 512 or token.count(".") != 1:
-            return None
-        body_text, mac_text = token.split(".")
-        try:
-            body, mac = _unb64(body_text), _unb64(mac_text)
-        except (ValueError, TypeError):
-            return None
-        expected = hmac.new(self._claim_key, body, hashlib.sha256).digest()
-        if not hmac.compare_digest(mac, expected):
-            return None
-        try:
-            claims = json.loads(body)
-        except ValueError:
-            return None
-        if not isinstance(claims, dict):
-            return None
-        expires, credential_id, institution_id = claims.get("e"), claims.get("c"), claims.get("i")
-        if not isinstance(expires, int) or not isinstance(credential_id, str):
-            return None
-        if not isinstance(institution_id, str):
-            return None
-        if expires < (time.time() if now is None else now):
-            return None
-        return institution_id, credential_id
+        return _read_token(self._claim_key, token, purpose=None, now=now)
 
     # --- learner pages -----------------------------------------------------------------------
 
@@ -158,44 +131,17 @@ class Vault:
         Its MAC key is derived for this purpose only (and the body names the purpose), so a claim
         token never opens a learner page and the other way round.
         """
-        body = json.dumps(
-            {
-                "p": "learner",
-                "c": credential_id,
-                "i": institution_id,
-                "e": int(time.time()) + ttl_s,
-            },
-            separators=(",", ":"),
-        ).encode()
-        mac = hmac.new(self._learner_key, body, hashlib.sha256).digest()
-        return f"{_b64(body)}.{_b64(mac)}"
+        claims = {
+            "p": "learner",
+            "c": credential_id,
+            "i": institution_id,
+            "e": int(time.time()) + ttl_s,
+        }
+        return _sign_token(self._learner_key, claims)
 
     def read_learner_token(self, token: str, *, now: float | None = None) -> tuple[str, str] | None:
         """Return ``(institution_id, credential_id)`` for a valid learner token, else None."""
-        if len(token) > 512 or token.count(".") != 1:
-            return None
-        body_text, mac_text = token.split(".")
-        try:
-            body, mac = _unb64(body_text), _unb64(mac_text)
-        except (ValueError, TypeError):
-            return None
-        expected = hmac.new(self._learner_key, body, hashlib.sha256).digest()
-        if not hmac.compare_digest(mac, expected):
-            return None
-        try:
-            claims = json.loads(body)
-        except ValueError:
-            return None
-        if not isinstance(claims, dict) or claims.get("p") != "learner":
-            return None
-        expires, credential_id, institution_id = claims.get("e"), claims.get("c"), claims.get("i")
-        if not isinstance(expires, int) or not isinstance(credential_id, str):
-            return None
-        if not isinstance(institution_id, str):
-            return None
-        if expires < (time.time() if now is None else now):
-            return None
-        return institution_id, credential_id
+        return _read_token(self._learner_key, token, purpose="learner", now=now)
 
     def contact_key(self, email_norm: str) -> str:
         """A keyed hash of a normalised e-mail address (the learner-contact index's key).
@@ -212,3 +158,45 @@ class Vault:
         share) and the public id (which alone opens nothing).
         """
         return _b64(hmac.new(self._share_key, share_id.encode(), hashlib.sha256).digest())
+
+
+def _sign_token(key: bytes, claims: dict[str, object]) -> str:
+    """``base64url(JSON claims).base64url(HMAC-SHA256)``: the shape of every token we hand out."""
+    body = json.dumps(claims, separators=(",", ":")).encode()
+    mac = hmac.new(key, body, hashlib.sha256).digest()
+    return f"{_b64(body)}.{_b64(mac)}"
+
+
+def _read_token(
+    key: bytes, token: str, *, purpose: str | None, now: float | None
+) -> tuple[str, str] | None:
+    """``(institution_id, credential_id)`` of a valid, unexpired token of ``purpose``, else None.
+
+    ``purpose`` None means a token whose body names none (claim links predate purposes).
+    """
+    if len(token) > 512 or token.count(".") != 1:
+        return None
+    body_text, mac_text = token.split(".")
+    try:
+        body, mac = _unb64(body_text), _unb64(mac_text)
+    except (ValueError, TypeError):
+        return None
+    expected = hmac.new(key, body, hashlib.sha256).digest()
+    if not hmac.compare_digest(mac, expected):
+        return None
+    try:
+        claims = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(claims, dict):
+        return None
+    if purpose is not None and claims.get("p") != purpose:
+        return None
+    expires, credential_id, institution_id = claims.get("e"), claims.get("c"), claims.get("i")
+    if not isinstance(expires, int) or not isinstance(credential_id, str):
+        return None
+    if not isinstance(institution_id, str):
+        return None
+    if expires < (time.time() if now is None else now):
+        return None
+    return institution_id, credential_id
