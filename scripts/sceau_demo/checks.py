@@ -39,3 +39,14 @@ def expect(response: httpx.Response, *statuses: int) -> dict[str, Any]:
         )
     data: dict[str, Any] = response.json() if response.content else {}
     return data
+
+
+def expect_file(response: httpx.Response, media_type: str) -> bytes:
+    """Return a downloaded file's bytes; :class:`StepFailed` unless a 200 of that media type."""
+    got = response.headers.get("content-type", "")
+    if response.status_code != 200 or not got.startswith(media_type):
+        raise StepFailed(
+            f"{response.request.method} {response.request.url} -> {response.status_code} "
+            f"({got or 'no content type'}), expected a {media_type} file: {response.text[:300]}"
+        )
+    return response.content
