@@ -6,6 +6,7 @@ which is what the demo prints and what the end-to-end tests report.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +29,31 @@ async def eventually(
     return await polling.eventually(
         check, timeout_s=timeout_s, message=what, interval_s=interval_s, error=StepFailed
     )
+
+
+async def until_verified(
+    answer: Callable[[], Awaitable[dict[str, Any]]],
+    what: str,
+    timeout_s: float,
+    interval_s: float = 0.25,
+) -> dict[str, Any]:
+    """Ask the verifier (``answer``) until it says verified; return that answer.
+
+    Right after issuance the status list may still be on its way to the registry, so the first
+    answers may honestly be "inconclusive". A timeout names the last answer's checks.
+    """
+    last: dict[str, Any] = {}
+
+    async def verified() -> bool:
+        nonlocal last
+        last = await answer()
+        return bool(last["verified"])
+
+    try:
+        await eventually(verified, what, timeout_s, interval_s)
+    except StepFailed as exc:
+        raise StepFailed(f"{exc}; checks: {json.dumps(last.get('checks'))[:1500]}") from exc
+    return last
 
 
 def expect(response: httpx.Response, *statuses: int) -> dict[str, Any]:

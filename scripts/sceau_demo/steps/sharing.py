@@ -20,7 +20,8 @@ from typing import Any
 import httpx
 
 from sceau_demo.catalogue import CAPSTONE_GRADE, CAPSTONE_NAME, capstone_body
-from sceau_demo.checks import StepFailed, eventually, expect, expect_file
+from sceau_demo.checks import StepFailed, eventually, expect, expect_file, until_verified
+from sceau_demo.console import show_checks
 from sceau_demo.learners import Learner
 from sceau_demo.output import write_share_file
 from sceau_demo.steps.issue import publish_achievement
@@ -136,28 +137,21 @@ async def step_share(story: Story, http: httpx.AsyncClient, learner: Learner) ->
 
 async def employer_opens(story: Story, http: httpx.AsyncClient, share_url: str) -> None:
     """The employer opens the link: verified now, and the document shown carries no grade."""
-    last: dict[str, Any] = {}
 
-    async def verified() -> bool:
-        nonlocal last
-        answer = await http.get(
+    async def answer() -> dict[str, Any]:
+        opened = await http.get(
             share_url, params={"lang": "en"}, headers={"Accept": "application/json"}
         )
-        last = expect(answer, 200)
-        return bool(last["verified"])
+        return expect(opened, 200)
 
-    try:
-        await eventually(verified, "the share link verifies", story.timeout_s, interval_s=0.5)
-    except StepFailed as exc:
-        raise StepFailed(f"{exc}; checks: {json.dumps(last.get('checks'))[:1500]}") from exc
+    last = await until_verified(answer, "the share link verifies", story.timeout_s, 0.5)
     story.summary.share_verdict = last["outcome"]
     about = last.get("summary") or {}
     story.log(
         f"an employer opens the link — verifier: {last['outcome'].upper()} — issued by "
         f"{about['issuer']['name']}, '{about.get('achievement_name')}', {about.get('hours')} h"
     )
-    for item in last["checks"]:
-        print(f"    {item['name']:<10} {item['status']:<8} {item['reason_en'][:90]}", flush=True)
+    show_checks(last)
     page = await http.get(share_url, headers={"Accept-Language": "fr-CA,fr;q=0.9"})
     french = expect_file(page, "text/html").decode("utf-8")
     if "Titre vérifié" not in french or CAPSTONE_GRADE in french:
