@@ -18,7 +18,7 @@ local SMTP sink and a webhook receiver in this process, and then plays the story
 6. the college issues a graded capstone to a learner, who follows the e-mail's link to their page,
    accepts the credential and creates a share link hiding the grade (posting the page's forms),
    downloads its QR code, the PDF and the baked badge; an employer opens the link at the verifier:
-   verified, no grade shown;
+   verified, no grade shown; the college revokes the credential and the same link says so;
 7. a summary.
 
 Everything the story produced lands in ``demo-output/``: every signed credential

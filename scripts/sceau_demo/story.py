@@ -59,6 +59,8 @@ class Summary:
     learner_page: str = ""
     share_url: str = ""
     share_verdict: str = ""
+    share_verdict_after: str = ""
+    share_revocation_visible_s: float = 0.0
     share_grade_hidden: bool = False
     share_opened: int = 0
     share_files: list[str] = field(default_factory=list)

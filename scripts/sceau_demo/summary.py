@@ -29,6 +29,11 @@ def print_summary(story: Story, elapsed: float) -> None:
         ),
         ("", s.share_url),
         (
+            "revoked via the link",
+            f"-> {s.share_verdict_after}, "
+            f"{s.share_revocation_visible_s:.2f}s after the college's call",
+        ),
+        (
             "output",
             f"{story.output}/credentials ({s.credentials_written} files), mail/, logs/, "
             f"share/ ({', '.join(s.share_files)})",

@@ -5,7 +5,8 @@ onboards a college, the college issues three modules through the batch API, the 
 who complete all three receive the overall credential automatically, every learner receives an
 e-mail per credential (real SMTP) and the college a signed webhook per credential, and an
 employer sees a credential verified, then revoked after the college revokes it. Then the sharing
-scene: a learner accepts a graded capstone on their page and shares it hiding the grade; the
+scene: a learner accepts a graded capstone on their page and shares it hiding the grade, an
+employer opens the link, the college revokes the credential and the same link says so; the
 files it leaves in ``share/`` (link, QR code, PDF, baked badge, the employer's download) are
 checked with real decoders (zxing-cpp for the QR codes, pypdfium2 for the PDF).
 """
@@ -85,6 +86,9 @@ def _check_sharing_scene(system: System, summary: Any, share: Path) -> None:
     assert summary.share_verdict == "verified"
     assert summary.share_grade_hidden
     assert summary.share_opened >= 1
+    # The college's revocation, seen through the same link.
+    assert summary.share_verdict_after == "not-verified"
+    assert 0 < summary.share_revocation_visible_s < 15
     assert url.startswith(f"{system.config.url('verifier')}/s/")
     assert (share / "share-link.txt").read_text(encoding="utf-8").strip() == url
 

@@ -5,26 +5,29 @@ the SMTP sink), post the page's forms (accept, then a share with "hide the grade
 download what the page offers (the share's QR code, the PDF certificate, the baked badge). The
 employer then opens the share link at the verifier: the credential is verified at that moment, and
 the document shown carries no grade. The learner's page counts the opening (the verifier's
-``ShareOpenedV1`` through Kafka to the issuer).
-
-The share link stays open, so with ``--keep-running`` it (and its QR code) works in a browser.
+``ShareOpenedV1`` through Kafka to the issuer). Last, the college revokes the credential and the
+employer's same link says so within seconds (the link itself stays open: with ``--keep-running``
+it, and its QR code, show the revoked credential in a browser).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 
+from sceau_credentials.results import CREDENTIAL_REVOKED
 from sceau_demo.catalogue import CAPSTONE_GRADE, CAPSTONE_NAME, capstone_body
 from sceau_demo.checks import StepFailed, eventually, expect, expect_file, until_verified
 from sceau_demo.console import show_checks
 from sceau_demo.learners import Learner
 from sceau_demo.output import write_share_file
 from sceau_demo.steps.issue import publish_achievement
+from sceau_demo.steps.verification import status_problem
 from sceau_demo.story import Story
 
 #: What the learner names the link (a label for themselves; the employer never sees it).
@@ -32,6 +35,8 @@ SHARE_LABEL = "Commission scolaire des Laurentides (RH)"
 LEARNER_PAGE = re.compile(r"https?://\S+/learn/[A-Za-z0-9_.\-]+")
 SHARE_LINK = re.compile(r'href="(https?://[^"]+/s/[A-Za-z0-9_\-]+)"')
 SHARE_QR = re.compile(r'href="[^"]*/shares/([A-Za-z0-9_\-]+)/qr\.png"')
+#: What the share page says in French once the credential is revoked.
+REVOKED_FR = "Ce titre a été révoqué"
 
 
 def _text(message: EmailMessage) -> str:
@@ -84,27 +89,39 @@ async def learner_page_from_mail(story: Story, learner: Learner) -> tuple[str, E
 
 
 async def step_share(story: Story, http: httpx.AsyncClient, learner: Learner) -> None:
-    """6. Accept on the learner page, share hiding the grade, download, the employer opens."""
-    summary = story.summary
+    """6. Accept on the learner page, share hiding the grade, download; the employer opens."""
     detail = await issue_capstone(story, http, learner)
     page_url, message = await learner_page_from_mail(story, learner)
     write_share_file(story, "issuance-email.eml", message.as_bytes())
-    summary.learner_page = page_url
+    story.summary.learner_page = page_url
+    await accept(story, http, page_url, detail["credential_id"])
+    share_url, share_id = await share_hiding_grade(story, http, page_url)
+    await download_from_page(story, http, page_url, share_id)
+    await employer_opens(story, http, share_url)
+    await opening_counted(story, http, page_url)
+    await revocation_through_the_link(story, http, detail["credential_id"], share_url)
+
+
+async def accept(story: Story, http: httpx.AsyncClient, page_url: str, credential_id: str) -> None:
+    """Post the page's accept form; the college then sees the consent on the credential."""
     expect_file(await http.get(page_url), "text/html")
     expect(await http.post(f"{page_url}/accept"), 303)
     story.log("the learner accepts the credential on their page (POST …/accept: consent recorded)")
-    consent = (
-        expect(
-            await http.get(
-                story.url("issuer", f"/v1/credentials/{detail['credential_id']}"),
-                headers=story.college.auth,
-            ),
-            200,
-        ).get("consent")
-        or {}
+    detail = expect(
+        await http.get(
+            story.url("issuer", f"/v1/credentials/{credential_id}"), headers=story.college.auth
+        ),
+        200,
     )
+    consent = detail.get("consent") or {}
     if consent.get("state") != "accepted":
         raise StepFailed(f"the college does not see the learner's consent: {consent}")
+
+
+async def share_hiding_grade(
+    story: Story, http: httpx.AsyncClient, page_url: str
+) -> tuple[str, str]:
+    """Post the page's share form (30 days, grade hidden); return the link and its share id."""
     expect(
         await http.post(
             f"{page_url}/shares",
@@ -112,39 +129,47 @@ async def step_share(story: Story, http: httpx.AsyncClient, learner: Learner) ->
         ),
         303,
     )
-    page = await http.get(page_url)
-    html = expect_file(page, "text/html").decode("utf-8")
+    html = expect_file(await http.get(page_url), "text/html").decode("utf-8")
     links, qrs = SHARE_LINK.findall(html), SHARE_QR.findall(html)
     if len(links) != 1 or len(qrs) != 1:
         raise StepFailed(f"the learner page lists {len(links)} share links, {len(qrs)} QR codes")
-    share_url, share_id = links[0], qrs[0]
-    summary.share_url = share_url
-    story.log(f"share link '{SHARE_LABEL}' (30 days, grade hidden): {share_url[:60]}…")
+    story.summary.share_url = links[0]
+    story.log(f"share link '{SHARE_LABEL}' (30 days, grade hidden): {links[0][:60]}…")
+    return links[0], qrs[0]
+
+
+async def download_from_page(
+    story: Story, http: httpx.AsyncClient, page_url: str, share_id: str
+) -> None:
+    """Save what the page offers: the share's QR code, the PDF certificate, the baked badge."""
     downloads = {
         "share-qr.png": (f"{page_url}/shares/{share_id}/qr.png", "image/png"),
         "certificate.pdf": (f"{page_url}/credential.pdf", "application/pdf"),
         "badge.png": (f"{page_url}/badge.png", "image/png"),
     }
+    files = story.summary.share_files
     for name, (url, media_type) in downloads.items():
-        body = expect_file(await http.get(url), media_type)
-        summary.share_files.append(write_share_file(story, name, body).name)
-    summary.share_files.append(write_share_file(story, "share-link.txt", share_url + "\n").name)
+        files.append(
+            write_share_file(story, name, expect_file(await http.get(url), media_type)).name
+        )
+    files.append(write_share_file(story, "share-link.txt", story.summary.share_url + "\n").name)
     folder = story.output / "share"
     story.log(f"downloaded from the page: QR code, PDF certificate, baked badge -> {folder}")
-    await employer_opens(story, http, share_url)
-    await opening_counted(story, http, page_url)
+
+
+async def share_answer(http: httpx.AsyncClient, share_url: str) -> dict[str, Any]:
+    """The share link opened as an API client would: the verifier's JSON answer, in English."""
+    opened = await http.get(
+        share_url, params={"lang": "en"}, headers={"Accept": "application/json"}
+    )
+    return expect(opened, 200)
 
 
 async def employer_opens(story: Story, http: httpx.AsyncClient, share_url: str) -> None:
     """The employer opens the link: verified now, and the document shown carries no grade."""
-
-    async def answer() -> dict[str, Any]:
-        opened = await http.get(
-            share_url, params={"lang": "en"}, headers={"Accept": "application/json"}
-        )
-        return expect(opened, 200)
-
-    last = await until_verified(answer, "the share link verifies", story.timeout_s, 0.5)
+    last = await until_verified(
+        lambda: share_answer(http, share_url), "the share link verifies", story.timeout_s, 0.5
+    )
     story.summary.share_verdict = last["outcome"]
     about = last.get("summary") or {}
     story.log(
@@ -178,3 +203,38 @@ async def opening_counted(story: Story, http: httpx.AsyncClient, page_url: str) 
     opened = await eventually(counted, "the opening counted on the learner page", story.timeout_s)
     story.summary.share_opened = opened
     story.log(f"the learner's page shows the link opened {opened} time(s) (access receipts)")
+
+
+async def revocation_through_the_link(
+    story: Story, http: httpx.AsyncClient, credential_id: str, share_url: str
+) -> None:
+    """The college revokes the credential; the employer's same link says so, within seconds."""
+    started = time.monotonic()
+    expect(
+        await http.post(
+            story.url("issuer", f"/v1/credentials/{credential_id}/revoke"),
+            headers=story.college.auth,
+            json={"reason_code": "issued-in-error", "note": "demo: seen through the share link"},
+        ),
+        200,
+    )
+    story.log("the college revokes the capstone; the employer opens the same link again …")
+
+    async def says_revoked() -> dict[str, Any] | None:
+        answer = await share_answer(http, share_url)
+        return answer if status_problem(answer) == CREDENTIAL_REVOKED else None
+
+    last: dict[str, Any] = await eventually(
+        says_revoked, "the share link says revoked", story.timeout_s, interval_s=0.2
+    )
+    visible = time.monotonic() - started
+    story.summary.share_verdict_after = last["outcome"]
+    story.summary.share_revocation_visible_s = visible
+    page = await http.get(share_url, headers={"Accept-Language": "fr-CA,fr;q=0.9"})
+    if REVOKED_FR not in expect_file(page, "text/html").decode("utf-8"):
+        raise StepFailed(f"the French share page does not say '{REVOKED_FR}'")
+    reason = next(c for c in last["checks"] if c["name"] == "status")["reason_en"]
+    story.log(
+        f"verifier through the link: {last['outcome'].upper()} — {reason} (visible "
+        f"{visible:.2f}s after the college's call; the page in French: '{REVOKED_FR} …')"
+    )
