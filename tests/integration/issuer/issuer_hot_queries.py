@@ -5,8 +5,8 @@ background loops not started), so what is checked is exactly what the code sends
 (``test_issuer_hot_queries.py``) records every command with a PyMongo command listener and asks
 the server to ``explain`` each filter. A hot query must be answered from the primary key (FerretDB
 1.24, SQLite) or an index (MongoDB); ``bounded`` lists the collections a path may read whole
-because their size does not grow with the credentials (the batch work queue, the status change
-log, the status list documents). Entries run in order and share one :class:`World`.
+because their size does not grow with the credentials (the batch work queue, the status list
+documents). Entries run in order and share one :class:`World`.
 
 docs/mongodb-features.md ("Hot queries") lists the same names.
 """
@@ -296,10 +296,10 @@ HOT_QUERIES: dict[str, HotQuery] = {
     "revoke": HotQuery("POST /v1/credentials/{id}/revoke", "credentials._id", revoke),
     "status list publish": HotQuery(
         "status publisher (after a change)",
-        "status_lists (one per 131,072 slots), status_changes (one per change), "
-        "credentials._id of the logged changes",
+        "status_lists (one per 131,072 slots), status_changes._id = list|n from the list's "
+        "position on, credentials._id of those changes",
         status_list_publish,
-        bounded=frozenset({"status_lists", "status_changes"}),
+        bounded=frozenset({"status_lists"}),
     ),
     "credentials relay": HotQuery(
         "outbox relay of a new credential",

@@ -71,6 +71,10 @@ class StatusListRepository:
                     },
                     "version": 0,
                     "needs_publish": True,
+                    # A new list has no change logged yet: its re-signs read the numbered change
+                    # log from 0 (status/changes_repository.py) and keep the set indexes here.
+                    "log_next": 0,
+                    "flags": {},
                     "created_at": utcnow(),
                 }
             )
@@ -83,10 +87,15 @@ class StatusListRepository:
         async for doc in self._collection.find({"needs_publish": True}, {"_id": 1}):
             yield str(doc["_id"])
 
-    async def publication_times(self) -> AsyncIterator[tuple[str, datetime | None]]:
-        """Every list with the moment of its last publication (recovery sweep)."""
-        async for doc in self._collection.find({}, {"_id": 1, "published_at": 1}):
-            yield str(doc["_id"]), doc.get("published_at")
+    async def positions(self) -> AsyncIterator[tuple[str, int | None]]:
+        """Every list with the first change-log number it has not applied (recovery sweep).
+
+        ``None`` for a list written before the numbered log (re-signed once in full). The
+        collection holds one small document per 131,072 credentials: read whole.
+        """
+        async for doc in self._collection.find({}, {"_id": 1, "log_next": 1}):
+            position = doc.get("log_next")
+            yield str(doc["_id"]), None if position is None else int(position)
 
     async def get(self, alloc_list_id: str) -> dict[str, Any] | None:
         """One list document, without its outbox."""
@@ -100,12 +109,24 @@ class StatusListRepository:
         version: int,
         published_at: datetime,
         events: Sequence[Event],
+        flags: dict[str, list[int]],
+        log_next: int,
     ) -> bool:
-        """Store a new publication with its events unless another one got there first."""
+        """Store a new publication with its events unless another one got there first.
+
+        ``flags`` (the indexes set per purpose) and ``log_next`` (the first change not applied)
+        let the next re-sign start from here instead of from every change ever logged.
+        """
         result = await self._collection.update_one(
             {"_id": alloc_list_id, "version": previous_version},
             {
-                "$set": {"version": version, "needs_publish": False, "published_at": published_at},
+                "$set": {
+                    "version": version,
+                    "needs_publish": False,
+                    "published_at": published_at,
+                    "flags": flags,
+                    "log_next": log_next,
+                },
                 "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
             },
         )
