@@ -16,7 +16,10 @@ from typing import Any
 
 import pytest
 from issuer_support import IssuerHarness, micro
+from learner_support import issued_with_page, share_token, share_urls
 
+from sceau_credentials.dids import DidKeyResolver
+from sceau_credentials.engine import verify_proof
 from sceau_credentials.ob3 import validate_for_signing
 from sceau_credentials.ob3.validation import schema_problems
 from sceau_credentials.status.bitstring import decode_bitstring_status_list
@@ -256,3 +259,31 @@ async def test_opted_in_credentials_suspend_and_reinstate(harness: IssuerHarness
         f"/v1/credentials/{cid}/suspend", json={"reason_code": "under-review"}, headers=headers
     )
     assert still.status_code == 200, still.text
+
+
+async def test_share_derived_credentials_inherit_the_entries(harness: IssuerHarness) -> None:
+    """A share that withholds the grade is signed anew with the original's status entries."""
+    for suspension in (False, True):
+        institution = await harness.tenant()
+        if suspension:
+            await harness.turn_on_suspension(await harness.api_key(institution))
+        _, detail, path = await issued_with_page(
+            harness, f"share{int(suspension)}@example.org", institution=institution
+        )
+        assert (await harness.http.post(f"{path}/accept")).status_code == 303
+        created = await harness.http.post(
+            f"{path}/shares", data={"label": "Employeur", "hide_result": "1"}
+        )
+        assert created.status_code == 303, created.text
+        [url] = share_urls((await harness.http.get(path)).text)
+        shared = await harness.http.get(f"/v1/shares/{share_token(url)}")
+        assert shared.status_code == 200, shared.text
+        document = shared.json()["document"]
+        assert "result" not in document["credentialSubject"]
+        assert document["credentialStatus"] == detail["document"]["credentialStatus"]
+        assert (await verify_proof(document, DidKeyResolver())).verified
+        if suspension:
+            assert len(document["credentialStatus"]) == 2
+            assert [p.path for p in schema_problems(document)] == ["credentialStatus"]
+        else:
+            strictly_valid(document)
