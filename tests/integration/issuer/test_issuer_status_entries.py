@@ -222,11 +222,14 @@ async def test_opted_in_credentials_suspend_and_reinstate(harness: IssuerHarness
         doc = await harness.db["status_lists"].find_one({"_id": alloc})
         return _bit(doc, "suspension", index) is expected
 
-    suspended = await harness.http.post(
-        f"/v1/credentials/{cid}/suspend", json={"reason_code": "under-review"}, headers=headers
-    )
-    assert suspended.status_code == 200, suspended.text
-    assert suspended.json()["status"] == "suspended"
+    async def change(action: str, reason: str = "under-review") -> str:
+        answer = await harness.http.post(
+            f"/v1/credentials/{cid}/{action}", json={"reason_code": reason}, headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["status"])
+
+    assert await change("suspend") == "suspended"
     await eventually(
         lambda: suspension_bit(True), timeout_s=30, message="suspension bit published set"
     )
@@ -237,11 +240,7 @@ async def test_opted_in_credentials_suspend_and_reinstate(harness: IssuerHarness
     ]
     assert suspension_url in {e.list_url for e in published if e.purpose.value == "suspension"}
 
-    reinstated = await harness.http.post(
-        f"/v1/credentials/{cid}/reinstate", json={"reason_code": "other"}, headers=headers
-    )
-    assert reinstated.status_code == 200, reinstated.text
-    assert reinstated.json()["status"] == "active"
+    assert await change("reinstate", "other") == "active"
     await eventually(
         lambda: suspension_bit(False), timeout_s=30, message="suspension bit published cleared"
     )
@@ -255,10 +254,7 @@ async def test_opted_in_credentials_suspend_and_reinstate(harness: IssuerHarness
     strictly_valid(
         (await harness.issue(headers, achievement, "after@example.org")).json()["document"]
     )
-    still = await harness.http.post(
-        f"/v1/credentials/{cid}/suspend", json={"reason_code": "under-review"}, headers=headers
-    )
-    assert still.status_code == 200, still.text
+    assert await change("suspend") == "suspended"
 
 
 async def test_share_derived_credentials_inherit_the_entries(harness: IssuerHarness) -> None:
