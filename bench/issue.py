@@ -143,7 +143,7 @@ async def raw_signing_rate(count: int) -> tuple[float, float]:
             "ob3-v2",
             credential_id=f"urn:uuid:{uuid.uuid4()}",
             issued_at=datetime.now(UTC),
-            status=[status_entry("ob3-v2", p, url, i) for p in ("revocation", "suspension")],
+            status=[status_entry("ob3-v2", "revocation", url, i)],  # the issuer's default
         )
         for i in range(count + 5)
     ]

@@ -105,8 +105,30 @@ async def test_issue_verify_revoke_verify(stack: Stack, http: httpx.AsyncClient)
 
 async def test_suspend_then_reinstate(stack: Stack, http: httpx.AsyncClient) -> None:
     college = await onboard(http, stack, "Nord")
+    # By default a credential carries one status entry (revocation) and cannot be suspended.
+    plain = await issue(http, stack, college, "ada.nord@example.org")
+    assert plain["document"]["credentialStatus"]["statusPurpose"] == "revocation"
+    refused = await http.post(
+        f"{stack.url('issuer')}/v1/credentials/{plain['credential_id']}/suspend",
+        headers=college.auth,
+        json={"reason_code": "under-review"},
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["reason"] == "no-suspension-entry"
+    assert refused.json()["detail_fr"]
+    # The college turns suspension on: credentials issued from now on can be suspended.
+    opted_in = await http.put(
+        f"{stack.url('issuer')}/v1/institution/settings",
+        headers=college.auth,
+        json={"suspension": True},
+    )
+    assert opted_in.status_code == 200, opted_in.text
     detail = await issue(http, stack, college, "grace@example.org")
-    await verified_once_published(http, stack, detail["document"])
+    entries = detail["document"]["credentialStatus"]
+    assert [e["statusPurpose"] for e in entries] == ["revocation", "suspension"]
+    published = await verified_once_published(http, stack, detail["document"])
+    # Two status entries: verified, with the official schema's single-entry rule named.
+    assert any("single status entry" in w["message"] for w in published["warnings"])
     base = f"{stack.url('issuer')}/v1/credentials/{detail['credential_id']}"
     suspended = await http.post(
         f"{base}/suspend", headers=college.auth, json={"reason_code": "under-review"}

@@ -60,7 +60,7 @@ async def test_derived_credential_verifies_there(
         new_id=f"urn:uuid:{uuid.uuid4()}",
         issuer_did=key.controller,
     )
-    validate_for_signing(derived, allow_status_array=True)
+    validate_for_signing(derived)
     signed = await sign_credential(derived, key, Profile(profile))
     assert isinstance(signed, dict)
     assert "92 %" not in json.dumps(signed)

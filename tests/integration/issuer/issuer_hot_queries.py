@@ -94,6 +94,8 @@ async def prepare(graph: IssuerGraph, db: Any) -> World:
         )
     )
     world.token = (await graph.api_keys.create(world.institution_id, "hot", list(Scope))).token
+    # The suspend and reinstate paths below need credentials issued with a suspension entry.
+    await graph.tenants.update_settings(world.institution_id, suspension=True)
     tenant = await world.tenant()
 
     async def published(name: str) -> str:

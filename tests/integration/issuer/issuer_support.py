@@ -135,6 +135,20 @@ class IssuerHarness:
         )
         return {"Authorization": f"Bearer {created.token}"}
 
+    async def turn_on_suspension(self, headers: dict[str, str]) -> dict[str, Any]:
+        """Opt the institution in to suspension (off by default), as an institution would.
+
+        The ``ob3-v2`` credentials issued afterwards carry a suspension entry and can be
+        suspended; those issued before stay revocation-only.
+        """
+        answer = await self.http.put(
+            "/v1/institution/settings", json={"suspension": True}, headers=headers
+        )
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        assert body["suspension"] is True
+        return body
+
     async def published(self, headers: dict[str, str], definition: dict[str, Any]) -> str:
         created = await self.http.post("/v1/achievements", json=definition, headers=headers)
         assert created.status_code == 201, created.text

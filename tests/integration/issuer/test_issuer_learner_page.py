@@ -14,6 +14,7 @@ from learner_support import issued_with_page, publish, share_token, share_urls
 
 from sceau_credentials.dids import DidKeyResolver
 from sceau_credentials.engine import verify_proof
+from sceau_credentials.ob3.validation import schema_problems
 from sceau_dev.testing.polling import eventually
 from sceau_shared.events import NotificationKind, NotificationRequestedV1, ShareOpenedV1
 
@@ -76,6 +77,7 @@ async def test_accept_share_hiding_the_grade_then_revoke(harness: IssuerHarness)
     assert detail["id"] in document["description"]
     assert document["credentialStatus"] == detail["document"]["credentialStatus"]
     assert document["validUntil"] == detail["document"]["validUntil"]
+    assert schema_problems(document) == []  # one inherited status entry: the schema, strict
     assert (await verify_proof(document, DidKeyResolver())).verified
     # The original still carries its grade.
     assert detail["document"]["credentialSubject"]["result"]

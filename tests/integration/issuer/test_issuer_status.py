@@ -28,10 +28,13 @@ async def _lists_published(harness: IssuerHarness) -> int:
 async def test_revoke_suspend_reinstate_and_list_publication(harness: IssuerHarness) -> None:
     institution = await harness.tenant()
     headers = await harness.api_key(institution)
+    await harness.turn_on_suspension(headers)  # off by default: suspension is opted in to
     achievement = await harness.published(headers, micro())
     issued = (await harness.issue(headers, achievement, "jo@example.org")).json()
     cid = issued["credential_id"]
-    index = int(issued["document"]["credentialStatus"][0]["statusListIndex"])
+    entries = issued["document"]["credentialStatus"]
+    assert [e["statusPurpose"] for e in entries] == ["revocation", "suspension"]
+    index = int(entries[0]["statusListIndex"])
     # The new list is published (all clear) as soon as it has a credential.
     await eventually(
         lambda: _lists_published(harness), timeout_s=30, message="status lists published"
@@ -89,6 +92,7 @@ async def test_revoke_suspend_reinstate_and_list_publication(harness: IssuerHarn
 async def test_bulk_change_resigns_each_list_once(harness: IssuerHarness) -> None:
     institution = await harness.tenant()
     headers = await harness.api_key(institution)
+    await harness.turn_on_suspension(headers)  # the bulk change below suspends
     achievement = await harness.published(headers, micro())
     ids = []
     for n in range(6):

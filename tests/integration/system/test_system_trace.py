@@ -149,7 +149,7 @@ async def test_one_trace_links_revoke_request_to_email_and_registry_update(
                 headers = await _onboard(system)
                 issued = await _issue_one(system, headers)
                 credential_id = issued["credential_id"]
-                list_url = issued["document"]["credentialStatus"][0]["statusListCredential"]
+                list_url = issued["document"]["credentialStatus"]["statusListCredential"]
                 list_path = list_url.removeprefix("http://registry.test:8002")
 
                 # Let the issuance settle first (its e-mail sent, the new list at the registry)

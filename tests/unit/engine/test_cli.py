@@ -251,6 +251,24 @@ def test_sign_refuses_what_must_not_be_signed(issued: Issued, tmp_path: Path) ->
     assert "cannot read key file" in run.err
 
 
+def test_sign_lifts_the_single_status_entry_rule_only_when_asked(
+    issued: Issued, tmp_path: Path
+) -> None:
+    entries = [
+        status_entry("ob3-v2", "revocation", "https://badges.example.edu/status/1", 5),
+        status_entry("ob3-v2", "suspension", "https://badges.example.edu/status/1", 5),
+    ]
+    path = tmp_path / "two-entries.json"
+    path.write_text(json.dumps(unsigned(issued.did, "ob3-v2", status=entries)))
+    run = sceau("credential", "sign", "--key", issued.key_file, path)
+    assert run.code == 2
+    assert "single status entry" in run.err
+    assert run.out == ""
+    run = sceau("credential", "sign", "--key", issued.key_file, "--allow-status-array", path)
+    assert run.code == 0, run.err
+    assert len(run.json()["credentialStatus"]) == 2
+
+
 @pytest.fixture
 def web_issuer(tmp_path: Path) -> Iterator[tuple[LocalServer, Path, Path]]:
     """A did:web issuer served by a real local HTTP server, and a credential it signed."""

@@ -466,6 +466,25 @@ async def test_schema_violations_are_warnings() -> None:
     assert any("awardedDate" in w.message_en for w in result.warnings)
 
 
+async def test_several_status_entries_are_told_they_fail_the_official_schema() -> None:
+    """The verifier's schema check is strict: a revocation + suspension array gets a warning."""
+    single = signed(status=[status_entry("ob3-v2", "revocation", LIST_URL, 3)])
+    both = status_list(purpose=["revocation", "suspension"])
+    result = await run(single, status=checker((LIST_URL, both)))
+    assert result.verified
+    assert not result.warnings
+    entries = [
+        status_entry("ob3-v2", "revocation", LIST_URL, 3),
+        status_entry("ob3-v2", "suspension", LIST_URL, 3),
+    ]
+    result = await run(signed(status=entries), status=checker((LIST_URL, both)))
+    assert result.verified  # a warning, never a failure
+    [warning] = result.warnings
+    assert "credentialStatus" in warning.message_en
+    assert "single status entry" in warning.message_en
+    assert "1EdTech" in warning.message_fr
+
+
 async def test_non_ob_credentials_get_a_warning() -> None:
     document = {
         "@context": ["https://www.w3.org/ns/credentials/v2"],

@@ -71,7 +71,9 @@ def test_nothing_written_without_workload() -> None:
     assert write_workload(credential, None) == credential
 
 
-def _spec(micro: dict[str, Any], key: SigningKey, profile: str) -> BuildSpec:
+def _spec(
+    micro: dict[str, Any], key: SigningKey, profile: str, *, suspension: bool = False
+) -> BuildSpec:
     micro.update(weeks=9, hours_per_week=2.5, modules=3, sessions=12, credit_status="credit")
     micro.update(credits=3, transcriptable=True)
     definition = AchievementInput.model_validate(micro)
@@ -99,6 +101,7 @@ def _spec(micro: dict[str, Any], key: SigningKey, profile: str) -> BuildSpec:
         valid_until=None,
         slot=slot,
         workload=Workload.of(definition),
+        suspension=suspension,
     )
 
 
@@ -111,7 +114,11 @@ async def test_signed_credential_carries_fields_and_verifies(
     signed = await sign_one(job)
     assert isinstance(signed, dict)
     if profile == "ob3-v2":
-        assert schema_problems(signed, allow_status_array=True) == []
+        # By default: one status entry, and the official schema passes with no relaxation.
+        assert schema_problems(signed) == []
+    status = signed["credentialStatus"]
+    assert isinstance(status, dict), status
+    assert status["statusPurpose"] == "revocation"
     node = signed["credentialSubject"]["achievement"]
     assert node["creditsAvailable"] == 3
     assert {e["identifierType"]: e["identifier"] for e in node["otherIdentifier"]} == {
@@ -126,3 +133,22 @@ async def test_signed_credential_carries_fields_and_verifies(
     assert node["related"][0]["criteria"]["narrative"].endswith("inscrit au relevé de notes.")
     result = await verify_proof(signed, DidKeyResolver())
     assert result.verified, result.reason
+
+
+@pytest.mark.parametrize("profile", ["ob3-v2", "ob3-v1"])
+async def test_suspension_entry_only_when_the_institution_opted_in(
+    micro: dict[str, Any], profile: str
+) -> None:
+    key = SigningKey.generate()
+    job = SignJob(_spec(micro, key, profile, suspension=True), key.seed, key.controller, 1)
+    signed = await sign_one(job)
+    assert isinstance(signed, dict)
+    status = signed["credentialStatus"]
+    if profile == "ob3-v1":  # VC Data Model 1.1: one entry whatever the setting
+        assert isinstance(status, dict)
+        assert status["statusPurpose"] == "revocation"
+        return
+    assert [e["statusPurpose"] for e in status] == ["revocation", "suspension"]
+    # The cost, stated: the official schema refuses the array; only the named relaxation passes.
+    assert [p.path for p in schema_problems(signed)] == ["credentialStatus"]
+    assert schema_problems(signed, allow_status_array=True) == []

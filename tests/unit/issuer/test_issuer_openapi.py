@@ -47,7 +47,7 @@ from sceau_issuer.settings import IssuerSettings
 from sceau_issuer.tenants.models import KeyRecord, KeyState
 
 #: Every route of the issuer's own API (health and readiness come from the shared skeleton).
-ROUTES = 28  # + GET /v1/shares/{token}
+ROUTES = 30  # + GET /v1/shares/{token}
 
 # Read back from MongoDB (``tz_aware``): bson's UTC; written by the issuer: datetime.UTC.
 STORED = datetime(2026, 3, 1, 12, 30, 5, 123000, tzinfo=bson_utc)
@@ -287,8 +287,12 @@ def test_institution_answers_keep_their_bytes() -> None:
             "effective_at": FRESH.isoformat(),
         },
     ):
-        body = {**profile, "accreditation": accreditation}
-        assert after(InstitutionView, body) == before(body)
+        for settings in (
+            {"suspension": False, "updated_at": None},
+            {"suspension": True, "updated_at": FRESH},
+        ):
+            body = {**profile, "accreditation": accreditation, "settings": settings}
+            assert after(InstitutionView, body) == before(body)
     report = {
         "suppression_threshold": 5,
         "generated_at": datetime.now().astimezone().isoformat(),

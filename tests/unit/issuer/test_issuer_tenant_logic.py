@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from sceau_issuer.errors import KeyConflict
+from sceau_issuer.errors import InstitutionNotFound, KeyConflict
 from sceau_issuer.tenants.accreditation import Accreditation
-from sceau_issuer.tenants.models import KeyRecord, Tenant
+from sceau_issuer.tenants.models import InstitutionSettings, KeyRecord, Tenant
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
 from sceau_shared.events import (
@@ -60,6 +60,12 @@ class FakeTenants:
     async def set_status(self, institution_id: str, status: str) -> None:
         if institution_id in self.docs:
             self.docs[institution_id]["status"] = status
+
+    async def set_settings(self, institution_id: str, settings: InstitutionSettings) -> bool:
+        if institution_id not in self.docs:
+            return False
+        self.docs[institution_id]["settings"] = settings.model_dump()
+        return True
 
 
 class FakeAccreditations:
@@ -187,3 +193,23 @@ async def test_newest_accreditation_wins(service: TenantService) -> None:
     record = await service.accreditation("c1")
     assert record is not None
     assert record.status == "active"
+
+
+async def test_suspension_is_off_by_default_and_turned_on_by_name(
+    service: TenantService, repo: FakeTenants
+) -> None:
+    await service.register(announcement())
+    assert "settings" not in repo.docs["c1"]  # tenants stored before the setting existed
+    tenant = await service.get("c1")
+    assert tenant.settings == InstitutionSettings(suspension=False, updated_at=None)
+    on = await service.update_settings("c1", suspension=True)
+    assert on.suspension is True
+    assert on.updated_at is not None
+    assert (await service.get("c1")).settings == on
+    assert await service.update_settings("c1", suspension=True) == on  # repeating: a no-op
+    off = await service.update_settings("c1", suspension=False)
+    assert off.suspension is False
+    assert off.updated_at is not None
+    assert off.updated_at >= on.updated_at
+    with pytest.raises(InstitutionNotFound):
+        await service.update_settings("nobody", suspension=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sceau_shared.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -22,6 +23,20 @@ class KeyNotFound(NotFound):
 
 class KeyConflict(Conflict):
     type_suffix = "key-conflict"
+
+
+class SettingsMalformed(BadRequest):
+    """An institution settings body that is not a JSON document."""
+
+    type_suffix = "settings-malformed"
+    title = "Malformed settings"
+
+
+class SettingsInvalid(InvalidInput):
+    """An institution settings body with an unknown, missing or mistyped setting."""
+
+    type_suffix = "settings-invalid"
+    title = "Invalid settings"
 
 
 class InvalidApiKey(Unauthorized):

@@ -19,7 +19,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictBool,
+    WithJsonSchema,
+)
 
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.issuing.schemas import BatchRequest, IssueRequest
@@ -43,6 +51,8 @@ __all__ = [
     "CredentialList",
     "CredentialSummary",
     "DidDocument",
+    "InstitutionSettingsUpdate",
+    "InstitutionSettingsView",
     "InstitutionView",
     "IssueRequest",
     "KeyRevocation",
@@ -117,8 +127,32 @@ class AccreditationView(_Answer):
     effective_at: TimestampText
 
 
+class InstitutionSettingsUpdate(BaseModel):
+    """The institution's settings, all of them (``PUT`` replaces them)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"suspension": True}]}
+    )
+
+    suspension: StrictBool = Field(
+        description="Give the ob3-v2 credentials signed from now on a suspension entry besides "
+        "the revocation one, so they can be suspended and reinstated. Off by default: such "
+        "credentials carry two status entries, which 1EdTech's Open Badges 3.0 JSON Schema "
+        "refuses (it allows one). Credentials already issued keep the entries they have."
+    )
+
+
+class InstitutionSettingsView(_Answer):
+    """What the institution chose about the credentials it issues."""
+
+    suspension: bool = Field(
+        description="Whether ob3-v2 credentials signed now carry a suspension entry (default off)"
+    )
+    updated_at: Timestamp | None = Field(description="When a setting last changed (null: never)")
+
+
 class InstitutionView(_Answer):
-    """The calling institution, its public keys and its accreditation."""
+    """The calling institution, its public keys, its accreditation and its settings."""
 
     institution_id: str
     name: dict[str, str]
@@ -130,6 +164,7 @@ class InstitutionView(_Answer):
     active_key_id: str
     keys: list[KeyView]
     accreditation: AccreditationView | None
+    settings: InstitutionSettingsView
 
 
 class AchievementCounts(_Answer):

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from sceau_issuer.api.deps import AUTH_RESPONSES, Caller, GraphDep, Manager, Reader
+from sceau_issuer.errors import SettingsInvalid, SettingsMalformed
 from sceau_issuer.schemas import (
     AccreditationView,
     AchievementCounts,
     DidDocument,
+    InstitutionSettingsUpdate,
+    InstitutionSettingsView,
     InstitutionView,
     KeyRevocation,
     KeyView,
@@ -20,7 +25,7 @@ from sceau_issuer.schemas import (
 )
 from sceau_issuer.tenants.accreditation import Accreditation, scope_view
 from sceau_issuer.tenants.dids import own_domain_document
-from sceau_issuer.tenants.models import KeyRecord
+from sceau_issuer.tenants.models import InstitutionSettings, KeyRecord
 
 router = APIRouter(prefix="/v1/institution", tags=["institution"], responses=AUTH_RESPONSES)
 
@@ -45,6 +50,10 @@ def _key(key: KeyRecord) -> KeyView:
     return KeyView.model_validate(key.public_view())
 
 
+def _settings(settings: InstitutionSettings) -> InstitutionSettingsView:
+    return InstitutionSettingsView(suspension=settings.suspension, updated_at=settings.updated_at)
+
+
 def _profile(caller: Caller, record: Accreditation | None) -> InstitutionView:
     tenant = caller.tenant
     return InstitutionView(
@@ -58,6 +67,7 @@ def _profile(caller: Caller, record: Accreditation | None) -> InstitutionView:
         active_key_id=tenant.active_key_id,
         keys=[_key(k) for k in tenant.keys],
         accreditation=_accreditation(record),
+        settings=_settings(tenant.settings),
     )
 
 
@@ -121,6 +131,94 @@ async def revoke_key(
 ) -> KeyView:
     """Revoking the active key also makes a new one active."""
     return _key(await graph.tenants.revoke(caller.tenant.institution_id, key_id, body.as_of))
+
+
+@router.get(
+    "/settings",
+    response_model=InstitutionSettingsView,
+    summary="The institution's settings (suspension of credentials)",
+)
+async def settings(caller: Reader) -> InstitutionSettingsView:
+    """``suspension`` is off unless the institution turned it on (``PUT`` below)."""
+    return _settings(caller.tenant.settings)
+
+
+_SETTINGS_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {"application/json": {"schema": InstitutionSettingsUpdate.model_json_schema()}},
+}
+
+
+async def _settings_body(request: Request) -> InstitutionSettingsUpdate:
+    """Read the settings body, refusing it with French and English problem details.
+
+    Read here rather than by FastAPI so that a refusal explains itself in both languages.
+    """
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, RecursionError) as exc:
+        raise SettingsMalformed(
+            "the body is not a JSON document",
+            extra={
+                "detail_en": 'the body is not a JSON document; send {"suspension": true} or '
+                '{"suspension": false}',
+                "detail_fr": "le corps de la requête n'est pas un document JSON ; envoyez "
+                '{"suspension": true} ou {"suspension": false}',
+            },
+        ) from exc
+    try:
+        return InstitutionSettingsUpdate.model_validate(data)
+    except ValidationError as exc:
+        errors: list[dict[str, object]] = [
+            {
+                "in": "body",
+                "pointer": "/" + "/".join(str(part) for part in error["loc"]),
+                "field": ".".join(str(part) for part in error["loc"]),
+                "message": error["msg"],
+                "code": error["type"],
+            }
+            for error in exc.errors(include_url=False, include_input=False)
+        ]
+        raise SettingsInvalid(
+            f"{len(errors)} setting(s) failed validation",
+            errors=errors,
+            extra={
+                "detail_en": "the settings must be a JSON object with exactly one field, "
+                '"suspension", true or false',
+                "detail_fr": "les réglages doivent être un objet JSON avec un seul champ, "
+                "« suspension », valant true ou false",
+            },
+        ) from exc
+
+
+@router.put(
+    "/settings",
+    response_model=InstitutionSettingsView,
+    openapi_extra={"requestBody": _SETTINGS_BODY},
+    responses={
+        400: {"description": "The body is not JSON (problem details, FR/EN)"},
+        422: {"description": "Unknown, missing or non-boolean setting (problem details, FR/EN)"},
+    },
+    summary="Turn suspension of credentials on or off",
+)
+async def update_settings(
+    request: Request, graph: GraphDep, caller: Manager
+) -> InstitutionSettingsView:
+    """Off by default, so that every credential passes 1EdTech's Open Badges 3.0 JSON Schema.
+
+    Turned on, the ``ob3-v2`` credentials signed from then on carry a suspension entry beside
+    the revocation one (a two-entry ``credentialStatus`` array), so they can be suspended and
+    reinstated; the official schema allows one entry, so those credentials fail it. Credentials
+    already issued keep their entries either way: suspending one without a suspension entry is a
+    409. ``ob3-v1`` and ``jwt`` credentials carry one entry whatever this says. Repeating the
+    current setting changes nothing.
+    """
+    body = await _settings_body(request)
+    return _settings(
+        await graph.tenants.update_settings(
+            caller.tenant.institution_id, suspension=body.suspension
+        )
+    )
 
 
 @router.get(

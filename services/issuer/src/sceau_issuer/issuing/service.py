@@ -213,6 +213,7 @@ class IssuingService:
             credits_earned=credits_earned,
             extra_evidence=extra_evidence,
             workload=pinned.workload,
+            suspension=tenant.settings.suspension,
         )
         key = tenant.active_key
         seed = self.tenants.signing_key(tenant).seed
@@ -235,7 +236,9 @@ class IssuingService:
             "reason_code": None,
             "status_alloc": slot.alloc_list_id,
             "status_index": slot.index,
-            "status_lists": {p: slot.list_ids[p] for p in status_purposes(profile)},
+            "status_lists": {
+                p: slot.list_ids[p] for p in status_purposes(profile, suspension=spec.suspension)
+            },
             "issued_at": now,
             "valid_until": valid_until,
             "batch_id": batch_id,

@@ -45,14 +45,19 @@ def issuer_profile(tenant: Tenant) -> IssuerProfile:
     )
 
 
-def status_purposes(profile: str) -> tuple[str, ...]:
+def status_purposes(profile: str, *, suspension: bool = False) -> tuple[str, ...]:
     """Status entries a credential of ``profile`` carries.
 
-    VC Data Model 1.1 credentials (``ob3-v1``, ``jwt``) carry a single ``credentialStatus``
-    (didkit refuses an array), so they can be revoked but not suspended; ``ob3-v2`` credentials
-    carry both a revocation and a suspension entry.
+    By default a credential carries one entry, for revocation, as a single ``credentialStatus``
+    object: the only shape 1EdTech's Open Badges 3.0 JSON Schema accepts. An ``ob3-v2``
+    credential of an institution that turned suspension on (``suspension``, its tenant setting)
+    also carries a suspension entry, in a two-entry array the official schema refuses. VC Data
+    Model 1.1 credentials (``ob3-v1``, ``jwt``) always carry a single entry (didkit refuses an
+    array), so they can be revoked but never suspended.
     """
-    return ("revocation", "suspension") if profile == "ob3-v2" else ("revocation",)
+    if profile == "ob3-v2" and suspension:
+        return ("revocation", "suspension")
+    return ("revocation",)
 
 
 @dataclass(frozen=True)
@@ -72,10 +77,13 @@ class BuildSpec:
     credits_earned: float | None = None
     extra_evidence: Sequence[Evidence] = ()
     workload: Workload | None = None
+    suspension: bool = False
+    """The institution had turned suspension on when this credential was drafted: an ``ob3-v2``
+    credential then carries a suspension entry too, and its pre-signing check is told so."""
 
 
 def build_unsigned(spec: BuildSpec) -> dict[str, Any]:
-    """Build one unsigned OpenBadgeCredential with its revocation and suspension entries.
+    """Build one unsigned OpenBadgeCredential with its status entries (:func:`status_purposes`).
 
     The achievement's workload and credit metadata (no dedicated OB field) is then written with
     OB 3.0 terms (``issuing/metadata.py``), before the credential is validated and signed.
@@ -93,6 +101,7 @@ def build_unsigned(spec: BuildSpec) -> dict[str, Any]:
         evidence=spec.evidence,
         credits_earned=spec.credits_earned,
         extra_evidence=spec.extra_evidence,
+        suspension=spec.suspension,
     )
     return write_workload(credential, spec.workload)
 
@@ -111,12 +120,13 @@ def _build(
     evidence: Sequence[EvidenceInput] = (),
     credits_earned: float | None = None,
     extra_evidence: Sequence[Evidence] = (),
+    suspension: bool = False,
 ) -> dict[str, Any]:
     languages = set(achievement.name)
     language = recipient.language if recipient.language in languages else None
     status = [
         status_entry(profile, purpose, slot.list_urls[purpose], slot.index)
-        for purpose in status_purposes(profile)
+        for purpose in status_purposes(profile, suspension=suspension)
     ]
     descriptions = achievement.id.split("#", 1)[0]
     return build_credential(
@@ -161,13 +171,15 @@ async def sign_one(job: SignJob) -> Signed:
     """Build, check and sign one credential on the current event loop.
 
     Nothing invalid is ever signed: the OB 3.0 structure and (for ``ob3-v2``) 1EdTech's JSON
-    Schema are checked first; a credential carries two status entries (revocation and
-    suspension), which the schema's single-entry model is told to allow.
+    Schema are checked first, strictly. The one exception is named: a credential of an
+    institution that turned suspension on carries two status entries (revocation and
+    suspension), and only for it is the schema's single-entry rule lifted (each entry is still
+    checked against the schema's CredentialStatus).
     """
     profile = Profile(job.spec.profile)
     key = signing_key(job.seed, job.did, job.key_version, profile)
     credential = job.unsigned()
-    validate_for_signing(credential, allow_status_array=True)
+    validate_for_signing(credential, allow_status_array=job.spec.suspension)
     signed: Signed = await sign_credential(credential, key, profile)
     return signed
 

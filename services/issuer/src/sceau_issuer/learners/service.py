@@ -250,7 +250,12 @@ class LearnerService:
             new_id=derived_id,
             issuer_did=tenant.active_key.did,
         )
-        validate_for_signing(unsigned, allow_status_array=True)
+        # The derived copy carries the original's status entries: two (revocation and
+        # suspension) only when the original was issued while the institution had suspension on;
+        # for that credential alone the schema's single-entry rule is lifted, by name.
+        validate_for_signing(
+            unsigned, allow_status_array="suspension" in ctx.credential.get("status_lists", {})
+        )
         return await self._sign(unsigned, key, profile)
 
     async def shares(self, ctx: LearnerContext) -> list[ShareView]:

@@ -16,6 +16,7 @@ from sceau_issuer.status.schemas import (
     ReissueRequest,
     StatusAction,
 )
+from sceau_issuer.status.suspension import check_suspendable
 from sceau_issuer.tenants.models import Tenant
 from sceau_shared.events import (
     BilingualText,
@@ -136,14 +137,9 @@ class StatusService:
         """Apply one change; repeating a change already in effect is a no-op, not an error."""
         doc = await self._issuing.get(tenant.institution_id, credential_id)
         from_states, new_state, change, kind = TRANSITIONS[action]
+        check_suspendable(doc, action)
         if doc["status"] == new_state:
             return doc
-        if action == StatusAction.SUSPEND and "suspension" not in doc.get("status_lists", {}):
-            raise StatusTransitionRefused(
-                f"a {doc['profile']} credential has no suspension entry (VC Data Model 1.1 "
-                "allows one status entry); revoke it or re-issue it instead",
-                extra={"credential_id": doc["_id"], "status": doc["status"]},
-            )
         if doc["status"] not in from_states:
             raise StatusTransitionRefused(
                 f"cannot {action.value} a {doc['status']} credential"

@@ -40,6 +40,22 @@ class KeyRecord(BaseModel):
         return self.model_dump(mode="json", exclude={"secret"})
 
 
+class InstitutionSettings(BaseModel):
+    """What an institution chose about the credentials it issues (``/v1/institution/settings``).
+
+    ``suspension`` is off by default: a credential then carries one status entry (revocation),
+    which is what 1EdTech's Open Badges 3.0 JSON Schema allows. An institution that turns it on
+    gets, on the ``ob3-v2`` credentials signed from then on, a second (suspension) entry in a
+    ``credentialStatus`` array: those can be suspended and reinstated, and fail the official
+    schema's single-entry rule (docs/credentials.md, "Status entries").
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    suspension: bool = False
+    updated_at: datetime | None = None
+
+
 class Tenant(BaseModel):
     """An institution that may issue credentials."""
 
@@ -56,6 +72,7 @@ class Tenant(BaseModel):
     keys: list[KeyRecord]
     active_key_id: str
     created_at: datetime
+    settings: InstitutionSettings = Field(default_factory=InstitutionSettings)
 
     @property
     def bilingual(self) -> bool:

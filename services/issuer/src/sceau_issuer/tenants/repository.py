@@ -9,7 +9,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from sceau_issuer.tenants.accreditation import Accreditation
-from sceau_issuer.tenants.models import KeyRecord, Tenant
+from sceau_issuer.tenants.models import InstitutionSettings, KeyRecord, Tenant
 from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry
 
@@ -61,6 +61,13 @@ class TenantRepository:
     async def set_status(self, institution_id: str, status: str) -> None:
         """Record the institution's registry status (issuing is refused unless active)."""
         await self._collection.update_one({"_id": institution_id}, {"$set": {"status": status}})
+
+    async def set_settings(self, institution_id: str, settings: InstitutionSettings) -> bool:
+        """Store the institution's settings; False when there is no such tenant."""
+        result = await self._collection.update_one(
+            {"_id": institution_id}, {"$set": {"settings": settings.model_dump()}}
+        )
+        return result.matched_count == 1
 
     async def all_ids(self) -> list[str]:
         """Return every tenant id (operators' tooling)."""

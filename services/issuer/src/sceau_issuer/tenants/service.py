@@ -10,7 +10,7 @@ from sceau_credentials.keys import SigningKey
 from sceau_issuer.errors import InstitutionNotFound, KeyConflict, KeyNotFound
 from sceau_issuer.tenants.accreditation import Accreditation
 from sceau_issuer.tenants.dids import controller_for, signing_key
-from sceau_issuer.tenants.models import KeyRecord, KeyState, Tenant
+from sceau_issuer.tenants.models import InstitutionSettings, KeyRecord, KeyState, Tenant
 from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepository
 from sceau_issuer.vault import EncryptedSecret, Vault
 from sceau_shared.events import (
@@ -216,6 +216,27 @@ class TenantService:
         for cached in [k for k in self._keys if k[:2] == (institution_id, key_id)]:
             self._keys.pop(cached, None)
         return revoked
+
+    async def update_settings(
+        self, institution_id: str, *, suspension: bool
+    ) -> InstitutionSettings:
+        """Turn suspension on or off for the credentials signed from now on.
+
+        Credentials already issued keep the status entries they were signed with: turning
+        suspension on does not make them suspendable, turning it off does not take the suspension
+        entry out of those that carry one. ``updated_at`` moves only when something changed, so
+        repeating a setting is a no-op.
+        """
+        tenant = await self.get(institution_id)
+        if tenant.settings.suspension == suspension:
+            return tenant.settings
+        now = utcnow()
+        # Milliseconds, as MongoDB stores them: the answer and a later read agree.
+        at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        settings = tenant.settings.model_copy(update={"suspension": suspension, "updated_at": at})
+        if not await self._repo.set_settings(institution_id, settings):
+            raise InstitutionNotFound(f"institution {institution_id!r} is not a tenant here")
+        return settings
 
     async def apply_accreditation(self, event: AccreditationChangedV1) -> bool:
         """Remember the registry's status and scopes (issuing checks them); False if stale.

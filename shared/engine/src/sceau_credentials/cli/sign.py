@@ -43,7 +43,8 @@ async def _run_sign(args: argparse.Namespace) -> dict[str, Any] | str:
     if "issuer" not in document:
         document["issuer"] = key.controller
     try:
-        validate_for_signing(document, allow_status_array=True)
+        # Strict unless asked by name: several status entries fail 1EdTech's OB 3.0 schema.
+        validate_for_signing(document, allow_status_array=args.allow_status_array)
     except CredentialValidationError as exc:
         raise UnusableInputError(str(exc)) from exc
     try:
@@ -84,5 +85,12 @@ def add_sign_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         choices=["ob3-v2", "ob3-v1", "jwt"],
         help="ob3-v2: VCDM 2.0 + eddsa-rdfc-2022 (default); ob3-v1: VCDM 1.1 + "
         "Ed25519Signature2020; jwt: VCDM 1.1 VC-JWT",
+    )
+    sign.add_argument(
+        "--allow-status-array",
+        action="store_true",
+        help="ob3-v2 only: accept several credentialStatus entries (e.g. revocation and "
+        "suspension), each still checked against the schema's CredentialStatus; 1EdTech's Open "
+        "Badges 3.0 JSON Schema allows one entry, so the signed credential does not pass it",
     )
     sign.set_defaults(func=_credential_sign)

@@ -509,8 +509,16 @@ def validate_for_signing(
 
     Checks the OB 3.0 required fields and structure for either data model and, for VCDM 2.0
     (``ob3-v2``), 1EdTech's JSON Schema. Several ``credentialStatus`` entries are refused: OB 3.0
-    allows one (``allow_status_array`` lifts that for VCDM 2.0 only), and didkit cannot sign an
-    array in VCDM 1.1.
+    allows one, and didkit cannot sign an array in VCDM 1.1.
+
+    Args:
+        credential: the unsigned credential.
+        allow_status_array: the one named relaxation, for VCDM 2.0 only: accept a
+            ``credentialStatus`` array (each entry still checked against the schema's
+            CredentialStatus). Callers pass it only for a credential that must carry several
+            entries by choice (an institution that turned suspension on); the signed credential
+            then fails 1EdTech's schema, as docs/credentials.md ("Status entries") says. Never
+            on by default.
 
     Raises:
         CredentialValidationError: listing every problem found, each with its path.
