@@ -13,7 +13,9 @@ from typing import Any
 
 from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
+from sceau_issuer.credential_copies import CredentialCopies, is_credential
 from sceau_issuer.issuing.sign_jobs import Signed, SignJob, sign_jobs, sign_one, warm_up
+from sceau_issuer.tenants.dids import signing_key
 
 INLINE_MAX = 4
 
@@ -23,11 +25,16 @@ def _noop() -> None:
 
 
 class Signer:
-    """Signs credentials, spreading large lists over worker processes."""
+    """Signs credentials, spreading large lists over worker processes.
 
-    def __init__(self, workers: int) -> None:
+    Every signature goes through here, so this is where ``copies`` (a development aid, off by
+    default: ``ISSUER_CONFORMANCE_DIR``) receives each signed credential for the conformance check.
+    """
+
+    def __init__(self, workers: int, copies: CredentialCopies | None = None) -> None:
         self._workers = workers
         self._pool: Executor | None = None
+        self._copies = copies
 
     def start(self) -> None:
         """Start the worker processes (spawned: forking a threaded process is unsafe)."""
@@ -49,6 +56,21 @@ class Signer:
 
     async def sign_many(self, jobs: list[SignJob]) -> list[Signed]:
         """Sign in order; big lists go to the pool in one slice per worker."""
+        signed = await self._sign_many(jobs)
+        if self._copies is not None:
+            await self._copies.keep(
+                [
+                    (
+                        document,
+                        signing_key(j.seed, j.did, j.key_version, j.spec.profile),
+                        j.spec.profile,
+                    )
+                    for document, j in zip(signed, jobs, strict=True)
+                ]
+            )
+        return signed
+
+    async def _sign_many(self, jobs: list[SignJob]) -> list[Signed]:
         if not jobs:
             return []
         loop = asyncio.get_running_loop()
@@ -64,6 +86,8 @@ class Signer:
         return [signed for part in parts for signed in part]
 
     async def sign(self, credential: dict[str, Any], key: SigningKey, profile: str) -> Signed:
-        """Sign one document (status lists) on the loop."""
+        """Sign one document (a status list, a share's derived credential) on the loop."""
         signed: Signed = await sign_credential(credential, key, Profile(profile))
+        if self._copies is not None and is_credential(credential):
+            await self._copies.keep([(signed, key, profile)])
         return signed
