@@ -5,12 +5,15 @@ session). Then, right after signing, each credential — issued singly, in a bat
 share; never a status list — is written there as one JSON file::
 
     {"profile": "ob3-v2", "signedAt": "...", "keys": {"<verification method>": "<multibase>"},
-     "credential": <the signed credential, or the compact VC-JWT>}
+     "suspension": false, "credential": <the signed credential, or the compact VC-JWT>}
 
-``keys`` names the public key each verification method holds, so the checker can resolve
-did:web keys whose documents the registry would serve (it may not run during a test). The file
-is written under a temporary name and renamed, so a reader never sees half of one. Writing happens
-in a thread: the event loop keeps serving.
+``suspension`` says whether the institution had turned suspension on when the credential was
+drafted (``null`` for a share's derived copy, which inherits its original's status entries): the
+check allows the two-entry status array for those credentials only. ``keys`` names the public
+key each verification method holds, so the checker can resolve did:web keys whose documents the
+registry would serve (it may not run during a test). The file is written under a temporary name
+and renamed, so a reader never sees half of one; writing happens in a thread, so the event loop
+keeps serving.
 
 ``tests/conftest.py`` runs ``sceau_credentials.conformance`` over these files when the session
 ends (see docs/credentials.md, "Conformance").
@@ -23,6 +26,7 @@ import json
 import os
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,9 +35,19 @@ from sceau_credentials.keys import SigningKey
 from sceau_credentials.ob3.constants import ENDORSEMENT_CREDENTIAL, OB_CREDENTIAL_TYPES
 from sceau_credentials.ob3.fields import types_of
 
-__all__ = ["CredentialCopies", "is_credential"]
+__all__ = ["Copy", "CredentialCopies", "is_credential"]
 
 Signed = dict[str, Any] | str
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A signed credential, the key that signed it, its profile and the suspension opt-in."""
+
+    document: Signed
+    key: SigningKey
+    profile: str
+    suspension: bool | None
 
 
 def is_credential(unsigned: dict[str, Any]) -> bool:
@@ -52,17 +66,18 @@ class CredentialCopies:
         """The copier for ``folder``, or ``None`` (the default: no copies)."""
         return cls(folder) if folder is not None else None
 
-    async def keep(self, signed: Sequence[tuple[Signed, SigningKey, str]]) -> None:
-        """Write each ``(credential, key it was signed with, profile)`` as a file."""
+    async def keep(self, signed: Sequence[Copy]) -> None:
+        """Write each signed credential as a file."""
         moment = datetime.now(UTC).isoformat()
         files = [
             {
-                "profile": profile,
+                "profile": copy.profile,
                 "signedAt": moment,
-                "keys": {key.verification_method: key.public_key_multibase},
-                "credential": document,
+                "keys": {copy.key.verification_method: copy.key.public_key_multibase},
+                "suspension": copy.suspension,
+                "credential": copy.document,
             }
-            for document, key, profile in signed
+            for copy in signed
         ]
         await asyncio.to_thread(self._write, files)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
-from sceau_issuer.credential_copies import CredentialCopies, is_credential
+from sceau_issuer.credential_copies import Copy, CredentialCopies, is_credential
 from sceau_issuer.issuing.sign_jobs import Signed, SignJob, sign_jobs, sign_one, warm_up
 from sceau_issuer.tenants.dids import signing_key
 
@@ -22,6 +22,19 @@ INLINE_MAX = 4
 
 def _noop() -> None:
     """A task whose only purpose is to make the pool start (and warm up) its processes."""
+
+
+def _key_of(job: SignJob) -> SigningKey:
+    return signing_key(job.seed, job.did, job.key_version, job.spec.profile)
+
+
+def _suspension(job: SignJob) -> bool:
+    """Whether the institution had turned suspension on (``BuildSpec.suspension``).
+
+    Read by name because that per-institution opt-in arrives with the status entries work of
+    issue 15; until it does, no credential counts as an opt-in.
+    """
+    return bool(getattr(job.spec, "suspension", False))
 
 
 class Signer:
@@ -60,12 +73,8 @@ class Signer:
         if self._copies is not None:
             await self._copies.keep(
                 [
-                    (
-                        document,
-                        signing_key(j.seed, j.did, j.key_version, j.spec.profile),
-                        j.spec.profile,
-                    )
-                    for document, j in zip(signed, jobs, strict=True)
+                    Copy(document, _key_of(job), job.spec.profile, _suspension(job))
+                    for document, job in zip(signed, jobs, strict=True)
                 ]
             )
         return signed
@@ -89,5 +98,6 @@ class Signer:
         """Sign one document (a status list, a share's derived credential) on the loop."""
         signed: Signed = await sign_credential(credential, key, Profile(profile))
         if self._copies is not None and is_credential(credential):
-            await self._copies.keep([(signed, key, profile)])
+            # A share's derived copy inherits its original's status entries (checked when issued).
+            await self._copies.keep([Copy(signed, key, profile, None)])
         return signed
