@@ -16,10 +16,13 @@ from typing import Any
 from sceau_credentials.conformance import Code
 from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.status.bitstring import Bitstring
+from sceau_credentials.status.entries import bitstring_status_list_credential
 from sceau_dev.testing.conformance import check_copies
 from sceau_dev.testing.conformance_session import DIR_VARIABLE
 from sceau_issuer.credential_copies import Copy, CredentialCopies, is_credential
 from sceau_issuer.settings import IssuerSettings
+from sceau_issuer.signer_pool import Signer
 
 OB = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 WEB_DID = "did:web:college.example"
@@ -120,3 +123,21 @@ def test_copies_are_off_by_default_and_skip_status_lists(monkeypatch: Any) -> No
     assert CredentialCopies.at(None) is None
     assert is_credential({"type": ["VerifiableCredential", "OpenBadgeCredential"]})
     assert not is_credential({"type": ["VerifiableCredential", "BitstringStatusListCredential"]})
+
+
+async def test_the_signer_copies_derived_credentials_but_not_status_lists(tmp_path: Path) -> None:
+    key = SigningKey.from_seed(bytes([7]) * 32)
+    signer = Signer(0, CredentialCopies(tmp_path))
+    status_list = bitstring_status_list_credential(
+        list_url="https://registry.example/v1/status-lists/r",
+        issuer=key.controller,
+        purpose="revocation",
+        bitstring=Bitstring(),
+        valid_from=datetime.now(UTC),
+    )
+    await signer.sign(status_list, key, "ob3-v2")
+    await signer.sign(credential(key.controller), key, "ob3-v2")
+
+    [derived] = (await check_copies(tmp_path)).checked
+    assert derived.suspension is None
+    assert derived.findings == ()
