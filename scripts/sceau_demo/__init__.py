@@ -11,7 +11,8 @@ local SMTP sink and a webhook receiver in this process, and then plays the story
    MicroCredential modules aligned to a competency framework, plus an overall credential) and
    issues the modules to a cohort of learners through the batch API (some learners complete only
    some modules);
-3. the learners who completed all three modules automatically receive the overall credential;
+3. the learners who completed all three modules automatically receive the overall credential,
+   and every credential issued is checked against 1EdTech's Open Badges 3.0 rules;
 4. the e-mails the learners received (SMTP sink) and the signed webhook deliveries are shown;
 5. an employer verifies a credential (valid), the college revokes it, the employer verifies again
    until the answer is "revoked", and the demo prints how long that took to become visible;
@@ -24,7 +25,8 @@ Everything the story produced lands in ``demo-output/``: every signed credential
 Modules, one job each: ``cli`` (arguments and exit status), ``stack`` (ports, sinks, dropping a
 run's databases), ``mail`` and ``webhooks`` (the two local receivers), ``catalogue`` and
 ``learners`` (the story's content), ``story`` (its state), ``checks`` (how a step decides it
-succeeded), ``steps/`` (steps 1-5), ``run`` (the steps in order), ``output`` (files written) and
+succeeded), ``conformance`` (every issued credential against 1EdTech's OB 3.0 rules),
+``steps/`` (steps 1-5), ``run`` (the steps in order), ``output`` (files written) and
 ``summary`` (step 6). The end-to-end tests import this package and drive :func:`run_story` and the
 steps with a smaller cohort, so the demo and its tests cannot drift apart.
 """

@@ -7,6 +7,7 @@ from collections import Counter
 
 import httpx
 
+from sceau_demo.conformance import check_conformance
 from sceau_demo.console import heading
 from sceau_demo.learners import cohort
 from sceau_demo.output import write_credentials, write_notifications
@@ -47,6 +48,7 @@ async def run_story(story: Story) -> Summary:
         details = await fetch_credentials(story, http)
         story.summary.credentials_written = write_credentials(story, details)
         story.log(f"wrote {len(details)} signed credentials to {story.output / 'credentials'}")
+        await check_conformance(story, http, details)
         timings["overall"] = time.monotonic() - started
 
         started = time.monotonic()

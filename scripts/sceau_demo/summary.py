@@ -22,6 +22,11 @@ def print_summary(story: Story, elapsed: float) -> None:
         ("webhooks", ", ".join(f"{k}: {v}" for k, v in sorted(s.webhooks.items()))),
         ("employer", f"{s.verified_before} -> revoked -> {s.verified_after}"),
         ("revocation visible", f"{s.revocation_visible_s:.2f}s after the college's call"),
+        (
+            "1EdTech OB 3.0",
+            f"{s.conformant}/{s.conformance_checked} credentials conform"
+            + (f" ({', '.join(sorted(s.conformance_findings))})" if s.conformance_findings else ""),
+        ),
         ("output", f"{story.output}/credentials ({s.credentials_written} files), mail/, logs/"),
         ("total time", f"{elapsed:.0f}s"),
     ]
