@@ -245,6 +245,7 @@ async def _inspect(
     verify_signatures: bool,
     *,
     depth: int,
+    kind: Kind | None = None,
 ) -> list[Finding]:
     header: dict[str, Any] | None = None
     secured: dict[str, Any] | str
@@ -259,7 +260,9 @@ async def _inspect(
         secured = credential
     else:
         return [_unreadable()]
-    kind = Kind.ENDORSEMENT if ENDORSEMENT_CREDENTIAL in types_of(credential) else Kind.ACHIEVEMENT
+    if kind is None:  # what a top-level document says it is; an embedded one is an endorsement
+        endorses = ENDORSEMENT_CREDENTIAL in types_of(credential)
+        kind = Kind.ENDORSEMENT if endorses else Kind.ACHIEVEMENT
     findings = [
         *(jwt_algorithm_findings(header) if header is not None else []),
         *context_findings(credential),
@@ -281,26 +284,16 @@ async def _inspect(
     if depth < _MAX_DEPTH:
         for prefix, endorsement in _embedded(credential):
             inner = await _inspect(
-                endorsement, resolver, now, status_lists, verify_signatures, depth=depth + 1
+                endorsement,
+                resolver,
+                now,
+                status_lists,
+                verify_signatures,
+                depth=depth + 1,
+                kind=Kind.ENDORSEMENT,
             )
-            if ENDORSEMENT_CREDENTIAL not in types_of(_as_credential(endorsement)):
-                inner.append(
-                    _finding(
-                        Code.ENDORSEMENT_TYPE,
-                        "/type",
-                        "une approbation doit être de type EndorsementCredential",
-                        "an endorsement must have the type EndorsementCredential",
-                    )
-                )
-            findings += [under(prefix, f) for f in _unique(inner)]
+            findings += [under(prefix, f) for f in inner]
     return _unique(findings)
-
-
-def _as_credential(document: object) -> object:
-    if isinstance(document, str):
-        parts = _jwt_parts(document.strip())
-        return parts[1] if parts else None
-    return document
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:
