@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import didkit
@@ -113,6 +117,11 @@ def credential(issuer: str, *, v1: bool) -> dict[str, Any]:
 Operation = Callable[[], Awaitable[object]]
 
 
+def timed(operation: Operation, seconds: float) -> float:
+    """:func:`rate` with the operation first, to be bound into a :data:`Measure`."""
+    return rate(operation, seconds)
+
+
 def rate(operation: Operation, seconds: float) -> float:
     """Operations per second of an async operation, run back to back for ``seconds``."""
 
@@ -129,17 +138,79 @@ def rate(operation: Operation, seconds: float) -> float:
     return asyncio.run(run())
 
 
-def best_rates(operations: dict[str, Operation], seconds: float, rounds: int) -> dict[str, float]:
+Measure = Callable[[float], float]
+"""Runs an operation back to back for the given seconds and answers its rate per second."""
+
+
+def best_rates(measures: dict[str, Measure], seconds: float, rounds: int) -> dict[str, float]:
     """Best rate of each operation over ``rounds`` interleaved rounds of ``seconds / rounds``.
 
     The machine is shared: interleaving exposes every operation to the same background load, and
     the best round is the least disturbed one (the usual "minimum time" rule).
     """
-    best = dict.fromkeys(operations, 0.0)
+    best = dict.fromkeys(measures, 0.0)
     for _ in range(rounds):
-        for name, operation in operations.items():
-            best[name] = max(best[name], rate(operation, seconds / rounds))
+        for name, measure in measures.items():
+            best[name] = max(best[name], measure(seconds / rounds))
     return best
+
+
+class JavaScriptStack:
+    """The Digital Bazaar stack (tests/interop/js/bench.mjs) timed in rounds on request.
+
+    One Node.js process for the whole run, pinned to the same core as this one (the affinity is
+    inherited), so its rounds interleave with ours under the same background load. Node's own
+    start-up and JIT warm-up are outside the timed rounds, as our imports and cache warm-up are.
+    """
+
+    def __init__(self, script: Path, unsigned: dict[str, Any], seed: bytes) -> None:
+        self._process = subprocess.Popen(
+            ["node", script.name],
+            cwd=script.parent,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._send({"credential": unsigned, "seed": seed.hex()})
+        ready = self._receive()
+        if not ready.get("ready"):
+            raise SystemExit(f"the JavaScript stack did not start: {ready}")
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self._process.stdin is None:
+            raise RuntimeError("the JavaScript stack has no input pipe")
+        self._process.stdin.write(json.dumps(message) + "\n")
+        self._process.stdin.flush()
+
+    def _receive(self) -> dict[str, Any]:
+        if self._process.stdout is None:
+            raise RuntimeError("the JavaScript stack has no output pipe")
+        line = self._process.stdout.readline()
+        if not line:
+            raise SystemExit("the JavaScript stack stopped (see its error output above)")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def measure(self, op: str) -> Measure:
+        def run(seconds: float) -> float:
+            self._send({"op": op, "seconds": seconds})
+            answer = self._receive()
+            return float(answer["count"]) / float(answer["elapsed"])
+
+        return run
+
+    def close(self) -> None:
+        self._send({"op": "quit"})
+        self._process.wait(timeout=10)
+
+
+JS_LABEL = "Digital Bazaar JS eddsa-rdfc-2022 (did:key)"
+JS_SCRIPT = Path(__file__).resolve().parent.parent / "tests" / "interop" / "js" / "bench.mjs"
+
+
+def javascript_available() -> bool:
+    """The stack is installed by scripts/setup-interop.sh next to the script."""
+    return shutil.which("node") is not None and (JS_SCRIPT.parent / "node_modules").is_dir()
 
 
 async def raw_didkit_sign(document: str, options: str, jwk: str) -> str:
@@ -192,7 +263,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (best kept)")
     parser.add_argument("--core", type=int, default=None, help="CPU to pin to (default: last)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument(
+        "--js",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="time the Digital Bazaar JavaScript stack in the same run (default: when installed)",
+    )
     args = parser.parse_args()
+    use_js = javascript_available() if args.js is None else args.js
+    if use_js and not javascript_available():
+        raise SystemExit("--js: run scripts/setup-interop.sh first (node and its packages)")
 
     cores = sorted(os.sched_getaffinity(0))
     core = cores[-1] if args.core is None else args.core
@@ -296,12 +376,33 @@ def main() -> None:
         for name, engine in engines.items():
             operations[f"canon|{sample_name}|{name}"] = canonicalizing(engine, document)
 
-    best = best_rates(operations, args.seconds, args.rounds)
+    measures: dict[str, Measure] = {
+        name: functools.partial(timed, operation) for name, operation in operations.items()
+    }
+    js: JavaScriptStack | None = None
+    if use_js:
+        js = JavaScriptStack(JS_SCRIPT, credential(key_signer.controller, v1=False), b"\x01" * 32)
+        labels.append(JS_LABEL)
+        measures[f"{JS_LABEL}|sign"] = js.measure("sign")
+        measures[f"{JS_LABEL}|verify"] = js.measure("verify")
+    try:
+        best = best_rates(measures, args.seconds, args.rounds)
+    finally:
+        if js is not None:
+            js.close()
     rows = [(label, best[f"{label}|sign"], best[f"{label}|verify"]) for label in labels]
     canon_rows = [
         (name, best[f"canon|{name}|pyld"], best[f"canon|{name}|oxigraph"]) for name in samples
     ]
     report(rows, canon_rows, core=core, seconds=args.seconds, markdown=args.markdown)
+    if js is not None:
+        ours = "ob3-v2 eddsa-rdfc-2022, pyld (did:key)"
+        print(
+            f"\nours ÷ Digital Bazaar (eddsa-rdfc-2022, same credential, same core, same run): "
+            f"sign {best[ours + '|sign'] / best[JS_LABEL + '|sign']:.2f}x, "
+            f"verify {best[ours + '|verify'] / best[JS_LABEL + '|verify']:.2f}x "
+            "(issue 19 keeps >= 2x)"
+        )
 
 
 def report(

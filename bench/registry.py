@@ -22,6 +22,11 @@ What it does, in one run so that the ratios compare like with like on the same m
    A third line per lookup measures the framework's own cost: a minimal FastAPI route returning
    the same bytes.
 
+4. Runs step 3 twice: on the registry holding that one institution (**empty**), then after
+   ``--institutions`` more (59 by default: the field's 60) were registered, accredited and given a
+   key and a status list the same way (**seeded**), and prints seeded ÷ empty for the registry's
+   ratio to the ceiling (issue 19: cost must not grow with the data).
+
 Trust lookups ask ``GET /v1/issuers/{did}?at=…&verification_method=…`` (as of a date, with the key
 window); status lists ask ``GET /v1/status-lists/{id}`` (full 200 answers, no If-None-Match).
 """
@@ -231,7 +236,9 @@ def status_list_credential(list_url: str, issuer: str) -> dict[str, Any]:
     }
 
 
-async def seed(base: str, prefix: str, did_host: str) -> tuple[str, str]:
+async def seed(
+    base: str, prefix: str, did_host: str, institution_id: str = "bench-college", key_byte: int = 5
+) -> tuple[str, str]:
     """Register, activate and accredit an institution; publish its key and a status list."""
     from sceau_credentials.keys import SigningKey
     from sceau_shared.events import IssuerKeyPublishedV1, KeyAction, StatusListPublishedV1
@@ -240,16 +247,17 @@ async def seed(base: str, prefix: str, did_host: str) -> tuple[str, str]:
     from sceau_shared.settings import KafkaSettings
 
     headers = {"Authorization": f"Bearer {TOKEN}", "X-Sceau-Actor": "bench"}
-    did = f"did:web:{did_host}:institutions:bench-college"
+    did = f"did:web:{did_host}:institutions:{institution_id}"
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
         steps = [
-            ("", {"institution_id": "bench-college",
-                  "legal_name": {"fr": "Collège d'essai", "en": "Bench College"},
+            ("", {"institution_id": institution_id,
+                  "legal_name": {"fr": f"Collège d'essai {institution_id}",
+                                 "en": f"Bench College {institution_id}"},
                   "category": "public-college", "jurisdiction": "CA-QC",
                   "did_method": "hosted-web", "effective_at": "2024-01-01T00:00:00Z"}),
-            ("/bench-college/status", {"status": "active", "reason": "bench",
+            (f"/{institution_id}/status", {"status": "active", "reason": "bench",
                                        "effective_at": "2024-01-02T00:00:00Z"}),
-            ("/bench-college/scopes", {"achievement_types": ["MicroCredential", "Certificate"],
+            (f"/{institution_id}/scopes", {"achievement_types": ["MicroCredential", "Certificate"],
                                        "valid_from": "2024-01-01T00:00:00Z", "reason": "bench"}),
         ]  # fmt: skip
         for path, body in steps:
@@ -259,12 +267,13 @@ async def seed(base: str, prefix: str, did_host: str) -> tuple[str, str]:
         broker = create_broker(kafka, client_id="bench-issuer")
         await broker.connect()
         publisher = EventPublisher(broker, kafka, producer="sceau-issuer")
-        key = SigningKey.from_seed(b"\x05" * 32, did, "key-1")
-        list_url = f"{base}/v1/status-lists/bench-college-rev-1"
+        key = SigningKey.from_seed(bytes([key_byte]) * 32, did, "key-1")
+        list_id = f"{institution_id}-rev-1"
+        list_url = f"{base}/v1/status-lists/{list_id}"
         await publisher.publish(
             IssuerKeyPublishedV1(
                 producer="sceau-issuer",
-                institution_id="bench-college",
+                institution_id=institution_id,
                 did=did,
                 verification_method=key.verification_method,
                 public_key_multibase=key.public_key_multibase,
@@ -275,8 +284,8 @@ async def seed(base: str, prefix: str, did_host: str) -> tuple[str, str]:
         await publisher.publish(
             StatusListPublishedV1(
                 producer="sceau-issuer",
-                list_id="bench-college-rev-1",
-                institution_id="bench-college",
+                list_id=list_id,
+                institution_id=institution_id,
                 issuer_did=did,
                 purpose=StatusPurpose.REVOCATION,
                 list_url=list_url,
@@ -292,7 +301,7 @@ async def seed(base: str, prefix: str, did_host: str) -> tuple[str, str]:
         trust_path = (
             f"/v1/issuers/{urllib.parse.quote(did, safe=':')}?at={at}&verification_method={method}"
         )
-        status_path = "/v1/status-lists/bench-college-rev-1"
+        status_path = f"/v1/status-lists/{list_id}"
         deadline = time.monotonic() + 90
         while True:
             status = await http.get(status_path)
@@ -304,6 +313,16 @@ async def seed(base: str, prefix: str, did_host: str) -> tuple[str, str]:
                 raise SystemExit("the registry did not consume the seeded events in time")
             await asyncio.sleep(0.3)
     return status_path, trust_path
+
+
+async def seed_field(base: str, prefix: str, did_host: str, count: int) -> float:
+    """Register ``count`` more institutions with keys and lists, as the field's scale has (60)."""
+    start = time.monotonic()
+    for n in range(count):
+        await seed(base, prefix, did_host, f"field-{n:03d}", key_byte=16 + n % 200)
+        if (n + 1) % 10 == 0:
+            print(f"  seeded {n + 1}/{count} institutions", file=sys.stderr, flush=True)
+    return time.monotonic() - start
 
 
 async def capture(base: str, paths: tuple[str, ...], spec_file: Path) -> None:
@@ -425,29 +444,50 @@ async def main_async(args: argparse.Namespace) -> int:
         )
         print("|---|---|---:|---:|---:|---:|---:|---:|")
         ceiling_name = "ceiling (raw ASGI)"
-        for label, path in (("status list", status_path), ("trust lookup", trust_path)):
-            runs: dict[str, list[Result]] = {name: [] for name in targets}
-            for _ in range(args.rounds):
-                for name, target in targets.items():
-                    runs[name].append(
-                        await drive(
-                            target,
-                            path,
-                            clients=args.clients,
-                            warmup_s=args.warmup,
-                            seconds=args.seconds,
-                        )
-                    )
-            for name, results in runs.items():
-                ratios = [r.rps / c.rps for r, c in zip(results, runs[ceiling_name], strict=True)]
-                pooled = sorted(x for r in results for x in r.latencies)
-                p50 = statistics.median(pooled) * 1000
-                p99 = pooled[min(len(pooled) - 1, int(len(pooled) * 0.99))] * 1000
+        medians: dict[tuple[str, str], float] = {}
+        p99s: dict[tuple[str, str], float] = {}
+        for phase in ("empty", "seeded"):
+            if phase == "seeded":
+                took = await seed_field(base, prefix, f"127.0.0.1%3A{port}", args.institutions)
                 print(
-                    f"| {label} | {name} | {statistics.median(r.rps for r in results):,.0f} | "
-                    f"{max(r.rps for r in results):,.0f} | {p50:.2f} | {p99:.2f} | "
-                    f"{statistics.median(ratios):.2f} | {sum(r.errors for r in results)} |"
+                    f"| seeded: {args.institutions} more institutions, each with its key and a "
+                    f"131,072-entry status list, in {took:.0f} s | | | | | | | |"
                 )
+            for label, path in (("status list", status_path), ("trust lookup", trust_path)):
+                runs: dict[str, list[Result]] = {name: [] for name in targets}
+                for _ in range(args.rounds):
+                    for name, target in targets.items():
+                        runs[name].append(
+                            await drive(
+                                target,
+                                path,
+                                clients=args.clients,
+                                warmup_s=args.warmup,
+                                seconds=args.seconds,
+                            )
+                        )
+                for name, results in runs.items():
+                    ratios = [
+                        r.rps / c.rps for r, c in zip(results, runs[ceiling_name], strict=True)
+                    ]
+                    pooled = sorted(x for r in results for x in r.latencies)
+                    p50 = statistics.median(pooled) * 1000
+                    p99 = pooled[min(len(pooled) - 1, int(len(pooled) * 0.99))] * 1000
+                    medians[(phase, f"{label}|{name}")] = statistics.median(ratios)
+                    p99s[(phase, f"{label}|{name}")] = p99
+                    print(
+                        f"| {label} ({phase}) | {name} | "
+                        f"{statistics.median(r.rps for r in results):,.0f} | "
+                        f"{max(r.rps for r in results):,.0f} | {p50:.2f} | {p99:.2f} | "
+                        f"{statistics.median(ratios):.2f} | {sum(r.errors for r in results)} |"
+                    )
+        print("\nseeded ÷ empty, registry's ratio to the ceiling measured in the same rounds:")
+        for label in ("status list", "trust lookup"):
+            key = f"{label}|registry"
+            print(
+                f"  {label}: {medians[('seeded', key)] / medians[('empty', key)]:.2f} "
+                f"(p99 {p99s[('empty', key)]:.1f} -> {p99s[('seeded', key)]:.1f} ms)"
+            )
         print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
         return 0
     finally:
@@ -463,6 +503,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=1.5)
     parser.add_argument("--warmup", type=float, default=0.3)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument(
+        "--institutions",
+        type=int,
+        default=59,
+        help="institutions added before the seeded pass (the field has 60 with the first)",
+    )
     parser.add_argument(
         "--ceiling", nargs=3, metavar=("KIND", "SPEC", "PORT"), help=argparse.SUPPRESS
     )

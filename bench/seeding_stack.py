@@ -52,6 +52,7 @@ def started_stack(
     :attr:`StartedStack.secrets`) let a resumed run open the keys its kept databases hold.
     """
     folder = Path(tempfile.mkdtemp(prefix=f"sceau-seed-{run}-"))
+    extra: dict[str, Any] = dict(secrets or {})  # operator token and master keys, all strings
     config = StackConfig(
         kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"),
         mongo_uri=os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/"),
@@ -60,7 +61,7 @@ def started_stack(
         database_prefix=f"seed_{run}_",
         ports={name: free_port() for name in ("issuer", "registry", "verifier", "notifier")},
         smtp_port=free_port(),
-        **(secrets or {}),
+        **extra,
     )
     stack = Stack(config)
     try:

@@ -11,23 +11,27 @@ local SMTP sink and a webhook receiver in this process, and then plays the story
    MicroCredential modules aligned to a competency framework, plus an overall credential) and
    issues the modules to a cohort of learners through the batch API (some learners complete only
    some modules);
-3. the learners who completed all three modules automatically receive the overall credential,
-   and every credential issued is checked against 1EdTech's Open Badges 3.0 rules;
+3. the learners who completed all three modules automatically receive the overall credential;
 4. the e-mails the learners received (SMTP sink) and the signed webhook deliveries are shown;
 5. an employer verifies a credential (valid), the college revokes it, the employer verifies again
    until the answer is "revoked", and the demo prints how long that took to become visible;
-6. a summary.
+6. the college issues a graded capstone to a learner, who follows the e-mail's link to their page,
+   accepts the credential and creates a share link hiding the grade (posting the page's forms),
+   downloads its QR code, the PDF and the baked badge; an employer opens the link at the verifier:
+   verified, no grade shown; the college revokes the credential and the same link says so;
+7. a summary, which says how many of the credentials issued (the share's derived copy included)
+   conform to 1EdTech's Open Badges 3.0 rules.
 
 Everything the story produced lands in ``demo-output/``: every signed credential
 (``credentials/*.json``), every e-mail (``mail/*.eml``), every webhook delivery
-(``webhooks.jsonl``) and the services' logs (``logs/``).
+(``webhooks.jsonl``), the sharing scene's files (``share/``) and the services' logs (``logs/``).
 
 Modules, one job each: ``cli`` (arguments and exit status), ``stack`` (ports, sinks, dropping a
 run's databases), ``mail`` and ``webhooks`` (the two local receivers), ``catalogue`` and
 ``learners`` (the story's content), ``story`` (its state), ``checks`` (how a step decides it
 succeeded), ``conformance`` (every issued credential against 1EdTech's OB 3.0 rules),
-``steps/`` (steps 1-5), ``run`` (the steps in order), ``output`` (files written) and
-``summary`` (step 6). The end-to-end tests import this package and drive :func:`run_story` and the
+``steps/`` (steps 1-6), ``run`` (the steps in order), ``output`` (files written) and
+``summary`` (step 7). The end-to-end tests import this package and drive :func:`run_story` and the
 steps with a smaller cohort, so the demo and its tests cannot drift apart.
 """
 
@@ -50,6 +54,7 @@ from sceau_demo.steps.issue import (
 from sceau_demo.steps.notifications import step_notifications
 from sceau_demo.steps.onboard import step_onboard
 from sceau_demo.steps.overall import count_credentials, fetch_credentials, step_overall
+from sceau_demo.steps.sharing import step_share
 from sceau_demo.steps.verification import step_verify_revoke, verify
 from sceau_demo.story import College, Story, Summary
 from sceau_demo.summary import print_summary
@@ -81,6 +86,7 @@ __all__ = [
     "step_notifications",
     "step_onboard",
     "step_overall",
+    "step_share",
     "step_verify_revoke",
     "submit_batch",
     "verify",

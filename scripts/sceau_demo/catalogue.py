@@ -1,13 +1,16 @@
 """What the college offers: the series "Enseigner avec l'IA / Teaching with AI".
 
 Three bilingual 5-hour MicroCredential modules aligned to a (demo) competency framework, and an
-overall credential that gathers their competencies. The bodies are what the issuer's
+overall credential that gathers their competencies; and, outside the series, a graded capstone
+with a badge image (the sharing scene's credential). The bodies are what the issuer's
 ``POST /v1/achievements`` accepts.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from sceau_demo.badge import badge_data_url
 
 FRAMEWORK = {
     "fr": "Cadre de compétences numériques en enseignement (démo)",
@@ -181,3 +184,40 @@ def overall_body() -> dict[str, Any]:
         hours=15,
         modules=3,
     )
+
+
+CAPSTONE_NAME = {
+    "fr": "Projet intégrateur — Enseigner avec l'IA",
+    "en": "Capstone project — Teaching with AI",
+}
+#: The grade the capstone credential carries (the learner hides it when sharing).
+CAPSTONE_GRADE = "A (92/100)"
+
+
+def capstone_body() -> dict[str, Any]:
+    """A graded 10-hour capstone outside the series, with a badge image the issuer can bake.
+
+    The batch API issues without grades, so the sharing scene uses this credential, issued on its
+    own with the learner's grade, to show a share link that hides it.
+    """
+    body = achievement_body(
+        CAPSTONE_NAME,
+        {
+            "fr": "Concevoir, mettre à l'essai et évaluer un cours qui intègre l'IA générative.",
+            "en": "Design, try out and assess a course that integrates generative AI.",
+        },
+        {
+            "fr": "Présenter le cours conçu et son évaluation devant un jury.",
+            "en": "Present the course and its assessment to a panel.",
+        },
+        [MODULES[1]["competencies"][0], MODULES[2]["competencies"][1]],
+        [{"method": "project", "name": {"fr": "Projet évalué par un jury", "en": "Panel project"}}],
+        hours=10,
+        modules=1,
+    )
+    body["image_url"] = badge_data_url()
+    body["image_caption"] = {
+        "fr": "Badge du projet intégrateur : disque bleu cerclé d'or",
+        "en": "Capstone badge: a blue disc in a gold ring",
+    }
+    return body

@@ -105,6 +105,8 @@ def _serve_until_interrupted(story: Story) -> None:
         say(f"  {name:<9} {config.url(name)}  (docs: {config.url(name)}/docs)")
     say(f"  operator token: {config.operator_token}")
     say(f"  college API key: {story.college.api_key}")
+    say(f"  learner page (step 6): {story.summary.learner_page}")
+    say(f"  share link (step 6): {story.summary.share_url}")
     while True:
         time.sleep(3600)
 

@@ -1,7 +1,9 @@
 """What the story leaves in its output folder (``demo-output/`` by default).
 
 Every signed credential (``credentials/*.json``), every e-mail (``mail/*.eml``) and every webhook
-delivery (``webhooks.jsonl``); the services write their own logs to ``logs/``.
+delivery (``webhooks.jsonl``) of steps 1-5; what the sharing scene (step 6) produced in ``share/``
+(the share link, its QR code, the PDF certificate, the baked badge, the document the employer can
+download and the e-mail the learner followed); the services write their own logs to ``logs/``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sceau_demo.story import Story
 
 def fresh_output(output: Path) -> None:
     """Empty what an earlier run wrote (the logs, credentials and mail of this run only)."""
-    for name in ("credentials", "mail", "logs"):
+    for name in ("credentials", "mail", "logs", "share"):
         shutil.rmtree(output / name, ignore_errors=True)
     (output / "webhooks.jsonl").unlink(missing_ok=True)
     output.mkdir(parents=True, exist_ok=True)
@@ -48,3 +50,15 @@ def write_notifications(story: Story) -> None:
         for delivery in story.hooks.snapshot():
             line = {"webhook_id": delivery.webhook_id, "timestamp": delivery.timestamp}
             out.write(json.dumps(line | {"payload": delivery.payload}, ensure_ascii=False) + "\n")
+
+
+def write_share_file(story: Story, name: str, content: bytes | str) -> Path:
+    """Write one file of the sharing scene to ``share/<name>``; return its path."""
+    folder = story.output / "share"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8")
+    else:
+        path.write_bytes(content)
+    return path

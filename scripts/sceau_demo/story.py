@@ -59,6 +59,14 @@ class Summary:
     revocation_visible_s: float = 0.0
     revocation_email: bool = False
     revocation_webhook: bool = False
+    learner_page: str = ""
+    share_url: str = ""
+    share_verdict: str = ""
+    share_verdict_after: str = ""
+    share_revocation_visible_s: float = 0.0
+    share_grade_hidden: bool = False
+    share_opened: int = 0
+    share_files: list[str] = field(default_factory=list)
     steps_seconds: dict[str, float] = field(default_factory=dict)
 
 

@@ -1,4 +1,4 @@
-"""Step 6: the closing summary of a run, from the figures the story collected."""
+"""Step 7: the closing summary of a run, from the figures the story collected."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from sceau_demo.story import Story
 
 
 def print_summary(story: Story, elapsed: float) -> None:
-    """6. The summary."""
+    """7. The summary."""
     s = story.summary
-    heading(6, "Summary")
+    heading(7, "Summary")
     rows = [
         ("college", f"{s.institution_id} (did:key, accredited for MicroCredential)"),
         ("cohort", f"{s.learners} learners"),
@@ -27,7 +27,22 @@ def print_summary(story: Story, elapsed: float) -> None:
             f"{s.conformant}/{s.conformance_checked} credentials conform"
             + (f" ({', '.join(sorted(s.conformance_findings))})" if s.conformance_findings else ""),
         ),
-        ("output", f"{story.output}/credentials ({s.credentials_written} files), mail/, logs/"),
+        (
+            "share link",
+            f"{s.share_verdict} for the employer, grade "
+            f"{'hidden' if s.share_grade_hidden else 'SHOWN'}, opened {s.share_opened} time(s)",
+        ),
+        ("", s.share_url),
+        (
+            "revoked via the link",
+            f"-> {s.share_verdict_after}, "
+            f"{s.share_revocation_visible_s:.2f}s after the college's call",
+        ),
+        (
+            "output",
+            f"{story.output}/credentials ({s.credentials_written} files), mail/, logs/, "
+            f"share/ ({', '.join(s.share_files)})",
+        ),
         ("total time", f"{elapsed:.0f}s"),
     ]
     for name, value in rows:

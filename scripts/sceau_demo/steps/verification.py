@@ -6,14 +6,14 @@ The step measures how long the revocation takes to become visible at the public 
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from typing import Any
 
 import httpx
 
 from sceau_credentials.results import CREDENTIAL_REVOKED
-from sceau_demo.checks import StepFailed, eventually, expect
+from sceau_demo.checks import StepFailed, eventually, expect, until_verified
+from sceau_demo.console import show_checks
 from sceau_demo.story import Story
 
 
@@ -47,17 +47,9 @@ async def step_verify_revoke(
     story.summary.revoked_credential = chosen["credential_id"]
     who = chosen["recipient"].get("name") or chosen["recipient"].get("email")
     story.log(f"an employer receives {who}'s credential {chosen['credential_id'][:8]}")
-    last: dict[str, Any] = {}
-
-    async def verified() -> bool:
-        nonlocal last
-        last = await verify(story, http, chosen["document"])
-        return bool(last["verified"])
-
-    try:
-        await eventually(verified, "employer's verification", story.timeout_s)
-    except StepFailed as exc:
-        raise StepFailed(f"{exc}; checks: {json.dumps(last.get('checks'))[:1500]}") from exc
+    last = await until_verified(
+        lambda: verify(story, http, chosen["document"]), "employer's verification", story.timeout_s
+    )
     story.summary.verified_before = last["outcome"]
     summary = last.get("summary") or {}
     story.log(
@@ -65,8 +57,7 @@ async def step_verify_revoke(
         f"({summary['issuer'].get('name_source')}), '{summary.get('achievement_name')}', "
         f"{summary.get('hours')} h, {len(summary.get('competencies', []))} competencies"
     )
-    for item in last["checks"]:
-        print(f"    {item['name']:<10} {item['status']:<8} {item['reason_en'][:90]}", flush=True)
+    show_checks(last)
     started = time.monotonic()
     revoked = expect(
         await http.post(

@@ -69,7 +69,7 @@ def render_page(
                 "hidden": ", ".join(t[h] for h in share.hidden),
                 "open_count": share.open_count,
                 "last_opened": _date(share.last_opened_at, lang),
-                "qr_svg": qr_svg(share.url, title=f"{t['qr']} : {share.label}")
+                "qr_svg": qr_svg(share.url, title=t["qr_title"].format(label=share.label))
                 if state == "active"
                 else "",
                 "linkedin": add_to_profile_url(

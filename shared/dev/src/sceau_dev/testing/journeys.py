@@ -192,16 +192,29 @@ async def registry_knows_key(
 
 
 async def issue(
-    http: httpx.AsyncClient, stack: Stack, college: College, email: str
+    http: httpx.AsyncClient,
+    stack: Stack,
+    college: College,
+    email: str,
+    *,
+    name: str = "Alex Tremblay",
+    language: str = "fr",
+    results: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Issue the college's achievement to ``email`` through the issuer's API; return the detail."""
+    """Issue the college's achievement to ``email`` through the issuer's API; return the detail.
+
+    ``results`` (e.g. ``[{"assessment": 1, "value": "A"}]``) puts a grade in the credential.
+    """
+    body: dict[str, Any] = {
+        "achievement_id": college.achievement_id,
+        "recipient": {"email": email, "name": name, "language": language},
+    }
+    if results:
+        body["results"] = results
     response = await http.post(
         f"{stack.url('issuer')}/v1/credentials",
         headers=college.auth | {"Idempotency-Key": uuid.uuid4().hex},
-        json={
-            "achievement_id": college.achievement_id,
-            "recipient": {"email": email, "name": "Alex Tremblay", "language": "fr"},
-        },
+        json=body,
     )
     _expect(response, 201)
     detail: dict[str, Any] = response.json()
