@@ -96,8 +96,8 @@ class CopiesReport:
         ]
         if suspension:
             lines.append(
-                f"{suspension} of institutions that turned suspension on carry only its finding "
-                f"({Code.STATUS_SUSPENSION})"
+                f"{suspension} carry only the finding their institution's suspension opt-in "
+                f"costs ({Code.STATUS_SUSPENSION}; shares' derived copies included)"
             )
         lines += _grouped("not conformant (enforced)", self.failing, examples)
         informative = [c for c in self.checked if c.profile != ENFORCED_PROFILE and c.findings]
