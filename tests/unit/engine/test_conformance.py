@@ -335,3 +335,13 @@ def test_the_cli_prints_findings_and_exits_non_zero_on_any(
     assert "context.order" in {f["code"] for f in report[str(tmp_path / "bad.json")]}
 
     assert main(["conformance", str(tmp_path / "empty.json")]) == 2
+
+
+async def test_a_stand_alone_endorsement_is_checked_against_its_schema_definition() -> None:
+    endorser = did_key_signer(3)
+    assert await findings_of(await signed(endorsement(endorser), endorser)) == []
+    unnamed = endorsement(endorser)
+    del unnamed["name"]
+    found = await findings_of(await signed(unnamed, endorser))
+    assert [(f.code, f.pointer) for f in found] == [(Code.SCHEMA, "")]
+    assert "'name' is a required property" in found[0].message_en

@@ -27,6 +27,7 @@ from sceau_credentials.conformance.rules import (
     Kind,
     context_findings,
     date_findings,
+    endorsement_schema_findings,
     jwt_algorithm_findings,
     proof_type_findings,
     schema_findings,
@@ -269,7 +270,7 @@ async def _inspect(
         *type_findings(credential, kind),
         *subject_findings(credential, kind),
         # An embedded endorsement is already under its parent's schema (EndorsementCredential).
-        *(schema_findings(credential) if kind is Kind.ACHIEVEMENT and depth == 0 else []),
+        *(_schema_findings(credential, kind) if depth == 0 else []),
         *(proof_type_findings(credential) if header is None else []),
         *date_findings(credential, now),
         *status_findings(credential),
@@ -294,6 +295,12 @@ async def _inspect(
             )
             findings += [under(prefix, f) for f in inner]
     return _unique(findings)
+
+
+def _schema_findings(credential: Mapping[str, Any], kind: Kind) -> list[Finding]:
+    if kind is Kind.ENDORSEMENT:
+        return endorsement_schema_findings(credential)
+    return schema_findings(credential)
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

@@ -14,10 +14,15 @@ institution chose suspension" from "this credential is broken".
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from importlib import resources
 from typing import Any, Final
+
+from jsonschema import Draft201909Validator, FormatChecker
 
 from sceau_credentials.conformance.findings import Code, Finding, pointer
 from sceau_credentials.ob3.constants import (
@@ -38,6 +43,7 @@ __all__ = [
     "Kind",
     "context_findings",
     "date_findings",
+    "endorsement_schema_findings",
     "jwt_algorithm_findings",
     "proof_type_findings",
     "schema_findings",
@@ -196,6 +202,38 @@ def schema_findings(document: Mapping[str, Any]) -> list[Finding]:
                 pointer(problem.path),
                 f"non conforme au schéma JSON officiel OB 3.0 : {problem.message}",
                 f"does not match the official OB 3.0 JSON Schema: {problem.message}",
+            )
+        )
+    return findings
+
+
+@functools.cache
+def _endorsement_validator() -> Draft201909Validator:
+    """The official schema's EndorsementCredential definition, as a schema of its own."""
+    text = (
+        resources.files("sceau_credentials.ob3")
+        .joinpath("schema/ob_v3p0_achievementcredential_schema.json")
+        .read_text(encoding="utf-8")
+    )
+    definitions = json.loads(text)["$defs"]
+    schema = {"$ref": "#/$defs/EndorsementCredential", "$defs": definitions}
+    return Draft201909Validator(schema, format_checker=FormatChecker())
+
+
+def endorsement_schema_findings(document: Mapping[str, Any]) -> list[Finding]:
+    """A stand-alone endorsement against the official schema's EndorsementCredential.
+
+    An endorsement embedded in a credential is already checked by its parent's schema.
+    """
+    findings = []
+    for error in _endorsement_validator().iter_errors(dict(document)):
+        where = "".join(f"/{part}" for part in error.absolute_path)
+        findings.append(
+            _finding(
+                Code.SCHEMA,
+                where,
+                f"non conforme au schéma JSON officiel OB 3.0 : {error.message[:240]}",
+                f"does not match the official OB 3.0 JSON Schema: {error.message[:240]}",
             )
         )
     return findings
