@@ -19,7 +19,8 @@ local SMTP sink and a webhook receiver in this process, and then plays the story
    accepts the credential and creates a share link hiding the grade (posting the page's forms),
    downloads its QR code, the PDF and the baked badge; an employer opens the link at the verifier:
    verified, no grade shown; the college revokes the credential and the same link says so;
-7. a summary.
+7. a summary, which says how many of the credentials issued (the share's derived copy included)
+   conform to 1EdTech's Open Badges 3.0 rules.
 
 Everything the story produced lands in ``demo-output/``: every signed credential
 (``credentials/*.json``), every e-mail (``mail/*.eml``), every webhook delivery
@@ -28,7 +29,8 @@ Everything the story produced lands in ``demo-output/``: every signed credential
 Modules, one job each: ``cli`` (arguments and exit status), ``stack`` (ports, sinks, dropping a
 run's databases), ``mail`` and ``webhooks`` (the two local receivers), ``catalogue`` and
 ``learners`` (the story's content), ``story`` (its state), ``checks`` (how a step decides it
-succeeded), ``steps/`` (steps 1-6), ``run`` (the steps in order), ``output`` (files written) and
+succeeded), ``conformance`` (every issued credential against 1EdTech's OB 3.0 rules),
+``steps/`` (steps 1-6), ``run`` (the steps in order), ``output`` (files written) and
 ``summary`` (step 7). The end-to-end tests import this package and drive :func:`run_story` and the
 steps with a smaller cohort, so the demo and its tests cannot drift apart.
 """

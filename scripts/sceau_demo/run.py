@@ -7,6 +7,7 @@ from collections import Counter
 
 import httpx
 
+from sceau_demo.conformance import check_conformance
 from sceau_demo.console import heading
 from sceau_demo.learners import cohort
 from sceau_demo.output import write_credentials, write_notifications
@@ -68,4 +69,6 @@ async def run_story(story: Story) -> Summary:
         heading(6, "A learner accepts, shares hiding the grade; an employer opens the link")
         await step_share(story, http, learners[0])
         timings["share"] = time.monotonic() - started
+        # Every credential issued, the capstone and the share's derived copy included.
+        await check_conformance(story, http)
     return story.summary

@@ -46,6 +46,9 @@ class Summary:
     overall_issued: int = 0
     overall_seconds: float = 0.0
     credentials_written: int = 0
+    conformance_checked: int = 0
+    conformant: int = 0
+    conformance_findings: dict[str, int] = field(default_factory=dict)
     emails: int = 0
     emails_by_language: dict[str, int] = field(default_factory=dict)
     webhooks: dict[str, int] = field(default_factory=dict)

@@ -23,6 +23,11 @@ def print_summary(story: Story, elapsed: float) -> None:
         ("employer", f"{s.verified_before} -> revoked -> {s.verified_after}"),
         ("revocation visible", f"{s.revocation_visible_s:.2f}s after the college's call"),
         (
+            "1EdTech OB 3.0",
+            f"{s.conformant}/{s.conformance_checked} credentials conform"
+            + (f" ({', '.join(sorted(s.conformance_findings))})" if s.conformance_findings else ""),
+        ),
+        (
             "share link",
             f"{s.share_verdict} for the employer, grade "
             f"{'hidden' if s.share_grade_hidden else 'SHOWN'}, opened {s.share_opened} time(s)",

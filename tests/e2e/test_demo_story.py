@@ -46,6 +46,12 @@ async def test_the_demo_story(system: System, tmp_path: Path) -> None:
     assert len(files) == summary.credentials_written == 32
     overall = [json.loads(f.read_text()) for f in files if f.name.startswith("overall-")]
     assert len(overall) == 7
+    # Every credential issued (the 32 above, the capstone and the share's derived copy) went
+    # through the conformance check (1EdTech's OB 3.0 rules, status lists fetched from the
+    # registry); the only finding allowed is the suspension pair, for as long as the issuer adds
+    # a suspension entry by default (issue 15 makes it an opt-in).
+    assert summary.conformance_checked == 34
+    assert set(summary.conformance_findings) <= {"status.suspension"}
     for document in overall:
         assert "proof" in document
         # Written in the learner's language (the other one rides along as a translation).

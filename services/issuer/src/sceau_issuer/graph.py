@@ -18,6 +18,7 @@ from sceau_issuer.achievements.repository import AchievementRepository
 from sceau_issuer.achievements.service import AchievementService
 from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.apikeys.service import ApiKeyService
+from sceau_issuer.credential_copies import CredentialCopies
 from sceau_issuer.issuing.batch_repository import BatchRepository
 from sceau_issuer.issuing.batches import BatchService, BatchWorker
 from sceau_issuer.issuing.idempotency_repository import IdempotencyRepository
@@ -195,7 +196,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
     relays = _relays(settings, runtime)
     repos = IssuerRepositories.on(runtime.db, settings)
     vault = Vault(decode_master_key(settings.master_key))
-    signer = Signer(settings.sign_workers)
+    signer = Signer(settings.sign_workers, CredentialCopies.at(settings.conformance_dir))
     holdings = Holdings(repos.credentials, repos.achievements, vault.credential_id)
     tenants = TenantService(
         repos.tenants,

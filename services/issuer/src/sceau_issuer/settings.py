@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -87,6 +89,12 @@ class IssuerSettings(StoringServiceSettings):
     )
     small_cell_threshold: int = Field(
         default=5, ge=1, description="Report cells below this count are suppressed."
+    )
+    conformance_dir: Path | None = Field(
+        default=None,
+        description="Development only (off by default): write a copy of every credential signed "
+        "into this folder, for the conformance check of the test session "
+        "(credential_copies.py).",
     )
 
     @field_validator("master_key")

@@ -13,7 +13,9 @@ from typing import Any
 
 from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
+from sceau_issuer.credential_copies import Copy, CredentialCopies, is_credential
 from sceau_issuer.issuing.sign_jobs import Signed, SignJob, sign_jobs, sign_one, warm_up
+from sceau_issuer.tenants.dids import signing_key
 
 INLINE_MAX = 4
 
@@ -22,12 +24,30 @@ def _noop() -> None:
     """A task whose only purpose is to make the pool start (and warm up) its processes."""
 
 
-class Signer:
-    """Signs credentials, spreading large lists over worker processes."""
+def _key_of(job: SignJob) -> SigningKey:
+    return signing_key(job.seed, job.did, job.key_version, job.spec.profile)
 
-    def __init__(self, workers: int) -> None:
+
+def _suspension(job: SignJob) -> bool:
+    """Whether the institution had turned suspension on (``BuildSpec.suspension``).
+
+    Read by name because that per-institution opt-in arrives with the status entries work of
+    issue 15; until it does, no credential counts as an opt-in.
+    """
+    return bool(getattr(job.spec, "suspension", False))
+
+
+class Signer:
+    """Signs credentials, spreading large lists over worker processes.
+
+    Every signature goes through here, so this is where ``copies`` (a development aid, off by
+    default: ``ISSUER_CONFORMANCE_DIR``) receives each signed credential for the conformance check.
+    """
+
+    def __init__(self, workers: int, copies: CredentialCopies | None = None) -> None:
         self._workers = workers
         self._pool: Executor | None = None
+        self._copies = copies
 
     def start(self) -> None:
         """Start the worker processes (spawned: forking a threaded process is unsafe)."""
@@ -49,6 +69,17 @@ class Signer:
 
     async def sign_many(self, jobs: list[SignJob]) -> list[Signed]:
         """Sign in order; big lists go to the pool in one slice per worker."""
+        signed = await self._sign_many(jobs)
+        if self._copies is not None:
+            await self._copies.keep(
+                [
+                    Copy(document, _key_of(job), job.spec.profile, _suspension(job))
+                    for document, job in zip(signed, jobs, strict=True)
+                ]
+            )
+        return signed
+
+    async def _sign_many(self, jobs: list[SignJob]) -> list[Signed]:
         if not jobs:
             return []
         loop = asyncio.get_running_loop()
@@ -64,6 +95,9 @@ class Signer:
         return [signed for part in parts for signed in part]
 
     async def sign(self, credential: dict[str, Any], key: SigningKey, profile: str) -> Signed:
-        """Sign one document (status lists) on the loop."""
+        """Sign one document (a status list, a share's derived credential) on the loop."""
         signed: Signed = await sign_credential(credential, key, Profile(profile))
+        if self._copies is not None and is_credential(credential):
+            # A share's derived copy inherits its original's status entries (checked when issued).
+            await self._copies.keep([Copy(signed, key, profile, None)])
         return signed

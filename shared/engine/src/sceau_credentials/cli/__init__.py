@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 
 from sceau_credentials.cli.common import UnusableInputError, load_document
+from sceau_credentials.cli.conformance import register_conformance
 from sceau_credentials.cli.did import register_did
 from sceau_credentials.cli.sign import add_sign_parser
 from sceau_credentials.cli.verify import add_verify_parser
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``sceau-credentials``: the engine's own command, for installs without the services.
 
     The same groups as ``sceau credential …`` and ``sceau did …``, so the engine is usable as a
-    library and a tool on its own (``pip install sceau-credentials``).
+    library and a tool on its own (``pip install sceau-credentials``), plus ``conformance``
+    (1EdTech's OB 3.0 validator rules, offline).
     """
     parser = argparse.ArgumentParser(
         prog="sceau-credentials",
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     groups.required = True
     register_credential(groups)
     register_did(groups)
+    register_conformance(groups)
     args = parser.parse_args(argv)
     code: int = args.func(args)
     return code

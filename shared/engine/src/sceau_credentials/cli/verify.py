@@ -10,13 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import sys
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-
-import httpx
+from typing import TYPE_CHECKING
 
 from sceau_credentials.cli.common import (
     EXIT_NOT_VERIFIED,
@@ -25,21 +20,10 @@ from sceau_credentials.cli.common import (
     UnusableInputError,
     error,
     load_document,
-    load_json_objects,
-    looks_like_jwt,
     print_json,
 )
-from sceau_credentials.dids import (
-    CompositeResolver,
-    DidKeyResolver,
-    DidResolutionError,
-    DidResolver,
-    DidWebResolver,
-    DidWebSettings,
-    ResolutionErrorCode,
-    StaticResolver,
-)
-from sceau_shared.ssrf import FetchError, GuardedTransport, UrlPolicy, safe_fetch
+from sceau_credentials.cli.sources import add_source_arguments, sources
+from sceau_credentials.dids import DidResolutionError
 
 if TYPE_CHECKING:
     from sceau_credentials.results import VerificationResult
@@ -47,108 +31,18 @@ if TYPE_CHECKING:
 __all__ = ["add_verify_parser"]
 
 
-class _StaticStatusLists:
-    """Status list credentials given on the command line, looked up by their ``id`` (URL)."""
-
-    def __init__(self, documents: Sequence[dict[str, Any]]) -> None:
-        self._lists = {str(doc.get("id")): doc for doc in documents}
-
-    async def fetch(self, url: str) -> Mapping[str, Any] | str:
-        if url not in self._lists:
-            raise LookupError(f"no status list was provided for {url}")
-        return self._lists[url]
-
-
-class _HttpStatusLists:
-    """Fetch status list credentials over HTTPS through the SSRF guards (``--online``)."""
-
-    def __init__(self, client: httpx.AsyncClient, settings: DidWebSettings) -> None:
-        self._client = client
-        self._settings = settings
-        schemes = {"https", "http"} if settings.allow_private_hosts else {"https"}
-        self._policy = UrlPolicy(
-            allowed_schemes=frozenset(schemes), allow_private=settings.allow_private_hosts
-        )
-
-    async def fetch(self, url: str) -> Mapping[str, Any] | str:
-        result = await safe_fetch(
-            self._client,
-            url,
-            policy=self._policy,
-            timeout_s=self._settings.timeout_s,
-            max_bytes=_MAX_STATUS_LIST_BYTES,
-            headers={"Accept": "application/vc+ld+json, application/ld+json, application/json"},
-        )
-        if result.status_code != 200:
-            raise FetchError(f"HTTP {result.status_code} from {url}")
-        text = result.content.decode("utf-8").strip()
-        if looks_like_jwt(text):
-            return text
-        value = json.loads(text)
-        if not isinstance(value, dict):
-            raise ValueError("a status list credential is a JSON object")
-        return value
-
-
-_MAX_STATUS_LIST_BYTES = 2 * 1024 * 1024
-"""A 131,072-entry list is ~16 KiB gzipped; 2 MiB leaves room for huge lists, not for abuse."""
-
-
-def _resolver(
-    did_documents: Sequence[dict[str, Any]], client: httpx.AsyncClient | None, web: DidWebSettings
-) -> DidResolver:
-    static = StaticResolver(did_documents)
-    resolvers: dict[str, DidResolver] = {"key": DidKeyResolver()}
-    if client is None:
-        resolvers["web"] = static
-    else:
-        resolvers["web"] = _FirstOf(static, DidWebResolver(client, web))
-    others = {d["id"].split(":", 2)[1] for d in did_documents} - set(resolvers)
-    for method in others:
-        resolvers[method] = static
-    return CompositeResolver(resolvers)
-
-
-class _FirstOf:
-    """Use a document given on the command line before fetching one."""
-
-    def __init__(self, first: DidResolver, second: DidResolver) -> None:
-        self._first, self._second = first, second
-
-    async def resolve(self, did: str) -> dict[str, Any]:
-        try:
-            return await self._first.resolve(did)
-        except DidResolutionError as exc:
-            if exc.code is not ResolutionErrorCode.NOT_FOUND:
-                raise
-            return await self._second.resolve(did)
-
-
 async def _run_verify(args: argparse.Namespace) -> VerificationResult:
     from sceau_credentials.status import ListStatusChecker
     from sceau_credentials.verification import verify
 
     document = load_document(args.file)
-    did_documents = load_json_objects(args.did_document, "a DID document")
-    status_lists = load_json_objects(args.status_list, "a status list credential")
-    web = DidWebSettings(allow_private_hosts=args.allow_private_hosts)
-    async with contextlib.AsyncExitStack() as stack:
-        client: httpx.AsyncClient | None = None
-        if args.online:
-            client = await stack.enter_async_context(
-                httpx.AsyncClient(
-                    transport=GuardedTransport(allow_private=web.allow_private_hosts),
-                    timeout=web.timeout_s,
-                )
-            )
-        resolver = _resolver(did_documents, client, web)
-        fetcher: _StaticStatusLists | _HttpStatusLists | None = None
-        if client is not None:
-            fetcher = _HttpStatusLists(client, web)
-        elif status_lists:
-            fetcher = _StaticStatusLists(status_lists)
-        checker = ListStatusChecker(fetcher, resolver) if fetcher is not None else None
-        return await verify(document, resolver=resolver, status=checker)
+    async with sources(args) as found:
+        checker = (
+            ListStatusChecker(found.status_lists, found.resolver)
+            if found.status_lists is not None
+            else None
+        )
+        return await verify(document, resolver=found.resolver, status=checker)
 
 
 def _print_result(result: VerificationResult, lang: str) -> None:
@@ -198,29 +92,6 @@ def add_verify_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "file", metavar="FILE", help="JSON credential/presentation or VC-JWT; - for stdin"
     )
     verify.add_argument("--json", action="store_true", help="print the full result as JSON")
-    verify.add_argument(
-        "--did-document",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a DID document to use instead of resolving its DID (repeatable)",
-    )
-    verify.add_argument(
-        "--status-list",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a status list credential to use for status checks (repeatable, offline)",
-    )
-    verify.add_argument(
-        "--online",
-        action="store_true",
-        help="fetch did:web documents and status lists over HTTPS (SSRF-guarded)",
-    )
-    verify.add_argument(
-        "--allow-private-hosts",
-        action="store_true",
-        help="local development only: let --online reach localhost/private addresses",
-    )
+    add_source_arguments(verify)
     verify.add_argument("--lang", choices=["en", "fr"], default="en", help="language of reasons")
     verify.set_defaults(func=_credential_verify)
