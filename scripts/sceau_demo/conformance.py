@@ -7,8 +7,8 @@ college's did:key is resolved offline, each proof verified, and each status list
 running registry to check it holds at least 131,072 entries. The count that conforms goes into the
 summary, and the findings of the others are printed grouped by code.
 
-With ``SCEAU_CONFORMANCE=enforce`` (what ``scripts/test`` passes to the end-to-end tests once it is
-turned on) a credential that does not conform fails the step; otherwise the count is reported.
+By default (``SCEAU_CONFORMANCE=enforce``, also what ``scripts/test`` passes) a credential that
+does not conform fails the step; with ``SCEAU_CONFORMANCE=report`` the count is only reported.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ async def check_conformance(story: Story, http: httpx.AsyncClient) -> None:
         f"{conformant}/{len(documents)} credentials conform to 1EdTech's Open Badges 3.0 rules"
         + (f" (findings: {listed})" if listed else "")
     )
-    enforced = os.environ.get("SCEAU_CONFORMANCE", "report").strip().lower() == "enforce"
+    enforced = os.environ.get("SCEAU_CONFORMANCE", "enforce").strip().lower() == "enforce"
     if enforced and conformant != len(documents):
         raise StepFailed(
             f"{len(documents) - conformant} of {len(documents)} issued credentials do not "

@@ -29,12 +29,8 @@ def _key_of(job: SignJob) -> SigningKey:
 
 
 def _suspension(job: SignJob) -> bool:
-    """Whether the institution had turned suspension on (``BuildSpec.suspension``).
-
-    Read by name because that per-institution opt-in arrives with the status entries work of
-    issue 15; until it does, no credential counts as an opt-in.
-    """
-    return bool(getattr(job.spec, "suspension", False))
+    """Whether the institution had turned suspension on (``BuildSpec.suspension``)."""
+    return job.spec.suspension
 
 
 class Signer:
