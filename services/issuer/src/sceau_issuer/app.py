@@ -5,7 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from sceau_issuer import __version__
-from sceau_issuer.api import achievements, batches, claim, credentials, institution, learner, shares
+from sceau_issuer.api import (
+    achievements,
+    batches,
+    claim,
+    credentials,
+    institution,
+    learner,
+    shares,
+    wallets,
+)
 from sceau_issuer.consumers import create_router
 from sceau_issuer.graph import IssuerGraph, build_graph
 from sceau_issuer.learners.privacy import PrivateResponses, install_access_log_filter
@@ -47,6 +56,8 @@ DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
         claim.router,
         learner.router,
         shares.router,
+        wallets.router,
+        wallets.offers,
     ),
     consumers=create_router,
     publishes=(

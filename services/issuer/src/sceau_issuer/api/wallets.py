@@ -1,0 +1,143 @@
+"""OpenID4VCI 1.0 endpoints of each institution's credential issuer (public; rate-limited).
+
+Metadata is served at the well-known location 1.0 prescribes (``/.well-known/...`` inserted
+before the issuer identifier's path) and, for wallets written against earlier drafts, appended
+to the identifier. Wallet-facing refusals are OAuth-style JSON (``error``,
+``error_description``); an unknown institution or offer is a problem-details 404.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, Header, Path, Request
+from fastapi.responses import JSONResponse
+
+from sceau_issuer.api.deps import GraphDep
+from sceau_issuer.learners.privacy import redact_span
+from sceau_issuer.wallets.oauth_errors import WalletProtocolError, invalid_request
+
+router = APIRouter(tags=["wallets (OpenID4VCI)"])
+offers = APIRouter(tags=["wallets (OpenID4VCI)"], dependencies=[Depends(redact_span)])
+
+InstitutionId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
+MAX_BODY = 16_384
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _limit(request: Request, graph: GraphDep) -> None:
+    graph.claim_limiter.check(request.client.host if request.client else "unknown")
+
+
+Limited = Depends(_limit)
+
+
+def _json(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, headers=NO_STORE)
+
+
+@router.get(
+    "/.well-known/openid-credential-issuer/oid4vci/{institution_id}",
+    summary="Credential issuer metadata (OpenID4VCI 1.0)",
+    dependencies=[Limited],
+)
+@router.get(
+    "/oid4vci/{institution_id}/.well-known/openid-credential-issuer",
+    summary="Credential issuer metadata (draft location)",
+    dependencies=[Limited],
+)
+async def issuer_metadata(institution_id: InstitutionId, graph: GraphDep) -> JSONResponse:
+    """What the institution's credential issuer offers and where its endpoints are."""
+    return JSONResponse(await graph.wallets.metadata(institution_id))
+
+
+@router.get(
+    "/.well-known/oauth-authorization-server/oid4vci/{institution_id}",
+    summary="Authorization server metadata (RFC 8414)",
+    dependencies=[Limited],
+)
+@router.get(
+    "/oid4vci/{institution_id}/.well-known/oauth-authorization-server",
+    summary="Authorization server metadata (appended location)",
+    dependencies=[Limited],
+)
+async def authorization_server(institution_id: InstitutionId, graph: GraphDep) -> JSONResponse:
+    """The token endpoint and the pre-authorized code grant."""
+    return JSONResponse(await graph.wallets.authorization_server(institution_id))
+
+
+@offers.get(
+    "/oid4vci/{institution_id}/offers/{offer_id}",
+    summary="A credential offer (what credential_offer_uri points to)",
+    dependencies=[Limited],
+)
+async def credential_offer(
+    institution_id: InstitutionId,
+    offer_id: Annotated[str, Path(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    graph: GraphDep,
+) -> JSONResponse:
+    """The offer object with its pre-authorized code; 404 once expired or taken."""
+    return _json(await graph.wallets.offer(institution_id, offer_id))
+
+
+@router.post(
+    "/oid4vci/{institution_id}/token",
+    summary="Token endpoint (pre-authorized code grant)",
+    dependencies=[Limited],
+)
+async def token(institution_id: InstitutionId, request: Request, graph: GraphDep) -> JSONResponse:
+    """Trade the offer's pre-authorized code (and transaction code) for an access token."""
+    try:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise invalid_request("request too large")
+        parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+        if any(len(values) > 1 for values in parsed.values()):
+            raise invalid_request("a parameter is repeated")
+        form = {name: values[0] for name, values in parsed.items()}
+        return _json(await graph.wallets.token(institution_id, form))
+    except WalletProtocolError as error:
+        return error.response()
+
+
+@router.post("/oid4vci/{institution_id}/nonce", summary="Nonce endpoint", dependencies=[Limited])
+async def nonce(institution_id: InstitutionId, graph: GraphDep) -> JSONResponse:
+    """A fresh c_nonce for the proof of possession."""
+    return _json(await graph.wallets.nonce(institution_id))
+
+
+@router.post(
+    "/oid4vci/{institution_id}/credential",
+    summary="Credential endpoint (Bearer access token, JWT proof)",
+    dependencies=[Limited],
+)
+async def credential(
+    institution_id: InstitutionId,
+    request: Request,
+    graph: GraphDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """The learner's credential, signed now and bound to the wallet's DID (once per offer)."""
+    try:
+        scheme, _, access_token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not access_token.strip():
+            access_token = ""
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise invalid_request("request too large")
+        try:
+            parsed = json.loads(body)
+        except ValueError as error:
+            raise WalletProtocolError(
+                "invalid_credential_request", "the body must be a JSON object"
+            ) from error
+        if not isinstance(parsed, dict):
+            raise WalletProtocolError(
+                "invalid_credential_request", "the body must be a JSON object"
+            )
+        answer = await graph.wallets.credential(institution_id, access_token.strip(), parsed)
+        return _json(answer)
+    except WalletProtocolError as error:
+        return error.response()
