@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -9,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sceau_credentials.dids.did_jwk import DidJwkResolver
 from sceau_credentials.dids.did_key import DidKeyResolver
@@ -30,6 +33,17 @@ from sceau_issuer.wallets.service import WalletConfig, WalletService, bind_to_ho
 from sceau_shared.events import utcnow
 
 AUD = "https://issuer.example/oid4vci/inst-1"
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=40)
+    | st.sampled_from(["openid4vci-proof+jwt", "EdDSA", "ES256", AUD, "did:key:z6Mk#x"]),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 RESOLVER = CompositeResolver({"key": DidKeyResolver(), "jwk": DidJwkResolver()})
 
 
@@ -323,3 +337,26 @@ async def test_declined_credentials_get_no_offer(wallets: tuple[WalletService, A
     service, _ = wallets
     with pytest.raises(ConsentRequired):
         await service.create_offer(CREDENTIAL, "declined", with_tx_code=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    header=st.dictionaries(st.sampled_from(["typ", "alg", "kid", "jwk", "crit"]), JSON_VALUES),
+    payload=st.dictionaries(st.sampled_from(["aud", "iat", "nonce"]), JSON_VALUES),
+    signature=st.binary(max_size=80),
+)
+def test_any_proof_is_answered_with_invalid_proof_or_a_holder(
+    header: dict[str, Any], payload: dict[str, Any], signature: bytes
+) -> None:
+    jwt = ".".join(
+        [_b64(json.dumps(header).encode()), _b64(json.dumps(payload).encode()), _b64(signature)]
+    )
+    assert asyncio.run(_answer(jwt)) in {"holder", "invalid_proof"}
+
+
+async def _answer(jwt: str) -> str:
+    try:
+        await verify_holder_proof(jwt, audience=AUD, resolver=RESOLVER)
+    except WalletProtocolError as refused:
+        return refused.error
+    return "holder"

@@ -25,6 +25,44 @@ offers = APIRouter(tags=["wallets (OpenID4VCI)"], dependencies=[Depends(redact_s
 InstitutionId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
 MAX_BODY = 16_384
 NO_STORE = {"Cache-Control": "no-store"}
+_ERROR = {"description": "OAuth / OpenID4VCI error: {error, error_description} (application/json)"}
+TOKEN_REQUEST: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type", "pre-authorized_code"],
+                    "properties": {
+                        "grant_type": {"type": "string"},
+                        "pre-authorized_code": {"type": "string"},
+                        "tx_code": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+CREDENTIAL_REQUEST: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "credential_configuration_id": {"type": "string"},
+                        "proofs": {
+                            "type": "object",
+                            "properties": {"jwt": {"type": "array", "items": {"type": "string"}}},
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 def _limit(request: Request, graph: GraphDep) -> None:
@@ -86,6 +124,8 @@ async def credential_offer(
     "/oid4vci/{institution_id}/token",
     summary="Token endpoint (pre-authorized code grant)",
     dependencies=[Limited],
+    openapi_extra=TOKEN_REQUEST,
+    responses={400: _ERROR},
 )
 async def token(institution_id: InstitutionId, request: Request, graph: GraphDep) -> JSONResponse:
     """Trade the offer's pre-authorized code (and transaction code) for an access token."""
@@ -112,6 +152,8 @@ async def nonce(institution_id: InstitutionId, graph: GraphDep) -> JSONResponse:
     "/oid4vci/{institution_id}/credential",
     summary="Credential endpoint (Bearer access token, JWT proof)",
     dependencies=[Limited],
+    openapi_extra=CREDENTIAL_REQUEST,
+    responses={400: _ERROR, 401: _ERROR},
 )
 async def credential(
     institution_id: InstitutionId,

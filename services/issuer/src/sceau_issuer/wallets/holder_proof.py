@@ -10,6 +10,7 @@ knows the institution). The DID of the key becomes the credential's ``credential
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from sceau_credentials.dids.resolver import (
     find_verification_method,
     split_did_url,
 )
-from sceau_credentials.keys import InvalidKeyError
 from sceau_credentials.multiformats import (
     MultiformatError,
     base64url_nopad_decode,
@@ -111,7 +111,7 @@ async def verify_holder_proof(
         signature = base64url_nopad_decode(signature_text)
     except WalletProtocolError:
         raise
-    except (DidResolutionError, InvalidKeyError, MultiformatError, IndexError) as error:
+    except (DidResolutionError, ValueError, TypeError, KeyError, IndexError) as error:
         raise invalid_proof(f"the proof's key cannot be used: {error}") from error
     if not verify_jws(str(algorithm), key, signature, f"{head}.{body}".encode("ascii")):
         raise invalid_proof("the proof's signature does not match its key")
@@ -120,7 +120,11 @@ async def verify_holder_proof(
         raise invalid_proof("the proof's aud must be this credential issuer's identifier")
     issued_at = payload.get("iat")
     moment = time.time() if now is None else now
-    if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
+    if (
+        not isinstance(issued_at, int | float)
+        or isinstance(issued_at, bool)
+        or not math.isfinite(issued_at)
+    ):
         raise invalid_proof("the proof has no iat")
     if issued_at < moment - MAX_AGE_S or issued_at > moment + MAX_SKEW_S:
         raise invalid_proof("the proof's iat is too old or in the future")
