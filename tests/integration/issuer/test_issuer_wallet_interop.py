@@ -31,30 +31,24 @@ from sceau_issuer.settings import IssuerSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.interop]
 
-JS = Path(__file__).resolve().parents[2] / "interop" / "js"
+#: The interop scripts and their npm install; ``SCEAU_INTEROP_JS`` may name a copy of that
+#: directory installed elsewhere (``npm ci`` there), e.g. while a shared install lags behind.
+JS = Path(
+    os.environ.get("SCEAU_INTEROP_JS") or Path(__file__).resolve().parents[2] / "interop" / "js"
+)
 CLIENT = "@openid4vc/openid4vci"
-
-
-def _node_env() -> dict[str, str]:
-    """Where the wallet library is installed (this checkout's install, or OID4VCI_NODE_MODULES)."""
-    env = dict(os.environ)
-    if (JS / "node_modules" / CLIENT).is_dir():
-        env.pop("OID4VCI_NODE_MODULES", None)
-        return env
-    if env.get("OID4VCI_NODE_MODULES"):
-        return env
-    pytest.fail(f"{CLIENT} is not installed: run scripts/setup-interop.sh (npm ci)")
 
 
 async def node(script: str, payload: dict[str, Any]) -> dict[str, Any]:
     executable = shutil.which("node")
     if executable is None:
         pytest.fail("interop tests need Node.js 20+ on PATH")
+    if not (JS / "node_modules" / CLIENT).is_dir():
+        pytest.fail(f"{CLIENT} is not installed in {JS}: run scripts/setup-interop.sh (npm ci)")
     process = await asyncio.create_subprocess_exec(
         executable,
         str(JS / script),
         cwd=JS,
-        env=_node_env(),
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -6,22 +6,14 @@
 //          "format": "..."} or {"error": "..."} (exit 0 either way: the test judges).
 // The holder key is a fresh Ed25519 key (node:crypto); the proof names it by did:key (kid) or
 // by its public JWK (which the issuer turns into a did:jwk).
-// OID4VCI_NODE_MODULES may point at another node_modules holding the @openid4vc packages (ESM
-// ignores NODE_PATH), for running before they are added to this directory's install.
 import {createHash, generateKeyPairSync, randomBytes, sign} from 'node:crypto';
-import {join} from 'node:path';
-import {pathToFileURL} from 'node:url';
+import {Openid4vciClient} from '@openid4vc/openid4vci';
+import {clientAuthenticationAnonymous, setGlobalConfig} from '@openid4vc/oauth2';
 
 // loader.mjs disables the network on import (for the offline tests); this wallet needs it.
 const networkFetch = globalThis.fetch;
 const {readStdinJson} = await import('./loader.mjs');
 globalThis.fetch = networkFetch;
-
-const modules = process.env.OID4VCI_NODE_MODULES;
-const load = name => import(
-  modules ? pathToFileURL(join(modules, name, 'dist', 'index.mjs')).href : name);
-const {Openid4vciClient} = await load('@openid4vc/openid4vci');
-const {clientAuthenticationAnonymous, setGlobalConfig} = await load('@openid4vc/oauth2');
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 function base58btc(bytes) {

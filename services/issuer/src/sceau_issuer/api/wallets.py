@@ -3,12 +3,14 @@
 Metadata is served at the well-known location 1.0 prescribes (``/.well-known/...`` inserted
 before the issuer identifier's path) and, for wallets written against earlier drafts, appended
 to the identifier. Wallet-facing refusals are OAuth-style JSON (``error``,
-``error_description``); an unknown institution or offer is a problem-details 404.
+``error_description``, raised as :class:`WalletProtocolError` and answered by the handler
+``app.py`` installs); an unknown institution or offer is a problem-details 404.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -23,6 +25,7 @@ router = APIRouter(tags=["wallets (OpenID4VCI)"])
 offers = APIRouter(tags=["wallets (OpenID4VCI)"], dependencies=[Depends(redact_span)])
 
 InstitutionId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")]
+Endpoint = Callable[..., Awaitable[JSONResponse]]
 MAX_BODY = 16_384
 NO_STORE = {"Cache-Control": "no-store"}
 _ERROR = {"description": "OAuth / OpenID4VCI error: {error, error_description} (application/json)"}
@@ -72,35 +75,38 @@ def _limit(request: Request, graph: GraphDep) -> None:
 Limited = Depends(_limit)
 
 
+async def _body(request: Request) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise invalid_request("request too large")
+    return body
+
+
 def _json(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, headers=NO_STORE)
 
 
-@router.get(
-    "/.well-known/openid-credential-issuer/oid4vci/{institution_id}",
-    summary="Credential issuer metadata (OpenID4VCI 1.0)",
-    dependencies=[Limited],
-)
-@router.get(
-    "/oid4vci/{institution_id}/.well-known/openid-credential-issuer",
-    summary="Credential issuer metadata (draft location)",
-    dependencies=[Limited],
-)
+def _well_known(suffix: str, summary: str) -> Callable[[Endpoint], Endpoint]:
+    """Serve a metadata document where 1.0 puts it and, for draft-era wallets, appended."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        for path in (
+            f"/.well-known/{suffix}/oid4vci/{{institution_id}}",
+            f"/oid4vci/{{institution_id}}/.well-known/{suffix}",
+        ):
+            router.get(path, summary=summary, dependencies=[Limited])(endpoint)
+        return endpoint
+
+    return register
+
+
+@_well_known("openid-credential-issuer", "Credential issuer metadata (OpenID4VCI 1.0)")
 async def issuer_metadata(institution_id: InstitutionId, graph: GraphDep) -> JSONResponse:
     """What the institution's credential issuer offers and where its endpoints are."""
     return JSONResponse(await graph.wallets.metadata(institution_id))
 
 
-@router.get(
-    "/.well-known/oauth-authorization-server/oid4vci/{institution_id}",
-    summary="Authorization server metadata (RFC 8414)",
-    dependencies=[Limited],
-)
-@router.get(
-    "/oid4vci/{institution_id}/.well-known/oauth-authorization-server",
-    summary="Authorization server metadata (appended location)",
-    dependencies=[Limited],
-)
+@_well_known("oauth-authorization-server", "Authorization server metadata (RFC 8414)")
 async def authorization_server(institution_id: InstitutionId, graph: GraphDep) -> JSONResponse:
     """The token endpoint and the pre-authorized code grant."""
     return JSONResponse(await graph.wallets.authorization_server(institution_id))
@@ -129,17 +135,11 @@ async def credential_offer(
 )
 async def token(institution_id: InstitutionId, request: Request, graph: GraphDep) -> JSONResponse:
     """Trade the offer's pre-authorized code (and transaction code) for an access token."""
-    try:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise invalid_request("request too large")
-        parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-        if any(len(values) > 1 for values in parsed.values()):
-            raise invalid_request("a parameter is repeated")
-        form = {name: values[0] for name, values in parsed.items()}
-        return _json(await graph.wallets.token(institution_id, form))
-    except WalletProtocolError as error:
-        return error.response()
+    parsed = parse_qs((await _body(request)).decode("utf-8", errors="replace"))
+    if any(len(values) > 1 for values in parsed.values()):
+        raise invalid_request("a parameter is repeated")
+    form = {name: values[0] for name, values in parsed.items()}
+    return _json(await graph.wallets.token(institution_id, form))
 
 
 @router.post("/oid4vci/{institution_id}/nonce", summary="Nonce endpoint", dependencies=[Limited])
@@ -162,24 +162,13 @@ async def credential(
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """The learner's credential, signed now and bound to the wallet's DID (once per offer)."""
+    scheme, _, access_token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        access_token = ""
     try:
-        scheme, _, access_token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not access_token.strip():
-            access_token = ""
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise invalid_request("request too large")
-        try:
-            parsed = json.loads(body)
-        except ValueError as error:
-            raise WalletProtocolError(
-                "invalid_credential_request", "the body must be a JSON object"
-            ) from error
-        if not isinstance(parsed, dict):
-            raise WalletProtocolError(
-                "invalid_credential_request", "the body must be a JSON object"
-            )
-        answer = await graph.wallets.credential(institution_id, access_token.strip(), parsed)
-        return _json(answer)
-    except WalletProtocolError as error:
-        return error.response()
+        parsed = json.loads(await _body(request))
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise WalletProtocolError("invalid_credential_request", "the body must be a JSON object")
+    return _json(await graph.wallets.credential(institution_id, access_token.strip(), parsed))

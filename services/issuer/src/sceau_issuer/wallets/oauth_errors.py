@@ -7,7 +7,8 @@ failures also carry a ``WWW-Authenticate`` challenge (RFC 6750 §3).
 
 from __future__ import annotations
 
-from fastapi.responses import JSONResponse
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
 
 
 class WalletProtocolError(Exception):
@@ -31,6 +32,13 @@ class WalletProtocolError(Exception):
             status_code=self.status,
             headers=headers,
         )
+
+
+async def wallet_error_handler(request: Request, error: Exception) -> Response:
+    """The app's handler for :class:`WalletProtocolError` (installed in ``app.configure``)."""
+    if not isinstance(error, WalletProtocolError):
+        raise error
+    return error.response()
 
 
 def invalid_request(description: str) -> WalletProtocolError:

@@ -82,11 +82,7 @@ class WalletRepository:
 
     async def redeem(self, doc: dict[str, Any]) -> bool:
         """Insert the grant of an offer (``_id``: the offer's key); False if it was redeemed."""
-        try:
-            await self._grants.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await _insert_once(self._grants, doc)
 
     async def redeemed(self, offer_key: str) -> bool:
         """Whether a wallet already redeemed this offer."""
@@ -100,12 +96,17 @@ class WalletRepository:
 
     async def claim_delivery(self, doc: dict[str, Any]) -> bool:
         """Reserve the one delivery of a grant (``_id``: the offer's key); False if taken."""
-        try:
-            await self._deliveries.insert_one(doc)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await _insert_once(self._deliveries, doc)
 
     async def release_delivery(self, offer_key: str) -> None:
         """Undo a reservation whose credential could not be signed (the wallet may retry)."""
         await self._deliveries.delete_one({"_id": offer_key})
+
+
+async def _insert_once(collection: AsyncCollection[dict[str, Any]], doc: dict[str, Any]) -> bool:
+    """Insert ``doc``; False when its ``_id`` exists (the primary key decides, not a read)."""
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
