@@ -92,7 +92,11 @@ async def test_the_wallet_library_takes_the_credential(
     assert got["version"] == "V1"  # the library read our metadata as OpenID4VCI 1.0
     credential = got["credential"]
     if profile == "jwt":
+        # A VC-JWT: jose with Digital Bazaar's did:key decoding checks it (jwt.mjs).
         assert isinstance(credential, str)
+        checked = await node("jwt.mjs", {"op": "verify", "token": credential})
+        assert checked["verified"], checked
+        assert checked["payload"]["sub"] == got["holder"]
         return
     subject_id = credential["credentialSubject"]["id"]
     if binding == "did:key":
