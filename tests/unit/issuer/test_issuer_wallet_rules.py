@@ -19,6 +19,7 @@ from sceau_credentials.dids.resolver import CompositeResolver
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_issuer.errors import ConsentRequired
+from sceau_issuer.learners.privacy import is_private, redact_path
 from sceau_issuer.vault import Vault
 from sceau_issuer.wallets.holder_proof import did_jwk_of, verify_holder_proof
 from sceau_issuer.wallets.oauth_errors import WalletProtocolError
@@ -169,6 +170,13 @@ def test_metadata_offer_and_configurations() -> None:
     assert grant["tx_code"]["length"] == 6
     plain = credential_offer(AUD, "OpenBadgeCredential_ldp_vc", "code", with_tx_code=False)
     assert "tx_code" not in plain["grants"][PRE_AUTHORIZED_GRANT]
+
+
+def test_offer_paths_are_private_and_masked_in_the_access_log() -> None:
+    assert is_private("/oid4vci/inst-1/offers/abc")
+    assert is_private("/oid4vci/inst-1/token")
+    assert redact_path("/oid4vci/inst-1/offers/secret-offer") == "/oid4vci/inst-1/offers/[token]"
+    assert redact_path("/oid4vci/inst-1/token") == "/oid4vci/inst-1/token"
 
 
 def test_binding_sets_the_subject_id_and_keeps_the_rest() -> None:
