@@ -195,6 +195,9 @@ async def test_refusals_leave_nothing_issued(harness: IssuerHarness) -> None:
     good = holder_proof(holder, issuer, await nonce(harness, issuer))
     delivered = await ask(harness, issuer, access_token, request_for(offer, good))
     assert delivered.status_code == 200, delivered.text
+    # A replayed proof: its nonce is spent.
+    replayed = await ask(harness, issuer, access_token, request_for(offer, good))
+    assert replayed.json()["error"] == "invalid_nonce"
     assert (
         await harness.db["wallet_deliveries"].count_documents(
             {"credential_id": detail["credential_id"]}

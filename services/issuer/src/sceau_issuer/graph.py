@@ -50,7 +50,14 @@ from sceau_issuer.status.service import StatusService
 from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepository
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
-from sceau_issuer.wallets.repository import DELIVERIES, FAILURES, GRANTS, OFFERS, WalletRepository
+from sceau_issuer.wallets.repository import (
+    DELIVERIES,
+    FAILURES,
+    GRANTS,
+    NONCES,
+    OFFERS,
+    WalletRepository,
+)
 from sceau_issuer.wallets.service import WalletConfig, WalletService
 from sceau_shared.events import utcnow
 from sceau_shared.http import RateLimiter
@@ -107,7 +114,9 @@ class IssuerRepositories:
             learners=LearnerRepository(
                 db[CONSENTS], db[SHARES], db[RECEIPTS], db[MESSAGES], db[CONTACTS]
             ),
-            wallets=WalletRepository(db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES]),
+            wallets=WalletRepository(
+                db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES], db[NONCES]
+            ),
         )
 
     async def ensure_indexes(self) -> None:

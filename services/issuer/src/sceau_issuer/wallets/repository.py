@@ -19,10 +19,11 @@ OFFERS = "wallet_offers"
 GRANTS = "wallet_grants"
 DELIVERIES = "wallet_deliveries"
 FAILURES = "wallet_code_failures"
+NONCES = "wallet_nonces_used"
 
 
 class WalletRepository:
-    """Offers (by code hash and public id), grants (by access-token hash), deliveries."""
+    """Offers (by code hash and public id), grants (by access-token hash), deliveries, nonces."""
 
     def __init__(
         self,
@@ -30,11 +31,13 @@ class WalletRepository:
         grants: AsyncCollection[dict[str, Any]],
         deliveries: AsyncCollection[dict[str, Any]],
         failures: AsyncCollection[dict[str, Any]],
+        nonces: AsyncCollection[dict[str, Any]],
     ) -> None:
         self._offers = offers
         self._grants = grants
         self._deliveries = deliveries
         self._failures = failures
+        self._nonces = nonces
 
     async def ensure_indexes(self) -> None:
         """Offers by public id and by credential; grants by token hash; failures by offer."""
@@ -91,6 +94,10 @@ class WalletRepository:
     async def grant(self, token_key: str) -> dict[str, Any] | None:
         """The grant an access token (by its hash) opens."""
         return await self._grants.find_one({"token_key": token_key})
+
+    async def use_nonce(self, nonce_key: str, at: datetime) -> bool:
+        """Spend a ``c_nonce`` (by its hash); False if a proof already used it."""
+        return await _insert_once(self._nonces, {"_id": nonce_key, "at": at})
 
     # --- delivery ------------------------------------------------------------------------------
 

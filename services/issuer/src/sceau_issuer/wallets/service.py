@@ -12,8 +12,8 @@ the learner's acceptance of the credential.
 
 Secrets are derived, not stored: the pre-authorized code and the transaction code come from the
 offer's public id through the vault (the page can show an offer again), the database keeps the
-code's SHA-256 as the offer's ``_id`` and the access token's SHA-256; nonces are MAC-signed and
-expiring, bound to the institution.
+code's SHA-256 as the offer's ``_id`` and the access token's SHA-256; nonces are MAC-signed,
+expiring, bound to the institution and spent by the first proof that carries them.
 """
 
 from __future__ import annotations
@@ -298,6 +298,8 @@ class WalletService:
             raise invalid_nonce("the proof carries no nonce: ask the nonce endpoint for one")
         if self._vault.read_wallet_nonce(proof.nonce) != institution_id:
             raise invalid_nonce("the proof's nonce is not a fresh c_nonce of this issuer")
+        if not await self._repo.use_nonce(_key(proof.nonce), utcnow()):
+            raise invalid_nonce("the proof's nonce was already used: ask for a new one")
         credential = await self._credentials.get(institution_id, grant["credential_id"])
         if credential is None or credential.get("status") != "active":
             raise WalletProtocolError(
