@@ -246,3 +246,32 @@ async def test_a_vc_jwt_is_delivered_as_jwt_vc_json(harness: IssuerHarness) -> N
     assert payload["sub"] == holder.controller
     checked = await verify_proof(compact, DidKeyResolver())
     assert checked.verified, checked.reason
+
+
+async def test_declined_or_revoked_credentials_are_not_delivered(harness: IssuerHarness) -> None:
+    institution, detail, path = await issued_with_page(harness, "declined@example.org")
+    await harness.http.post(f"{path}/decline")
+    page = (await harness.http.get(f"{path}?lang=en")).text
+    assert "You declined this credential: accept it to add it to a wallet." in page
+    assert "wallet-offer" not in page
+    refused = await harness.http.post(f"{path}/wallet-offer")
+    assert refused.status_code == 409
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+    # An offer taken after the credential was revoked delivers nothing.
+    await harness.http.post(f"{path}/accept")
+    _, offer_uri, _ = await make_offer(harness, path, tx=False)
+    offer, _, token = await redeem(harness, offer_uri, None)
+    headers = await harness.api_key(institution)
+    revoked = await harness.http.post(
+        f"/v1/credentials/{detail['credential_id']}/revoke",
+        json={"reason_code": "issued-in-error"},
+        headers=headers,
+    )
+    assert revoked.status_code == 200, revoked.text
+    issuer = f"http://issuer.test/oid4vci/{institution}"
+    jwt = holder_proof(SigningKey.generate(), issuer, await nonce(harness, issuer))
+    denied = await ask(harness, issuer, token.json()["access_token"], request_for(offer, jwt))
+    assert denied.status_code == 400
+    assert denied.json()["error"] == "credential_request_denied"
+    assert await harness.db["wallet_deliveries"].count_documents({}) == 0
