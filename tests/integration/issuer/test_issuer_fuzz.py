@@ -36,6 +36,9 @@ from sceau_shared.events import (
 
 pytestmark = pytest.mark.integration
 
+#: OpenID4VCI endpoints answering errors as OAuth JSON (``error``, ``error_description``).
+OAUTH_ENDPOINTS = ("/oid4vci/{institution_id}/token", "/oid4vci/{institution_id}/credential")
+
 
 class _Server(uvicorn.Server):
     def install_signal_handlers(self) -> None:  # running in a thread
@@ -120,6 +123,13 @@ def test_no_server_error_for_any_generated_input(
                     )
                 elif response.status_code >= 400:
                     content_type = (response.headers.get("content-type") or [""])[0]
+                    if case.path.endswith(OAUTH_ENDPOINTS) and content_type.startswith(
+                        "application/json"
+                    ):
+                        # Wallets read OAuth errors (RFC 6749 §5.2); refusals made before the
+                        # endpoint runs (path validation, rate limits) stay problem details.
+                        assert "error" in response.json(), case.path
+                        return
                     assert content_type.startswith("application/problem+json"), (
                         case.method,
                         case.formatted_path,

@@ -1,8 +1,9 @@
 """The learner page in a real browser (Debian Chromium, headless, JavaScript off), FR and EN.
 
 Accessibility: axe-core (``sceau_dev.testing.axe``) finds no serious or critical violation on the
-page before and after a share is made, in both languages; the test also checks the basics a screen
-reader needs (document language, a single h1, every form control labelled, the QR code's name).
+page before and after a share and a wallet offer are made, in both languages; the test also checks
+the basics a screen reader needs (document language, a single h1, every form control labelled,
+the QR codes' names).
 """
 
 from __future__ import annotations
@@ -85,6 +86,18 @@ async def test_learner_journey_in_the_browser(
         qr = "Code QR du lien" if lang == "fr" else "QR code of the link"
         assert await page.get_by_role("img", name=f"{qr} : Employeur / Employer").count() == 1
         assert await page.locator("a[href*='/s/']").count() >= 1
+        await _basics(page, lang)
+        violations = await _serious_violations(browser, page.url)
+        assert not violations, violations
+        # The wallet offer: its QR code is one named image, the deep link and the code are shown.
+        protect = "La protéger par un code" if lang == "fr" else "Protect it with a 6-digit code"
+        await page.get_by_label(protect).check()
+        offer = "Créer une offre" if lang == "fr" else "Make an offer for my wallet"
+        await page.get_by_role("button", name=offer).click()
+        await page.wait_for_load_state()
+        wallet_qr = "Code QR de l'offre" if lang == "fr" else "QR code of the offer"
+        assert await page.get_by_role("img", name=wallet_qr).count() == 1
+        assert await page.locator("a[href^='openid-credential-offer://']").count() == 1
         await _basics(page, lang)
         violations = await _serious_violations(browser, page.url)
         assert not violations, violations

@@ -1,4 +1,5 @@
-"""Learner and share tokens never reach the trace store: SERVER spans carry the route only."""
+"""Learner, share and wallet-offer tokens never reach the trace store: SERVER spans carry the
+route only."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from wallet_support import local, make_offer
 
 from sceau_issuer.app import create_api
 from sceau_issuer.settings import IssuerSettings
@@ -35,6 +37,9 @@ async def test_server_spans_name_the_route_not_the_token(settings: IssuerSetting
             await http.post(f"{path}/shares", data={"label": "Employeur"})
             [url] = share_urls((await http.get(path)).text)
             assert (await http.get(f"/v1/shares/{share_token(url)}")).status_code == 200
+            _, offer_uri, _ = await make_offer(harness, path, tx=False)
+            offer_id = offer_uri.rsplit("/", 1)[1]
+            assert (await http.get(local(offer_uri))).status_code == 200
     servers = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.SERVER]
     private = [s for s in servers if "/learn" in s.name or "/v1/shares" in s.name]
     assert {s.name for s in private} >= {
@@ -43,6 +48,8 @@ async def test_server_spans_name_the_route_not_the_token(settings: IssuerSetting
         "POST /learn/{token}/shares",
         "GET /v1/shares/{token}",
     }
+    offer_spans = [s for s in servers if "/offers/" in s.name]
+    assert [s.name for s in offer_spans] == ["GET /oid4vci/{institution_id}/offers/{offer_id}"]
     page = next(s for s in private if s.name == "GET /learn/{token}")
     attributes = dict(page.attributes or {})
     assert "/learn/{token}" in {attributes.get("http.target"), attributes.get("url.path")}
@@ -50,3 +57,4 @@ async def test_server_spans_name_the_route_not_the_token(settings: IssuerSetting
         for value in (span.attributes or {}).values():
             assert token not in str(value), (span.name, value)
             assert share_token(url) not in str(value), (span.name, value)
+            assert offer_id not in str(value), (span.name, value)

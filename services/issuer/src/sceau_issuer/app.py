@@ -5,11 +5,21 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from sceau_issuer import __version__
-from sceau_issuer.api import achievements, batches, claim, credentials, institution, learner, shares
+from sceau_issuer.api import (
+    achievements,
+    batches,
+    claim,
+    credentials,
+    institution,
+    learner,
+    shares,
+    wallets,
+)
 from sceau_issuer.consumers import create_router
 from sceau_issuer.graph import IssuerGraph, build_graph
 from sceau_issuer.learners.privacy import PrivateResponses, install_access_log_filter
 from sceau_issuer.settings import SERVICE_NAME, IssuerSettings
+from sceau_issuer.wallets.oauth_errors import WalletProtocolError, wallet_error_handler
 from sceau_shared.events import (
     CredentialIssuedV1,
     CredentialStatusChangedV1,
@@ -22,8 +32,12 @@ from sceau_shared.telemetry import Telemetry
 
 
 def configure(app: FastAPI, settings: IssuerSettings) -> None:
-    """Learner and share responses: no cache, no index, no referrer; tokens masked in logs."""
+    """Learner and share responses: no cache, no index, no referrer; tokens masked in logs.
+
+    Wallet endpoints answer refusals in the OAuth shape wallets read (not problem details).
+    """
     app.add_middleware(PrivateResponses)
+    app.add_exception_handler(WalletProtocolError, wallet_error_handler)
     install_access_log_filter()
 
 
@@ -47,6 +61,8 @@ DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
         claim.router,
         learner.router,
         shares.router,
+        wallets.router,
+        wallets.offers,
     ),
     consumers=create_router,
     publishes=(

@@ -138,3 +138,9 @@ class LearnerFormInvalid(InvalidInput):
     """A learner page form the page cannot act on (label, expiry, address)."""
 
     type_suffix = "learner-form-invalid"
+
+
+class WalletOfferNotFound(NotFound):
+    """A credential offer that is unknown, another institution's, expired or already taken."""
+
+    type_suffix = "wallet-offer-not-found"

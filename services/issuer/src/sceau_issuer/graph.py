@@ -14,6 +14,9 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from sceau_credentials.dids.did_jwk import DidJwkResolver
+from sceau_credentials.dids.did_key import DidKeyResolver
+from sceau_credentials.dids.resolver import CompositeResolver
 from sceau_issuer.achievements.repository import AchievementRepository
 from sceau_issuer.achievements.service import AchievementService
 from sceau_issuer.apikeys.repository import ApiKeyRepository
@@ -48,6 +51,16 @@ from sceau_issuer.status.service import StatusService
 from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepository
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
+from sceau_issuer.wallets.repository import (
+    DELIVERIES,
+    FAILURES,
+    GRANTS,
+    NONCES,
+    OFFERS,
+    WalletRepository,
+)
+from sceau_issuer.wallets.service import WalletConfig, WalletService
+from sceau_shared.events import utcnow
 from sceau_shared.http import RateLimiter
 from sceau_shared.mongo import ensure_all_indexes
 from sceau_shared.outbox import OutboxRelay
@@ -78,6 +91,7 @@ class IssuerRepositories:
     batches: BatchRepository
     learners: LearnerRepository
     status_changes: StatusChangeLog
+    wallets: WalletRepository
 
     @classmethod
     def on(cls, db: AsyncDatabase[dict[str, Any]], settings: IssuerSettings) -> IssuerRepositories:
@@ -101,6 +115,9 @@ class IssuerRepositories:
             learners=LearnerRepository(
                 db[CONSENTS], db[SHARES], db[RECEIPTS], db[MESSAGES], db[CONTACTS]
             ),
+            wallets=WalletRepository(
+                db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES], db[NONCES]
+            ),
         )
 
     async def ensure_indexes(self) -> None:
@@ -117,6 +134,7 @@ class IssuerRepositories:
             self.series,
             self.learners,
             self.status_changes,
+            self.wallets,
         )
 
 
@@ -142,6 +160,7 @@ class IssuerGraph:
     status: StatusService
     publisher: StatusPublisher
     learners: LearnerService
+    wallets: WalletService
 
     @property
     def credentials(self) -> CredentialRepository:
@@ -258,6 +277,24 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         on_message=relays.wake_small,
     )
 
+    async def accepted(institution_id: str, credential_id: str) -> None:
+        # A wallet taking the learner's offer is the learner accepting the credential.
+        await repos.learners.set_consent(institution_id, credential_id, "accepted", utcnow())
+
+    wallets = WalletService(
+        config=WalletConfig(
+            public_base_url=settings.http.public_base_url,
+            offer_ttl_s=settings.wallet_offer_ttl_s,
+        ),
+        repository=repos.wallets,
+        credentials=repos.credentials,
+        tenants=tenants,
+        vault=vault,
+        sign=signer.sign,
+        resolver=CompositeResolver({"key": DidKeyResolver(), "jwk": DidJwkResolver()}),
+        on_accepted=accepted,
+    )
+
     async def after_chunk(
         institution_id: str, achievement_id: str, recipients: list[dict[str, Any]]
     ) -> None:
@@ -303,6 +340,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         ),
         publisher=publisher,
         learners=learners,
+        wallets=wallets,
     )
     await repos.ensure_indexes()
     await repos.status_changes.backfill(repos.credentials.flagged())

@@ -55,6 +55,12 @@ class IssuerSettings(StoringServiceSettings):
         description="E-mails a learner may have sent per credential (shares) and per address "
         "(new links, shared links) each hour.",
     )
+    wallet_offer_ttl_s: int = Field(
+        default=900,
+        ge=30,
+        le=7 * 24 * 3600,
+        description="Lifetime of a wallet credential offer (OpenID4VCI pre-authorized code).",
+    )
     max_batch_recipients: int = Field(default=10_000, gt=0)
     batch_chunk_size: int = Field(default=250, gt=0, le=2000)
     batch_lease_s: float = Field(default=30.0, gt=0)

@@ -73,6 +73,7 @@ class Vault:
         self._learner_key = _derive(master_key, "sceau-issuer/learner-link/v1")
         self._contact_key = _derive(master_key, "sceau-issuer/learner-contact/v1")
         self._share_key = _derive(master_key, "sceau-issuer/share-link/v1")
+        self._wallet_key = _derive(master_key, "sceau-issuer/oid4vci/v1")
 
     def credential_id(self, dedupe: str) -> str:
         """Derive a credential's id from what makes it unique (tenant, recipient, version).
@@ -158,6 +159,32 @@ class Vault:
         share) and the public id (which alone opens nothing).
         """
         return _b64(hmac.new(self._share_key, share_id.encode(), hashlib.sha256).digest())
+
+    # --- wallets (OpenID4VCI) ----------------------------------------------------------------
+
+    def wallet_secret(self, label: str, offer_id: str) -> bytes:
+        """32 bytes derived from a wallet offer's public id for ``label`` (code, tx code).
+
+        Derived like share tokens: the learner's page can show an offer again while the
+        database keeps only the pre-authorized code's hash.
+        """
+        message = f"{label}:{offer_id}".encode()
+        return hmac.new(self._wallet_key, message, hashlib.sha256).digest()
+
+    def wallet_nonce(self, *, institution_id: str, ttl_s: int) -> str:
+        """A signed, expiring ``c_nonce`` for one institution's credential endpoint."""
+        claims = {
+            "p": "nonce",
+            "c": _b64(os.urandom(16)),
+            "i": institution_id,
+            "e": int(time.time()) + ttl_s,
+        }
+        return _sign_token(self._wallet_key, claims)
+
+    def read_wallet_nonce(self, nonce: str, *, now: float | None = None) -> str | None:
+        """The institution a valid, unexpired ``c_nonce`` was made for, else None."""
+        claims = _read_token(self._wallet_key, nonce, purpose="nonce", now=now)
+        return claims[0] if claims is not None else None
 
 
 def _sign_token(key: bytes, claims: dict[str, object]) -> str:

@@ -23,6 +23,7 @@ from sceau_issuer.learners.qr import qr_png, qr_svg
 from sceau_issuer.learners.service import LearnerContext
 from sceau_issuer.learners.texts import TEXTS, language_of
 from sceau_issuer.tenants.models import Tenant
+from sceau_issuer.wallets.page_block import offer_block
 from sceau_shared.errors import RateLimited
 
 router = APIRouter(prefix="/learn", tags=["learner"], dependencies=[Depends(redact_span)])
@@ -76,6 +77,12 @@ async def _page(
     downloads = [{"href": f"/learn/{token}/credential.pdf", "text": TEXTS[lang]["download_pdf"]}]
     if await graph.learners.badge_image(ctx) is not None:
         downloads.append({"href": f"/learn/{token}/badge.png", "text": TEXTS[lang]["download_png"]})
+    declined = ctx.consent.get("state") == "declined"
+    offer = (
+        None
+        if declined
+        else await graph.wallets.current_offer(ctx.institution_id, ctx.credential_id)
+    )
     html = render_page(
         ctx,
         lang=lang,
@@ -87,6 +94,7 @@ async def _page(
         downloads=downloads,
         message=message,
         error=error,
+        wallet=offer_block(offer, lang=lang, declined=declined),
     )
     return HTMLResponse(html, status_code=status_code)
 
@@ -144,6 +152,19 @@ async def decline(token: Token, request: Request, graph: GraphDep, lang: Lang = 
     """Record the learner's refusal (every share link stops working)."""
     ctx = await _context(token, request, graph)
     await graph.learners.set_consent(ctx, "declined")
+    return _back(token, lang)
+
+
+@router.post("/{token}/wallet-offer", status_code=303, summary="Offer the credential to a wallet")
+async def wallet_offer(
+    token: Token, request: Request, graph: GraphDep, lang: Lang = None
+) -> Response:
+    """A single-use OpenID4VCI offer (QR code and deep link on the page; taking it accepts)."""
+    ctx = await _context(token, request, graph)
+    with_tx_code = bool((await _form(request)).get("tx_code"))
+    await graph.wallets.create_offer(
+        ctx.credential, str(ctx.consent.get("state")), with_tx_code=with_tx_code
+    )
     return _back(token, lang)
 
 

@@ -49,6 +49,7 @@ def render_page(
     downloads: list[dict[str, str]],
     message: str | None = None,
     error: str | None = None,
+    wallet: dict[str, Any] | None = None,
 ) -> str:
     """The learner's page in ``lang`` (``base`` is the page's own path, token included)."""
     t = TEXTS[lang]
@@ -102,6 +103,7 @@ def render_page(
         max_days=max_days,
         message=message,
         error=error,
+        wallet=wallet,
     )
 
 

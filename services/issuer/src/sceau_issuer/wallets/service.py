@@ -1,0 +1,391 @@
+"""Credential delivery to wallets: OpenID4VCI 1.0, pre-authorized code flow.
+
+From the learner's page the learner makes an *offer* (a QR code / deep link to
+``credential_offer_uri``, optionally protected by a 6-digit transaction code shown beside it).
+The wallet fetches the offer, trades the pre-authorized code for an access token (once), asks
+for a ``c_nonce``, and sends a proof JWT signed by the key it wants the credential bound to. The
+institution then signs, at that moment and with its current key, the learner's credential with
+``credentialSubject.id`` set to the wallet's DID: the same ``id``, content, validity and status
+entries (revoking the credential revokes the wallet's copy), so "one credential per learner and
+achievement version" still holds; each offer delivers at most once. Taking an offer counts as
+the learner's acceptance of the credential.
+
+Secrets are derived, not stored: the pre-authorized code and the transaction code come from the
+offer's public id through the vault (the page can show an offer again), the database keeps the
+code's SHA-256 as the offer's ``_id`` and the access token's SHA-256; nonces are MAC-signed,
+expiring, bound to the institution and spent by the first proof that carries them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from sceau_credentials.dids.resolver import DidResolver
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.ob3 import validate_for_signing
+from sceau_issuer.errors import ConsentRequired, WalletOfferNotFound
+from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.learners.derived import unsigned_content
+from sceau_issuer.tenants.service import TenantService
+from sceau_issuer.vault import Vault
+from sceau_issuer.wallets.holder_proof import verify_holder_proof
+from sceau_issuer.wallets.oauth_errors import (
+    WalletProtocolError,
+    invalid_grant,
+    invalid_nonce,
+    invalid_proof,
+    invalid_request,
+    invalid_token,
+)
+from sceau_issuer.wallets.repository import WalletRepository
+from sceau_issuer.wallets.schemas import (
+    BY_ID,
+    OFFER_SCHEME,
+    PRE_AUTHORIZED_GRANT,
+    TX_CODE_LENGTH,
+    authorization_server_metadata,
+    configuration_for,
+    credential_offer,
+    issuer_metadata,
+)
+from sceau_shared.events import utcnow
+
+SignFn = Callable[[dict[str, Any], SigningKey, str], Awaitable[dict[str, Any] | str]]
+AcceptFn = Callable[[str, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class WalletConfig:
+    """Lifetimes and limits of wallet delivery (passed in, never read globally)."""
+
+    public_base_url: str
+    offer_ttl_s: int
+    token_ttl_s: int = 300
+    nonce_ttl_s: int = 300
+    max_code_failures: int = 5
+
+
+@dataclass(frozen=True)
+class OfferView:
+    """An offer as the learner's page shows it."""
+
+    offer_id: str
+    offer_uri: str
+    deep_link: str
+    tx_code: str | None
+    expires_at: datetime
+    configuration_id: str
+
+
+def _key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    # MongoDB returns naive UTC datetimes.
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def bind_to_holder(
+    document: dict[str, Any] | str, holder_did: str, issuer_did: str
+) -> dict[str, Any]:
+    """The unsigned credential bound to its holder: ``credentialSubject.id`` = the wallet's DID.
+
+    Everything else is kept (id, dates, status entries); the issuer is the institution's current
+    DID, whose key signs the copy now.
+    """
+    credential = unsigned_content(document)
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, dict):
+        raise ValueError("the credential has no single credentialSubject object")
+    subject["id"] = holder_did
+    issuer = credential.get("issuer")
+    if isinstance(issuer, dict):
+        issuer["id"] = issuer_did
+    else:
+        credential["issuer"] = issuer_did
+    return credential
+
+
+class WalletService:
+    """Per-institution OpenID4VCI credential issuer: metadata, offers, token, nonce, credential."""
+
+    def __init__(
+        self,
+        *,
+        config: WalletConfig,
+        repository: WalletRepository,
+        credentials: CredentialRepository,
+        tenants: TenantService,
+        vault: Vault,
+        sign: SignFn,
+        resolver: DidResolver,
+        on_accepted: AcceptFn,
+    ) -> None:
+        self.config = config
+        self._repo = repository
+        self._credentials = credentials
+        self._tenants = tenants
+        self._vault = vault
+        self._sign = sign
+        self._resolver = resolver
+        self._on_accepted = on_accepted
+
+    # --- identifiers and metadata ----------------------------------------------------------------
+
+    def issuer_id(self, institution_id: str) -> str:
+        """The credential issuer identifier of one institution."""
+        return f"{self.config.public_base_url.rstrip('/')}/oid4vci/{institution_id}"
+
+    async def metadata(self, institution_id: str) -> dict[str, Any]:
+        """Credential issuer metadata (404 problem for an unknown institution)."""
+        tenant = await self._tenants.get(institution_id)
+        return issuer_metadata(self.issuer_id(institution_id), tenant.name.model_dump())
+
+    async def authorization_server(self, institution_id: str) -> dict[str, Any]:
+        """Authorization server metadata (the issuer is its own authorization server)."""
+        await self._tenants.get(institution_id)
+        return authorization_server_metadata(self.issuer_id(institution_id))
+
+    # --- offers ----------------------------------------------------------------------------------
+
+    def _code(self, offer_id: str) -> str:
+        return self._vault.wallet_secret("code", offer_id).hex()
+
+    def _tx_code(self, offer_id: str) -> str:
+        number = int.from_bytes(self._vault.wallet_secret("tx", offer_id)[:8], "big")
+        return str(number % 10**TX_CODE_LENGTH).zfill(TX_CODE_LENGTH)
+
+    async def create_offer(
+        self, credential: Mapping[str, Any], consent_state: str, *, with_tx_code: bool
+    ) -> OfferView:
+        """A new single-use offer of a learner's credential (made from the learner's page)."""
+        if consent_state == "declined":
+            raise ConsentRequired("you declined this credential: accept it before taking it")
+        offer_id = secrets.token_urlsafe(24)
+        now = utcnow()
+        doc = {
+            "_id": _key(self._code(offer_id)),
+            "offer_id": offer_id,
+            "institution_id": credential["institution_id"],
+            "credential_id": credential["_id"],
+            "configuration_id": configuration_for(str(credential.get("profile"))).configuration_id,
+            "with_tx_code": with_tx_code,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=self.config.offer_ttl_s),
+        }
+        await self._repo.insert_offer(doc)
+        return self._view(doc)
+
+    async def current_offer(self, institution_id: str, credential_id: str) -> OfferView | None:
+        """The credential's latest offer while a wallet may still take it, else None."""
+        doc = await self._repo.latest_offer(institution_id, credential_id)
+        if doc is None or _aware(doc["expires_at"]) <= utcnow():
+            return None
+        if await self._repo.redeemed(doc["_id"]):
+            return None
+        return self._view(doc)
+
+    def _view(self, doc: Mapping[str, Any]) -> OfferView:
+        offer_uri = f"{self.issuer_id(doc['institution_id'])}/offers/{doc['offer_id']}"
+        return OfferView(
+            offer_id=doc["offer_id"],
+            offer_uri=offer_uri,
+            deep_link=f"{OFFER_SCHEME}?credential_offer_uri={quote(offer_uri, safe='')}",
+            tx_code=self._tx_code(doc["offer_id"]) if doc.get("with_tx_code") else None,
+            expires_at=_aware(doc["expires_at"]),
+            configuration_id=doc["configuration_id"],
+        )
+
+    async def offer(self, institution_id: str, offer_id: str) -> dict[str, Any]:
+        """The credential offer object behind ``credential_offer_uri`` (404 once unusable)."""
+        doc = await self._repo.offer_by_id(institution_id, offer_id)
+        if doc is None or _aware(doc["expires_at"]) <= utcnow():
+            raise WalletOfferNotFound("this credential offer is unknown or has expired")
+        if await self._repo.redeemed(doc["_id"]):
+            raise WalletOfferNotFound("this credential offer was already taken")
+        return credential_offer(
+            self.issuer_id(institution_id),
+            doc["configuration_id"],
+            self._code(offer_id),
+            with_tx_code=bool(doc.get("with_tx_code")),
+        )
+
+    # --- token endpoint -------------------------------------------------------------------------
+
+    async def token(self, institution_id: str, form: Mapping[str, str]) -> dict[str, Any]:
+        """Trade a pre-authorized code (and its transaction code) for an access token, once."""
+        if form.get("grant_type") != PRE_AUTHORIZED_GRANT:
+            if not form.get("grant_type"):
+                raise invalid_request("grant_type is required")
+            raise WalletProtocolError(
+                "unsupported_grant_type", "only the pre-authorized code grant is supported"
+            )
+        code = form.get("pre-authorized_code") or ""
+        if not code or len(code) > 256:
+            raise invalid_request("pre-authorized_code is required")
+        key = _key(code)
+        doc = await self._repo.offer(key)
+        if doc is None or doc["institution_id"] != institution_id:
+            raise invalid_grant("the pre-authorized code is unknown")
+        if _aware(doc["expires_at"]) <= utcnow():
+            raise invalid_grant("the pre-authorized code has expired")
+        if doc.get("with_tx_code"):
+            await self._check_tx_code(key, doc["offer_id"], form.get("tx_code"))
+        elif form.get("tx_code"):
+            raise invalid_request("this offer has no transaction code")
+        access_token = secrets.token_urlsafe(32)
+        now = utcnow()
+        granted = await self._repo.redeem(
+            {
+                "_id": key,
+                "token_key": _key(access_token),
+                "institution_id": institution_id,
+                "credential_id": doc["credential_id"],
+                "configuration_id": doc["configuration_id"],
+                "redeemed_at": now,
+                "expires_at": now + timedelta(seconds=self.config.token_ttl_s),
+            }
+        )
+        if not granted:
+            raise invalid_grant("the pre-authorized code was already used")
+        return {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": self.config.token_ttl_s,
+        }
+
+    async def _check_tx_code(self, key: str, offer_id: str, given: str | None) -> None:
+        if not given:
+            raise invalid_request("this offer needs its transaction code (tx_code)")
+        if await self._repo.failures(key) >= self.config.max_code_failures:
+            raise invalid_grant("too many wrong transaction codes: make a new offer")
+        if not secrets.compare_digest(given.encode(), self._tx_code(offer_id).encode()):
+            await self._repo.add_failure(str(uuid.uuid4()), key, utcnow())
+            raise invalid_grant("the transaction code is wrong")
+
+    # --- nonce endpoint ------------------------------------------------------------------------
+
+    async def nonce(self, institution_id: str) -> dict[str, Any]:
+        """A fresh ``c_nonce`` for this institution's credential endpoint."""
+        await self._tenants.get(institution_id)
+        return {
+            "c_nonce": self._vault.wallet_nonce(
+                institution_id=institution_id, ttl_s=self.config.nonce_ttl_s
+            )
+        }
+
+    # --- credential endpoint -------------------------------------------------------------------
+
+    async def credential(
+        self, institution_id: str, access_token: str | None, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Deliver the credential the access token was granted for, bound to the proof's key."""
+        grant = await self._grant(institution_id, access_token)
+        configuration = self._requested(grant, body)
+        jwt = _proof_jwt(body)
+        proof = await verify_holder_proof(
+            jwt, audience=self.issuer_id(institution_id), resolver=self._resolver
+        )
+        if proof.nonce is None:
+            raise invalid_nonce("the proof carries no nonce: ask the nonce endpoint for one")
+        if self._vault.read_wallet_nonce(proof.nonce) != institution_id:
+            raise invalid_nonce("the proof's nonce is not a fresh c_nonce of this issuer")
+        if not await self._repo.use_nonce(_key(proof.nonce), utcnow()):
+            raise invalid_nonce("the proof's nonce was already used: ask for a new one")
+        credential = await self._credentials.get(institution_id, grant["credential_id"])
+        if credential is None or credential.get("status") != "active":
+            raise WalletProtocolError(
+                "credential_request_denied", "this credential is no longer active"
+            )
+        tenant = await self._tenants.get(institution_id)
+        if tenant.status not in ("active", "pending"):
+            raise WalletProtocolError(
+                "credential_request_denied", "the institution may not issue at present"
+            )
+        claimed = await self._repo.claim_delivery(
+            {
+                "_id": grant["_id"],
+                "institution_id": institution_id,
+                "credential_id": grant["credential_id"],
+                "holder": proof.holder_did,
+                "delivered_at": utcnow(),
+            }
+        )
+        if not claimed:
+            raise WalletProtocolError(
+                "credential_request_denied", "this offer already delivered its credential"
+            )
+        try:
+            profile = configuration.profile
+            unsigned = bind_to_holder(
+                credential["document"], proof.holder_did, tenant.active_key.did
+            )
+            validate_for_signing(unsigned, allow_status_array=True)
+            key = self._tenants.signing_key(tenant, profile=profile)
+            signed = await self._sign(unsigned, key, profile)
+        except BaseException:
+            await self._repo.release_delivery(grant["_id"])
+            raise
+        await self._on_accepted(institution_id, grant["credential_id"])
+        return {"credentials": [{"credential": signed}]}
+
+    async def _grant(self, institution_id: str, access_token: str | None) -> dict[str, Any]:
+        if not access_token or len(access_token) > 256:
+            raise invalid_token("a Bearer access token is required")
+        grant = await self._repo.grant(_key(access_token))
+        if grant is None or grant["institution_id"] != institution_id:
+            raise invalid_token("the access token is unknown")
+        if _aware(grant["expires_at"]) <= utcnow():
+            raise invalid_token("the access token has expired")
+        return grant
+
+    @staticmethod
+    def _requested(grant: Mapping[str, Any], body: Mapping[str, Any]) -> Any:
+        wanted = body.get("credential_configuration_id") or body.get("credential_identifier")
+        if wanted is None and isinstance(body.get("format"), str):
+            # Earlier drafts named the format instead of the configuration.
+            granted = BY_ID[grant["configuration_id"]]
+            if body["format"] != granted.format:
+                raise WalletProtocolError(
+                    "unsupported_credential_format", "this offer is for another format"
+                )
+            return granted
+        if wanted != grant["configuration_id"]:
+            raise WalletProtocolError(
+                "unknown_credential_configuration",
+                "the access token was granted for another credential configuration",
+            )
+        return BY_ID[grant["configuration_id"]]
+
+
+def _proof_jwt(body: Mapping[str, Any]) -> str:
+    """The one JWT proof of a credential request (1.0 ``proofs``; earlier drafts' ``proof``)."""
+    proofs, proof = body.get("proofs"), body.get("proof")
+    if proofs is not None and proof is not None:
+        raise WalletProtocolError(
+            "invalid_credential_request", "send either proofs or proof, not both"
+        )
+    if isinstance(proofs, Mapping):
+        jwts = proofs.get("jwt")
+        if set(proofs) != {"jwt"} or not isinstance(jwts, list):
+            raise invalid_proof("only jwt proofs are supported")
+        if len(jwts) != 1:
+            raise WalletProtocolError(
+                "invalid_credential_request", "one proof per request: batches are not supported"
+            )
+        jwt = jwts[0]
+    elif isinstance(proof, Mapping) and proof.get("proof_type") == "jwt":
+        jwt = proof.get("jwt")
+    else:
+        raise invalid_proof("a jwt proof of possession is required")
+    if not isinstance(jwt, str):
+        raise invalid_proof("the proof must be a compact JWT string")
+    return jwt

@@ -1,0 +1,111 @@
+"""A wallet library nobody here wrote takes a credential through OpenID4VCI from the real issuer.
+
+The wallet is ``@openid4vc/openid4vci`` (OpenWallet Foundation Labs' oid4vc-ts), driven by
+``tests/interop/js/oid4vci-wallet.mjs`` against the issuer served by uvicorn on 127.0.0.1 (real
+Kafka and FerretDB): it opens the deep link the learner's page shows, reads the metadata, trades
+the pre-authorized code (with its transaction code), asks for a nonce, proves its key and gets
+the credential. The credential it got must then verify in the Digital Bazaar stack
+(``verify.mjs``; its status entry, the original's, is checked by Sceau's own tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from issuer_support import IssuerHarness
+from learner_support import issued_with_page
+from wallet_support import make_offer
+
+from sceau_dev.infra.process import free_port
+from sceau_dev.testing.registry_stand_in import serve
+from sceau_issuer.app import create_api
+from sceau_issuer.settings import IssuerSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.interop]
+
+#: The interop scripts and their npm install; ``SCEAU_INTEROP_JS`` may name a copy of that
+#: directory installed elsewhere (``npm ci`` there), e.g. while a shared install lags behind.
+JS = Path(
+    os.environ.get("SCEAU_INTEROP_JS") or Path(__file__).resolve().parents[2] / "interop" / "js"
+)
+CLIENT = "@openid4vc/openid4vci"
+
+
+async def node(script: str, payload: dict[str, Any]) -> dict[str, Any]:
+    executable = shutil.which("node")
+    if executable is None:
+        pytest.fail("interop tests need Node.js 20+ on PATH")
+    if not (JS / "node_modules" / CLIENT).is_dir():
+        pytest.fail(f"{CLIENT} is not installed in {JS}: run scripts/setup-interop.sh (npm ci)")
+    process = await asyncio.create_subprocess_exec(
+        executable,
+        str(JS / script),
+        cwd=JS,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(json.dumps(payload).encode()), 120)
+    if process.returncode != 0:
+        pytest.fail(f"{script} crashed (exit {process.returncode}):\n{err.decode()}")
+    result: dict[str, Any] = json.loads(out)
+    return result
+
+
+@pytest.fixture
+async def served(settings: IssuerSettings) -> AsyncIterator[IssuerHarness]:
+    """The issuer on a real port, its public URL being that port (the wallet fetches it)."""
+    port = free_port()
+    http = settings.http.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
+    live = settings.model_copy(update={"http": http})
+    app = create_api(live)
+    async with serve(app, port, lifespan=True) as base, httpx.AsyncClient(base_url=base) as client:
+        yield IssuerHarness(app, client, live)
+
+
+@pytest.mark.parametrize(
+    ("profile", "binding", "tx", "configuration"),
+    [
+        ("ob3-v2", "did:key", True, "OpenBadgeCredential_ldp_vc"),
+        ("ob3-v2", "jwk", False, "OpenBadgeCredential_ldp_vc"),
+        ("jwt", "did:key", False, "OpenBadgeCredential_jwt_vc_json"),
+    ],
+)
+async def test_the_wallet_library_takes_the_credential(
+    served: IssuerHarness, profile: str, binding: str, tx: bool, configuration: str
+) -> None:
+    email = f"{binding.replace(':', '-')}.{profile}@example.org"
+    _, detail, path = await issued_with_page(served, email, profile=profile)
+    deep_link, _, tx_code = await make_offer(served, path, tx=tx)
+    wallet = {"offer": deep_link, "txCode": tx_code, "binding": binding}
+    got = await node("oid4vci-wallet.mjs", wallet)
+    assert "error" not in got, got
+    assert got["configurationId"] == configuration
+    assert got["version"] == "V1"  # the library read our metadata as OpenID4VCI 1.0
+    credential = got["credential"]
+    if profile == "jwt":
+        # A VC-JWT: jose with Digital Bazaar's did:key decoding checks it (jwt.mjs).
+        assert isinstance(credential, str)
+        checked = await node("jwt.mjs", {"op": "verify", "token": credential})
+        assert checked["verified"], checked
+        assert checked["payload"]["sub"] == got["holder"]
+        return
+    subject_id = credential["credentialSubject"]["id"]
+    if binding == "did:key":
+        assert subject_id == got["holder"]
+    else:
+        assert subject_id.startswith("did:jwk:")
+    assert credential["id"] == detail["document"]["id"]
+    verified = await node("verify.mjs", {"credential": credential, "statusUnchecked": True})
+    assert verified["verified"], verified["errors"]
+    # The offer is spent: the same deep link gives the wallet nothing more.
+    again = await node("oid4vci-wallet.mjs", {"offer": deep_link, "txCode": tx_code})
+    assert "error" in again
