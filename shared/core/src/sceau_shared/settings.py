@@ -62,6 +62,8 @@ class MongoSettings(BaseModel):
     uri: SecretStr = SecretStr("mongodb://127.0.0.1:27018/")
     database: str = Field(default="sceau", min_length=1, max_length=63)
     server_selection_timeout_ms: int = Field(default=5000, gt=0)
+    request_timeout_s: float = Field(default=5.0, gt=0)
+    """Deadline of an HTTP request's MongoDB calls: past it the request answers 503."""
 
     @field_validator("uri")
     @classmethod
