@@ -27,6 +27,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
+import pymongo
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import InvalidProducerEpoch, OutOfOrderSequenceNumber, UnknownProducerId
 from faststream import AckPolicy, Context
@@ -225,6 +226,7 @@ class _Delivery:
         max_attempts: int,
         retry_delay_s: float,
         max_backoff_s: float,
+        deadline_s: float | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.event_type = event_type
@@ -233,6 +235,7 @@ class _Delivery:
         self.max_attempts = max_attempts
         self.retry_delay_s = retry_delay_s
         self.max_backoff_s = max_backoff_s
+        self.deadline_s = deadline_s
         self._sleep = sleep
         self._rng = random.Random()  # noqa: S311 - jitter, not a secret
         # Failures of the message at a (partition, offset): [poison attempts, transient attempts].
@@ -258,7 +261,10 @@ class _Delivery:
         record: Any = message.raw_message
         position = (int(getattr(record, "partition", -1)), int(getattr(record, "offset", -1)))
         try:
-            await call(event)
+            # A paused database would hold the handler (and the partition) with no answer:
+            # under the deadline its calls fail as timeouts, which are retried like any outage.
+            with pymongo.timeout(self.deadline_s):
+                await call(event)
         except Exception as exc:
             counts = self._attempts.setdefault(position, [0, 0])
             if is_transient(exc):
@@ -347,6 +353,7 @@ def subscribe_event(
         max_attempts=max_attempts,
         retry_delay_s=retry_delay_s,
         max_backoff_s=max_backoff_s,
+        deadline_s=settings.handler_deadline_s,
     )
 
     def decorator(handler: Handler[E]) -> Callable[..., Awaitable[None]]:
@@ -387,6 +394,7 @@ def consume_event(
         max_attempts=max_attempts,
         retry_delay_s=retry_delay_s,
         max_backoff_s=max_backoff_s,
+        deadline_s=settings.handler_deadline_s,
     )
 
     def decorator(handler: GraphHandler[E]) -> Callable[..., Awaitable[None]]:

@@ -27,6 +27,13 @@ class KafkaSettings(BaseModel):
         description="Prepended to every topic name; tests use it to give each test its own topics.",
     )
     request_timeout_s: float = Field(default=10.0, gt=0)
+    handler_deadline_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Deadline of the MongoDB calls made while handling one consumed event: past "
+        "it (a database that stopped answering) the handling is retried after a pause, without "
+        "acknowledging the event. Must exceed any handler's normal time.",
+    )
 
     @field_validator("bootstrap_servers")
     @classmethod
