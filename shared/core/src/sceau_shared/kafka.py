@@ -10,7 +10,7 @@ Delivery rules every service gets from here:
   retried);
 * a handler that fails because a dependency is down or slow (:func:`sceau_shared.transient.
   is_transient`: MongoDB unreachable or timing out, a Kafka send not acknowledged) is retried
-  without acknowledging the message, after a pause that doubles up to ``max_backoff_s`` (with
+  without acknowledging the message, after a pause that doubles up to ``retry_max_backoff_s`` (with
   jitter, so replicas do not retry in step), for as long as the outage lasts: an outage never
   sends a good message to the dead-letter topic;
 * a message that cannot be parsed goes at once, and one whose handler keeps failing for any
@@ -334,7 +334,7 @@ def subscribe_event(
     publisher: EventPublisher,
     max_attempts: int = 5,
     retry_delay_s: float = 0.5,
-    max_backoff_s: float = 30.0,
+    max_backoff_s: float | None = None,
     auto_offset_reset: Literal["latest", "earliest", "none"] = "earliest",
 ) -> Callable[[Handler[E]], Callable[..., Awaitable[None]]]:
     """Register ``handler(event)`` for ``event_type``'s topic with at-least-once semantics.
@@ -352,7 +352,7 @@ def subscribe_event(
         group_id=settings.group(group_id),
         max_attempts=max_attempts,
         retry_delay_s=retry_delay_s,
-        max_backoff_s=max_backoff_s,
+        max_backoff_s=max_backoff_s or settings.retry_max_backoff_s,
         deadline_s=settings.handler_deadline_s,
     )
 
@@ -374,7 +374,7 @@ def consume_event(
     group_id: str,
     max_attempts: int = 5,
     retry_delay_s: float = 0.5,
-    max_backoff_s: float = 30.0,
+    max_backoff_s: float | None = None,
     auto_offset_reset: Literal["latest", "earliest", "none"] = "earliest",
 ) -> Callable[[GraphHandler[E]], Callable[..., Awaitable[None]]]:
     """Declare ``handler(event, graph)`` on a service's consumer router (the one way services do).
@@ -393,7 +393,7 @@ def consume_event(
         group_id=settings.group(group_id),
         max_attempts=max_attempts,
         retry_delay_s=retry_delay_s,
-        max_backoff_s=max_backoff_s,
+        max_backoff_s=max_backoff_s or settings.retry_max_backoff_s,
         deadline_s=settings.handler_deadline_s,
     )
 

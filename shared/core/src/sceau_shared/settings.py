@@ -34,6 +34,12 @@ class KafkaSettings(BaseModel):
         "it (a database that stopped answering) the handling is retried after a pause, without "
         "acknowledging the event. Must exceed any handler's normal time.",
     )
+    retry_max_backoff_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest pause between two tries of an event whose handling met an outage "
+        "(the pause doubles from half a second up to this, with jitter).",
+    )
 
     @field_validator("bootstrap_servers")
     @classmethod

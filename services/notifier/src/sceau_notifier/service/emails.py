@@ -6,7 +6,8 @@ Sequence for every e-mail (key = triggering event id, or ``<event id>.r<days>`` 
 2. **claim** it by inserting its state ``sending`` with a lease (only one process wins);
 3. **renew** the lease just before its own send, giving up if another sender took it over
    meanwhile (a batch is claimed at once but sent one e-mail after another: with a slow relay the
-   last ones wait longer than the lease);
+   last ones wait longer than the lease), and keep renewing it while the e-mail waits for an SMTP
+   connection and goes out;
 4. **send** over SMTP with a Message-ID derived from the key;
 5. **mark** it sent (done marker) at once, then drop the state — per e-mail, never at the end of
    the batch, so a takeover never finds an e-mail that went out but is not marked.
@@ -18,6 +19,7 @@ sends it again — same Message-ID, same bytes. We prefer that duplicate over lo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import zlib
@@ -288,13 +290,20 @@ class EmailService:
 
     async def _deliver(self, claim: Claim, record: Document) -> int:
         """Renew the claim, send, and settle the outcome at once; return 1 when sent."""
-        now = self._clock()
-        lease_until = now + timedelta(seconds=self._retry.lease_s)
-        if not await self._ledger.renew(claim, now=now, lease_until=lease_until):
+        if not await self._renew(claim):
             # Taken over after its lease ran out while it waited its turn, or already sent.
             _log.info("email %s left to the sender that took it over", claim.key)
             return 0
-        _, error, permanent = await self._send_one(claim, record)
+        # The lease is kept alive while the e-mail waits for an SMTP connection (shared with
+        # other batches and the retry sweeper) and goes out: a slow relay must not let another
+        # sender take over an e-mail that is on its way.
+        keeper = asyncio.create_task(self._keep_leased(claim))
+        try:
+            _, error, permanent = await self._send_one(claim, record)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
         now = self._clock()
         if error is None:
             await self._ledger.succeed({claim.key: {"attempts": claim.attempts + 1}}, now=now)
@@ -315,6 +324,21 @@ class EmailService:
             )
             _log.warning("email %s attempt %d failed: %s", claim.key, attempts, error)
         return 0
+
+    async def _renew(self, claim: Claim) -> bool:
+        now = self._clock()
+        lease_until = now + timedelta(seconds=self._retry.lease_s)
+        return await self._ledger.renew(claim, now=now, lease_until=lease_until)
+
+    async def _keep_leased(self, claim: Claim) -> None:
+        while True:
+            await asyncio.sleep(self._retry.lease_s / 3)
+            try:
+                if not await self._renew(claim):
+                    _log.warning("email %s was taken over while being sent", claim.key)
+                    return
+            except Exception as exc:  # noqa: BLE001 - the next renewal may get through
+                _log.warning("email %s lease renewal failed: %s", claim.key, type(exc).__name__)
 
     async def _give_up(
         self, claim: Claim, record: Document, error: str, *, attempts: int | None = None
