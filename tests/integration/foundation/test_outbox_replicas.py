@@ -10,14 +10,14 @@ that counts instead of a broker.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 import sceau_shared.outbox as outbox_module
+from sceau_dev.testing.sample_events import revocation
 from sceau_issuer.relay import TargetedOutboxRelay
-from sceau_shared.events import CredentialStatusChangedV1, StatusChange
+from sceau_shared.events import CredentialStatusChangedV1
 from sceau_shared.outbox import OutboxRelay, outbox_push
 from sceau_shared.settings import MongoSettings
 
@@ -37,15 +37,7 @@ class Counting:
 
 
 def event(n: int) -> CredentialStatusChangedV1:
-    return CredentialStatusChangedV1(
-        producer="test",
-        credential_id=f"cred-{n}",
-        institution_id="i",
-        issuer_did="did:key:z",
-        change=StatusChange.SUSPENDED,
-        reason_code=f"r{n}",
-        effective_at=datetime.now(UTC),
-    )
+    return revocation(f"cred-{n}", reason_code=f"r{n}")
 
 
 async def write(coll: Any, doc_id: str, *events: CredentialStatusChangedV1) -> None:
