@@ -6,7 +6,10 @@ no change arrived for ``debounce_s`` (so a burst — a bulk revocation, say — 
 each marked list from the credentials themselves (the source of truth: the credentials the
 status change log names, read by primary key), signs it once, and stores
 one ``StatusListPublishedV1`` per purpose in the list document's outbox with ``published_at`` =
-the moment the rebuild started. The publisher never writes to credentials. If the process dies
+the moment the rebuild started. The publisher never writes to credentials. A rebuild whose
+publication loses the version race to another replica is done again on top of the winner's
+version (the winner may have read the credentials before this replica's change was visible).
+If the process dies
 between a change and the publication, the sweep (at start-up and every ``poll_s``) finds lists
 with a change logged after the list's ``published_at`` and publishes them (it reads the status
 lists and the change log, both small; never the credentials).
@@ -220,10 +223,20 @@ class StatusPublisher:
                     trace_context=origin,
                 )
             )
-        return await self._lists.record_publication(
+        stored = await self._lists.record_publication(
             alloc_id,
             previous_version=int(doc.get("version", 0)),
             version=version,
             published_at=now,
             events=events,
         )
+        if not stored:
+            # Another replica published this version first, perhaps from credentials it read
+            # before this round's changes were visible: build the list again on top of its
+            # version (next round) rather than drop the work.
+            _log.info("status list %s: lost the version race, re-signing", alloc_id)
+            self._marked.add(alloc_id)
+            if origin:
+                self._origins.setdefault(alloc_id, origin)
+            self._wake.set()
+        return stored
