@@ -9,6 +9,7 @@ times, could take it for published). The publisher is driven here with in-memory
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -35,6 +36,7 @@ class Lists:
         }
         self.races_lost = 1
         self.published: list[int] = []
+        self.published_at: list[datetime] = []
 
     async def get(self, alloc_id: str) -> dict[str, Any] | None:
         return dict(self.doc) if alloc_id == "list-1" else None
@@ -55,21 +57,35 @@ class Lists:
             self.doc["version"] = kwargs["previous_version"] + 1
             return False
         self.published.append(kwargs["version"])
+        self.published_at.append(kwargs["published_at"])
         self.doc["version"] = kwargs["version"]
         return True
+
+
+LOGGED = datetime.now(UTC) - timedelta(seconds=1)
 
 
 class Changes:
     def changed_lists(self, since: Any) -> AsyncIterator[str]:
         return _nothing()
 
-    async def credentials_of(self, alloc_id: str) -> list[str]:
-        return ["cred-1"]
+    async def latest_changes_of(self, alloc_id: str) -> dict[str, datetime]:
+        return {"cred-1": LOGGED}
 
 
 class Credentials:
+    def __init__(self, written: bool = True) -> None:
+        self.written = written
+
     async def status_of(self, credential_id: str) -> dict[str, Any]:
-        return {"status_alloc": "list-1", "status": "revoked", "status_index": 7}
+        if not self.written:  # logged, not yet written: still active
+            return {"status_alloc": "list-1", "status": "active", "status_index": 7}
+        return {
+            "status_alloc": "list-1",
+            "status": "revoked",
+            "status_index": 7,
+            "status_changed_at": LOGGED,
+        }
 
 
 class Tenants:
@@ -85,11 +101,10 @@ async def sign(unsigned: dict[str, Any], key: Any, profile: str) -> dict[str, An
     return {**unsigned, "proof": {}}
 
 
-async def test_a_lost_version_race_is_published_again_on_top_of_the_winner() -> None:
-    lists = Lists()
-    publisher = StatusPublisher(
+def publisher_for(lists: Lists, credentials: Credentials) -> StatusPublisher:
+    return StatusPublisher(
         lists,  # type: ignore[arg-type]
-        Credentials(),  # type: ignore[arg-type]
+        credentials,  # type: ignore[arg-type]
         Changes(),  # type: ignore[arg-type]
         Tenants(),  # type: ignore[arg-type]
         sign,
@@ -98,7 +113,28 @@ async def test_a_lost_version_race_is_published_again_on_top_of_the_winner() -> 
         ttl_ms=0,
         poll_s=3600,
     )
+
+
+async def test_a_lost_version_race_is_published_again_on_top_of_the_winner() -> None:
+    lists = Lists()
+    publisher = publisher_for(lists, Credentials())
     publisher.mark("list-1")
     assert await publisher.publish_pending() == 0  # lost the race to another replica
     assert await publisher.publish_pending() == 1  # done again, over the winner's version
     assert lists.published == [5]
+
+
+async def test_a_change_in_flight_elsewhere_is_not_counted_as_published() -> None:
+    # Another replica logged a revocation and has not written the credential yet: a rebuild
+    # now cannot include it, so its publication must stay before that change for the sweep.
+    lists = Lists()
+    lists.races_lost = 0
+    credentials = Credentials(written=False)
+    publisher = publisher_for(lists, credentials)
+    publisher.mark("list-1")
+    assert await publisher.publish_pending() == 1
+    assert lists.published_at[0] < LOGGED
+    publisher.mark("list-1")
+    credentials.written = True
+    assert await publisher.publish_pending() == 1
+    assert lists.published_at[1] > LOGGED

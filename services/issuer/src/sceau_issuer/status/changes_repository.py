@@ -76,6 +76,16 @@ class StatusChangeLog:
         cursor = self._collection.find({"alloc": alloc_list_id}, {"credential_id": 1})
         return {str(d["credential_id"]) async for d in cursor}
 
+    async def latest_changes_of(self, alloc_list_id: str) -> dict[str, datetime]:
+        """Every credential of the list that ever changed status, with its latest logged time."""
+        latest: dict[str, datetime] = {}
+        cursor = self._collection.find({"alloc": alloc_list_id}, {"credential_id": 1, "at": 1})
+        async for doc in cursor:
+            credential_id, at = str(doc["credential_id"]), doc["at"]
+            if credential_id not in latest or at > latest[credential_id]:
+                latest[credential_id] = at
+        return latest
+
     async def changed_lists(self, since: dict[str, datetime | None]) -> AsyncIterator[str]:
         """Lists with a change logged after their last publication (``since``: list -> time)."""
         latest: dict[str, datetime] = {}

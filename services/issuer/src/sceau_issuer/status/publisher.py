@@ -28,6 +28,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sceau_credentials.keys import SigningKey
@@ -46,6 +47,15 @@ from sceau_shared.events import StatusListPublishedV1, StatusPurpose, utcnow
 from sceau_shared.events.envelope import capture_trace_context
 
 _log = logging.getLogger(__name__)
+
+#: How long a change logged but not yet written to its credential is taken to be in flight
+#: (after that it failed, and no publication waits for it).
+_IN_FLIGHT = timedelta(seconds=60)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
 
 SignFn = Callable[[dict[str, Any], SigningKey, str], Awaitable[dict[str, Any] | str]]
 
@@ -142,18 +152,31 @@ class StatusPublisher:
             self._on_published()
         return published
 
-    async def _flags(self, alloc_id: str) -> dict[str, list[int]]:
-        """The indexes to set in each purpose's bitstring: logged credentials, read by id."""
+    async def _flags(self, alloc_id: str, now: datetime) -> tuple[dict[str, list[int]], datetime]:
+        """The indexes to set in each purpose's bitstring, and up to when they are complete.
+
+        Logged credentials are read by id. A change is logged *before* its credential is
+        written, so a rebuild can meet one logged but not yet written (in flight on another
+        replica): this publication does not cover it, and the time it returns (the
+        ``published_at`` to record) stays before that change, so the sweep still sees it.
+        """
         flags: dict[str, list[int]] = {"revocation": [], "suspension": []}
-        for credential_id in sorted(await self._changes.credentials_of(alloc_id)):
+        covered = now
+        changes = await self._changes.latest_changes_of(alloc_id)
+        for credential_id in sorted(changes):
             doc = await self._credentials.status_of(credential_id)
             if doc is None or doc.get("status_alloc") != alloc_id:
                 continue
+            logged = changes[credential_id]
+            written = doc.get("status_changed_at")
+            in_flight = written is None or _as_utc(written) < _as_utc(logged)
+            if in_flight and now - _as_utc(logged) < _IN_FLIGHT:
+                covered = min(covered, _as_utc(logged) - timedelta(milliseconds=1))
             if doc.get("status") == "revoked":
                 flags["revocation"].append(int(doc["status_index"]))
             elif doc.get("status") == "suspended":
                 flags["suspension"].append(int(doc["status_index"]))
-        return flags
+        return flags, covered
 
     @staticmethod
     def _key_for(tenant: Tenant, did: str) -> str:
@@ -173,7 +196,7 @@ class StatusPublisher:
         key_id = self._key_for(tenant, doc["did"])
         origin = self._origins.pop(alloc_id, None) or capture_trace_context()
         now = utcnow()  # before reading: a change after this moment gets its own round
-        flags = await self._flags(alloc_id)
+        flags, covered = await self._flags(alloc_id, now)
         version = int(doc.get("version", 0)) + 1
         events = []
         # StatusList2021 credentials (VCDM 1.1) carry only a revocation entry.
@@ -227,7 +250,7 @@ class StatusPublisher:
             alloc_id,
             previous_version=int(doc.get("version", 0)),
             version=version,
-            published_at=now,
+            published_at=covered,
             events=events,
         )
         if not stored:
