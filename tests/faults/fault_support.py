@@ -30,7 +30,7 @@ from sceau_dev.infra.process import free_port, stop_pid
 from sceau_dev.testing.stack import Stack, StackConfig
 
 #: How long the database is paused. The issue's reproduction used 45 s and 90 s; 20 s is kept
-#: because it is already longer than every deadline involved (2-s handler deadline, 5-s request
+#: because it is already longer than every deadline involved (2-s handler deadline, 10-s request
 #: deadline, 5-s retry cap below), so the faults bite the same way in less CI time.
 PAUSE_S = 20.0
 

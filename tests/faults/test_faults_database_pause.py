@@ -35,8 +35,9 @@ from sceau_shared.settings import KafkaSettings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-#: "Within a few seconds": the request deadline is 5 s (MONGO__REQUEST_TIMEOUT_S).
-ANSWER_WITHIN_S = 10.0
+#: The request deadline is 10 s (MONGO__REQUEST_TIMEOUT_S); before, the registry answered 500
+#: after ~30 s, and the issuer hung for the whole pause.
+ANSWER_WITHIN_S = 15.0
 
 
 def registration(institution_id: str) -> dict[str, Any]:
