@@ -1,28 +1,20 @@
 """Produce and consume on the real broker through the shared plumbing."""
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 
 from sceau_dev.testing.polling import eventually
-from sceau_shared.events import CredentialStatusChangedV1, DeadLetterV1, StatusChange
+from sceau_dev.testing.sample_events import revocation
+from sceau_shared.events import CredentialStatusChangedV1, DeadLetterV1
 from sceau_shared.kafka import EventPublisher, create_broker, subscribe_event
 
 pytestmark = pytest.mark.integration
 
 
 def make_event(i: int) -> CredentialStatusChangedV1:
-    return CredentialStatusChangedV1(
-        producer="test",
-        credential_id=f"c-{i}",
-        institution_id="i-1",
-        issuer_did="did:key:z6Mk",
-        change=StatusChange.REVOKED,
-        reason_code="test",
-        effective_at=datetime.now(UTC),
-    )
+    return revocation(f"c-{i}", institution_id="i-1")
 
 
 class TestConsumeAfterHandling:

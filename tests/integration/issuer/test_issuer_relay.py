@@ -7,8 +7,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from sceau_dev.testing.relays import running, wait_published
+from sceau_dev.testing.sample_events import revocation
 from sceau_issuer.relay import TargetedOutboxRelay
-from sceau_shared.events import CredentialStatusChangedV1, StatusChange
+from sceau_shared.events import CredentialStatusChangedV1
 from sceau_shared.kafka import EventPublisher, create_broker
 from sceau_shared.outbox import LEASES_COLLECTION, outbox_push
 
@@ -16,15 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def _event(n: int) -> CredentialStatusChangedV1:
-    return CredentialStatusChangedV1(
-        producer="test",
-        credential_id=f"cred-{n}",
-        institution_id="i",
-        issuer_did="did:key:z",
-        change=StatusChange.REVOKED,
-        reason_code="issued_in_error",
-        effective_at=datetime.now(UTC),
-    )
+    return revocation(f"cred-{n}", reason_code="issued_in_error")
 
 
 async def test_sweep_retries_a_document_leased_by_a_dead_process(

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from sceau_dev.testing.topics import records_on
 from sceau_shared.events import Event
 from sceau_shared.settings import KafkaSettings
 
@@ -16,18 +17,8 @@ OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}", "X-Sceau-Actor": "alice
 
 async def nothing_on(kafka_settings: KafkaSettings, event_type: type[Event]) -> bool:
     """True if the event type's topic holds no message (waits a little to be sure)."""
-    consumer = AIOKafkaConsumer(
-        kafka_settings.topic(event_type.TOPIC),
-        bootstrap_servers=kafka_settings.bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        batch = await consumer.getmany(timeout_ms=2000)
-    finally:
-        await consumer.stop()
-    return not any(batch.values())
+    topic = kafka_settings.topic(event_type.TOPIC)
+    return await records_on(kafka_settings.bootstrap_servers, topic) == 0
 
 
 async def consume(

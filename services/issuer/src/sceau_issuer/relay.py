@@ -101,10 +101,13 @@ class TargetedOutboxRelay(OutboxRelay):
         while self._notified:
             document_id = self._notified.popleft()
             try:
+                # Notified documents hold entries this process just wrote: after the first
+                # full pass, memory alone says which are new (no marker lookup on the hot path).
+                consult = not self._recovered
                 if self._lease_notified:
-                    result = await self.relay_by_id(collection, document_id)
+                    result = await self.relay_by_id(collection, document_id, consult=consult)
                 else:
-                    result = await self._publish_pending(collection, document_id)
+                    result = await self._publish_pending(collection, document_id, consult=consult)
             except BaseException:
                 # A broker or database failure: keep the document for the retry.
                 self._notified.appendleft(document_id)
@@ -137,21 +140,6 @@ class TargetedOutboxRelay(OutboxRelay):
         (collection,) = self._collections
         async for marker in self._published(collection).find({}, {"_id": 1}):
             self._remember(str(marker["_id"]))
-
-    async def _pending(self, coll: OutboxCollection, doc: Any) -> list[dict[str, Any]]:
-        # Until the first full pass, an entry this process has not seen may have been published
-        # by an earlier one: its marker is looked up by ``_id``, one entry at a time. The base
-        # class asks ``{_id: {$in: [...]}}``, which FerretDB 1.24 answers by reading the whole
-        # marker collection (two markers per credential) for every document of the sweep.
-        entries = [e for e in doc.get("outbox") or [] if isinstance(e, dict)]
-        fresh = [str(e.get("event_id")) for e in entries]
-        fresh = [event_id for event_id in fresh if event_id not in self._done]
-        if fresh and not self._recovered:
-            markers = self._published(coll)
-            for event_id in fresh:
-                if await markers.find_one({"_id": event_id}, {"_id": 1}) is not None:
-                    self._remember(event_id)
-        return [e for e in entries if str(e.get("event_id")) not in self._done]
 
     async def _candidates(self, coll: OutboxCollection) -> AsyncIterator[Any]:
         # Once per sweep interval: every document with an outbox, for entries whose writer died

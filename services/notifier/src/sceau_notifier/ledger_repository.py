@@ -18,8 +18,9 @@ state collection, which holds only in-flight and failed notifications and stays 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -45,12 +46,22 @@ class LedgerStatus:
     SENT = "sent"
 
 
+def _owner() -> str:
+    return uuid.uuid4().hex
+
+
 @dataclass(frozen=True)
 class Claim:
-    """A notification this process now owns until ``lease_until``."""
+    """A notification this process now owns until its lease runs out.
+
+    ``owner`` is the claim's own token, stored in the state: a sender that took the notification
+    over after the lease ran out writes its own, so the first sender can tell (:meth:`Ledger.renew`)
+    that the notification is no longer its to send.
+    """
 
     key: str
     attempts: int
+    owner: str = field(default_factory=_owner)
 
 
 def _due_filter(now: datetime) -> Document:
@@ -109,8 +120,8 @@ class Ledger:
 
     async def ensure_indexes(self) -> None:
         """Index the operator look-ups and the due-work query."""
-        for field in self._indexed:
-            await self.records.create_index([(field, ASCENDING), ("created_at", ASCENDING)])
+        for name in self._indexed:
+            await self.records.create_index([(name, ASCENDING), ("created_at", ASCENDING)])
         await self.states.create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
 
     # --- writing -------------------------------------------------------------------------------
@@ -132,10 +143,12 @@ class Ledger:
         extra: Mapping[str, Mapping[str, Any]],
     ) -> list[Claim]:
         """Claim notifications nobody claimed yet (the state insert is the atomic claim)."""
+        owners = {key: _owner() for key in keys}
         docs = [
             {
                 "_id": key,
                 "status": LedgerStatus.SENDING,
+                "owner": owners[key],
                 "attempts": 0,
                 "lease_until": lease_until,
                 "next_attempt_at": None,
@@ -147,7 +160,7 @@ class Ledger:
             for key in keys
         ]
         won = await insert_ignoring_duplicates(self.states, docs)
-        return [Claim(key=k, attempts=0) for k in won]
+        return [Claim(key=k, attempts=0, owner=owners[k]) for k in won]
 
     async def enqueue(
         self, keys: Sequence[str], *, now: datetime, extra: Mapping[str, Mapping[str, Any]]
@@ -190,20 +203,37 @@ class Ledger:
 
     async def claim_due(self, key: str, *, now: datetime, lease_until: datetime) -> Claim | None:
         """Atomically take over one due notification; None if someone else got it first."""
+        owner = _owner()
         doc = await self.states.find_one_and_update(
             {"_id": key, **_due_filter(now)},
             {
                 "$set": {
                     "status": LedgerStatus.SENDING,
+                    "owner": owner,
                     "lease_until": lease_until,
                     "updated_at": now,
                 }
             },
             return_document=ReturnDocument.AFTER,
         )
-        if doc is None:
+        if doc is None or doc.get("owner") != owner:
             return None
-        return Claim(key=key, attempts=int(doc.get("attempts", 0)))
+        return Claim(key=key, attempts=int(doc.get("attempts", 0)), owner=owner)
+
+    async def renew(self, claim: Claim, *, now: datetime, lease_until: datetime) -> bool:
+        """Extend a claim's lease just before its send; False when it is no longer ours.
+
+        A batch is claimed at once but sent one notification after another: each one's lease
+        must run from the moment its own send starts, not from the batch's claim, or a slow
+        relay lets another sender take over notifications still waiting their turn. False means
+        another sender took it over (its lease had run out) or it was sent meanwhile.
+        """
+        doc = await self.states.find_one_and_update(
+            {"_id": claim.key, "owner": claim.owner, "status": LedgerStatus.SENDING},
+            {"$set": {"lease_until": lease_until, "updated_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc is not None and doc.get("owner") == claim.owner
 
     async def succeed(self, outcomes: Mapping[str, Mapping[str, Any]], *, now: datetime) -> None:
         """Write the done markers, then drop the states (a crash in between only re-marks)."""

@@ -51,8 +51,12 @@ class RegistryGraph:
     relay: EventRelay
 
     def background(self) -> Sequence[tuple[str, BackgroundLoop]]:
-        """The trust-list re-signing loop and the event-log relay."""
-        return [("trust-list", self.trust_list.run), ("outbox-relay", self.relay.run)]
+        """The trust-list re-signing loop, the event-log relay and the institution repairs."""
+        return [
+            ("trust-list", self.trust_list.run),
+            ("outbox-relay", self.relay.run),
+            ("institution-repairs", self.governance.run_repairs),
+        ]
 
     async def close(self) -> None:
         """Nothing to release: the graph owns no connection, process or client of its own."""

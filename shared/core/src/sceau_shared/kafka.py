@@ -8,18 +8,26 @@ Delivery rules every service gets from here:
 * subscribers always name their consumer group and commit the offset only **after** the handler
   succeeded (``AckPolicy.NACK_ON_ERROR``: a failing handler rewinds to the message so it is
   retried);
-* a message that cannot be parsed, or that keeps failing after ``max_attempts``, goes to
-  ``<topic>.dlq`` as a :class:`~sceau_shared.events.DeadLetterV1` and is then acknowledged, so one
-  poison message cannot block a partition forever.
+* a handler that fails because a dependency is down or slow (:func:`sceau_shared.transient.
+  is_transient`: MongoDB unreachable or timing out, a Kafka send not acknowledged) is retried
+  without acknowledging the message, after a pause that doubles up to ``retry_max_backoff_s`` (with
+  jitter, so replicas do not retry in step), for as long as the outage lasts: an outage never
+  sends a good message to the dead-letter topic;
+* a message that cannot be parsed goes at once, and one whose handler keeps failing for any
+  other reason goes after ``max_attempts``, to ``<topic>.dlq`` as a
+  :class:`~sceau_shared.events.DeadLetterV1` and is then acknowledged, so one poison message
+  cannot block a partition forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
+import pymongo
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import InvalidProducerEpoch, OutOfOrderSequenceNumber, UnknownProducerId
 from faststream import AckPolicy, Context
@@ -32,6 +40,7 @@ from pydantic import ValidationError
 from sceau_shared.compat.faststream import connected_producer, replace_producer
 from sceau_shared.events import DeadLetterV1, Event, dead_letter_topic
 from sceau_shared.settings import KafkaSettings
+from sceau_shared.transient import is_transient
 
 _log = logging.getLogger(__name__)
 
@@ -195,6 +204,16 @@ GRAPH_CONTEXT = "graph"
 PUBLISHER_CONTEXT = "publisher"
 
 
+def backoff_s(attempt: int, *, base_s: float, cap_s: float, rng: random.Random) -> float:
+    """The pause before retry ``attempt`` (1, 2, ...): doubling from ``base_s``, capped, jittered.
+
+    The jitter keeps the upper half of the step ("equal jitter"): never less than half the
+    doubled pause, so a long outage is not hammered, and never in step across replicas.
+    """
+    step = min(cap_s, base_s * 2.0 ** min(attempt - 1, 32))
+    return step / 2 + rng.uniform(0, step / 2)
+
+
 class _Delivery:
     """At-least-once delivery of one event type to one handler: parse, retry, dead-letter."""
 
@@ -206,13 +225,21 @@ class _Delivery:
         group_id: str,
         max_attempts: int,
         retry_delay_s: float,
+        max_backoff_s: float,
+        deadline_s: float | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.event_type = event_type
         self.topic = topic
         self.group_id = group_id
         self.max_attempts = max_attempts
         self.retry_delay_s = retry_delay_s
-        self._attempts: dict[tuple[int, int], int] = {}
+        self.max_backoff_s = max_backoff_s
+        self.deadline_s = deadline_s
+        self._sleep = sleep
+        self._rng = random.Random()  # noqa: S311 - jitter, not a secret
+        # Failures of the message at a (partition, offset): [poison attempts, transient attempts].
+        self._attempts: dict[tuple[int, int], list[int]] = {}
 
     async def deliver(
         self,
@@ -234,28 +261,49 @@ class _Delivery:
         record: Any = message.raw_message
         position = (int(getattr(record, "partition", -1)), int(getattr(record, "offset", -1)))
         try:
-            await call(event)
+            # A paused database would hold the handler (and the partition) with no answer:
+            # under the deadline its calls fail as timeouts, which are retried like any outage.
+            with pymongo.timeout(self.deadline_s):
+                await call(event)
         except Exception as exc:
-            count = self._attempts.get(position, 0) + 1
-            self._attempts[position] = count
-            if count < self.max_attempts:
+            counts = self._attempts.setdefault(position, [0, 0])
+            if is_transient(exc):
+                # A dependency is down: wait and let the message come again (NACK), however
+                # long the outage lasts; it says nothing about the message itself.
+                counts[1] += 1
+                pause = backoff_s(
+                    counts[1], base_s=self.retry_delay_s, cap_s=self.max_backoff_s, rng=self._rng
+                )
+                _log.warning(
+                    "handler for %s met a transient failure (try %d, event %s, next in %.1f s): %s",
+                    topic,
+                    counts[1],
+                    event.event_id,
+                    pause,
+                    type(exc).__name__,
+                )
+                await self._sleep(pause)
+                raise
+            counts[0] += 1
+            if counts[0] < self.max_attempts:
                 _log.warning(
                     "handler for %s failed (attempt %d/%d, event %s): %s",
                     topic,
-                    count,
+                    counts[0],
                     self.max_attempts,
                     event.event_id,
                     type(exc).__name__,
                 )
-                await asyncio.sleep(self.retry_delay_s * count)
+                await self._sleep(self.retry_delay_s * counts[0])
                 raise
-            self._attempts.pop(position, None)
             _log.error(
-                "event %s on %s dead-lettered after %d attempts", event.event_id, topic, count
+                "event %s on %s dead-lettered after %d attempts", event.event_id, topic, counts[0]
             )
+            # Acknowledged only once the letter is on the DLQ: a failed send rewinds as usual.
             await send_dead_letter(
                 publisher, message, error=f"{type(exc).__name__}: {exc}", consumer_group=group_id
             )
+            self._attempts.pop(position, None)
             return
         self._attempts.pop(position, None)
 
@@ -286,6 +334,7 @@ def subscribe_event(
     publisher: EventPublisher,
     max_attempts: int = 5,
     retry_delay_s: float = 0.5,
+    max_backoff_s: float | None = None,
     auto_offset_reset: Literal["latest", "earliest", "none"] = "earliest",
 ) -> Callable[[Handler[E]], Callable[..., Awaitable[None]]]:
     """Register ``handler(event)`` for ``event_type``'s topic with at-least-once semantics.
@@ -303,6 +352,8 @@ def subscribe_event(
         group_id=settings.group(group_id),
         max_attempts=max_attempts,
         retry_delay_s=retry_delay_s,
+        max_backoff_s=max_backoff_s or settings.retry_max_backoff_s,
+        deadline_s=settings.handler_deadline_s,
     )
 
     def decorator(handler: Handler[E]) -> Callable[..., Awaitable[None]]:
@@ -323,6 +374,7 @@ def consume_event(
     group_id: str,
     max_attempts: int = 5,
     retry_delay_s: float = 0.5,
+    max_backoff_s: float | None = None,
     auto_offset_reset: Literal["latest", "earliest", "none"] = "earliest",
 ) -> Callable[[GraphHandler[E]], Callable[..., Awaitable[None]]]:
     """Declare ``handler(event, graph)`` on a service's consumer router (the one way services do).
@@ -341,6 +393,8 @@ def consume_event(
         group_id=settings.group(group_id),
         max_attempts=max_attempts,
         retry_delay_s=retry_delay_s,
+        max_backoff_s=max_backoff_s or settings.retry_max_backoff_s,
+        deadline_s=settings.handler_deadline_s,
     )
 
     def decorator(handler: GraphHandler[E]) -> Callable[..., Awaitable[None]]:

@@ -129,11 +129,11 @@ class OutboxRelay:
         self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(__name__)
         # Event ids known to be published (bounded): spares a marker lookup on every scan.
         self._done: OrderedDict[str, None] = OrderedDict()
-        # Markers are consulted until one full pass has completed since start-up (recovery of
-        # what an earlier process published); afterwards an entry this process has not seen is
-        # new. On FerretDB a marker lookup scans the whole marker collection, so skipping it on
-        # the hot path matters; the cost is a possible duplicate (another replica, or an id
-        # evicted from memory), which consumers absorb by deduplicating on ``event_id``.
+        # Every sweep consults the markers for entries not in memory (published by another
+        # replica, or before the memory window moved on), so nothing is published twice by
+        # sweeps and the work of a sweep is bounded by the markers, not by memory. Only entries
+        # a process has just written itself and been told about skip the lookup once its first
+        # full pass is done (see sceau_issuer.relay).
         self._recovered = False
         self.published = 0
         # Set by a service that wants its published business events counted (issued, revoked...).
@@ -167,18 +167,30 @@ class OutboxRelay:
             self._done.popitem(last=False)
 
     async def _pending(
-        self, coll: AsyncCollection[Document], doc: Document
+        self, coll: AsyncCollection[Document], doc: Document, *, consult: bool = True
     ) -> list[dict[str, Any]]:
+        """The document's entries not known to be published.
+
+        With ``consult`` (every sweep), an entry this process has not seen published is looked
+        up in the published markers first: another replica, or this process before its memory
+        window moved on, may have published it. Without (only for entries this process has just
+        written, see :class:`sceau_issuer.relay.TargetedOutboxRelay`) memory alone decides.
+        """
         entries = [e for e in doc.get(OUTBOX_FIELD) or [] if isinstance(e, dict)]
         unknown = [
             str(e.get("event_id")) for e in entries if str(e.get("event_id")) not in self._done
         ]
-        if not unknown:
-            return []
-        if not self._recovered:
-            async for marker in self._published(coll).find({"_id": {"$in": unknown}}):
-                self._remember(str(marker["_id"]))
+        if unknown and consult:
+            await self._recall(coll, unknown)
         return [e for e in entries if str(e.get("event_id")) not in self._done]
+
+    async def _recall(self, coll: AsyncCollection[Document], event_ids: Sequence[str]) -> None:
+        # One primary-key lookup per id: ``{_id: {$in: [...]}}`` reads the whole marker
+        # collection on FerretDB 1.24 (docs/mongodb-features.md).
+        markers = self._published(coll)
+        for event_id in event_ids:
+            if await markers.find_one({"_id": event_id}, {"_id": 1}) is not None:
+                self._remember(event_id)
 
     async def _take_lease(self, coll: AsyncCollection[Document], doc_id: Any) -> bool:
         leases = self._leases(coll)
@@ -205,27 +217,32 @@ class OutboxRelay:
             return 0
         try:
             # Re-read under the lease: another relay may have published entries meanwhile.
-            return await self._publish_pending(coll, doc["_id"])
+            return await self._publish_pending(coll, doc["_id"], consult=True)
         finally:
             await self._release_lease(coll, doc["_id"])
 
-    async def relay_by_id(self, coll: AsyncCollection[Document], doc_id: Any) -> int | None:
+    async def relay_by_id(
+        self, coll: AsyncCollection[Document], doc_id: Any, *, consult: bool = True
+    ) -> int | None:
         """Relay one document known to have new entries, reading it once, under the lease.
 
         For a caller that was told which document changed (no scan, no read before the lease:
         a batch chunk carrying 500 events is large). Returns ``None`` when another relay holds
-        the document's lease, so the caller can try again later.
+        the document's lease, so the caller can try again later. ``consult``: see
+        :meth:`_pending`.
         """
         if not await self._take_lease(coll, doc_id):
             return None
         try:
-            return await self._publish_pending(coll, doc_id)
+            return await self._publish_pending(coll, doc_id, consult=consult)
         finally:
             await self._release_lease(coll, doc_id)
 
-    async def _publish_pending(self, coll: AsyncCollection[Document], doc_id: Any) -> int:
+    async def _publish_pending(
+        self, coll: AsyncCollection[Document], doc_id: Any, *, consult: bool
+    ) -> int:
         fresh = await coll.find_one({"_id": doc_id})
-        pending = await self._pending(coll, fresh) if fresh is not None else []
+        pending = await self._pending(coll, fresh, consult=consult) if fresh is not None else []
         sent = 0
         for wave in waves(pending):
             for start in range(0, len(wave), _IN_FLIGHT):

@@ -12,9 +12,11 @@ status of those credentials (read by primary key): the cost of a re-sign follows
 the previous one, not the size of the list or of the log. The list document keeps the indexes set
 per purpose and the log position. Each purpose is signed once and stored as one
 ``StatusListPublishedV1`` in the list document's outbox, with ``published_at`` = the moment the
-re-sign started. The publisher never writes to credentials. If the process dies between a change
-and the publication, the sweep (at start-up and every ``poll_s``) finds lists whose next log entry
-exists (one primary-key probe per list) and publishes them.
+re-sign started. The publisher never writes to credentials. A re-sign whose publication loses
+the version race to another replica is done again on top of the winner's version (the winner may
+have read the credentials before this replica's change was visible). If the process dies between
+a change and the publication, the sweep (at start-up and every ``poll_s``) finds lists whose next
+log entry exists (one primary-key probe per list) and publishes them.
 
 A log entry is written before its credential's update. An entry whose credential does not show
 that change yet is applied as the credential stands, and the position stops there so that the
@@ -271,7 +273,7 @@ class StatusPublisher:
                     trace_context=origin,
                 )
             )
-        return await self._lists.record_publication(
+        stored = await self._lists.record_publication(
             alloc_id,
             previous_version=int(doc.get("version", 0)),
             version=version,
@@ -280,6 +282,16 @@ class StatusPublisher:
             flags={purpose: sorted(indexes) for purpose, indexes in flags.items()},
             log_next=log_next,
         )
+        if not stored:
+            # Another replica published this version first, perhaps from credentials it read
+            # before this round's changes were visible: build the list again on top of its
+            # version (next round) rather than drop the work (issue 18, item 3).
+            _log.info("status list %s: lost the version race, re-signing", alloc_id)
+            self._marked.add(alloc_id)
+            if origin:
+                self._origins.setdefault(alloc_id, origin)
+            self._wake.set()
+        return stored
 
 
 def _as_utc(moment: datetime) -> datetime:

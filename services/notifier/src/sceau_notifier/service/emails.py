@@ -4,16 +4,22 @@ Sequence for every e-mail (key = triggering event id, or ``<event id>.r<days>`` 
 
 1. **record** the rendered message (insert-only; a replayed event finds it already there);
 2. **claim** it by inserting its state ``sending`` with a lease (only one process wins);
-3. **send** over SMTP with a Message-ID derived from the key;
-4. **mark** it sent (done marker), then drop the state.
+3. **renew** the lease just before its own send, giving up if another sender took it over
+   meanwhile (a batch is claimed at once but sent one e-mail after another: with a slow relay the
+   last ones wait longer than the lease), and keep renewing it while the e-mail waits for an SMTP
+   connection and goes out;
+4. **send** over SMTP with a Message-ID derived from the key;
+5. **mark** it sent (done marker) at once, then drop the state — per e-mail, never at the end of
+   the batch, so a takeover never finds an e-mail that went out but is not marked.
 
-A crash after 3 and before 4 leaves the state ``sending``; once the lease runs out the sweeper
+A crash after 4 and before 5 leaves the state ``sending``; once the lease runs out the sweeper
 sends it again — same Message-ID, same bytes. We prefer that duplicate over losing the e-mail.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import zlib
@@ -272,36 +278,67 @@ class EmailService:
         # One worker per SMTP connection pulling from a shared iterator: far fewer waiting
         # tasks than one coroutine per e-mail queued on the pool's semaphore.
         pending = iter(work)
-        results: list[tuple[Claim, str | None, bool]] = []
+        sent = 0
 
         async def worker() -> None:
+            nonlocal sent
             for claim, record in pending:
-                results.append(await self._send_one(claim, record))
+                sent += await self._deliver(claim, record)
 
         await asyncio.gather(*(worker() for _ in range(min(self._sender.size, len(work)))))
+        return sent
+
+    async def _deliver(self, claim: Claim, record: Document) -> int:
+        """Renew the claim, send, and settle the outcome at once; return 1 when sent."""
+        if not await self._renew(claim):
+            # Taken over after its lease ran out while it waited its turn, or already sent.
+            _log.info("email %s left to the sender that took it over", claim.key)
+            return 0
+        # The lease is kept alive while the e-mail waits for an SMTP connection (shared with
+        # other batches and the retry sweeper) and goes out: a slow relay must not let another
+        # sender take over an e-mail that is on its way.
+        keeper = asyncio.create_task(self._keep_leased(claim))
+        try:
+            _, error, permanent = await self._send_one(claim, record)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
         now = self._clock()
-        sent = {c.key: {"attempts": c.attempts + 1} for c, err, _ in results if err is None}
-        await self._ledger.succeed(sent, now=now)
-        records = {c.key: r for c, r in work}
-        for claim, error, permanent in results:
-            if error is None:
-                _log.info(
-                    "email %s sent (kind %s, recipient %s)",
-                    claim.key,
-                    records[claim.key]["kind"],
-                    records[claim.key]["recipient_hash"][:12],
-                )
-                continue
-            attempts = claim.attempts + 1
-            retry_at = None if permanent else self._backoff.next_attempt(attempts, now)
-            if retry_at is None:
-                await self._give_up(claim, records[claim.key], error, attempts=attempts)
-            else:
-                await self._ledger.fail(
-                    claim.key, attempts=attempts, error=error, now=now, next_attempt_at=retry_at
-                )
-                _log.warning("email %s attempt %d failed: %s", claim.key, attempts, error)
-        return len(sent)
+        if error is None:
+            await self._ledger.succeed({claim.key: {"attempts": claim.attempts + 1}}, now=now)
+            _log.info(
+                "email %s sent (kind %s, recipient %s)",
+                claim.key,
+                record["kind"],
+                record["recipient_hash"][:12],
+            )
+            return 1
+        attempts = claim.attempts + 1
+        retry_at = None if permanent else self._backoff.next_attempt(attempts, now)
+        if retry_at is None:
+            await self._give_up(claim, record, error, attempts=attempts)
+        else:
+            await self._ledger.fail(
+                claim.key, attempts=attempts, error=error, now=now, next_attempt_at=retry_at
+            )
+            _log.warning("email %s attempt %d failed: %s", claim.key, attempts, error)
+        return 0
+
+    async def _renew(self, claim: Claim) -> bool:
+        now = self._clock()
+        lease_until = now + timedelta(seconds=self._retry.lease_s)
+        return await self._ledger.renew(claim, now=now, lease_until=lease_until)
+
+    async def _keep_leased(self, claim: Claim) -> None:
+        while True:
+            await asyncio.sleep(self._retry.lease_s / 3)
+            try:
+                if not await self._renew(claim):
+                    _log.warning("email %s was taken over while being sent", claim.key)
+                    return
+            except Exception as exc:  # noqa: BLE001 - the next renewal may get through
+                _log.warning("email %s lease renewal failed: %s", claim.key, type(exc).__name__)
 
     async def _give_up(
         self, claim: Claim, record: Document, error: str, *, attempts: int | None = None

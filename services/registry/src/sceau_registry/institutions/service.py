@@ -10,8 +10,10 @@ from the change ids, so inserting them again is a no-op: a crash between the ste
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,8 +40,12 @@ from sceau_shared.events import (
     InstitutionStatus,
     utcnow,
 )
+from sceau_shared.transient import is_transient
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+REPAIR_INTERVAL_S = 2.0
+
+_log = logging.getLogger(__name__)
 
 Listener = Callable[[Institution], None]
 
@@ -164,6 +170,9 @@ class GovernanceService:
         self._producer = producer
         self._on_change = on_change
         self._clock = clock
+        # Institutions whose audit entries and events may be missing (a write met an outage).
+        self._unrecorded: dict[str, None] = {}
+        self._repair_wakeup = asyncio.Event()
 
     def _now(self) -> datetime:
         return to_ms(self._clock())
@@ -225,7 +234,9 @@ class GovernanceService:
             ),
             dids=dids,
         )
-        if not await self._institutions.insert(inst):
+        async with self._repaired_on_outage(institution_id):
+            inserted = await self._institutions.insert(inst)
+        if not inserted:
             raise InstitutionExists(f"institution {institution_id!r} is already registered")
         await self._record(inst)
         return inst
@@ -309,20 +320,91 @@ class GovernanceService:
 
     async def _save(self, before: Institution, after: Institution) -> Institution:
         try:
-            await self._institutions.save(after, expected_rev=before.rev)
+            async with self._repaired_on_outage(before.institution_id):
+                await self._institutions.save(after, expected_rev=before.rev)
         except StaleRevision as exc:
             raise ConcurrentChange(
                 f"institution {before.institution_id!r} changed meanwhile; read it again and retry"
             ) from exc
-        saved = await self._load(before.institution_id)
+        try:
+            saved = await self._load(before.institution_id)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            self._queue_repair(before.institution_id)
+            return after  # stored; its audit entries and events follow with the repair
         await self._record(saved)
         return saved
 
     async def _record(self, inst: Institution) -> None:
-        """Append what the stored history calls for: audit entries, then outgoing events."""
-        await self._audit.record_for(inst)
-        await self._events.add(events_of(inst, producer=self._producer))
+        """Append what the stored history calls for: audit entries, then outgoing events.
+
+        The change itself is stored already: an outage here queues the repair instead of
+        failing a request whose change was accepted.
+        """
+        try:
+            await self._audit.record_for(inst)
+            await self._events.add(events_of(inst, producer=self._producer))
+        except Exception as exc:
+            self._queue_repair(inst.institution_id)
+            if not is_transient(exc):
+                raise
+            _log.warning(
+                "events of institution %s queued for repair: %s",
+                inst.institution_id,
+                type(exc).__name__,
+            )
         self._on_change(inst)
+
+    @contextlib.asynccontextmanager
+    async def _repaired_on_outage(self, institution_id: str) -> AsyncIterator[None]:
+        # A write that meets an outage may still land (a paused server applies it on resuming):
+        # queue the institution so its events are written if it did.
+        try:
+            yield
+        except Exception as exc:
+            if is_transient(exc):
+                self._queue_repair(institution_id)
+            raise
+
+    def _queue_repair(self, institution_id: str) -> None:
+        self._unrecorded[institution_id] = None
+        self._repair_wakeup.set()
+
+    @property
+    def awaiting_repair(self) -> list[str]:
+        """Institutions whose audit entries and events have not been confirmed written."""
+        return list(self._unrecorded)
+
+    async def repair(self) -> int:
+        """Write what queued institutions' histories call for; return how many were repaired."""
+        repaired = 0
+        for institution_id in list(self._unrecorded):
+            async with self._lock:
+                inst = await self._institutions.get(institution_id)
+                if inst is not None:
+                    await self._audit.record_for(inst)
+                    await self._events.add(events_of(inst, producer=self._producer))
+                    self._on_change(inst)
+            self._unrecorded.pop(institution_id, None)
+            repaired += 1
+        return repaired
+
+    async def run_repairs(self, interval_s: float = REPAIR_INTERVAL_S) -> None:
+        """Repair queued institutions until cancelled, retrying while the database is away."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(interval_s):
+                    await self._repair_wakeup.wait()
+            self._repair_wakeup.clear()
+            if not self._unrecorded:
+                continue
+            try:
+                await self.repair()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the queue stays; try again next round
+                _log.warning("institution repair failed, retrying: %s", type(exc).__name__)
 
     async def link_did(self, institution_id: str, did: str) -> Institution | None:
         """Attach a DID announced by the issuer to its institution (once)."""

@@ -1,20 +1,31 @@
-"""RFC 9457 problem details: one renderer and the exception handlers that use it."""
+"""RFC 9457 problem details: one renderer and the exception handlers that use it.
+
+A request that fails because MongoDB or Kafka is down or too slow
+(:func:`sceau_shared.transient.is_transient`) is answered ``503`` with ``Retry-After``, never
+``500``: the client learns the service is there but a dependency is not, and when to try again.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
 
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sceau_shared.errors import PROBLEM_BASE, RateLimited, ServiceError
+from sceau_shared.errors import PROBLEM_BASE, RateLimited, ServiceError, Unavailable
+from sceau_shared.transient import is_transient
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 _log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 5
+"""What a ``503`` for a dependency outage asks the client to wait before trying again."""
 
 
 def problem_response(
@@ -62,8 +73,30 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, object]]:
     return out
 
 
+def _outage(request: Request, exc: BaseException) -> JSONResponse:
+    # The database or the broker is down or too slow: say so at once, with when to come back,
+    # instead of a 500 after the client's own timeout (the request may be retried as is).
+    _log.warning("dependency unavailable on %s: %s", request.url.path, type(exc).__name__)
+    return problem_response(
+        Unavailable.status,
+        title=Unavailable.title,
+        detail="A dependency of this service is unavailable; try again shortly.",
+        type_=PROBLEM_BASE + Unavailable.type_suffix,
+        instance=request.url.path,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+async def _dependency_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_transient(exc):
+        return _outage(request, exc)
+    return await _unhandled(request, exc)
+
+
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)  # noqa: S101 - registered for ServiceError only
+    if exc.status >= 500 and is_transient(exc):
+        return _outage(request, exc)
     if exc.status >= 500:
         _log.error("service error on %s: %s", request.url.path, exc.detail)
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
@@ -115,6 +148,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    if is_transient(exc):
+        return _outage(request, exc)
     _log.exception("unhandled error on %s", request.url.path)
     return problem_response(
         500,
@@ -130,4 +165,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(PyMongoError, _dependency_error)
+    app.add_exception_handler(KafkaError, _dependency_error)
     app.add_exception_handler(Exception, _unhandled)

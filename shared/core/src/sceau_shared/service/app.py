@@ -12,10 +12,11 @@ from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from sceau_shared.http.app import create_base_app
+from sceau_shared.http.deadline import MongoDeadlineMiddleware
 from sceau_shared.http.operator import OperatorAuthMiddleware
 from sceau_shared.http.server_spans import ServerSpans
 from sceau_shared.kafka import GRAPH_CONTEXT, PUBLISHER_CONTEXT
-from sceau_shared.runtime import Runtime, ServiceSettings, open_connections
+from sceau_shared.runtime import Runtime, ServiceSettings, mongo_of, open_connections
 from sceau_shared.service.asyncapi import build_asyncapi
 from sceau_shared.service.definition import ServiceDefinition, ServiceGraph
 from sceau_shared.service.state import ServiceState
@@ -85,6 +86,9 @@ def create_service_app(
     )
     for router in definition.routers:
         app.include_router(router)
+    mongo = mongo_of(settings) if definition.uses_mongo else None
+    if mongo is not None:
+        app.add_middleware(MongoDeadlineMiddleware, seconds=mongo.request_timeout_s)
     _publish_asyncapi(app, definition, settings)
     if definition.operator is not None:
         app.add_middleware(
