@@ -67,7 +67,9 @@ class KafkaConfig:
     controller_port: int
     data_dir: Path
     log_file: Path
-    heap: str = "512m"
+    # 512 MB ran out (OutOfMemoryError, 2026-12-05) once a day of test runs had left a few
+    # thousand topics' partitions in the development broker; the machines have RAM to spare.
+    heap: str = "1g"
 
     @property
     def bootstrap(self) -> str:
