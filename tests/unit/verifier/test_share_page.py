@@ -33,11 +33,20 @@ from verifier_support import (
 )
 
 from sceau_dev.testing.polling import eventually
-from sceau_shared.events import ShareOpenedV1, VerificationCompletedV1
+from sceau_shared.events import (
+    AccreditationChangedV1,
+    InstitutionStatus,
+    ShareOpenedV1,
+    StatusListPublishedV1,
+    StatusPurpose,
+    VerificationCompletedV1,
+)
 from sceau_shared.http.server_spans import ServerSpans
 from sceau_shared.settings import HttpSettings
 from sceau_verifier.api.redaction import ShareTokenRedaction
+from sceau_verifier.consumers import accreditation_changed, status_list_published
 from sceau_verifier.settings import SharesSettings
+from sceau_verifier.share_pages import PageKey, RenderedShare, SharePages
 
 
 @dataclass
@@ -374,6 +383,133 @@ class TestCacheAndPrivacy:
         )
         assert token not in logged
         assert gone not in logged
+
+
+def _published(world: ShareWorld) -> StatusListPublishedV1:
+    listed = world.revocation
+    assert listed.signed is not None
+    return StatusListPublishedV1(
+        producer="sceau-issuer",
+        list_id=listed.list_id,
+        institution_id="inst",
+        issuer_did=world.issuer.did,
+        purpose=StatusPurpose.REVOCATION,
+        list_url=listed.url,
+        version=listed.version,
+        format=listed.format,
+        ttl_ms=listed.ttl_ms,
+        credential=listed.signed,
+    )
+
+
+class TestKeptAnswers:
+    """Rendered answers are kept as long as the share answer, and dropped by the cache events."""
+
+    async def test_a_kept_page_is_dropped_when_the_status_list_changes(
+        self, world: ShareWorld
+    ) -> None:
+        credential, index = await world.issuer.issue(lists=[world.revocation])
+        assert isinstance(credential, dict)
+        token, _ = world.shares.add(credential)
+        graph = world.built.graphs[0]
+        first = await world.client.get(f"/s/{token}", params={"lang": "en"})
+        assert "Credential verified" in first.text
+        again = await world.client.get(f"/s/{token}", params={"lang": "en"})
+        assert graph.share_pages.hits == 1
+        assert again.content == first.content
+        assert again.headers["content-type"] == first.headers["content-type"]
+        assert again.headers["content-language"] == "en"
+        _assert_private(again)
+        # Revoked at the issuer: until the list's event arrives, the kept page is what the
+        # verifier knows (its status list cache holds the old list too).
+        await world.issuer.set_status(world.revocation, index, True)
+        kept = await world.client.get(f"/s/{token}", params={"lang": "en"})
+        assert "Credential verified" in kept.text
+        await status_list_published(_published(world), graph)
+        assert len(graph.share_pages) == 0
+        revoked = await world.client.get(f"/s/{token}", params={"lang": "en"})
+        assert revoked.status_code == 200
+        assert "has revoked or suspended this credential" in revoked.text
+        assert "Credential NOT verified" in revoked.text
+        answer = await world.client.get(f"/s/{token}", headers={"Accept": "application/json"})
+        assert answer.json()["verified"] is False
+
+    async def test_an_accreditation_change_drops_kept_answers(self, world: ShareWorld) -> None:
+        token, _ = await world.share()
+        graph = world.built.graphs[0]
+        await world.client.get(f"/s/{token}")
+        assert len(graph.share_pages) == 1
+        await accreditation_changed(
+            AccreditationChangedV1(
+                producer="sceau-registry",
+                institution_id="inst",
+                status=InstitutionStatus.SUSPENDED,
+                effective_at=datetime.now(UTC),
+            ),
+            graph,
+        )
+        assert len(graph.share_pages) == 0
+
+    async def test_every_opening_is_reported_even_from_a_kept_answer(
+        self, world: ShareWorld
+    ) -> None:
+        token, _ = await world.share()
+        for _ in range(3):
+            await world.client.get(f"/s/{token}", headers={"Accept": "application/json"})
+        assert world.built.graphs[0].share_pages.hits == 2
+        await world.built.graphs[0].service.drain()
+        opened = [e for e in world.built.events if isinstance(e, ShareOpenedV1)]
+        completed = [e for e in world.built.events if isinstance(e, VerificationCompletedV1)]
+        assert len(opened) == len(completed) == 3
+        assert len({e.event_id for e in completed}) == 3
+        assert {e.credential_id_hash for e in completed} == {completed[0].credential_id_hash}
+        assert {e.answer for e in opened} == {"verified"}
+
+    async def test_languages_and_media_types_are_kept_apart(self, world: ShareWorld) -> None:
+        token, _ = await world.share()
+        for _ in range(2):
+            en = await world.client.get(f"/s/{token}", params={"lang": "en"})
+            fr = await world.client.get(f"/s/{token}", params={"lang": "fr"})
+            machine = await world.client.get(
+                f"/s/{token}", params={"lang": "en"}, headers={"Accept": "application/json"}
+            )
+            assert "Credential verified" in en.text
+            assert "Titre vérifié" in fr.text
+            assert machine.json()["lang"] == "en"
+        assert world.built.graphs[0].share_pages.hits == 3
+
+    async def test_kept_answers_expire_with_the_share_ttl(self) -> None:
+        async for world in _world(ttl_s=0.2):
+            token, _ = await world.share()
+            pages = world.built.graphs[0].share_pages
+            await world.client.get(f"/s/{token}")
+            await world.client.get(f"/s/{token}")
+            assert pages.hits == 1
+            await asyncio.sleep(0.25)
+            assert (await world.client.get(f"/s/{token}")).status_code == 200
+            assert pages.hits == 1  # verified again
+
+    async def test_a_revoked_share_is_410_although_its_page_is_kept(self) -> None:
+        async for world in _world(ttl_s=0.2):
+            token, _ = await world.share()
+            assert (await world.client.get(f"/s/{token}")).status_code == 200
+            world.shares.shares[token].revoked = True
+            world.built.graphs[0].shares.clear()
+            assert (await world.client.get(f"/s/{token}")).status_code == 410
+
+
+def test_an_answer_verified_before_an_invalidation_is_not_kept() -> None:
+    pages = SharePages(ttl_s=60, max_entries=4)
+    rendered = RenderedShare(b"page", "text/html", {}, "verified", ())
+    key: PageKey = ("digest", "en", "html")
+    generation = pages.generation
+    pages.invalidate()  # a status list event arrives while the verification runs
+    assert pages.put(key, rendered, generation=generation) is False
+    assert pages.get(key) is None
+    assert pages.put(key, rendered, generation=pages.generation) is True
+    assert pages.get(key) is rendered
+    off = SharePages(ttl_s=60, max_entries=0)
+    assert off.put(key, rendered, generation=off.generation) is False
 
 
 @pytest.mark.parametrize(
