@@ -342,6 +342,35 @@ class TestCacheAndPrivacy:
             await asyncio.sleep(0.2)
             assert (await world.client.get(f"/s/{token}")).status_code == 503
 
+    async def test_an_unchanged_answer_is_not_parsed_again(self) -> None:
+        async for world in _world(ttl_s=0.1):
+            token, _ = await world.share()
+            client = world.built.graphs[0].shares
+            first = await client.resolve(token)
+            await asyncio.sleep(0.15)
+            await client.resolve(token)  # stale: served while one request refreshes it
+            await eventually(
+                lambda stand_in=world.shares: stand_in.requests == 2,
+                timeout_s=5,
+                interval_s=0.02,
+                message="the background refresh",
+            )
+            await asyncio.sleep(0.02)
+            assert await client.resolve(token) is first  # same bytes: the same share object
+            world.shares.shares[token].hidden = ["result"]
+            await asyncio.sleep(0.15)
+            await client.resolve(token)
+            await eventually(
+                lambda stand_in=world.shares: stand_in.requests == 3,
+                timeout_s=5,
+                interval_s=0.02,
+                message="the second refresh",
+            )
+            await asyncio.sleep(0.02)
+            changed = await client.resolve(token)
+            assert changed is not first
+            assert changed.hidden == ("result",)
+
     async def test_concurrent_openings_make_one_issuer_request(self, world: ShareWorld) -> None:
         token, _ = await world.share()
         answers = await asyncio.gather(*(world.client.get(f"/s/{token}") for _ in range(8)))
