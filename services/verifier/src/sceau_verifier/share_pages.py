@@ -17,7 +17,9 @@ What an answer depends on, and how a change reaches it:
   refuses answers computed before it (a verification still running when the event arrived
   read the old list: its answer must not be kept);
 * time (a credential's expiry, a status list reaching its own ``ttl``, a DID document cache
-  entry expiring): at most ``cache_ttl_s`` late, as the share answer already is.
+  entry expiring): at most ``cache_ttl_s`` late, as the share answer already is;
+* passing failures: an inconclusive answer (a status list or the registry out of reach, a
+  timeout) is never kept.
 
 The page says when the credential was checked (to the minute); ``ShareOpenedV1`` and
 ``VerificationCompletedV1`` are still published for every opening (see ``api/shares.py``).

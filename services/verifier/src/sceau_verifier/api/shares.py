@@ -167,7 +167,10 @@ async def _rendered(
         body = _page(graph, share, lang, answer).encode()
         media_type, headers = "text/html; charset=utf-8", page_headers(lang, SHARE_HEADERS)
     rendered = RenderedShare(body, media_type, headers, _outcome(answer), verified.reports)
-    graph.share_pages.put(key, rendered, generation=generation)
+    if rendered.outcome != "inconclusive":
+        # An inconclusive answer may come from a passing failure (a status list or the
+        # registry out of reach, a timeout): the next opening tries again.
+        graph.share_pages.put(key, rendered, generation=generation)
     return rendered, True
 
 
