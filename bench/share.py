@@ -16,7 +16,9 @@ round, between:
   bench/verify.py: the proof memo answers);
 * *share* — ``GET /s/{token}`` of the same credentials' shares, as a browser opens it (the HTML
   page; ``--json`` asks for ``application/json`` instead): share answer from the 2 s cache (the
-  issuer stand-in is asked again when an entry expires), verification, page, ``ShareOpenedV1``.
+  issuer stand-in is asked again when an entry expires), the rendered answer kept as long
+  (``sceau_verifier.share_pages``: verified and rendered again when it expires),
+  ``ShareOpenedV1`` and ``VerificationCompletedV1``.
 
 The ratio share/verify of each round compares like with like on a loaded machine; the best
 round of each is reported too. Target (issue 14): share >= 90 % of verify's throughput, share

@@ -37,8 +37,6 @@ from sceau_shared.events import (
     AccreditationChangedV1,
     InstitutionStatus,
     ShareOpenedV1,
-    StatusListPublishedV1,
-    StatusPurpose,
     VerificationCompletedV1,
 )
 from sceau_shared.http.server_spans import ServerSpans
@@ -105,6 +103,17 @@ async def _world(rate_limit: int = 6000, ttl_s: float = 2.0) -> AsyncIterator[Sh
             ) as client,
         ):
             yield ShareWorld(client, issuer, revocation, shares, built, exporter, base, registry)
+
+
+async def _refreshed(world: ShareWorld, requests: int) -> None:
+    """Wait until the issuer stand-in has had ``requests`` requests (a background refresh)."""
+    await eventually(
+        lambda: world.shares.requests == requests,
+        timeout_s=5,
+        interval_s=0.02,
+        message="the background refresh",
+    )
+    await asyncio.sleep(0.05)  # the refreshed answer is stored after the request returns
 
 
 @pytest.fixture
@@ -324,13 +333,7 @@ class TestCacheAndPrivacy:
             await asyncio.sleep(1.05)
             # Past the TTL: the held answer once more, while one background request refreshes.
             assert (await world.client.get(f"/s/{token}")).status_code == 200
-            await eventually(
-                lambda stand_in=world.shares: stand_in.requests == 2,
-                timeout_s=5,
-                interval_s=0.02,
-                message="the background refresh",
-            )
-            await asyncio.sleep(0.05)
+            await _refreshed(world, 2)
             assert (await world.client.get(f"/s/{token}")).status_code == 410
             assert world.shares.requests == 2
 
@@ -352,24 +355,12 @@ class TestCacheAndPrivacy:
             first = await client.resolve(token)
             await asyncio.sleep(0.55)
             await client.resolve(token)  # stale: served while one request refreshes it
-            await eventually(
-                lambda stand_in=world.shares: stand_in.requests == 2,
-                timeout_s=5,
-                interval_s=0.02,
-                message="the background refresh",
-            )
-            await asyncio.sleep(0.02)
+            await _refreshed(world, 2)
             assert await client.resolve(token) is first  # same bytes: the same share object
             world.shares.shares[token].hidden = ["result"]
             await asyncio.sleep(0.55)
             await client.resolve(token)
-            await eventually(
-                lambda stand_in=world.shares: stand_in.requests == 3,
-                timeout_s=5,
-                interval_s=0.02,
-                message="the second refresh",
-            )
-            await asyncio.sleep(0.02)
+            await _refreshed(world, 3)
             changed = await client.resolve(token)
             assert changed is not first
             assert changed.hidden == ("result",)
@@ -417,23 +408,6 @@ class TestCacheAndPrivacy:
         assert gone not in logged
 
 
-def _published(world: ShareWorld) -> StatusListPublishedV1:
-    listed = world.revocation
-    assert listed.signed is not None
-    return StatusListPublishedV1(
-        producer="sceau-issuer",
-        list_id=listed.list_id,
-        institution_id="inst",
-        issuer_did=world.issuer.did,
-        purpose=StatusPurpose.REVOCATION,
-        list_url=listed.url,
-        version=listed.version,
-        format=listed.format,
-        ttl_ms=listed.ttl_ms,
-        credential=listed.signed,
-    )
-
-
 class TestKeptAnswers:
     """Rendered answers are kept as long as the share answer, and dropped by the cache events."""
 
@@ -457,7 +431,7 @@ class TestKeptAnswers:
         await world.issuer.set_status(world.revocation, index, True)
         kept = await world.client.get(f"/s/{token}", params={"lang": "en"})
         assert "Credential verified" in kept.text
-        await status_list_published(_published(world), graph)
+        await status_list_published(world.issuer.published(world.revocation), graph)
         assert len(graph.share_pages) == 0
         revoked = await world.client.get(f"/s/{token}", params={"lang": "en"})
         assert revoked.status_code == 200
