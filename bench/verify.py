@@ -73,7 +73,6 @@ from sceau_dev.testing.journeys import verify as verify_via_api
 from sceau_dev.testing.polling import eventually_sync
 from sceau_dev.testing.registry_stand_in import RegistryStandIn
 from sceau_dev.testing.stack import Stack, StackConfig, free_ports, running_stack
-from sceau_shared.events import StatusListPublishedV1, StatusPurpose
 from sceau_shared.kafka import EventPublisher, create_broker
 from sceau_shared.settings import KafkaSettings
 
@@ -369,19 +368,8 @@ async def propagation(
             for credential, index in credentials:
                 first = (await http.post("/v1/verify", json=credential)).json()
                 check(first["verified"], first["checks"])
-                signed = await issuer.set_status(status_list, index, True)
-                event = StatusListPublishedV1(
-                    producer="sceau-issuer",
-                    list_id=status_list.list_id,
-                    institution_id="bench",
-                    issuer_did=issuer.did,
-                    purpose=StatusPurpose.REVOCATION,
-                    list_url=status_list.url,
-                    version=status_list.version,
-                    format=status_list.format,
-                    ttl_ms=status_list.ttl_ms,
-                    credential=signed,
-                )
+                await issuer.set_status(status_list, index, True)
+                event = issuer.published(status_list, institution_id="bench")
                 started = time.perf_counter()
                 await publisher.publish(event)
                 while True:

@@ -29,8 +29,6 @@ from sceau_shared.events import (
     AccreditationChangedV1,
     Event,
     InstitutionStatus,
-    StatusListPublishedV1,
-    StatusPurpose,
     VerificationCompletedV1,
 )
 from sceau_shared.kafka import EventPublisher, create_broker
@@ -109,22 +107,6 @@ def _status(result: dict[str, Any]) -> str:
     return next(c for c in result["checks"] if c["name"] == "status")["status"]
 
 
-def published(issuer: Issuer, status_list: StatusList) -> StatusListPublishedV1:
-    assert status_list.signed is not None
-    return StatusListPublishedV1(
-        producer="sceau-issuer",
-        list_id=status_list.list_id,
-        institution_id="inst",
-        issuer_did=issuer.did,
-        purpose=StatusPurpose.REVOCATION,
-        list_url=status_list.url,
-        version=status_list.version,
-        format=status_list.format,
-        ttl_ms=status_list.ttl_ms,
-        credential=status_list.signed,
-    )
-
-
 class TestVerifierService:
     async def test_ready_with_kafka_alone_and_no_database(
         self, env: Env, monkeypatch: pytest.MonkeyPatch
@@ -189,7 +171,7 @@ class TestVerifierService:
             for client in (first, second):
                 result = (await client.post("/v1/verify", json=credential)).json()
                 assert _status(result) == "passed"
-            await env.publish(published(env.issuer, env.revocation))
+            await env.publish(env.issuer.published(env.revocation))
 
             async def revoked_everywhere() -> bool:
                 answers = [

@@ -17,6 +17,7 @@ import schemathesis
 from asgi_lifespan import LifespanManager
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -28,6 +29,7 @@ from verifier_support import Issuer, RegistryStandIn, build_app, free_port, serv
 from sceau_shared.errors import ServiceError
 from sceau_shared.settings import HttpSettings
 from sceau_verifier.documents import credential_id_hash, jwt_credential
+from sceau_verifier.i18n import text
 from sceau_verifier.inputs import parse_batch, parse_submission
 from sceau_verifier.summary import build_summary
 
@@ -46,12 +48,23 @@ shares_schema = schemathesis.openapi.from_asgi("/openapi.json", _APP).include(pa
 
 @schemathesis.check
 def no_server_error_but_issuer_down(ctx: Any, response: Any, case: Any) -> bool | None:
-    """Like ``not_a_server_error``, except the documented "issuer unreachable" answer."""
+    """Like ``not_a_server_error``, except the documented "issuer unreachable" answer.
+
+    That answer is a problem for JSON clients and the FR/EN page for everyone else (a fuzzed
+    ``Accept`` header is mostly not JSON).
+    """
     del ctx, case
     if response.status_code < 500:
         return None
-    body = response.json() if response.status_code == 503 else {}
-    assert str(body.get("type", "")).endswith("/shares-unavailable"), response.text
+    assert response.status_code == 503, response.text
+    content_type = response.headers.get("content-type") or [""]  # schemathesis: value lists
+    if str(content_type[0] if isinstance(content_type, list) else content_type).startswith(
+        "text/html"
+    ):
+        titles = [str(escape(text("unavailable_title", lang))) for lang in ("fr", "en")]
+        assert any(title in response.text for title in titles), response.text
+        return None
+    assert str(response.json().get("type", "")).endswith("/shares-unavailable"), response.text
     return None
 
 

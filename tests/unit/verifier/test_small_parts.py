@@ -19,6 +19,7 @@ from sceau_verifier.inputs import parse_submission
 from sceau_verifier.proof_memo import ProofMemo
 from sceau_verifier.registry import RegistryClient
 from sceau_verifier.settings import StatusSettings, TrustSettings
+from sceau_verifier.share_pages import SharePages
 from sceau_verifier.status_lists import StatusListCache
 
 URL = "http://127.0.0.1:8002/v1/status-lists/l1"
@@ -185,7 +186,10 @@ class TestCacheInvalidation:
             httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500))),
             StatusSettings(allowed_hosts=["127.0.0.1:8002"], allow_private_hosts=True),
         )
-        graph: Any = SimpleNamespace(status_lists=status_lists, registry=registry)
+        pages = SharePages(ttl_s=60, max_entries=8)
+        graph: Any = SimpleNamespace(
+            status_lists=status_lists, registry=registry, share_pages=pages
+        )
         now = datetime.now(UTC)
         await registry.issuer("did:key:z1", at=now, verification_method=None)
         listed = {"id": URL, "validFrom": "2026-01-01T00:00:00Z", "credentialSubject": {}}
@@ -204,6 +208,7 @@ class TestCacheInvalidation:
             graph,
         )
         assert await status_lists.fetch(URL) == listed
+        assert pages.generation == 1  # kept share answers dropped with the old list
         await accreditation_changed(
             AccreditationChangedV1(
                 producer="sceau-registry",
@@ -216,6 +221,7 @@ class TestCacheInvalidation:
         assert registry.requests == 1
         await registry.issuer("did:key:z1", at=now, verification_method=None)
         assert registry.requests == 2  # dropped by institution id although no DID was listed
+        assert pages.generation == 2
 
     def test_each_process_gets_its_own_group(self) -> None:
         first, second = (

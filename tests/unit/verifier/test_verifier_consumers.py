@@ -48,9 +48,18 @@ class FakeRegistry:
 
 
 @dataclass
+class FakeSharePages:
+    invalidations: int = 0
+
+    def invalidate(self) -> None:
+        self.invalidations += 1
+
+
+@dataclass
 class FakeGraph:
     status_lists: FakeStatusLists = field(default_factory=FakeStatusLists)
     registry: FakeRegistry = field(default_factory=FakeRegistry)
+    share_pages: FakeSharePages = field(default_factory=FakeSharePages)
 
 
 @dataclass
@@ -98,6 +107,7 @@ async def test_a_published_status_list_replaces_the_cached_one(harness: Harness)
     await harness.publish(published_list(3))
     assert harness.graph.status_lists.published == [(URL, 3, 60_000)]
     assert harness.graph.registry.invalidated == []
+    assert harness.graph.share_pages.invalidations == 1
 
 
 async def test_an_accreditation_change_drops_the_institutions_trust_answers(
@@ -114,6 +124,7 @@ async def test_an_accreditation_change_drops_the_institutions_trust_answers(
     )
     assert harness.graph.registry.invalidated == [(["did:web:college.example"], "i1")]
     assert harness.graph.status_lists.published == []
+    assert harness.graph.share_pages.invalidations == 1
 
 
 async def test_an_unreadable_message_reaches_no_cache(harness: Harness) -> None:

@@ -2,9 +2,9 @@
 
 * ``StatusListPublishedV1`` — the issuer re-signed a status list (a revocation, a suspension):
   the cached list is replaced by the one in the event, so the next verification sees the change
-  without waiting for the list's ``ttl``.
+  without waiting for the list's ``ttl``; every kept share answer is dropped (``share_pages``).
 * ``AccreditationChangedV1`` — the registry changed an institution's status or scope: every
-  cached trust answer about its DIDs is dropped.
+  cached trust answer about its DIDs is dropped, and every kept share answer.
 
 Each verifier process must see *every* event (each one holds its own caches), so the consumer
 groups get a per-process suffix instead of being shared by the replicas; a new process starts at
@@ -41,10 +41,12 @@ def process_group(prefix: str) -> str:
 
 
 async def status_list_published(event: StatusListPublishedV1, graph: VerifierGraph) -> None:
-    """Replace the cached list with the newly published version."""
+    """Replace the cached list with the newly published version; drop kept share answers."""
     stored = graph.status_lists.publish(
         event.list_url, event.credential, version=event.version, ttl_ms=event.ttl_ms
     )
+    if stored:
+        graph.share_pages.invalidate()
     _log.info(
         "status list %s v%d published (%s)",
         event.list_id,
@@ -54,8 +56,9 @@ async def status_list_published(event: StatusListPublishedV1, graph: VerifierGra
 
 
 async def accreditation_changed(event: AccreditationChangedV1, graph: VerifierGraph) -> None:
-    """Forget what the registry said about the institution's DIDs."""
+    """Forget what the registry said about the institution's DIDs, and kept share answers."""
     dropped = graph.registry.invalidate(event.dids, institution_id=event.institution_id)
+    graph.share_pages.invalidate()
     _log.info(
         "accreditation of %s changed to %s: %d trust answers dropped",
         event.institution_id,

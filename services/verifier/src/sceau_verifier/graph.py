@@ -32,6 +32,7 @@ from sceau_verifier.registry import RegistryClient
 from sceau_verifier.reports import EventSink, ReportSender
 from sceau_verifier.service import VerificationService
 from sceau_verifier.settings import SERVICE_NAME, LimitSettings, VerifierSettings
+from sceau_verifier.share_pages import SharePages
 from sceau_verifier.shares import ShareClient
 from sceau_verifier.status_lists import StatusListCache
 from sceau_verifier.verification import engine_call, engine_proof_verifier
@@ -51,6 +52,7 @@ class VerifierGraph:
         status_lists: status list cache (``StatusListPublishedV1`` replaces entries).
         registry: trust answers of the registry (``AccreditationChangedV1`` drops entries).
         shares: share links resolved through the issuer (kept a couple of seconds).
+        share_pages: rendered share answers (kept as long; dropped by both invalidation events).
         proofs: memo of verified proofs by document digest.
         reports: the event queue (``VerificationCompletedV1``, ``ShareOpenedV1``), or ``None``
             when nothing is published.
@@ -66,6 +68,7 @@ class VerifierGraph:
     status_lists: StatusListCache
     registry: RegistryClient
     shares: ShareClient
+    share_pages: SharePages
     proofs: ProofMemo
     reports: ReportSender | None
     service: VerificationService
@@ -166,6 +169,9 @@ def assemble(
         status_lists=status_lists,
         registry=registry,
         shares=ShareClient(registry_http, settings.shares),
+        share_pages=SharePages(
+            ttl_s=settings.shares.cache_ttl_s, max_entries=settings.shares.page_cache_entries
+        ),
         proofs=proofs,
         reports=reports,
         service=service,

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from uuid import uuid4
 
 from sceau_credentials.ob3.fields import as_list, id_of
 from sceau_credentials.results import (
@@ -28,6 +29,7 @@ from sceau_credentials.results import (
     VerificationResult,
 )
 from sceau_shared.events import VerificationCompletedV1, VerificationOutcome
+from sceau_shared.events.envelope import capture_trace_context, utcnow
 from sceau_verifier.documents import credential_id_hash, jwt_credential
 from sceau_verifier.errors import RegistryUnavailable
 from sceau_verifier.i18n import text
@@ -36,7 +38,7 @@ from sceau_verifier.reports import ReportSender
 from sceau_verifier.schemas import CheckOut, Lang, VerifyResponse, WarningOut
 from sceau_verifier.summary import build_summary, localized
 
-__all__ = ["EngineCall", "IssuerLookups", "VerificationService"]
+__all__ = ["EngineCall", "IssuerLookups", "VerificationService", "Verified"]
 
 _log = logging.getLogger(__name__)
 
@@ -109,6 +111,31 @@ class _Context:
     records: dict[str, IssuerRecord] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Verified:
+    """An explained answer and the events that report it (not yet published).
+
+    Attributes:
+        answer: the public answer.
+        reports: one ``VerificationCompletedV1`` per verified credential (none when the
+            service publishes nothing).
+    """
+
+    answer: VerifyResponse
+    reports: tuple[VerificationCompletedV1, ...]
+
+
+def _again(event: VerificationCompletedV1) -> VerificationCompletedV1:
+    """``event``'s facts as a new event (own id, creation time and trace context)."""
+    return event.model_copy(
+        update={
+            "event_id": uuid4(),
+            "occurred_at": utcnow(),
+            "trace_context": capture_trace_context(),
+        }
+    )
+
+
 def _timeout_result(seconds: float) -> VerificationResult:
     return VerificationResult(
         checks=(
@@ -159,7 +186,24 @@ class VerificationService:
         challenge: str | None = None,
         domain: str | None = None,
     ) -> VerifyResponse:
-        """Verify one credential or presentation and explain the answer in ``lang``."""
+        """Verify one credential or presentation, explain the answer in ``lang``, report it."""
+        verified = await self.check(document, lang=lang, challenge=challenge, domain=domain)
+        self.report(verified.reports)
+        return verified.answer
+
+    async def check(
+        self,
+        document: Mapping[str, Any] | str,
+        *,
+        lang: Lang,
+        challenge: str | None = None,
+        domain: str | None = None,
+    ) -> Verified:
+        """Verify and explain like :meth:`verify`, leaving the events to the caller.
+
+        The share page keeps an answer for a couple of seconds and reports each opening it
+        serves (:meth:`report_again`); everything else calls :meth:`verify`.
+        """
         now = self._clock()
         context = _Context()
         try:
@@ -173,8 +217,23 @@ class VerificationService:
             _log.warning("verification timed out after %s s", self._timeout_s)
             result = _timeout_result(self._timeout_s)
         response = await self._answer(document, result, context, lang=lang, now=now)
-        self._report(document, result, now)
-        return response
+        reports = tuple(self._events(document, result, now)) if self._reports is not None else ()
+        return Verified(response, reports)
+
+    def report(self, events: Sequence[VerificationCompletedV1]) -> None:
+        """Queue ``events`` for publication (never waits: see reports.py)."""
+        if self._reports is not None:
+            for event in events:
+                self._reports.offer(event)
+
+    def report_again(self, events: Sequence[VerificationCompletedV1]) -> None:
+        """Report a kept answer served once more: the same facts as new events.
+
+        Each opening is a verification for the institution's statistics and webhooks, so it
+        gets its own ``event_id``, creation time and trace context; ``verified_at`` stays the
+        moment the served answer was computed (the time the answer itself shows).
+        """
+        self.report([_again(event) for event in events])
 
     async def _answer(
         self,
@@ -267,36 +326,35 @@ class VerificationService:
             return [_warning("warn_issuer_inactive_now", lang, status=today.status)]
         return []
 
-    def _report(
+    def _events(
         self, document: Mapping[str, Any] | str, result: VerificationResult, now: datetime
-    ) -> None:
-        """Publish one event per verified credential (each credential of a presentation)."""
-        if self._reports is None:
-            return
+    ) -> list[VerificationCompletedV1]:
+        """One event per verified credential (each credential of a presentation)."""
         credential = jwt_credential(document) if isinstance(document, str) else document
         if result.is_presentation:
             embedded = as_list(credential.get("verifiableCredential")) if credential else []
+            events: list[VerificationCompletedV1] = []
             for position, inner in enumerate(result.credentials):
                 item = embedded[position] if position < len(embedded) else None
                 if isinstance(item, Mapping | str):
-                    self._report(item, inner, now)
-            return
+                    events.extend(self._events(item, inner, now))
+            return events
         summary = result.credential
         achievement_id = summary.achievement_id if summary is not None else None
         issuer = summary.issuer_id if summary is not None else None
         if credential is not None:
             issuer = issuer or id_of(credential.get("issuer"))
-        event = VerificationCompletedV1(
-            producer=self._producer,
-            credential_id_hash=credential_id_hash(document),
-            issuer_did=issuer if issuer and issuer.startswith("did:") else None,
-            achievement_id=achievement_id,
-            outcome=VerificationOutcome(result.outcome.value),
-            failed_checks=result.failed_checks,
-            verified_at=now,
-        )
-        # Publishing must not add broker latency to the employer's answer (see reports.py).
-        self._reports.offer(event)
+        return [
+            VerificationCompletedV1(
+                producer=self._producer,
+                credential_id_hash=credential_id_hash(document),
+                issuer_did=issuer if issuer and issuer.startswith("did:") else None,
+                achievement_id=achievement_id,
+                outcome=VerificationOutcome(result.outcome.value),
+                failed_checks=result.failed_checks,
+                verified_at=now,
+            )
+        ]
 
     async def drain(self, timeout_s: float = 10.0) -> None:
         """Wait for queued event publications (called at shutdown)."""

@@ -81,6 +81,11 @@ class SharesSettings(BaseModel):
         default=2.0, ge=0, le=60, description="How long one share answer is reused."
     )
     cache_max_entries: int = Field(default=4096, ge=1)
+    page_cache_entries: int = Field(
+        default=512,
+        ge=0,
+        description="Rendered share answers kept for cache_ttl_s (0: verify every opening).",
+    )
     max_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
 
 

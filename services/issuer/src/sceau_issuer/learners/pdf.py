@@ -1,9 +1,21 @@
 """The PDF certificate: bilingual, A4, real text, document language set, the signed file inside.
 
 fpdf2 (pure Python) writes real text in an embedded DejaVu font (French accents, typographic
-quotes), sets the document language and title, records the QR code's alternative text in the
-structure tree and lists headings in the outline; the signed credential travels as an embedded
-file (associated file "Source"), so the paper copy carries its own verifiable original.
+quotes), sets the document language and title (shown as the window title: ViewerPreferences
+``DisplayDocTitle``), records the QR code's alternative text in the structure tree (a
+``Figure`` with ``Alt``) and lists headings in the outline; the signed credential travels as an
+embedded file (associated file "Source"), so the paper copy carries its own verifiable original.
+
+Not a tagged PDF in the PDF/UA sense yet: fpdf2 2.8.9 has no public API to tag text. Its
+structure tree is one flat ``Document`` element whose only public producers are images with
+``alt_text`` (``Figure``) and links; the text ``cell``/``multi_cell`` write is outside any
+marked-content sequence, so headings cannot be ``H1``/``H2`` nor paragraphs ``P``, the second
+language's part cannot carry its own ``Lang``, and decorative content cannot be marked as an
+artifact. The only way in today is fpdf2's private ``_marked_sequence``/``_add_marked_content``
+(``struct_type`` fixed to ``/Figure`` for the former, no nesting, and an error when a page
+break falls inside one), which fpdf2 documents as internal (py-pdf/fpdf2#355). The test
+``tests/unit/issuer/test_issuer_pdf_tagging.py`` states what is missing as a strict expected
+failure.
 """
 
 from __future__ import annotations
@@ -14,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from fpdf import FPDF
+from fpdf import FPDF, ViewerPreferences
 
 from sceau_issuer.learners.qr import qr_png
 
@@ -92,6 +104,8 @@ def render_pdf(cert: Certificate) -> bytes:
     pdf.set_subject(WORDS[first]["heading"])
     pdf.set_creator("Sceau")
     pdf.set_display_mode("fullwidth")
+    # Readers show the title (above), not the file name, as the window title.
+    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
     regular, bold = FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"
     if not (regular.is_file() and bold.is_file()):
         raise FileNotFoundError(

@@ -10,7 +10,7 @@ from jinja2 import Environment
 from sceau_verifier.i18n import LANGS, TEXTS, label, text
 from sceau_verifier.schemas import Lang
 
-__all__ = ["PAGE_HEADERS", "render_page"]
+__all__ = ["PAGE_HEADERS", "page_headers", "page_html", "render_page"]
 
 #: Headers of every page: it never needs scripts, frames or third-party resources.
 PAGE_HEADERS: Mapping[str, str] = {
@@ -29,6 +29,52 @@ _TABLES: Mapping[str, Mapping[str, str]] = {
 }
 
 
+def page_headers(lang: Lang, headers: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The headers of a page in ``lang``: :data:`PAGE_HEADERS` plus (or replaced by) ``headers``."""
+    return {"Content-Language": lang, **PAGE_HEADERS, **(headers or {})}
+
+
+def page_html(
+    templates: Environment,
+    template: str,
+    lang: Lang,
+    *,
+    switch_href: str,
+    noindex: bool = False,
+    **context: object,
+) -> str:
+    """The markup of ``template`` in ``lang`` with the layout's values filled in.
+
+    Templates read plain texts as ``T['key']`` and texts with values as ``t('key', n=…)``.
+
+    Args:
+        templates: the verifier's Jinja environment (autoescaping on).
+        template: the page's template name.
+        lang: the page's language.
+        switch_href: where the language switch leads (the same page in the other language).
+        noindex: add ``<meta name="robots" content="noindex">``.
+        **context: the template's own values.
+    """
+
+    def t(key: str, **values: object) -> str:
+        return text(key, lang, **values)
+
+    def name_of(kind: str, value: str) -> str:
+        return label(kind, value, lang)
+
+    return templates.get_template(template).render(
+        lang=lang,
+        other_lang="en" if lang == "fr" else "fr",
+        switch_href=switch_href,
+        noindex=noindex,
+        t=t,
+        T=_TABLES[lang],
+        label=name_of,
+        texts=TEXTS,
+        **context,
+    )
+
+
 def render_page(
     templates: Environment,
     template: str,
@@ -40,40 +86,6 @@ def render_page(
     noindex: bool = False,
     **context: object,
 ) -> HTMLResponse:
-    """Render ``template`` in ``lang`` with the layout's values filled in.
-
-    Templates read plain texts as ``T['key']`` and texts with values as ``t('key', n=…)``.
-
-    Args:
-        templates: the verifier's Jinja environment (autoescaping on).
-        template: the page's template name.
-        lang: the page's language.
-        switch_href: where the language switch leads (the same page in the other language).
-        status_code: the answer's status.
-        headers: headers added to :data:`PAGE_HEADERS` (or replacing some).
-        noindex: add ``<meta name="robots" content="noindex">``.
-        **context: the template's own values.
-    """
-
-    def t(key: str, **values: object) -> str:
-        return text(key, lang, **values)
-
-    def name_of(kind: str, value: str) -> str:
-        return label(kind, value, lang)
-
-    html = templates.get_template(template).render(
-        lang=lang,
-        other_lang="en" if lang == "fr" else "fr",
-        switch_href=switch_href,
-        noindex=noindex,
-        t=t,
-        T=_TABLES[lang],
-        label=name_of,
-        texts=TEXTS,
-        **context,
-    )
-    return HTMLResponse(
-        html,
-        status_code=status_code,
-        headers={"Content-Language": lang, **PAGE_HEADERS, **(headers or {})},
-    )
+    """:func:`page_html` as an answer: ``status_code``, :func:`page_headers` with ``headers``."""
+    html = page_html(templates, template, lang, switch_href=switch_href, noindex=noindex, **context)
+    return HTMLResponse(html, status_code=status_code, headers=page_headers(lang, headers))

@@ -4,8 +4,11 @@
 through the issuer (:class:`~sceau_verifier.shares.ShareClient`), then
 the shown document is verified **now** with the same :class:`VerificationService` as
 ``POST /v1/verify``: the page shows the same explained checks and summary in the viewer's
-language, and ``Accept: application/json`` gets the very same JSON. Each 200 announces a
-``ShareOpenedV1`` (best effort, through the event queue: the answer never waits for Kafka).
+language, and ``Accept: application/json`` gets the very same JSON. The rendered answer is kept
+as long as the share answer (:mod:`sceau_verifier.share_pages`: 2 s, dropped when a status
+list or an accreditation changes). Each 200 announces a ``ShareOpenedV1`` and the
+verification's ``VerificationCompletedV1`` (best effort, through the event queue: the answer
+never waits for Kafka).
 
 Every answer here is a bearer capability's: not indexable (``X-Robots-Tag`` and the page's
 ``<meta name="robots">``), never cached by intermediaries, never sending the URL onwards
@@ -26,13 +29,14 @@ from sceau_credentials.results import CheckName
 from sceau_shared.events import ShareOpenedV1
 from sceau_verifier.api.deps import AcceptLanguage, GraphDep, LangQuery, client_key
 from sceau_verifier.api.redaction import share_token
-from sceau_verifier.api.rendering import render_page
+from sceau_verifier.api.rendering import page_headers, page_html, render_page
 from sceau_verifier.api.responses import SHARE_ERRORS
 from sceau_verifier.errors import ShareGone, ShareNotFound, SharesUnavailable
 from sceau_verifier.graph import VerifierGraph
 from sceau_verifier.i18n import negotiate, text
 from sceau_verifier.schemas import Lang, VerifyResponse
 from sceau_verifier.settings import SERVICE_NAME
+from sceau_verifier.share_pages import Outcome, PageKey, RenderedShare
 from sceau_verifier.shares import Share
 
 __all__ = ["SHARE_HEADERS", "router"]
@@ -115,25 +119,77 @@ def _credential_state(answer: VerifyResponse) -> Literal["revoked", "expired"] |
     return None
 
 
-def _announce(graph: VerifierGraph, share: Share, answer: VerifyResponse) -> None:
-    """Publish ``ShareOpenedV1`` (queued: a slow broker never delays the employer)."""
+def _outcome(answer: VerifyResponse) -> Outcome:
+    if answer.outcome == "verified":
+        return "verified"
+    return "not-verified" if answer.outcome == "not-verified" else "inconclusive"
+
+
+def _announce(graph: VerifierGraph, share: Share, rendered: RenderedShare, *, fresh: bool) -> None:
+    """Publish ``ShareOpenedV1`` and the verification's events (queued: never waits on Kafka).
+
+    A kept answer served again is still an opening and a verification for the institution:
+    its events are published again as new ones.
+    """
+    if fresh:
+        graph.service.report(rendered.reports)
+    else:
+        graph.service.report_again(rendered.reports)
     if graph.reports is None:
         return
-    outcome: Literal["verified", "not-verified", "inconclusive"] = (
-        "verified"
-        if answer.outcome == "verified"
-        else "not-verified"
-        if answer.outcome == "not-verified"
-        else "inconclusive"
-    )
     graph.reports.offer(
         ShareOpenedV1(
             producer=SERVICE_NAME,
             share_id=share.share_id,
             institution_id=share.institution_id,
-            opened_at=answer.verified_at,
-            answer=outcome,
+            opened_at=datetime.now(UTC),
+            answer=rendered.outcome,
         )
+    )
+
+
+async def _rendered(
+    graph: VerifierGraph, share: Share, lang: Lang, kind: Literal["html", "json"]
+) -> tuple[RenderedShare, bool]:
+    """The answer for ``share`` in ``lang``: kept (``False``) or verified and rendered now."""
+    key: PageKey = (share.digest, lang, kind)
+    kept = graph.share_pages.get(key)
+    if kept is not None:
+        return kept, False
+    generation = graph.share_pages.generation
+    graph.proofs.hint(share.document, share.digest)
+    verified = await graph.service.check(share.document, lang=lang)
+    answer = verified.answer
+    if kind == "json":
+        body, media_type = answer.model_dump_json().encode(), "application/json"
+        headers: dict[str, str] = dict(SHARE_HEADERS)
+    else:
+        body = _page(graph, share, lang, answer).encode()
+        media_type, headers = "text/html; charset=utf-8", page_headers(lang, SHARE_HEADERS)
+    rendered = RenderedShare(body, media_type, headers, _outcome(answer), verified.reports)
+    if rendered.outcome != "inconclusive":
+        # An inconclusive answer may come from a passing failure (a status list or the
+        # registry out of reach, a timeout): the next opening tries again.
+        graph.share_pages.put(key, rendered, generation=generation)
+    return rendered, True
+
+
+def _page(graph: VerifierGraph, share: Share, lang: Lang, answer: VerifyResponse) -> str:
+    is_jwt = isinstance(share.document, str)
+    hidden = [text(f"hidden_{field}", lang) for field in share.hidden if field in _HIDDEN]
+    return page_html(
+        graph.templates,
+        "share.html",
+        lang,
+        switch_href=f"?lang={'en' if lang == 'fr' else 'fr'}",
+        noindex=True,
+        result=answer,
+        credential_state=_credential_state(answer),
+        hidden=", ".join(hidden),
+        expires_on=_date(share.expires_at),
+        # Relative to /s/{token}: the page never writes its own token into its markup.
+        download_href="?download=1",
+        download_name="credential.jwt" if is_jwt else "credential.json",
     )
 
 
@@ -172,30 +228,9 @@ async def open_share(
         return _refusal_page(graph, chosen, error)
     if download:
         return _download(share)
-    graph.proofs.hint(share.document, share.digest)
-    answer = await graph.service.verify(share.document, lang=chosen)
-    _announce(graph, share, answer)
-    if json_client:
-        return Response(
-            answer.model_dump_json(), media_type="application/json", headers=SHARE_HEADERS
-        )
-    is_jwt = isinstance(share.document, str)
-    hidden = [text(f"hidden_{field}", chosen) for field in share.hidden if field in _HIDDEN]
-    return render_page(
-        graph.templates,
-        "share.html",
-        chosen,
-        switch_href=f"?lang={'en' if chosen == 'fr' else 'fr'}",
-        headers=SHARE_HEADERS,
-        noindex=True,
-        result=answer,
-        credential_state=_credential_state(answer),
-        hidden=", ".join(hidden),
-        expires_on=_date(share.expires_at),
-        # Relative to /s/{token}: the page never writes its own token into its markup.
-        download_href="?download=1",
-        download_name="credential.jwt" if is_jwt else "credential.json",
-    )
+    rendered, fresh = await _rendered(graph, share, chosen, "json" if json_client else "html")
+    _announce(graph, share, rendered, fresh=fresh)
+    return Response(rendered.body, media_type=rendered.media_type, headers=rendered.headers)
 
 
 @router.get("/robots.txt", response_class=PlainTextResponse, include_in_schema=False)

@@ -34,6 +34,7 @@ from sceau_credentials.status import (
     status_entry,
     status_list_2021_credential,
 )
+from sceau_shared.events import StatusListPublishedV1, StatusPurpose
 
 __all__ = ["NAME", "Issuer", "StatusList", "achievement"]
 
@@ -167,6 +168,25 @@ class Issuer:
     async def set_status(self, status_list: StatusList, index: int, value: bool) -> dict[str, Any]:
         status_list.bits.set(index, value)
         return await self.sign_list(status_list)
+
+    def published(
+        self, status_list: StatusList, *, institution_id: str = "inst"
+    ) -> StatusListPublishedV1:
+        """The ``StatusListPublishedV1`` the issuer service sends for the list as last signed."""
+        if status_list.signed is None:
+            raise ValueError("sign the list first")
+        return StatusListPublishedV1(
+            producer="sceau-issuer",
+            list_id=status_list.list_id,
+            institution_id=institution_id,
+            issuer_did=self.did,
+            purpose=StatusPurpose(status_list.purpose),
+            list_url=status_list.url,
+            version=status_list.version,
+            format=status_list.format,
+            ttl_ms=status_list.ttl_ms,
+            credential=status_list.signed,
+        )
 
     async def issue(
         self,
