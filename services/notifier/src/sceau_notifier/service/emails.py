@@ -4,13 +4,14 @@ Sequence for every e-mail (key = triggering event id, or ``<event id>.r<days>`` 
 
 1. **record** the rendered message (insert-only; a replayed event finds it already there);
 2. **claim** it by inserting its state ``sending`` with a lease (only one process wins);
-3. **renew** the lease just before its own send, giving up if another sender took it over
-   meanwhile (a batch is claimed at once but sent one e-mail after another: with a slow relay the
-   last ones wait longer than the lease), and keep renewing it while the e-mail waits for an SMTP
-   connection and goes out;
+3. **keep** the leases of a batch's e-mails not sent yet alive, all together, every third of a
+   lease (a batch is claimed at once but sent one e-mail after another: with a slow relay the
+   last ones would wait longer than the lease and be taken over); an e-mail found taken over is
+   skipped;
 4. **send** over SMTP with a Message-ID derived from the key;
-5. **mark** it sent (done marker) at once, then drop the state — per e-mail, never at the end of
-   the batch, so a takeover never finds an e-mail that went out but is not marked.
+5. **mark** it sent (done marker), then drop the state — in groups of ``MARK_GROUP`` as they go
+   out and at the end of the batch, never only at the end: the leases stay alive until then, so
+   no other sender takes over an e-mail that went out.
 
 A crash after 4 and before 5 leaves the state ``sending``; once the lease runs out the sweeper
 sends it again — same Message-ID, same bytes. We prefer that duplicate over losing the e-mail.
@@ -24,7 +25,7 @@ import json
 import logging
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -50,6 +51,26 @@ from sceau_shared.events import NotificationRequestedV1
 from sceau_shared.logs import redact
 
 _log = logging.getLogger(__name__)
+
+MARK_GROUP = 32
+"""E-mails marked sent together (one insert and one delete for the group, not per e-mail)."""
+
+
+@dataclass
+class _Batch:
+    """What the senders of one claimed batch share.
+
+    ``leased``: claims whose outcome is not written yet (waiting, being sent, or sent and not yet
+    marked): their leases must stay alive. ``sent``: sent, waiting for the next group marking.
+    ``lost``: found taken over by another sender.
+    """
+
+    leased: dict[str, Claim]
+    sent: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lost: set[str] = field(default_factory=set)
+    count: int = 0
+
+
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 EMAIL_CHANNEL = "emails"
@@ -278,67 +299,86 @@ class EmailService:
         # One worker per SMTP connection pulling from a shared iterator: far fewer waiting
         # tasks than one coroutine per e-mail queued on the pool's semaphore.
         pending = iter(work)
-        sent = 0
+        batch = _Batch(leased={claim.key: claim for claim, _ in work})
+        keeper = asyncio.create_task(self._keep_leased(batch))
 
         async def worker() -> None:
-            nonlocal sent
             for claim, record in pending:
-                sent += await self._deliver(claim, record)
+                if claim.key in batch.lost:
+                    # Taken over (its lease ran out while this process could not renew it).
+                    _log.info("email %s left to the sender that took it over", claim.key)
+                    batch.leased.pop(claim.key, None)
+                    continue
+                _, error, permanent = await self._send_one(claim, record)
+                if error is None:
+                    batch.sent[claim.key] = {"attempts": claim.attempts + 1}
+                    batch.count += 1
+                    _log.info(
+                        "email %s sent (kind %s, recipient %s)",
+                        claim.key,
+                        record["kind"],
+                        record["recipient_hash"][:12],
+                    )
+                    if len(batch.sent) >= MARK_GROUP:
+                        await self._mark_sent(batch)
+                    continue
+                await self._settle_failure(claim, record, error, permanent)
+                batch.leased.pop(claim.key, None)
 
-        await asyncio.gather(*(worker() for _ in range(min(self._sender.size, len(work)))))
-        return sent
-
-    async def _deliver(self, claim: Claim, record: Document) -> int:
-        """Renew the claim, send, and settle the outcome at once; return 1 when sent."""
-        if not await self._renew(claim):
-            # Taken over after its lease ran out while it waited its turn, or already sent.
-            _log.info("email %s left to the sender that took it over", claim.key)
-            return 0
-        # The lease is kept alive while the e-mail waits for an SMTP connection (shared with
-        # other batches and the retry sweeper) and goes out: a slow relay must not let another
-        # sender take over an e-mail that is on its way.
-        keeper = asyncio.create_task(self._keep_leased(claim))
         try:
-            _, error, permanent = await self._send_one(claim, record)
+            await asyncio.gather(*(worker() for _ in range(min(self._sender.size, len(work)))))
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+            await self._mark_sent(batch)
+        return batch.count
+
+    async def _mark_sent(self, batch: _Batch) -> None:
+        """Write the done markers of the e-mails sent since the last group (two commands)."""
+        group, batch.sent = batch.sent, {}
+        await self._ledger.succeed(group, now=self._clock())
+        for key in group:
+            batch.leased.pop(key, None)
+
+    async def _settle_failure(
+        self, claim: Claim, record: Document, error: str, permanent: bool
+    ) -> None:
         now = self._clock()
-        if error is None:
-            await self._ledger.succeed({claim.key: {"attempts": claim.attempts + 1}}, now=now)
-            _log.info(
-                "email %s sent (kind %s, recipient %s)",
-                claim.key,
-                record["kind"],
-                record["recipient_hash"][:12],
-            )
-            return 1
         attempts = claim.attempts + 1
         retry_at = None if permanent else self._backoff.next_attempt(attempts, now)
         if retry_at is None:
             await self._give_up(claim, record, error, attempts=attempts)
-        else:
-            await self._ledger.fail(
-                claim.key, attempts=attempts, error=error, now=now, next_attempt_at=retry_at
-            )
-            _log.warning("email %s attempt %d failed: %s", claim.key, attempts, error)
-        return 0
+            return
+        await self._ledger.fail(
+            claim.key, attempts=attempts, error=error, now=now, next_attempt_at=retry_at
+        )
+        _log.warning("email %s attempt %d failed: %s", claim.key, attempts, error)
 
-    async def _renew(self, claim: Claim) -> bool:
-        now = self._clock()
-        lease_until = now + timedelta(seconds=self._retry.lease_s)
-        return await self._ledger.renew(claim, now=now, lease_until=lease_until)
+    async def _keep_leased(self, batch: _Batch) -> None:
+        """Renew the leases of the batch's e-mails not settled yet, together, every lease / 3.
 
-    async def _keep_leased(self, claim: Claim) -> None:
+        A batch is claimed at once but sent one e-mail after another: with a slow relay the last
+        ones wait longer than the lease, and another sender would take them over. One renewal of
+        all of them per period (one command) keeps them ours for as long as this process lives;
+        an e-mail found taken over is skipped.
+        """
         while True:
             await asyncio.sleep(self._retry.lease_s / 3)
+            claims = list(batch.leased.values())
+            if not claims:
+                continue
+            now = self._clock()
             try:
-                if not await self._renew(claim):
-                    _log.warning("email %s was taken over while being sent", claim.key)
-                    return
+                lost = await self._ledger.renew_many(
+                    claims, now=now, lease_until=now + timedelta(seconds=self._retry.lease_s)
+                )
             except Exception as exc:  # noqa: BLE001 - the next renewal may get through
-                _log.warning("email %s lease renewal failed: %s", claim.key, type(exc).__name__)
+                _log.warning("email lease renewal failed: %s", type(exc).__name__)
+                continue
+            for key in lost:
+                _log.warning("email %s was taken over while waiting to be sent", key)
+            batch.lost.update(lost)
 
     async def _give_up(
         self, claim: Claim, record: Document, error: str, *, attempts: int | None = None
