@@ -259,3 +259,57 @@ class TestSummary:
         assert summary.issuer.name == "Collège X"
         assert summary.issuer.name_source == "credential"
         assert summary.issued_on is not None
+
+
+class TestSummaryResultsInEachLanguage:
+    """A grade is shown whichever of the credential's languages the page is read in."""
+
+    def _credential(self) -> dict[str, Any]:
+        from sceau_credentials.ob3 import (
+            AchievementVersion,
+            Assessment,
+            IssuerProfile,
+            Recipient,
+            build_credential,
+        )
+        from sceau_credentials.ob3.models import Result
+
+        version = AchievementVersion(
+            id="https://college.example/achievements/weld/versions/1",
+            version="1",
+            default_language="fr",
+            name={"fr": "Soudage", "en": "Welding"},
+            description={"fr": "Souder.", "en": "Weld."},
+            criteria={"fr": "Réussir.", "en": "Pass."},
+            assessments=[
+                Assessment(
+                    method="exam",
+                    name={"fr": "Examen", "en": "Exam"},
+                    result_type="LetterGrade",
+                )
+            ],
+        )
+        return build_credential(
+            version,
+            Recipient(email="a@b.example"),
+            IssuerProfile(id="did:key:z1", name={"fr": "Collège", "en": "College"}),
+            "ob3-v2",
+            credential_id="urn:uuid:6f3c2f64-0e58-4a43-9d52-3f2d4b5a6c7d",
+            issued_at=datetime(2026, 1, 2, tzinfo=UTC),
+            results=[
+                Result(
+                    result_description="https://college.example/achievements/weld/versions/1#assessment-1",
+                    value="A",
+                )
+            ],
+        )
+
+    @pytest.mark.parametrize("lang", ["fr", "en"])
+    def test_grade_shown_in_both_languages(self, lang: str) -> None:
+        from sceau_verifier.summary import build_summary
+
+        summary = build_summary(self._credential(), lang=lang, record=None, fmt="ob3-v2")  # type: ignore[arg-type]
+        assert summary.language_fallback is False
+        assert [(a.name, a.result) for a in summary.assessments] == [
+            ("Examen" if lang == "fr" else "Exam", "A")
+        ]

@@ -145,9 +145,26 @@ def _competencies_and_level(
     return competencies, level
 
 
+def _description_ids(node: Mapping[str, Any]) -> list[str | None]:
+    return [
+        str(d.get("id")) if isinstance(d, Mapping) and d.get("id") is not None else None
+        for d in as_list(node.get("resultDescription"))[:50]
+    ]
+
+
 def _assessments(
-    node: Mapping[str, Any], subject: Mapping[str, Any], lang: str
+    node: Mapping[str, Any],
+    subject: Mapping[str, Any],
+    lang: str,
+    original: Mapping[str, Any],
 ) -> list[Assessment]:
+    """The assessments of ``node`` with the learner's results.
+
+    Results point at the resultDescription ids of the credential's own language; a translation
+    (a ``related`` entry) carries its descriptions in the same order under ids of its own (two
+    nodes may not share an id), so a translated description also answers to the id at its
+    position in ``original``.
+    """
     results: dict[str, str] = {}
     for result in as_list(subject.get("result")):
         if isinstance(result, Mapping):
@@ -156,9 +173,13 @@ def _assessments(
             if isinstance(ref, str) and isinstance(value, str):
                 results[ref] = value
     out = []
-    for description in as_list(node.get("resultDescription"))[:50]:
+    original_ids = _description_ids(original)
+    for position, description in enumerate(as_list(node.get("resultDescription"))[:50]):
         if not isinstance(description, Mapping):
             continue
+        result = results.get(str(description.get("id")))
+        if result is None and position < len(original_ids) and original_ids[position]:
+            result = results.get(str(original_ids[position]))
         method = description.get("assessmentMethod")
         result_type = description.get("resultType")
         out.append(
@@ -166,7 +187,7 @@ def _assessments(
                 name=_text(description, "name", lang),
                 method=method if isinstance(method, str) else None,
                 result_type=result_type if isinstance(result_type, str) else None,
-                result=results.get(str(description.get("id"))),
+                result=result,
             )
         )
     return out
@@ -229,7 +250,7 @@ def build_summary(
         competencies=competencies,
         level=level,
         hours=_hours(node.get("timeRequired")),
-        assessments=_assessments(node, subject, lang),
+        assessments=_assessments(node, subject, lang, achievement),
         delivery_mode=course_mode if isinstance(course_mode, str) else None,
         pacing=pacing if isinstance(pacing, str) else None,
         applied_learning=applied if isinstance(applied, bool) else None,
