@@ -90,3 +90,30 @@ def test_a_javascript_claim_url_is_never_linked() -> None:
     email = EmailRenderer().render_request(req, EmailKind.ISSUED, LINKS)
     assert "javascript:" not in email.html
     assert "javascript:" not in email.text
+
+
+STATUS_KINDS = [EmailKind.REVOKED, EmailKind.SUSPENDED, EmailKind.REINSTATED, EmailKind.SUPERSEDED]
+PAGE = "https://issuer.sceau.example/learn/tok456"
+
+
+@pytest.mark.parametrize("kind", STATUS_KINDS)
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_status_emails_carry_the_note_contact_and_learner_page(
+    kind: EmailKind, language: str
+) -> None:
+    """R81: the institution's note, whom to contact and the learner's page, in both parts."""
+    note = "Erreur de saisie <b>corrigée</b>"
+    base = request(language, kind.value)
+    email = EmailRenderer().render_request(
+        base.model_copy(update={"note": note, "learner_page_url": PAGE}), kind, LINKS
+    )
+    assert note in email.text
+    assert "Erreur de saisie &lt;b&gt;corrigée&lt;/b&gt;" in email.html  # escaped
+    label = "Note de Cégep de Sainte-Foy" if language == "fr" else "Note from Sainte-Foy College"
+    for part in (email.text, email.html):
+        assert label in part
+        assert PAGE in part
+        assert "registrariat@cegep.example" in part
+    without = EmailRenderer().render_request(base, kind, LINKS)
+    assert "Note " not in without.text
+    assert "/learn/" not in without.text

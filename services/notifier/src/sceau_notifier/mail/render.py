@@ -109,6 +109,7 @@ def build_context(
             cert_id=request.credential_id,
         ),
         "reason": reason,
+        "note": (request.note or "").strip() or None,
         "contact": contact,
         "contact_is_email": bool(contact and "@" in contact and " " not in contact),
         "superseded_by": request.superseded_by,

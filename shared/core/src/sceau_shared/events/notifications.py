@@ -53,6 +53,9 @@ class NotificationRequestedV1(Event):
     verification_url: str | None = None
     reason_code: str | None = None
     reason: BilingualText | None = None
+    #: For status changes: the institution's own note on the change, as its staff wrote it (one
+    #: language; shown to the learner beside the reason).
+    note: str | None = Field(default=None, max_length=1000)
     superseded_by: str | None = None
     #: The learner's page for this credential (a short-lived bearer link).
     learner_page_url: str | None = None
