@@ -117,3 +117,19 @@ def test_status_emails_carry_the_note_contact_and_learner_page(
     without = EmailRenderer().render_request(base, kind, LINKS)
     assert "Note " not in without.text
     assert "/learn/" not in without.text
+
+
+@pytest.mark.parametrize("kind", [EmailKind.ISSUED, EmailKind.REVOKED])
+def test_a_monolingual_institution_is_named_in_a_french_email(kind: EmailKind) -> None:
+    """R18: an English-only provider's names fill the French e-mail rather than leaving blanks."""
+    req = request("fr", kind.value).model_copy(
+        update={
+            "institution_name": BilingualText(en="Example Academy"),
+            "achievement_name": BilingualText(en="Welding"),
+            "achievement_description": BilingualText(),
+        }
+    )
+    email = EmailRenderer().render_request(req, kind, LINKS)
+    assert "Welding" in email.subject
+    assert "Example Academy" in email.text
+    assert "« Welding »" in email.html

@@ -57,6 +57,26 @@ Domain = Annotated[
 ]
 
 
+LanguageTag = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, pattern=r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$"
+    ),
+]
+"""A BCP 47 language tag (``fr``, ``en``, ``es``, ``fr-ca``), lower-cased."""
+
+
+def _distinct(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("each language once")
+    return values
+
+
+Languages = Annotated[
+    list[LanguageTag], Field(min_length=1, max_length=10), AfterValidator(_distinct)
+]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -82,6 +102,12 @@ class RegisterInstitution(_Body):
     domain: Domain | None = None
     qa_body: Text | None = Field(default=None, description="Quality-assurance or approval body.")
     contact_email: EmailStr | None = None
+    languages: Languages = Field(
+        default_factory=lambda: ["fr", "en"],
+        description="Languages it publishes in. Achievements must carry both French and "
+        "English only when both are listed (a bilingual institution, R18); a monolingual or "
+        "foreign provider lists its own.",
+    )
     did_method: DidMethod = DidMethod.KEY
     reason: Reason = "registered"
     effective_at: UtcDatetime | None = Field(
@@ -165,6 +191,7 @@ class InstitutionView(BaseModel):
     jurisdiction: str
     domain: str | None
     qa_body: str | None
+    languages: list[str]
     did_method: DidMethod
     dids: list[str]
     status: InstitutionStatus
@@ -184,6 +211,7 @@ class InstitutionView(BaseModel):
             jurisdiction=inst.jurisdiction,
             domain=inst.domain,
             qa_body=inst.qa_body,
+            languages=list(inst.languages),
             did_method=inst.did_method,
             dids=list(inst.dids),
             status=inst.status,

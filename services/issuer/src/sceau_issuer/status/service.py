@@ -123,8 +123,8 @@ class StatusService:
         pinned = await self._issuing.achievements.pinned(
             tenant, doc["achievement_id"], int(doc["achievement_version"])
         )
-        name = pinned.engine.name
-        return {**doc, "achievement_name": {"fr": name.get("fr", ""), "en": name.get("en", "")}}
+        name = BilingualText.of(pinned.engine.name)
+        return {**doc, "achievement_name": {"fr": name.fr, "en": name.en}}
 
     async def change(
         self,

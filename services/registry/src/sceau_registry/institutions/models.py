@@ -132,6 +132,9 @@ class Institution:
     history: tuple[StatusChange, ...]
     scopes: tuple[Scope, ...] = ()
     dids: tuple[str, ...] = ()
+    #: The languages it publishes in; bilingual (FR+EN required on publication) only when both
+    #: French and English are listed (R18). Registrations from before the field are FR+EN.
+    languages: tuple[str, ...] = ("fr", "en")
     rev: int = 0
 
     @property

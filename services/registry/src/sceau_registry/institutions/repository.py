@@ -74,6 +74,7 @@ def institution_doc(inst: Institution) -> Document:
         "history": [_change_doc(c) for c in inst.history],
         "scopes": [_scope_doc(s) for s in inst.scopes],
         "dids": list(inst.dids),
+        "languages": list(inst.languages),
         "status": inst.status.value,
         "rev": inst.rev,
     }
@@ -122,6 +123,7 @@ def institution_from(doc: Document) -> Institution:
             for s in doc.get("scopes") or ()
         ),
         dids=tuple(doc.get("dids") or ()),
+        languages=tuple(doc.get("languages") or ("fr", "en")),
         rev=int(doc.get("rev", 0)),
     )
 

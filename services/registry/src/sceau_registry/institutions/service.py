@@ -86,6 +86,7 @@ def registered_event(inst: Institution, *, producer: str) -> InstitutionRegister
         did_method=inst.did_method,
         hosted_did=hosted,
         contact_email=inst.contact_email,
+        languages=list(inst.languages),
     )
 
 
@@ -224,6 +225,7 @@ class GovernanceService:
                 ),
             ),
             dids=dids,
+            languages=tuple(request.languages),
         )
         if not await self._institutions.insert(inst):
             raise InstitutionExists(f"institution {institution_id!r} is already registered")
