@@ -313,3 +313,53 @@ class TestSummaryResultsInEachLanguage:
         assert [(a.name, a.result) for a in summary.assessments] == [
             ("Examen" if lang == "fr" else "Exam", "A")
         ]
+
+
+def _render_result(summary: Any, lang: str) -> str:
+    from sceau_verifier.api.rendering import render_page
+    from sceau_verifier.graph import page_templates
+
+    result = SimpleNamespace(outcome="verified", summary=summary, warnings=[], checks=[])
+    response = render_page(page_templates(), "result.html", lang, switch_href="/", r=result)  # type: ignore[arg-type]
+    return bytes(response.body).decode()
+
+
+def _non_credit_credential(credits: float | None = None) -> dict[str, Any]:
+    status = "credit" if credits else "non-credit"
+    achievement: dict[str, Any] = {
+        "id": "urn:a",
+        "name": "Secourisme",
+        "inLanguage": "fr",
+        "otherIdentifier": [
+            {"type": "IdentifierEntry", "identifier": status, "identifierType": "ext:creditStatus"},
+            {"type": "IdentifierEntry", "identifier": "3", "identifierType": "ext:modules"},
+        ],
+    }
+    if credits:
+        achievement["creditsAvailable"] = credits
+    return {
+        "issuer": {"id": "did:key:z1", "name": "Collège X"},
+        "credentialSubject": {"achievement": achievement},
+    }
+
+
+class TestCreditStatus:
+    """R13: the verifier says "non-credit" when the achievement is."""
+
+    @pytest.mark.parametrize(("lang", "words"), [("fr", "Sans crédit"), ("en", "Non-credit")])
+    def test_non_credit_is_shown(self, lang: str, words: str) -> None:
+        from sceau_verifier.summary import build_summary
+
+        summary = build_summary(_non_credit_credential(), lang=lang, record=None, fmt="ob3-v2")  # type: ignore[arg-type]
+        assert summary.credit_status == "non-credit"
+        assert summary.credits is None
+        assert words in _render_result(summary, lang)
+
+    def test_credit_bearing_shows_its_value(self) -> None:
+        from sceau_verifier.summary import build_summary
+
+        summary = build_summary(_non_credit_credential(3), lang="en", record=None, fmt="ob3-v2")
+        assert summary.credit_status == "credit"
+        html = _render_result(summary, "en")
+        assert "Non-credit" not in html
+        assert "<dd>3" in html

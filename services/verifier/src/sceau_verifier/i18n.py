@@ -103,6 +103,7 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
     "instruction_languages": {"fr": "Langue d'enseignement", "en": "Language of instruction"},
     "credits": {"fr": "Crédits", "en": "Credits"},
     "non_credit": {"fr": "Sans crédit", "en": "Non-credit"},
+    "credit_bearing": {"fr": "Avec crédits", "en": "Credit-bearing"},
     "field_of_study": {"fr": "Domaine d'études", "en": "Field of study"},
     "quality_assurance": {"fr": "Assurance qualité", "en": "Quality assurance"},
     "issued_on": {"fr": "Date d'obtention", "en": "Date earned"},

@@ -101,6 +101,11 @@ class Summary(_Out):
     applied_learning: bool | None = None
     instruction_languages: list[str] = Field(default_factory=list)
     credits: float | None = None
+    credit_status: Literal["credit", "non-credit"] | None = Field(
+        default=None,
+        description="Credit-bearing or non-credit, as the achievement says (Sceau writes it as "
+        "an otherIdentifier of type ext:creditStatus).",
+    )
     field_of_study: str | None = None
     quality_assurance: list[str] = Field(default_factory=list)
     issued_on: datetime | None = None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from sceau_credentials.ob3.fields import as_list, first_mapping, id_of, parse_datetime
 from sceau_verifier.registry import IssuerRecord
@@ -99,6 +99,18 @@ def _variant(achievement: Mapping[str, Any], lang: str) -> tuple[Mapping[str, An
             return merged, True
     # No language declared at all: the texts may still be language value objects.
     return achievement, achievement.get("inLanguage") is None
+
+
+def _credit_status(node: Mapping[str, Any]) -> Literal["credit", "non-credit"] | None:
+    """``credit`` / ``non-credit`` from Sceau's ``ext:creditStatus`` identifier entry."""
+    for entry in as_list(node.get("otherIdentifier"))[:50]:
+        if isinstance(entry, Mapping) and entry.get("identifierType") == "ext:creditStatus":
+            value = entry.get("identifier")
+            if value == "credit":
+                return "credit"
+            if value == "non-credit":
+                return "non-credit"
+    return None
 
 
 def _is_level(alignment: Mapping[str, Any]) -> bool:
@@ -256,6 +268,7 @@ def build_summary(
         applied_learning=applied if isinstance(applied, bool) else None,
         instruction_languages=languages[:20],
         credits=_number(node.get("creditsAvailable")),
+        credit_status=_credit_status(node),
         field_of_study=_text(node, "fieldOfStudy", lang),
         quality_assurance=recognized[:20],
         issued_on=parse_datetime(
