@@ -75,9 +75,18 @@ async def test_a_monolingual_provider_is_registered_with_its_language(
 ) -> None:
     """R18: the issuer learns the institution's languages (bilingual only when FR+EN)."""
     created = await register(
-        http, institution_id="academy-en", legal_name={"en": "Academy"}, languages=["en"]
+        http,
+        institution_id="academy-en",
+        legal_name={"en": "Academy"},
+        languages=["en"],
+        approvals=["ministry-approval", "osap-eligible"],
     )
     assert created["languages"] == ["en"]
+    # R59: the QA facts recorded at registration are in the trust answer verifiers read.
+    (did,) = created["dids"]
+    answer = (await http.get(f"/v1/issuers/{did.replace('%', '%25')}")).json()
+    assert answer["qa_body"] == "Commission d'évaluation"
+    assert answer["approvals"] == ["ministry-approval", "osap-eligible"]
     (event,) = await consume(kafka_settings, InstitutionRegisteredV1, 1)
     assert event.languages == ["en"]
     refused = await http.post(

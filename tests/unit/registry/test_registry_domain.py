@@ -141,6 +141,8 @@ class TestAnswer:
             "accredited_types": [],
             "roles": [],
             "name": {},
+            "qa_body": None,
+            "approvals": [],
             "key": None,
         }
 
@@ -219,3 +221,36 @@ class TestLanguages:
         inst = replace(institution(), languages=("en",))
         assert registered_event(inst, producer="t").languages == ["en"]
         assert registered_event(institution(), producer="t").languages == ["fr", "en"]
+
+
+class TestQualityAssuranceFacts:
+    """R59: the QA body and approval facts recorded at registration reach verifiers."""
+
+    def test_registration_takes_approval_facts(self) -> None:
+        from pydantic import ValidationError
+
+        from sceau_registry.schemas import RegisterInstitution
+
+        base = {"legal_name": {"en": "A"}, "category": "public-college", "jurisdiction": "CA-ON"}
+        body = RegisterInstitution.model_validate(
+            {**base, "approvals": ["ministry-approval", "osap-eligible"]}
+        )
+        assert body.approvals == ["ministry-approval", "osap-eligible"]
+        assert RegisterInstitution.model_validate(base).approvals == []
+        with pytest.raises(ValidationError):
+            RegisterInstitution.model_validate({**base, "approvals": ["self-declared"]})
+
+    def test_the_trust_answer_carries_them(self) -> None:
+        from dataclasses import replace
+
+        inst = replace(
+            institution((S.ACTIVE, at(2))),
+            qa_body="Ontario College Quality Assurance Service",
+            approvals=("institutional-approval", "osap-eligible"),
+        )
+        answer = answer_for("did:web:example.edu", inst, [], at=at(3), verification_method=None)
+        body = answer.to_json()
+        assert body["qa_body"] == "Ontario College Quality Assurance Service"
+        assert body["approvals"] == ["institutional-approval", "osap-eligible"]
+        stranger = answer_for("did:web:x.example", None, [], at=at(3), verification_method=None)
+        assert stranger.to_json()["approvals"] == []

@@ -363,3 +363,36 @@ class TestCreditStatus:
         html = _render_result(summary, "en")
         assert "Non-credit" not in html
         assert "<dd>3" in html
+
+
+class TestRegistryQualityFacts:
+    """R59: the registry's QA body and approvals are shown to the verifier (FR/EN)."""
+
+    @pytest.mark.parametrize(
+        ("lang", "words"),
+        [
+            ("fr", ["Approbation du ministère", "Admissible au RAFEO", "Organisme d'AQ"]),
+            ("en", ["Ministry approval", "OSAP-eligible", "Quality assurance body"]),
+        ],
+    )
+    def test_qa_body_and_approvals_are_shown(self, lang: str, words: list[str]) -> None:
+        from sceau_verifier.registry import IssuerRecord
+        from sceau_verifier.summary import build_summary
+
+        record = IssuerRecord.model_validate(
+            {
+                "did": "did:key:z1",
+                "registered": True,
+                "status": "active",
+                "accredited": True,
+                "name": {"fr": "Collège X", "en": "College X"},
+                "qa_body": "OCQAS",
+                "approvals": ["ministry-approval", "osap-eligible", "something-new"],
+            }
+        )
+        summary = build_summary(_non_credit_credential(), lang=lang, record=record, fmt="ob3-v2")  # type: ignore[arg-type]
+        assert summary.issuer.qa_body == "OCQAS"
+        assert summary.issuer.approvals == ["ministry-approval", "osap-eligible"]
+        html = _render_result(summary, lang)
+        for word in [*words, "OCQAS"]:
+            assert word.replace("'", "&#39;") in html, word

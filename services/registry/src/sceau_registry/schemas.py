@@ -15,7 +15,14 @@ from pydantic import (
     StringConstraints,
 )
 
-from sceau_registry.institutions.models import CATEGORIES, Institution, Role, Scope, to_ms
+from sceau_registry.institutions.models import (
+    APPROVALS,
+    CATEGORIES,
+    Institution,
+    Role,
+    Scope,
+    to_ms,
+)
 from sceau_shared.events import DidMethod, InstitutionStatus
 
 Category = Literal[
@@ -28,6 +35,9 @@ Category = Literal[
     "regulator",
 ]
 assert set(get_args(Category)) == set(CATEGORIES)  # noqa: S101 - one list, two spellings
+
+Approval = Literal["institutional-approval", "ministry-approval", "osap-eligible", "sector-review"]
+assert set(get_args(Approval)) == set(APPROVALS)  # noqa: S101 - one list, two spellings
 
 
 def _utc(value: datetime) -> datetime:
@@ -101,6 +111,12 @@ class RegisterInstitution(_Body):
     ]
     domain: Domain | None = None
     qa_body: Text | None = Field(default=None, description="Quality-assurance or approval body.")
+    approvals: list[Approval] = Field(
+        default_factory=list,
+        max_length=len(APPROVALS),
+        description="QA facts (R59): institutional approval, ministry approval, OSAP "
+        "eligibility, sector or industry review. Shown to verifiers.",
+    )
     contact_email: EmailStr | None = None
     languages: Languages = Field(
         default_factory=lambda: ["fr", "en"],
@@ -191,6 +207,7 @@ class InstitutionView(BaseModel):
     jurisdiction: str
     domain: str | None
     qa_body: str | None
+    approvals: list[str]
     languages: list[str]
     did_method: DidMethod
     dids: list[str]
@@ -211,6 +228,7 @@ class InstitutionView(BaseModel):
             jurisdiction=inst.jurisdiction,
             domain=inst.domain,
             qa_body=inst.qa_body,
+            approvals=list(inst.approvals),
             languages=list(inst.languages),
             did_method=inst.did_method,
             dids=list(inst.dids),
@@ -303,6 +321,11 @@ class IssuerAnswerView(BaseModel):
     accredited_types: list[str]
     roles: list[str]
     name: dict[str, str]
+    qa_body: str | None = Field(default=None, description="Quality-assurance or approval body.")
+    approvals: list[str] = Field(
+        default_factory=list,
+        description="QA facts recorded for the institution (R59); unknown values may be added.",
+    )
     key: KeyView | None
 
 

@@ -55,6 +55,9 @@ class IssuerRecord(BaseModel):
     accredited: bool = False
     accredited_types: list[str] = Field(default_factory=list)
     name: dict[str, str] = Field(default_factory=dict)
+    #: Quality-assurance facts the registry recorded (R59); older registries send neither.
+    qa_body: str | None = None
+    approvals: list[str] = Field(default_factory=list)
     key: IssuerKey | None = None
 
     def display_name(self, lang: str) -> str | None:

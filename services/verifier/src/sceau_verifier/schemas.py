@@ -77,6 +77,14 @@ class Institution(_Out):
     name_source: Literal["registry", "credential"] | None = None
     registered: bool | None = None
     status: str | None = None
+    qa_body: str | None = Field(
+        default=None, description="Quality-assurance or approval body, as the registry records it."
+    )
+    approvals: list[str] = Field(
+        default_factory=list,
+        description="QA facts from the registry (R59): institutional-approval, "
+        "ministry-approval, osap-eligible, sector-review.",
+    )
 
 
 class Summary(_Out):

@@ -35,6 +35,12 @@ _DURATION: Final = re.compile(
 )
 _LEVEL_TYPES: Final = frozenset({"cfrubriccriterionlevel", "ext:level", "ext:competencylevel"})
 _TEXT_MAX: Final = 4000
+_APPROVALS: Final = (
+    "institutional-approval",
+    "ministry-approval",
+    "osap-eligible",
+    "sector-review",
+)
 
 
 def _lang_matches(tag: object, lang: str) -> bool:
@@ -217,6 +223,9 @@ def _issuer(credential: Mapping[str, Any], record: IssuerRecord | None, lang: st
                 name_source="registry",
                 registered=True,
                 status=record.status,
+                qa_body=record.qa_body[:300] if record.qa_body else None,
+                # Only facts we can name in both languages (a newer registry may know more).
+                approvals=[a for a in _APPROVALS if a in record.approvals],
             )
     claimed = _text(issuer, "name", lang) if isinstance(issuer, Mapping) else None
     return Institution(

@@ -75,6 +75,7 @@ def institution_doc(inst: Institution) -> Document:
         "scopes": [_scope_doc(s) for s in inst.scopes],
         "dids": list(inst.dids),
         "languages": list(inst.languages),
+        "approvals": list(inst.approvals),
         "status": inst.status.value,
         "rev": inst.rev,
     }
@@ -124,6 +125,7 @@ def institution_from(doc: Document) -> Institution:
         ),
         dids=tuple(doc.get("dids") or ()),
         languages=tuple(doc.get("languages") or ("fr", "en")),
+        approvals=tuple(doc.get("approvals") or ()),
         rev=int(doc.get("rev", 0)),
     )
 

@@ -226,6 +226,7 @@ class GovernanceService:
             ),
             dids=dids,
             languages=tuple(request.languages),
+            approvals=tuple(dict.fromkeys(request.approvals)),
         )
         if not await self._institutions.insert(inst):
             raise InstitutionExists(f"institution {institution_id!r} is already registered")
