@@ -210,3 +210,20 @@ async def test_a_monolingual_provider_publishes_and_issues_in_its_language(
     page = await harness.http.get(urlsplit(note.learner_page_url).path)
     assert page.status_code == 200
     assert definition["name"][language] in page.text
+
+
+async def test_the_survey_link_goes_to_the_notifier(harness: IssuerHarness) -> None:
+    """R75: the achievement's survey link (and delay) travel with the issuance notification."""
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    survey = "https://survey.college.example/s/exit"
+    achievement = await harness.published(headers, micro(survey_url=survey, survey_after_days=14))
+    issued = await harness.issue(headers, achievement, "survey@example.org")
+    assert issued.status_code == 201, issued.text
+    assert survey not in json.dumps(issued.json()["document"])  # never in the credential
+    [note] = await consume(harness.settings.kafka, NotificationRequestedV1, 1)
+    assert (note.survey_url, note.survey_after_days) == (survey, 14)
+    refused = await harness.http.post(
+        "/v1/achievements", json=micro(survey_after_days=0), headers=headers
+    )
+    assert refused.status_code == 422

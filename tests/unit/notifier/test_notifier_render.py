@@ -23,7 +23,7 @@ FRENCH = ["Bonjour", "titre", "portefeuille", "employeur", "délivr", "Motif", "
 def request(language: str, kind: str = "issued") -> NotificationRequestedV1:
     return NotificationRequestedV1(
         producer="tests",
-        kind="issued" if kind in {"expiring", "expired"} else kind,
+        kind="issued" if kind in {"expiring", "expired", "survey"} else kind,
         credential_id="urn:uuid:8c1f0d4e-3d7a-4f51-9a0b-6f0c2e1d9a77",
         institution_id="cegep-test",
         recipient_email="zoe@example.org",

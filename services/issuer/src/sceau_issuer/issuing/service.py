@@ -300,6 +300,8 @@ class IssuingService:
                 valid_until=doc["valid_until"],
                 claim_url=self.claim_url(tenant.institution_id, doc["_id"]),
                 learner_page_url=self.learner_page_url(tenant.institution_id, doc["_id"]),
+                survey_url=pinned.definition.survey_url,
+                survey_after_days=pinned.definition.survey_after_days,
                 verification_url=f"{self.config.verifier_public_url}/",
             ),
         ]

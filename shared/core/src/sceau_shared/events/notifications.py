@@ -67,3 +67,7 @@ class NotificationRequestedV1(Event):
     share_expires_at: AwareDatetime | None = None
     #: For ``share-opened``: when the link was opened.
     opened_at: AwareDatetime | None = None
+    #: For ``issued``: the achievement's follow-up survey (R75), e-mailed ``survey_after_days``
+    #: after issuance (the notifier's default when None).
+    survey_url: str | None = Field(default=None, max_length=2000)
+    survey_after_days: int | None = Field(default=None, ge=1, le=730)
