@@ -309,7 +309,7 @@ class KeyView(BaseModel):
 
 
 class IssuerAnswerView(BaseModel):
-    """``GET /v1/issuers/{did}`` (see CONTRACTS.md): the issuer's standing *as of* ``at``."""
+    """``GET /v1/issuers/{did}`` (see docs/contracts.md): the issuer's standing *as of* ``at``."""
 
     did: str
     registered: bool

@@ -13,7 +13,7 @@ from sceau_shared.events import InstitutionStatus
 
 @dataclass(frozen=True)
 class IssuerAnswer:
-    """The answer to ``GET /v1/issuers/{did}`` (see CONTRACTS.md)."""
+    """The answer to ``GET /v1/issuers/{did}`` (see docs/contracts.md)."""
 
     did: str
     registered: bool
