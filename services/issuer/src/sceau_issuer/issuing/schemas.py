@@ -128,6 +128,14 @@ class BatchRequest(BaseModel):
     profile: CredentialProfile | None = None
     recipients: list[BatchRecipient] = Field(min_length=1, max_length=10_000)
 
+    @field_validator("recipients", mode="before")
+    @classmethod
+    def _plain_recipients(cls, value: object) -> object:
+        """Accept plain :class:`RecipientInput` objects too (as before per-learner fields)."""
+        if isinstance(value, list):
+            return [v.model_dump() if type(v) is RecipientInput else v for v in value]
+        return value
+
     def stored(self) -> dict[str, Any]:
         """The request as JSON, a recipient's per-learner fields only when given.
 
