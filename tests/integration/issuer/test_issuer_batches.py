@@ -137,3 +137,96 @@ async def test_batch_resumes_after_crash_with_one_credential_each(harness: Issue
     assert len({e.credential_id for e in events}) == 100
     with pytest.raises(TimeoutError):
         await consume(harness.settings.kafka, CredentialIssuedV1, 101, within=3)
+
+
+async def test_a_cohort_with_grades_evidence_and_credits_in_one_batch(
+    harness: IssuerHarness,
+) -> None:
+    """Each recipient carries their own results, evidence and credits; bad ones name the index."""
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(
+        headers, micro(credit_status="credit", credits=3, transcriptable=True)
+    )
+    people = [
+        {
+            "email": "g0@example.org",
+            "results": [{"assessment": 1, "value": "A"}],
+            "evidence": [{"url": "https://git.example.org/g0/capstone", "name": "Capstone"}],
+            "credits_earned": 3,
+        },
+        {"email": "g1@example.org", "results": [{"assessment": 1, "value": "B+"}]},
+        {"email": "g2@example.org"},
+    ]
+    accepted = await harness.http.post(
+        "/v1/batches",
+        json={"achievement_id": achievement, "recipients": people},
+        headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert accepted.status_code == 202, accepted.text
+    batch_id = accepted.json()["batch_id"]
+
+    async def done() -> dict | None:
+        state = await _state(harness, headers, batch_id)
+        return state if state["state"] == "completed" else None
+
+    final = await eventually(done, timeout_s=120, message="batch completed")
+    assert final["counts"]["issued"] == 3
+    items = (await harness.http.get(f"/v1/batches/{batch_id}/results", headers=headers)).json()[
+        "items"
+    ]
+    subjects = {}
+    for item in items:
+        detail = await harness.http.get(f"/v1/credentials/{item['credential_id']}", headers=headers)
+        body = detail.json()
+        assert set(body["recipient"]) <= {"email", "name", "did", "language"}  # no grades there
+        subjects[item["email"]] = body["document"]
+    g0 = subjects["g0@example.org"]
+    assert [r["value"] for r in g0["credentialSubject"]["result"]] == ["A"]
+    assert g0["credentialSubject"]["creditsEarned"] == 3
+    assert g0["evidence"][0]["id"] == "https://git.example.org/g0/capstone"
+    g1 = subjects["g1@example.org"]
+    assert [r["value"] for r in g1["credentialSubject"]["result"]] == ["B+"]
+    assert "evidence" not in g1
+    assert "result" not in subjects["g2@example.org"]["credentialSubject"]
+
+    # Refusals name the recipient: semantic checks against the achievement, and the schema.
+    bad = [
+        {"email": "b0@example.org"},
+        {"email": "b1@example.org", "results": [{"assessment": 2, "value": "A"}]},
+        {"email": "b2@example.org", "credits_earned": 4},
+    ]
+    refused = await harness.http.post(
+        "/v1/batches",
+        json={"achievement_id": achievement, "recipients": bad},
+        headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    fields = [e["field"] for e in refused.json()["errors"]]
+    assert fields == ["recipients.1.results.0.assessment", "recipients.2.credits_earned"]
+    assert refused.json()["errors"][0]["pointer"] == "/recipients/1/results/0/assessment"
+    malformed = await harness.http.post(
+        "/v1/batches",
+        json={
+            "achievement_id": achievement,
+            "recipients": [
+                {"email": "m@example.org"},
+                {"email": "n@example.org", "evidence": [{"url": "nope"}]},
+            ],
+        },
+        headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert malformed.status_code == 422
+    assert malformed.json()["errors"][0]["field"].startswith("recipients.1.evidence.0.url")
+    non_credit = await harness.published(headers, micro())
+    refused_credits = await harness.http.post(
+        "/v1/batches",
+        json={
+            "achievement_id": non_credit,
+            "recipients": [{"email": "c@example.org", "credits_earned": 1}],
+        },
+        headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert refused_credits.status_code == 422
+    assert refused_credits.json()["errors"][0]["field"] == "recipients.0.credits_earned"

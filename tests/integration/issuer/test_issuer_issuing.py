@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -176,3 +177,56 @@ async def test_micro_credential_for_participation_is_refused(harness: IssuerHarn
     assert refused.json()["errors"][0]["code"] == "participation_only"
     badge = micro(assessments=participation, achievement_type="Badge")
     assert await harness.published(headers, badge)
+
+
+def _in_one_language(value: Any, source: str, target: str) -> Any:
+    """``value`` with every FR/EN text map reduced to ``source``'s text, keyed ``target``."""
+    if isinstance(value, dict):
+        if value and set(value) <= {"fr", "en"} and all(isinstance(v, str) for v in value.values()):
+            return {target: value[source]}
+        return {k: _in_one_language(v, source, target) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_in_one_language(v, source, target) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+async def test_a_monolingual_provider_publishes_and_issues_in_its_language(
+    harness: IssuerHarness, language: str
+) -> None:
+    """R18: both languages are required only of a bilingual institution."""
+    institution = await harness.tenant(languages=(language,))
+    headers = await harness.api_key(institution)
+    definition = _in_one_language(micro(), "en", language)
+    definition.update(default_language=language, instruction_languages=[language])
+    achievement = await harness.published(headers, definition)
+    issued = await harness.issue(headers, achievement, f"mono-{language}@example.org")
+    assert issued.status_code == 201, issued.text
+    node = issued.json()["document"]["credentialSubject"]["achievement"]
+    assert node["inLanguage"] == language
+    assert "related" not in node
+    [note] = await consume(harness.settings.kafka, NotificationRequestedV1, 1)
+    # The e-mail names the achievement whatever the learner's e-mail language.
+    name = note.achievement_name  # the notifier shows the other language when one is empty
+    assert (name.fr or name.en) == (name.en or name.fr) == definition["name"][language]
+    assert note.learner_page_url is not None
+    page = await harness.http.get(urlsplit(note.learner_page_url).path)
+    assert page.status_code == 200
+    assert definition["name"][language] in page.text
+
+
+async def test_the_survey_link_goes_to_the_notifier(harness: IssuerHarness) -> None:
+    """R75: the achievement's survey link (and delay) travel with the issuance notification."""
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    survey = "https://survey.college.example/s/exit"
+    achievement = await harness.published(headers, micro(survey_url=survey, survey_after_days=14))
+    issued = await harness.issue(headers, achievement, "survey@example.org")
+    assert issued.status_code == 201, issued.text
+    assert survey not in json.dumps(issued.json()["document"])  # never in the credential
+    [note] = await consume(harness.settings.kafka, NotificationRequestedV1, 1)
+    assert (note.survey_url, note.survey_after_days) == (survey, 14)
+    refused = await harness.http.post(
+        "/v1/achievements", json=micro(survey_after_days=0), headers=headers
+    )
+    assert refused.status_code == 422

@@ -11,6 +11,8 @@ from sceau_credentials.status.bitstring import decode_bitstring_status_list
 from sceau_dev.testing.polling import eventually
 from sceau_shared.events import (
     CredentialStatusChangedV1,
+    NotificationKind,
+    NotificationRequestedV1,
     StatusChange,
     StatusListPublishedV1,
 )
@@ -87,6 +89,38 @@ async def test_revoke_suspend_reinstate_and_list_publication(harness: IssuerHarn
     events = await consume(harness.settings.kafka, StatusListPublishedV1, versions * 2)
     assert max(e.version for e in events) == versions
     assert all(e.credential["proof"] for e in events)
+
+
+async def test_note_is_stored_and_sent_to_the_learner_with_their_page(
+    harness: IssuerHarness,
+) -> None:
+    """R81: the issuer's note travels with the change to the learner, with their page link."""
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(headers, micro())
+    cid = (await harness.issue(headers, achievement, "note@example.org")).json()["credential_id"]
+    note = "Plagiat constaté au module 2; contactez le registrariat."
+    suspended = await harness.http.post(
+        f"/v1/credentials/{cid}/suspend",
+        json={"reason_code": "under-review", "note": note},
+        headers=headers,
+    )
+    assert suspended.status_code == 200
+    assert suspended.json()["status_note"] == note
+    fetched = await harness.http.get(f"/v1/credentials/{cid}", headers=headers)
+    assert fetched.json()["status_note"] == note
+    reinstated = await harness.http.post(
+        f"/v1/credentials/{cid}/reinstate", json={"reason_code": "other"}, headers=headers
+    )
+    assert reinstated.json().get("status_note") is None  # a change without a note clears it
+    requests = await consume(harness.settings.kafka, NotificationRequestedV1, 3)
+    by_kind = {r.kind: r for r in requests}
+    assert by_kind[NotificationKind.SUSPENDED].note == note
+    assert by_kind[NotificationKind.REINSTATED].note is None
+    for kind in (NotificationKind.SUSPENDED, NotificationKind.REINSTATED):
+        page = by_kind[kind].learner_page_url
+        assert page is not None
+        assert "/learn/" in page
 
 
 async def test_bulk_change_resigns_each_list_once(harness: IssuerHarness) -> None:

@@ -24,7 +24,11 @@ LINKS = EmailLinks(verifier_url="https://verify.sceau.example", wallet_help_url=
 def _request(language: str, kind: EmailKind) -> NotificationRequestedV1:
     return NotificationRequestedV1(
         producer="tests",
-        kind="issued" if kind in {EmailKind.EXPIRING, EmailKind.EXPIRED} else kind.value,
+        kind=(
+            "issued"
+            if kind in {EmailKind.EXPIRING, EmailKind.EXPIRED, EmailKind.SURVEY}
+            else kind.value
+        ),
         credential_id="urn:uuid:8c1f0d4e-3d7a-4f51-9a0b-6f0c2e1d9a77",
         institution_id="cegep-test",
         recipient_email="zoe@example.org",
@@ -45,6 +49,8 @@ def _request(language: str, kind: EmailKind) -> NotificationRequestedV1:
         sender_name="Zoé Tremblay",
         share_expires_at=datetime(2027, 3, 1, tzinfo=UTC),
         opened_at=datetime(2026, 12, 5, 14, 5, tzinfo=UTC),
+        note="Erreur de saisie corrigée",
+        survey_url="https://survey.cegep.example/s/exit",
     )
 
 

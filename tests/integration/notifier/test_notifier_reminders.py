@@ -219,3 +219,50 @@ async def test_expiring_webhooks_follow_the_same_schedule(
         for r in receiver.requests
     )
     assert endpoint["event_types"] == ["credential.expiring"]
+
+
+SURVEY = "https://survey.cegep.example/s/exit?cohort=2026"
+
+
+@pytest.mark.parametrize(("language", "words"), [("fr", "sondage"), ("en", "survey")])
+async def test_the_follow_up_survey_goes_out_once_n_days_after_issuance(
+    notifier_settings: NotifierSettings,
+    mongo_client: AsyncMongoClient[dict[str, Any]],
+    smtp_sink: SmtpSink,
+    language: str,
+    words: str,
+) -> None:
+    """R75: the achievement's survey link is e-mailed N days after issuance, once, in FR/EN.
+
+    An issuance without a link gets no survey, and neither does a credential revoked before
+    the survey was due.
+    """
+    db = mongo_client[notifier_settings.mongo.database]
+    clock = FakeClock(START)
+    after = notifier_settings.reminders.survey_after_days
+    event = request(issued_at=START, language=language, survey_url=SURVEY)
+    plain = request(issued_at=START, credential_id="urn:uuid:1")
+    revoked_later = request(issued_at=START, credential_id="urn:uuid:2", survey_url=SURVEY)
+    revocation = request(kind=NotificationKind.REVOKED, issued_at=START, credential_id="urn:uuid:2")
+    async with graph_on(notifier_settings, db, clock=clock) as notifier:
+        await notifier.intake.notification_requests([event, plain, revoked_later])
+        await notifier.intake.notification_requests([revocation])
+        await smtp_sink.wait_for(4)  # three issuance e-mails and the revocation
+        clock.now = START + timedelta(days=after) - timedelta(minutes=1)
+        assert await notifier.reminders.run_due() == 0
+        clock.now = START + timedelta(days=after, minutes=1)
+        assert await notifier.reminders.run_due() == 1
+        messages = await smtp_sink.wait_for(5)
+        assert await notifier.reminders.run_due() == 0  # not twice
+        await notifier.intake.notification_requests([event])  # replayed: nothing new
+    async with graph_on(notifier_settings, db, clock=clock) as notifier:  # a restart
+        clock.now = START + timedelta(days=after + 10)
+        assert await notifier.reminders.run_due() == 0
+    assert smtp_sink.count() == 5  # one survey: not for "plain", not for the revoked one
+    survey = messages[-1]
+    assert words in str(survey["Subject"]).lower()
+    text = survey.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = survey.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert SURVEY in text
+    assert SURVEY.replace("&", "&amp;") in html
+    assert "Sainte-Foy" in text

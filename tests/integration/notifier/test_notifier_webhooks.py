@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import os
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from aiokafka import AIOKafkaConsumer
 from notifier_support import Receiver, SmtpSink, eventually, make_settings, running
 
 from sceau_notifier.settings import NotifierSettings, WebhookSettings
+from sceau_notifier.webhooks.pseudonyms import CredentialPseudonyms
 from sceau_notifier.webhooks.signatures import verify
 from sceau_shared.events import (
     CredentialIssuedV1,
@@ -162,6 +164,9 @@ async def test_silent_receiver_dead_letters_then_operator_replays(
         assert again.status_code == 409
 
 
+PLAIN_HASH = hashlib.sha256(b"urn:uuid:0b6c3d0e-5f7a-4e21-8d9c-1a2b3c4d5e6f").hexdigest()
+
+
 async def test_verification_is_routed_to_the_issuers_institution(
     notifier_settings: NotifierSettings, receiver: Receiver, publisher: EventPublisher
 ) -> None:
@@ -183,7 +188,7 @@ async def test_verification_is_routed_to_the_issuers_institution(
         await publisher.publish(
             VerificationCompletedV1(
                 producer="tests",
-                credential_id_hash="ab" * 32,
+                credential_id_hash=PLAIN_HASH,
                 issuer_did=did,
                 outcome=VerificationOutcome.VERIFIED,
                 verified_at=datetime.now(UTC),
@@ -196,6 +201,13 @@ async def test_verification_is_routed_to_the_issuers_institution(
     body = json.loads(receiver.requests[0]["body"])
     assert body["type"] == "verification.completed"
     assert body["data"]["outcome"] == "verified"
+    # R56/R69: the institution could reverse a plain hash of its own credential ids; it gets a
+    # pseudonym keyed with the deployment's secret instead (stable, so checks can be counted).
+    sent = body["data"]["credential_id_hash"]
+    assert sent != PLAIN_HASH
+    key = notifier_settings.webhooks.secret_key
+    assert key is not None
+    assert sent == CredentialPseudonyms(key.get_secret_value()).of(INSTITUTION, PLAIN_HASH)
 
 
 async def test_loopback_endpoint_is_refused_unless_allowed(

@@ -70,6 +70,39 @@ async def test_register_publishes_institution_registered(
     assert again.headers["content-type"] == "application/problem+json"
 
 
+async def test_a_monolingual_provider_is_registered_with_its_language(
+    http: httpx.AsyncClient, kafka_settings: KafkaSettings
+) -> None:
+    """R18: the issuer learns the institution's languages (bilingual only when FR+EN)."""
+    created = await register(
+        http,
+        institution_id="academy-en",
+        legal_name={"en": "Academy"},
+        languages=["en"],
+        approvals=["ministry-approval", "osap-eligible"],
+    )
+    assert created["languages"] == ["en"]
+    # R59: the QA facts recorded at registration are in the trust answer verifiers read.
+    (did,) = created["dids"]
+    answer = (await http.get(f"/v1/issuers/{did.replace('%', '%25')}")).json()
+    assert answer["qa_body"] == "Commission d'évaluation"
+    assert answer["approvals"] == ["ministry-approval", "osap-eligible"]
+    (event,) = await consume(kafka_settings, InstitutionRegisteredV1, 1)
+    assert event.languages == ["en"]
+    refused = await http.post(
+        "/v1/admin/institutions",
+        json={
+            "legal_name": {"en": "X"},
+            "category": "employer",
+            "jurisdiction": "US-NY",
+            "languages": ["en", "EN"],
+        },
+        headers=OPERATOR,
+    )
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+
+
 async def test_accreditation_as_of_the_issuance_date(
     http: httpx.AsyncClient, kafka_settings: KafkaSettings
 ) -> None:

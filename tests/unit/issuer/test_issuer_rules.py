@@ -65,3 +65,48 @@ def test_status_list_families_split_by_did_and_format() -> None:
     assert one != family("inst", "did:key:b", BITSTRING)
     assert one != family("inst", "did:key:a", STATUS_LIST_2021)
     assert "/" not in family("weird/id with spaces", "did:key:a", BITSTRING)
+
+
+class TestBatchRecipients:
+    """Per-recipient results and credits are checked against the achievement, by index."""
+
+    def _pinned(self, **changes: object) -> object:
+        from types import SimpleNamespace
+
+        from achievement_samples import micro_credential
+
+        from sceau_issuer.achievements.schemas import AchievementInput
+
+        return SimpleNamespace(definition=AchievementInput(**micro_credential(**changes)))
+
+    def _request(self, *recipients: dict[str, object]) -> object:
+        from sceau_issuer.issuing.schemas import BatchRequest
+
+        return BatchRequest.model_validate({"achievement_id": "a", "recipients": list(recipients)})
+
+    def test_problems_name_the_recipient(self) -> None:
+        from sceau_issuer.issuing.batches import recipient_problems
+
+        request = self._request(
+            {"email": "a@example.org", "results": [{"assessment": 1, "value": "A"}]},
+            {"email": "b@example.org", "results": [{"assessment": 1}, {"assessment": 3}]},
+            {"email": "c@example.org", "credits_earned": 9},
+        )
+        credit = self._pinned(credit_status="credit", credits=3)
+        problems = recipient_problems(credit, request.recipients)  # type: ignore[arg-type,attr-defined]
+        assert [p["field"] for p in problems] == [
+            "recipients.1.results.1.assessment",
+            "recipients.2.credits_earned",
+        ]
+        non_credit = self._pinned(credit_status="non-credit")
+        [problem] = recipient_problems(non_credit, request.recipients[2:])  # type: ignore[arg-type,attr-defined]
+        assert "non-credit" in str(problem["message"])
+
+    def test_a_batch_without_grades_keeps_its_fingerprint(self) -> None:
+        request = self._request({"email": "a@example.org"})
+        assert request.stored() == {  # type: ignore[attr-defined]
+            "achievement_id": "a",
+            "achievement_version": None,
+            "profile": None,
+            "recipients": [{"email": "a@example.org", "name": None, "did": None, "language": "fr"}],
+        }

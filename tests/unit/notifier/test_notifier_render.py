@@ -23,7 +23,7 @@ FRENCH = ["Bonjour", "titre", "portefeuille", "employeur", "délivr", "Motif", "
 def request(language: str, kind: str = "issued") -> NotificationRequestedV1:
     return NotificationRequestedV1(
         producer="tests",
-        kind="issued" if kind in {"expiring", "expired"} else kind,
+        kind="issued" if kind in {"expiring", "expired", "survey"} else kind,
         credential_id="urn:uuid:8c1f0d4e-3d7a-4f51-9a0b-6f0c2e1d9a77",
         institution_id="cegep-test",
         recipient_email="zoe@example.org",
@@ -90,3 +90,46 @@ def test_a_javascript_claim_url_is_never_linked() -> None:
     email = EmailRenderer().render_request(req, EmailKind.ISSUED, LINKS)
     assert "javascript:" not in email.html
     assert "javascript:" not in email.text
+
+
+STATUS_KINDS = [EmailKind.REVOKED, EmailKind.SUSPENDED, EmailKind.REINSTATED, EmailKind.SUPERSEDED]
+PAGE = "https://issuer.sceau.example/learn/tok456"
+
+
+@pytest.mark.parametrize("kind", STATUS_KINDS)
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_status_emails_carry_the_note_contact_and_learner_page(
+    kind: EmailKind, language: str
+) -> None:
+    """R81: the institution's note, whom to contact and the learner's page, in both parts."""
+    note = "Erreur de saisie <b>corrigée</b>"
+    base = request(language, kind.value)
+    email = EmailRenderer().render_request(
+        base.model_copy(update={"note": note, "learner_page_url": PAGE}), kind, LINKS
+    )
+    assert note in email.text
+    assert "Erreur de saisie &lt;b&gt;corrigée&lt;/b&gt;" in email.html  # escaped
+    label = "Note de Cégep de Sainte-Foy" if language == "fr" else "Note from Sainte-Foy College"
+    for part in (email.text, email.html):
+        assert label in part
+        assert PAGE in part
+        assert "registrariat@cegep.example" in part
+    without = EmailRenderer().render_request(base, kind, LINKS)
+    assert "Note " not in without.text
+    assert "/learn/" not in without.text
+
+
+@pytest.mark.parametrize("kind", [EmailKind.ISSUED, EmailKind.REVOKED])
+def test_a_monolingual_institution_is_named_in_a_french_email(kind: EmailKind) -> None:
+    """R18: an English-only provider's names fill the French e-mail rather than leaving blanks."""
+    req = request("fr", kind.value).model_copy(
+        update={
+            "institution_name": BilingualText(en="Example Academy"),
+            "achievement_name": BilingualText(en="Welding"),
+            "achievement_description": BilingualText(),
+        }
+    )
+    email = EmailRenderer().render_request(req, kind, LINKS)
+    assert "Welding" in email.subject
+    assert "Example Academy" in email.text
+    assert "« Welding »" in email.html

@@ -141,6 +141,8 @@ class TestAnswer:
             "accredited_types": [],
             "roles": [],
             "name": {},
+            "qa_body": None,
+            "approvals": [],
             "key": None,
         }
 
@@ -177,3 +179,78 @@ def test_to_ms_truncates_and_converts() -> None:
 
     moment = datetime(2025, 1, 1, 5, 0, 0, 123456, tzinfo=timezone(timedelta(hours=-5)))
     assert to_ms(moment).isoformat() == "2025-01-01T10:00:00.123000+00:00"
+
+
+class TestLanguages:
+    """R18: an institution is registered with its languages; bilingual only when it says so."""
+
+    def _body(self, **changes: object) -> dict[str, object]:
+        return {
+            "legal_name": {"en": "Example Academy"},
+            "category": "private-provider",
+            "jurisdiction": "US-NY",
+            **changes,
+        }
+
+    def test_languages_default_to_french_and_english(self) -> None:
+        from sceau_registry.schemas import RegisterInstitution
+
+        assert RegisterInstitution.model_validate(self._body()).languages == ["fr", "en"]
+
+    def test_a_monolingual_or_foreign_provider_is_accepted(self) -> None:
+        from sceau_registry.schemas import RegisterInstitution
+
+        for languages in (["en"], ["fr"], ["es", "en"]):
+            body = RegisterInstitution.model_validate(self._body(languages=languages))
+            assert body.languages == languages
+
+    @pytest.mark.parametrize("languages", [[], ["en", "en"], ["english"], ["EN!"], ["x"] * 11])
+    def test_bad_languages_are_refused(self, languages: list[str]) -> None:
+        from pydantic import ValidationError
+
+        from sceau_registry.schemas import RegisterInstitution
+
+        with pytest.raises(ValidationError):
+            RegisterInstitution.model_validate(self._body(languages=languages))
+
+    def test_the_registration_event_carries_the_languages(self) -> None:
+        from dataclasses import replace
+
+        from sceau_registry.institutions.service import registered_event
+
+        inst = replace(institution(), languages=("en",))
+        assert registered_event(inst, producer="t").languages == ["en"]
+        assert registered_event(institution(), producer="t").languages == ["fr", "en"]
+
+
+class TestQualityAssuranceFacts:
+    """R59: the QA body and approval facts recorded at registration reach verifiers."""
+
+    def test_registration_takes_approval_facts(self) -> None:
+        from pydantic import ValidationError
+
+        from sceau_registry.schemas import RegisterInstitution
+
+        base = {"legal_name": {"en": "A"}, "category": "public-college", "jurisdiction": "CA-ON"}
+        body = RegisterInstitution.model_validate(
+            {**base, "approvals": ["ministry-approval", "osap-eligible"]}
+        )
+        assert body.approvals == ["ministry-approval", "osap-eligible"]
+        assert RegisterInstitution.model_validate(base).approvals == []
+        with pytest.raises(ValidationError):
+            RegisterInstitution.model_validate({**base, "approvals": ["self-declared"]})
+
+    def test_the_trust_answer_carries_them(self) -> None:
+        from dataclasses import replace
+
+        inst = replace(
+            institution((S.ACTIVE, at(2))),
+            qa_body="Ontario College Quality Assurance Service",
+            approvals=("institutional-approval", "osap-eligible"),
+        )
+        answer = answer_for("did:web:example.edu", inst, [], at=at(3), verification_method=None)
+        body = answer.to_json()
+        assert body["qa_body"] == "Ontario College Quality Assurance Service"
+        assert body["approvals"] == ["institutional-approval", "osap-eligible"]
+        stranger = answer_for("did:web:x.example", None, [], at=at(3), verification_method=None)
+        assert stranger.to_json()["approvals"] == []

@@ -100,6 +100,8 @@ class TestVerifyCredential:
             "name_source": "registry",
             "registered": True,
             "status": "active",
+            "qa_body": None,  # the stand-in registry records no QA facts
+            "approvals": [],
         }
         assert summary["achievement_name"] == "Teaching with AI"
         assert summary["hours"] == 15

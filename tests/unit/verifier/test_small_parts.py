@@ -265,3 +265,140 @@ class TestSummary:
         assert summary.issuer.name == "Collège X"
         assert summary.issuer.name_source == "credential"
         assert summary.issued_on is not None
+
+
+class TestSummaryResultsInEachLanguage:
+    """A grade is shown whichever of the credential's languages the page is read in."""
+
+    def _credential(self) -> dict[str, Any]:
+        from sceau_credentials.ob3 import (
+            AchievementVersion,
+            Assessment,
+            IssuerProfile,
+            Recipient,
+            build_credential,
+        )
+        from sceau_credentials.ob3.models import Result
+
+        version = AchievementVersion(
+            id="https://college.example/achievements/weld/versions/1",
+            version="1",
+            default_language="fr",
+            name={"fr": "Soudage", "en": "Welding"},
+            description={"fr": "Souder.", "en": "Weld."},
+            criteria={"fr": "Réussir.", "en": "Pass."},
+            assessments=[
+                Assessment(
+                    method="exam",
+                    name={"fr": "Examen", "en": "Exam"},
+                    result_type="LetterGrade",
+                )
+            ],
+        )
+        return build_credential(
+            version,
+            Recipient(email="a@b.example"),
+            IssuerProfile(id="did:key:z1", name={"fr": "Collège", "en": "College"}),
+            "ob3-v2",
+            credential_id="urn:uuid:6f3c2f64-0e58-4a43-9d52-3f2d4b5a6c7d",
+            issued_at=datetime(2026, 1, 2, tzinfo=UTC),
+            results=[
+                Result(
+                    result_description="https://college.example/achievements/weld/versions/1#assessment-1",
+                    value="A",
+                )
+            ],
+        )
+
+    @pytest.mark.parametrize("lang", ["fr", "en"])
+    def test_grade_shown_in_both_languages(self, lang: str) -> None:
+        from sceau_verifier.summary import build_summary
+
+        summary = build_summary(self._credential(), lang=lang, record=None, fmt="ob3-v2")  # type: ignore[arg-type]
+        assert summary.language_fallback is False
+        assert [(a.name, a.result) for a in summary.assessments] == [
+            ("Examen" if lang == "fr" else "Exam", "A")
+        ]
+
+
+def _render_result(summary: Any, lang: str) -> str:
+    from sceau_verifier.api.rendering import render_page
+    from sceau_verifier.graph import page_templates
+
+    result = SimpleNamespace(outcome="verified", summary=summary, warnings=[], checks=[])
+    response = render_page(page_templates(), "result.html", lang, switch_href="/", r=result)  # type: ignore[arg-type]
+    return bytes(response.body).decode()
+
+
+def _non_credit_credential(credits: float | None = None) -> dict[str, Any]:
+    status = "credit" if credits else "non-credit"
+    achievement: dict[str, Any] = {
+        "id": "urn:a",
+        "name": "Secourisme",
+        "inLanguage": "fr",
+        "otherIdentifier": [
+            {"type": "IdentifierEntry", "identifier": status, "identifierType": "ext:creditStatus"},
+            {"type": "IdentifierEntry", "identifier": "3", "identifierType": "ext:modules"},
+        ],
+    }
+    if credits:
+        achievement["creditsAvailable"] = credits
+    return {
+        "issuer": {"id": "did:key:z1", "name": "Collège X"},
+        "credentialSubject": {"achievement": achievement},
+    }
+
+
+class TestCreditStatus:
+    """R13: the verifier says "non-credit" when the achievement is."""
+
+    @pytest.mark.parametrize(("lang", "words"), [("fr", "Sans crédit"), ("en", "Non-credit")])
+    def test_non_credit_is_shown(self, lang: str, words: str) -> None:
+        from sceau_verifier.summary import build_summary
+
+        summary = build_summary(_non_credit_credential(), lang=lang, record=None, fmt="ob3-v2")  # type: ignore[arg-type]
+        assert summary.credit_status == "non-credit"
+        assert summary.credits is None
+        assert words in _render_result(summary, lang)
+
+    def test_credit_bearing_shows_its_value(self) -> None:
+        from sceau_verifier.summary import build_summary
+
+        summary = build_summary(_non_credit_credential(3), lang="en", record=None, fmt="ob3-v2")
+        assert summary.credit_status == "credit"
+        html = _render_result(summary, "en")
+        assert "Non-credit" not in html
+        assert "<dd>3" in html
+
+
+class TestRegistryQualityFacts:
+    """R59: the registry's QA body and approvals are shown to the verifier (FR/EN)."""
+
+    @pytest.mark.parametrize(
+        ("lang", "words"),
+        [
+            ("fr", ["Approbation du ministère", "Admissible au RAFEO", "Organisme d'AQ"]),
+            ("en", ["Ministry approval", "OSAP-eligible", "Quality assurance body"]),
+        ],
+    )
+    def test_qa_body_and_approvals_are_shown(self, lang: str, words: list[str]) -> None:
+        from sceau_verifier.registry import IssuerRecord
+        from sceau_verifier.summary import build_summary
+
+        record = IssuerRecord.model_validate(
+            {
+                "did": "did:key:z1",
+                "registered": True,
+                "status": "active",
+                "accredited": True,
+                "name": {"fr": "Collège X", "en": "College X"},
+                "qa_body": "OCQAS",
+                "approvals": ["ministry-approval", "osap-eligible", "something-new"],
+            }
+        )
+        summary = build_summary(_non_credit_credential(), lang=lang, record=record, fmt="ob3-v2")  # type: ignore[arg-type]
+        assert summary.issuer.qa_body == "OCQAS"
+        assert summary.issuer.approvals == ["ministry-approval", "osap-eligible"]
+        html = _render_result(summary, lang)
+        for word in [*words, "OCQAS"]:
+            assert word.replace("'", "&#39;") in html, word

@@ -275,6 +275,9 @@ class CredentialSummary(_Answer):
     recipient: dict[str, Any] = Field(description="email, name, did, language")
     status: str = Field(description="active, suspended or revoked")
     reason_code: str | None = None
+    status_note: str | None = Field(
+        default=None, description="The note given with the latest status change, if any"
+    )
     status_index: int
     status_lists: dict[str, str] = Field(description="Status list id per purpose")
     issued_at: Timestamp

@@ -31,6 +31,7 @@ from sceau_notifier.service.reminders import ReminderService
 from sceau_notifier.service.webhooks import WebhookService
 from sceau_notifier.settings import NotifierSettings
 from sceau_notifier.webhooks.client import WebhookHttp, endpoint_url_checker
+from sceau_notifier.webhooks.pseudonyms import CredentialPseudonyms
 from sceau_notifier.webhooks.secretbox import SecretBox
 from sceau_shared.mongo import ensure_all_indexes
 from sceau_shared.runtime import Runtime
@@ -170,7 +171,13 @@ async def compose_graph(
         reminder_repo, emails, webhooks, settings=settings.reminders, clock=clock
     )
     return NotifierGraph(
-        intake=Intake(emails=emails, webhooks=webhooks, reminders=reminders, dids=dids),
+        intake=Intake(
+            emails=emails,
+            webhooks=webhooks,
+            reminders=reminders,
+            dids=dids,
+            pseudonyms=CredentialPseudonyms(key.get_secret_value()) if key is not None else None,
+        ),
         emails=emails,
         webhooks=webhooks,
         reminders=reminders,

@@ -106,6 +106,13 @@ class ReminderSettings(BaseModel):
 
     offsets_days: list[int] = Field(default_factory=lambda: [90, 30, 7])
     on_expiry: bool = True
+    survey_after_days: int = Field(
+        default=30,
+        ge=1,
+        le=730,
+        description="Days after issuance the follow-up survey e-mail goes out (R75), for "
+        "achievements with a survey link that do not set their own delay.",
+    )
     poll_interval_s: float = Field(default=30.0, gt=0)
     batch_size: int = Field(default=200, ge=1)
 

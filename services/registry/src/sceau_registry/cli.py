@@ -92,6 +92,8 @@ def _register(args: argparse.Namespace) -> int:
     ):
         if value:
             body[field] = value
+    if args.languages:
+        body["languages"] = [v.strip() for v in args.languages.split(",") if v.strip()]
     return _call(args, "POST", "/v1/admin/institutions", json=body)
 
 
@@ -177,6 +179,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     reg.add_argument("--domain", help="the institution's web domain")
     reg.add_argument("--qa-body", help="quality-assurance or approval body")
     reg.add_argument("--contact", help="institution contact e-mail")
+    reg.add_argument(
+        "--languages", help="languages it publishes in, comma-separated (default fr,en)"
+    )
     reg.add_argument(
         "--did-method", default=DidMethod.KEY.value, choices=[m.value for m in DidMethod]
     )

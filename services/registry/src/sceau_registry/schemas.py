@@ -15,7 +15,14 @@ from pydantic import (
     StringConstraints,
 )
 
-from sceau_registry.institutions.models import CATEGORIES, Institution, Role, Scope, to_ms
+from sceau_registry.institutions.models import (
+    APPROVALS,
+    CATEGORIES,
+    Institution,
+    Role,
+    Scope,
+    to_ms,
+)
 from sceau_shared.events import DidMethod, InstitutionStatus
 
 Category = Literal[
@@ -28,6 +35,9 @@ Category = Literal[
     "regulator",
 ]
 assert set(get_args(Category)) == set(CATEGORIES)  # noqa: S101 - one list, two spellings
+
+Approval = Literal["institutional-approval", "ministry-approval", "osap-eligible", "sector-review"]
+assert set(get_args(Approval)) == set(APPROVALS)  # noqa: S101 - one list, two spellings
 
 
 def _utc(value: datetime) -> datetime:
@@ -57,6 +67,26 @@ Domain = Annotated[
 ]
 
 
+LanguageTag = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, pattern=r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$"
+    ),
+]
+"""A BCP 47 language tag (``fr``, ``en``, ``es``, ``fr-ca``), lower-cased."""
+
+
+def _distinct(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("each language once")
+    return values
+
+
+Languages = Annotated[
+    list[LanguageTag], Field(min_length=1, max_length=10), AfterValidator(_distinct)
+]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -81,7 +111,19 @@ class RegisterInstitution(_Body):
     ]
     domain: Domain | None = None
     qa_body: Text | None = Field(default=None, description="Quality-assurance or approval body.")
+    approvals: list[Approval] = Field(
+        default_factory=list,
+        max_length=len(APPROVALS),
+        description="QA facts (R59): institutional approval, ministry approval, OSAP "
+        "eligibility, sector or industry review. Shown to verifiers.",
+    )
     contact_email: EmailStr | None = None
+    languages: Languages = Field(
+        default_factory=lambda: ["fr", "en"],
+        description="Languages it publishes in. Achievements must carry both French and "
+        "English only when both are listed (a bilingual institution, R18); a monolingual or "
+        "foreign provider lists its own.",
+    )
     did_method: DidMethod = DidMethod.KEY
     reason: Reason = "registered"
     effective_at: UtcDatetime | None = Field(
@@ -165,6 +207,8 @@ class InstitutionView(BaseModel):
     jurisdiction: str
     domain: str | None
     qa_body: str | None
+    approvals: list[str]
+    languages: list[str]
     did_method: DidMethod
     dids: list[str]
     status: InstitutionStatus
@@ -184,6 +228,8 @@ class InstitutionView(BaseModel):
             jurisdiction=inst.jurisdiction,
             domain=inst.domain,
             qa_body=inst.qa_body,
+            approvals=list(inst.approvals),
+            languages=list(inst.languages),
             did_method=inst.did_method,
             dids=list(inst.dids),
             status=inst.status,
@@ -263,7 +309,7 @@ class KeyView(BaseModel):
 
 
 class IssuerAnswerView(BaseModel):
-    """``GET /v1/issuers/{did}`` (see CONTRACTS.md): the issuer's standing *as of* ``at``."""
+    """``GET /v1/issuers/{did}`` (see docs/contracts.md): the issuer's standing *as of* ``at``."""
 
     did: str
     registered: bool
@@ -275,6 +321,11 @@ class IssuerAnswerView(BaseModel):
     accredited_types: list[str]
     roles: list[str]
     name: dict[str, str]
+    qa_body: str | None = Field(default=None, description="Quality-assurance or approval body.")
+    approvals: list[str] = Field(
+        default_factory=list,
+        description="QA facts recorded for the institution (R59); unknown values may be added.",
+    )
     key: KeyView | None
 
 

@@ -103,8 +103,11 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
     "instruction_languages": {"fr": "Langue d'enseignement", "en": "Language of instruction"},
     "credits": {"fr": "Crédits", "en": "Credits"},
     "non_credit": {"fr": "Sans crédit", "en": "Non-credit"},
+    "credit_bearing": {"fr": "Avec crédits", "en": "Credit-bearing"},
     "field_of_study": {"fr": "Domaine d'études", "en": "Field of study"},
     "quality_assurance": {"fr": "Assurance qualité", "en": "Quality assurance"},
+    "qa_body": {"fr": "Organisme d'AQ (registre)", "en": "Quality assurance body (registry)"},
+    "approvals": {"fr": "Approbations (registre)", "en": "Approvals (registry)"},
     "issued_on": {"fr": "Date d'obtention", "en": "Date earned"},
     "valid_until": {"fr": "Valide jusqu'au", "en": "Valid until"},
     "no_expiry": {"fr": "Sans date d'expiration", "en": "Does not expire"},
@@ -288,6 +291,15 @@ VALUE_LABELS: Final[Mapping[str, Mapping[str, Mapping[str, str]]]] = {
     "skillType": {
         "ext:TechnicalSkill": {"fr": "compétence technique", "en": "technical skill"},
         "ext:NonTechnicalSkill": {"fr": "compétence non technique", "en": "non-technical skill"},
+    },
+    "approval": {
+        "institutional-approval": {
+            "fr": "Approbation par l'établissement",
+            "en": "Institutional approval",
+        },
+        "ministry-approval": {"fr": "Approbation du ministère", "en": "Ministry approval"},
+        "osap-eligible": {"fr": "Admissible au RAFEO", "en": "OSAP-eligible"},
+        "sector-review": {"fr": "Examen par le secteur", "en": "Sector or industry review"},
     },
     "language": {
         "fr": {"fr": "Français", "en": "French"},

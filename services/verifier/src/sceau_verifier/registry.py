@@ -1,6 +1,6 @@
 """The registry's answer to "was this DID a trusted issuer at that date?", fetched and cached.
 
-``GET {registry}/v1/issuers/{did}?at=<RFC3339>&verification_method=<url>`` (see CONTRACTS.md)
+``GET {registry}/v1/issuers/{did}?at=<RFC3339>&verification_method=<url>`` (see docs/contracts.md)
 answers as of ``at``: registered, status, accredited achievement types, the institution's names
 and whether the signing key was valid then. Answers are cached per ``(did, at, method)``; an
 ``AccreditationChangedV1`` event drops every cached answer about the institution's DIDs, because
@@ -55,6 +55,9 @@ class IssuerRecord(BaseModel):
     accredited: bool = False
     accredited_types: list[str] = Field(default_factory=list)
     name: dict[str, str] = Field(default_factory=dict)
+    #: Quality-assurance facts the registry recorded (R59); older registries send neither.
+    qa_body: str | None = None
+    approvals: list[str] = Field(default_factory=list)
     key: IssuerKey | None = None
 
     def display_name(self, lang: str) -> str | None:

@@ -77,6 +77,14 @@ class Institution(_Out):
     name_source: Literal["registry", "credential"] | None = None
     registered: bool | None = None
     status: str | None = None
+    qa_body: str | None = Field(
+        default=None, description="Quality-assurance or approval body, as the registry records it."
+    )
+    approvals: list[str] = Field(
+        default_factory=list,
+        description="QA facts from the registry (R59): institutional-approval, "
+        "ministry-approval, osap-eligible, sector-review.",
+    )
 
 
 class Summary(_Out):
@@ -101,6 +109,11 @@ class Summary(_Out):
     applied_learning: bool | None = None
     instruction_languages: list[str] = Field(default_factory=list)
     credits: float | None = None
+    credit_status: Literal["credit", "non-credit"] | None = Field(
+        default=None,
+        description="Credit-bearing or non-credit, as the achievement says (Sceau writes it as "
+        "an otherIdentifier of type ext:creditStatus).",
+    )
     field_of_study: str | None = None
     quality_assurance: list[str] = Field(default_factory=list)
     issued_on: datetime | None = None

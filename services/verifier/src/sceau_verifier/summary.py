@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from sceau_credentials.ob3.fields import as_list, first_mapping, id_of, parse_datetime
 from sceau_verifier.registry import IssuerRecord
@@ -35,6 +35,12 @@ _DURATION: Final = re.compile(
 )
 _LEVEL_TYPES: Final = frozenset({"cfrubriccriterionlevel", "ext:level", "ext:competencylevel"})
 _TEXT_MAX: Final = 4000
+_APPROVALS: Final = (
+    "institutional-approval",
+    "ministry-approval",
+    "osap-eligible",
+    "sector-review",
+)
 
 
 def _lang_matches(tag: object, lang: str) -> bool:
@@ -101,6 +107,18 @@ def _variant(achievement: Mapping[str, Any], lang: str) -> tuple[Mapping[str, An
     return achievement, achievement.get("inLanguage") is None
 
 
+def _credit_status(node: Mapping[str, Any]) -> Literal["credit", "non-credit"] | None:
+    """``credit`` / ``non-credit`` from Sceau's ``ext:creditStatus`` identifier entry."""
+    for entry in as_list(node.get("otherIdentifier"))[:50]:
+        if isinstance(entry, Mapping) and entry.get("identifierType") == "ext:creditStatus":
+            value = entry.get("identifier")
+            if value == "credit":
+                return "credit"
+            if value == "non-credit":
+                return "non-credit"
+    return None
+
+
 def _is_level(alignment: Mapping[str, Any]) -> bool:
     target_type = alignment.get("targetType")
     return isinstance(target_type, str) and (
@@ -145,9 +163,26 @@ def _competencies_and_level(
     return competencies, level
 
 
+def _description_ids(node: Mapping[str, Any]) -> list[str | None]:
+    return [
+        str(d.get("id")) if isinstance(d, Mapping) and d.get("id") is not None else None
+        for d in as_list(node.get("resultDescription"))[:50]
+    ]
+
+
 def _assessments(
-    node: Mapping[str, Any], subject: Mapping[str, Any], lang: str
+    node: Mapping[str, Any],
+    subject: Mapping[str, Any],
+    lang: str,
+    original: Mapping[str, Any],
 ) -> list[Assessment]:
+    """The assessments of ``node`` with the learner's results.
+
+    Results point at the resultDescription ids of the credential's own language; a translation
+    (a ``related`` entry) carries its descriptions in the same order under ids of its own (two
+    nodes may not share an id), so a translated description also answers to the id at its
+    position in ``original``.
+    """
     results: dict[str, str] = {}
     for result in as_list(subject.get("result")):
         if isinstance(result, Mapping):
@@ -156,9 +191,13 @@ def _assessments(
             if isinstance(ref, str) and isinstance(value, str):
                 results[ref] = value
     out = []
-    for description in as_list(node.get("resultDescription"))[:50]:
+    original_ids = _description_ids(original)
+    for position, description in enumerate(as_list(node.get("resultDescription"))[:50]):
         if not isinstance(description, Mapping):
             continue
+        result = results.get(str(description.get("id")))
+        if result is None and position < len(original_ids) and original_ids[position]:
+            result = results.get(str(original_ids[position]))
         method = description.get("assessmentMethod")
         result_type = description.get("resultType")
         out.append(
@@ -166,7 +205,7 @@ def _assessments(
                 name=_text(description, "name", lang),
                 method=method if isinstance(method, str) else None,
                 result_type=result_type if isinstance(result_type, str) else None,
-                result=results.get(str(description.get("id"))),
+                result=result,
             )
         )
     return out
@@ -184,6 +223,9 @@ def _issuer(credential: Mapping[str, Any], record: IssuerRecord | None, lang: st
                 name_source="registry",
                 registered=True,
                 status=record.status,
+                qa_body=record.qa_body[:300] if record.qa_body else None,
+                # Only facts we can name in both languages (a newer registry may know more).
+                approvals=[a for a in _APPROVALS if a in record.approvals],
             )
     claimed = _text(issuer, "name", lang) if isinstance(issuer, Mapping) else None
     return Institution(
@@ -229,12 +271,13 @@ def build_summary(
         competencies=competencies,
         level=level,
         hours=_hours(node.get("timeRequired")),
-        assessments=_assessments(node, subject, lang),
+        assessments=_assessments(node, subject, lang, achievement),
         delivery_mode=course_mode if isinstance(course_mode, str) else None,
         pacing=pacing if isinstance(pacing, str) else None,
         applied_learning=applied if isinstance(applied, bool) else None,
         instruction_languages=languages[:20],
         credits=_number(node.get("creditsAvailable")),
+        credit_status=_credit_status(node),
         field_of_study=_text(node, "fieldOfStudy", lang),
         quality_assurance=recognized[:20],
         issued_on=parse_datetime(

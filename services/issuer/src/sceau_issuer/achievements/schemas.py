@@ -118,7 +118,19 @@ class AchievementInput(BaseModel):
         default=None, ge=1, le=1200, description="Credentials expire this long after issue."
     )
     profile: CredentialProfile = CredentialProfile.OB3_V2
-    survey_url: str | None = Field(default=None, max_length=2000)
+    survey_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Follow-up survey the notifier e-mails to each learner some days after "
+        "issuance (R75); never written into the credential.",
+    )
+    survey_after_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=730,
+        description="Days after issuance for the survey e-mail (the notifier's default, 30, "
+        "when omitted).",
+    )
 
     @field_validator("achievement_type")
     @classmethod

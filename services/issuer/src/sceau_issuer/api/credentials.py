@@ -139,7 +139,9 @@ async def _change(
     action: StatusAction,
     body: StatusChangeRequest,
 ) -> CredentialSummary:
-    doc = await graph.status.change(caller.tenant, credential_id, action, body.reason_code)
+    doc = await graph.status.change(
+        caller.tenant, credential_id, action, body.reason_code, note=body.note
+    )
     return credential_summary(doc)
 
 

@@ -30,7 +30,14 @@ from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import PinnedAchievement
 from sceau_issuer.errors import BatchNotFound, IdempotencyMismatch
 from sceau_issuer.issuing.batch_repository import BatchRepository, batch_id_for, chunk_id
-from sceau_issuer.issuing.schemas import BatchRequest, RecipientInput
+from sceau_issuer.issuing.schemas import (
+    PER_RECIPIENT,
+    BatchRecipient,
+    BatchRequest,
+    EvidenceInput,
+    RecipientInput,
+    ResultInput,
+)
 from sceau_issuer.issuing.service import Draft, IssuingService, fingerprint
 from sceau_issuer.tenants.models import Tenant
 from sceau_shared.errors import InvalidInput
@@ -45,6 +52,75 @@ AfterChunk = Callable[[str, str, list[dict[str, Any]]], Awaitable[None]]
 def _slim(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Items as stored in a chunk: no recipient (kept apart in ``batch_inputs``)."""
     return [{k: v for k, v in item.items() if k != "recipient"} for item in items]
+
+
+def _problem(path: str, message: str) -> dict[str, object]:
+    return {
+        "in": "body",
+        "pointer": "/" + path.replace(".", "/"),
+        "field": path,
+        "message": message,
+        "code": "invalid_for_achievement",
+    }
+
+
+def recipient_problems(
+    pinned: PinnedAchievement, recipients: list[BatchRecipient]
+) -> list[dict[str, object]]:
+    """What in each recipient's results and credits the achievement cannot carry.
+
+    A result must answer one of the achievement's assessments (1-based), and credits can be
+    earned only on a credit-bearing achievement, at most what it awards. Each problem names the
+    recipient by index (``recipients.3.credits_earned``), so a cohort file can be corrected.
+    """
+    definition = pinned.definition
+    assessments = len(definition.assessments)
+    non_credit = definition.credit_status is not None and definition.credit_status.value == (
+        "non-credit"
+    )
+    problems = []
+    for i, recipient in enumerate(recipients):
+        for j, result in enumerate(recipient.results):
+            if result.assessment > assessments:
+                problems.append(
+                    _problem(
+                        f"recipients.{i}.results.{j}.assessment",
+                        f"recipient {i}: the achievement has {assessments} assessment(s), "
+                        f"not {result.assessment}",
+                    )
+                )
+        earned = recipient.credits_earned
+        if earned is None:
+            continue
+        if non_credit:
+            problems.append(
+                _problem(
+                    f"recipients.{i}.credits_earned",
+                    f"recipient {i}: the achievement is non-credit",
+                )
+            )
+        elif definition.credits is not None and earned > definition.credits:
+            problems.append(
+                _problem(
+                    f"recipients.{i}.credits_earned",
+                    f"recipient {i}: at most {definition.credits:g} credits can be earned",
+                )
+            )
+    return problems
+
+
+def _own_fields(
+    recipient: dict[str, Any],
+) -> tuple[RecipientInput, list[ResultInput], list[EvidenceInput], float | None]:
+    """A stored batch recipient split into the learner and their own results (validated once)."""
+    learner = {k: v for k, v in recipient.items() if k not in PER_RECIPIENT}
+    credits = recipient.get("credits_earned")
+    return (
+        RecipientInput.model_construct(**learner),
+        [ResultInput.model_construct(**r) for r in recipient.get("results") or ()],
+        [EvidenceInput.model_construct(**e) for e in recipient.get("evidence") or ()],
+        float(credits) if credits is not None else None,
+    )
 
 
 class BatchService:
@@ -69,7 +145,7 @@ class BatchService:
         """Accept a batch (or return the one this key already created)."""
         tenant = await self._issuing.tenants.get(institution_id)
         idem = f"{institution_id}|{idempotency_key}"
-        body_hash = fingerprint(request.model_dump(mode="json"))
+        body_hash = fingerprint(request.stored())
         existing = await self.repository.by_idem(idem)
         if existing is not None:
             return await self._replay(existing, body_hash, request)
@@ -80,6 +156,10 @@ class BatchService:
             tenant, request.achievement_id, request.achievement_version
         )
         await self._issuing.policy.check_accredited(tenant, pinned)  # 403 before anything is stored
+        if problems := recipient_problems(pinned, request.recipients):
+            raise InvalidInput(
+                f"{len(problems)} recipient field(s) do not fit the achievement", errors=problems
+            )
         profile = (request.profile or pinned.definition.profile).value
         doc: dict[str, Any] = {
             "_id": batch_id_for(idem),
@@ -107,7 +187,7 @@ class BatchService:
             if existing is None:
                 raise RuntimeError(f"batch for key {idempotency_key!r} refused but not found")
             return await self._replay(existing, body_hash, request)
-        await self._store_chunks(doc, request.recipients)
+        await self._store_chunks(doc, request)
         doc["state"] = "pending"
         return doc, False
 
@@ -118,15 +198,17 @@ class BatchService:
         if existing["request_hash"] != body_hash:
             raise IdempotencyMismatch("this Idempotency-Key was used with a different request")
         if existing["state"] == "accepting":
-            await self._store_chunks(existing, request.recipients)
+            await self._store_chunks(existing, request)
             existing["state"] = "pending"
         return existing, True
 
-    async def _store_chunks(self, batch: dict[str, Any], recipients: list[RecipientInput]) -> None:
+    async def _store_chunks(self, batch: dict[str, Any], request: BatchRequest) -> None:
         """Store the recipients as pending chunks, then open the batch to the worker.
 
         Chunk ids are deterministic, so storing them again after a crash is harmless.
         """
+        recipients = request.recipients
+        stored = request.stored()["recipients"]
         size = int(batch["chunk_size"])
         seen: set[str] = set()
         docs = []
@@ -142,7 +224,7 @@ class BatchService:
                 items.append(
                     {
                         "seq": seq,
-                        "recipient": recipient.model_dump(mode="json"),
+                        "recipient": stored[seq],
                         "state": "duplicate" if duplicate else "pending",
                         "credential_id": None,
                         "error": "repeated in this batch" if duplicate else None,
@@ -313,16 +395,20 @@ class BatchWorker:
         slots = await issuing.allocate_many(tenant, batch["profile"], len(todo))
         drafts: list[tuple[int, Draft]] = []
         for n, slot in zip(todo, slots, strict=True):
+            # Validated when the batch was accepted; not parsed again per chunk.
+            recipient, results, evidence, credits = _own_fields(items[n]["recipient"])
             try:
                 draft = issuing.draft(
                     tenant=tenant,
                     pinned=pinned,
-                    # Validated when the batch was accepted; not parsed again per chunk.
-                    recipient=RecipientInput.model_construct(**items[n]["recipient"]),
+                    recipient=recipient,
                     profile=batch["profile"],
                     slot=slot,
                     idem=f"batch|{batch_id}|{items[n]['seq']}",
                     batch_id=batch_id,
+                    results=results,
+                    evidence=evidence,
+                    credits_earned=credits,
                 )
             except ValueError as exc:
                 items[n].update(state="failed", error=str(exc)[:500])

@@ -83,6 +83,22 @@ class IssueRequest(BaseModel):
     credits_earned: float | None = Field(default=None, ge=0, le=10_000)
 
 
+class BatchRecipient(RecipientInput):
+    """One learner of a batch, with what is theirs alone: results, evidence, credits earned.
+
+    Checked against the achievement when the batch is accepted (a refusal names the recipient's
+    index); stored with the recipient's input, never in the credential record's ``recipient``.
+    """
+
+    results: list[ResultInput] = Field(default_factory=list, max_length=50)
+    evidence: list[EvidenceInput] = Field(default_factory=list, max_length=20)
+    credits_earned: float | None = Field(default=None, ge=0, le=10_000)
+
+
+#: The fields a batch recipient adds to :class:`RecipientInput`.
+PER_RECIPIENT = ("results", "evidence", "credits_earned")
+
+
 class BatchRequest(BaseModel):
     """Issue one achievement to a cohort (up to 10,000 recipients) as an asynchronous job."""
 
@@ -93,7 +109,13 @@ class BatchRequest(BaseModel):
                 {
                     "achievement_id": "3f1c6c0e8b9d4e3f9a1b2c3d4e5f6a7b",
                     "recipients": [
-                        {"email": "ada@example.org", "name": "Ada Tremblay", "language": "fr"},
+                        {
+                            "email": "ada@example.org",
+                            "name": "Ada Tremblay",
+                            "language": "fr",
+                            "results": [{"assessment": 1, "value": "A"}],
+                            "credits_earned": 1.5,
+                        },
                         {"email": "alan@example.org", "language": "en"},
                     ],
                 }
@@ -104,7 +126,28 @@ class BatchRequest(BaseModel):
     achievement_id: str = Field(min_length=1, max_length=64)
     achievement_version: int | None = Field(default=None, ge=1, le=1_000_000)
     profile: CredentialProfile | None = None
-    recipients: list[RecipientInput] = Field(min_length=1, max_length=10_000)
+    recipients: list[BatchRecipient] = Field(min_length=1, max_length=10_000)
+
+    @field_validator("recipients", mode="before")
+    @classmethod
+    def _plain_recipients(cls, value: object) -> object:
+        """Accept plain :class:`RecipientInput` objects too (as before per-learner fields)."""
+        if isinstance(value, list):
+            return [v.model_dump() if type(v) is RecipientInput else v for v in value]
+        return value
+
+    def stored(self) -> dict[str, Any]:
+        """The request as JSON, a recipient's per-learner fields only when given.
+
+        Used for the idempotency fingerprint and the stored inputs, so a batch without grades
+        keeps the fingerprint it had before recipients could carry them.
+        """
+        body = self.model_dump(mode="json")
+        for recipient in body["recipients"]:
+            for name in PER_RECIPIENT:
+                if recipient.get(name) in (None, []):
+                    recipient.pop(name, None)
+        return body
 
 
 class CredentialSummary(BaseModel):

@@ -297,14 +297,14 @@ class IssuingService:
                 language=recipient.get("language", "fr"),
                 institution_name=tenant.name,
                 institution_contact=tenant.contact_email,
-                achievement_name=BilingualText(fr=name.get("fr", ""), en=name.get("en", "")),
-                achievement_description=BilingualText(
-                    fr=description.get("fr", ""), en=description.get("en", "")
-                ),
+                achievement_name=BilingualText.of(name),
+                achievement_description=BilingualText.of(description),
                 issued_at=doc["issued_at"],
                 valid_until=doc["valid_until"],
                 claim_url=self.claim_url(tenant.institution_id, doc["_id"]),
                 learner_page_url=self.learner_page_url(tenant.institution_id, doc["_id"]),
+                survey_url=pinned.definition.survey_url,
+                survey_after_days=pinned.definition.survey_after_days,
                 verification_url=f"{self.config.verifier_public_url}/",
             ),
         ]

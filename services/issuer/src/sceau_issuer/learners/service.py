@@ -510,6 +510,6 @@ def _achievement_name(credential: dict[str, Any]) -> BilingualText:
     achievement = subject.get("achievement") or {}
     name = achievement.get("name")
     if isinstance(name, dict):
-        return BilingualText(fr=str(name.get("fr", "")), en=str(name.get("en", "")))
+        return BilingualText.of(name)
     text = str(name or "")
     return BilingualText(fr=text, en=text)

@@ -82,6 +82,7 @@ class StatusService:
         kind: NotificationKind,
         reason: str,
         superseded_by: str | None = None,
+        note: str | None = None,
     ) -> list[Event]:
         now = utcnow()
         credential_id = f"urn:uuid:{doc['_id']}"
@@ -113,7 +114,9 @@ class StatusService:
                 valid_until=doc.get("valid_until"),
                 verification_url=f"{self._issuing.config.verifier_public_url}/",
                 reason_code=reason,
+                note=note,
                 superseded_by=superseded_by,
+                learner_page_url=self._issuing.learner_page_url(tenant.institution_id, doc["_id"]),
             ),
         ]
 
@@ -121,8 +124,8 @@ class StatusService:
         pinned = await self._issuing.achievements.pinned(
             tenant, doc["achievement_id"], int(doc["achievement_version"])
         )
-        name = pinned.engine.name
-        return {**doc, "achievement_name": {"fr": name.get("fr", ""), "en": name.get("en", "")}}
+        name = BilingualText.of(pinned.engine.name)
+        return {**doc, "achievement_name": {"fr": name.fr, "en": name.en}}
 
     async def change(
         self,
@@ -133,8 +136,13 @@ class StatusService:
         *,
         superseded_by: str | None = None,
         notify: bool = True,
+        note: str | None = None,
     ) -> dict[str, Any]:
-        """Apply one change; repeating a change already in effect is a no-op, not an error."""
+        """Apply one change; repeating a change already in effect is a no-op, not an error.
+
+        ``note`` (the institution's own words) is stored with the change, replacing the note
+        of an earlier change, and told to the learner with the reason.
+        """
         doc = await self._issuing.get(tenant.institution_id, credential_id)
         from_states, new_state, change, kind = TRANSITIONS[action]
         check_suspendable(doc, action)
@@ -150,10 +158,15 @@ class StatusService:
         if superseded_by and action == StatusAction.REVOKE:
             change, kind = StatusChange.REVOKED, NotificationKind.SUPERSEDED
         events = self._events(
-            tenant, await self._named(tenant, doc), change, kind, reason_text, superseded_by
+            tenant, await self._named(tenant, doc), change, kind, reason_text, superseded_by, note
         )
         at = utcnow()
-        values = {"status": new_state, "reason_code": reason_text, "status_changed_at": at}
+        values = {
+            "status": new_state,
+            "reason_code": reason_text,
+            "status_note": note,
+            "status_changed_at": at,
+        }
         if doc.get("status_alloc"):
             # Logged first: the list's rebuild finds every change without scanning credentials.
             await self._changes.record(str(doc["status_alloc"]), str(doc["_id"]), at)

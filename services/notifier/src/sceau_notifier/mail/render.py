@@ -34,6 +34,8 @@ class EmailKind(StrEnum):
     SHARED = "shared"
     #: Access receipt: one of the learner's share links was opened.
     SHARE_OPENED = "share-opened"
+    #: The achievement's follow-up survey, some days after issuance (R75).
+    SURVEY = "survey"
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ def build_context(
             cert_id=request.credential_id,
         ),
         "reason": reason,
+        "note": (request.note or "").strip() or None,
         "contact": contact,
         "contact_is_email": bool(contact and "@" in contact and " " not in contact),
         "superseded_by": request.superseded_by,
@@ -122,6 +125,7 @@ def build_context(
             format_date(request.share_expires_at, lang) if request.share_expires_at else None
         ),
         "opened_at": format_moment(request.opened_at, lang) if request.opened_at else None,
+        "survey_url": web_url(request.survey_url),
     }
 
 

@@ -11,6 +11,7 @@ from sceau_notifier.repository import DidDirectory
 from sceau_notifier.service.emails import EmailJob, EmailService
 from sceau_notifier.service.reminders import ReminderService
 from sceau_notifier.service.webhooks import WebhookEventType, WebhookService
+from sceau_notifier.webhooks.pseudonyms import CredentialPseudonyms
 from sceau_shared.events import (
     CredentialIssuedV1,
     CredentialStatusChangedV1,
@@ -34,6 +35,9 @@ class Intake:
     webhooks: WebhookService
     reminders: ReminderService
     dids: DidDirectory
+    #: Keyed names of credentials for verification webhooks; None while no webhook secret key
+    #: is set (then no endpoint can be registered either).
+    pseudonyms: CredentialPseudonyms | None = None
 
     async def notification_requests(
         self,
@@ -116,13 +120,17 @@ class Intake:
         if institution_id is None:
             _log.info("verification %s: issuer DID not one of ours", event.event_id)
             return
+        if self.pseudonyms is None:
+            _log.info("verification %s: no webhook secret key, no webhook", event.event_id)
+            return
         await self.webhooks.fan_out(
             event_id=event.event_id,
             institution_id=institution_id,
             event_type=WebhookEventType.VERIFICATION_COMPLETED,
             occurred_at=event.occurred_at,
             data={
-                "credential_id_hash": event.credential_id_hash,
+                # Keyed: the institution cannot hash its credential ids to find the learner.
+                "credential_id_hash": self.pseudonyms.of(institution_id, event.credential_id_hash),
                 "issuer_did": event.issuer_did,
                 "achievement_id": event.achievement_id,
                 "outcome": event.outcome.value,

@@ -1,9 +1,11 @@
-"""Expiry reminders: scheduled when a credential with ``valid_until`` is issued, sent when due.
+"""Expiry reminders and the follow-up survey: scheduled when a credential is issued, sent when due.
 
 Each reminder is one document keyed ``<source event id>.r<days before expiry>`` (``.r0`` is the
-notice on expiry), so a replayed event schedules nothing new. When a reminder is due the
-scheduler hands it to its channel under that same key — the e-mail ledger or the webhook ledger —
-whose atomic claim makes it go out once even if two schedulers or a restart pick it up.
+notice on expiry; ``.survey`` is the follow-up survey e-mail sent some days after issuance when the
+achievement has a survey link, R75), so a replayed event schedules nothing new. When a reminder
+is due the scheduler hands it to its channel under that same key — the e-mail ledger or the
+webhook ledger — whose atomic claim makes it go out once even if two schedulers or a restart pick
+it up.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ _log = logging.getLogger(__name__)
 
 EMAIL = "email"
 WEBHOOK = "webhook"
+SURVEY = "survey"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ def reminder_slots(
     if settings.on_expiry and valid_until > issued_at:
         slots.append(Slot(0, valid_until))
     return slots
+
+
+def survey_key(source_event_id: str) -> str:
+    """Unique key of the follow-up survey e-mail of one issuance."""
+    return f"{source_event_id}.survey"
 
 
 def reminder_key(source_event_id: str, days: int) -> str:
@@ -112,10 +120,11 @@ class ReminderService:
         return len(await self._repo.schedule(docs))
 
     async def schedule_email(self, request: NotificationRequestedV1) -> int:
-        """Schedule the learner's reminders for an issued credential that expires."""
+        """Schedule the learner's expiry reminders and follow-up survey for an issuance."""
+        scheduled = await self._schedule_survey(request) if request.survey_url else 0
         if request.valid_until is None:
-            return 0
-        return await self._schedule(
+            return scheduled
+        return scheduled + await self._schedule(
             channel=EMAIL,
             source_event_id=str(request.event_id),
             credential_id=request.credential_id,
@@ -124,6 +133,26 @@ class ReminderService:
             valid_until=request.valid_until,
             payload=request.model_dump_json(),
         )
+
+    async def _schedule_survey(self, request: NotificationRequestedV1) -> int:
+        after = request.survey_after_days or self._settings.survey_after_days
+        key = survey_key(str(request.event_id))
+        doc: dict[str, Any] = {
+            "_id": f"{EMAIL}:{key}",
+            "key": key,
+            "channel": EMAIL,
+            "kind": SURVEY,
+            "days": -after,
+            "due_at": request.issued_at + timedelta(days=after),
+            "valid_until": request.valid_until,
+            "credential_id": request.credential_id,
+            "institution_id": request.institution_id,
+            "source_event_id": str(request.event_id),
+            "status": "scheduled",
+            "payload": request.model_dump_json(),
+            "created_at": self._clock(),
+        }
+        return len(await self._repo.schedule([doc]))
 
     async def schedule_webhook(self, event: CredentialIssuedV1) -> int:
         """Schedule the institution's ``credential.expiring`` webhooks."""
@@ -150,6 +179,17 @@ class ReminderService:
         jobs: list[EmailJob] = []
         handed: list[str] = []
         for doc in due:
+            if doc.get("kind") == SURVEY:
+                jobs.append(
+                    EmailJob(
+                        key=doc["key"],
+                        request=NotificationRequestedV1.model_validate_json(doc["payload"]),
+                        kind=EmailKind.SURVEY,
+                        source_event_id=doc["source_event_id"],
+                    )
+                )
+                handed.append(doc["_id"])
+                continue
             left = days_left(doc["valid_until"], now)
             if doc["days"] > 0 and left == 0:
                 # The service was down past expiry: the "expires in N days" text would be false.

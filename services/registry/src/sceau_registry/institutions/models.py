@@ -32,6 +32,16 @@ CATEGORIES: Final = (
 )
 """The fixed list of institution categories (issue 5)."""
 
+APPROVALS: Final = (
+    "institutional-approval",
+    "ministry-approval",
+    "osap-eligible",
+    "sector-review",
+)
+"""Quality-assurance facts an institution may be registered with (R59): its programmes pass an
+institutional approval process, a ministry approves them (or they are OSAP-eligible), or a
+sector or industry body reviews them."""
+
 
 class Role(StrEnum):
     """What an accreditation scope lets an institution do."""
@@ -132,6 +142,11 @@ class Institution:
     history: tuple[StatusChange, ...]
     scopes: tuple[Scope, ...] = ()
     dids: tuple[str, ...] = ()
+    #: The languages it publishes in; bilingual (FR+EN required on publication) only when both
+    #: French and English are listed (R18). Registrations from before the field are FR+EN.
+    languages: tuple[str, ...] = ("fr", "en")
+    #: QA facts recorded at registration (values of :data:`APPROVALS`), shown to verifiers.
+    approvals: tuple[str, ...] = ()
     rev: int = 0
 
     @property

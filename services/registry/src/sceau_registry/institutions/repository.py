@@ -74,6 +74,8 @@ def institution_doc(inst: Institution) -> Document:
         "history": [_change_doc(c) for c in inst.history],
         "scopes": [_scope_doc(s) for s in inst.scopes],
         "dids": list(inst.dids),
+        "languages": list(inst.languages),
+        "approvals": list(inst.approvals),
         "status": inst.status.value,
         "rev": inst.rev,
     }
@@ -122,6 +124,8 @@ def institution_from(doc: Document) -> Institution:
             for s in doc.get("scopes") or ()
         ),
         dids=tuple(doc.get("dids") or ()),
+        languages=tuple(doc.get("languages") or ("fr", "en")),
+        approvals=tuple(doc.get("approvals") or ()),
         rev=int(doc.get("rev", 0)),
     )
 

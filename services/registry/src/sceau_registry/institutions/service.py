@@ -92,6 +92,7 @@ def registered_event(inst: Institution, *, producer: str) -> InstitutionRegister
         did_method=inst.did_method,
         hosted_did=hosted,
         contact_email=inst.contact_email,
+        languages=list(inst.languages),
     )
 
 
@@ -233,6 +234,8 @@ class GovernanceService:
                 ),
             ),
             dids=dids,
+            languages=tuple(request.languages),
+            approvals=tuple(dict.fromkeys(request.approvals)),
         )
         async with self._repaired_on_outage(institution_id):
             inserted = await self._institutions.insert(inst)

@@ -3,7 +3,7 @@
 The registry's host is taken from its public base URL, so a registry reached at
 ``http://127.0.0.1:8002`` hosts ``did:web:127.0.0.1%3A8002`` (its own DID, document at
 ``/.well-known/did.json``) and ``did:web:127.0.0.1%3A8002:institutions:<id>`` (an institution
-without its own domain, document at ``/institutions/<id>/did.json``), as CONTRACTS.md fixes.
+without its own domain, document at ``/institutions/<id>/did.json``), as docs/contracts.md fixes.
 """
 
 from __future__ import annotations

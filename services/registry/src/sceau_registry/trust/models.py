@@ -13,7 +13,7 @@ from sceau_shared.events import InstitutionStatus
 
 @dataclass(frozen=True)
 class IssuerAnswer:
-    """The answer to ``GET /v1/issuers/{did}`` (see CONTRACTS.md)."""
+    """The answer to ``GET /v1/issuers/{did}`` (see docs/contracts.md)."""
 
     did: str
     registered: bool
@@ -23,6 +23,8 @@ class IssuerAnswer:
     accredited_types: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
     name: dict[str, str] = field(default_factory=dict)
+    qa_body: str | None = None
+    approvals: list[str] = field(default_factory=list)
     key: KeyRecord | None = None
     key_valid_at: bool = False
 
@@ -46,6 +48,8 @@ class IssuerAnswer:
             "accredited_types": self.accredited_types,
             "roles": self.roles,
             "name": self.name,
+            "qa_body": self.qa_body,
+            "approvals": self.approvals,
             "key": key,
         }
 
@@ -75,6 +79,8 @@ def answer_for(
         accredited_types=institution.accredited_types_at(at),
         roles=institution.roles_at(at),
         name={"fr": institution.name_fr, "en": institution.name_en},
+        qa_body=institution.qa_body,
+        approvals=list(institution.approvals),
         key=key,
         key_valid_at=key.valid_at(at) if key is not None else False,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import ClassVar
 
@@ -34,6 +35,19 @@ class BilingualText(BaseModel):
 
     fr: str = ""
     en: str = ""
+
+    @classmethod
+    def of(cls, texts: Mapping[str, object]) -> BilingualText:
+        """French and English from a language map.
+
+        A text authored in neither (a foreign provider's ``es`` only) fills both, so an
+        e-mail or page in French or English still names the thing rather than showing a blank.
+        """
+        fr, en = texts.get("fr"), texts.get("en")
+        if not fr and not en:
+            other = next((v for v in texts.values() if isinstance(v, str) and v), "")
+            return cls(fr=other, en=other)
+        return cls(fr=str(fr or ""), en=str(en or ""))
 
 
 class InstitutionRegisteredV1(Event):

@@ -53,6 +53,9 @@ class NotificationRequestedV1(Event):
     verification_url: str | None = None
     reason_code: str | None = None
     reason: BilingualText | None = None
+    #: For status changes: the institution's own note on the change, as its staff wrote it (one
+    #: language; shown to the learner beside the reason).
+    note: str | None = Field(default=None, max_length=1000)
     superseded_by: str | None = None
     #: The learner's page for this credential (a short-lived bearer link).
     learner_page_url: str | None = None
@@ -64,3 +67,7 @@ class NotificationRequestedV1(Event):
     share_expires_at: AwareDatetime | None = None
     #: For ``share-opened``: when the link was opened.
     opened_at: AwareDatetime | None = None
+    #: For ``issued``: the achievement's follow-up survey (R75), e-mailed ``survey_after_days``
+    #: after issuance (the notifier's default when None).
+    survey_url: str | None = Field(default=None, max_length=2000)
+    survey_after_days: int | None = Field(default=None, ge=1, le=730)

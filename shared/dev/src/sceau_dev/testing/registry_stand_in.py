@@ -1,6 +1,6 @@
 """The registry's public HTTP contract served from memory, for tests and benchmarks.
 
-A :class:`RegistryStandIn` answers what a verifier asks the registry (CONTRACTS.md:
+A :class:`RegistryStandIn` answers what a verifier asks the registry (docs/contracts.md:
 ``GET /v1/status-lists/{id}`` with ETag/304, ``GET /v1/issuers/{did}?at=``, hosted did:web
 documents) for :class:`~sceau_dev.testing.credentials.Issuer` institutions, with a standing
 (accreditation timeline, key validity) per institution; :func:`serve` runs it (or any ASGI app)
