@@ -5,8 +5,12 @@ answers that from an index, but FerretDB 1.24 (SQLite) scans and parses every do
 collection — measured 1.8 s per look with 3,000 credentials — and entries stay in their documents
 as history, so the set only grows. For ``credentials`` and ``batch_chunks`` this relay is told
 which documents just received events (``notify``) and reads exactly those, by primary key. A
-full sweep (the base class's query) still runs at start-up and every ``sweep_interval_s``, so
-entries written by a process that died before relaying them are never lost.
+full sweep (the base class's query) runs at start-up, and every ``sweep_interval_s`` when one is
+set, so entries written by a process that died before relaying them are never lost: the process
+that replaces it (or any other that starts) finds them. The sweep reads every document of the
+collection, so by default it is not repeated while the process runs (issue 19: at 250,000
+credentials a periodic sweep held a cursor for minutes, during which FerretDB's SQLite log could
+not be checkpointed and every lookup slowed down).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class TargetedOutboxRelay(OutboxRelay):
         publisher: EventPublisher,
         *,
         sweep_interval_s: float | None,
+        sweeps: bool = True,
         lease_s: float = 30.0,
         lease_notified: bool = True,
         tracer_provider: TracerProvider | None = None,
@@ -69,9 +74,23 @@ class TargetedOutboxRelay(OutboxRelay):
         self._notified: deque[Any] = deque()
         self._lease_notified = lease_notified
         self._sweep_interval_s = sweep_interval_s
-        # Sweep at start-up; a relay without an interval never sweeps (another one does).
-        self._next_sweep = 0.0 if sweep_interval_s is not None else float("inf")
+        # Sweep at start-up (then every interval, when one is set); a relay with ``sweeps=False``
+        # never sweeps (another one of its pool does).
+        self._next_sweep = 0.0 if sweeps else float("inf")
+        # The start-up sweep skips documents still leased by a process that died; a second one,
+        # once such a lease has run out, picks them up.
+        self._startup_sweeps_left = 2
+        self._lease_s = lease_s
         self._sweeping = False
+
+    def _after_sweep(self) -> float:
+        """Seconds until the next sweep: the second start-up sweep, the interval, or never."""
+        self._startup_sweeps_left -= 1
+        if self._startup_sweeps_left > 0:
+            return self._lease_s + 5.0
+        if self._sweep_interval_s is not None:
+            return self._sweep_interval_s
+        return float("inf")
 
     def notify(self, document_id: Any) -> None:
         """A document of the collection just received outbox entries: relay it soon."""
@@ -88,8 +107,8 @@ class TargetedOutboxRelay(OutboxRelay):
         try:
             return sent + await super().drain_once()
         finally:
-            if self._sweeping and self._sweep_interval_s is not None:
-                self._next_sweep = time.monotonic() + self._sweep_interval_s
+            if self._sweeping:
+                self._next_sweep = time.monotonic() + self._after_sweep()
             self._sweeping = False
 
     async def _drain_notified(self) -> int:
@@ -163,14 +182,15 @@ class RelayPool:
         publisher: EventPublisher,
         *,
         size: int,
-        sweep_interval_s: float,
+        sweep_interval_s: float | None,
         tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.relays = [
             TargetedOutboxRelay(
                 collection,
                 publisher,
-                sweep_interval_s=sweep_interval_s if n == 0 else None,
+                sweep_interval_s=sweep_interval_s,
+                sweeps=n == 0,
                 tracer_provider=tracer_provider,
             )
             for n in range(size)

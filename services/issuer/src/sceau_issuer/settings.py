@@ -87,11 +87,13 @@ class IssuerSettings(StoringServiceSettings):
         le=32,
         description="Relays publishing batch chunk events in parallel (each chunk has one).",
     )
-    credentials_outbox_sweep_s: float = Field(
-        default=300.0,
+    credentials_outbox_sweep_s: float | None = Field(
+        default=None,
         gt=0,
-        description="Full scan of the credentials outbox (recovery after a crash); in between, "
-        "documents that received events are relayed by id.",
+        description="Repeat the full scan of the credentials and batch-chunk outboxes this often "
+        "(it always runs once at start-up: recovery after a crash). Unset by default: the scan "
+        "reads every credential, a cost that grows with the data; documents that received events "
+        "are relayed by id.",
     )
     small_cell_threshold: int = Field(
         default=5, ge=1, description="Report cells below this count are suppressed."
