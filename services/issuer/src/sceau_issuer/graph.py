@@ -20,6 +20,7 @@ from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.apikeys.service import ApiKeyService
 from sceau_issuer.issuing.batch_repository import BatchRepository
 from sceau_issuer.issuing.batches import BatchService, BatchWorker
+from sceau_issuer.issuing.group_commit import IssueCollector
 from sceau_issuer.issuing.idempotency_repository import IdempotencyRepository
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.issuing.service import IssuerConfig, IssuingService
@@ -135,6 +136,7 @@ class IssuerGraph:
     api_keys: ApiKeyService
     achievements: AchievementService
     issuing: IssuingService
+    collector: IssueCollector
     series: SeriesService
     batches: BatchService
     worker: BatchWorker
@@ -157,7 +159,8 @@ class IssuerGraph:
         return loops
 
     async def close(self) -> None:
-        """Stop the signer's worker processes."""
+        """Finish the issuing groups being written, then stop the signer's worker processes."""
+        await self.collector.close()
         self.signer.close()
 
 
@@ -278,6 +281,13 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         api_keys=ApiKeyService(repos.api_keys, vault),
         achievements=achievements,
         issuing=issuing,
+        collector=IssueCollector(
+            issuing,
+            sign_group=signer.sign_apart,
+            on_written=relays.credentials.notify_written,
+            window_s=settings.issue_group_window_s,
+            max_group=settings.issue_group_max,
+        ),
         series=series,
         batches=BatchService(
             repos.batches,

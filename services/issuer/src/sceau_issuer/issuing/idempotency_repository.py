@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+_DUPLICATE_KEY = 11000
 
 
 @dataclass(frozen=True)
@@ -52,14 +54,44 @@ class IdempotencyRepository:
         """Reserve the key; False when a concurrent call reserved it first."""
         try:
             await self._collection.insert_one(
-                {
-                    "_id": idem,
-                    "request_hash": request_hash,
-                    "credential_id": credential_id,
-                    "achievement_version": achievement_version,
-                    "created_at": at,
-                }
+                reservation_document(idem, request_hash, credential_id, achievement_version, at)
             )
         except DuplicateKeyError:
             return False
         return True
+
+    async def reserve_many(self, documents: list[dict[str, Any]]) -> set[int]:
+        """Reserve several keys in one unordered insert; return the positions already taken.
+
+        Each reservation is still its own unique-``_id`` insert (atomic on every store), so a
+        concurrent call that reserved one of the keys first makes only that position fail.
+        """
+        if not documents:
+            return set()
+        try:
+            await self._collection.insert_many(documents, ordered=False)
+        except BulkWriteError as exc:
+            taken = set()
+            for error in exc.details.get("writeErrors", []):
+                if error.get("code") != _DUPLICATE_KEY:
+                    raise
+                taken.add(int(error["index"]))
+            return taken
+        return set()
+
+    async def release(self, idem: str, credential_id: str) -> None:
+        """Drop a reservation made for ``credential_id`` by a call that was then refused."""
+        await self._collection.delete_one({"_id": idem, "credential_id": credential_id})
+
+
+def reservation_document(
+    idem: str, request_hash: str, credential_id: str, achievement_version: int, at: datetime
+) -> dict[str, Any]:
+    """The stored reservation of one key (``reserve`` and ``reserve_many`` write the same)."""
+    return {
+        "_id": idem,
+        "request_hash": request_hash,
+        "credential_id": credential_id,
+        "achievement_version": achievement_version,
+        "created_at": at,
+    }
