@@ -96,7 +96,7 @@ class TargetedOutboxRelay(OutboxRelay):
 
     async def drain_once(self) -> int:
         """Relay notified documents; once per sweep interval, also scan for forgotten ones."""
-        sent = await self._drain_written()
+        sent = await self.relay_written()
         sent += await self._drain_notified()
         self.published += sent
         self._sweeping = time.monotonic() >= self._next_sweep
@@ -109,7 +109,8 @@ class TargetedOutboxRelay(OutboxRelay):
                 self._next_sweep = time.monotonic() + self._sweep_interval_s
             self._sweeping = False
 
-    async def _drain_written(self) -> int:
+    async def relay_written(self) -> int:
+        """Publish the entries handed over by :meth:`notify_written`; return how many."""
         (collection,) = self._collections
         sent = 0
         while self._written:
