@@ -32,7 +32,8 @@ from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
-from issue import ACHIEVEMENT  # the benchmark's achievement (bench/ is on the path)
+from issue import ACHIEVEMENT, pids_named  # bench/ is on the path
+from procfs import cpu_seconds, tree_cpu_seconds
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient, monitoring
 
@@ -181,7 +182,8 @@ async def timed(
     published = relay.published
     COMMANDS.database, COMMANDS.on = database, True
     profile = cProfile.Profile() if args.profile else None
-    cpu, started = time.process_time(), time.perf_counter()
+    cpu, started = tree_cpu_seconds(os.getpid()), time.perf_counter()
+    ferret = sum(cpu_seconds(p) for p in pids_named("ferretdb"))
     if profile is not None:
         profile.enable()
     await asyncio.gather(*(client() for _ in range(args.clients)))
@@ -196,7 +198,8 @@ async def timed(
     if profile is not None:
         profile.disable()
         profile.dump_stats(args.profile)
-    cpu = time.process_time() - cpu
+    cpu = tree_cpu_seconds(os.getpid()) - cpu
+    ferret = sum(cpu_seconds(p) for p in pids_named("ferretdb")) - ferret
     COMMANDS.on = False
     ordered = sorted(latencies)
     total = sum(COMMANDS.seen.values())
@@ -205,7 +208,11 @@ async def timed(
         f"(events on Kafka after {drained:.2f} s), p50 {1000 * ordered[len(ordered) // 2]:.0f} "
         f"ms, p99 {1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]:.0f} ms"
     )
-    print(f"process CPU {1000 * cpu / args.count:.1f} ms per credential (HTTP client included)")
+    print(
+        f"CPU per credential: issuer {1000 * cpu / args.count:.1f} ms (process and signing "
+        f"workers, HTTP client included), FerretDB {1000 * ferret / args.count:.1f} ms "
+        "(the whole server: other clients included)"
+    )
     print(f"database commands: {total / args.count:.2f} per credential")
     for (name, collection), count in COMMANDS.seen.most_common():
         print(f"  {count / args.count:6.2f}  {name:<14} {collection}")
