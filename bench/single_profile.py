@@ -81,28 +81,22 @@ monitoring.register(COMMANDS)
 async def setup(graph: IssuerGraph, http: httpx.AsyncClient) -> tuple[dict[str, str], str]:
     """A registered, accredited institution, an API key and a published achievement."""
     institution = f"inst-{uuid.uuid4().hex[:8]}"
-    await graph.tenants.register(
-        InstitutionRegisteredV1(
-            producer="bench",
-            institution_id=institution,
-            legal_name={"fr": "Collège", "en": "College"},
-            category="college",
-            jurisdiction="CA-ON",
-            contact_email="registrar@college.example",
-        )
-    )
+    registered = {
+        "producer": "bench",
+        "institution_id": institution,
+        "legal_name": {"fr": "Collège", "en": "College"},
+        "category": "college",
+        "jurisdiction": "CA-ON",
+    }
+    await graph.tenants.register(InstitutionRegisteredV1.model_validate(registered))
     now = datetime.now(UTC)
+    every_type = AccreditationScope(
+        achievement_types=sorted(ACHIEVEMENT_TYPES), valid_from=now - timedelta(days=1)
+    )
+    accredited = {"institution_id": institution, "status": InstitutionStatus.ACTIVE}
     await graph.tenants.apply_accreditation(
         AccreditationChangedV1(
-            producer="registry",
-            institution_id=institution,
-            status=InstitutionStatus.ACTIVE,
-            scopes=[
-                AccreditationScope(
-                    achievement_types=sorted(ACHIEVEMENT_TYPES), valid_from=now - timedelta(days=1)
-                )
-            ],
-            effective_at=now,
+            producer="bench", scopes=[every_type], effective_at=now, **accredited
         )
     )
     token = (await graph.api_keys.create(institution, "bench", list(Scope))).token

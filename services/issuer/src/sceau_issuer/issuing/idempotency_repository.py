@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
-_DUPLICATE_KEY = 11000
+from sceau_issuer.issuing.repository import insert_new
 
 
 @dataclass(frozen=True)
@@ -66,18 +66,7 @@ class IdempotencyRepository:
         Each reservation is still its own unique-``_id`` insert (atomic on every store), so a
         concurrent call that reserved one of the keys first makes only that position fail.
         """
-        if not documents:
-            return set()
-        try:
-            await self._collection.insert_many(documents, ordered=False)
-        except BulkWriteError as exc:
-            taken = set()
-            for error in exc.details.get("writeErrors", []):
-                if error.get("code") != _DUPLICATE_KEY:
-                    raise
-                taken.add(int(error["index"]))
-            return taken
-        return set()
+        return await insert_new(self._collection, documents)
 
     async def release(self, idem: str, credential_id: str) -> None:
         """Drop a reservation made for ``credential_id`` by a call that was then refused."""
