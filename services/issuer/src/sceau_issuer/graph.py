@@ -242,7 +242,15 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         on_new_list=publisher.wake,
         progression=ProgressionRules(repos.series, holdings),
     )
-    series = SeriesService(repos.series, issuing, holdings)
+    # Single issues, and the series' overall credentials they complete, are written in groups.
+    collector = IssueCollector(
+        issuing,
+        sign_group=signer.sign_apart,
+        on_written=relays.credentials.notify_written,
+        window_s=settings.issue_group_window_s,
+        max_group=settings.issue_group_max,
+    )
+    series = SeriesService(repos.series, issuing, holdings, collector)
     learners = LearnerService(
         config=LearnerConfig(
             producer=SERVICE_NAME,
@@ -281,13 +289,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         api_keys=ApiKeyService(repos.api_keys, vault),
         achievements=achievements,
         issuing=issuing,
-        collector=IssueCollector(
-            issuing,
-            sign_group=signer.sign_apart,
-            on_written=relays.credentials.notify_written,
-            window_s=settings.issue_group_window_s,
-            max_group=settings.issue_group_max,
-        ),
+        collector=collector,
         series=series,
         batches=BatchService(
             repos.batches,

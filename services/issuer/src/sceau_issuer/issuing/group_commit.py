@@ -44,10 +44,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sceau_credentials.ob3 import Evidence
 from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import PinnedAchievement
 from sceau_issuer.issuing.dedupe import dedupe_key
@@ -76,6 +77,8 @@ class _Item:
     request: IssueRequest
     idempotency_key: str
     future: asyncio.Future[Result]
+    series_id: str | None = None
+    extra_evidence: Sequence[Evidence] = ()
 
     @property
     def idem(self) -> str:
@@ -131,10 +134,23 @@ class IssueCollector:
         self.groups = 0
         """Groups written so far (tests and benchmarks read it)."""
 
-    async def issue(self, tenant: Tenant, request: IssueRequest, *, idempotency_key: str) -> Result:
-        """Issue one credential as :meth:`IssuingService.issue` does, written with others."""
+    async def issue(
+        self,
+        tenant: Tenant,
+        request: IssueRequest,
+        *,
+        idempotency_key: str,
+        series_id: str | None = None,
+        extra_evidence: Sequence[Evidence] = (),
+    ) -> Result:
+        """Issue one credential as :meth:`IssuingService.issue` does, written with others.
+
+        ``series_id`` and ``extra_evidence`` are a series' overall credential's (its components).
+        """
         loop = asyncio.get_running_loop()
-        item = _Item(tenant, request, idempotency_key, loop.create_future())
+        item = _Item(
+            tenant, request, idempotency_key, loop.create_future(), series_id, extra_evidence
+        )
         self._queue.append(item)
         self._start(loop)
         assert self._arrived is not None  # noqa: S101 - set by _start
@@ -205,7 +221,11 @@ class IssueCollector:
             return
         try:
             result = await self._issuing.issue(
-                item.tenant, item.request, idempotency_key=item.idempotency_key
+                item.tenant,
+                item.request,
+                idempotency_key=item.idempotency_key,
+                series_id=item.series_id,
+                extra_evidence=item.extra_evidence,
             )
         except Exception as exc:  # noqa: BLE001 - handed to the request
             item.future.set_exception(exc)
@@ -287,7 +307,7 @@ class IssueCollector:
             [
                 reservation_document(
                     a.item.idem,
-                    request_fingerprint(a.item.request),
+                    request_fingerprint(a.item.request, series_id=a.item.series_id),
                     a.credential_id,
                     a.pinned.version,
                     at,
@@ -318,6 +338,8 @@ class IssueCollector:
                         profile=accepted.profile,
                         slot=slot,
                         idem=accepted.item.idem,
+                        series_id=accepted.item.series_id,
+                        extra_evidence=accepted.item.extra_evidence,
                         results=request.results,
                         evidence=request.evidence,
                         credits_earned=request.credits_earned,
