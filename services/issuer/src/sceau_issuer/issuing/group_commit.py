@@ -99,7 +99,7 @@ class _Accepted:
 
 
 class IssueCollector:
-    """Coalesces concurrent single issues into grouped writes (one group at a time per stage).
+    """Coalesces concurrent single issues into grouped writes (a few groups in flight).
 
     Args:
         issuing: the issuing mechanics and rules (drafts, events, slots, the one-by-one path).
@@ -128,7 +128,7 @@ class IssueCollector:
         self._max_group = max_group
         self._in_flight = groups_in_flight
         self._queue: list[_Item] = []
-        self._arrived: asyncio.Event | None = None
+        self._arrived = asyncio.Event()  # replaced, with the runner, in the running loop
         self._runner: asyncio.Task[None] | None = None
         self._groups: set[asyncio.Task[None]] = set()
         self.groups = 0
@@ -152,16 +152,12 @@ class IssueCollector:
             tenant, request, idempotency_key, loop.create_future(), series_id, extra_evidence
         )
         self._queue.append(item)
-        self._start(loop)
-        assert self._arrived is not None  # noqa: S101 - set by _start
+        if self._runner is None or self._runner.done():
+            self._arrived = asyncio.Event()
+            self._runner = loop.create_task(self._run(self._arrived), name="issue-collector")
         self._arrived.set()
         # The group goes on if this caller gives up: its retry is answered from what it stored.
         return await asyncio.shield(item.future)
-
-    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._runner is None or self._runner.done():
-            self._arrived = asyncio.Event()
-            self._runner = loop.create_task(self._run(), name="issue-collector")
 
     async def close(self) -> None:
         """Let the groups being written finish; refuse what has not started."""
@@ -177,13 +173,12 @@ class IssueCollector:
                 item.future.set_exception(RuntimeError("the issuer is stopping"))
         self._queue = []
 
-    async def _run(self) -> None:
-        assert self._arrived is not None  # noqa: S101 - set before the task starts
+    async def _run(self, arrived: asyncio.Event) -> None:
         slots = asyncio.Semaphore(self._in_flight)
         while True:
             while not self._queue:
-                self._arrived.clear()
-                await self._arrived.wait()
+                arrived.clear()
+                await arrived.wait()
             waited = slots.locked()
             await slots.acquire()
             if not waited and self._window_s > 0:
