@@ -16,7 +16,8 @@ group where the store allows it:
    (one grouped call per achievement);
 2. the idempotency reservations: one unordered ``insert_many`` of unique ``_id``s (atomic on every
    store), each position winning or losing on its own;
-3. the status slots: one ``allocate_many`` per list family (the batch path's claim run);
+3. the status slots, claimed while the keys are reserved: one ``allocate_many`` per list family
+   (the batch path's claim run; a key that lost leaves its slot unused, never set);
 4. signing, in the worker processes, one slice per worker (off the event loop);
 5. the credentials with their embedded outbox: one unordered ``insert_many``, each credential
    still protected by its derived ``_id``;
@@ -56,7 +57,7 @@ from sceau_issuer.issuing.idempotency_repository import reservation_document
 from sceau_issuer.issuing.schemas import IssueRequest
 from sceau_issuer.issuing.service import Draft, IssuingService, request_fingerprint
 from sceau_issuer.issuing.sign_jobs import Signed, SignJob
-from sceau_issuer.status.status_lists import list_format
+from sceau_issuer.status.status_lists import StatusSlot, list_format
 from sceau_issuer.tenants.accreditation import check_accredited
 from sceau_issuer.tenants.models import Tenant
 from sceau_shared.events import utcnow
@@ -199,9 +200,13 @@ class IssueCollector:
         self.groups += 1
         apart: list[_Item] = []
         try:
-            ready = await self._judge(group, apart)
-            ready = await self._reserve(ready, apart)
-            await self._sign(ready)
+            accepted = await self._judge(group, apart)
+            # The slots are claimed while the keys are reserved (one round trip less); a request
+            # whose key was used before leaves one slot unused (never set, never published).
+            ready, slots = await asyncio.gather(
+                self._reserve(accepted, apart), self._allocate(accepted)
+            )
+            await self._sign(ready, slots)
             await self._store(ready, apart)
         except Exception as exc:  # noqa: BLE001 - each waiting request gets the failure
             _log.exception("issuing group of %d failed", len(group))
@@ -313,34 +318,41 @@ class IssueCollector:
         apart.extend(a.item for n, a in enumerate(ready) if n in taken)
         return [a for n, a in enumerate(ready) if n not in taken]
 
-    async def _sign(self, ready: list[_Accepted]) -> None:
-        """Allocate the slots (one claim run per list family), draft and sign the group."""
-        issuing = self._issuing
+    async def _allocate(self, ready: list[_Accepted]) -> dict[str, StatusSlot]:
+        """The group's status slots by credential id: one claim run per list family."""
         families: dict[tuple[str, str], list[_Accepted]] = {}
         for accepted in ready:
             key = (accepted.item.tenant.institution_id, list_format(accepted.profile))
             families.setdefault(key, []).append(accepted)
+        slots: dict[str, StatusSlot] = {}
         for same in families.values():
             tenant, profile = same[0].item.tenant, same[0].profile
-            slots = await issuing.allocate_many(tenant, profile, len(same))
-            for accepted, slot in zip(same, slots, strict=True):
-                request = accepted.item.request
-                try:
-                    accepted.draft = issuing.draft(
-                        tenant=accepted.item.tenant,
-                        pinned=accepted.pinned,
-                        recipient=request.recipient,
-                        profile=accepted.profile,
-                        slot=slot,
-                        idem=accepted.item.idem,
-                        series_id=accepted.item.series_id,
-                        extra_evidence=accepted.item.extra_evidence,
-                        results=request.results,
-                        evidence=request.evidence,
-                        credits_earned=request.credits_earned,
-                    )
-                except Exception as exc:  # noqa: BLE001 - this request's own error
-                    accepted.item.future.set_exception(exc)
+            run = await self._issuing.allocate_many(tenant, profile, len(same))
+            slots.update((a.credential_id, slot) for a, slot in zip(same, run, strict=True))
+        return slots
+
+    async def _sign(self, ready: list[_Accepted], slots: dict[str, StatusSlot]) -> None:
+        """Draft and sign the group (in the signing processes)."""
+        issuing = self._issuing
+        for accepted in ready:
+            slot = slots[accepted.credential_id]
+            request = accepted.item.request
+            try:
+                accepted.draft = issuing.draft(
+                    tenant=accepted.item.tenant,
+                    pinned=accepted.pinned,
+                    recipient=request.recipient,
+                    profile=accepted.profile,
+                    slot=slot,
+                    idem=accepted.item.idem,
+                    series_id=accepted.item.series_id,
+                    extra_evidence=accepted.item.extra_evidence,
+                    results=request.results,
+                    evidence=request.evidence,
+                    credits_earned=request.credits_earned,
+                )
+            except Exception as exc:  # noqa: BLE001 - this request's own error
+                accepted.item.future.set_exception(exc)
         drafts = [(a, a.draft) for a in ready if a.draft is not None]
         jobs = [draft.job for _, draft in drafts]
         try:
