@@ -13,6 +13,7 @@ docs/mongodb-features.md ("Hot queries") lists the same names.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -148,6 +149,26 @@ async def issue_single(world: World) -> None:
     world.single = await _issue(world, world.modules[0], "ada@example.org", "k-single")
 
 
+async def issue_group(world: World) -> None:
+    """Concurrent issues written as groups, a repeated key and an already-held recipient in."""
+    graph, tenant = world.graph, await world.tenant()
+    calls = [(world.modules[0], f"group{n}@example.org", f"k-group{n}") for n in range(4)] + [
+        (world.modules[0], "group0@example.org", "k-group0"),  # the same key again: a replay
+        (world.modules[0], "ada@example.org", "k-group-held"),  # holds it already: 409
+    ]
+    outcomes = await asyncio.gather(
+        *(
+            graph.collector.issue(tenant, _request(a, email), idempotency_key=key)
+            for a, email, key in calls
+        ),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[-1], AlreadyIssued), outcomes[-1]
+    assert all(isinstance(o, tuple) for o in outcomes[:-1]), outcomes
+    relay = graph.relays.credentials
+    assert await relay.relay_written() >= 8  # the group's events, from memory, one marker insert
+
+
 async def issue_replay(world: World) -> None:
     again = await _issue(world, world.modules[0], "ada@example.org", "k-single")
     assert again["_id"] == world.single["_id"]
@@ -258,6 +279,13 @@ HOT_QUERIES: dict[str, HotQuery] = {
         "from (tenant, achievement, version, email); series_components._id = "
         "tenant|achievement#n; status_allocations._id = family/seq; claims by unique _id",
         issue_single,
+    ),
+    "issue group": HotQuery(
+        "POST /v1/credentials (requests in flight together: group commit)",
+        "idempotency, credentials: unordered inserts of unique _ids; status_allocations._id, "
+        "claims by unique _id; idempotency._id + credential_id (release after a collision); "
+        "outbox_published: one marker insert per group",
+        issue_group,
     ),
     "issue replay": HotQuery(
         "POST /v1/credentials (same Idempotency-Key)", "idempotency._id", issue_replay

@@ -24,6 +24,7 @@ from sceau_issuer.apikeys.service import ApiKeyService
 from sceau_issuer.credential_copies import CredentialCopies
 from sceau_issuer.issuing.batch_repository import BatchRepository
 from sceau_issuer.issuing.batches import BatchService, BatchWorker
+from sceau_issuer.issuing.group_commit import IssueCollector
 from sceau_issuer.issuing.idempotency_repository import IdempotencyRepository
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.issuing.service import IssuerConfig, IssuingService
@@ -154,6 +155,7 @@ class IssuerGraph:
     api_keys: ApiKeyService
     achievements: AchievementService
     issuing: IssuingService
+    collector: IssueCollector
     series: SeriesService
     batches: BatchService
     worker: BatchWorker
@@ -177,7 +179,8 @@ class IssuerGraph:
         return loops
 
     async def close(self) -> None:
-        """Stop the signer's worker processes."""
+        """Finish the issuing groups being written, then stop the signer's worker processes."""
+        await self.collector.close()
         self.signer.close()
 
 
@@ -259,7 +262,15 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         on_new_list=publisher.wake,
         progression=ProgressionRules(repos.series, holdings),
     )
-    series = SeriesService(repos.series, issuing, holdings)
+    # Single issues, and the series' overall credentials they complete, are written in groups.
+    collector = IssueCollector(
+        issuing,
+        sign_group=signer.sign_apart,
+        on_written=relays.credentials.notify_written,
+        window_s=settings.issue_group_window_s,
+        max_group=settings.issue_group_max,
+    )
+    series = SeriesService(repos.series, issuing, holdings, collector)
     learners = LearnerService(
         config=LearnerConfig(
             producer=SERVICE_NAME,
@@ -316,6 +327,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         api_keys=ApiKeyService(repos.api_keys, vault),
         achievements=achievements,
         issuing=issuing,
+        collector=collector,
         series=series,
         batches=BatchService(
             repos.batches,

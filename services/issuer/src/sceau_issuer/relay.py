@@ -26,9 +26,11 @@ from typing import Any
 from opentelemetry.trace import TracerProvider
 
 from sceau_shared.kafka import EventPublisher
-from sceau_shared.outbox import OutboxRelay
+from sceau_shared.outbox import OutboxRelay, waves
 
 _BUSY_RETRY_S = 1.0
+#: Publications of written entries sent together at most (as the shared relay does per wave).
+_IN_FLIGHT = 256
 
 #: A MongoDB collection with outbox entries. The relays only hand it to
 #: :class:`~sceau_shared.outbox.OutboxRelay`, which does the queries; the composition root
@@ -72,6 +74,9 @@ class TargetedOutboxRelay(OutboxRelay):
             tracer_provider=tracer_provider,
         )
         self._notified: deque[Any] = deque()
+        # Documents just inserted with these entries (grouped single issues): published from
+        # memory, marked with one insert for the whole group, never read back.
+        self._written: list[tuple[Any, list[dict[str, Any]]]] = []
         self._lease_notified = lease_notified
         self._sweep_interval_s = sweep_interval_s
         # Sweep at start-up (then every interval, when one is set); a relay with ``sweeps=False``
@@ -97,9 +102,21 @@ class TargetedOutboxRelay(OutboxRelay):
         self._notified.append(document_id)
         self.wake()
 
+    def notify_written(self, document_id: Any, entries: list[dict[str, Any]]) -> None:
+        """A document was just *inserted* with these outbox entries: publish them from memory.
+
+        Only for a new document (nothing else can have written to its outbox yet): the relay
+        publishes the entries of every document written since its last look together and
+        records them with one marker insert, instead of reading each document back and
+        marking it apart (two commands per credential; ~6 ms of FerretDB's CPU).
+        """
+        self._written.append((document_id, entries))
+        self.wake()
+
     async def drain_once(self) -> int:
         """Relay notified documents; once per sweep interval, also scan for forgotten ones."""
-        sent = await self._drain_notified()
+        sent = await self.relay_written()
+        sent += await self._drain_notified()
         self.published += sent
         self._sweeping = time.monotonic() >= self._next_sweep
         if self._sweeping and not self._recovered:
@@ -110,6 +127,30 @@ class TargetedOutboxRelay(OutboxRelay):
             if self._sweeping:
                 self._next_sweep = time.monotonic() + self._after_sweep()
             self._sweeping = False
+
+    async def relay_written(self) -> int:
+        """Publish the entries handed over by :meth:`notify_written`; return how many."""
+        (collection,) = self._collections
+        sent = 0
+        while self._written:
+            taken, self._written = self._written, []
+            entries = [
+                entry
+                for _, written in taken
+                for entry in written
+                if str(entry.get("event_id")) not in self._done
+            ]
+            try:
+                for wave in waves(entries):
+                    for start in range(0, len(wave), _IN_FLIGHT):
+                        sent += await self._publish_together(
+                            collection, wave[start : start + _IN_FLIGHT]
+                        )
+            except BaseException:
+                # Read back by id at the retry (what was published is marked and skipped).
+                self._notified.extend(document_id for document_id, _ in taken)
+                raise
+        return sent
 
     async def _drain_notified(self) -> int:
         # Notified documents by primary key, each read once under its lease (cheap on FerretDB).

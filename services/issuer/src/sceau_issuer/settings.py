@@ -68,6 +68,16 @@ class IssuerSettings(StoringServiceSettings):
     sign_workers: int = Field(
         default=2, ge=0, description="Processes signing batch credentials; 0 signs in-thread."
     )
+    issue_group_window_s: float = Field(
+        default=0.002,
+        ge=0,
+        le=1,
+        description="Single issues arriving within this window (or while the previous group is "
+        "being written) share their database writes (group commit).",
+    )
+    issue_group_max: int = Field(
+        default=64, ge=1, le=1000, description="Single issues written together at most."
+    )
     status_debounce_s: float = Field(
         default=1.0, ge=0, description="Changes within this window share one status list re-sign."
     )

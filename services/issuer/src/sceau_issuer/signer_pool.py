@@ -83,10 +83,28 @@ class Signer:
             return [await sign_one(job) for job in jobs]
         if self._pool is None:
             return await loop.run_in_executor(None, sign_jobs, jobs)
+        return await self._pooled(self._pool, jobs)
+
+    async def sign_apart(self, jobs: list[SignJob]) -> list[Signed]:
+        """Sign in order in the worker processes, however few the jobs (grouped single issues).
+
+        Single issues are signed together by the group collector
+        (``issuing/group_commit.py``): keeping that off the event loop leaves the loop to the
+        requests and the database round trips of the next group. Without a pool, on the loop.
+        """
+        if not jobs:
+            return []
+        if self._pool is None:
+            return [await sign_one(job) for job in jobs]
+        return await self._pooled(self._pool, jobs)
+
+    async def _pooled(self, pool: Executor, jobs: list[SignJob]) -> list[Signed]:
+        """One slice of ``jobs`` per worker process, results in order."""
+        loop = asyncio.get_running_loop()
         size = -(-len(jobs) // self._workers)
         slices = [jobs[i : i + size] for i in range(0, len(jobs), size)]
         parts = await asyncio.gather(
-            *(loop.run_in_executor(self._pool, sign_jobs, part) for part in slices)
+            *(loop.run_in_executor(pool, sign_jobs, part) for part in slices)
         )
         return [signed for part in parts for signed in part]
 

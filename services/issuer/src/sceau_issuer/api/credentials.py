@@ -67,7 +67,10 @@ async def issue_credential(
     caller: IssuerCaller,
 ) -> CredentialDetail:
     """Sign and store one credential; the learner is notified with a claim link."""
-    doc, replayed = await graph.issuing.issue(caller.tenant, body, idempotency_key=idempotency_key)
+    # Written together with the other issues in flight (issuing/group_commit.py).
+    doc, replayed = await graph.collector.issue(
+        caller.tenant, body, idempotency_key=idempotency_key
+    )
     if replayed:
         response.status_code = 200
     else:

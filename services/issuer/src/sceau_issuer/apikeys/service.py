@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from sceau_issuer.apikeys.repository import ApiKeyRepository
+from sceau_issuer.coalesced import CoalescedReads
 from sceau_issuer.errors import InvalidApiKey, MissingScope
 from sceau_issuer.vault import Vault
 from sceau_shared.errors import NotFound
@@ -69,6 +70,8 @@ class ApiKeyService:
     def __init__(self, repository: ApiKeyRepository, vault: Vault) -> None:
         self._repo = repository
         self._vault = vault
+        # Concurrent requests with one key share a lookup started after they arrived.
+        self._lookups = CoalescedReads(repository.get)
 
     async def create(self, institution_id: str, name: str, scopes: list[Scope]) -> CreatedKey:
         """Create a key; the returned token is the only copy of the secret."""
@@ -107,7 +110,7 @@ class ApiKeyService:
         if parsed is None:
             raise InvalidApiKey("invalid API key")
         key_id, secret = parsed
-        doc = await self._repo.get(key_id)
+        doc = await self._lookups.get(key_id)
         expected = doc.get("hash", "") if doc else "0" * 64
         valid = hmac.compare_digest(str(expected), self._vault.hash_api_key(secret))
         if doc is None or not valid or doc.get("revoked_at") is not None:

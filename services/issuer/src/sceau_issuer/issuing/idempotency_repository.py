@@ -13,6 +13,8 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from sceau_issuer.issuing.repository import insert_new
+
 
 @dataclass(frozen=True)
 class Reservation:
@@ -52,14 +54,33 @@ class IdempotencyRepository:
         """Reserve the key; False when a concurrent call reserved it first."""
         try:
             await self._collection.insert_one(
-                {
-                    "_id": idem,
-                    "request_hash": request_hash,
-                    "credential_id": credential_id,
-                    "achievement_version": achievement_version,
-                    "created_at": at,
-                }
+                reservation_document(idem, request_hash, credential_id, achievement_version, at)
             )
         except DuplicateKeyError:
             return False
         return True
+
+    async def reserve_many(self, documents: list[dict[str, Any]]) -> set[int]:
+        """Reserve several keys in one unordered insert; return the positions already taken.
+
+        Each reservation is still its own unique-``_id`` insert (atomic on every store), so a
+        concurrent call that reserved one of the keys first makes only that position fail.
+        """
+        return await insert_new(self._collection, documents)
+
+    async def release(self, idem: str, credential_id: str) -> None:
+        """Drop a reservation made for ``credential_id`` by a call that was then refused."""
+        await self._collection.delete_one({"_id": idem, "credential_id": credential_id})
+
+
+def reservation_document(
+    idem: str, request_hash: str, credential_id: str, achievement_version: int, at: datetime
+) -> dict[str, Any]:
+    """The stored reservation of one key (``reserve`` and ``reserve_many`` write the same)."""
+    return {
+        "_id": idem,
+        "request_hash": request_hash,
+        "credential_id": credential_id,
+        "achievement_version": achievement_version,
+        "created_at": at,
+    }

@@ -14,6 +14,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry
 
+_DUPLICATE_KEY = 11000
 SUMMARY_PROJECTION = {"document": 0, "outbox": 0, "outbox_lease_until": 0, "request_hash": 0}
 
 
@@ -53,6 +54,28 @@ class CredentialQuery:
         return query
 
 
+async def insert_new(
+    collection: AsyncCollection[dict[str, Any]], documents: list[dict[str, Any]]
+) -> set[int]:
+    """Insert documents with one unordered ``insert_many``; return the positions already taken.
+
+    Each document is still its own unique-key insert (atomic on every store): one taken by a
+    concurrent writer fails alone, as a duplicate-key write error naming its position.
+    """
+    if not documents:
+        return set()
+    try:
+        await collection.insert_many(documents, ordered=False)
+    except BulkWriteError as exc:
+        taken = set()
+        for error in exc.details.get("writeErrors", []):
+            if error.get("code") != _DUPLICATE_KEY:
+                raise
+            taken.add(int(error["index"]))
+        return taken
+    return set()
+
+
 class CredentialRepository:
     """Issued credentials; every read names the institution (tenant isolation)."""
 
@@ -81,18 +104,7 @@ class CredentialRepository:
 
     async def insert_many(self, docs: list[dict[str, Any]]) -> set[int]:
         """Insert credentials (unordered); return the positions refused as duplicates."""
-        if not docs:
-            return set()
-        try:
-            await self._collection.insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            duplicates = set()
-            for error in exc.details.get("writeErrors", []):
-                if error.get("code") != 11000:
-                    raise
-                duplicates.add(int(error["index"]))
-            return duplicates
-        return set()
+        return await insert_new(self._collection, docs)
 
     async def by_id(self, credential_id: str) -> dict[str, Any] | None:
         """Return a credential by id, whatever its tenant (internal use only)."""

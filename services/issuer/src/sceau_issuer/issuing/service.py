@@ -69,6 +69,15 @@ def fingerprint(data: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def request_fingerprint(
+    request: IssueRequest, supersedes: str | None = None, series_id: str | None = None
+) -> str:
+    """What an idempotency reservation of a single issue records (one-by-one and grouped)."""
+    return fingerprint(
+        {**request.model_dump(mode="json"), "supersedes": supersedes, "series": series_id}
+    )
+
+
 @dataclass
 class Draft:
     """A credential prepared for signing, and what is stored once it is signed."""
@@ -164,6 +173,10 @@ class IssuingService:
             ):
                 self._on_new_list()
         return [self._lists.slot(a) for a in allocations]
+
+    def credential_id(self, dedupe: str) -> str:
+        """The ``_id`` a credential with this dedupe key has (or will have)."""
+        return self._vault.credential_id(dedupe)
 
     @staticmethod
     def check_active(tenant: Tenant) -> None:
@@ -329,9 +342,7 @@ class IssuingService:
         a recipient who already holds this version is a 409 naming the existing credential.
         """
         idem = f"{tenant.institution_id}|{idempotency_key}"
-        body_hash = fingerprint(
-            {**request.model_dump(mode="json"), "supersedes": supersedes, "series": series_id}
-        )
+        body_hash = request_fingerprint(request, supersedes, series_id)
         # Independent reads go out together (each is a primary-key lookup; on FerretDB the
         # round trips, not the lookups, make up most of a single issue's time). Their answers
         # are then judged in the order the rules are written in.

@@ -17,6 +17,7 @@ from sceau_issuer.errors import (
     PrerequisiteMissing,
     SeriesNotFound,
 )
+from sceau_issuer.issuing.group_commit import IssueCollector
 from sceau_issuer.issuing.schemas import IssueRequest, RecipientInput
 from sceau_issuer.issuing.service import IssuingService
 from sceau_issuer.series.holdings import Holdings
@@ -32,11 +33,17 @@ class SeriesService:
     """Series of one issuer database; every query names the tenant."""
 
     def __init__(
-        self, repository: SeriesRepository, issuing: IssuingService, holdings: Holdings
+        self,
+        repository: SeriesRepository,
+        issuing: IssuingService,
+        holdings: Holdings,
+        collector: IssueCollector | None = None,
     ) -> None:
         self._repo = repository
         self._issuing = issuing
         self._holdings = holdings
+        # Overall credentials are issued like single issues: grouped with those in flight.
+        self._issue = collector.issue if collector is not None else issuing.issue
 
     async def create(self, tenant: Tenant, series: SeriesInput) -> dict[str, Any]:
         """Store a series after checking its achievements belong to this institution.
@@ -123,7 +130,7 @@ class SeriesService:
             for h in sorted(holdings, key=lambda h: str(h["achievement_id"]))
         ]
         try:
-            doc, replayed = await self._issuing.issue(
+            doc, replayed = await self._issue(
                 tenant,
                 request,
                 idempotency_key=f"series:{series_id}:{email_norm}",

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sceau_credentials.keys import SigningKey
+from sceau_issuer.coalesced import CoalescedReads
 from sceau_issuer.errors import InstitutionNotFound, KeyConflict, KeyNotFound
 from sceau_issuer.tenants.accreditation import Accreditation
 from sceau_issuer.tenants.dids import controller_for, signing_key
@@ -58,6 +59,8 @@ class TenantService:
         self._producer = producer
         self._registry_public_url = registry_public_url
         self._keys: dict[tuple[str, str, str], SigningKey] = {}
+        # Every request reads its tenant: concurrent ones share a read started after they asked.
+        self._lookups = CoalescedReads(repository.get)
 
     def _new_key(
         self,
@@ -130,7 +133,7 @@ class TenantService:
 
     async def get(self, institution_id: str) -> Tenant:
         """Return a tenant or raise :class:`InstitutionNotFound`."""
-        tenant = await self._repo.get(institution_id)
+        tenant = await self._lookups.get(institution_id)
         if tenant is None:
             raise InstitutionNotFound(f"institution {institution_id!r} is not a tenant here")
         return tenant

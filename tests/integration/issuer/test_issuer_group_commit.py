@@ -1,0 +1,219 @@
+"""Group commit of single issues: concurrent requests share writes, never answers or errors.
+
+``POST /v1/credentials`` goes through the issuer's ``IssueCollector`` (issuing/group_commit.py):
+requests in flight together are written as one group. Each must still get its own answer
+(201, replay 200, 409, 422, 404, 403...), nothing may be issued twice, and a group that fails
+half-way must leave nothing a retry cannot finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+from issuer_support import ALL_TYPES, IssuerHarness, consume, micro, scope
+
+from sceau_issuer.issuing.group_commit import IssueCollector
+from sceau_issuer.issuing.schemas import IssueRequest, RecipientInput
+from sceau_issuer.issuing.sign_jobs import Signed, SignJob
+from sceau_shared.events import AccreditationScope, NotificationRequestedV1
+
+pytestmark = pytest.mark.integration
+
+
+async def _setup(harness: IssuerHarness) -> tuple[str, dict[str, str], str]:
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    return institution, headers, await harness.published(headers, micro())
+
+
+async def _together(
+    harness: IssuerHarness, headers: dict[str, str], calls: list[tuple[str, str, str]]
+) -> list[httpx.Response]:
+    """Send ``(achievement, email, key)`` issues at once (they land in the same groups)."""
+    return list(
+        await asyncio.gather(
+            *(harness.issue(headers, a, email, key=key) for a, email, key in calls)
+        )
+    )
+
+
+async def test_concurrent_issues_are_written_in_groups(harness: IssuerHarness) -> None:
+    _, headers, achievement = await _setup(harness)
+    before = harness.svc.collector.groups
+    answers = await _together(
+        harness, headers, [(achievement, f"l{n}@example.org", f"k{n}") for n in range(24)]
+    )
+    assert [a.status_code for a in answers] == [201] * 24, [a.text for a in answers]
+    ids = {a.json()["credential_id"] for a in answers}
+    assert len(ids) == 24
+    assert harness.svc.collector.groups - before < 24  # shared, not one group each
+    indexes = {
+        (e["statusListCredential"], e["statusListIndex"])
+        for a in answers
+        for e in a.json()["document"]["credentialStatus"]
+    }
+    assert len(indexes) == 48  # a slot each (revocation + suspension)
+    assert await harness.db["credentials"].count_documents({}) == 24
+    notified = await consume(harness.settings.kafka, NotificationRequestedV1, 24)
+    assert {f"urn:uuid:{i}" for i in ids} == {e.credential_id for e in notified}
+
+
+async def test_duplicates_inside_one_group(harness: IssuerHarness) -> None:
+    _, headers, achievement = await _setup(harness)
+    calls = [
+        (achievement, "twin@example.org", "same-key"),
+        (achievement, "twin@example.org", "same-key"),
+        (achievement, "twin@example.org", "same-key"),
+        (achievement, "held@example.org", "held-1"),
+        (achievement, "HELD@example.org", "held-2"),
+        *((achievement, f"ok{n}@example.org", f"ok{n}") for n in range(6)),
+    ]
+    answers = await _together(harness, headers, calls)
+    twins = answers[:3]
+    assert sorted(a.status_code for a in twins) == [200, 200, 201], [a.text for a in twins]
+    assert len({a.json()["credential_id"] for a in twins}) == 1
+    held = answers[3:5]
+    assert sorted(a.status_code for a in held) == [201, 409], [a.text for a in held]
+    issued = next(a for a in held if a.status_code == 201).json()["credential_id"]
+    assert next(a for a in held if a.status_code == 409).json()["credential_id"] == issued
+    assert [a.status_code for a in answers[5:]] == [201] * 6
+    assert await harness.db["credentials"].count_documents({}) == 8
+    # The refused key changed nothing: it can be used again for another recipient.
+    loser = "held-1" if held[0].status_code == 409 else "held-2"
+    reuse = await harness.issue(headers, achievement, "new@example.org", key=loser)
+    assert reuse.status_code == 201, reuse.text
+    mismatch = await harness.issue(headers, achievement, "other@example.org", key="same-key")
+    assert mismatch.status_code == 422
+
+
+async def test_one_failing_request_does_not_fail_the_others(harness: IssuerHarness) -> None:
+    institution, headers, achievement = await _setup(harness)
+    participation = await harness.published(
+        headers, micro(name={"fr": "Présence", "en": "Presence"}, achievement_type="Badge")
+    )
+    await harness.accredit(institution, *_scopes_without_badge())
+    calls = [
+        *((achievement, f"g{n}@example.org", f"g{n}") for n in range(5)),
+        ("no-such-achievement", "x@example.org", "missing"),
+        (participation, "y@example.org", "not-accredited"),
+    ]
+    answers = await _together(harness, headers, calls)
+    assert [a.status_code for a in answers[:5]] == [201] * 5, [a.text for a in answers]
+    assert answers[5].status_code == 404, answers[5].text
+    assert answers[6].status_code == 403, answers[6].text
+    assert await harness.db["credentials"].count_documents({}) == 5
+    # Refused requests reserved nothing.
+    assert await harness.db["idempotency"].count_documents({}) == 5
+
+
+def _scopes_without_badge() -> list[AccreditationScope]:
+    return [scope([t for t in ALL_TYPES if t != "Badge"])]
+
+
+def _requests(prefix: str, count: int, achievement: str) -> list[IssueRequest]:
+    return [
+        IssueRequest(
+            achievement_id=achievement,
+            recipient=RecipientInput(email=f"{prefix}{n}@example.org"),
+        )
+        for n in range(count)
+    ]
+
+
+async def test_a_group_failing_at_the_insert_is_finished_by_the_retries(
+    harness: IssuerHarness,
+) -> None:
+    """The store fails after the reservations and the signatures: retries issue each once."""
+    institution, _, achievement = await _setup(harness)
+    graph = harness.svc
+    tenant = await graph.tenants.get(institution)
+    credentials = graph.repositories.credentials
+    real_insert = credentials.insert_many
+    failures = {"left": 1}
+
+    async def failing_insert(docs: list[dict[str, Any]]) -> set[int]:
+        if failures["left"]:
+            failures["left"] -= 1
+            await real_insert(docs[: len(docs) // 2])  # half stored, then the store fails
+            raise ConnectionError("store went away")
+        return await real_insert(docs)
+
+    credentials.insert_many = failing_insert  # type: ignore[method-assign]
+    requests = _requests("crash", 6, achievement)
+    first = await asyncio.gather(
+        *(
+            graph.collector.issue(tenant, r, idempotency_key=f"c{n}")
+            for n, r in enumerate(requests)
+        ),
+        return_exceptions=True,
+    )
+    assert any(isinstance(o, ConnectionError) for o in first), first
+    retried = await asyncio.gather(
+        *(graph.collector.issue(tenant, r, idempotency_key=f"c{n}") for n, r in enumerate(requests))
+    )
+    ids = [doc["_id"] for doc, _ in retried]
+    assert len(set(ids)) == 6
+    for (doc, replayed), outcome in zip(retried, first, strict=True):
+        if not isinstance(outcome, BaseException):
+            assert replayed
+            assert outcome[0]["_id"] == doc["_id"]
+    assert await harness.db["credentials"].count_documents({}) == 6
+    # Every credential's events reach Kafka, the half stored before the failure included.
+    notified = await consume(harness.settings.kafka, NotificationRequestedV1, 6)
+    assert {e.credential_id for e in notified} == {f"urn:uuid:{i}" for i in ids}
+
+
+async def test_a_caller_giving_up_does_not_stop_its_group(harness: IssuerHarness) -> None:
+    institution, _, achievement = await _setup(harness)
+    graph = harness.svc
+    tenant = await graph.tenants.get(institution)
+    [request] = _requests("gone", 1, achievement)
+    abandoned = asyncio.create_task(graph.collector.issue(tenant, request, idempotency_key="gone"))
+    await asyncio.sleep(0)  # the request is queued for its group ...
+    abandoned.cancel()  # ... and its caller gives up (a timeout, a closed connection)
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+    # The abandoned call's group stores the credential; the retry is its replay.
+    doc, replayed = await graph.collector.issue(tenant, request, idempotency_key="gone")
+    assert replayed
+    assert await harness.db["credentials"].count_documents({}) == 1
+    assert doc["idem"] == f"{institution}|gone"
+
+
+async def test_a_signature_failing_fails_only_its_request(harness: IssuerHarness) -> None:
+    institution, _, achievement = await _setup(harness)
+    graph = harness.svc
+    tenant = await graph.tenants.get(institution)
+
+    async def sign_or_fail(jobs: list[SignJob]) -> list[Signed]:
+        if any(str(job.spec.recipient.email).startswith("bad") for job in jobs):
+            raise ValueError("cannot sign this one")
+        return await graph.signer.sign_apart(jobs)
+
+    collector = IssueCollector(
+        graph.issuing,
+        sign_group=sign_or_fail,
+        on_written=graph.relays.credentials.notify_written,
+        window_s=0.05,
+    )
+    requests = [*_requests("good", 4, achievement), *_requests("bad", 1, achievement)]
+    try:
+        outcomes = await asyncio.gather(
+            *(collector.issue(tenant, r, idempotency_key=f"s{n}") for n, r in enumerate(requests)),
+            return_exceptions=True,
+        )
+    finally:
+        await collector.close()
+    kinds = Counter(type(o).__name__ for o in outcomes)
+    assert kinds == Counter({"tuple": 4, "ValueError": 1}), outcomes
+    assert collector.groups == 1
+    # The failed request's reservation lets its retry issue it, once.
+    doc, replayed = await graph.collector.issue(tenant, requests[4], idempotency_key="s4")
+    assert not replayed
+    assert await harness.db["credentials"].count_documents({}) == 5
+    assert uuid.UUID(doc["_id"])
