@@ -33,9 +33,11 @@ ARG ENV_PREFIX
 ARG PORT
 RUN test -n "${ENV_PREFIX}" && test -n "${PORT}" \
     || { echo "build with --build-arg ENV_PREFIX=<settings prefix> --build-arg PORT=<http port> (see docker-compose.yml)" >&2; exit 1; }
-# DejaVu fonts (~1.5 MB): PDF documents embed DejaVu Sans (French accents, typographic quotes).
+# DejaVu fonts (~1.5 MB): PDF documents embed DejaVu Sans (French accents, typographic quotes);
+# Pango and HarfBuzz: WeasyPrint lays out and subsets the text of the PDF certificates with them.
 RUN apt-get update -qq \
     && apt-get install -y -qq --no-install-recommends fonts-dejavu-core \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin sceau
 COPY --from=build /app/.venv /app/.venv

@@ -76,3 +76,5 @@ def configure_logging(service: str, *, level: str = "INFO", json_output: bool = 
     root.setLevel(level.upper())
     # aiokafka is chatty about transient coordinator states; warnings are enough.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # WeasyPrint (the issuer's PDF certificates) logs every rendering step at INFO.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)

@@ -1,37 +1,34 @@
-"""The PDF certificate: bilingual, A4, real text, document language set, the signed file inside.
+"""The PDF certificate: bilingual, A4, tagged (PDF/UA-1), real text, the signed file inside.
 
-fpdf2 (pure Python) writes real text in an embedded DejaVu font (French accents, typographic
-quotes), sets the document language and title (shown as the window title: ViewerPreferences
-``DisplayDocTitle``), records the QR code's alternative text in the structure tree (a
-``Figure`` with ``Alt``) and lists headings in the outline; the signed credential travels as an
-embedded file (associated file "Source"), so the paper copy carries its own verifiable original.
+WeasyPrint renders a small HTML template (``templates/certificate.html``) with
+``pdf_variant="pdf/ua-1"``, which writes the structure tree from the HTML: ``section`` → ``Sect``,
+``h1``/``h2``/``h3`` → ``H1``/``H2``/``H3``, ``p`` → ``P``, the label/value table as
+``Table``/``TR``/``TH``/``TD`` (headers linked to their cells), the competencies as ``L``/``LI``,
+images as ``Figure`` with their ``alt`` as ``Alt``; every text run sits in a marked-content
+sequence bound to its element, and borders/backgrounds are marked as artifacts. It also sets the
+document language, the title shown as the window title (``DisplayDocTitle``), ``MarkInfo
+/Marked true`` and the PDF/UA identification in the XMP metadata.
 
-Not a tagged PDF in the PDF/UA sense yet: fpdf2 2.8.9 has no public API to tag text. Its
-structure tree is one flat ``Document`` element whose only public producers are images with
-``alt_text`` (``Figure``) and links; the text ``cell``/``multi_cell`` write is outside any
-marked-content sequence, so headings cannot be ``H1``/``H2`` nor paragraphs ``P``, the second
-language's part cannot carry its own ``Lang``, and decorative content cannot be marked as an
-artifact. The only way in today is fpdf2's private ``_marked_sequence``/``_add_marked_content``
-(``struct_type`` fixed to ``/Figure`` for the former, no nesting, and an error when a page
-break falls inside one), which fpdf2 documents as internal (py-pdf/fpdf2#355). The test
-``tests/unit/issuer/test_issuer_pdf_tagging.py`` states what is missing as a strict expected
-failure.
+WeasyPrint 70 does not carry an element's ``lang`` attribute into the structure tree, so
+:func:`_finish` (its public ``finisher`` hook) writes ``Lang`` on each language's ``Sect``, and
+marks the signed credential, attached as an embedded file, as the PDF's ``Source`` (associated
+file) so the paper copy carries its own verifiable original. Nothing is fetched while rendering:
+images are ``data:`` URLs and any other URL is refused.
 """
 
 from __future__ import annotations
 
-import io
+import base64
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from typing import Any
 
-from fpdf import FPDF, ViewerPreferences
+import pydyf
+from jinja2 import Environment, PackageLoader, select_autoescape
+from weasyprint import HTML, Attachment, Document, URLFetcher
 
 from sceau_issuer.learners.qr import qr_png
-
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
-FONT = "DejaVu"
 
 WORDS = {
     "fr": {
@@ -44,8 +41,9 @@ WORDS = {
         "issued": "Délivré le",
         "valid_until": "Valide jusqu'au",
         "credential_id": "Identifiant du titre",
-        "verify": "Vérifier ce titre : balayez le code QR ou ouvrez",
+        "verify": "Vérifier ce titre : balayez le code QR ou ouvrez :",
         "qr_alt": "Code QR menant à la vérification en ligne de ce titre",
+        "badge_alt": "Badge du titre",
         "attached": "Le titre signé (fichier vérifiable) est joint à ce PDF.",
     },
     "en": {
@@ -58,11 +56,18 @@ WORDS = {
         "issued": "Issued on",
         "valid_until": "Valid until",
         "credential_id": "Credential id",
-        "verify": "Verify this credential: scan the QR code or open",
+        "verify": "Verify this credential: scan the QR code or open:",
         "qr_alt": "QR code leading to this credential's online verification",
+        "badge_alt": "Credential badge",
         "attached": "The signed credential (verifiable file) is attached to this PDF.",
     },
 }
+LANG_TAGS = {"fr": "fr-CA", "en": "en-CA"}
+
+_ENV = Environment(
+    loader=PackageLoader("sceau_issuer.learners", "templates"),
+    autoescape=select_autoescape(["html"]),
+)
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class Certificate:
     credential_id: str = ""
     verify_url: str | None = None
     signed: dict[str, object] | str | None = None
+    badge_png: bytes | None = None
 
 
 def _date(moment: datetime | None, lang: str) -> str:
@@ -93,71 +99,12 @@ def _text(values: dict[str, str], lang: str) -> str:
     return values.get(lang) or values.get("fr") or values.get("en") or ""
 
 
-def render_pdf(cert: Certificate) -> bytes:
-    """The certificate as PDF bytes (learner's language first, then the other)."""
-    first = cert.language if cert.language in WORDS else "fr"
-    order = [first, "en" if first == "fr" else "fr"]
-    pdf = FPDF(format="A4")
-    pdf.set_lang("fr-CA" if first == "fr" else "en-CA")
-    pdf.set_title(f"{_text(cert.achievement, first)} — {_text(cert.institution, first)}")
-    pdf.set_author(_text(cert.institution, first))
-    pdf.set_subject(WORDS[first]["heading"])
-    pdf.set_creator("Sceau")
-    pdf.set_display_mode("fullwidth")
-    # Readers show the title (above), not the file name, as the window title.
-    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
-    regular, bold = FONT_DIR / "DejaVuSans.ttf", FONT_DIR / "DejaVuSans-Bold.ttf"
-    if not (regular.is_file() and bold.is_file()):
-        raise FileNotFoundError(
-            f"DejaVu fonts missing in {FONT_DIR}: install fonts-dejavu-core "
-            "(scripts/setup-fonts.sh)"
-        )
-    pdf.add_font(FONT, "", str(regular))
-    pdf.add_font(FONT, "B", str(bold))
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    for lang in order:
-        _section(pdf, cert, lang)
-    if cert.verify_url:
-        words = " / ".join(WORDS[lang]["verify"] for lang in order)
-        pdf.set_font(FONT, "", 9)
-        pdf.multi_cell(0, 5, f"{words} : {cert.verify_url}", new_x="LMARGIN", new_y="NEXT")
-        alt = " / ".join(WORDS[lang]["qr_alt"] for lang in order)
-        pdf.image(io.BytesIO(qr_png(cert.verify_url, scale=6)), w=40, alt_text=alt)
-    if cert.signed is not None:
-        pdf.set_font(FONT, "", 9)
-        attached = " / ".join(WORDS[lang]["attached"] for lang in order)
-        pdf.multi_cell(0, 5, attached, new_x="LMARGIN", new_y="NEXT")
-        body, name, mime = _attachment(cert)
-        pdf.embed_file(
-            bytes=body,
-            basename=name,
-            mime_type=mime,
-            desc="Signed credential / Titre signé",
-            associated_file_relationship="Source",
-        )
-    return bytes(pdf.output())
+def _png_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _attachment(cert: Certificate) -> tuple[bytes, str, str]:
-    short = cert.credential_id.removeprefix("urn:uuid:").split("-")[0]
-    if isinstance(cert.signed, str):
-        return cert.signed.encode(), f"credential-{short}.jwt", "application/vc+jwt"
-    text = json.dumps(cert.signed, ensure_ascii=False, indent=2)
-    return text.encode(), f"credential-{short}.json", "application/ld+json"
-
-
-def _section(pdf: FPDF, cert: Certificate, lang: str) -> None:
+def _part(cert: Certificate, lang: str) -> dict[str, Any]:
     words = WORDS[lang]
-    pdf.set_font(FONT, "B", 16)
-    pdf.start_section(f"{words['heading']} ({lang.upper()})")
-    pdf.multi_cell(0, 9, words["heading"], new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FONT, "B", 13)
-    pdf.multi_cell(0, 7, _text(cert.achievement, lang), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FONT, "", 10)
-    description = _text(cert.description, lang)
-    if description:
-        pdf.multi_cell(0, 5, description, new_x="LMARGIN", new_y="NEXT")
     rows = []
     if cert.learner_name:
         rows.append((words["awarded"], cert.learner_name))
@@ -168,16 +115,102 @@ def _section(pdf: FPDF, cert: Certificate, lang: str) -> None:
     if cert.valid_until:
         rows.append((words["valid_until"], _date(cert.valid_until, lang)))
     rows.append((words["credential_id"], cert.credential_id))
-    pdf.ln(2)
-    for label, value in rows:
-        pdf.set_font(FONT, "B", 10)
-        pdf.cell(45, 6, label)
-        pdf.set_font(FONT, "", 10)
-        pdf.multi_cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
-    if cert.competencies:
-        pdf.set_font(FONT, "B", 11)
-        pdf.multi_cell(0, 7, words["competencies"], new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(FONT, "", 10)
-        for competency in cert.competencies:
-            pdf.multi_cell(0, 5, f"• {_text(competency, lang)}", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(6)
+    return {
+        "lang": LANG_TAGS[lang],
+        "words": words,
+        "achievement": _text(cert.achievement, lang),
+        "description": _text(cert.description, lang),
+        "rows": rows,
+        "competencies": [_text(c, lang) for c in cert.competencies],
+    }
+
+
+def _html(cert: Certificate, order: list[str]) -> str:
+    first = order[0]
+    return _ENV.get_template("certificate.html").render(
+        lang=LANG_TAGS[first],
+        title=f"{_text(cert.achievement, first)} — {_text(cert.institution, first)}",
+        author=_text(cert.institution, first),
+        subject=WORDS[first]["heading"],
+        parts=[_part(cert, lang) for lang in order],
+        verify_url=cert.verify_url,
+        attached=cert.signed is not None,
+        qr=_png_url(qr_png(cert.verify_url, scale=6)) if cert.verify_url else None,
+        qr_alt=" / ".join(WORDS[lang]["qr_alt"] for lang in order),
+        badge=_png_url(cert.badge_png) if cert.badge_png else None,
+        badge_alt=" / ".join(
+            f"{WORDS[lang]['badge_alt']} : {_text(cert.achievement, lang)}"
+            if lang == "fr"
+            else f"{WORDS[lang]['badge_alt']}: {_text(cert.achievement, lang)}"
+            for lang in order
+        ),
+    )
+
+
+def _data_only() -> URLFetcher:
+    """A URL fetcher for inline ``data:`` URLs only: rendering never makes the issuer call out."""
+    return URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+
+
+def render_pdf(cert: Certificate) -> bytes:
+    """The certificate as tagged PDF/UA-1 bytes (learner's language first, then the other)."""
+    first = cert.language if cert.language in WORDS else "fr"
+    order = [first, "en" if first == "fr" else "fr"]
+    attachments = []
+    if cert.signed is not None:
+        body, name = _attachment(cert)
+        attachments.append(
+            Attachment(
+                string=body,
+                name=name,
+                description="Signed credential / Titre signé",
+                relationship="Source",
+            )
+        )
+    langs = [LANG_TAGS[lang] for lang in order]
+
+    def finish(document: Document, pdf: pydyf.PDF) -> None:
+        _finish(pdf, langs)
+
+    html = HTML(string=_html(cert, order), url_fetcher=_data_only())
+    out = html.write_pdf(pdf_variant="pdf/ua-1", attachments=attachments, finisher=finish)
+    return bytes(out or b"")  # no target given: WeasyPrint returns the bytes
+
+
+def _attachment(cert: Certificate) -> tuple[str, str]:
+    short = cert.credential_id.removeprefix("urn:uuid:").split("-")[0]
+    if isinstance(cert.signed, str):
+        return cert.signed, f"credential-{short}.jwt"
+    return json.dumps(cert.signed, ensure_ascii=False, indent=2), f"credential-{short}.json"
+
+
+def _finish(pdf: pydyf.PDF, langs: list[str]) -> None:
+    """Per-language ``Lang`` on each ``Sect``; the attachment as the ``Source`` associated file.
+
+    WeasyPrint lists each page's top-level elements in order under the ``Document`` element; a
+    language's section starts with its ``H1`` (a section split by a page break continues on the
+    next page as a ``Sect`` without one, and keeps the language of the one before).
+    """
+
+    def resolve(reference: bytes) -> Any:  # b"12 0 R"
+        return pdf.objects[int(reference.split()[0])]
+
+    root = resolve(pdf.catalog["StructTreeRoot"])
+    part = -1
+    for document in (resolve(ref) for ref in root["K"]):
+        for element in (resolve(ref) for ref in document["K"]):
+            if element.get("S") != "/Sect":
+                continue
+            first = element["K"][0] if element["K"] else None
+            if isinstance(first, bytes) and resolve(first).get("S") == "/H1":
+                part += 1
+            element["Lang"] = pydyf.String(langs[min(max(part, 0), len(langs) - 1)])
+    files = [
+        item
+        for item in pdf.objects
+        if isinstance(item, pydyf.Dictionary) and item.get("Type") == "/Filespec"
+    ]
+    for filespec in files:
+        filespec["AFRelationship"] = "/Source"
+    if files:
+        pdf.catalog["AF"] = pydyf.Array(filespec.reference for filespec in files)

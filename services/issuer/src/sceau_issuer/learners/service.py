@@ -338,6 +338,7 @@ class LearnerService:
         descriptions: dict[str, str] = {}
         competencies: list[dict[str, str]] = []
         hours: float | None = None
+        badge: bytes | None = None
         if self._achievements is not None:
             pinned = await self._achievements.pinned(
                 tenant, credential["achievement_id"], credential["achievement_version"]
@@ -346,6 +347,7 @@ class LearnerService:
             descriptions = dict(pinned.engine.description)
             competencies = [dict(c.name) for c in pinned.engine.competencies]
             hours = pinned.engine.hours
+            badge = inline_png(pinned.engine.image_url)
         else:
             name = _achievement_name(credential)
             names = {"fr": name.fr, "en": name.en}
@@ -373,6 +375,7 @@ class LearnerService:
             credential_id=f"urn:uuid:{ctx.credential_id}",
             verify_url=verify_url,
             signed=credential["document"],
+            badge_png=badge,
         )
 
     async def badge_image(self, ctx: LearnerContext) -> bytes | None:
