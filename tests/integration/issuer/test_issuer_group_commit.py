@@ -52,12 +52,10 @@ async def test_concurrent_issues_are_written_in_groups(harness: IssuerHarness) -
     ids = {a.json()["credential_id"] for a in answers}
     assert len(ids) == 24
     assert harness.svc.collector.groups - before < 24  # shared, not one group each
-    indexes = {
-        (e["statusListCredential"], e["statusListIndex"])
-        for a in answers
-        for e in a.json()["document"]["credentialStatus"]
-    }
-    assert len(indexes) == 48  # a slot each (revocation + suspension)
+    entries = [a.json()["document"]["credentialStatus"] for a in answers]
+    assert all(isinstance(e, dict) for e in entries)  # one status entry by default (issue 15)
+    indexes = {(e["statusListCredential"], e["statusListIndex"]) for e in entries}
+    assert len(indexes) == 24  # a slot each
     assert await harness.db["credentials"].count_documents({}) == 24
     notified = await consume(harness.settings.kafka, NotificationRequestedV1, 24)
     assert {f"urn:uuid:{i}" for i in ids} == {e.credential_id for e in notified}
@@ -217,3 +215,32 @@ async def test_a_signature_failing_fails_only_its_request(harness: IssuerHarness
     assert not replayed
     assert await harness.db["credentials"].count_documents({}) == 5
     assert uuid.UUID(doc["_id"])
+
+
+async def test_later_groups_do_not_inherit_the_first_requests_deadline(
+    settings: Any, mongo_client: Any
+) -> None:
+    """The collector starts from the first request but must not keep its database deadline.
+
+    Each request's MongoDB calls share one deadline (MONGO__REQUEST_TIMEOUT_S). A collector task
+    created in the first request's context carried that deadline into every later group: once it
+    had passed, every issue answered 503 (ExecutionTimeout) until the process restarted.
+    """
+    from asgi_lifespan import LifespanManager
+
+    from sceau_issuer.app import create_api
+
+    short = settings.model_copy(
+        update={"mongo": settings.mongo.model_copy(update={"request_timeout_s": 1.0})}
+    )
+    app = create_api(short)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://issuer.test") as http:
+            harness = IssuerHarness(app, http, short)
+            _, headers, achievement = await _setup(harness)
+            first = await harness.issue(headers, achievement, "first@example.org", key="d1")
+            assert first.status_code == 201, first.text
+            await asyncio.sleep(1.5)  # past the first request's deadline
+            later = await harness.issue(headers, achievement, "later@example.org", key="d2")
+            assert later.status_code == 201, later.text

@@ -83,8 +83,8 @@ async def test_learner_journey_in_the_browser(
         await page.get_by_role("button", name=create).click()
         await page.wait_for_load_state()
         assert await page.get_attribute("html", "lang") == lang
-        qr = "Code QR du lien" if lang == "fr" else "QR code of the link"
-        assert await page.get_by_role("img", name=f"{qr} : Employeur / Employer").count() == 1
+        qr = "Code QR du lien :" if lang == "fr" else "QR code of the link:"
+        assert await page.get_by_role("img", name=f"{qr} Employeur / Employer").count() == 1
         assert await page.locator("a[href*='/s/']").count() >= 1
         await _basics(page, lang)
         violations = await _serious_violations(browser, page.url)

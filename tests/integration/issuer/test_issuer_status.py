@@ -97,6 +97,7 @@ async def test_note_is_stored_and_sent_to_the_learner_with_their_page(
     """R81: the issuer's note travels with the change to the learner, with their page link."""
     institution = await harness.tenant()
     headers = await harness.api_key(institution)
+    await harness.turn_on_suspension(headers)  # the note is shown for a suspension too
     achievement = await harness.published(headers, micro())
     cid = (await harness.issue(headers, achievement, "note@example.org")).json()["credential_id"]
     note = "Plagiat constaté au module 2; contactez le registrariat."

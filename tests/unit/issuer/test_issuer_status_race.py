@@ -69,21 +69,31 @@ class Lists:
         return True
 
 
-LOGGED = datetime.now(UTC) - timedelta(seconds=1)
+def _logged() -> datetime:
+    """When the change was logged: a second ago, as seen by the test that runs now.
+
+    Not a module constant: taken at import, it would be minutes old by the time a long session
+    runs the test, past the publisher's grace for changes still in flight.
+    """
+    return datetime.now(UTC) - timedelta(seconds=1)
 
 
 class Changes:
     """One logged change (number 0) of ``cred-1`` on ``list-1``."""
 
+    def __init__(self, logged: datetime) -> None:
+        self.logged = logged
+
     async def since(self, alloc_id: str, number: int) -> list[LoggedChange]:
-        return [LoggedChange(0, "cred-1", LOGGED)][number:]
+        return [LoggedChange(0, "cred-1", self.logged)][number:]
 
     async def has_since(self, alloc_id: str, number: int) -> bool:
         return number == 0
 
 
 class Credentials:
-    def __init__(self, written: bool = True) -> None:
+    def __init__(self, logged: datetime, written: bool = True) -> None:
+        self.logged = logged
         self.written = written
 
     async def status_of(self, credential_id: str) -> dict[str, Any]:
@@ -93,7 +103,7 @@ class Credentials:
             "status_alloc": "list-1",
             "status": "revoked",
             "status_index": 7,
-            "status_changed_at": LOGGED,
+            "status_changed_at": self.logged,
         }
 
 
@@ -114,7 +124,7 @@ def publisher_for(lists: Lists, credentials: Credentials) -> StatusPublisher:
     return StatusPublisher(
         lists,  # type: ignore[arg-type]
         credentials,  # type: ignore[arg-type]
-        Changes(),  # type: ignore[arg-type]
+        Changes(credentials.logged),  # type: ignore[arg-type]
         Tenants(),  # type: ignore[arg-type]
         sign,
         producer="test",
@@ -126,7 +136,7 @@ def publisher_for(lists: Lists, credentials: Credentials) -> StatusPublisher:
 
 async def test_a_lost_version_race_is_published_again_on_top_of_the_winner() -> None:
     lists = Lists()
-    publisher = publisher_for(lists, Credentials())
+    publisher = publisher_for(lists, Credentials(_logged()))
     publisher.mark("list-1")
     assert await publisher.publish_pending() == 0  # lost the race to another replica
     assert await publisher.publish_pending() == 1  # done again, over the winner's version
@@ -138,7 +148,7 @@ async def test_a_change_in_flight_elsewhere_is_read_again() -> None:
     # cannot include it, so the list's position stays on that change for the next re-sign.
     lists = Lists()
     lists.races_lost = 0
-    credentials = Credentials(written=False)
+    credentials = Credentials(_logged(), written=False)
     publisher = publisher_for(lists, credentials)
     publisher.mark("list-1")
     assert await publisher.publish_pending() == 1

@@ -7,7 +7,8 @@ and noindex headers.
 
 from __future__ import annotations
 
-from typing import Annotated
+import dataclasses
+from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -30,6 +31,9 @@ router = APIRouter(prefix="/learn", tags=["learner"], dependencies=[Depends(reda
 
 Token = Annotated[str, Path(min_length=10, max_length=512)]
 Lang = Annotated[str | None, Query(pattern="^(fr|en)$")]
+Paper = Annotated[
+    Literal["a4", "letter"], Query(description="Paper size: A4, or North American letter")
+]
 MAX_FORM_BYTES = 4096
 
 
@@ -74,7 +78,13 @@ async def _page(
 ) -> HTMLResponse:
     tenant = await graph.tenants.get(ctx.institution_id)
     shares = await graph.learners.shares(ctx) if ctx.accepted else []
-    downloads = [{"href": f"/learn/{token}/credential.pdf", "text": TEXTS[lang]["download_pdf"]}]
+    downloads = [
+        {"href": f"/learn/{token}/credential.pdf", "text": TEXTS[lang]["download_pdf"]},
+        {
+            "href": f"/learn/{token}/credential.pdf?paper=letter",
+            "text": TEXTS[lang]["download_pdf_letter"],
+        },
+    ]
     if await graph.learners.badge_image(ctx) is not None:
         downloads.append({"href": f"/learn/{token}/badge.png", "text": TEXTS[lang]["download_png"]})
     declined = ctx.consent.get("state") == "declined"
@@ -240,10 +250,16 @@ async def email_share(
     responses={200: {"content": {"application/pdf": {}}, "description": "The PDF certificate"}},
     summary="The PDF certificate with the signed credential attached",
 )
-async def certificate_pdf(token: Token, request: Request, graph: GraphDep) -> Response:
-    """Bilingual A4 certificate; its QR code opens a share made for it (once accepted)."""
+async def certificate_pdf(
+    token: Token, request: Request, graph: GraphDep, paper: Paper = "a4"
+) -> Response:
+    """Bilingual certificate, A4 or US Letter (``?paper=letter``).
+
+    Its QR code opens a share made for it (once the credential is accepted).
+    """
     ctx = await _context(token, request, graph)
-    body = render_pdf(await graph.learners.certificate(ctx))
+    certificate = dataclasses.replace(await graph.learners.certificate(ctx), paper=paper)
+    body = render_pdf(certificate)
     short = ctx.credential_id.split("-")[0]
     return Response(
         body,

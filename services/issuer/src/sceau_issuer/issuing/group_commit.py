@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -80,6 +81,9 @@ class _Item:
     future: asyncio.Future[Result]
     series_id: str | None = None
     extra_evidence: Sequence[Evidence] = ()
+    # The request's context (its trace; its database deadline): the group writes in a context of
+    # its own, and builds this request's events, or answers it one by one, in this one.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
 
     @property
     def idem(self) -> str:
@@ -155,7 +159,12 @@ class IssueCollector:
         self._queue.append(item)
         if self._runner is None or self._runner.done():
             self._arrived = asyncio.Event()
-            self._runner = loop.create_task(self._run(self._arrived), name="issue-collector")
+            # A context of its own: created from the first request's, the collector would carry
+            # that request's trace into every later group and its database deadline (10 s,
+            # sceau_shared.http.deadline) into every later write.
+            self._runner = loop.create_task(
+                self._run(self._arrived), name="issue-collector", context=contextvars.Context()
+            )
         self._arrived.set()
         # The group goes on if this caller gives up: its retry is answered from what it stored.
         return await asyncio.shield(item.future)
@@ -213,8 +222,15 @@ class IssueCollector:
             for item in group:
                 if not item.future.done() and item not in apart:
                     item.future.set_exception(exc)
-        # The requests that left the group are answered one by one, now that it is written.
-        await asyncio.gather(*(self._one_by_one(item) for item in apart))
+        # The requests that left the group are answered one by one, now that it is written, each
+        # in its own request's context.
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(
+                loop.create_task(self._one_by_one(item), context=item.context.copy())
+                for item in apart
+            )
+        )
 
     async def _one_by_one(self, item: _Item) -> None:
         if item.future.done():
@@ -377,7 +393,10 @@ class IssueCollector:
         issuing = self._issuing
         signed = [(a, a.draft) for a in ready if a.draft is not None]
         for accepted, draft in signed:
-            events = issuing.events(accepted.item.tenant, accepted.pinned, draft.doc)
+            # Built in the request's context: the events carry its trace, not the group's.
+            events = accepted.item.context.copy().run(
+                issuing.events, accepted.item.tenant, accepted.pinned, draft.doc
+            )
             accepted.stored = {**draft.doc, "outbox": [outbox_entry(e) for e in events]}
         try:
             duplicates = await issuing.credentials.insert_many([a.stored for a, _ in signed])

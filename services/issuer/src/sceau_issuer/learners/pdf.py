@@ -1,4 +1,4 @@
-"""The PDF certificate: bilingual, A4, tagged (PDF/UA-1), real text, the signed file inside.
+"""The PDF certificate: bilingual, A4 or Letter, tagged (PDF/UA-1), real text, its signed file.
 
 WeasyPrint renders a small HTML template (``templates/certificate.html``) with
 ``pdf_variant="pdf/ua-1"``, which writes the structure tree from the HTML: ``section`` → ``Sect``,
@@ -87,6 +87,12 @@ class Certificate:
     verify_url: str | None = None
     signed: dict[str, object] | str | None = None
     badge_png: bytes | None = None
+    paper: str = "a4"
+    """``a4`` or ``letter`` (North American paper), the CSS page size of the certificate."""
+
+
+PAPER_SIZES: dict[str, str] = {"a4": "A4", "letter": "letter"}
+"""The paper sizes a learner can ask for (CSS ``@page`` size keywords)."""
 
 
 def _date(moment: datetime | None, lang: str) -> str:
@@ -133,6 +139,7 @@ def _html(cert: Certificate, order: list[str]) -> str:
         author=_text(cert.institution, first),
         subject=WORDS[first]["heading"],
         parts=[_part(cert, lang) for lang in order],
+        page_size=PAPER_SIZES[cert.paper],
         verify_url=cert.verify_url,
         attached=cert.signed is not None,
         qr=_png_url(qr_png(cert.verify_url, scale=6)) if cert.verify_url else None,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import zlib
@@ -188,7 +189,10 @@ class EmailService:
         if not work:
             return
         await self._inflight.acquire()
-        task = asyncio.create_task(self._send_all(work))
+        # A context of its own: the batch outlives this event's handling, whose database deadline
+        # (KAFKA__HANDLER_DEADLINE_S) must not cut a slow relay's batch short; each e-mail's span
+        # takes its parent from the trace stored with its record.
+        task = asyncio.create_task(self._send_all(work), context=contextvars.Context())
         self._tasks.add(task)
         task.add_done_callback(self._batch_done)
 
