@@ -79,7 +79,12 @@ class IssuerSettings(StoringServiceSettings):
         default=64, ge=1, le=1000, description="Single issues written together at most."
     )
     status_debounce_s: float = Field(
-        default=1.0, ge=0, description="Changes within this window share one status list re-sign."
+        default=0.25,
+        ge=0,
+        description="While changes keep coming, a list is re-signed at most once per this window "
+        "(a change after a quiet period is published at once). A re-sign reads only the changes "
+        "since the previous one, so a short window costs little; it bounds how late a revocation "
+        "made during a stream of changes is published.",
     )
     status_poll_s: float = Field(
         default=60.0,
