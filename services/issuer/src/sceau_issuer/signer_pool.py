@@ -65,7 +65,10 @@ class Signer:
 
     async def sign_many(self, jobs: list[SignJob]) -> list[Signed]:
         """Sign in order; big lists go to the pool in one slice per worker."""
-        signed = await self._sign_many(jobs)
+        return await self._kept(jobs, await self._sign_many(jobs))
+
+    async def _kept(self, jobs: list[SignJob], signed: list[Signed]) -> list[Signed]:
+        """Hand every signed credential to ``copies`` (when set), whichever way it was signed."""
         if self._copies is not None:
             await self._copies.keep(
                 [
@@ -95,8 +98,8 @@ class Signer:
         if not jobs:
             return []
         if self._pool is None:
-            return [await sign_one(job) for job in jobs]
-        return await self._pooled(self._pool, jobs)
+            return await self._kept(jobs, [await sign_one(job) for job in jobs])
+        return await self._kept(jobs, await self._pooled(self._pool, jobs))
 
     async def _pooled(self, pool: Executor, jobs: list[SignJob]) -> list[Signed]:
         """One slice of ``jobs`` per worker process, results in order."""
