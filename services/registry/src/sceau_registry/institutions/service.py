@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
@@ -44,6 +45,10 @@ from sceau_shared.transient import is_transient
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 REPAIR_INTERVAL_S = 2.0
+
+#: How long a queued institution that is not (yet) stored stays queued: a write that met an
+#: outage may be applied by the server when it resumes, after the repair's first look.
+REPAIR_GRACE_S = 120.0
 
 _log = logging.getLogger(__name__)
 
@@ -172,7 +177,7 @@ class GovernanceService:
         self._on_change = on_change
         self._clock = clock
         # Institutions whose audit entries and events may be missing (a write met an outage).
-        self._unrecorded: dict[str, None] = {}
+        self._unrecorded: dict[str, float] = {}  # institution -> when queued (monotonic)
         self._repair_wakeup = asyncio.Event()
 
     def _now(self) -> datetime:
@@ -371,7 +376,7 @@ class GovernanceService:
             raise
 
     def _queue_repair(self, institution_id: str) -> None:
-        self._unrecorded[institution_id] = None
+        self._unrecorded.setdefault(institution_id, time.monotonic())
         self._repair_wakeup.set()
 
     @property
@@ -382,9 +387,13 @@ class GovernanceService:
     async def repair(self) -> int:
         """Write what queued institutions' histories call for; return how many were repaired."""
         repaired = 0
-        for institution_id in list(self._unrecorded):
+        for institution_id, queued_at in list(self._unrecorded.items()):
             async with self._lock:
                 inst = await self._institutions.get(institution_id)
+                if inst is None and time.monotonic() - queued_at < REPAIR_GRACE_S:
+                    # Not stored, or not yet: the write that met the outage may still be applied
+                    # (a paused server resumes the requests it had received). Look again later.
+                    continue
                 if inst is not None:
                     await self._audit.record_for(inst)
                     await self._events.add(events_of(inst, producer=self._producer))
