@@ -68,11 +68,7 @@ def derive(
     if "evidence" in withheld:
         credential.pop("evidence", None)
     credential["id"] = new_id
-    issuer = credential.get("issuer")
-    if isinstance(issuer, dict):
-        issuer["id"] = issuer_did
-    else:
-        credential["issuer"] = issuer_did
+    set_issuer(credential, issuer_did)
     note = f"Copie partagée de / shared copy of {original_id}"
     if withheld:
         note += f" (retiré / withheld: {', '.join(withheld)})"
@@ -86,3 +82,16 @@ def original_id_of(derived_credential: dict[str, Any]) -> str | None:
     if not isinstance(description, str) or "urn:uuid:" not in description:
         return None
     return "urn:uuid:" + description.split("urn:uuid:", 1)[1].split()[0]
+
+
+def set_issuer(credential: dict[str, Any], issuer_did: str) -> None:
+    """Name ``issuer_did`` as the issuer, keeping an issuer profile object if there is one.
+
+    A copy re-signed now (a share's derived credential, a wallet's holder-bound copy) is signed
+    by the institution's current key, whose DID must be the issuer's.
+    """
+    issuer = credential.get("issuer")
+    if isinstance(issuer, dict):
+        issuer["id"] = issuer_did
+    else:
+        credential["issuer"] = issuer_did

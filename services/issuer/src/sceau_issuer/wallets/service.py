@@ -32,7 +32,7 @@ from sceau_credentials.keys import SigningKey
 from sceau_credentials.ob3 import validate_for_signing
 from sceau_issuer.errors import ConsentRequired, WalletOfferNotFound
 from sceau_issuer.issuing.repository import CredentialRepository
-from sceau_issuer.learners.derived import unsigned_content
+from sceau_issuer.learners.derived import set_issuer, unsigned_content
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
 from sceau_issuer.wallets.holder_proof import verify_holder_proof
@@ -106,11 +106,7 @@ def bind_to_holder(
     if not isinstance(subject, dict):
         raise ValueError("the credential has no single credentialSubject object")
     subject["id"] = holder_did
-    issuer = credential.get("issuer")
-    if isinstance(issuer, dict):
-        issuer["id"] = issuer_did
-    else:
-        credential["issuer"] = issuer_did
+    set_issuer(credential, issuer_did)
     return credential
 
 
