@@ -84,6 +84,12 @@ DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
         NotificationRequestedV1,
     ),
     configure=configure,
+    # Everything the API does is stored in MongoDB first; events leave through outboxes.
+    answers_without={
+        "kafka": "credentials are issued, revoked and stored; their events (notifications, "
+        "status lists for the registry) are sent once it is back (outbox); new institutions "
+        "from the registry arrive late"
+    },
 )
 
 
