@@ -185,11 +185,25 @@ async def test_verification_is_routed_to_the_issuers_institution(
             )
         )
         await asyncio.sleep(1.0)
+        # Issue 18, item 10: a submission that only names the DID (its proof did not verify
+        # against the institution's key) is not the institution's: no webhook, no delivery.
+        await publisher.publish(
+            VerificationCompletedV1(
+                producer="tests",
+                credential_id_hash="cd" * 32,
+                issuer_did=did,
+                issuer_proven=False,
+                outcome=VerificationOutcome.NOT_VERIFIED,
+                failed_checks=["proof"],
+                verified_at=datetime.now(UTC),
+            )
+        )
         await publisher.publish(
             VerificationCompletedV1(
                 producer="tests",
                 credential_id_hash=PLAIN_HASH,
                 issuer_did=did,
+                issuer_proven=True,
                 outcome=VerificationOutcome.VERIFIED,
                 verified_at=datetime.now(UTC),
             )

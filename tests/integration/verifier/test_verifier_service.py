@@ -156,6 +156,7 @@ class TestVerifierService:
         event = VerificationCompletedV1.model_validate_json(record.value)
         assert event.credential_id_hash == hashlib.sha256(credential["id"].encode()).hexdigest()
         assert event.issuer_did == env.issuer.did
+        assert event.issuer_proven is True  # its proof verified against the issuer's key
         assert event.outcome == "verified"
         assert b"learner" not in record.value
         assert b"Alex" not in record.value
