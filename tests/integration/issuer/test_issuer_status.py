@@ -135,6 +135,17 @@ async def test_bulk_change_resigns_each_list_once(harness: IssuerHarness) -> Non
     await eventually(
         lambda: _lists_published(harness), timeout_s=30, message="status lists published"
     )
+    # Issue 18: an empty filter (or a status alone) selected every credential of the
+    # institution. It is refused, and nothing changes (the suspension below finds all six).
+    for empty in ({}, {"status": "active"}):
+        refused = await harness.http.post(
+            "/v1/credentials/status",
+            json={"action": "revoke", "reason_code": "issued-in-error", "filter": empty},
+            headers=headers,
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["errors"][0]["pointer"] == "/filter"
     before = await _lists_published(harness)
     bulk = await harness.http.post(
         "/v1/credentials/status",

@@ -18,6 +18,7 @@ from sceau_issuer.status.schemas import (
 )
 from sceau_issuer.status.suspension import check_suspendable
 from sceau_issuer.tenants.models import Tenant
+from sceau_shared.errors import InvalidInput
 from sceau_shared.events import (
     BilingualText,
     CredentialStatusChangedV1,
@@ -287,8 +288,13 @@ class StatusService:
 
 
 def _selection(tenant: Tenant, flt: CredentialFilter | None) -> CredentialQuery:
-    """The credentials a bulk change by filter is about (always the caller's own)."""
-    flt = flt or CredentialFilter()
+    """The credentials a bulk change by filter is about (always the caller's own).
+
+    No filter is not "everything": a bulk change names its credentials or a filter that
+    selects (:class:`CredentialFilter` refuses an empty one).
+    """
+    if flt is None:
+        raise InvalidInput("give credential_ids or a filter")
     return CredentialQuery(
         institution_id=tenant.institution_id,
         achievement_id=flt.achievement_id,
