@@ -164,6 +164,53 @@ async def test_silent_receiver_dead_letters_then_operator_replays(
         assert again.status_code == 409
 
 
+async def test_a_disabled_endpoint_gets_no_queued_delivery(
+    kafka_settings: KafkaSettings,
+    mongo_settings: MongoSettings,
+    smtp_sink: SmtpSink,
+    receiver: Receiver,
+    publisher: EventPublisher,
+    unique_id: str,
+) -> None:
+    """Issue 18: a delivery queued before the endpoint was disabled was still sent to it."""
+    receiver.behaviour = lambda n: 503 if n == 1 else 204
+    settings = make_settings(kafka_settings, mongo_settings, smtp_sink, group=f"n-{unique_id}")
+    slow_retry = settings.webhooks.retry.model_copy(update={"base_delay_s": 2.0, "jitter": 0.0})
+    settings = settings.model_copy(
+        update={"webhooks": settings.webhooks.model_copy(update={"retry": slow_retry})}
+    )
+    async with running(settings) as app:
+        endpoint = await register(app, receiver.url, ["credential.issued"])
+        event = issued()
+        await publisher.publish(event)
+        await eventually(lambda: len(receiver.requests) >= 1)  # failed once: retry queued
+        disabled = await app.client.patch(
+            f"/v1/institutions/{INSTITUTION}/webhooks/{endpoint['id']}",
+            headers=app.auth,
+            json={"enabled": False},
+        )
+        assert disabled.status_code == 200, disabled.text
+        key = f"msg_{event.event_id.hex}:{endpoint['id']}"
+
+        async def given_up() -> dict[str, object] | None:
+            resp = await app.client.get(f"/v1/deliveries/{key}", headers=app.auth)
+            body: dict[str, object] = resp.json()
+            return body if body.get("status") == "failed" else None
+
+        view = await eventually(given_up)
+        assert view["last_error"] == "endpoint disabled"
+        assert len(receiver.requests) == 1
+        # Enabled again, the operator can replay it.
+        await app.client.patch(
+            f"/v1/institutions/{INSTITUTION}/webhooks/{endpoint['id']}",
+            headers=app.auth,
+            json={"enabled": True},
+        )
+        replayed = await app.client.post(f"/v1/deliveries/{key}/replay", headers=app.auth)
+        assert replayed.status_code == 202
+        await eventually(lambda: len(receiver.requests) >= 2)
+
+
 PLAIN_HASH = hashlib.sha256(b"urn:uuid:0b6c3d0e-5f7a-4e21-8d9c-1a2b3c4d5e6f").hexdigest()
 
 
