@@ -276,3 +276,35 @@ async def test_events_and_audit_lost_in_a_crash_are_written_at_restart(
     assert sorted([d["_id"] async for d in db["events"].find({})]) == ids  # same event ids
     assert await db["audit"].find_one({"_id": last_audit["_id"]}) is not None
     assert await governance.reconcile() == 0
+
+
+async def test_a_did_belongs_to_one_institution(http: httpx.AsyncClient, registry_app: Any) -> None:
+    """Issue 18: one did:web could be registered (or linked) to two institutions."""
+    first = await register(
+        http, institution_id="college-one", did_method="web", domain="one.college.example"
+    )
+    assert first["dids"] == ["did:web:one.college.example"]
+    taken = await http.post(
+        "/v1/admin/institutions",
+        json={
+            "institution_id": "college-two",
+            "legal_name": {"fr": "Collège deux"},
+            "category": "public-college",
+            "jurisdiction": "CA-QC",
+            "did_method": "web",
+            "domain": "one.college.example",
+        },
+        headers=OPERATOR,
+    )
+    assert taken.status_code == 409, taken.text
+    assert taken.headers["content-type"] == "application/problem+json"
+    assert taken.json()["type"].endswith("/did-taken")
+    missing = await http.get("/v1/admin/institutions/college-two", headers=OPERATOR)
+    assert missing.status_code == 404  # nothing stored for the refused registration
+    # A key event that would attach the DID to another institution is not applied either.
+    await register(http, institution_id="college-three")
+    governance = registry_app.state.graph.governance
+    linked = await governance.link_did("college-three", "did:web:one.college.example")
+    assert "did:web:one.college.example" not in linked.dids
+    issuer = await http.get("/v1/issuers/did:web:one.college.example")
+    assert issuer.json()["institution_id"] == "college-one"
