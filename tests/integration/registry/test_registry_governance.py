@@ -29,6 +29,12 @@ def iso(moment: datetime) -> str:
 
 
 async def register(http: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    response = await post_registration(http, **overrides)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def post_registration(http: httpx.AsyncClient, **overrides: Any) -> httpx.Response:
     body = {
         "institution_id": "cegep-a",
         "legal_name": {"fr": "Cégep A", "en": "College A"},
@@ -40,9 +46,7 @@ async def register(http: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
         "did_method": "hosted-web",
         **overrides,
     }
-    response = await http.post("/v1/admin/institutions", json=body, headers=OPERATOR)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+    return await http.post("/v1/admin/institutions", json=body, headers=OPERATOR)
 
 
 async def test_register_publishes_institution_registered(
@@ -284,17 +288,8 @@ async def test_a_did_belongs_to_one_institution(http: httpx.AsyncClient, registr
         http, institution_id="college-one", did_method="web", domain="one.college.example"
     )
     assert first["dids"] == ["did:web:one.college.example"]
-    taken = await http.post(
-        "/v1/admin/institutions",
-        json={
-            "institution_id": "college-two",
-            "legal_name": {"fr": "Collège deux"},
-            "category": "public-college",
-            "jurisdiction": "CA-QC",
-            "did_method": "web",
-            "domain": "one.college.example",
-        },
-        headers=OPERATOR,
+    taken = await post_registration(
+        http, institution_id="college-two", did_method="web", domain="one.college.example"
     )
     assert taken.status_code == 409, taken.text
     assert taken.headers["content-type"] == "application/problem+json"
