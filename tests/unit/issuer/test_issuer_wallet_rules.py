@@ -179,11 +179,6 @@ def test_offer_paths_are_private_and_masked_in_the_access_log() -> None:
     assert redact_path("/oid4vci/inst-1/token") == "/oid4vci/inst-1/token"
 
 
-def test_claim_links_are_private_and_masked_in_the_access_log() -> None:
-    assert is_private("/v1/claim/eyJ0b2tlbiI.sig")
-    assert redact_path("/v1/claim/eyJ0b2tlbiI.sig") == "/v1/claim/[token]"
-
-
 def test_binding_sets_the_subject_id_and_keeps_the_rest() -> None:
     document = {
         "id": "urn:uuid:1",
