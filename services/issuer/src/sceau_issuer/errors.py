@@ -144,3 +144,44 @@ class WalletOfferNotFound(NotFound):
     """A credential offer that is unknown, another institution's, expired or already taken."""
 
     type_suffix = "wallet-offer-not-found"
+
+
+class LmsSignatureInvalid(Unauthorized):
+    """An LMS completion event whose Standard Webhooks signature or timestamp does not hold."""
+
+    type_suffix = "lms-signature-invalid"
+    title = "Invalid webhook signature"
+
+
+class LmsPayloadMalformed(BadRequest):
+    """An LMS completion event whose (correctly signed) body is not a JSON object."""
+
+    type_suffix = "lms-payload-malformed"
+    title = "Malformed completion event"
+
+
+class LmsPayloadInvalid(InvalidInput):
+    """An LMS completion event without what issuing needs (learner e-mail, course, fields)."""
+
+    type_suffix = "lms-payload-invalid"
+    title = "Completion event cannot be issued"
+
+
+class LmsCourseNotMapped(InvalidInput):
+    """A completion of an LMS course the institution has mapped to no achievement."""
+
+    type_suffix = "lms-course-not-mapped"
+    title = "Course not mapped"
+
+
+class LmsAchievementUnknown(NotFound):
+    """A completion naming (or mapped to) an achievement with no published version here."""
+
+    type_suffix = "lms-achievement-unknown"
+    title = "Achievement not published"
+
+
+class LmsMappingNotFound(NotFound):
+    """No mapping of this LMS course at this institution."""
+
+    type_suffix = "lms-mapping-not-found"
