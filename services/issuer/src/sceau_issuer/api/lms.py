@@ -94,11 +94,12 @@ async def create_secret(graph: GraphDep, caller: Manager) -> SecretCreated:
     return await graph.lms.create_secret(caller.tenant.institution_id)
 
 
-@router.delete("/secret", status_code=204, summary="Turn the LMS hook off")
-async def delete_secret(graph: GraphDep, caller: Manager) -> Response:
-    """Every delivery is refused (401) until a new secret is created."""
+@router.delete("/secret", response_model=MappingList, summary="Turn the LMS hook off")
+async def delete_secret(graph: GraphDep, caller: Manager) -> MappingList:
+    """Every delivery is refused (401) until a new secret is created; mappings are kept."""
     await graph.lms.delete_secrets(caller.tenant.institution_id)
-    return Response(status_code=204)
+    has_secret, items = await graph.lms.mappings(caller.tenant.institution_id)
+    return MappingList(has_secret=has_secret, items=items)
 
 
 @router.get("/mappings", response_model=MappingList, summary="The course → achievement mappings")
@@ -126,14 +127,16 @@ async def put_mapping(
 
 @router.delete(
     "/mappings/{lms}/{course_id}",
-    status_code=204,
+    response_model=MappingView,
+    response_model_exclude_none=True,
     responses={404: {"description": "No such mapping"}},
-    summary="Remove a mapping",
+    summary="Remove a mapping (answered with it)",
 )
 async def delete_mapping(
     lms: Lms, course_id: CourseId, graph: GraphDep, caller: Manager
-) -> Response:
+) -> MappingView:
     """Completions of the course are then refused (422) until it is mapped again."""
-    if not await graph.lms.remove_mapping(caller.tenant.institution_id, lms, course_id):
+    removed = await graph.lms.remove_mapping(caller.tenant.institution_id, lms, course_id)
+    if removed is None:
         raise LmsMappingNotFound(f"{lms.value} course {course_id!r} is not mapped")
-    return Response(status_code=204)
+    return removed

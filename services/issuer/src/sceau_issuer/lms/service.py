@@ -177,9 +177,16 @@ class LmsService:
         views = [MappingView.model_validate(m) for m in (stored.get("mappings") or {}).values()]
         return bool(stored.get("secret")), sorted(views, key=lambda v: (v.lms, v.course_id))
 
-    async def remove_mapping(self, institution_id: str, lms: Lms, course_id: str) -> bool:
-        """Drop a mapping; False when there was none."""
-        return await self._repo.remove_mapping(institution_id, mapping_key(lms, course_id))
+    async def remove_mapping(
+        self, institution_id: str, lms: Lms, course_id: str
+    ) -> MappingView | None:
+        """Drop a mapping and return it; None when there was none."""
+        key = mapping_key(lms, course_id)
+        stored = await self._repo.settings(institution_id) or {}
+        mapping = (stored.get("mappings") or {}).get(key)
+        if mapping is None or not await self._repo.remove_mapping(institution_id, key):
+            return None
+        return MappingView.model_validate(mapping)
 
     async def _published(self, tenant: Tenant, achievement_id: str) -> PinnedAchievement:
         try:
