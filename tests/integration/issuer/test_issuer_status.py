@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 from issuer_support import IssuerHarness, consume, micro
 
@@ -181,16 +182,14 @@ async def test_a_bulk_change_carries_its_note_to_every_credential_and_learner(
         for n in range(2)
     ]
     note = "Erreur de saisie du lot 4 ; un nouveau titre suit. / Batch 4 entry error."
-    bulk = await harness.http.post(
-        "/v1/credentials/status",
-        json={
-            "action": "revoke",
-            "reason_code": "issued-in-error",
-            "credential_ids": ids,
-            "note": note,
-        },
-        headers=headers,
-    )
+
+    async def revoke_all(note: str) -> httpx.Response:
+        body = {"action": "revoke", "reason_code": "issued-in-error", "credential_ids": ids}
+        return await harness.http.post(
+            "/v1/credentials/status", json={**body, "note": note}, headers=headers
+        )
+
+    bulk = await revoke_all(note)
     assert bulk.status_code == 200, bulk.text
     assert bulk.json()["changed"] == 2
     for cid in ids:
@@ -200,16 +199,7 @@ async def test_a_bulk_change_carries_its_note_to_every_credential_and_learner(
     revoked = [r for r in requests if r.kind == NotificationKind.REVOKED]
     assert sorted(r.credential_id.removeprefix("urn:uuid:") for r in revoked) == sorted(ids)
     assert all(r.note == note for r in revoked)
-    too_long = await harness.http.post(
-        "/v1/credentials/status",
-        json={
-            "action": "revoke",
-            "reason_code": "issued-in-error",
-            "credential_ids": ids,
-            "note": "x" * 1001,
-        },
-        headers=headers,
-    )
+    too_long = await revoke_all("x" * 1001)
     assert too_long.status_code == 422
 
 

@@ -13,6 +13,17 @@ from sceau_shared.errors import (
 )
 
 
+def field_problem(path: str, message: str, code: str) -> dict[str, object]:
+    """One ``errors[]`` entry of a body field (``a.0.b``), with its JSON Pointer (``/a/0/b``)."""
+    return {
+        "in": "body",
+        "pointer": "/" + path.replace(".", "/"),
+        "field": path,
+        "message": message,
+        "code": code,
+    }
+
+
 class InstitutionNotFound(NotFound):
     type_suffix = "institution-not-found"
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sceau_issuer.achievements.service import AchievementService, PinnedAchievement
-from sceau_issuer.errors import AchievementNotFound
+from sceau_issuer.errors import AchievementNotFound, field_problem
 from sceau_issuer.issuing.schemas import ResultInput
 from sceau_issuer.series.prerequisites import Missing, ProgressionRules
 from sceau_issuer.tenants.accreditation import check_accredited
@@ -91,14 +91,8 @@ def _prerequisite_problem(missing: Missing, names: dict[str, dict[str, str]]) ->
     }
 
 
-def _fit_problem(path: str, message: str) -> dict[str, object]:
-    return {
-        "in": "body",
-        "pointer": "/" + path.replace(".", "/"),
-        "field": path,
-        "message": message,
-        "code": "invalid_for_achievement",
-    }
+def _fit(path: str, message: str) -> dict[str, object]:
+    return field_problem(path, message, "invalid_for_achievement")
 
 
 def fit_problems(
@@ -121,7 +115,7 @@ def fit_problems(
     for j, result in enumerate(results):
         if result.assessment > assessments:
             problems.append(
-                _fit_problem(
+                _fit(
                     f"{at}results.{j}.assessment",
                     f"{who}the achievement has {assessments} assessment(s), "
                     f"not {result.assessment}",
@@ -131,10 +125,10 @@ def fit_problems(
         return problems
     credit_status = definition.credit_status
     if credit_status is not None and credit_status.value == "non-credit":
-        problems.append(_fit_problem(f"{at}credits_earned", f"{who}the achievement is non-credit"))
+        problems.append(_fit(f"{at}credits_earned", f"{who}the achievement is non-credit"))
     elif definition.credits is not None and credits_earned > definition.credits:
         problems.append(
-            _fit_problem(
+            _fit(
                 f"{at}credits_earned",
                 f"{who}at most {definition.credits:g} credits can be earned",
             )

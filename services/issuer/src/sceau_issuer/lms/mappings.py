@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
-from sceau_issuer.errors import LmsPayloadInvalid
+from sceau_issuer.errors import LmsPayloadInvalid, field_problem
 from sceau_issuer.issuing.schemas import ResultInput
 
 BRIGHTSPACE_API = "https://api.brightspace.com/xapi/"
@@ -138,13 +138,7 @@ def invalid(problems: list[dict[str, object]], *, en: str, fr: str) -> LmsPayloa
 
 
 def _field(path: str, message: str, code: str = "missing") -> dict[str, object]:
-    return {
-        "in": "body",
-        "pointer": "/" + path.replace(".", "/"),
-        "field": path,
-        "message": message,
-        "code": code,
-    }
+    return field_problem(path, message, code)
 
 
 def read_generic(payload: Any) -> Completion | Skipped:
