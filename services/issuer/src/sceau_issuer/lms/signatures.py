@@ -56,8 +56,8 @@ _WHY: dict[str, tuple[str, str]] = {
 }
 
 
-def refusal(reason: str) -> LmsSignatureInvalid:
-    """The 401 of one refusal ``reason`` (also used when the institution has no secret)."""
+def _refusal(reason: str) -> LmsSignatureInvalid:
+    """The 401 of one refusal ``reason``."""
     en, fr = _WHY.get(reason, _WHY["no-matching-signature"])
     return LmsSignatureInvalid(en, extra={"reason": reason, "detail_en": en, "detail_fr": fr})
 
@@ -87,17 +87,17 @@ def verify_delivery(
     timestamp = headers.get(TIMESTAMP_HEADER)
     signature = headers.get(SIGNATURE_HEADER)
     if not webhook_id or not timestamp or not signature:
-        raise refusal("missing-header")
+        raise _refusal("missing-header")
     if (
         not _ID.match(webhook_id)
         or not _TIMESTAMP.match(timestamp)
         or len(signature) > MAX_SIGNATURE_HEADER
     ):
-        raise refusal("malformed-header")
+        raise _refusal("malformed-header")
     sent_at = int(timestamp)
     if abs(now - sent_at) > tolerance_s:
-        raise refusal("timestamp-out-of-tolerance")
+        raise _refusal("timestamp-out-of-tolerance")
     for secret in secrets:
         if verify(secret, webhook_id, sent_at, body, signature):
             return webhook_id
-    raise refusal("no-matching-signature")
+    raise _refusal("no-matching-signature")
