@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -247,6 +248,13 @@ async def test_refusals_issue_nothing(harness: IssuerHarness) -> None:
     assert by_old.status_code == 201, by_old.text
     by_new = await hook.deliver("canvas", event, secret=rotated["secret"])
     assert by_new.json()["outcome"] == "already-issued"
+    # A day later the previous secret no longer opens the hook.
+    await harness.db["lms_hooks"].update_one(
+        {"_id": hook.institution},
+        {"$set": {"previous_valid_until": datetime.now(UTC) - timedelta(seconds=1)}},
+    )
+    _problem(await hook.deliver("canvas", event), 401)
+    assert (await hook.deliver("canvas", event, secret=rotated["secret"])).status_code == 200
     off = await harness.http.delete("/v1/lms/secret", headers=headers)
     assert off.status_code == 200
     assert off.json()["has_secret"] is False
