@@ -12,6 +12,7 @@ from sceau_issuer.api import (
     credentials,
     institution,
     learner,
+    lms,
     shares,
     wallets,
 )
@@ -63,6 +64,8 @@ DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
         shares.router,
         wallets.router,
         wallets.offers,
+        lms.router,
+        lms.hooks,
     ),
     consumers=create_router,
     publishes=(
