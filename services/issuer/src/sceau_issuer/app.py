@@ -12,6 +12,7 @@ from sceau_issuer.api import (
     credentials,
     institution,
     learner,
+    lms,
     shares,
     wallets,
 )
@@ -44,6 +45,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     shares.router,
     wallets.router,
     wallets.offers,
+    lms.router,
+    lms.hooks,
 )
 
 

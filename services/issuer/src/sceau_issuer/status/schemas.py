@@ -89,6 +89,11 @@ class BulkStatusRequest(BaseModel):
     reason_code: ReasonCode
     credential_ids: list[str] | None = Field(default=None, min_length=1, max_length=10_000)
     filter: CredentialFilter | None = None
+    note: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Stored with each change and told to each learner, as on a single change.",
+    )
 
     @model_validator(mode="after")
     def _one_selector(self) -> BulkStatusRequest:

@@ -204,14 +204,20 @@ class StatusService:
         *,
         ids: list[str] | None,
         flt: CredentialFilter | None,
+        note: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Apply a change to many credentials; one result per credential, never all-or-nothing."""
+        """Apply a change to many credentials; one result per credential, never all-or-nothing.
+
+        ``note`` goes with every change, as on :meth:`change` (stored, told to each learner).
+        """
         if ids is None:
             ids = await self._credentials.ids(_selection(tenant, flt), limit=MAX_BULK)
         results = []
         for credential_id in dict.fromkeys(ids):
             try:
-                doc = await self.change(tenant, credential_id, action, reason, notify=False)
+                doc = await self.change(
+                    tenant, credential_id, action, reason, notify=False, note=note
+                )
                 results.append(
                     {"credential_id": credential_id, "status": doc["status"], "ok": True}
                 )
