@@ -187,6 +187,19 @@ def test_consumer_groups_and_topics_are_unchanged(settings: IssuerSettings) -> N
             settings.kafka.group("issuer.accreditation"),
             [settings.kafka.topic(AccreditationChangedV1.TOPIC)],
         ),
+        # Insights (issue 17): new groups, each on a topic of its own.
+        (
+            settings.kafka.group("issuer.insights-issued"),
+            [settings.kafka.topic("issuer.credential-issued.v1")],
+        ),
+        (
+            settings.kafka.group("issuer.insights-status"),
+            [settings.kafka.topic("issuer.credential-status-changed.v1")],
+        ),
+        (
+            settings.kafka.group("issuer.insights-verifications"),
+            [settings.kafka.topic("verifier.verification-completed.v1")],
+        ),
         (
             settings.kafka.group("issuer.learner-contacts"),
             [settings.kafka.topic(NotificationRequestedV1.TOPIC)],

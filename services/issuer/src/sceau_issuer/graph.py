@@ -22,6 +22,8 @@ from sceau_issuer.achievements.service import AchievementService
 from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.apikeys.service import ApiKeyService
 from sceau_issuer.credential_copies import CredentialCopies
+from sceau_issuer.insights.repository import InsightsRepository
+from sceau_issuer.insights.service import InsightsService
 from sceau_issuer.issuing.batch_repository import BatchRepository
 from sceau_issuer.issuing.batches import BatchService, BatchWorker
 from sceau_issuer.issuing.group_commit import IssueCollector
@@ -93,6 +95,7 @@ class IssuerRepositories:
     learners: LearnerRepository
     status_changes: StatusChangeLog
     wallets: WalletRepository
+    insights: InsightsRepository
 
     @classmethod
     def on(cls, db: AsyncDatabase[dict[str, Any]], settings: IssuerSettings) -> IssuerRepositories:
@@ -119,6 +122,9 @@ class IssuerRepositories:
             wallets=WalletRepository(
                 db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES], db[NONCES]
             ),
+            insights=InsightsRepository(
+                db["insights_counters"], db["insights_credentials"], db["insights_events"]
+            ),
         )
 
     async def ensure_indexes(self) -> None:
@@ -136,6 +142,7 @@ class IssuerRepositories:
             self.learners,
             self.status_changes,
             self.wallets,
+            self.insights,
         )
 
 
@@ -163,6 +170,7 @@ class IssuerGraph:
     publisher: StatusPublisher
     learners: LearnerService
     wallets: WalletService
+    insights: InsightsService
 
     @property
     def credentials(self) -> CredentialRepository:
@@ -271,6 +279,13 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         max_group=settings.issue_group_max,
     )
     series = SeriesService(repos.series, issuing, holdings, collector)
+    insights = InsightsService(
+        repos.insights,
+        credentials=repos.credentials,
+        achievements=repos.achievements,
+        series=repos.series,
+        threshold=settings.small_cell_threshold,
+    )
     learners = LearnerService(
         config=LearnerConfig(
             producer=SERVICE_NAME,
@@ -286,11 +301,13 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         sign=signer.sign,
         achievements=achievements,
         on_message=relays.wake_small,
+        insights=insights,
     )
 
     async def accepted(institution_id: str, credential_id: str) -> None:
         # A wallet taking the learner's offer is the learner accepting the credential.
         await repos.learners.set_consent(institution_id, credential_id, "accepted", utcnow())
+        await insights.accepted(institution_id, credential_id)
 
     wallets = WalletService(
         config=WalletConfig(
@@ -353,6 +370,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         publisher=publisher,
         learners=learners,
         wallets=wallets,
+        insights=insights,
     )
     await repos.ensure_indexes()
     await repos.status_changes.backfill(repos.credentials.flagged())
