@@ -59,8 +59,14 @@ def report_of(
 
 class TestHiddenCells:
     def test_small_cells_are_hidden(self) -> None:
-        # 0 and 4 are hidden; together they add up to 4 < k, so 6 goes too.
-        assert hidden_cells({"a": 12, "b": 0, "c": 4, "d": 6}, K) == {"b", "c", "d"}
+        # 4 is hidden, alone under k: the smallest non-zero other (6) goes too; a zero names
+        # no one and protects nothing, so it stays.
+        assert hidden_cells({"a": 12, "b": 0, "c": 4, "d": 6}, K) == {"c", "d"}
+
+    def test_every_figure_of_a_small_row_is_hidden_zeros_included(self) -> None:
+        # "None of this cohort of 3 accepted" is about each of the 3.
+        assert hidden_cells({"a": 9, "b": 0}, K, small_rows={"b"}) == {"a", "b"}
+        assert hidden_cells({"a": 9, "b": 0, "c": 7}, K, small_rows={"b"}) == {"b", "c"}
 
     def test_a_lone_small_cell_takes_the_smallest_other_with_it(self) -> None:
         # Total 22 shown, batch B = 3 hidden alone: 22 - 12 - 7 = 3 would give it back.
@@ -82,31 +88,40 @@ class TestHiddenCells:
 def _check_no_cell_can_be_recovered(
     report: InsightsReport, source: list[AchievementCounters]
 ) -> None:
+    """Every shown cell is 0 or at least k; no small row shows anything; hidden parts of a shown
+    total add up to k or more (or the total is 0); a hidden total hides all of its parts."""
     by_id = {a.achievement_id: a for a in source}
+    issued_total = sum(a.totals["issued"] for a in source)
     for metric in METRICS:
         total = sum(a.totals[metric] for a in source)
-        assert report.totals[metric] == (total if total >= K else None)
+        expected = total if not 0 < issued_total < K and (total == 0 or total >= K) else None
+        assert report.totals[metric] == expected
         for cell in [report.totals[metric]] + [a.counts[metric] for a in report.achievements]:
-            assert cell is None or cell >= K, (metric, cell)
+            assert cell is None or cell >= K or cell == 0, (metric, cell)
         if report.totals[metric] is not None:
             hidden = [
                 by_id[a.achievement_id].totals[metric]
                 for a in report.achievements
                 if a.counts[metric] is None
             ]
-            assert not hidden or sum(hidden) >= K, (metric, hidden)
+            # A shown 0 says "none of them" of a group of k or more: its parts are 0 too.
+            assert not hidden or sum(hidden) >= K or total == 0, (metric, hidden)
         for a in report.achievements:
             stored = by_id[a.achievement_id]
             if a.counts[metric] is None:
                 assert all(c.counts[metric] is None for c in a.cohorts), (metric, a.achievement_id)
                 continue
             assert a.counts[metric] == stored.totals[metric]
+            assert not 0 < stored.totals["issued"] < K  # a small row shows nothing
             hidden = [
                 stored.cohorts[c.cohort][metric] for c in a.cohorts if c.counts[metric] is None
             ]
             shown = [c.counts[metric] for c in a.cohorts if c.counts[metric] is not None]
-            assert all(v >= K for v in shown)  # type: ignore[operator]
-            assert not hidden or sum(hidden) >= K, (metric, a.achievement_id, hidden)
+            assert all(v >= K or v == 0 for v in shown)  # type: ignore[operator]
+            for c in a.cohorts:
+                if 0 < stored.cohorts[c.cohort]["issued"] < K:
+                    assert c.counts[metric] is None, (metric, c.cohort)
+            assert not hidden or sum(hidden) >= K or stored.totals[metric] == 0, (metric, hidden)
             assert sum(shown) + sum(hidden) == stored.totals[metric]  # type: ignore[arg-type]
 
 
@@ -200,10 +215,10 @@ def test_the_funnel_reuses_the_achievement_cells() -> None:
     assert [s.percent_of_first for s in funnel.steps] == [100.0, 77.5, None, None]
 
 
-def test_a_series_module_never_issued_is_shown_as_suppressed() -> None:
+def test_a_series_module_never_issued_is_an_honest_zero() -> None:
     series = {"_id": "s", "name": {"en": "S"}, "components": [{"achievement_id": "x"}]}
     [funnel] = report_of(series=[series]).series
-    assert funnel.steps[0].reached is None
+    assert funnel.steps[0].reached == 0
 
 
 def test_targets_compare_with_visible_actuals_only() -> None:

@@ -29,10 +29,12 @@ from sceau_issuer.insights.schemas import (
 from sceau_issuer.insights.suppression import hidden_cells, shown
 
 RULE = (
-    "Counts below k are hidden (null). Within each total that is shown (institution over "
-    "achievements, achievement over cohorts), further cells are hidden, smallest first, until "
-    "the hidden cells of the group add up to at least k; when a total is hidden, all of its "
-    "parts are hidden for that metric. Funnels and targets reuse the achievement cells."
+    "Counts from 1 to k-1 are hidden (null), and every figure of an achievement or cohort with "
+    "fewer than k credentials issued; zeros of larger groups are shown. Within each total that "
+    "is shown (institution over achievements, achievement over cohorts), further cells are "
+    "hidden, smallest non-zero first, until the hidden cells of the group add up to at least k; "
+    "when a total is hidden, all of its parts are hidden for that metric. Funnels and targets "
+    "reuse the achievement cells."
 )
 
 
@@ -94,6 +96,11 @@ def build_report(
     now: datetime,
 ) -> InsightsReport:
     """The whole report, every cell checked against ``k`` and against differencing."""
+
+    def _small(issued: int) -> bool:
+        return 0 < issued < k
+
+    issued_total = sum(a.totals["issued"] for a in achievements)
     totals: Counts = {}
     cells: dict[str, Counts] = {a.achievement_id: {} for a in achievements}
     cohort_cells: dict[str, dict[str, Counts]] = {
@@ -101,15 +108,17 @@ def build_report(
     }
     for metric in METRICS:
         total = sum(a.totals[metric] for a in achievements)
-        total_shown = total >= k
+        total_shown = not _small(issued_total) and (total == 0 or total >= k)
         totals[metric] = shown(total, not total_shown)
         group = {a.achievement_id: a.totals[metric] for a in achievements}
-        hidden = hidden_cells(group, k, total_shown=total_shown)
+        small = {a.achievement_id for a in achievements if _small(a.totals["issued"])}
+        hidden = hidden_cells(group, k, total_shown=total_shown, small_rows=small)
         for a in achievements:
             hide = a.achievement_id in hidden
             cells[a.achievement_id][metric] = shown(a.totals[metric], hide)
             parts = {c: values[metric] for c, values in a.cohorts.items()}
-            hidden_parts = hidden_cells(parts, k, total_shown=not hide)
+            small_parts = {c for c, values in a.cohorts.items() if _small(values["issued"])}
+            hidden_parts = hidden_cells(parts, k, total_shown=not hide, small_rows=small_parts)
             for cohort, value in parts.items():
                 cohort_cells[a.achievement_id][cohort][metric] = shown(
                     value, cohort in hidden_parts
@@ -171,8 +180,8 @@ def _funnel(
     first: int | None = None
     for n, (label, achievement_id) in enumerate(zip(labels, ids, strict=True)):
         counted = cells.get(achievement_id)
-        # Never issued: an honest 0, but 0 < k (k >= 1), so it is suppressed like any small cell.
-        reached = counted.get("issued") if counted is not None else None
+        # Never issued: an honest 0, which names no one.
+        reached = counted.get("issued") if counted is not None else 0
         if n == 0:
             first = reached
         steps.append(
