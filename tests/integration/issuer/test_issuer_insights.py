@@ -15,19 +15,27 @@ import asyncio
 import csv
 import hashlib
 import io
+import statistics
+import time
 import uuid
 from typing import Any
 
 import pytest
 from issuer_support import IssuerHarness, micro
 from learner_support import publish
+from pymongo import AsyncMongoClient
 
 from sceau_dev.testing.polling import eventually
+from sceau_issuer.achievements.repository import AchievementRepository
 from sceau_issuer.apikeys.service import Scope
-from sceau_issuer.insights.repository import SINGLE
+from sceau_issuer.insights.repository import SINGLE, InsightsRepository
+from sceau_issuer.insights.service import InsightsService
+from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.learners.repository import SHARES
+from sceau_issuer.series.repository import SeriesRepository
 from sceau_shared.events import CredentialIssuedV1, VerificationCompletedV1, VerificationOutcome
 from sceau_shared.events.envelope import utcnow
+from sceau_shared.settings import MongoSettings
 
 pytestmark = pytest.mark.integration
 
@@ -321,3 +329,78 @@ async def test_counters_written_together_lose_nothing(harness: IssuerHarness) ->
     assert doc is not None
     assert doc["totals"] == {"issued": 120, "verifications": 120}
     assert doc["cohorts"][SINGLE]["issued"] == 60
+
+
+async def test_insights_cost_does_not_follow_the_credentials(
+    mongo_client: AsyncMongoClient[dict[str, Any]], mongo_settings: MongoSettings
+) -> None:
+    """Reading the report and counting a verification cost the same with 1,000 or 20,000 tallies.
+
+    20 achievements of 10 cohorts each; the medians of 15 runs may differ by 3x at most (a scan
+    of 20,000 documents is ~20x one of 1,000 on FerretDB; a keyed lookup stays flat).
+    """
+    db = mongo_client[mongo_settings.database]
+    repository = InsightsRepository(
+        db["insights_counters"], db["insights_credentials"], db["insights_events"]
+    )
+    insights = InsightsService(
+        repository,
+        credentials=CredentialRepository(db["credentials"]),
+        achievements=AchievementRepository(db["achievements"]),
+        series=SeriesRepository(db["series"], db["series_components"]),
+        threshold=K,
+    )
+    institution = f"inst-{uuid.uuid4().hex[:8]}"
+    achievements = [uuid.uuid4().hex for _ in range(20)]
+    cohorts = [uuid.uuid4().hex for _ in range(10)]
+    for achievement in achievements:
+        for cohort in cohorts:
+            await repository.remember_achievement(institution, achievement)
+            await repository.increment(institution, achievement, cohort, "issued")
+    stored: list[str] = []
+
+    async def store(upto: int) -> None:
+        while len(stored) < upto:
+            docs = [
+                {
+                    "_id": _hash(f"urn:uuid:{uuid.uuid4()}"),
+                    "i": institution,
+                    "a": achievements[n % 20],
+                    "c": cohorts[n % 10],
+                    **dict.fromkeys(("accepted", "shared", "verified", "revoked")),
+                }
+                for n in range(len(stored), min(upto, len(stored) + 2000))
+            ]
+            await db["insights_credentials"].insert_many(docs)
+            stored.extend(d["_id"] for d in docs)
+
+    async def medians() -> tuple[float, float]:
+        reads, counts = [], []
+        for key in stored[-15:]:
+            started = time.perf_counter()
+            report = await insights.report(institution)
+            reads.append(time.perf_counter() - started)
+            assert len(report.achievements) == 20
+            started = time.perf_counter()
+            await insights.verification(
+                VerificationCompletedV1(
+                    producer="verifier",
+                    credential_id_hash=key,
+                    outcome=VerificationOutcome.VERIFIED,
+                    verified_at=utcnow(),
+                )
+            )
+            counts.append(time.perf_counter() - started)
+        return statistics.median(reads), statistics.median(counts)
+
+    await store(1000)
+    few_read, few_count = await medians()
+    await store(20_000)
+    many_read, many_count = await medians()
+    report = (
+        f"report {few_read * 1000:.1f} -> {many_read * 1000:.1f} ms, verification "
+        f"{few_count * 1000:.1f} -> {many_count * 1000:.1f} ms (1,000 -> 20,000 tallies)"
+    )
+    print(report)
+    assert many_read < 3 * few_read + 0.01, report
+    assert many_count < 3 * few_count + 0.005, report
