@@ -404,3 +404,34 @@ async def test_insights_cost_does_not_follow_the_credentials(
     print(report)
     assert many_read < 3 * few_read + 0.01, report
     assert many_count < 3 * few_count + 0.005, report
+
+
+async def test_a_page_link_opens_the_page_for_fifteen_minutes(harness: IssuerHarness) -> None:
+    institution = await harness.tenant()
+    reader = await harness.api_key(institution, Scope.READ)
+    made = await harness.http.post("/v1/insights/page-links", headers=reader)
+    assert made.status_code == 201, made.text
+    url = made.json()["url"]
+    assert url.startswith("http://issuer.test/insights/")
+    path = url.removeprefix("http://issuer.test")
+    for lang, title in (("fr", "Indicateurs"), ("en", "Institution insights")):
+        page = await harness.http.get(f"{path}?lang={lang}")  # no API key: the link is the key
+        assert page.status_code == 200, page.text
+        assert f'<html lang="{lang}">' in page.text
+        assert title in page.text
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        assert page.headers["cache-control"] == "no-store"
+        assert page.headers["referrer-policy"] == "no-referrer"
+    exported = await harness.http.get(f"{path}?format=csv")
+    assert exported.headers["content-type"].startswith("text/csv")
+    vault = harness.svc.vault
+    expired = vault.insights_token(institution_id=institution, ttl_s=-1)
+    learner = vault.learner_token(credential_id="x", institution_id=institution, ttl_s=60)
+    for bad in (expired, learner, path.rsplit("/", 1)[1][:-2] + "AA", "nothing"):
+        answer = await harness.http.get(f"/insights/{bad}")
+        assert answer.status_code == 404, bad
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    # An insights link opens no learner page.
+    insights_token = path.rsplit("/", 1)[1]
+    assert (await harness.http.get(f"/learn/{insights_token}")).status_code == 404
+    assert (await harness.http.post("/v1/insights/page-links")).status_code == 401

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -23,6 +24,8 @@ from sceau_issuer.insights.report import AchievementCounters, build_report
 from sceau_issuer.insights.repository import METRICS, SINGLE
 from sceau_issuer.insights.schemas import InsightsReport, TargetsInput
 from sceau_issuer.insights.suppression import hidden_cells
+from sceau_issuer.learners.privacy import is_private, redact_path
+from sceau_issuer.vault import Vault
 
 NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 K = 5
@@ -293,3 +296,19 @@ def test_the_page_draws_each_chart_with_its_words_and_table() -> None:
         assert html.count("<table>") >= 3
         assert hidden in html  # the suppressed cell is said, not drawn as zero
         assert "Titre a" in html if lang == "fr" else "Title a" in html
+
+
+def test_insights_page_tokens_are_masked_and_kept_private() -> None:
+    assert redact_path("/insights/abc.def") == "/insights/[token]"
+    assert is_private("/insights/abc.def")
+    assert not is_private("/v1/insights")
+
+
+def test_insights_page_tokens_name_one_institution_and_expire() -> None:
+    vault = Vault(bytes(range(32)))
+    token = vault.insights_token(institution_id="college", ttl_s=60)
+    assert vault.read_insights_token(token) == "college"
+    assert vault.read_insights_token(token, now=time.time() + 61) is None
+    assert vault.read_learner_token(token) is None
+    learner = vault.learner_token(credential_id="c", institution_id="college", ttl_s=60)
+    assert vault.read_insights_token(learner) is None

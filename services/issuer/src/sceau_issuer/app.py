@@ -60,6 +60,7 @@ DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
         batches.router,
         institution.router,
         insights.router,
+        insights.public,
         claim.router,
         learner.router,
         shares.router,

@@ -144,3 +144,9 @@ class WalletOfferNotFound(NotFound):
     """A credential offer that is unknown, another institution's, expired or already taken."""
 
     type_suffix = "wallet-offer-not-found"
+
+
+class InsightsLinkInvalid(NotFound):
+    """An insights page link that is unknown, tampered with or expired (all look alike)."""
+
+    type_suffix = "insights-link-invalid"

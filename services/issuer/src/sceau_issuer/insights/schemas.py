@@ -102,3 +102,10 @@ class TargetsView(_Model):
 
     achievement_id: str
     targets: dict[str, int]
+
+
+class PageLink(_Model):
+    """A short-lived link that opens the insights page in any browser (no API key needed)."""
+
+    url: str
+    expires_at: str
