@@ -29,6 +29,7 @@ from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.apikeys.service import Scope
 from sceau_issuer.errors import AlreadyIssued, PrerequisiteMissing
 from sceau_issuer.graph import CHUNKS_OUTBOX, CREDENTIALS_OUTBOX, IssuerGraph
+from sceau_issuer.insights.service import tally_key
 from sceau_issuer.issuing.schemas import BatchRequest, IssueRequest, RecipientInput
 from sceau_issuer.lms.mappings import Lms
 from sceau_issuer.series.schemas import SeriesInput
@@ -37,8 +38,13 @@ from sceau_issuer.tenants.models import Tenant
 from sceau_shared.events import (
     AccreditationChangedV1,
     AccreditationScope,
+    CredentialIssuedV1,
+    CredentialStatusChangedV1,
     InstitutionRegisteredV1,
     InstitutionStatus,
+    StatusChange,
+    VerificationCompletedV1,
+    VerificationOutcome,
 )
 from sceau_shared.standard_webhooks import sign
 
@@ -286,6 +292,51 @@ async def credentials_relay(world: World) -> None:
     assert sent, sent
 
 
+async def insights_count(world: World) -> None:
+    """Every insights event and learner hook, for one credential (issue 17)."""
+    insights, doc = world.graph.insights, world.single
+    credential_id, now = f"urn:uuid:{doc['_id']}", datetime.now(UTC)
+    await insights.credential_issued(
+        CredentialIssuedV1(
+            producer="issuer",
+            credential_id=credential_id,
+            institution_id=world.institution_id,
+            issuer_did=doc["issuer_did"],
+            achievement_id=doc["achievement_id"],
+            achievement_version=1,
+            achievement_type="MicroCredential",
+            profile=doc["profile"],
+            issued_at=now,
+        )
+    )
+    await insights.accepted(world.institution_id, doc["_id"])
+    await insights.shared(world.institution_id, doc["_id"], f"urn:uuid:{uuid.uuid4()}")
+    await insights.verification(
+        VerificationCompletedV1(
+            producer="verifier",
+            credential_id_hash=tally_key(credential_id),
+            outcome=VerificationOutcome.VERIFIED,
+            verified_at=now,
+        )
+    )
+    await insights.status_changed(
+        CredentialStatusChangedV1(
+            producer="issuer",
+            credential_id=credential_id,
+            institution_id=world.institution_id,
+            issuer_did=doc["issuer_did"],
+            change=StatusChange.REVOKED,
+            reason_code="other",
+            effective_at=now,
+        )
+    )
+
+
+async def insights_read(world: World) -> None:
+    report = await world.graph.insights.report(world.institution_id)
+    assert report.achievements, report
+
+
 async def chunk_relay(world: World) -> None:
     relay = world.graph.relays.chunks.relays[0]
     sent = await relay.relay_by_id(world.db[CHUNKS_OUTBOX], f"{world.batch_id}:00000")
@@ -370,5 +421,19 @@ HOT_QUERIES: dict[str, HotQuery] = {
         "outbox relay of a batch chunk",
         "outbox_leases._id, batch_chunks._id, outbox_published._id",
         chunk_relay,
+    ),
+    "insights count": HotQuery(
+        "insights consumers (issued, status, verification events) and the learner's accept and "
+        "share",
+        "insights_credentials._id = sha256(credential id), insights_counters._id = "
+        "institution|achievement, insights_events._id = event id, credentials._id",
+        insights_count,
+    ),
+    "insights read": HotQuery(
+        "GET /v1/insights (JSON, CSV, page), GET /v1/institution/reports/summary",
+        "insights_counters._id (the institution's index, then one per achievement), "
+        "achievements._id (names); series listing (a few per institution)",
+        insights_read,
+        bounded=frozenset({"series"}),
     ),
 }

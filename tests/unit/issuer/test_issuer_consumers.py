@@ -1,4 +1,4 @@
-"""The issuer's Kafka consumers, in memory: each event reaches the graph's tenant service.
+"""The issuer's Kafka consumers, in memory: each event reaches the graph's service.
 
 FastStream's ``TestKafkaBroker`` routes published messages to the consumer router in-process; the
 graph is a fake that records what the consumers ask of it, set in the broker's context as the
@@ -22,13 +22,19 @@ from sceau_issuer.consumers import create_router
 from sceau_issuer.settings import IssuerSettings
 from sceau_shared.events import (
     AccreditationChangedV1,
+    CredentialIssuedV1,
+    CredentialStatusChangedV1,
     DeadLetterV1,
     DidMethod,
+    Event,
     InstitutionRegisteredV1,
     InstitutionStatus,
     NotificationKind,
     NotificationRequestedV1,
     ShareOpenedV1,
+    StatusChange,
+    VerificationCompletedV1,
+    VerificationOutcome,
 )
 from sceau_shared.events.deadletter import dead_letter_topic
 from sceau_shared.kafka import GRAPH_CONTEXT, PUBLISHER_CONTEXT, EventPublisher
@@ -66,11 +72,28 @@ class FakeLearners:
 
 
 @dataclass
+class FakeInsights:
+    """Records every event handed to the insights service."""
+
+    seen: list[Event] = field(default_factory=list)
+
+    async def credential_issued(self, event: CredentialIssuedV1) -> None:
+        self.seen.append(event)
+
+    async def status_changed(self, event: CredentialStatusChangedV1) -> None:
+        self.seen.append(event)
+
+    async def verification(self, event: VerificationCompletedV1) -> None:
+        self.seen.append(event)
+
+
+@dataclass
 class FakeGraph:
     """The part of ``IssuerGraph`` the consumers use."""
 
     tenants: FakeTenants = field(default_factory=FakeTenants)
     learners: FakeLearners = field(default_factory=FakeLearners)
+    insights: FakeInsights = field(default_factory=FakeInsights)
 
 
 @dataclass
@@ -187,6 +210,19 @@ def test_consumer_groups_and_topics_are_unchanged(settings: IssuerSettings) -> N
             settings.kafka.group("issuer.accreditation"),
             [settings.kafka.topic(AccreditationChangedV1.TOPIC)],
         ),
+        # Insights (issue 17): new groups, each on a topic of its own.
+        (
+            settings.kafka.group("issuer.insights-issued"),
+            [settings.kafka.topic("issuer.credential-issued.v1")],
+        ),
+        (
+            settings.kafka.group("issuer.insights-status"),
+            [settings.kafka.topic("issuer.credential-status-changed.v1")],
+        ),
+        (
+            settings.kafka.group("issuer.insights-verifications"),
+            [settings.kafka.topic("verifier.verification-completed.v1")],
+        ),
         (
             settings.kafka.group("issuer.learner-contacts"),
             [settings.kafka.topic(NotificationRequestedV1.TOPIC)],
@@ -234,3 +270,45 @@ async def test_an_issued_notification_feeds_the_learner_contact_index(
     )
     await publish(broker, settings, event)
     assert [e.event_id for e in graph.learners.contacts] == [event.event_id]
+
+
+async def test_issued_status_and_verification_events_reach_the_insights(
+    running: Running, settings: IssuerSettings
+) -> None:
+    broker, graph = running.broker, running.graph
+    now = datetime.now(UTC)
+    issued = CredentialIssuedV1(
+        producer="issuer",
+        credential_id="urn:uuid:0b7c2d1e-1111-4222-8333-944455556666",
+        institution_id="college-a",
+        issuer_did="did:key:z6Mk",
+        achievement_id="a1",
+        achievement_version=1,
+        achievement_type="MicroCredential",
+        profile="ob3-v2",
+        issued_at=now,
+    )
+    revoked = CredentialStatusChangedV1(
+        producer="issuer",
+        credential_id=issued.credential_id,
+        institution_id="college-a",
+        issuer_did="did:key:z6Mk",
+        change=StatusChange.REVOKED,
+        reason_code="other",
+        effective_at=now,
+    )
+    verified = VerificationCompletedV1(
+        producer="verifier",
+        credential_id_hash="ab" * 32,
+        outcome=VerificationOutcome.VERIFIED,
+        verified_at=now,
+    )
+    for event in (issued, revoked, verified, verified):  # the last one: a redelivery
+        await publish(broker, settings, event)
+    # Handed on every time: the service counts a redelivered event once (its marker).
+    assert [e.event_id for e in graph.insights.seen] == [
+        issued.event_id,
+        revoked.event_id,
+        verified.event_id,
+        verified.event_id,
+    ]

@@ -1,4 +1,4 @@
-"""Kafka consumers: tenants, accreditations, share openings, the learner contact index."""
+"""Kafka consumers: tenants, accreditations, share openings, the learner contact index, insights."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from sceau_issuer.graph import IssuerGraph
 from sceau_issuer.settings import IssuerSettings
 from sceau_shared.events import (
     AccreditationChangedV1,
+    CredentialIssuedV1,
+    CredentialStatusChangedV1,
     InstitutionRegisteredV1,
     NotificationRequestedV1,
     ShareOpenedV1,
+    VerificationCompletedV1,
 )
 from sceau_shared.kafka import consume_event
 
@@ -49,5 +52,31 @@ def create_router(settings: IssuerSettings) -> KafkaRouter:
         # The issuer's own "issued" e-mail requests (single and batch issuing alike) feed the
         # hashed-address index behind "send me a new link", off the issuing path. Idempotent.
         await graph.learners.index_contact(event)
+
+    # Insights (aggregate counters): each fact is counted once per credential, each verification
+    # once per event, so a redelivery changes nothing (insights/repository.py).
+    @consume_event(
+        router, CredentialIssuedV1, settings=settings.kafka, group_id="issuer.insights-issued"
+    )
+    async def on_issued(event: CredentialIssuedV1, graph: IssuerGraph) -> None:
+        await graph.insights.credential_issued(event)
+
+    @consume_event(
+        router,
+        CredentialStatusChangedV1,
+        settings=settings.kafka,
+        group_id="issuer.insights-status",
+    )
+    async def on_status(event: CredentialStatusChangedV1, graph: IssuerGraph) -> None:
+        await graph.insights.status_changed(event)
+
+    @consume_event(
+        router,
+        VerificationCompletedV1,
+        settings=settings.kafka,
+        group_id="issuer.insights-verifications",
+    )
+    async def on_verified(event: VerificationCompletedV1, graph: IssuerGraph) -> None:
+        await graph.insights.verification(event)
 
     return router

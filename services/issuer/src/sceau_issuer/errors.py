@@ -196,3 +196,9 @@ class LmsMappingNotFound(NotFound):
     """No mapping of this LMS course at this institution."""
 
     type_suffix = "lms-mapping-not-found"
+
+
+class InsightsLinkInvalid(NotFound):
+    """An insights page link that is unknown, tampered with or expired (all look alike)."""
+
+    type_suffix = "insights-link-invalid"

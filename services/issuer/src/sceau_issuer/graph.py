@@ -22,6 +22,8 @@ from sceau_issuer.achievements.service import AchievementService
 from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.apikeys.service import ApiKeyService
 from sceau_issuer.credential_copies import CredentialCopies
+from sceau_issuer.insights.repository import InsightsRepository
+from sceau_issuer.insights.service import InsightsService
 from sceau_issuer.issuing.batch_repository import BatchRepository
 from sceau_issuer.issuing.batches import BatchService, BatchWorker
 from sceau_issuer.issuing.group_commit import IssueCollector
@@ -98,6 +100,7 @@ class IssuerRepositories:
     status_changes: StatusChangeLog
     wallets: WalletRepository
     lms: LmsRepository
+    insights: InsightsRepository
 
     @classmethod
     def on(cls, db: AsyncDatabase[dict[str, Any]], settings: IssuerSettings) -> IssuerRepositories:
@@ -125,6 +128,9 @@ class IssuerRepositories:
                 db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES], db[NONCES]
             ),
             lms=LmsRepository(db[LMS_HOOKS], db[LMS_DELIVERIES]),
+            insights=InsightsRepository(
+                db["insights_counters"], db["insights_credentials"], db["insights_events"]
+            ),
         )
 
     async def ensure_indexes(self) -> None:
@@ -143,6 +149,7 @@ class IssuerRepositories:
             self.status_changes,
             self.wallets,
             self.lms,
+            self.insights,
         )
 
 
@@ -171,6 +178,7 @@ class IssuerGraph:
     learners: LearnerService
     wallets: WalletService
     lms: LmsService
+    insights: InsightsService
 
     @property
     def credentials(self) -> CredentialRepository:
@@ -279,6 +287,13 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         max_group=settings.issue_group_max,
     )
     series = SeriesService(repos.series, issuing, holdings, collector)
+    insights = InsightsService(
+        repos.insights,
+        credentials=repos.credentials,
+        achievements=repos.achievements,
+        series=repos.series,
+        threshold=settings.small_cell_threshold,
+    )
     learners = LearnerService(
         config=LearnerConfig(
             producer=SERVICE_NAME,
@@ -294,11 +309,13 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         sign=signer.sign,
         achievements=achievements,
         on_message=relays.wake_small,
+        insights=insights,
     )
 
     async def accepted(institution_id: str, credential_id: str) -> None:
         # A wallet taking the learner's offer is the learner accepting the credential.
         await repos.learners.set_consent(institution_id, credential_id, "accepted", utcnow())
+        await insights.accepted(institution_id, credential_id)
 
     wallets = WalletService(
         config=WalletConfig(
@@ -371,6 +388,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
             series=series,
             public_base_url=settings.http.public_base_url,
         ),
+        insights=insights,
     )
     await repos.ensure_indexes()
     await repos.status_changes.backfill(repos.credentials.flagged())

@@ -27,6 +27,7 @@ from sceau_issuer.errors import (
     ShareGone,
     ShareNotFound,
 )
+from sceau_issuer.insights.service import InsightsService
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.learners.badge import inline_png
 from sceau_issuer.learners.derived import derive, hidden_fields, unsigned_content
@@ -138,8 +139,10 @@ class LearnerService:
         sign: SignFn,
         achievements: AchievementService | None = None,
         on_message: Callable[[], None] = lambda: None,
+        insights: InsightsService | None = None,
     ) -> None:
         self._achievements = achievements
+        self._insights = insights  # counts acceptances and first shares (aggregates only)
         self._on_message = on_message
         self.config = config
         self._repo = repository
@@ -188,6 +191,8 @@ class LearnerService:
         if state not in ("accepted", "declined"):
             raise LearnerFormInvalid(f"unknown consent {state!r}")
         await self._repo.set_consent(ctx.institution_id, ctx.credential_id, state, utcnow())
+        if state == "accepted" and self._insights is not None:
+            await self._insights.accepted(ctx.institution_id, ctx.credential_id)
 
     # --- shares --------------------------------------------------------------------------------
 
@@ -236,6 +241,8 @@ class LearnerService:
             "document": document,
         }
         await self._repo.insert_share(doc)
+        if self._insights is not None:
+            await self._insights.shared(ctx.institution_id, ctx.credential_id, derived_id)
         return self._view(doc, (0, None))
 
     async def _derived(
