@@ -44,3 +44,13 @@ async def make_offer(harness: IssuerHarness, path: str, *, tx: bool) -> tuple[st
     codes = re.findall(r"<strong>(\d{6})</strong>", page)
     assert "<svg" in page
     return html.unescape(link), unquote(offer_uri), (codes[0] if codes else None)
+
+
+def lcw_link(page: str) -> tuple[str, str, str]:
+    """The page's Learner Credential Wallet link: (link, vc_request_url, challenge)."""
+    [link] = re.findall(r'href="(dccrequest://request\?[^"]+)"', page)
+    link = html.unescape(link)
+    query = parse_qs(urlsplit(link).query)
+    assert query["auth_type"] == ["bearer"]
+    assert query["issuer"][0].startswith("http")
+    return link, query["vc_request_url"][0], query["challenge"][0]

@@ -63,6 +63,7 @@ DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
         shares.router,
         wallets.router,
         wallets.offers,
+        wallets.exchanges,
     ),
     consumers=create_router,
     publishes=(

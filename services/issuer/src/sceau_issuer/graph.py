@@ -61,6 +61,7 @@ from sceau_issuer.wallets.repository import (
     WalletRepository,
 )
 from sceau_issuer.wallets.service import WalletConfig, WalletService
+from sceau_issuer.wallets.vc_api import VcApiExchanges
 from sceau_shared.events import utcnow
 from sceau_shared.http import RateLimiter
 from sceau_shared.mongo import ensure_all_indexes
@@ -163,6 +164,7 @@ class IssuerGraph:
     publisher: StatusPublisher
     learners: LearnerService
     wallets: WalletService
+    exchanges: VcApiExchanges
 
     @property
     def credentials(self) -> CredentialRepository:
@@ -292,6 +294,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         # A wallet taking the learner's offer is the learner accepting the credential.
         await repos.learners.set_consent(institution_id, credential_id, "accepted", utcnow())
 
+    holder_dids = CompositeResolver({"key": DidKeyResolver(), "jwk": DidJwkResolver()})
     wallets = WalletService(
         config=WalletConfig(
             public_base_url=settings.http.public_base_url,
@@ -302,7 +305,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         tenants=tenants,
         vault=vault,
         sign=signer.sign,
-        resolver=CompositeResolver({"key": DidKeyResolver(), "jwk": DidJwkResolver()}),
+        resolver=holder_dids,
         on_accepted=accepted,
     )
 
@@ -353,6 +356,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         publisher=publisher,
         learners=learners,
         wallets=wallets,
+        exchanges=VcApiExchanges(wallets=wallets, resolver=holder_dids),
     )
     await repos.ensure_indexes()
     await repos.status_changes.backfill(repos.credentials.flagged())

@@ -62,10 +62,6 @@ class WalletRepository:
         """The offer whose code hashes to ``key``."""
         return await self._offers.find_one({"_id": key})
 
-    async def offer_by_id(self, institution_id: str, offer_id: str) -> dict[str, Any] | None:
-        """An offer of this institution by its public id (another tenant's is not found)."""
-        return await self._offers.find_one({"offer_id": offer_id, "institution_id": institution_id})
-
     async def latest_offer(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
         """The credential's most recent offer."""
         return await self._offers.find_one(
@@ -104,6 +100,10 @@ class WalletRepository:
     async def claim_delivery(self, doc: dict[str, Any]) -> bool:
         """Reserve the one delivery of a grant (``_id``: the offer's key); False if taken."""
         return await _insert_once(self._deliveries, doc)
+
+    async def delivered(self, offer_key: str) -> bool:
+        """Whether a wallet already took this offer's credential (through any protocol)."""
+        return await self._deliveries.find_one({"_id": offer_key}, {"_id": 1}) is not None
 
     async def release_delivery(self, offer_key: str) -> None:
         """Undo a reservation whose credential could not be signed (the wallet may retry)."""
