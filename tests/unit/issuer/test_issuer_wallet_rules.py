@@ -214,16 +214,6 @@ class MemoryWalletRepository:
     async def offer(self, key: str) -> dict[str, Any] | None:
         return self.offers.get(key)
 
-    async def offer_by_id(self, institution_id: str, offer_id: str) -> dict[str, Any] | None:
-        return next(
-            (
-                o
-                for o in self.offers.values()
-                if o["offer_id"] == offer_id and o["institution_id"] == institution_id
-            ),
-            None,
-        )
-
     async def latest_offer(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
         mine = [
             o
@@ -246,6 +236,9 @@ class MemoryWalletRepository:
 
     async def redeemed(self, offer_key: str) -> bool:
         return offer_key in self.grants
+
+    async def delivered(self, offer_key: str) -> bool:
+        return offer_key in self.deliveries
 
     async def grant(self, token_key: str) -> dict[str, Any] | None:
         return next((g for g in self.grants.values() if g["token_key"] == token_key), None)

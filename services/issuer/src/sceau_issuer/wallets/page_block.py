@@ -27,7 +27,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "(Ajouter un titre, puis Scanner un code QR). La même offre sert une seule fois, quel "
         "que soit le portefeuille qui la prend.",
         "lcw_open": "Ouvrir dans le Learner Credential Wallet",
-        "lcw_qr": "Code QR de l'offre pour le Learner Credential Wallet",
+        "lcw_qr": "Code QR pour le Learner Credential Wallet",
     },
     "en": {
         "title": "Add to my digital wallet",
@@ -47,7 +47,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "link on the phone where it is installed, or scan this code from the app (Add "
         "credential, then Scan QR code). The same offer works once, whichever wallet takes it.",
         "lcw_open": "Open in the Learner Credential Wallet",
-        "lcw_qr": "QR code of the offer for the Learner Credential Wallet",
+        "lcw_qr": "Learner Credential Wallet QR code",
     },
 }
 
