@@ -68,6 +68,20 @@ CREDENTIAL_REQUEST: dict[str, Any] = {
         },
     }
 }
+EXCHANGE_REQUEST: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "{} to start; then {verifiablePresentation: a DIDAuth VP}",
+                    "properties": {"verifiablePresentation": {"type": "object"}},
+                }
+            }
+        },
+    }
+}
 
 
 def _limit(request: Request, graph: GraphDep) -> None:
@@ -183,6 +197,7 @@ exchanges = APIRouter(tags=["wallets (VC-API exchange)"], dependencies=[Depends(
     "/vcapi/{institution_id}/exchanges/{exchange_id}",
     summary="A wallet offer's VC-API exchange (DIDAuth, then the credential)",
     dependencies=[Limited],
+    openapi_extra=EXCHANGE_REQUEST,
     responses={
         400: {"description": "the presentation does not check out (problem details)"},
         404: {"description": "unknown exchange (problem details)"},
