@@ -225,7 +225,9 @@ class MemoryWalletRepository:
     async def failures(self, offer_key: str) -> int:
         return self.failed.count(offer_key)
 
-    async def add_failure(self, failure_id: str, offer_key: str, at: datetime) -> None:
+    async def add_failure(
+        self, failure_id: str, offer_key: str, at: datetime, *, sweep_at: datetime
+    ) -> None:
         self.failed.append(offer_key)
 
     async def redeem(self, doc: dict[str, Any]) -> bool:

@@ -61,6 +61,7 @@ from sceau_issuer.wallets.repository import (
     WalletRepository,
 )
 from sceau_issuer.wallets.service import WalletConfig, WalletService
+from sceau_issuer.wallets.sweeper import WalletSweeper
 from sceau_issuer.wallets.vc_api import VcApiExchanges
 from sceau_shared.events import utcnow
 from sceau_shared.http import RateLimiter
@@ -165,6 +166,7 @@ class IssuerGraph:
     learners: LearnerService
     wallets: WalletService
     exchanges: VcApiExchanges
+    wallet_sweeper: WalletSweeper
 
     @property
     def credentials(self) -> CredentialRepository:
@@ -172,12 +174,13 @@ class IssuerGraph:
         return self.repositories.credentials
 
     def background(self) -> Sequence[tuple[str, BackgroundLoop]]:
-        """The outbox relays, the batch worker and the status list publisher."""
+        """The outbox relays, the batch worker, the status list publisher, the wallet sweeper."""
         loops: list[tuple[str, BackgroundLoop]] = [
             ("outbox-relay", relay.run) for relay in self.relays.all
         ]
         loops.append(("batch-worker", self.worker.run))
         loops.append(("status-publisher", self.publisher.run))
+        loops.append(("wallet-sweeper", self.wallet_sweeper.run))
         return loops
 
     async def close(self) -> None:
@@ -357,6 +360,10 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         learners=learners,
         wallets=wallets,
         exchanges=VcApiExchanges(wallets=wallets, resolver=holder_dids),
+        # The scan for leftovers: hourly (the exact-key rounds keep up with this process).
+        wallet_sweeper=WalletSweeper(
+            repos.wallets, interval_s=settings.wallet_sweep_s, full_every_s=3600
+        ),
     )
     await repos.ensure_indexes()
     await repos.status_changes.backfill(repos.credentials.flagged())

@@ -4,10 +4,20 @@ Single use rests on primary keys, not on updates (on FerretDB 1.24 an update is 
 read-modify-write): redeeming an offer inserts its grant under the offer's key, delivering a
 credential inserts a delivery under the same key; a second insert of either fails, whoever
 races. Offers are stored under the SHA-256 of their pre-authorized code, never the code.
+
+Offers, grants, failed codes and spent nonces are useless once expired, so each carries a
+``sweep_at`` moment and is deleted after it. FerretDB has no TTL index and uses its index for
+``_id`` equality only (a range on ``_id`` scans, like any other filter), so the cheap path is
+exact keys: this repository remembers, in a heap, the key and ``sweep_at`` of every document it
+inserted, and :meth:`WalletRepository.sweep_due` deletes the due ones one ``_id`` at a time
+(work proportional to what expired). Documents another process or an earlier run inserted are
+left to :meth:`WalletRepository.sweep_all`, a scan by ``sweep_at`` the sweeper runs rarely.
+Deliveries are kept: one per credential a wallet actually received (who holds a copy).
 """
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +48,16 @@ class WalletRepository:
         self._deliveries = deliveries
         self._failures = failures
         self._nonces = nonces
+        self._swept = {
+            OFFERS: offers,
+            GRANTS: grants,
+            FAILURES: failures,
+            NONCES: nonces,
+        }
+        self._due: list[tuple[datetime, str, str]] = []
+
+    def _remember(self, collection: str, key: str, sweep_at: datetime) -> None:
+        heapq.heappush(self._due, (sweep_at, collection, key))
 
     async def ensure_indexes(self) -> None:
         """Offers by public id and by credential; grants by token hash; failures by offer."""
@@ -55,8 +75,9 @@ class WalletRepository:
     # --- offers --------------------------------------------------------------------------------
 
     async def insert_offer(self, doc: dict[str, Any]) -> None:
-        """Store a new offer (``_id``: the hash of its pre-authorized code)."""
+        """Store a new offer (``_id``: the hash of its pre-authorized code; has ``sweep_at``)."""
         await self._offers.insert_one(doc)
+        self._remember(OFFERS, doc["_id"], doc["sweep_at"])
 
     async def offer(self, key: str) -> dict[str, Any] | None:
         """The offer whose code hashes to ``key``."""
@@ -75,13 +96,20 @@ class WalletRepository:
         """Wrong transaction codes tried against an offer."""
         return await self._failures.count_documents({"offer_key": offer_key})
 
-    async def add_failure(self, failure_id: str, offer_key: str, at: datetime) -> None:
-        """Record one wrong transaction code (insert-only; counted)."""
-        await self._failures.insert_one({"_id": failure_id, "offer_key": offer_key, "at": at})
+    async def add_failure(
+        self, failure_id: str, offer_key: str, at: datetime, *, sweep_at: datetime
+    ) -> None:
+        """Record one wrong transaction code (insert-only; counted while its offer lives)."""
+        doc = {"_id": failure_id, "offer_key": offer_key, "at": at, "sweep_at": sweep_at}
+        await self._failures.insert_one(doc)
+        self._remember(FAILURES, failure_id, sweep_at)
 
     async def redeem(self, doc: dict[str, Any]) -> bool:
         """Insert the grant of an offer (``_id``: the offer's key); False if it was redeemed."""
-        return await _insert_once(self._grants, doc)
+        inserted = await _insert_once(self._grants, doc)
+        if inserted:
+            self._remember(GRANTS, doc["_id"], doc["sweep_at"])
+        return inserted
 
     async def redeemed(self, offer_key: str) -> bool:
         """Whether a wallet already redeemed this offer."""
@@ -91,9 +119,16 @@ class WalletRepository:
         """The grant an access token (by its hash) opens."""
         return await self._grants.find_one({"token_key": token_key})
 
-    async def use_nonce(self, nonce_key: str, at: datetime) -> bool:
-        """Spend a ``c_nonce`` (by its hash); False if a proof already used it."""
-        return await _insert_once(self._nonces, {"_id": nonce_key, "at": at})
+    async def use_nonce(self, nonce_key: str, at: datetime, sweep_at: datetime) -> bool:
+        """Spend a ``c_nonce`` (by its hash); False if a proof already used it.
+
+        ``sweep_at``: when the nonce has expired for sure (its record then guards nothing).
+        """
+        doc = {"_id": nonce_key, "at": at, "sweep_at": sweep_at}
+        inserted = await _insert_once(self._nonces, doc)
+        if inserted:
+            self._remember(NONCES, nonce_key, sweep_at)
+        return inserted
 
     # --- delivery ------------------------------------------------------------------------------
 
@@ -108,6 +143,32 @@ class WalletRepository:
     async def release_delivery(self, offer_key: str) -> None:
         """Undo a reservation whose credential could not be signed (the wallet may retry)."""
         await self._deliveries.delete_one({"_id": offer_key})
+
+    # --- expiry ------------------------------------------------------------------------------
+
+    async def sweep_due(self, now: datetime, *, limit: int = 1000) -> int:
+        """Delete the expired documents this repository inserted, by ``_id``; return how many."""
+        deleted = 0
+        while self._due and self._due[0][0] <= now and deleted < limit:
+            _, collection, key = heapq.heappop(self._due)
+            result = await self._swept[collection].delete_one(
+                {"_id": key, "sweep_at": {"$lte": now}}
+            )
+            deleted += result.deleted_count
+        return deleted
+
+    async def sweep_all(self, now: datetime) -> int:
+        """Delete every expired document (a scan: for leftovers of other processes and runs)."""
+        deleted = 0
+        for collection in self._swept.values():
+            result = await collection.delete_many({"sweep_at": {"$lte": now}})
+            deleted += result.deleted_count
+        return deleted
+
+    @property
+    def pending(self) -> int:
+        """Documents this repository will sweep when they expire."""
+        return len(self._due)
 
 
 async def _insert_once(collection: AsyncCollection[dict[str, Any]], doc: dict[str, Any]) -> bool:

@@ -235,6 +235,7 @@ class WalletService:
             "created_at": now,
             "expires_at": now + timedelta(seconds=self.config.offer_ttl_s),
         }
+        doc["sweep_at"] = doc["expires_at"]
         await self._repo.insert_offer(doc)
         return self._view(doc)
 
@@ -294,7 +295,7 @@ class WalletService:
         if aware(doc["expires_at"]) <= utcnow():
             raise invalid_grant("the pre-authorized code has expired")
         if doc.get("with_tx_code"):
-            await self._check_tx_code(key, doc["offer_id"], form.get("tx_code"))
+            await self._check_tx_code(key, doc, form.get("tx_code"))
         elif form.get("tx_code"):
             raise invalid_request("this offer has no transaction code")
         if await self._repo.delivered(key):
@@ -310,6 +311,10 @@ class WalletService:
                 "configuration_id": doc["configuration_id"],
                 "redeemed_at": now,
                 "expires_at": now + timedelta(seconds=self.config.token_ttl_s),
+                # Kept while the token or the offer lives (it marks the offer redeemed).
+                "sweep_at": max(
+                    aware(doc["expires_at"]), now + timedelta(seconds=self.config.token_ttl_s)
+                ),
             }
         )
         if not granted:
@@ -320,13 +325,15 @@ class WalletService:
             "expires_in": self.config.token_ttl_s,
         }
 
-    async def _check_tx_code(self, key: str, offer_id: str, given: str | None) -> None:
+    async def _check_tx_code(self, key: str, offer: Mapping[str, Any], given: str | None) -> None:
         if not given:
             raise invalid_request("this offer needs its transaction code (tx_code)")
         if await self._repo.failures(key) >= self.config.max_code_failures:
             raise invalid_grant("too many wrong transaction codes: make a new offer")
-        if not secrets.compare_digest(given.encode(), self._tx_code(offer_id).encode()):
-            await self._repo.add_failure(str(uuid.uuid4()), key, utcnow())
+        if not secrets.compare_digest(given.encode(), self._tx_code(offer["offer_id"]).encode()):
+            await self._repo.add_failure(
+                str(uuid.uuid4()), key, utcnow(), sweep_at=aware(offer["expires_at"])
+            )
             raise invalid_grant("the transaction code is wrong")
 
     # --- nonce endpoint ------------------------------------------------------------------------
@@ -356,7 +363,10 @@ class WalletService:
             raise invalid_nonce("the proof carries no nonce: ask the nonce endpoint for one")
         if self._vault.read_wallet_nonce(proof.nonce) != institution_id:
             raise invalid_nonce("the proof's nonce is not a fresh c_nonce of this issuer")
-        if not await self._repo.use_nonce(_key(proof.nonce), utcnow()):
+        now = utcnow()
+        # A nonce is made at most nonce_ttl_s before it is used: it has expired by then.
+        spent_until = now + timedelta(seconds=self.config.nonce_ttl_s + 60)
+        if not await self._repo.use_nonce(_key(proof.nonce), now, spent_until):
             raise invalid_nonce("the proof's nonce was already used: ask for a new one")
         try:
             signed = await self.deliver(
