@@ -242,8 +242,8 @@ class MemoryWalletRepository:
     async def delivered(self, offer_key: str) -> bool:
         return offer_key in self.deliveries
 
-    async def grant(self, token_key: str) -> dict[str, Any] | None:
-        return next((g for g in self.grants.values() if g["token_key"] == token_key), None)
+    async def grant(self, offer_key: str) -> dict[str, Any] | None:
+        return self.grants.get(offer_key)
 
 
 @pytest.fixture

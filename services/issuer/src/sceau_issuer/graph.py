@@ -307,7 +307,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         credentials=repos.credentials,
         tenants=tenants,
         vault=vault,
-        sign=signer.sign,
+        sign=signer.sign_one_apart,
         resolver=holder_dids,
         on_accepted=accepted,
     )

@@ -60,8 +60,11 @@ class WalletRepository:
         heapq.heappush(self._due, (sweep_at, collection, key))
 
     async def ensure_indexes(self) -> None:
-        """Offers by public id and by credential; grants by token hash; failures by offer."""
-        await self._offers.create_index("offer_id", unique=True)
+        """Offers by credential (the page's latest); failures by offer.
+
+        Offers and grants are otherwise found by primary key: an offer's key is derived from its
+        public id, and an access token names its grant's key.
+        """
         await self._offers.create_index(
             [
                 ("institution_id", ASCENDING),
@@ -69,7 +72,6 @@ class WalletRepository:
                 ("created_at", DESCENDING),
             ]
         )
-        await self._grants.create_index("token_key", unique=True)
         await self._failures.create_index("offer_key")
 
     # --- offers --------------------------------------------------------------------------------
@@ -115,9 +117,9 @@ class WalletRepository:
         """Whether a wallet already redeemed this offer."""
         return await self._grants.find_one({"_id": offer_key}, {"_id": 1}) is not None
 
-    async def grant(self, token_key: str) -> dict[str, Any] | None:
-        """The grant an access token (by its hash) opens."""
-        return await self._grants.find_one({"token_key": token_key})
+    async def grant(self, offer_key: str) -> dict[str, Any] | None:
+        """The grant of a redeemed offer (its access token names the offer's key)."""
+        return await self._grants.find_one({"_id": offer_key})
 
     async def use_nonce(self, nonce_key: str, at: datetime, sweep_at: datetime) -> bool:
         """Spend a ``c_nonce`` (by its hash); False if a proof already used it.

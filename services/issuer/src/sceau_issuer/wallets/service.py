@@ -300,7 +300,9 @@ class WalletService:
             raise invalid_request("this offer has no transaction code")
         if await self._repo.delivered(key):
             raise invalid_grant("the pre-authorized code was already used")
-        access_token = secrets.token_urlsafe(32)
+        # The token names its grant (the offer's key, a hash: it reveals no code) so the
+        # credential endpoint finds it by primary key; its random part is what proves it.
+        access_token = f"{key}.{secrets.token_urlsafe(32)}"
         now = utcnow()
         granted = await self._repo.redeem(
             {
@@ -431,8 +433,13 @@ class WalletService:
     async def _grant(self, institution_id: str, access_token: str | None) -> dict[str, Any]:
         if not access_token or len(access_token) > 256:
             raise invalid_token("a Bearer access token is required")
-        grant = await self._repo.grant(_key(access_token))
-        if grant is None or grant["institution_id"] != institution_id:
+        grant_key, _, _ = access_token.partition(".")
+        grant = await self._repo.grant(grant_key)
+        if (
+            grant is None
+            or grant["institution_id"] != institution_id
+            or not secrets.compare_digest(grant["token_key"], _key(access_token))
+        ):
             raise invalid_token("the access token is unknown")
         if aware(grant["expires_at"]) <= utcnow():
             raise invalid_token("the access token has expired")
