@@ -19,9 +19,9 @@ to the issuer):
 
 Each round reports both rates and their ratio (like with like on a loaded machine), p50 and p99
 latencies, and the CPU the issuer process tree and FerretDB spent per operation (``/proc``):
-on a machine shared with other work the CPU ratio is the steadier figure (on a dedicated one,
-throughput follows CPU). Target (issue 16): wallet deliveries >= 70 % of single issues per
-second.
+on a machine shared with other work the issuer's CPU ratio is the steadier figure (the
+FerretDB server may serve others too; on a dedicated machine, throughput follows CPU).
+Target (issue 16): wallet deliveries >= 70 % of single issues per second.
 """
 
 from __future__ import annotations
@@ -64,11 +64,17 @@ class Measured:
     wall_s: float
     latencies: list[float]
     cpu_s: float = 0.0
+    ferret_cpu_s: float = 0.0
 
     @property
     def cpu_ms(self) -> float:
-        """CPU of the issuer process tree and FerretDB per operation (load-independent)."""
+        """CPU of the issuer process tree (signing workers included) per operation."""
         return 1000 * self.cpu_s / self.count if self.count else float("nan")
+
+    @property
+    def ferret_ms(self) -> float:
+        """FerretDB CPU per operation (the server is shared: other clients' work counts too)."""
+        return 1000 * self.ferret_cpu_s / self.count if self.count else float("nan")
 
     @property
     def rate(self) -> float:
@@ -123,8 +129,9 @@ class Round:
         await asyncio.gather(*(client() for _ in range(self.clients)))
         wall = time.perf_counter() - started
         after = cpu_snapshot(self.pid)
-        cpu = sum(after.values()) - sum(before.values())
-        return Measured(name, len(jobs), wall, latencies, cpu)
+        issuer = after["issuer"] - before["issuer"]
+        ferret = after["ferretdb"] - before["ferretdb"]
+        return Measured(name, len(jobs), wall, latencies, issuer, ferret)
 
     async def issue(self, tag: str, count: int) -> tuple[Measured, list[str]]:
         """``count`` single issues; return the step and the credential ids."""
@@ -266,23 +273,24 @@ async def run(args: argparse.Namespace) -> list[tuple[Measured, Measured]]:
 def report(rounds: list[tuple[Measured, Measured]], clients: int) -> None:
     print()
     print(
-        "| round | issue /s | p50 / p99 ms | CPU ms | wallet /s | p50 / p99 ms | CPU ms "
-        "| rate ratio | CPU ratio |"
+        "| round | issue /s | p50 / p99 ms | issuer / FerretDB CPU ms | wallet /s | p50 / p99 ms "
+        "| issuer / FerretDB CPU ms | rate ratio | issuer CPU ratio |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, (issued, delivered) in enumerate(rounds, 1):
         print(
             f"| {n} | {issued.rate:.1f} | {issued.ms(0.5):.0f} / {issued.ms(0.99):.0f} | "
-            f"{issued.cpu_ms:.1f} | {delivered.rate:.1f} | "
-            f"{delivered.ms(0.5):.0f} / {delivered.ms(0.99):.0f} | {delivered.cpu_ms:.1f} | "
+            f"{issued.cpu_ms:.1f} / {issued.ferret_ms:.1f} | {delivered.rate:.1f} | "
+            f"{delivered.ms(0.5):.0f} / {delivered.ms(0.99):.0f} | "
+            f"{delivered.cpu_ms:.1f} / {delivered.ferret_ms:.1f} | "
             f"{delivered.rate / issued.rate:.2f} | {issued.cpu_ms / delivered.cpu_ms:.2f} |"
         )
     rate_ratios = sorted(d.rate / i.rate for i, d in rounds)
     cpu_ratios = sorted(i.cpu_ms / d.cpu_ms for i, d in rounds)
     print(
         f"\n{clients} clients; median ratios wallet / issue: throughput "
-        f"{rate_ratios[len(rate_ratios) // 2]:.2f}, inverse CPU per operation (issuer + "
-        f"FerretDB) {cpu_ratios[len(cpu_ratios) // 2]:.2f}; target >= 0.70"
+        f"{rate_ratios[len(rate_ratios) // 2]:.2f}, issuer CPU per operation (issue / "
+        f"wallet) {cpu_ratios[len(cpu_ratios) // 2]:.2f}; target >= 0.70"
     )
 
 

@@ -298,8 +298,8 @@ class WalletService:
             await self._check_tx_code(key, doc, form.get("tx_code"))
         elif form.get("tx_code"):
             raise invalid_request("this offer has no transaction code")
-        if await self._repo.delivered(key):
-            raise invalid_grant("the pre-authorized code was already used")
+        # An offer taken through its VC-API exchange is refused at the credential endpoint
+        # (one delivery per offer); its offer URI is already gone, which hides the code.
         # The token names its grant (the offer's key, a hash: it reveals no code) so the
         # credential endpoint finds it by primary key; its random part is what proves it.
         access_token = f"{key}.{secrets.token_urlsafe(32)}"
