@@ -15,12 +15,12 @@ from learner_support import issued_with_page
 from wallet_support import ask, holder_proof, make_offer, nonce, redeem, request_for
 
 from sceau_credentials.keys import SigningKey
-from sceau_issuer.wallets.repository import FAILURES, GRANTS, NONCES, OFFERS
+from sceau_issuer.wallets.repository import CURRENT, FAILURES, GRANTS, NONCES, OFFERS
 from sceau_shared.events import utcnow
 
 pytestmark = pytest.mark.integration
 
-SWEPT = (OFFERS, GRANTS, FAILURES, NONCES)
+SWEPT = (OFFERS, GRANTS, FAILURES, NONCES, CURRENT)
 
 
 async def counts(harness: IssuerHarness, keys: dict[str, list[Any]]) -> dict[str, int]:
@@ -60,12 +60,13 @@ async def test_expired_wallet_documents_are_swept_and_deliveries_kept(
     assert before[GRANTS] >= 1
     assert before[FAILURES] >= 1
     assert before[NONCES] >= 1
+    assert before[CURRENT] >= 1
 
     repo = graph.repositories.wallets
     assert await repo.sweep_due(utcnow()) == 0  # nothing has expired yet
     assert await counts(harness, mine) == before
     later = utcnow() + timedelta(hours=2)
-    assert await repo.sweep_due(later) >= 5
+    assert await repo.sweep_due(later) >= 6
     assert await counts(harness, mine) == dict.fromkeys(SWEPT, 0)
     # The delivery stays (who holds a copy); the code is now simply unknown; no offer shown.
     delivered = await harness.db["wallet_deliveries"].count_documents(

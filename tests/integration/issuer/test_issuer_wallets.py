@@ -234,3 +234,19 @@ async def test_declined_or_revoked_credentials_are_not_delivered(harness: Issuer
     assert denied.status_code == 400
     assert denied.json()["error"] == "credential_request_denied"
     assert await harness.db["wallet_deliveries"].count_documents({}) == 0
+
+
+async def test_five_wrong_codes_burn_the_offer(harness: IssuerHarness) -> None:
+    """Wrong codes are numbered slots under the offer's key (insert-only, found by key)."""
+    institution, _, path = await issued_with_page(harness, "burnt@example.org")
+    _, offer_uri, tx_code = await make_offer(harness, path, tx=True)
+    wrong = "000000" if tx_code != "000000" else "111111"
+    _, form, _ = await redeem(harness, offer_uri, wrong)
+    token_path = f"/oid4vci/{institution}/token"
+    for _ in range(4):  # the redeem above was the first wrong code
+        answer = await harness.http.post(token_path, data=form)
+        assert answer.json()["error_description"] == "the transaction code is wrong"
+    form["tx_code"] = tx_code or ""
+    burnt = await harness.http.post(token_path, data=form)
+    assert burnt.json()["error"] == "invalid_grant"
+    assert "too many" in burnt.json()["error_description"]

@@ -222,11 +222,11 @@ class MemoryWalletRepository:
         ]
         return max(mine, key=lambda o: o["created_at"]) if mine else None
 
-    async def failures(self, offer_key: str) -> int:
-        return self.failed.count(offer_key)
+    async def failures_exhausted(self, offer_key: str, limit: int) -> bool:
+        return self.failed.count(offer_key) >= limit
 
     async def add_failure(
-        self, failure_id: str, offer_key: str, at: datetime, *, sweep_at: datetime
+        self, offer_key: str, at: datetime, *, limit: int, sweep_at: datetime
     ) -> None:
         self.failed.append(offer_key)
 

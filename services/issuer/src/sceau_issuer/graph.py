@@ -53,6 +53,7 @@ from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepos
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
 from sceau_issuer.wallets.repository import (
+    CURRENT,
     DELIVERIES,
     FAILURES,
     GRANTS,
@@ -119,7 +120,7 @@ class IssuerRepositories:
                 db[CONSENTS], db[SHARES], db[RECEIPTS], db[MESSAGES], db[CONTACTS]
             ),
             wallets=WalletRepository(
-                db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES], db[NONCES]
+                db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES], db[NONCES], db[CURRENT]
             ),
         )
 

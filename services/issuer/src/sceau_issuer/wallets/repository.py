@@ -5,7 +5,8 @@ read-modify-write): redeeming an offer inserts its grant under the offer's key, 
 credential inserts a delivery under the same key; a second insert of either fails, whoever
 races. Offers are stored under the SHA-256 of their pre-authorized code, never the code.
 
-Offers, grants, failed codes and spent nonces are useless once expired, so each carries a
+Offers (and their page pointers), grants, failed codes and spent nonces are useless once
+expired, so each carries a
 ``sweep_at`` moment and is deleted after it. FerretDB has no TTL index and uses its index for
 ``_id`` equality only (a range on ``_id`` scans, like any other filter), so the cheap path is
 exact keys: this repository remembers, in a heap, the key and ``sweep_at`` of every document it
@@ -21,7 +22,6 @@ import heapq
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -30,6 +30,7 @@ GRANTS = "wallet_grants"
 DELIVERIES = "wallet_deliveries"
 FAILURES = "wallet_code_failures"
 NONCES = "wallet_nonces_used"
+CURRENT = "wallet_current_offers"
 
 
 class WalletRepository:
@@ -42,17 +43,20 @@ class WalletRepository:
         deliveries: AsyncCollection[dict[str, Any]],
         failures: AsyncCollection[dict[str, Any]],
         nonces: AsyncCollection[dict[str, Any]],
+        current: AsyncCollection[dict[str, Any]],
     ) -> None:
         self._offers = offers
         self._grants = grants
         self._deliveries = deliveries
         self._failures = failures
         self._nonces = nonces
+        self._current = current
         self._swept = {
             OFFERS: offers,
             GRANTS: grants,
             FAILURES: failures,
             NONCES: nonces,
+            CURRENT: current,
         }
         self._due: list[tuple[datetime, str, str]] = []
 
@@ -60,51 +64,61 @@ class WalletRepository:
         heapq.heappush(self._due, (sweep_at, collection, key))
 
     async def ensure_indexes(self) -> None:
-        """Offers by credential (the page's latest); failures by offer.
+        """Nothing to create: every wallet query is by primary key.
 
-        Offers and grants are otherwise found by primary key: an offer's key is derived from its
-        public id, and an access token names its grant's key.
+        An offer's key derives from its public id, an access token names its grant's key, the
+        learner page's current offer has a pointer keyed by credential, failed codes are
+        numbered under their offer's key.
         """
-        await self._offers.create_index(
-            [
-                ("institution_id", ASCENDING),
-                ("credential_id", ASCENDING),
-                ("created_at", DESCENDING),
-            ]
-        )
-        await self._failures.create_index("offer_key")
 
     # --- offers --------------------------------------------------------------------------------
 
     async def insert_offer(self, doc: dict[str, Any]) -> None:
-        """Store a new offer (``_id``: the hash of its pre-authorized code; has ``sweep_at``)."""
+        """Store a new offer (``_id``: its code's hash; has ``sweep_at``).
+
+        It becomes its credential's current offer: a pointer keyed by
+        ``institution|credential`` finds it for the learner's page.
+        """
         await self._offers.insert_one(doc)
         self._remember(OFFERS, doc["_id"], doc["sweep_at"])
+        pointer = f"{doc['institution_id']}|{doc['credential_id']}"
+        await self._current.replace_one(
+            {"_id": pointer},
+            {"_id": pointer, "offer_key": doc["_id"], "sweep_at": doc["sweep_at"]},
+            upsert=True,
+        )
+        self._remember(CURRENT, pointer, doc["sweep_at"])
 
     async def offer(self, key: str) -> dict[str, Any] | None:
         """The offer whose code hashes to ``key``."""
         return await self._offers.find_one({"_id": key})
 
     async def latest_offer(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
-        """The credential's most recent offer."""
-        return await self._offers.find_one(
-            {"institution_id": institution_id, "credential_id": credential_id},
-            sort=[("created_at", DESCENDING)],
-        )
+        """The credential's most recent offer (through its pointer)."""
+        pointer = await self._current.find_one({"_id": f"{institution_id}|{credential_id}"})
+        return None if pointer is None else await self.offer(pointer["offer_key"])
 
     # --- redemption ----------------------------------------------------------------------------
 
-    async def failures(self, offer_key: str) -> int:
-        """Wrong transaction codes tried against an offer."""
-        return await self._failures.count_documents({"offer_key": offer_key})
+    async def failures_exhausted(self, offer_key: str, limit: int) -> bool:
+        """Whether ``limit`` wrong transaction codes were tried against an offer."""
+        last = await self._failures.find_one({"_id": f"{offer_key}:{limit - 1}"}, {"_id": 1})
+        return last is not None
 
     async def add_failure(
-        self, failure_id: str, offer_key: str, at: datetime, *, sweep_at: datetime
+        self, offer_key: str, at: datetime, *, limit: int, sweep_at: datetime
     ) -> None:
-        """Record one wrong transaction code (insert-only; counted while its offer lives)."""
-        doc = {"_id": failure_id, "offer_key": offer_key, "at": at, "sweep_at": sweep_at}
-        await self._failures.insert_one(doc)
-        self._remember(FAILURES, failure_id, sweep_at)
+        """Record one wrong transaction code in the first free slot ``{offer key}:{n}``.
+
+        Insert-only and numbered, so counting is one lookup by key and concurrent wrong codes
+        each take their own slot (the primary key decides).
+        """
+        for number in range(limit):
+            slot = f"{offer_key}:{number}"
+            doc = {"_id": slot, "at": at, "sweep_at": sweep_at}
+            if await _insert_once(self._failures, doc):
+                self._remember(FAILURES, slot, sweep_at)
+                return
 
     async def redeem(self, doc: dict[str, Any]) -> bool:
         """Insert the grant of an offer (``_id``: the offer's key); False if it was redeemed."""

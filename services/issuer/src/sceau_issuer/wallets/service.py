@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -330,11 +329,12 @@ class WalletService:
     async def _check_tx_code(self, key: str, offer: Mapping[str, Any], given: str | None) -> None:
         if not given:
             raise invalid_request("this offer needs its transaction code (tx_code)")
-        if await self._repo.failures(key) >= self.config.max_code_failures:
+        limit = self.config.max_code_failures
+        if await self._repo.failures_exhausted(key, limit):
             raise invalid_grant("too many wrong transaction codes: make a new offer")
         if not secrets.compare_digest(given.encode(), self._tx_code(offer["offer_id"]).encode()):
             await self._repo.add_failure(
-                str(uuid.uuid4()), key, utcnow(), sweep_at=aware(offer["expires_at"])
+                key, utcnow(), limit=limit, sweep_at=aware(offer["expires_at"])
             )
             raise invalid_grant("the transaction code is wrong")
 
