@@ -37,13 +37,12 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import httpx
-from issue import cpu_snapshot
+from issue import Step, cpu_snapshot
 from pydantic import SecretStr
 from verify import RawClient
 
@@ -53,36 +52,6 @@ from sceau_dev.testing.stack import StackConfig, free_ports, running_stack
 from sceau_issuer.vault import Vault
 from sceau_issuer.wallets.schemas import PRE_AUTHORIZED_GRANT
 from sceau_shared.settings import decode_master_key
-
-
-@dataclass
-class Measured:
-    """One timed step: how many operations, how long, the latency of each."""
-
-    name: str
-    count: int
-    wall_s: float
-    latencies: list[float]
-    cpu_s: float = 0.0
-    ferret_cpu_s: float = 0.0
-
-    @property
-    def cpu_ms(self) -> float:
-        """CPU of the issuer process tree (signing workers included) per operation."""
-        return 1000 * self.cpu_s / self.count if self.count else float("nan")
-
-    @property
-    def ferret_ms(self) -> float:
-        """FerretDB CPU per operation (the server is shared: other clients' work counts too)."""
-        return 1000 * self.ferret_cpu_s / self.count if self.count else float("nan")
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.wall_s if self.wall_s else float("nan")
-
-    def ms(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _b64(data: bytes) -> str:
@@ -108,7 +77,7 @@ class Round:
         self.vault = vault
         self.clients = clients
 
-    async def timed(self, name: str, jobs: list[Any], one: Any) -> Measured:
+    async def timed(self, name: str, jobs: list[Any], one: Any) -> Step:
         """Run ``one(client, job)`` for every job with ``clients`` raw clients in flight."""
         queue = list(reversed(jobs))
         latencies: list[float] = []
@@ -131,9 +100,9 @@ class Round:
         after = cpu_snapshot(self.pid)
         issuer = after["issuer"] - before["issuer"]
         ferret = after["ferretdb"] - before["ferretdb"]
-        return Measured(name, len(jobs), wall, latencies, issuer, ferret)
+        return Step(name, len(jobs), wall, latencies, issuer, ferret)
 
-    async def issue(self, tag: str, count: int) -> tuple[Measured, list[str]]:
+    async def issue(self, tag: str, count: int) -> tuple[Step, list[str]]:
         """``count`` single issues; return the step and the credential ids."""
         ids: list[str] = []
         auth = self.college.api_key
@@ -179,7 +148,7 @@ class Round:
 
         return list(await asyncio.gather(*(one(i) for i in ids)))
 
-    async def deliver(self, offers: list[tuple[str, str]]) -> Measured:
+    async def deliver(self, offers: list[tuple[str, str]]) -> Step:
         """Token, nonce and credential for each offer, as a wallet with a did:key does."""
         holders = [SigningKey.generate() for _ in range(self.clients)]
         turn = iter(range(len(offers)))
@@ -230,7 +199,7 @@ class Round:
         return await self.timed("wallet", offers, one)
 
 
-async def run(args: argparse.Namespace) -> list[tuple[Measured, Measured]]:
+async def run(args: argparse.Namespace) -> list[tuple[Step, Step]]:
     run_id = uuid.uuid4().hex[:8]
     config = StackConfig(
         kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"),
@@ -250,7 +219,7 @@ async def run(args: argparse.Namespace) -> list[tuple[Measured, Measured]]:
         },
     )
     vault = Vault(decode_master_key(SecretStr(config.issuer_master_key)))
-    rounds: list[tuple[Measured, Measured]] = []
+    rounds: list[tuple[Step, Step]] = []
     with running_stack(config) as stack:
         async with httpx.AsyncClient(timeout=60) as http:
             college = await onboard(http, stack, "Wallet")
@@ -270,7 +239,7 @@ async def run(args: argparse.Namespace) -> list[tuple[Measured, Measured]]:
     return rounds
 
 
-def report(rounds: list[tuple[Measured, Measured]], clients: int) -> None:
+def report(rounds: list[tuple[Step, Step]], clients: int) -> None:
     print()
     print(
         "| round | issue /s | p50 / p99 ms | issuer / FerretDB CPU ms | wallet /s | p50 / p99 ms "
@@ -278,15 +247,19 @@ def report(rounds: list[tuple[Measured, Measured]], clients: int) -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, (issued, delivered) in enumerate(rounds, 1):
-        print(
-            f"| {n} | {issued.rate:.1f} | {issued.ms(0.5):.0f} / {issued.ms(0.99):.0f} | "
-            f"{issued.cpu_ms:.1f} / {issued.ferret_ms:.1f} | {delivered.rate:.1f} | "
-            f"{delivered.ms(0.5):.0f} / {delivered.ms(0.99):.0f} | "
-            f"{delivered.cpu_ms:.1f} / {delivered.ferret_ms:.1f} | "
-            f"{delivered.rate / issued.rate:.2f} | {issued.cpu_ms / delivered.cpu_ms:.2f} |"
-        )
+        cells = [
+            f"{issued.rate:.1f}",
+            f"{1000 * issued.percentile(0.5):.0f} / {1000 * issued.percentile(0.99):.0f}",
+            f"{issued.issuer_ms:.1f} / {issued.ferret_ms:.1f}",
+            f"{delivered.rate:.1f}",
+            f"{1000 * delivered.percentile(0.5):.0f} / {1000 * delivered.percentile(0.99):.0f}",
+            f"{delivered.issuer_ms:.1f} / {delivered.ferret_ms:.1f}",
+            f"{delivered.rate / issued.rate:.2f}",
+            f"{issued.issuer_ms / delivered.issuer_ms:.2f}",
+        ]
+        print(f"| {n} | " + " | ".join(cells) + " |")
     rate_ratios = sorted(d.rate / i.rate for i, d in rounds)
-    cpu_ratios = sorted(i.cpu_ms / d.cpu_ms for i, d in rounds)
+    cpu_ratios = sorted(i.issuer_ms / d.issuer_ms for i, d in rounds)
     print(
         f"\n{clients} clients; median ratios wallet / issue: throughput "
         f"{rate_ratios[len(rate_ratios) // 2]:.2f}, issuer CPU per operation (issue / "
