@@ -177,6 +177,9 @@ def test_offer_paths_are_private_and_masked_in_the_access_log() -> None:
     assert is_private("/oid4vci/inst-1/token")
     assert redact_path("/oid4vci/inst-1/offers/secret-offer") == "/oid4vci/inst-1/offers/[token]"
     assert redact_path("/oid4vci/inst-1/token") == "/oid4vci/inst-1/token"
+    assert is_private("/vcapi/inst-1/exchanges/offer.mac")
+    masked = redact_path("/vcapi/inst-1/exchanges/secret.mac")
+    assert masked == "/vcapi/inst-1/exchanges/[token]"
 
 
 def test_binding_sets_the_subject_id_and_keeps_the_rest() -> None:

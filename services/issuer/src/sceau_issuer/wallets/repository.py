@@ -181,11 +181,6 @@ class WalletRepository:
             deleted += result.deleted_count
         return deleted
 
-    @property
-    def pending(self) -> int:
-        """Documents this repository will sweep when they expire."""
-        return len(self._due)
-
 
 async def _insert_once(collection: AsyncCollection[dict[str, Any]], doc: dict[str, Any]) -> bool:
     """Insert ``doc``; False when its ``_id`` exists (the primary key decides, not a read)."""
