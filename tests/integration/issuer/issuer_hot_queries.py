@@ -22,9 +22,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from issuer_support import ALL_TYPES, micro
 from lms_samples import canvas_course_completed
+from wallet_support import holder_proof
 
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.ob3.constants import VC_V2_CONTEXT
+from sceau_credentials.presentations import sign_presentation
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.apikeys.service import Scope
 from sceau_issuer.errors import AlreadyIssued, PrerequisiteMissing
@@ -35,6 +40,8 @@ from sceau_issuer.lms.mappings import Lms
 from sceau_issuer.series.schemas import SeriesInput
 from sceau_issuer.status.schemas import ReasonCode, StatusAction
 from sceau_issuer.tenants.models import Tenant
+from sceau_issuer.wallets.oauth_errors import WalletProtocolError
+from sceau_issuer.wallets.schemas import PRE_AUTHORIZED_GRANT
 from sceau_shared.events import (
     AccreditationChangedV1,
     AccreditationScope,
@@ -264,6 +271,51 @@ async def claim_link(world: World) -> None:
     assert await world.graph.credentials.get(*claims) is not None
 
 
+async def _wallet_credential(world: World, email: str) -> dict[str, Any]:
+    doc = await _issue(world, world.modules[0], email, f"k-{email}")
+    credential = await world.graph.credentials.get(world.institution_id, doc["_id"])
+    assert credential is not None
+    return credential
+
+
+async def wallet_offer_and_delivery(world: World) -> None:
+    """The learner's page makes an offer; an OpenID4VCI wallet takes it (one wrong code first)."""
+    wallets = world.graph.wallets
+    credential = await _wallet_credential(world, "wallet@example.org")
+    view = await wallets.create_offer(credential, "pending", with_tx_code=True)
+    assert await wallets.current_offer(world.institution_id, credential["_id"]) is not None
+    offer = await wallets.offer(world.institution_id, view.offer_id)
+    code = offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+    form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code, "tx_code": "x"}
+    with pytest.raises(WalletProtocolError, match="transaction code is wrong"):
+        await wallets.token(world.institution_id, form)
+    token = await wallets.token(world.institution_id, {**form, "tx_code": view.tx_code or ""})
+    nonce = (await wallets.nonce(world.institution_id))["c_nonce"]
+    holder = SigningKey.generate()
+    proof = holder_proof(holder, wallets.issuer_id(world.institution_id), nonce)
+    body = {"credential_configuration_id": view.configuration_id, "proofs": {"jwt": [proof]}}
+    await wallets.credential(world.institution_id, token["access_token"], body)
+
+
+async def wallet_exchange(world: World) -> None:
+    """A VC-API wallet takes an offer through its exchange (DIDAuth, then the credential)."""
+    wallets = world.graph.wallets
+    credential = await _wallet_credential(world, "exchange@example.org")
+    view = await wallets.create_offer(credential, "pending", with_tx_code=False)
+    exchange_id = view.exchange_url.rsplit("/", 1)[1]
+    started = await world.graph.exchanges.exchange(world.institution_id, exchange_id, {})
+    request = started["verifiablePresentationRequest"]
+    holder = SigningKey.generate()
+    presentation = sign_presentation(
+        {"@context": [VC_V2_CONTEXT], "type": ["VerifiablePresentation"]},
+        holder,
+        challenge=request["challenge"],
+        domain=request["domain"],
+    )
+    body = {"verifiablePresentation": presentation}
+    await world.graph.exchanges.exchange(world.institution_id, exchange_id, body)
+
+
 async def suspend(world: World) -> None:
     await world.graph.status.change(
         await world.tenant(), world.single["_id"], StatusAction.SUSPEND, ReasonCode.OTHER
@@ -402,6 +454,20 @@ HOT_QUERIES: dict[str, HotQuery] = {
     ),
     "batch progress": HotQuery("GET /v1/batches/{id}", "batches._id", batch_progress),
     "claim link": HotQuery("GET /v1/claim/{token}", "credentials._id", claim_link),
+    "wallet offer and delivery": HotQuery(
+        "POST /learn/{token}/wallet-offer, GET the offer, POST token, nonce, credential",
+        "wallet_offers._id = sha256(code derived from the offer id); wallet_current_offers._id "
+        "= tenant|credential; wallet_code_failures._id = offer key:n; wallet_grants._id = the "
+        "offer key (the access token names it); wallet_nonces_used._id = sha256(nonce); "
+        "wallet_deliveries._id = offer key; credentials._id; learner_consents._id",
+        wallet_offer_and_delivery,
+    ),
+    "wallet exchange": HotQuery(
+        "POST /vcapi/{institution}/exchanges/{id} ({} then the DIDAuth presentation)",
+        "wallet_offers._id (derived from the exchange id's offer id), wallet_grants._id, "
+        "wallet_deliveries._id, credentials._id, learner_consents._id",
+        wallet_exchange,
+    ),
     "suspend": HotQuery("POST /v1/credentials/{id}/suspend", "credentials._id", suspend),
     "reinstate": HotQuery("POST /v1/credentials/{id}/reinstate", "credentials._id", reinstate),
     "revoke": HotQuery("POST /v1/credentials/{id}/revoke", "credentials._id", revoke),

@@ -48,6 +48,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     shares.router,
     wallets.router,
     wallets.offers,
+    wallets.exchanges,
     lms.router,
     lms.hooks,
 )

@@ -202,3 +202,22 @@ class InsightsLinkInvalid(NotFound):
     """An insights page link that is unknown, tampered with or expired (all look alike)."""
 
     type_suffix = "insights-link-invalid"
+
+
+class WalletExchangeNotFound(NotFound):
+    """A VC-API exchange that is unknown or another institution's (both look alike)."""
+
+    type_suffix = "wallet-exchange-not-found"
+
+
+class WalletExchangeGone(ServiceError):
+    """A VC-API exchange that existed and no longer delivers (expired, or already taken)."""
+
+    status = 410
+    type_suffix = "wallet-exchange-gone"
+
+
+class WalletPresentationInvalid(BadRequest):
+    """A DIDAuth presentation that does not prove the holder's key for this exchange."""
+
+    type_suffix = "wallet-presentation-invalid"

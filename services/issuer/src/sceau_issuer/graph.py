@@ -59,6 +59,7 @@ from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepos
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
 from sceau_issuer.wallets.repository import (
+    CURRENT,
     DELIVERIES,
     FAILURES,
     GRANTS,
@@ -67,6 +68,8 @@ from sceau_issuer.wallets.repository import (
     WalletRepository,
 )
 from sceau_issuer.wallets.service import WalletConfig, WalletService
+from sceau_issuer.wallets.sweeper import WalletSweeper
+from sceau_issuer.wallets.vc_api import VcApiExchanges
 from sceau_shared.events import utcnow
 from sceau_shared.http import RateLimiter
 from sceau_shared.mongo import ensure_all_indexes
@@ -125,7 +128,7 @@ class IssuerRepositories:
                 db[CONSENTS], db[SHARES], db[RECEIPTS], db[MESSAGES], db[CONTACTS]
             ),
             wallets=WalletRepository(
-                db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES], db[NONCES]
+                db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES], db[NONCES], db[CURRENT]
             ),
             lms=LmsRepository(db[LMS_HOOKS], db[LMS_DELIVERIES]),
             insights=InsightsRepository(
@@ -179,6 +182,8 @@ class IssuerGraph:
     wallets: WalletService
     lms: LmsService
     insights: InsightsService
+    exchanges: VcApiExchanges
+    wallet_sweeper: WalletSweeper
 
     @property
     def credentials(self) -> CredentialRepository:
@@ -186,12 +191,13 @@ class IssuerGraph:
         return self.repositories.credentials
 
     def background(self) -> Sequence[tuple[str, BackgroundLoop]]:
-        """The outbox relays, the batch worker and the status list publisher."""
+        """The outbox relays, the batch worker, the status list publisher, the wallet sweeper."""
         loops: list[tuple[str, BackgroundLoop]] = [
             ("outbox-relay", relay.run) for relay in self.relays.all
         ]
         loops.append(("batch-worker", self.worker.run))
         loops.append(("status-publisher", self.publisher.run))
+        loops.append(("wallet-sweeper", self.wallet_sweeper.run))
         return loops
 
     async def close(self) -> None:
@@ -317,6 +323,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         await repos.learners.set_consent(institution_id, credential_id, "accepted", utcnow())
         await insights.accepted(institution_id, credential_id)
 
+    holder_dids = CompositeResolver({"key": DidKeyResolver(), "jwk": DidJwkResolver()})
     wallets = WalletService(
         config=WalletConfig(
             public_base_url=settings.http.public_base_url,
@@ -326,8 +333,8 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         credentials=repos.credentials,
         tenants=tenants,
         vault=vault,
-        sign=signer.sign,
-        resolver=CompositeResolver({"key": DidKeyResolver(), "jwk": DidJwkResolver()}),
+        sign=signer.sign_one_apart,
+        resolver=holder_dids,
         on_accepted=accepted,
     )
 
@@ -389,6 +396,11 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
             public_base_url=settings.http.public_base_url,
         ),
         insights=insights,
+        exchanges=VcApiExchanges(wallets=wallets, resolver=holder_dids),
+        # The scan for leftovers: hourly (the exact-key rounds keep up with this process).
+        wallet_sweeper=WalletSweeper(
+            repos.wallets, interval_s=settings.wallet_sweep_s, full_every_s=3600
+        ),
     )
     await repos.ensure_indexes()
     await repos.status_changes.backfill(repos.credentials.flagged())

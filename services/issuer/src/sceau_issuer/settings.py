@@ -61,6 +61,11 @@ class IssuerSettings(StoringServiceSettings):
         le=7 * 24 * 3600,
         description="Lifetime of a wallet credential offer (OpenID4VCI pre-authorized code).",
     )
+    wallet_sweep_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often expired wallet offers, grants and spent nonces are deleted.",
+    )
     max_batch_recipients: int = Field(default=10_000, gt=0)
     batch_chunk_size: int = Field(default=250, gt=0, le=2000)
     batch_lease_s: float = Field(default=30.0, gt=0)

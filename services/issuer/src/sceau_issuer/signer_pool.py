@@ -84,6 +84,14 @@ def _key_of(job: SignJob) -> SigningKey:
     return signing_key(job.seed, job.did, job.key_version, job.spec.profile)
 
 
+def _sign_document(
+    document: dict[str, Any], seed: bytes, controller: str, fragment: str, profile: str
+) -> Signed:
+    """Sign a ready document with the key rebuilt from its seed (runs in a worker process)."""
+    key = SigningKey.from_seed(seed, controller, fragment)
+    return asyncio.run(sign_credential(document, key, Profile(profile)))
+
+
 def _suspension(job: SignJob) -> bool:
     """Whether the institution had turned suspension on (``BuildSpec.suspension``)."""
     return job.spec.suspension
@@ -173,6 +181,27 @@ class Signer:
     async def sign(self, credential: dict[str, Any], key: SigningKey, profile: str) -> Signed:
         """Sign one document (a status list, a share's derived credential) on the loop."""
         signed: Signed = await sign_credential(credential, key, Profile(profile))
+        return await self._kept_one(credential, signed, key, profile)
+
+    async def sign_one_apart(
+        self, credential: dict[str, Any], key: SigningKey, profile: str
+    ) -> Signed:
+        """Sign one ready document in a worker process (a wallet's copy), else on the loop.
+
+        Wallet deliveries come one request at a time, many at once: signing them off the loop
+        (as grouped single issues are) keeps the loop to the requests around them.
+        """
+        if self._pool is None or not isinstance(key, SigningKey):
+            return await self.sign(credential, key, profile)
+        fragment = key.verification_method.partition("#")[2]
+        signed: Signed = await asyncio.get_running_loop().run_in_executor(
+            self._pool, _sign_document, credential, key.seed, key.controller, fragment, profile
+        )
+        return await self._kept_one(credential, signed, key, profile)
+
+    async def _kept_one(
+        self, credential: dict[str, Any], signed: Signed, key: SigningKey, profile: str
+    ) -> Signed:
         if self._copies is not None and is_credential(credential):
             # A share's derived copy inherits its original's status entries (checked when issued).
             await self._copies.keep([Copy(signed, key, profile, None)])

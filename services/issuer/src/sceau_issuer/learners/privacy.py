@@ -13,7 +13,7 @@ from fastapi import Request
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-PRIVATE_PREFIXES = ("/learn", "/v1/shares/", "/v1/claim/", "/oid4vci/", "/insights/")
+PRIVATE_PREFIXES = ("/learn", "/v1/shares/", "/v1/claim/", "/oid4vci/", "/vcapi/", "/insights/")
 PRIVATE_HEADERS = (
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
@@ -82,6 +82,8 @@ def redact_path(path: str) -> str:
         return "/insights/[token]"
     if path.startswith("/oid4vci/") and "/offers/" in path:
         return path.split("/offers/", 1)[0] + "/offers/[token]"
+    if path.startswith("/vcapi/") and "/exchanges/" in path:
+        return path.split("/exchanges/", 1)[0] + "/exchanges/[token]"
     return path
 
 
