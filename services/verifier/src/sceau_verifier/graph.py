@@ -18,7 +18,13 @@ from typing import Any
 import httpx
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from sceau_credentials.dids import CompositeResolver, DidKeyResolver, DidResolver, DidWebResolver
+from sceau_credentials.dids import (
+    CompositeResolver,
+    DidJwkResolver,
+    DidKeyResolver,
+    DidResolver,
+    DidWebResolver,
+)
 from sceau_credentials.results import ProofVerifier
 from sceau_credentials.warmup import warm_up_verification
 from sceau_shared.events import VerificationCompletedV1
@@ -48,7 +54,7 @@ class VerifierGraph:
 
     Attributes:
         limits: input bounds the routes apply (depth, batch size).
-        resolver: did:key offline, did:web through the SSRF-guarded client.
+        resolver: did:key and did:jwk offline, did:web through the SSRF-guarded client.
         status_lists: status list cache (``StatusListPublishedV1`` replaces entries).
         registry: trust answers of the registry (``AccreditationChangedV1`` drops entries).
         shares: share links resolved through the issuer (kept a couple of seconds).
@@ -136,7 +142,11 @@ def assemble(
     ``None`` (or ``publish_events: false``) publishes nothing. Tests pass an in-memory sink.
     """
     resolver = CompositeResolver(
-        {"key": DidKeyResolver(), "web": DidWebResolver(guarded, settings.did_web)}
+        {
+            "key": DidKeyResolver(),
+            "jwk": DidJwkResolver(),  # offline, like did:key (wallets and some issuers use it)
+            "web": DidWebResolver(guarded, settings.did_web),
+        }
     )
     status_lists = StatusListCache(guarded, settings.status)
     registry = RegistryClient(registry_http, settings.trust)
