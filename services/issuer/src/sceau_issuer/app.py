@@ -56,6 +56,7 @@ DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
         achievements.router,
         achievements.public,
         credentials.router,
+        credentials.public,
         batches.router,
         institution.router,
         claim.router,

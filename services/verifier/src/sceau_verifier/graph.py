@@ -41,6 +41,7 @@ from sceau_verifier.settings import SERVICE_NAME, LimitSettings, VerifierSetting
 from sceau_verifier.share_pages import SharePages
 from sceau_verifier.shares import ShareClient
 from sceau_verifier.status_lists import StatusListCache
+from sceau_verifier.supersession import SupersessionClient
 from sceau_verifier.verification import engine_call, engine_proof_verifier
 
 __all__ = ["VerifierGraph", "assemble", "build_graph", "http_clients"]
@@ -172,6 +173,7 @@ def assemble(
         reports=reports,
         timeout_s=settings.limits.verify_timeout_s,
         producer=SERVICE_NAME,
+        supersession=SupersessionClient(registry_http, settings.shares),
     )
     return VerifierGraph(
         limits=settings.limits,

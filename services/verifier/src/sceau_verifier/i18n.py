@@ -247,6 +247,19 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "The institution's registry status today is \u201c{status}\u201d; it was "
         "accredited on the issuance date, so the credential stays valid.",
     },
+    "warn_superseded": {
+        "fr": "Ce titre a été remplacé : l'établissement a émis à sa place le titre {by}. "
+        "Demandez au titulaire la version à jour.",
+        "en": "This credential has been superseded: the institution issued {by} in its place. "
+        "Ask its holder for the current version.",
+    },
+    "warn_superseded_revoked": {
+        "fr": "Ce titre a été révoqué parce qu'il a été remplacé par une version corrigée, le "
+        "titre {by}. Demandez au titulaire la version à jour.",
+        "en": "This credential was revoked because a corrected version replaces it: {by}. "
+        "Ask its holder for the current version.",
+    },
+    "superseded_label": {"fr": "Remplacé par", "en": "Superseded by"},
     "warn_no_status": {
         "fr": "Ce titre ne comporte pas d'entrée de statut : une révocation ne pourrait pas "
         "être détectée.",

@@ -133,6 +133,12 @@ class VerifyResponse(_Out):
     checks: list[CheckOut]
     warnings: list[WarningOut] = Field(default_factory=list)
     summary: Summary | None = None
+    superseded_by: str | None = Field(
+        default=None,
+        description="The id of the credential that replaces this one, when its institution "
+        "re-issued it (R52). Not a revocation by itself: a renewal leaves the old credential "
+        "valid; a correction also revokes it (then the status check fails).",
+    )
     credentials: list[VerifyResponse] = Field(
         default_factory=list, description="For a presentation: one answer per credential in it."
     )

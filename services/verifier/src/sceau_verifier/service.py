@@ -37,8 +37,9 @@ from sceau_verifier.registry import IssuerRecord, RegistryClient
 from sceau_verifier.reports import ReportSender
 from sceau_verifier.schemas import CheckOut, Lang, VerifyResponse, WarningOut
 from sceau_verifier.summary import build_summary, localized
+from sceau_verifier.supersession import Supersession
 
-__all__ = ["EngineCall", "IssuerLookups", "VerificationService", "Verified"]
+__all__ = ["EngineCall", "IssuerLookups", "SupersessionLookup", "VerificationService", "Verified"]
 
 _log = logging.getLogger(__name__)
 
@@ -48,6 +49,12 @@ class IssuerLookups(Protocol):
 
     @property
     def records(self) -> Sequence[IssuerRecord]: ...
+
+
+class SupersessionLookup(Protocol):
+    """Which credential replaces a credential, if its issuer re-issued it (supersession.py)."""
+
+    async def lookup(self, credential_id: str | None, issuer: str) -> Supersession | None: ...
 
 
 class EngineCall(Protocol):
@@ -159,6 +166,8 @@ class VerificationService:
         timeout_s: deadline of one verification, all outbound calls included.
         producer: producer name written in events.
         clock: current time (injectable).
+        supersession: asks the issuer which credential replaces a re-issued one (``None``: the
+            answer never carries ``superseded_by``).
     """
 
     def __init__(
@@ -170,8 +179,10 @@ class VerificationService:
         timeout_s: float,
         producer: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        supersession: SupersessionLookup | None = None,
     ) -> None:
         self._engine = engine
+        self._supersession = supersession
         self._registry = registry
         self._reports = reports
         self._timeout_s = timeout_s
@@ -263,6 +274,7 @@ class VerificationService:
             for w in result.warnings
         ]
         summary = None
+        superseded: Supersession | None = None
         if credential is not None and not result.is_presentation:
             record = self._record_for(credential, context)
             warnings.extend(self._issuer_warnings(credential, record, lang))
@@ -271,6 +283,10 @@ class VerificationService:
                 warnings.append(_warning("warn_no_status", lang))
             fmt = result.credential.format if result.credential is not None else None
             summary = build_summary(credential, lang=lang, record=record, fmt=fmt)
+            superseded = await self._superseded(credential, result, record)
+            if superseded is not None:
+                code = "warn_superseded_revoked" if superseded.revoked else "warn_superseded"
+                warnings.append(_warning(code, lang, by=superseded.superseded_by))
         return VerifyResponse(
             verified=result.verified,
             outcome=result.outcome.value,
@@ -279,8 +295,31 @@ class VerificationService:
             checks=[_check_out(c, lang) for c in result.checks],
             warnings=warnings,
             summary=summary,
+            superseded_by=superseded.superseded_by if superseded is not None else None,
             credentials=inner,
         )
+
+    async def _superseded(
+        self,
+        credential: Mapping[str, Any],
+        result: VerificationResult,
+        record: IssuerRecord | None,
+    ) -> Supersession | None:
+        """Ask the issuer about a re-issue, for authentic credentials of registered issuers only.
+
+        A forgery names whatever id it likes: only a valid proof by a registered institution
+        makes the credential's id worth asking about (and the answer must name that issuer).
+        """
+        proof = result.check(CheckName.PROOF)
+        if (
+            self._supersession is None
+            or proof is None
+            or proof.status is not CheckStatus.PASSED
+            or record is None
+            or not record.registered
+        ):
+            return None
+        return await self._supersession.lookup(id_of(credential.get("id")), record.did)
 
     @staticmethod
     def _record_for(credential: Mapping[str, Any], context: _Context) -> IssuerRecord | None:
