@@ -8,6 +8,8 @@ benchmarks can use them too; they are re-exported here for the verifier tests.
 from __future__ import annotations
 
 import asyncio
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -50,7 +52,20 @@ __all__ = [
     "serve",
     "settings_for",
     "standing_for",
+    "tiny_png",
 ]
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 greyscale PNG (what baked-badge tests bake credentials into)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+    pixels = chunk(b"IDAT", zlib.compress(b"\x00\x80"))
+    return b"\x89PNG\r\n\x1a\n" + header + pixels + chunk(b"IEND", b"")
 
 
 # --- the verifier app without Kafka/MongoDB (events recorded in memory) ---------------------

@@ -1,22 +1,27 @@
 """Supersession (R52): the verifier names the credential that replaces a re-issued one.
 
-A stand-in issuer answers ``GET /v1/public/credentials/{id}/supersession`` over real HTTP; the
-registry stand-in recognises the institution. The answer is a notice (API field, warning, page
-paragraph), distinct from revocation.
+The issuer stand-in (``SharesStandIn``) answers ``GET /v1/public/credentials/{id}/supersession``
+over real HTTP; the registry stand-in recognises the institution. The answer is a notice (API
+field, warning, page paragraph), distinct from revocation.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from verifier_support import Issuer, RegistryStandIn, build_app, serve, settings_for
+from verifier_support import (
+    Issuer,
+    RegistryStandIn,
+    SharesStandIn,
+    build_app,
+    serve,
+    settings_for,
+)
 
 from sceau_verifier.settings import SharesSettings
 
@@ -24,32 +29,11 @@ NEW_ID = "urn:uuid:0b5c7a4e-9a47-4c8e-8f7c-3a1e2d4c5b6a"
 
 
 @dataclass
-class IssuerStandIn:
-    """The issuer's public supersession answers, from memory."""
-
-    superseded: dict[str, dict[str, Any]] = field(default_factory=dict)
-    asked: list[str] = field(default_factory=list)
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.get("/v1/public/credentials/{credential_id}/supersession")
-        async def supersession(credential_id: str) -> JSONResponse:
-            self.asked.append(credential_id)
-            found = self.superseded.get(credential_id)
-            if found is None:
-                return JSONResponse({"title": "Not found"}, status_code=404)
-            return JSONResponse(found)
-
-        return app
-
-
-@dataclass
 class World:
     client: httpx.AsyncClient
     registry: RegistryStandIn
     issuer: Issuer
-    stand_in: IssuerStandIn
+    stand_in: SharesStandIn
 
     async def verify(self, credential: Any, lang: str = "en") -> dict[str, Any]:
         response = await self.client.post("/v1/verify", json=credential, params={"lang": lang})
@@ -71,7 +55,7 @@ class World:
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    registry, stand_in = RegistryStandIn(), IssuerStandIn()
+    registry, stand_in = RegistryStandIn(), SharesStandIn()
     async with serve(registry.app()) as base, serve(stand_in.app()) as issuer_base:
         issuer = Issuer()
         registry.register(issuer)
@@ -122,7 +106,9 @@ async def test_current_credentials_are_asked_once_and_forgeries_never(world: Wor
     again = await world.verify(credential)
     assert first["superseded_by"] is None
     assert again["superseded_by"] is None
-    assert world.stand_in.asked == [credential["id"]]  # "nothing to report" is kept too
+    assert world.stand_in.supersession_asked == [
+        credential["id"]
+    ]  # "nothing to report" is kept too
     forged = {**credential, "name": "Forged"}
     world.supersede(forged)
     assert (await world.verify(forged))["superseded_by"] is None
@@ -130,7 +116,7 @@ async def test_current_credentials_are_asked_once_and_forgeries_never(world: Wor
     assert isinstance(stranger, dict)
     world.supersede(stranger)
     assert (await world.verify(stranger))["superseded_by"] is None
-    assert world.stand_in.asked == [credential["id"]]
+    assert world.stand_in.supersession_asked == [credential["id"]]
 
 
 async def test_the_page_shows_the_replacement_in_both_languages(world: World) -> None:

@@ -47,6 +47,10 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "fr": "Ou téléversez le fichier du titre",
         "en": "Or upload the credential file",
     },
+    "file_hint": {
+        "fr": "Un fichier JSON ou JWT, ou l'image du badge (PNG ou SVG) qui contient le titre.",
+        "en": "A JSON or JWT file, or the badge image (PNG or SVG) that carries the credential.",
+    },
     "submit": {"fr": "Vérifier", "en": "Verify"},
     "switch_language": {"fr": "English", "en": "Français"},
     "result_heading": {"fr": "Résultat de la vérification", "en": "Verification result"},
@@ -227,6 +231,27 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "recherche.",
         "en": "A share link may expire or be withdrawn by its holder: it then says the link "
         "is no longer valid. Search engines never list it.",
+    },
+    # Baked badges
+    "baked_from": {
+        "fr": "Titre lu dans l'image du badge ({kind}).",
+        "en": "Credential read from the badge image ({kind}).",
+    },
+    "baked_too_large": {
+        "fr": "L'image dépasse 1 Mio : ce n'est pas un badge.",
+        "en": "The image is larger than 1 MiB: it is not a badge.",
+    },
+    "baked_nothing_inside": {
+        "fr": "Cette image ne contient aucun titre Open Badges : téléversez le badge tel "
+        "qu'il a été remis (PNG ou SVG « cuit »), ou le fichier du titre.",
+        "en": "This image carries no Open Badges credential: upload the badge as it was "
+        "handed out (a baked PNG or SVG), or the credential file.",
+    },
+    "baked_unreadable": {
+        "fr": "Le titre contenu dans cette image est illisible : le fichier est endommagé ou "
+        "n'est pas une image PNG ou SVG valide.",
+        "en": "The credential in this image cannot be read: the file is damaged or is not a "
+        "valid PNG or SVG image.",
     },
     # Warnings
     "warn_name_mismatch": {

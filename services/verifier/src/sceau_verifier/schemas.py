@@ -139,6 +139,10 @@ class VerifyResponse(_Out):
         "re-issued it (R52). Not a revocation by itself: a renewal leaves the old credential "
         "valid; a correction also revokes it (then the status check fails).",
     )
+    baked_in: Literal["png", "svg"] | None = Field(
+        default=None,
+        description="The credential was read from a baked badge image of this kind.",
+    )
     credentials: list[VerifyResponse] = Field(
         default_factory=list, description="For a presentation: one answer per credential in it."
     )
