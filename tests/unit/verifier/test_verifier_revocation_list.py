@@ -6,74 +6,39 @@ host on the status allow-list), plain or signed; the verifier's own fetcher and 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
-from verifier_support import Issuer, RegistryStandIn, achievement, build_app, serve, settings_for
+from verifier_support import (
+    DocumentServer,
+    Issuer,
+    RegistryStandIn,
+    build_app,
+    serve,
+    settings_for,
+    signed_with,
+)
 
 from sceau_credentials.engine import Profile, sign_credential
-from sceau_credentials.ob3.authoring import IssuerProfile, Recipient
-from sceau_credentials.ob3.builder import build_credential
 from sceau_credentials.results import CREDENTIAL_REVOKED, STATUS_VERIFICATION_ERROR
 from sceau_verifier.settings import StatusSettings
-
-EXTENSIONS = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
-
-
-@dataclass
-class ListServer:
-    """Serves one revocation list at ``/revocations`` (what it serves can change)."""
-
-    document: dict[str, Any] | str = field(default_factory=dict)
-    hits: int = 0
-
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.get("/revocations")
-        async def revocations() -> Response:
-            self.hits += 1
-            headers = {"Cache-Control": "no-store"}
-            if isinstance(self.document, str):
-                return Response(self.document, media_type="application/vc+jwt", headers=headers)
-            return JSONResponse(self.document, headers=headers)
-
-        return app
 
 
 @dataclass
 class World:
     client: httpx.AsyncClient
     issuer: Issuer
-    lists: ListServer
+    lists: DocumentServer
     list_url: str
 
     async def credential(self) -> dict[str, Any]:
-        moment = (datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
-        unsigned = build_credential(
-            achievement("MicroCredential"),
-            Recipient(email="learner@example.org", name="Alex Tremblay"),
-            IssuerProfile(id=self.issuer.did, name=self.issuer.name),
-            "ob3-v2",
-            credential_id=f"urn:uuid:{uuid.uuid4()}",
-            issued_at=moment,
-            status=[],
-        )
-        # 1EdTechRevocationList is defined by the OB 3.0 extensions context, as in 1EdTech's
-        # own complete example.
-        unsigned["@context"].append(EXTENSIONS)
-        unsigned["credentialStatus"] = {"id": self.list_url, "type": "1EdTechRevocationList"}
-        signed = await sign_credential(unsigned, self.issuer.key, Profile.OB3_V2, created=moment)
-        assert isinstance(signed, dict)
-        return signed
+        status = {"id": self.list_url, "type": "1EdTechRevocationList"}
+        return await signed_with(self.issuer, credentialStatus=status)
 
     async def status(self, credential: dict[str, Any], lang: str = "en") -> dict[str, Any]:
         response = await self.client.post("/v1/verify", json=credential, params={"lang": lang})
@@ -85,7 +50,7 @@ class World:
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
     registry = RegistryStandIn()
-    lists = ListServer()
+    lists = DocumentServer()
     async with serve(registry.app()) as base, serve(lists.app()) as list_base:
         issuer = Issuer()
         registry.register(issuer)
@@ -103,7 +68,7 @@ async def world() -> AsyncIterator[World]:
                 transport=httpx.ASGITransport(manager.app), base_url="http://verifier"
             ) as client,
         ):
-            yield World(client, issuer, lists, f"{list_base}/revocations")
+            yield World(client, issuer, lists, f"{list_base}/document")
 
 
 async def test_a_listed_credential_is_revoked_and_an_unlisted_one_verified(world: World) -> None:

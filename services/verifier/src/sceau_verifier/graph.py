@@ -34,6 +34,7 @@ from sceau_shared.runtime import Runtime
 from sceau_shared.service.definition import BackgroundLoop
 from sceau_shared.ssrf import GuardedTransport
 from sceau_verifier.proof_memo import ProofMemo
+from sceau_verifier.refresh import RefreshClient
 from sceau_verifier.registry import RegistryClient
 from sceau_verifier.reports import EventSink, ReportSender
 from sceau_verifier.service import VerificationService
@@ -174,6 +175,11 @@ def assemble(
         timeout_s=settings.limits.verify_timeout_s,
         producer=SERVICE_NAME,
         supersession=SupersessionClient(registry_http, settings.shares),
+        refresh=RefreshClient(
+            guarded,
+            max_depth=settings.limits.max_depth,
+            allow_private=settings.status.allow_private_hosts,
+        ),
     )
     return VerifierGraph(
         limits=settings.limits,

@@ -285,6 +285,40 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "Ask its holder for the current version.",
     },
     "superseded_label": {"fr": "Remplacé par", "en": "Superseded by"},
+    "warn_refreshed_verified": {
+        "fr": "Le service d'actualisation de l'établissement fournit une version à jour de ce "
+        "titre; elle a été vérifiée à son tour : vérifiée.",
+        "en": "The institution's refresh service provides an up-to-date version of this "
+        "credential; it was verified too: verified.",
+    },
+    "warn_refreshed_not-verified": {
+        "fr": "Le service d'actualisation de l'établissement fournit une version à jour de ce "
+        "titre; elle a été vérifiée à son tour : NON vérifiée.",
+        "en": "The institution's refresh service provides an up-to-date version of this "
+        "credential; it was verified too: NOT verified.",
+    },
+    "warn_refreshed_inconclusive": {
+        "fr": "Le service d'actualisation de l'établissement fournit une version à jour de ce "
+        "titre; sa vérification n'a pas abouti (résultat incertain).",
+        "en": "The institution's refresh service provides an up-to-date version of this "
+        "credential; its verification was inconclusive.",
+    },
+    "warn_refresh_failed": {
+        "fr": "Le service d'actualisation indiqué dans le titre n'a pas fourni de version à "
+        "jour; le titre est vérifié tel qu'il a été présenté.",
+        "en": "The refresh service named in the credential gave no up-to-date version; the "
+        "credential is verified as presented.",
+    },
+    "warn_refresh_other_issuer": {
+        "fr": "Le service d'actualisation a fourni un document qui n'est pas un titre du même "
+        "établissement; il a été ignoré.",
+        "en": "The refresh service returned a document that is not a credential of the same "
+        "institution; it was ignored.",
+    },
+    "refreshed_heading": {
+        "fr": "Version à jour fournie par l'établissement",
+        "en": "Up-to-date version from the institution",
+    },
     "warn_no_status": {
         "fr": "Ce titre ne comporte pas d'entrée de statut : une révocation ne pourrait pas "
         "être détectée.",
