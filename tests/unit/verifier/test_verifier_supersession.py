@@ -148,3 +148,35 @@ async def test_an_unreachable_issuer_means_no_notice_and_a_short_pause(world: Wo
     assert client.requests == 1  # paused after the failure
     assert await client.lookup("https://not-a-uuid.example/1", "did:key:z6Mk") is None
     assert client.requests == 1
+
+
+async def test_a_re_issue_shows_once_the_short_current_answer_expires() -> None:
+    from sceau_verifier.supersession import SupersessionClient
+
+    credential_id = "urn:uuid:6f3c2f64-0e58-4a43-9d52-3f2d4b5a6c7d"
+    answers = [httpx.Response(404)]
+
+    def issuer(request: httpx.Request) -> httpx.Response:
+        return answers[-1]
+
+    now = [1000.0]
+    client = SupersessionClient(
+        httpx.AsyncClient(transport=httpx.MockTransport(issuer)),
+        SharesSettings(issuer_url="http://issuer"),
+        clock=lambda: now[0],
+    )
+    assert await client.lookup(credential_id, "did:key:z6Mk") is None
+    answers.append(
+        httpx.Response(
+            200,
+            json={"credential_id": credential_id, "issuer_did": "did:key:z6Mk",
+                  "superseded_by": NEW_ID},
+        )
+    )  # fmt: skip
+    now[0] += 5
+    assert await client.lookup(credential_id, "did:key:z6Mk") is None  # still the kept answer
+    now[0] += 6
+    found = await client.lookup(credential_id, "did:key:z6Mk#key-1")
+    assert found is not None
+    assert found.superseded_by == NEW_ID
+    assert client.requests == 2

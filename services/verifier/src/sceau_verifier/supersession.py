@@ -10,9 +10,11 @@ issuer's DID; 404 means "nothing to report", for unknown and current credentials
 Asked only after a credential's proof passed and the registry recognised its issuer (only
 Sceau institutions' credentials can be known to Sceau's issuer), for ``urn:uuid:`` ids. The
 answer counts only when its issuer DID is the credential's issuer. Answers, "nothing to
-report" included, are kept ``_TTL_S`` (an employer re-checking a file costs nothing); a failure
-is never kept, and after one the issuer is not asked for ``_PAUSE_S`` (a verifier whose issuer
-is down answers at full speed, without the notice, rather than waiting on every request).
+report" included, are kept (an employer re-checking a file costs nothing): a supersession for
+``_TTL_S`` (it never reverts), "nothing to report" for ``_CURRENT_TTL_S`` only (a re-issue
+shows within that time). A failure is never kept, and after one the issuer is not asked for
+``_PAUSE_S`` (a verifier whose issuer is down answers at full speed, without the notice, rather
+than waiting on every request).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ _UUID: Final = re.compile(
     r"^urn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
 )
 _TTL_S: Final = 60.0
+_CURRENT_TTL_S: Final = 10.0
 _PAUSE_S: Final = 5.0
 _MAX_ENTRIES: Final = 8192
 _MAX_BYTES: Final = 16 * 1024
@@ -59,6 +62,7 @@ class Supersession(BaseModel):
 @dataclass(frozen=True, slots=True)
 class _Answer:
     found: Supersession | None
+    until: float
 
 
 class SupersessionClient:
@@ -98,6 +102,8 @@ class SupersessionClient:
             return None
         key = match.group(1)
         held = self._answers.get(key)
+        if held is not None and held.until <= self._clock():
+            held = None
         if held is None:
             if self._clock() < self._paused_until:
                 return None
@@ -123,7 +129,7 @@ class SupersessionClient:
             _log.warning("supersession lookup failed: %s", type(exc).__name__)
             return None
         if response.status_code == 404:
-            return _Answer(None)
+            return _Answer(None, self._clock() + _CURRENT_TTL_S)
         if response.status_code != 200 or len(response.content) > _MAX_BYTES:
             _log.warning("supersession lookup answered HTTP %s", response.status_code)
             return None
@@ -134,4 +140,4 @@ class SupersessionClient:
             return None
         if found.credential_id.lower() != f"urn:uuid:{key}":
             return None
-        return _Answer(found)
+        return _Answer(found, self._clock() + _TTL_S)
