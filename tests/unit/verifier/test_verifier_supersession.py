@@ -139,15 +139,16 @@ async def test_the_page_shows_the_replacement_in_both_languages(world: World) ->
 async def test_an_unreachable_issuer_means_no_notice_and_a_short_pause(world: World) -> None:
     from sceau_verifier.supersession import SupersessionClient
 
-    client = SupersessionClient(
-        httpx.AsyncClient(), SharesSettings(issuer_url="http://127.0.0.1:9", timeout_s=1)
-    )
-    credential_id = "urn:uuid:6f3c2f64-0e58-4a43-9d52-3f2d4b5a6c7d"
-    assert await client.lookup(credential_id, "did:key:z6Mk") is None
-    assert await client.lookup(credential_id, "did:key:z6Mk") is None
-    assert client.requests == 1  # paused after the failure
-    assert await client.lookup("https://not-a-uuid.example/1", "did:key:z6Mk") is None
-    assert client.requests == 1
+    async with httpx.AsyncClient() as http:
+        client = SupersessionClient(
+            http, SharesSettings(issuer_url="http://127.0.0.1:9", timeout_s=1)
+        )
+        credential_id = "urn:uuid:6f3c2f64-0e58-4a43-9d52-3f2d4b5a6c7d"
+        assert await client.lookup(credential_id, "did:key:z6Mk") is None
+        assert await client.lookup(credential_id, "did:key:z6Mk") is None
+        assert client.requests == 1  # paused after the failure
+        assert await client.lookup("https://not-a-uuid.example/1", "did:key:z6Mk") is None
+        assert client.requests == 1
 
 
 async def test_a_re_issue_shows_once_the_short_current_answer_expires() -> None:
@@ -161,7 +162,7 @@ async def test_a_re_issue_shows_once_the_short_current_answer_expires() -> None:
 
     now = [1000.0]
     client = SupersessionClient(
-        httpx.AsyncClient(transport=httpx.MockTransport(issuer)),
+        httpx.AsyncClient(transport=httpx.MockTransport(issuer)),  # no sockets to close
         SharesSettings(issuer_url="http://issuer"),
         clock=lambda: now[0],
     )
