@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
@@ -61,6 +62,7 @@ __all__ = [
     "signed_with",
     "standing_for",
     "tiny_png",
+    "verifier_client",
 ]
 
 
@@ -199,3 +201,16 @@ def build_app(settings: VerifierSettings) -> Built:
     if DEFINITION.configure is not None:
         DEFINITION.configure(built.app, settings)
     return built
+
+
+@asynccontextmanager
+async def verifier_client(settings: VerifierSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """The verifier app (events in memory) behind an in-process client at ``http://verifier``."""
+    built = build_app(settings)
+    async with (
+        LifespanManager(built.app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(manager.app), base_url="http://verifier"
+        ) as client,
+    ):
+        yield client

@@ -13,15 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from verifier_support import (
     Issuer,
     RegistryStandIn,
     StatusList,
-    build_app,
     serve,
     settings_for,
     tiny_png,
+    verifier_client,
 )
 
 from sceau_credentials.baking import bake_png, bake_svg
@@ -54,13 +53,7 @@ async def world() -> AsyncIterator[World]:
         await issuer.sign_list(revocation)
         registry.register(issuer)
         settings = settings_for(base, http=HttpSettings(max_body_bytes=2_000_000))
-        built = build_app(settings)
-        async with (
-            LifespanManager(built.app) as manager,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(manager.app), base_url="http://verifier"
-            ) as client,
-        ):
+        async with verifier_client(settings) as client:
             yield World(client, issuer, revocation)
 
 

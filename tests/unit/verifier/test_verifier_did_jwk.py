@@ -8,8 +8,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from verifier_support import Issuer, RegistryStandIn, build_app, serve, settings_for
+from verifier_support import Issuer, RegistryStandIn, serve, settings_for, verifier_client
 
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.multiformats import base64url_nopad_encode
@@ -26,15 +25,8 @@ def did_jwk_issuer() -> Issuer:
 @pytest.fixture
 async def client() -> AsyncIterator[tuple[httpx.AsyncClient, RegistryStandIn]]:
     registry = RegistryStandIn()
-    async with serve(registry.app()) as base:
-        built = build_app(settings_for(base))
-        async with (
-            LifespanManager(built.app) as manager,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(manager.app), base_url="http://verifier"
-            ) as http,
-        ):
-            yield http, registry
+    async with serve(registry.app()) as base, verifier_client(settings_for(base)) as http:
+        yield http, registry
 
 
 async def test_a_did_jwk_issuer_is_resolved_and_its_proof_checked(

@@ -14,15 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from verifier_support import (
     DocumentServer,
     Issuer,
     RegistryStandIn,
-    build_app,
     serve,
     settings_for,
     signed_with,
+    verifier_client,
 )
 
 
@@ -54,13 +53,8 @@ async def world() -> AsyncIterator[World]:
     async with serve(registry.app()) as base, serve(service.app()) as service_base:
         issuer = Issuer()
         registry.register(issuer)
-        built = build_app(settings_for(base))  # allow_private_hosts: loopback allowed
-        async with (
-            LifespanManager(built.app) as manager,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(manager.app), base_url="http://verifier"
-            ) as client,
-        ):
+        # settings_for turns allow_private_hosts on: the loopback refresh service is allowed.
+        async with verifier_client(settings_for(base)) as client:
             yield World(client, issuer, service, f"{service_base}/document")
 
 

@@ -13,15 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from verifier_support import (
     DocumentServer,
     Issuer,
     RegistryStandIn,
-    build_app,
     serve,
     settings_for,
     signed_with,
+    verifier_client,
 )
 
 from sceau_credentials.engine import Profile, sign_credential
@@ -61,13 +60,7 @@ async def world() -> AsyncIterator[World]:
                 allowed_hosts=[f"{u.host}:{u.port}" for u in hosts], allow_private_hosts=True
             ),
         )
-        built = build_app(settings)
-        async with (
-            LifespanManager(built.app) as manager,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(manager.app), base_url="http://verifier"
-            ) as client,
-        ):
+        async with verifier_client(settings) as client:
             yield World(client, issuer, lists, f"{list_base}/document")
 
 

@@ -13,14 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from verifier_support import (
     Issuer,
     RegistryStandIn,
     SharesStandIn,
-    build_app,
     serve,
     settings_for,
+    verifier_client,
 )
 
 from sceau_verifier.settings import SharesSettings
@@ -59,13 +58,9 @@ async def world() -> AsyncIterator[World]:
     async with serve(registry.app()) as base, serve(stand_in.app()) as issuer_base:
         issuer = Issuer()
         registry.register(issuer)
-        built = build_app(settings_for(base, shares=SharesSettings(issuer_url=issuer_base)))
-        async with (
-            LifespanManager(built.app) as manager,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(manager.app), base_url="http://verifier"
-            ) as client,
-        ):
+        async with verifier_client(
+            settings_for(base, shares=SharesSettings(issuer_url=issuer_base))
+        ) as client:
             yield World(client, registry, issuer, stand_in)
 
 

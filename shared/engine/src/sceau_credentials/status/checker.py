@@ -48,6 +48,7 @@ from sceau_credentials.results import (
     CREDENTIAL_SUSPENDED,
     MALFORMED_VALUE_ERROR,
     CheckStatus,
+    ProofOutcome,
     ProofVerifier,
 )
 from sceau_credentials.status.bitstring import (
@@ -157,6 +158,19 @@ class _EntryFailure(Exception):
         self.reason_fr = reason_fr
 
 
+def _check_window(document: Mapping[str, Any], now: datetime, what_en: str, what_fr: str) -> None:
+    """A list outside its validity period says nothing about today: the status is unknown."""
+    starts = parse_datetime(document.get("validFrom") or document.get("issuanceDate"))
+    ends = parse_datetime(document.get("validUntil") or document.get("expirationDate"))
+    if (starts is not None and now < starts) or (ends is not None and now >= ends):
+        raise _EntryFailure(
+            CheckStatus.INCONCLUSIVE,
+            StatusVerificationError.problem_type,
+            f"The {what_en} is outside its validity period; the current status is unknown.",
+            f"La {what_fr} est hors de sa période de validité; le statut actuel est inconnu.",
+        )
+
+
 class ListStatusChecker:
     """Default :class:`StatusChecker` for Bitstring Status List v1.0 and StatusList2021.
 
@@ -255,32 +269,8 @@ class ListStatusChecker:
         issuer: str | None,
         now: datetime,
     ) -> Mapping[str, Any]:
-        verifier = self._proof_verifier
-        if verifier is None:
-            from sceau_credentials.engine import verify_proof
-
-            verifier = verify_proof
         bad = StatusVerificationError.problem_type
-        try:
-            # A dict is passed as it is (verifiers never modify documents), so a verifier that
-            # memoises by identity recognises a cached list served again.
-            payload = fetched if isinstance(fetched, str | dict) else dict(fetched)
-            proof = await verifier(payload, self._resolver)
-        except Exception as exc:  # a crashing verifier must not crash verification
-            raise _EntryFailure(
-                CheckStatus.FAILED,
-                bad,
-                f"The status list's proof could not be checked ({type(exc).__name__}).",
-                "La preuve de la liste de statuts n'a pas pu être vérifiée "
-                f"({type(exc).__name__}).",
-            ) from exc
-        if not proof.verified:
-            raise _EntryFailure(
-                CheckStatus.FAILED,
-                bad,
-                f"The status list's proof is not valid: {proof.reason or 'no reason given'}.",
-                "La preuve de la liste de statuts n'est pas valide.",
-            )
+        proof = await self._proof_of(fetched, "status list", "liste de statuts")
         document = proof.credential if isinstance(fetched, str) else fetched
         if not isinstance(document, Mapping):
             raise _EntryFailure(
@@ -307,16 +297,7 @@ class ListStatusChecker:
                 "The status list was not issued by the credential's issuer.",
                 "La liste de statuts n'a pas été émise par l'émetteur du titre.",
             )
-        starts = parse_datetime(document.get("validFrom") or document.get("issuanceDate"))
-        ends = parse_datetime(document.get("validUntil") or document.get("expirationDate"))
-        if (starts is not None and now < starts) or (ends is not None and now >= ends):
-            raise _EntryFailure(
-                CheckStatus.INCONCLUSIVE,
-                bad,
-                "The status list is outside its validity period; the current status is unknown.",
-                "La liste de statuts est hors de sa période de validité; le statut actuel est "
-                "inconnu.",
-            )
+        _check_window(document, now, "status list", "liste de statuts")
         return document
 
     def _decoded(self, encoded: Any, entry: StatusEntry) -> Bitstring:
@@ -499,21 +480,17 @@ class ListStatusChecker:
                 "The revocation list was not issued by the credential's issuer.",
                 "La liste de révocation n'a pas été émise par l'émetteur du titre.",
             )
-        starts = parse_datetime(document.get("validFrom") or document.get("issuanceDate"))
-        ends = parse_datetime(document.get("validUntil") or document.get("expirationDate"))
-        if (starts is not None and now < starts) or (ends is not None and now >= ends):
-            raise _EntryFailure(
-                CheckStatus.INCONCLUSIVE,
-                bad,
-                "The revocation list is outside its validity period; the status is unknown.",
-                "La liste de révocation est hors de sa période de validité; le statut est inconnu.",
-            )
+        _check_window(document, now, "revocation list", "liste de révocation")
         return parsed
 
-    async def _signed_list_payload(
-        self, fetched: Mapping[str, Any] | str, issuer: str | None
-    ) -> Mapping[str, Any]:
-        """Verify a signed revocation list's proof; return its payload (signer = issuer)."""
+    async def _proof_of(
+        self, fetched: Mapping[str, Any] | str, what_en: str, what_fr: str
+    ) -> ProofOutcome:
+        """Verify a fetched list's proof (a failure is raised, named ``what`` in both languages).
+
+        A dict is passed as it is (verifiers never modify documents), so a verifier that
+        memoises by identity recognises a cached list served again.
+        """
         verifier = self._proof_verifier
         if verifier is None:
             from sceau_credentials.engine import verify_proof
@@ -521,24 +498,30 @@ class ListStatusChecker:
             verifier = verify_proof
         bad = StatusVerificationError.problem_type
         try:
-            proof = await verifier(
-                fetched if isinstance(fetched, str | dict) else dict(fetched), self._resolver
-            )
+            payload = fetched if isinstance(fetched, str | dict) else dict(fetched)
+            proof = await verifier(payload, self._resolver)
         except Exception as exc:  # a crashing verifier must not crash verification
             raise _EntryFailure(
                 CheckStatus.FAILED,
                 bad,
-                f"The revocation list's proof could not be checked ({type(exc).__name__}).",
-                "La preuve de la liste de révocation n'a pas pu être vérifiée "
-                f"({type(exc).__name__}).",
+                f"The {what_en}'s proof could not be checked ({type(exc).__name__}).",
+                f"La preuve de la {what_fr} n'a pas pu être vérifiée ({type(exc).__name__}).",
             ) from exc
         if not proof.verified:
             raise _EntryFailure(
                 CheckStatus.FAILED,
                 bad,
-                f"The revocation list's proof is not valid: {proof.reason or 'no reason given'}.",
-                "La preuve de la liste de révocation n'est pas valide.",
+                f"The {what_en}'s proof is not valid: {proof.reason or 'no reason given'}.",
+                f"La preuve de la {what_fr} n'est pas valide.",
             )
+        return proof
+
+    async def _signed_list_payload(
+        self, fetched: Mapping[str, Any] | str, issuer: str | None
+    ) -> Mapping[str, Any]:
+        """Verify a signed revocation list's proof; return its payload (signer = issuer)."""
+        bad = StatusVerificationError.problem_type
+        proof = await self._proof_of(fetched, "revocation list", "liste de révocation")
         document = proof.credential if isinstance(fetched, str) else fetched
         signer = did_of(proof.issuer)
         if not isinstance(document, Mapping) or (
