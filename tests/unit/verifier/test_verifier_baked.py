@@ -7,6 +7,7 @@ explained in French and English.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -148,3 +149,17 @@ async def test_the_page_reads_an_uploaded_badge_in_both_languages(world: World) 
     )
     assert empty.status_code == 400
     assert "carries no Open Badges credential" in empty.text
+
+
+async def test_a_credential_file_uploaded_as_multipart_is_verified_as_is(world: World) -> None:
+    credential = await world.credential()
+    upload = await world.client.post(
+        "/v1/verify",
+        files={"file": ("badge.json", json.dumps(credential).encode(), "application/octet-stream")},
+    )
+    assert upload.status_code == 200, upload.text
+    assert upload.json()["verified"] is True
+    assert upload.json()["baked_in"] is None
+    empty = await world.client.post("/v1/verify", files={"other": ("x.txt", b"x", "text/plain")})
+    assert empty.status_code == 400
+    assert empty.headers["content-type"].startswith("application/problem+json")
