@@ -14,6 +14,8 @@ docs/mongodb-features.md ("Hot queries") lists the same names.
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,12 +23,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from issuer_support import ALL_TYPES, micro
+from lms_samples import canvas_course_completed
 
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.apikeys.service import Scope
 from sceau_issuer.errors import AlreadyIssued, PrerequisiteMissing
 from sceau_issuer.graph import CHUNKS_OUTBOX, CREDENTIALS_OUTBOX, IssuerGraph
 from sceau_issuer.issuing.schemas import BatchRequest, IssueRequest, RecipientInput
+from sceau_issuer.lms.mappings import Lms
 from sceau_issuer.series.schemas import SeriesInput
 from sceau_issuer.status.schemas import ReasonCode, StatusAction
 from sceau_issuer.tenants.models import Tenant
@@ -36,6 +40,7 @@ from sceau_shared.events import (
     InstitutionRegisteredV1,
     InstitutionStatus,
 )
+from sceau_shared.standard_webhooks import sign
 
 
 @dataclass
@@ -197,6 +202,25 @@ async def issue_series_module(world: World) -> None:
     assert overall == []
 
 
+async def lms_hook(world: World) -> None:
+    """A Canvas completion through the hook (secret and mapping set first), then its replay."""
+    graph = world.graph
+    secret = (await graph.lms.create_secret(world.institution_id)).secret
+    await graph.lms.put_mapping(await world.tenant(), Lms.CANVAS, "565", world.modules[0], None)
+    body = json.dumps(canvas_course_completed(email="lms@example.org")).encode()
+    at = int(time.time())
+    headers = {
+        "webhook-id": "msg_hot",
+        "webhook-timestamp": str(at),
+        "webhook-signature": sign(secret, "msg_hot", at, body),
+    }
+    answer, issued = await graph.lms.receive(world.institution_id, Lms.CANVAS, headers, body)
+    assert issued, answer
+    again, issued = await graph.lms.receive(world.institution_id, Lms.CANVAS, headers, body)
+    assert again.replay
+    assert not issued
+
+
 async def batch_submit(world: World) -> None:
     request = BatchRequest(
         achievement_id=world.modules[0],
@@ -305,6 +329,12 @@ HOT_QUERIES: dict[str, HotQuery] = {
         "series_components._id, credentials._id per component version (re-issues followed by "
         "superseded_by)",
         issue_series_module,
+    ),
+    "lms hook": HotQuery(
+        "POST /v1/lms/hooks/{institution}/{lms} (then the same delivery again)",
+        "lms_hooks._id = institution; lms_deliveries._id = institution|webhook-id; then as "
+        "issue single under the key derived from (LMS, course, learner)",
+        lms_hook,
     ),
     "batch submit": HotQuery(
         "POST /v1/batches", "batches._id = hash(tenant|key); batch_chunks._id", batch_submit

@@ -37,6 +37,10 @@ from sceau_issuer.learners.repository import (
     LearnerRepository,
 )
 from sceau_issuer.learners.service import LearnerConfig, LearnerService
+from sceau_issuer.lms.repository import DELIVERIES as LMS_DELIVERIES
+from sceau_issuer.lms.repository import HOOKS as LMS_HOOKS
+from sceau_issuer.lms.repository import LmsRepository
+from sceau_issuer.lms.service import LmsService
 from sceau_issuer.relay import IssuerRelays, RelayPool, TargetedOutboxRelay
 from sceau_issuer.series.holdings import Holdings
 from sceau_issuer.series.prerequisites import ProgressionRules
@@ -93,6 +97,7 @@ class IssuerRepositories:
     learners: LearnerRepository
     status_changes: StatusChangeLog
     wallets: WalletRepository
+    lms: LmsRepository
 
     @classmethod
     def on(cls, db: AsyncDatabase[dict[str, Any]], settings: IssuerSettings) -> IssuerRepositories:
@@ -119,6 +124,7 @@ class IssuerRepositories:
             wallets=WalletRepository(
                 db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES], db[NONCES]
             ),
+            lms=LmsRepository(db[LMS_HOOKS], db[LMS_DELIVERIES]),
         )
 
     async def ensure_indexes(self) -> None:
@@ -136,6 +142,7 @@ class IssuerRepositories:
             self.learners,
             self.status_changes,
             self.wallets,
+            self.lms,
         )
 
 
@@ -163,6 +170,7 @@ class IssuerGraph:
     publisher: StatusPublisher
     learners: LearnerService
     wallets: WalletService
+    lms: LmsService
 
     @property
     def credentials(self) -> CredentialRepository:
@@ -353,6 +361,16 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         publisher=publisher,
         learners=learners,
         wallets=wallets,
+        lms=LmsService(
+            repository=repos.lms,
+            vault=vault,
+            tenants=tenants,
+            achievements=achievements,
+            issuing=issuing,
+            collector=collector,
+            series=series,
+            public_base_url=settings.http.public_base_url,
+        ),
     )
     await repos.ensure_indexes()
     await repos.status_changes.backfill(repos.credentials.flagged())

@@ -174,6 +174,7 @@ def assemble(
         reports=reports,
         timeout_s=settings.limits.verify_timeout_s,
         producer=SERVICE_NAME,
+        events_per_request=settings.limits.events_per_request,
         supersession=SupersessionClient(registry_http, settings.shares),
         refresh=RefreshClient(
             guarded,

@@ -42,6 +42,7 @@ from sceau_verifier.supersession import Supersession
 
 __all__ = [
     "EngineCall",
+    "EventBudget",
     "IssuerLookups",
     "RefreshFetcher",
     "SupersessionLookup",
@@ -146,6 +147,26 @@ class Verified:
     reports: tuple[VerificationCompletedV1, ...]
 
 
+class EventBudget:
+    """How many ``VerificationCompletedV1`` one request may still produce.
+
+    One batch request of 100 presentations can hold thousands of credentials; without a bound
+    each became an event (and, downstream, work for the notifier). Past the budget the
+    request's verifications are answered as usual but not reported.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+        self.dropped = 0
+
+    def take(self, events: Sequence[VerificationCompletedV1]) -> list[VerificationCompletedV1]:
+        """The first events that fit; the rest are counted in ``dropped``."""
+        kept = list(events[: max(self.left, 0)])
+        self.left -= len(kept)
+        self.dropped += len(events) - len(kept)
+        return kept
+
+
 def _again(event: VerificationCompletedV1) -> VerificationCompletedV1:
     """``event``'s facts as a new event (own id, creation time and trace context)."""
     return event.model_copy(
@@ -178,6 +199,7 @@ class VerificationService:
         registry: registry client, for the institution's name and today's status.
         reports: queue for ``VerificationCompletedV1`` (``None`` to publish nothing).
         timeout_s: deadline of one verification, all outbound calls included.
+        events_per_request: events one request may report at most (see :class:`EventBudget`).
         producer: producer name written in events.
         clock: current time (injectable).
         supersession: asks the issuer which credential replaces a re-issued one (``None``: the
@@ -193,10 +215,12 @@ class VerificationService:
         reports: ReportSender | None,
         timeout_s: float,
         producer: str,
+        events_per_request: int = 100,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         supersession: SupersessionLookup | None = None,
         refresh: RefreshFetcher | None = None,
     ) -> None:
+        self._events_per_request = events_per_request
         self._engine = engine
         self._supersession = supersession
         self._refresh = refresh
@@ -213,11 +237,22 @@ class VerificationService:
         lang: Lang,
         challenge: str | None = None,
         domain: str | None = None,
+        budget: EventBudget | None = None,
     ) -> VerifyResponse:
-        """Verify one credential or presentation, explain the answer in ``lang``, report it."""
+        """Verify one credential or presentation, explain the answer in ``lang``, report it.
+
+        ``budget`` is the request's (a batch shares one); by default each call has its own.
+        """
         verified = await self.check(document, lang=lang, challenge=challenge, domain=domain)
-        self.report(verified.reports)
+        budget = budget or self.budget()
+        self.report(budget.take(verified.reports))
+        if budget.dropped:
+            _log.debug("verification events over the request's budget: %d", budget.dropped)
         return verified.answer
+
+    def budget(self) -> EventBudget:
+        """A fresh per-request event budget."""
+        return EventBudget(self._events_per_request)
 
     async def check(
         self,
@@ -459,11 +494,22 @@ class VerificationService:
         issuer = summary.issuer_id if summary is not None else None
         if credential is not None:
             issuer = issuer or id_of(credential.get("issuer"))
+        # The engine passes the proof only when the signing key's controller is the issuer:
+        # then, and only then, is the verification the issuer's (an unsigned document naming
+        # an institution's DID is not).
+        proof = result.check(CheckName.PROOF)
+        proven = bool(
+            proof is not None
+            and proof.status is CheckStatus.PASSED
+            and issuer
+            and issuer.startswith("did:")
+        )
         return [
             VerificationCompletedV1(
                 producer=self._producer,
                 credential_id_hash=credential_id_hash(document),
-                issuer_did=issuer if issuer and issuer.startswith("did:") else None,
+                issuer_did=issuer if proven else None,
+                issuer_proven=proven,
                 achievement_id=achievement_id,
                 outcome=VerificationOutcome(result.outcome.value),
                 failed_checks=result.failed_checks,

@@ -13,19 +13,10 @@ from pydantic import ValidationError
 
 from sceau_credentials.ob3.authoring import AchievementVersion, AssessmentMethod, LangMap
 from sceau_issuer.achievements.schemas import AchievementInput
+from sceau_issuer.errors import field_problem as _problem
 
 BILINGUAL = ("fr", "en")
 MICRO_CREDENTIAL = "MicroCredential"
-
-
-def _problem(path: str, message: str, code: str) -> dict[str, object]:
-    return {
-        "in": "body",
-        "pointer": "/" + path.replace(".", "/"),
-        "field": path,
-        "message": message,
-        "code": code,
-    }
 
 
 def _lang_maps(definition: AchievementInput) -> Iterator[tuple[str, LangMap | None]]:

@@ -217,7 +217,12 @@ async def bulk_status(
 ) -> BulkStatusResult:
     """One result per credential; the affected lists are re-signed once for the whole burst."""
     results = await graph.status.change_many(
-        caller.tenant, body.action, body.reason_code, ids=body.credential_ids, flt=body.filter
+        caller.tenant,
+        body.action,
+        body.reason_code,
+        ids=body.credential_ids,
+        flt=body.filter,
+        note=body.note,
     )
     return BulkStatusResult(
         results=[StatusChangeResult.model_validate(r) for r in results],

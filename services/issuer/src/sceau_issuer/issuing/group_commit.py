@@ -55,6 +55,7 @@ from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import PinnedAchievement
 from sceau_issuer.issuing.dedupe import dedupe_key
 from sceau_issuer.issuing.idempotency_repository import reservation_document
+from sceau_issuer.issuing.policy import check_fits
 from sceau_issuer.issuing.schemas import IssueRequest
 from sceau_issuer.issuing.service import Draft, IssuingService, request_fingerprint
 from sceau_issuer.issuing.sign_jobs import Signed, SignJob
@@ -262,6 +263,7 @@ class IssueCollector:
                 pinned = await issuing.achievements.pinned(
                     tenant, request.achievement_id, request.achievement_version
                 )
+                check_fits(pinned, request.results, request.credits_earned)
                 if tenant.institution_id not in accreditations:
                     accreditations[tenant.institution_id] = await issuing.tenants.accreditation(
                         tenant.institution_id

@@ -210,6 +210,7 @@ async def verify_batch(
         graph.limiter.check(key)
     chosen = negotiate(lang, accept_language)
     gate = asyncio.Semaphore(graph.batch_concurrency)
+    budget = graph.service.budget()  # one bound on the events of the whole batch
 
     async def one(index: int, value: Any) -> BatchItem:
         try:
@@ -222,6 +223,7 @@ async def verify_batch(
                 lang=chosen,
                 challenge=submission.challenge,
                 domain=submission.domain,
+                budget=budget,
             )
         return BatchItem(index=index, result=result)
 
