@@ -241,3 +241,18 @@ async def test_reissue_supersedes(harness: IssuerHarness) -> None:
     assert stale["status"] == "revoked"
     assert stale["reason_code"] == "superseded"
     assert stale["superseded_by"] == new.json()["credential_id"]
+    # The public supersession answer the verifier reads (R52): no API key, ids only.
+    public = await harness.http.get(f"/v1/public/credentials/{old['credential_id']}/supersession")
+    assert public.status_code == 200, public.text
+    assert public.json() == {
+        "credential_id": old["document"]["id"],
+        "issuer_did": old["document"]["issuer"]["id"],
+        "superseded_by": new.json()["document"]["id"],
+        "superseded_at": public.json()["superseded_at"],
+        "revoked": True,
+    }
+    current = await harness.http.get(
+        f"/v1/public/credentials/{new.json()['credential_id']}/supersession"
+    )
+    assert current.status_code == 404
+    assert current.headers["content-type"].startswith("application/problem+json")

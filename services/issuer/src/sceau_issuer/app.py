@@ -39,6 +39,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     achievements.router,
     achievements.public,
     credentials.router,
+    credentials.public,
     batches.router,
     institution.router,
     insights.router,

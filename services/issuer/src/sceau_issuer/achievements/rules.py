@@ -54,6 +54,27 @@ def missing_languages(
     return problems
 
 
+def missing_alt_text(
+    definition: AchievementInput, languages: tuple[str, ...]
+) -> list[dict[str, object]]:
+    """An image needs its alt text (``image_caption``) in every language the version carries.
+
+    The image is what a baked badge (PNG/SVG) shows and what pages render: without alt text a
+    screen-reader user learns nothing from it (WCAG 1.1.1). A caption given in only some
+    languages is already caught by :func:`missing_languages`.
+    """
+    if definition.image_url is None or definition.image_caption is not None:
+        return []
+    return [
+        _problem(
+            f"image_caption.{lang}",
+            f"the image needs its alt text in {lang!r}",
+            "missing_alt_text",
+        )
+        for lang in languages
+    ]
+
+
 def micro_credential_problems(definition: AchievementInput) -> list[dict[str, object]]:
     """Apply the micro-credential rules (field requirements A.1, A.3, A.5, A.6, A.7, A.9)."""
     if definition.achievement_type != MICRO_CREDENTIAL:
@@ -170,6 +191,7 @@ def publication_problems(
         problems.append(
             _problem("default_language", "the default language has no name", "missing_language")
         )
+    problems += missing_alt_text(definition, authored_languages(definition, bilingual))
     problems += micro_credential_problems(definition)
     if problems:
         return problems
