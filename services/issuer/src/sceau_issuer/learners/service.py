@@ -10,7 +10,7 @@ tokens through :meth:`LearnerService.resolve` and announces openings, which beco
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -438,6 +438,23 @@ class LearnerService:
             self._vault.contact_key(normalize_email(str(event.recipient_email))),
             event.institution_id,
             event.credential_id.removeprefix("urn:uuid:"),
+        )
+
+    async def index_contacts(self, events: Sequence[NotificationRequestedV1]) -> None:
+        """Index a consumed batch of notification requests, as :meth:`index_contact` each.
+
+        The learners' first credentials take one insert for the batch (the issuer's consumer).
+        """
+        await self._repo.add_contacts(
+            [
+                (
+                    self._vault.contact_key(normalize_email(str(event.recipient_email))),
+                    event.institution_id,
+                    event.credential_id.removeprefix("urn:uuid:"),
+                )
+                for event in events
+                if event.kind is NotificationKind.ISSUED
+            ]
         )
 
     async def _send(self, event: NotificationRequestedV1) -> None:
