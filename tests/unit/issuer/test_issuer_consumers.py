@@ -66,7 +66,9 @@ class FakeLearners:
     failing: set[str] = field(default_factory=set)
     """Recipients whose indexing fails (not an outage)."""
 
-    async def index_contacts(self, events: list[NotificationRequestedV1]) -> None:
+    async def index_contacts(
+        self, events: list[NotificationRequestedV1], *, deadline_s: float | None = None
+    ) -> None:
         if any(str(e.recipient_email) in self.failing for e in events):
             raise RuntimeError("cannot index")
         self.batches.append(list(events))
@@ -307,7 +309,9 @@ async def test_an_event_that_keeps_failing_alone_is_dead_lettered_and_the_rest_i
 
 async def test_an_outage_rewinds_the_batch_without_dead_letters(settings: IssuerSettings) -> None:
     class Paused(FakeLearners):
-        async def index_contacts(self, events: list[NotificationRequestedV1]) -> None:
+        async def index_contacts(
+            self, events: list[NotificationRequestedV1], *, deadline_s: float | None = None
+        ) -> None:
             raise ServerSelectionTimeoutError("paused")
 
     graph, publisher = FakeGraph(learners=Paused()), FakePublisher()

@@ -17,7 +17,6 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pymongo
 from faststream import AckPolicy, Context
 from faststream.kafka import KafkaMessage, KafkaRouter
 from pydantic import ValidationError
@@ -100,8 +99,7 @@ class ContactBatches:
 
     async def _index(self, graph: IssuerGraph, events: list[NotificationRequestedV1]) -> None:
         # A paused database fails the call as a timeout (an outage) instead of holding it.
-        with pymongo.timeout(self._deadline_s):
-            await graph.learners.index_contacts(events)
+        await graph.learners.index_contacts(events, deadline_s=self._deadline_s)
 
     async def _wait_out(self, exc: BaseException) -> None:
         self._outages += 1

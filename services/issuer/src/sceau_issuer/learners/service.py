@@ -440,13 +440,17 @@ class LearnerService:
             event.credential_id.removeprefix("urn:uuid:"),
         )
 
-    async def index_contacts(self, events: Sequence[NotificationRequestedV1]) -> None:
+    async def index_contacts(
+        self, events: Sequence[NotificationRequestedV1], *, deadline_s: float | None = None
+    ) -> None:
         """Index a consumed batch of notification requests, as :meth:`index_contact` each.
 
-        The learners' first credentials take one insert for the batch (the issuer's consumer).
+        The learners' first credentials take one insert for the batch (the issuer's consumer);
+        ``deadline_s`` bounds the database calls (the consumer's handler deadline).
         """
         await self._repo.add_contacts(
-            [
+            deadline_s=deadline_s,
+            entries=[
                 (
                     self._vault.contact_key(normalize_email(str(event.recipient_email))),
                     event.institution_id,
@@ -454,7 +458,7 @@ class LearnerService:
                 )
                 for event in events
                 if event.kind is NotificationKind.ISSUED
-            ]
+            ],
         )
 
     async def _send(self, event: NotificationRequestedV1) -> None:
