@@ -177,7 +177,7 @@ async def one_round(
     ready = asyncio.Event()
     marks: dict[str, float] = {}
     watcher = asyncio.create_task(notifications(issuer.kafka, set(emails), ready, marks))
-    await ready.wait()
+    await asyncio.wait_for(ready.wait(), timeout=120)
     await idle(issuer.pid)
     queue = list(reversed(emails))
     latencies: list[float] = []
@@ -202,7 +202,11 @@ async def one_round(
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
         wall = time.perf_counter() - started
-    await asyncio.wait_for(watcher, timeout=600)
+    try:
+        await asyncio.wait_for(watcher, timeout=300)
+    except TimeoutError:
+        print(f"  [{issuer.label}] not every notification seen on Kafka in 300 s", flush=True)
+        raise
     on_kafka = marks["last"] - started
     await idle(issuer.pid)
     after = cpu_snapshot(issuer.pid)
