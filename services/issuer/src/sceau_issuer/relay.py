@@ -29,7 +29,7 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from opentelemetry.trace import TracerProvider
@@ -184,7 +184,8 @@ class TargetedOutboxRelay(OutboxRelay):
         sent, done = 0, []
         # Read whole first (a handful of documents): no cursor stays open while relaying.
         for marker in await pending_markers(collection):
-            if marker["at"] > cutoff:
+            at = marker["at"]
+            if (at if at.tzinfo else at.replace(tzinfo=UTC)) > cutoff:
                 continue
             if await collection.find_one({"_id": marker["doc"]}, {"_id": 1}) is None:
                 done.append(str(marker["_id"]))
