@@ -32,29 +32,21 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from issue import ACHIEVEMENT, cpu_snapshot, notifications, raw_signing_rate  # bench/ on path
+from issue import (  # bench/ is on the path
+    ACHIEVEMENT,
+    cpu_snapshot,
+    notifications,
+    onboard,
+    raw_signing_rate,
+)
 from procfs import tree_cpu_seconds
-from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
-from sceau_dev.testing.polling import eventually
 from sceau_dev.testing.stack import Stack, StackConfig, free_ports
-from sceau_issuer.apikeys.repository import ApiKeyRepository
-from sceau_issuer.apikeys.service import ApiKeyService, Scope
-from sceau_issuer.settings import decode_master_key
-from sceau_issuer.vault import Vault
-from sceau_shared.events import (
-    AccreditationChangedV1,
-    AccreditationScope,
-    InstitutionRegisteredV1,
-    InstitutionStatus,
-)
-from sceau_shared.kafka import EventPublisher, create_broker
 from sceau_shared.settings import KafkaSettings
 
 
@@ -109,49 +101,15 @@ def start(label: str, kafka_servers: str, mongo_uri: str, args: Any, source: str
     return Issuer(label, stack, kafka, f"{config.database_prefix}issuer", config.url("issuer"))
 
 
-async def onboard(issuer: Issuer, client: AsyncMongoClient[dict[str, Any]]) -> None:
+async def prepare(issuer: Issuer, client: AsyncMongoClient[dict[str, Any]]) -> None:
     """Registered, accredited, an API key, a published achievement, a warm-up."""
     await asyncio.to_thread(issuer.stack["issuer"].wait_ready, 90)
-    institution = f"bench-{uuid.uuid4().hex[:6]}"
-    broker = create_broker(issuer.kafka, client_id="bench-registry")
-    async with broker:
-        await broker.connect()
-        publisher = EventPublisher(broker, issuer.kafka, producer="bench")
-        await publisher.publish(
-            InstitutionRegisteredV1(
-                producer="bench",
-                institution_id=institution,
-                legal_name={"fr": "Collège Banc", "en": "Bench College"},
-                category="college",
-                jurisdiction="CA-ON",
-            )
-        )
-        await publisher.publish(
-            AccreditationChangedV1(
-                producer="bench",
-                institution_id=institution,
-                status=InstitutionStatus.ACTIVE,
-                scopes=[
-                    AccreditationScope(
-                        achievement_types=["MicroCredential"], valid_from=datetime.now(UTC)
-                    )
-                ],
-                effective_at=datetime.now(UTC),
-            )
-        )
-    db = client[issuer.database]
-
-    async def onboarded() -> bool:
-        tenant = await db["institutions"].find_one({"_id": institution}, {"_id": 1})
-        accredited = await db["accreditations"].find_one({"_id": institution}, {"_id": 1})
-        return bool(tenant and accredited)
-
-    await eventually(onboarded, timeout_s=60, message="institution onboarded")
-    master = issuer.stack.config.issuer_master_key
-    key = await ApiKeyService(
-        ApiKeyRepository(db["api_keys"]), Vault(decode_master_key(SecretStr(master)))
-    ).create(institution, "bench", list(Scope))
-    issuer.headers = {"Authorization": f"Bearer {key.token}"}
+    issuer.headers = await onboard(
+        issuer.kafka,
+        client[issuer.database],
+        f"bench-{uuid.uuid4().hex[:6]}",
+        issuer.stack.config.issuer_master_key,
+    )
     async with httpx.AsyncClient(base_url=issuer.base, headers=issuer.headers) as http:
         created = (await http.post("/v1/achievements", json=ACHIEVEMENT)).json()
         issuer.achievement = str(created["achievement_id"])
@@ -257,7 +215,7 @@ async def main() -> int:
     raws: list[float] = []
     try:
         for issuer in issuers:
-            await onboard(issuer, client)
+            await prepare(issuer, client)
             print(f"issuer {issuer.label}: pid {issuer.pid} (for a profiler)", flush=True)
         for n in range(args.rounds):
             rate, _ = await raw_signing_rate(args.raw)

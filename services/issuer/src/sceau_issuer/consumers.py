@@ -17,7 +17,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from faststream import AckPolicy, Context
+from faststream import Context
 from faststream.kafka import KafkaMessage, KafkaRouter
 from pydantic import ValidationError
 
@@ -35,6 +35,7 @@ from sceau_shared.kafka import (
     backoff_s,
     consume_event,
     dead_letter_record,
+    subscribe_batches,
 )
 from sceau_shared.transient import is_transient
 
@@ -148,14 +149,12 @@ class ContactBatches:
 def _contact_batches(router: KafkaRouter, settings: IssuerSettings) -> None:
     batches = ContactBatches(settings)
 
-    @router.subscriber(
+    @subscribe_batches(
+        router,
         batches.topic,
         group_id=batches.group,
-        batch=True,
         max_records=CONTACT_BATCH,
         batch_timeout_ms=CONTACT_BATCH_WAIT_MS,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        auto_offset_reset="earliest",
     )
     async def on_issued_notifications(
         body: Any,

@@ -249,15 +249,11 @@ class TargetedOutboxRelay(OutboxRelay):
                     self._published_write(str(written[0]["event_id"]))
         return sent
 
-    async def _publish_pending(self, coll: OutboxCollection, doc_id: Any, *, consult: bool) -> int:
-        # A notified document: its oldest unpublished entry opens the write that notified it
-        # (the marker's key). Markers of older writes published here too are left to the sweep.
-        fresh = await coll.find_one({"_id": doc_id})
-        pending = await self._pending(coll, fresh, consult=consult) if fresh is not None else []
-        sent = 0
-        for wave in waves(pending):
-            for start in range(0, len(wave), _IN_FLIGHT):
-                sent += await self._publish_together(coll, wave[start : start + _IN_FLIGHT])
+    async def _publish_entries(self, coll: OutboxCollection, pending: list[dict[str, Any]]) -> int:
+        # A document read back (notified, or found by a sweep): its oldest unpublished entry
+        # opens the write that notified it (the marker's key). Markers of older writes published
+        # here too are left to the sweep.
+        sent = await super()._publish_entries(coll, pending)
         if pending:
             self._published_write(str(pending[0]["event_id"]))
         return sent

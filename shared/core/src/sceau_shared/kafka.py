@@ -428,6 +428,31 @@ def consume_event(
     return decorator
 
 
+def subscribe_batches(
+    router: KafkaRouter,
+    topic: str,
+    *,
+    group_id: str,
+    max_records: int,
+    batch_timeout_ms: int,
+) -> Callable[[Callable[..., Awaitable[None]]], Any]:
+    """Declare a batch subscriber (the handler gets up to ``max_records`` records at once).
+
+    Same commit rule as :func:`consume_event`: the batch's offsets are committed only after the
+    handler returned, and a handler that raises has the batch delivered again from its first
+    record. Parsing, retries and dead letters are the handler's (its events are its own).
+    """
+    return router.subscriber(
+        topic,
+        group_id=group_id,
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=batch_timeout_ms,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+    )
+
+
 async def ping_broker(broker: KafkaBroker, *, timeout_s: float) -> None:
     """Raise ``ConnectionError`` when the broker does not answer within ``timeout_s``."""
     if not await broker.ping(timeout=timeout_s):
