@@ -19,7 +19,13 @@ from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 from pydantic import SecretStr
 from pymongo.errors import ServerSelectionTimeoutError
 
-from sceau_issuer.consumers import CONTACT_MAX_ATTEMPTS, ContactBatches, create_router
+from sceau_issuer.consumers import (
+    CONTACT_BATCH,
+    CONTACT_BATCH_PAUSE_S,
+    CONTACT_MAX_ATTEMPTS,
+    ContactBatches,
+    create_router,
+)
 from sceau_issuer.settings import IssuerSettings
 from sceau_shared.events import (
     AccreditationChangedV1,
@@ -305,6 +311,27 @@ async def test_an_event_that_keeps_failing_alone_is_dead_lettered_and_the_rest_i
     indexed = {e.event_id for e in graph.learners.contacts}
     assert {events[0].event_id, events[2].event_id} <= indexed
     assert events[1].event_id not in indexed
+
+
+async def test_a_short_batch_is_followed_by_a_pause_to_gather_the_next(
+    settings: IssuerSettings,
+) -> None:
+    pauses: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    batches = ContactBatches(settings, sleep=pause)
+    message = FakeBatch((Record(issued().to_bytes(), 0),))
+    await batches.deliver(message, FakeGraph(), FakePublisher())  # type: ignore[arg-type]
+    assert pauses == [CONTACT_BATCH_PAUSE_S]
+    full = FakeBatch(
+        tuple(
+            Record(issued(f"l{n}@example.org", str(n)).to_bytes(), n) for n in range(CONTACT_BATCH)
+        )
+    )
+    await batches.deliver(full, FakeGraph(), FakePublisher())  # type: ignore[arg-type]
+    assert pauses == [CONTACT_BATCH_PAUSE_S]  # a full batch: more may be waiting, no pause
 
 
 async def test_an_outage_rewinds_the_batch_without_dead_letters(settings: IssuerSettings) -> None:

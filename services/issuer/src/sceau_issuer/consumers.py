@@ -44,6 +44,11 @@ _log = logging.getLogger(__name__)
 #: Notification requests indexed together at most, and how long a batch waits to fill (ms).
 CONTACT_BATCH = 500
 CONTACT_BATCH_WAIT_MS = 50
+#: After a batch that was not full, the consumer pauses so that the next one gathers more: the
+#: relay publishes a group of single issues at a time (a few credentials), and each batch costs
+#: FastStream's work, a span and an offset commit whatever its size. The index is only read by
+#: "send me a new link", so a fraction of a second of delay is of no consequence.
+CONTACT_BATCH_PAUSE_S = 0.2
 #: Tries of an event that fails alone (not an outage) before it is dead-lettered.
 CONTACT_MAX_ATTEMPTS = 5
 CONTACT_RETRY_DELAY_S = 0.5
@@ -97,6 +102,8 @@ class ContactBatches:
             # Something in the batch fails for good: find it, one event at a time.
             await self._one_by_one(graph, publisher, items)
         self._outages = 0
+        if len(items) < CONTACT_BATCH:
+            await self._sleep(CONTACT_BATCH_PAUSE_S)
 
     async def _index(self, graph: IssuerGraph, events: list[NotificationRequestedV1]) -> None:
         # A paused database fails the call as a timeout (an outage) instead of holding it.
