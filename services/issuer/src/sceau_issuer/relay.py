@@ -145,7 +145,7 @@ class TargetedOutboxRelay(OutboxRelay):
         sent = await self.relay_written()
         sent += await self._drain_notified()
         self.published += sent
-        await self._clear(force=False)
+        await self._clear()
         if time.monotonic() < self._next_sweep:
             return sent
         (collection,) = self._collections
@@ -205,7 +205,7 @@ class TargetedOutboxRelay(OutboxRelay):
             asyncio.get_running_loop().call_later(_CLEAR_AFTER_S, self.wake)
         self._published_writes.append(marker_id(collection.name, first_event_id))
 
-    async def _clear(self, *, force: bool) -> None:
+    async def _clear(self) -> None:
         """Delete the markers of published writes: together, once enough or late enough.
 
         A crash before the delete leaves markers whose entries are published: the next sweep
@@ -213,7 +213,7 @@ class TargetedOutboxRelay(OutboxRelay):
         """
         if not self._published_writes:
             return
-        if force or len(self._published_writes) >= _CLEAR_AT or time.monotonic() >= self._clear_due:
+        if len(self._published_writes) >= _CLEAR_AT or time.monotonic() >= self._clear_due:
             (collection,) = self._collections
             ids, self._published_writes = self._published_writes, []
             try:
