@@ -103,7 +103,7 @@ def start(label: str, kafka_servers: str, mongo_uri: str, args: Any, source: str
 
 async def prepare(issuer: Issuer, client: AsyncMongoClient[dict[str, Any]]) -> None:
     """Registered, accredited, an API key, a published achievement, a warm-up."""
-    await asyncio.to_thread(issuer.stack["issuer"].wait_ready, 90)
+    await asyncio.to_thread(issuer.stack["issuer"].wait_ready, 300)
     issuer.headers = await onboard(
         issuer.kafka,
         client[issuer.database],
