@@ -395,6 +395,19 @@ async def chunk_relay(world: World) -> None:
     assert sent, sent
 
 
+async def outbox_sweep(world: World) -> None:
+    """A credential stored by a process that died before relaying it, found by a sweep."""
+    graph = world.graph
+    tenant = await world.tenant()
+    doc, _ = await graph.issuing.issue(
+        tenant, _request(world.modules[0], "swept@example.org"), idempotency_key="k-swept"
+    )  # ... stored with its marker; nobody relays it
+    relay = graph.relays.credentials
+    relay._lease_s = 0.0  # the marker is as old as a dead process's lease
+    await relay.sweep_pending()
+    assert not [m async for m in world.db["outbox_pending"].find({"doc": doc["_id"]})]
+
+
 HOT_QUERIES: dict[str, HotQuery] = {
     "api key auth": HotQuery("every authenticated request", "api_keys._id", api_key_auth),
     "tenant lookup": HotQuery(
@@ -411,7 +424,8 @@ HOT_QUERIES: dict[str, HotQuery] = {
         "POST /v1/credentials (requests in flight together: group commit)",
         "idempotency, credentials: unordered inserts of unique _ids; status_allocations._id, "
         "claims by unique _id; idempotency._id + credential_id (release after a collision); "
-        "outbox_published: one marker insert per group",
+        "outbox_pending: one marker insert per group (while it signs); outbox_published: one "
+        "marker insert per group",
         issue_group,
     ),
     "issue replay": HotQuery(
@@ -501,5 +515,12 @@ HOT_QUERIES: dict[str, HotQuery] = {
         "achievements._id (names); series listing (a few per institution)",
         insights_read,
         bounded=frozenset({"series"}),
+    ),
+    "outbox sweep": HotQuery(
+        "credentials and chunk relays: start-up and every minute",
+        "outbox_pending (the markers of unpublished writes only, read whole), then the marked "
+        "documents by _id as a relay of them; markers deleted by _id",
+        outbox_sweep,
+        bounded=frozenset({"outbox_pending"}),
     ),
 }

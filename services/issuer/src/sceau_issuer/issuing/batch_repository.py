@@ -17,6 +17,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from sceau_issuer.pending_repository import mark_pending
 from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry
 
@@ -221,12 +222,14 @@ class BatchRepository:
     async def record_chunk(
         self, chunk: str, items: list[dict[str, Any]], events: Sequence[Event]
     ) -> bool:
-        """Mark a pending chunk done with its lines and events; False if it already was."""
+        """Mark a pending chunk done with its lines and events; False if it already was.
+
+        The events' pending marker is written first (``sceau_issuer.pending_repository``).
+        """
+        entries = [outbox_entry(e) for e in events]
+        await mark_pending(self._chunks, [(chunk, entries)])
         result = await self._chunks.update_one(
             {"_id": chunk, "state": "pending"},
-            {
-                "$set": {"state": "done", "items": items},
-                "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
-            },
+            {"$set": {"state": "done", "items": items}, "$push": {"outbox": {"$each": entries}}},
         )
         return bool(result.modified_count)

@@ -10,7 +10,7 @@ tokens through :meth:`LearnerService.resolve` and announces openings, which beco
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -445,6 +445,27 @@ class LearnerService:
             self._vault.contact_key(normalize_email(str(event.recipient_email))),
             event.institution_id,
             event.credential_id.removeprefix("urn:uuid:"),
+        )
+
+    async def index_contacts(
+        self, events: Sequence[NotificationRequestedV1], *, deadline_s: float | None = None
+    ) -> None:
+        """Index a consumed batch of notification requests, as :meth:`index_contact` each.
+
+        The learners' first credentials take one insert for the batch (the issuer's consumer);
+        ``deadline_s`` bounds the database calls (the consumer's handler deadline).
+        """
+        await self._repo.add_contacts(
+            deadline_s=deadline_s,
+            entries=[
+                (
+                    self._vault.contact_key(normalize_email(str(event.recipient_email))),
+                    event.institution_id,
+                    event.credential_id.removeprefix("urn:uuid:"),
+                )
+                for event in events
+                if event.kind is NotificationKind.ISSUED
+            ],
         )
 
     async def _send(self, event: NotificationRequestedV1) -> None:
