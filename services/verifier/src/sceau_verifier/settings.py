@@ -146,6 +146,15 @@ class VerifierSettings(ServiceSettings):
         ge=0,
         description="Verified proofs remembered by document digest (0 turns the memo off).",
     )
+    proof_threads: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description=(
+            "Threads that verify proofs (canonicalization, didkit) off the event loop, per "
+            "worker; more verifications wait for a free thread within their deadline."
+        ),
+    )
     publish_events: bool = True
     report_queue_max: int = Field(
         default=10_000,
