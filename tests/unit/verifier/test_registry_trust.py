@@ -81,6 +81,27 @@ class TestRegistryClient:
         await client.issuer(DID, at=AT, verification_method=VM)
         assert len(registry.requests) == 3
 
+    async def test_a_key_event_keeps_no_answer_while_the_registry_settles(self) -> None:
+        registry = Registry()
+        now = [100.0]
+        http = httpx.AsyncClient(transport=httpx.MockTransport(registry))
+        client = RegistryClient(
+            http, TrustSettings(registry_url="http://reg.test", settle_s=10), clock=lambda: now[0]
+        )
+        await client.issuer(DID, at=AT, verification_method=VM)
+        client.invalidate([DID], settle=True)
+        await client.issuer(DID, at=AT, verification_method=VM)  # maybe the old answer: not kept
+        await client.issuer(DID, at=AT, verification_method=VM)
+        assert len(registry.requests) == 3
+        now[0] += 11
+        await client.issuer(DID, at=AT, verification_method=VM)
+        await client.issuer(DID, at=AT, verification_method=VM)
+        assert len(registry.requests) == 4
+
+    def test_trust_answers_are_kept_seconds_not_minutes(self) -> None:
+        # What bounds a revoked key's life in this cache when its event is missed.
+        assert TrustSettings().cache_ttl_s <= 60
+
     async def test_concurrent_questions_share_one_request(self) -> None:
         registry = Registry()
         client = _client(registry)
@@ -154,6 +175,25 @@ class TestAssess:
         check = assess(_record(key=key), at=AT, achievement_type=None, verification_method=VM)
         assert check.status is CheckStatus.FAILED
         assert "not valid on the issuance date" in check.reason_en
+
+    def test_a_key_revoked_as_compromised_fails_whatever_the_claimed_date(self) -> None:
+        # A back-dated forgery: the credential claims a date before the revocation, and an
+        # older registry still answers valid_at true for that date.
+        key = _answer()["key"] | {"valid_at": True, "revoked_as_of": "2026-06-01T00:00:00Z"}
+        check = assess(_record(key=key), at=AT, achievement_type=None, verification_method=VM)
+        assert check.status is CheckStatus.FAILED
+        assert check.problem_type == ISSUER_NOT_TRUSTED
+        assert "revoked as compromised" in check.reason_en
+        assert "révoquée comme compromise" in check.reason_fr
+
+    async def test_a_revoked_key_is_not_valid_for_the_engine_either(self) -> None:
+        registry = Registry()
+        registry.body = _answer(
+            key=_answer()["key"] | {"valid_at": True, "revoked_as_of": "2026-06-01T00:00:00Z"}
+        )
+        trust = RegistryTrust(_client(registry), now=AT)
+        info = await trust.lookup(DID, achievement_type=None, issued_at=AT, verification_method=VM)
+        assert info.key_valid is False
 
     async def test_unreachable_registry_is_inconclusive(self) -> None:
         registry = Registry()

@@ -2,9 +2,12 @@
 
 ``GET {registry}/v1/issuers/{did}?at=<RFC3339>&verification_method=<url>`` (see docs/contracts.md)
 answers as of ``at``: registered, status, accredited achievement types, the institution's names
-and whether the signing key was valid then. Answers are cached per ``(did, at, method)``; an
-``AccreditationChangedV1`` event drops every cached answer about the institution's DIDs, because
-a suspension or a corrected accreditation changes what the registry says about past dates too.
+and whether the signing key was valid then. Answers are cached per ``(did, at, method)`` for
+``trust.cache_ttl_s`` (30 s); an ``AccreditationChangedV1`` event drops every cached answer about
+the institution's DIDs, because a suspension or a corrected accreditation changes what the
+registry says about past dates too, and an ``IssuerKeyPublishedV1`` (rotation, revocation) drops
+the answers about its DID. For ``trust.settle_s`` after such an event, answers about the DID are
+used but not kept: the registry may apply the same event a little later than this process.
 
 Failures (timeout, 5xx, unparsable body) raise :class:`RegistryUnavailable` and are never cached:
 the verifier turns them into an *inconclusive* issuer check.
@@ -98,6 +101,8 @@ class RegistryClient:
         )
         self._inflight: dict[_Key, asyncio.Future[IssuerRecord]] = {}
         self._generation: dict[str, int] = {}
+        self._settling: dict[str, float] = {}
+        self._clock = clock
         self._epoch = 0
         self.requests = 0
         """Number of HTTP requests made (for tests and the benchmark)."""
@@ -127,7 +132,7 @@ class RegistryClient:
             raise
         else:
             future.set_result(record)
-            if (self._epoch, self._generation.get(did, 0)) == stamp:
+            if (self._epoch, self._generation.get(did, 0)) == stamp and not self._settles(did):
                 self._cache.put(key, record)
             return record
         finally:
@@ -161,8 +166,30 @@ class RegistryClient:
         except ValidationError as exc:
             raise RegistryUnavailable("registry answer is not an issuer record") from exc
 
-    def invalidate(self, dids: Iterable[str] = (), *, institution_id: str | None = None) -> int:
+    def _settles(self, did: str) -> bool:
+        """Whether ``did`` changed less than ``settle_s`` ago (its answers are not kept)."""
+        until = self._settling.get(did)
+        if until is None:
+            return False
+        if until > self._clock():
+            return True
+        del self._settling[did]
+        return False
+
+    def invalidate(
+        self,
+        dids: Iterable[str] = (),
+        *,
+        institution_id: str | None = None,
+        settle: bool = False,
+    ) -> int:
         """Drop every cached answer about ``dids`` or about ``institution_id``'s DIDs.
+
+        Args:
+            dids: the DIDs whose answers go.
+            institution_id: an institution whose cached answers (and so DIDs) go.
+            settle: also keep no answer about these DIDs for ``settle_s`` (the event comes from
+                the issuer, so the registry may not have applied it yet).
 
         Returns:
             How many cached answers were dropped.
@@ -180,6 +207,12 @@ class RegistryClient:
             dropped += self._cache.invalidate_where(of_institution)
         for did in targets:
             self._generation[did] = self._generation.get(did, 0) + 1
+        if settle and self._settings.settle_s > 0:
+            now = self._clock()
+            for did in [d for d, until in self._settling.items() if until <= now]:
+                del self._settling[did]
+            for did in targets:
+                self._settling[did] = now + self._settings.settle_s
         if targets:
             dropped += self._cache.invalidate_where(lambda key, _: key[0] in targets)
         for key in [k for k in self._inflight if k[0] in targets]:

@@ -57,7 +57,21 @@ class TrustSettings(BaseModel):
     registry_url: str = "http://127.0.0.1:8002"
     timeout_s: float = Field(default=3.0, gt=0, le=30)
     cache_ttl_s: float = Field(
-        default=300.0, ge=0, description="Accreditation change events drop entries sooner."
+        default=30.0,
+        ge=0,
+        description=(
+            "How long a trust answer is reused. Accreditation and key events drop entries "
+            "sooner; this bounds how long a missed event (broker down) keeps a revoked key."
+        ),
+    )
+    settle_s: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "After an event dropped a DID's answers, answers about it are not kept for this "
+            "long: the registry (and its other replicas' 2-s caches) may not have applied the "
+            "change yet."
+        ),
     )
     cache_max_entries: int = Field(default=8192, ge=1)
     max_bytes: int = Field(default=256 * 1024, gt=0)
@@ -129,6 +143,10 @@ class VerifierSettings(ServiceSettings):
     trust_cache_group: str = Field(
         default="verifier.trust-cache",
         description="Consumer group prefix for trust invalidation (also made unique per process).",
+    )
+    key_cache_group: str = Field(
+        default="verifier.key-cache",
+        description="Consumer group prefix for key events (also made unique per process).",
     )
     invalidation_offset_reset: Literal["latest", "earliest"] = Field(
         default="latest",
