@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -110,7 +110,42 @@ class TestRegistryClient:
         )
         assert len(registry.requests) == 1
 
-    @pytest.mark.parametrize("status", [404, 500, 503])
+    async def test_one_request_per_key_and_window_not_per_issuance_time(self) -> None:
+        registry = Registry()
+        registry.body = _answer(window={"from": "2026-01-01T00:00:00Z", "until": None})
+        client = _client(registry)
+        for minutes in range(300):  # a cohort issued over five hours, second by second apart
+            moment = AT + timedelta(minutes=minutes, seconds=minutes % 60)
+            record = await client.issuer(DID, at=moment, verification_method=VM)
+            assert record.key is not None
+            assert record.key.valid_at
+        assert len(registry.requests) == 1
+        # Before the window: asked again (another window), and so is another key.
+        await client.issuer(DID, at=datetime(2025, 12, 1, tzinfo=UTC), verification_method=VM)
+        await client.issuer(DID, at=AT, verification_method=DID + "#key-2")
+        assert len(registry.requests) == 3
+        # An event about the DID drops its windows too.
+        client.invalidate([DID])
+        await client.issuer(DID, at=AT + timedelta(hours=1), verification_method=VM)
+        assert len(registry.requests) == 4
+
+    async def test_an_answer_without_a_window_holds_for_its_own_date_only(self) -> None:
+        registry = Registry()  # an older registry: no window in its answers
+        client = _client(registry)
+        await client.issuer(DID, at=AT, verification_method=VM)
+        await client.issuer(DID, at=AT + timedelta(seconds=1), verification_method=VM)
+        assert len(registry.requests) == 2
+
+    async def test_a_rate_limited_registry_makes_the_issuer_check_inconclusive(self) -> None:
+        registry = Registry()
+        registry.status = 429
+        trust = RegistryTrust(_client(registry), now=AT)
+        with pytest.raises(RegistryUnavailable, match="429"):
+            await trust.lookup(DID, achievement_type=None, issued_at=AT, verification_method=VM)
+        decision = trust.decisions[trust_key(DID, AT)]
+        assert decision.status is CheckStatus.INCONCLUSIVE  # "try later", never "not trusted"
+
+    @pytest.mark.parametrize("status", [404, 429, 500, 503])
     async def test_errors_raise_and_are_not_cached(self, status: int) -> None:
         registry = Registry()
         registry.status = status

@@ -9,8 +9,13 @@ registry says about past dates too, and an ``IssuerKeyPublishedV1`` (rotation, r
 the answers about its DID. For ``trust.settle_s`` after such an event, answers about the DID are
 used but not kept: the registry may apply the same event a little later than this process.
 
-Failures (timeout, 5xx, unparsable body) raise :class:`RegistryUnavailable` and are never cached:
-the verifier turns them into an *inconclusive* issuer check.
+An answer names its ``window`` (the dates around ``at`` over which the registry would answer the
+same): the client keeps the windows of each ``(did, method)`` and answers any date inside one
+from memory, so credentials of one key issued at hundreds of distinct times cost one request,
+not hundreds, against the registry's per-client rate limit (issue 18, item 8).
+
+Failures (timeout, 5xx, 429, unparsable body) raise :class:`RegistryUnavailable` and are never
+cached: the verifier turns them into an *inconclusive* issuer check, never a failed one.
 """
 
 from __future__ import annotations
@@ -28,10 +33,13 @@ from sceau_shared.cache import TtlCache
 from sceau_verifier.errors import RegistryUnavailable
 from sceau_verifier.settings import TrustSettings
 
-__all__ = ["IssuerKey", "IssuerRecord", "RegistryClient"]
+__all__ = ["AnswerWindow", "IssuerKey", "IssuerRecord", "RegistryClient"]
 
 _Key = tuple[str, str, str]
 """``(did, at as RFC 3339 or "now", verification method or "")``."""
+
+_WINDOWS_PER_KEY = 8
+"""Windows kept per ``(did, method)``: a key's life has a few (suspensions, scope changes)."""
 
 
 class IssuerKey(BaseModel):
@@ -44,6 +52,21 @@ class IssuerKey(BaseModel):
     active_from: datetime | None = None
     rotated_at: datetime | None = None
     revoked_as_of: datetime | None = None
+
+
+class AnswerWindow(BaseModel):
+    """``[from, until)``: dates over which the registry answers the same (``None``: unbounded)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    start: datetime | None = Field(default=None, alias="from")
+    until: datetime | None = None
+
+    def holds(self, moment: datetime) -> bool:
+        """Whether ``moment`` is inside the window."""
+        return (self.start is None or self.start <= moment) and (
+            self.until is None or moment < self.until
+        )
 
 
 class IssuerRecord(BaseModel):
@@ -62,6 +85,8 @@ class IssuerRecord(BaseModel):
     qa_body: str | None = None
     approvals: list[str] = Field(default_factory=list)
     key: IssuerKey | None = None
+    #: Older registries send none: the answer then holds for its own ``at`` only.
+    window: AnswerWindow | None = None
 
     def display_name(self, lang: str) -> str | None:
         """The institution's registered name in ``lang``, falling back to the other language."""
@@ -99,6 +124,11 @@ class RegistryClient:
         self._cache: TtlCache[_Key, IssuerRecord] = TtlCache(
             ttl_s=settings.cache_ttl_s, max_entries=settings.cache_max_entries, clock=clock
         )
+        self._windows: TtlCache[tuple[str, str], tuple[tuple[AnswerWindow, IssuerRecord], ...]] = (
+            TtlCache(
+                ttl_s=settings.cache_ttl_s, max_entries=settings.cache_max_entries, clock=clock
+            )
+        )
         self._inflight: dict[_Key, asyncio.Future[IssuerRecord]] = {}
         self._generation: dict[str, int] = {}
         self._settling: dict[str, float] = {}
@@ -118,6 +148,10 @@ class RegistryClient:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        if at is not None:
+            for window, record in self._windows.get((did, key[2])) or ():
+                if window.holds(at):
+                    return record
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
@@ -134,6 +168,7 @@ class RegistryClient:
             future.set_result(record)
             if (self._epoch, self._generation.get(did, 0)) == stamp and not self._settles(did):
                 self._cache.put(key, record)
+                self._keep_window(did, key[2], record)
             return record
         finally:
             if self._inflight.get(key) is future:
@@ -165,6 +200,13 @@ class RegistryClient:
             return IssuerRecord.model_validate_json(response.content)
         except ValidationError as exc:
             raise RegistryUnavailable("registry answer is not an issuer record") from exc
+
+    def _keep_window(self, did: str, method: str, record: IssuerRecord) -> None:
+        if record.window is None:
+            return
+        known = self._windows.get((did, method)) or ()
+        kept = ((record.window, record), *known[: _WINDOWS_PER_KEY - 1])
+        self._windows.put((did, method), kept)
 
     def _settles(self, did: str) -> bool:
         """Whether ``did`` changed less than ``settle_s`` ago (its answers are not kept)."""
@@ -205,6 +247,9 @@ class RegistryClient:
                 return False
 
             dropped += self._cache.invalidate_where(of_institution)
+            self._windows.invalidate_where(
+                lambda key, kept: any(of_institution((key[0], "", ""), r) for _, r in kept)
+            )
         for did in targets:
             self._generation[did] = self._generation.get(did, 0) + 1
         if settle and self._settings.settle_s > 0:
@@ -215,6 +260,7 @@ class RegistryClient:
                 self._settling[did] = now + self._settings.settle_s
         if targets:
             dropped += self._cache.invalidate_where(lambda key, _: key[0] in targets)
+            self._windows.invalidate_where(lambda key, _: key[0] in targets)
         for key in [k for k in self._inflight if k[0] in targets]:
             del self._inflight[key]
         return dropped
@@ -223,4 +269,5 @@ class RegistryClient:
         """Forget every cached answer (answers being fetched now are not stored either)."""
         self._epoch += 1
         self._cache.clear()
+        self._windows.clear()
         self._inflight.clear()
