@@ -110,6 +110,15 @@ class TestRegistryClient:
         )
         assert len(registry.requests) == 1
 
+    async def test_the_verifier_token_goes_with_every_lookup(self) -> None:
+        registry = Registry()
+        await _client(registry).issuer(DID, at=AT, verification_method=VM)
+        token = "verifier-token-of-this-deployment-0123"
+        await _client(registry, registry_token=token).issuer(DID, at=AT, verification_method=VM)
+        assert "x-sceau-registry-token" not in registry.requests[0].headers
+        assert registry.requests[1].headers["x-sceau-registry-token"] == token
+        assert token not in repr(TrustSettings(registry_token=token))
+
     async def test_one_request_per_key_and_window_not_per_issuance_time(self) -> None:
         registry = Registry()
         registry.body = _answer(window={"from": "2026-01-01T00:00:00Z", "until": None})

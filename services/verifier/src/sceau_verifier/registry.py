@@ -38,6 +38,8 @@ __all__ = ["AnswerWindow", "IssuerKey", "IssuerRecord", "RegistryClient"]
 _Key = tuple[str, str, str]
 """``(did, at as RFC 3339 or "now", verification method or "")``."""
 
+REGISTRY_TOKEN_HEADER = "X-Sceau-Registry-Token"  # noqa: S105 - a header name, not a secret
+
 _WINDOWS_PER_KEY = 8
 """Windows kept per ``(did, method)``: a key's life has a few (suspensions, scope changes)."""
 
@@ -134,6 +136,10 @@ class RegistryClient:
         self._settling: dict[str, float] = {}
         self._clock = clock
         self._epoch = 0
+        self._headers = {"Accept": "application/json"}
+        if settings.registry_token is not None:
+            # The verifiers' own rate bucket at the registry (sceau_registry.trust.callers).
+            self._headers[REGISTRY_TOKEN_HEADER] = settings.registry_token.get_secret_value()
         self.requests = 0
         """Number of HTTP requests made (for tests and the benchmark)."""
 
@@ -187,7 +193,7 @@ class RegistryClient:
                 response = await self._client.get(
                     url,
                     params=params,
-                    headers={"Accept": "application/json"},
+                    headers=self._headers,
                     timeout=self._settings.timeout_s,
                 )
         except (TimeoutError, httpx.HTTPError) as exc:

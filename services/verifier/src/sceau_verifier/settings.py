@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from sceau_credentials.dids import DidWebSettings
@@ -55,6 +55,13 @@ class TrustSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     registry_url: str = "http://127.0.0.1:8002"
+    registry_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The deployment's verifier token (the registry's REGISTRY_VERIFIER_TOKEN): trust "
+            "lookups then draw from the verifiers' own rate bucket, not the public one."
+        ),
+    )
     timeout_s: float = Field(default=3.0, gt=0, le=30)
     cache_ttl_s: float = Field(
         default=30.0,
