@@ -21,15 +21,18 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 from faststream.kafka import KafkaRouter
 
 from sceau_shared.events import (
     AccreditationChangedV1,
+    Event,
     IssuerKeyPublishedV1,
     StatusListPublishedV1,
 )
-from sceau_shared.kafka import consume_event
+from sceau_shared.kafka import GraphHandler, consume_event
 from sceau_verifier.graph import VerifierGraph
 from sceau_verifier.settings import VerifierSettings
 
@@ -42,6 +45,8 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Event)
 
 
 def process_group(prefix: str) -> str:
@@ -99,25 +104,17 @@ def create_router(settings: VerifierSettings) -> KafkaRouter:
     caches anyway.
     """
     router = KafkaRouter()
-    consume_event(
-        router,
-        StatusListPublishedV1,
-        settings=settings.kafka,
-        group_id=process_group(settings.status_cache_group),
-        auto_offset_reset=settings.invalidation_offset_reset,
-    )(status_list_published)
-    consume_event(
-        router,
-        AccreditationChangedV1,
-        settings=settings.kafka,
-        group_id=process_group(settings.trust_cache_group),
-        auto_offset_reset=settings.invalidation_offset_reset,
-    )(accreditation_changed)
-    consume_event(
-        router,
-        IssuerKeyPublishedV1,
-        settings=settings.kafka,
-        group_id=process_group(settings.key_cache_group),
-        auto_offset_reset=settings.invalidation_offset_reset,
-    )(key_published)
+
+    def per_process(event_type: type[E], group: str) -> Callable[[GraphHandler[E]], object]:
+        return consume_event(
+            router,
+            event_type,
+            settings=settings.kafka,
+            group_id=process_group(group),
+            auto_offset_reset=settings.invalidation_offset_reset,
+        )
+
+    per_process(StatusListPublishedV1, settings.status_cache_group)(status_list_published)
+    per_process(AccreditationChangedV1, settings.trust_cache_group)(accreditation_changed)
+    per_process(IssuerKeyPublishedV1, settings.key_cache_group)(key_published)
     return router
