@@ -1,4 +1,5 @@
-"""What the fault suite injects faults into: its own database server, a slow SMTP relay, a stack.
+"""What the fault suite injects faults into: its own database server, a slow SMTP relay, a stack,
+and a hostile did:web host.
 
 The MongoDB-protocol server is this suite's own, started on a free port with its own data folder
 (the same launcher as ``sceau infra``): pausing it with SIGSTOP must never stall the shared
@@ -9,6 +10,7 @@ topic prefix and databases.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import threading
@@ -19,11 +21,14 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from sceau_credentials.dids import PublishedKey, institution_did_document
+from sceau_credentials.keys import SigningKey
 from sceau_dev.infra import mongo_server
 from sceau_dev.infra.manager import default_cache_dir
 from sceau_dev.infra.process import free_port, stop_pid
@@ -177,3 +182,116 @@ def figures(scenario: str, **values: object) -> str:
     line = f"[faults] {scenario}: " + ", ".join(f"{k}={v}" for k, v in values.items())
     print(line)
     return line
+
+
+class _HostileHandler(BaseHTTPRequestHandler):
+    """Answers ``/<kind>/<n>/did.json`` as a hostile did:web host would (see HostileDidHost)."""
+
+    server: _HostileServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        host = self.server.host
+        parts = self.path.strip("/").split("/")
+        with host.lock:
+            host.requests += 1
+        try:
+            if len(parts) != 3 or parts[2] != "did.json":
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            kind, name = parts[0], parts[1]
+            did = f"did:web:127.0.0.1%3A{host.port}:{kind}:{name}"
+            if kind == "slow":
+                # Headers at once (a plausible size), then a few bytes a second: only a
+                # deadline ends it.
+                self.send_response(200)
+                self.send_header("Content-Type", "application/did+json")
+                self.send_header("Content-Length", "4096")
+                self.end_headers()
+                for _ in range(int(host.slow_s)):
+                    self.wfile.write(b" " * 8)
+                    self.wfile.flush()
+                    time.sleep(1.0)
+                return
+            if kind == "huge":
+                body = json.dumps({"id": did, "padding": "x" * host.huge_bytes}).encode()
+            else:  # "fat", "big": well-formed, with a key that signed nothing here
+                size = host.fat_bytes if kind == "fat" else host.big_bytes
+                body = json.dumps(host.fat_document(did, size)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/did+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        finally:
+            self.close_connection = True
+
+
+class _HostileServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    host: HostileDidHost
+
+
+@dataclass
+class HostileDidHost:
+    """A did:web host on loopback that serves huge (1 MB), slow (dripping) and fat documents.
+
+    ``/huge/<n>/did.json`` is 1 MB at once; ``/slow/<n>/did.json`` drips 8 bytes a second for
+    ``slow_s``; ``/fat/<n>/did.json`` (about 60 KB, under the verifier's limit) and
+    ``/big/<n>/did.json`` (about 250 KB, under the limit before issue 18) are well-formed
+    documents made of thousands of small objects, whose key signed nothing the verifier sees:
+    what fills a cache and costs a deep copy per hit.
+    """
+
+    port: int = field(default_factory=free_port)
+    huge_bytes: int = 1024 * 1024
+    slow_s: float = 30.0
+    fat_bytes: int = 60_000
+    big_bytes: int = 250_000
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fat_document(self, did: str, size: int) -> dict[str, Any]:
+        key = SigningKey.from_seed(b"\x07" * 32, did, "key-1")
+        document = institution_did_document(did, [PublishedKey("key-1", key.public_key_multibase)])
+        entry = len(did) + 60
+        document["service"] = [
+            {"id": f"{did}#s{n}", "type": "Padding", "serviceEndpoint": f"https://a.example/{n}"}
+            for n in range(size // entry)
+        ]
+        return document
+
+    def did(self, kind: str, name: str) -> str:
+        return f"did:web:127.0.0.1%3A{self.port}:{kind}:{name}"
+
+    @contextmanager
+    def running(self) -> Iterator[HostileDidHost]:
+        """Serve on a thread while the block runs."""
+        server = _HostileServer(("127.0.0.1", self.port), _HostileHandler)
+        server.host = self
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """``(resident now, peak resident)`` of a process, in MB (VmRSS, VmHWM)."""
+    values = {"VmRSS:": 0.0, "VmHWM:": 0.0}
+    status = Path(f"/proc/{pid}/status")
+    for line in status.read_text().splitlines() if status.exists() else []:
+        name = line.split(maxsplit=1)[0] if line else ""
+        if name in values:
+            values[name] = int(line.split()[1]) / 1024
+    return values["VmRSS:"], values["VmHWM:"]

@@ -133,6 +133,8 @@ async def test_key_events_become_the_hosted_did_document(
     assert (await key_answer("key-1", NOW))["valid_at"] is False
     assert (await key_answer("key-1-2020", NOW - timedelta(days=20)))["valid_at"] is True
     assert (await key_answer("key-3", NOW))["revoked_as_of"] is not None
+    # key-3 was revoked as of five days ago; a credential claiming to be older still fails.
+    assert (await key_answer("key-3", NOW - timedelta(days=20)))["valid_at"] is False
 
 
 async def test_did_key_events_link_the_did_to_the_institution(

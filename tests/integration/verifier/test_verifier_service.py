@@ -29,6 +29,8 @@ from sceau_shared.events import (
     AccreditationChangedV1,
     Event,
     InstitutionStatus,
+    IssuerKeyPublishedV1,
+    KeyAction,
     VerificationCompletedV1,
 )
 from sceau_shared.kafka import EventPublisher, create_broker
@@ -219,6 +221,54 @@ class TestVerifierService:
             await eventually(
                 refused, timeout_s=30, message="the suspension reaches the cached answer"
             )
+
+    async def test_a_key_revoked_as_compromised_stops_a_back_dated_forgery_within_seconds(
+        self, env: Env
+    ) -> None:
+        # The thief holds the institution's key and dates the forgery before the revocation.
+        now = datetime.now(UTC)
+        forged, _ = await env.issuer.issue(
+            lists=[env.revocation], issued_at=now - timedelta(days=30)
+        )
+        method = env.issuer.key.verification_method
+        standing = env.registry.standings[env.issuer.did]
+        async with running(create_api(env.settings)) as client:  # trust answers kept an hour
+            assert (await client.post("/v1/verify", json=forged)).json()["verified"] is True
+            revoked_as_of = now - timedelta(days=1)
+            plain = standing.answer
+
+            def revoked(did: str, at: datetime, vm: str | None) -> dict[str, Any]:
+                answer = plain(did, at, vm)
+                if answer["key"] is not None:  # what the registry answers after the event
+                    answer["key"] |= {"valid_at": False, "revoked_as_of": revoked_as_of.isoformat()}
+                return answer
+
+            standing.answer = revoked  # type: ignore[method-assign]
+            cached = (await client.post("/v1/verify", json=forged)).json()
+            assert cached["verified"] is True  # the cached answer, until the key event
+            await env.publish(
+                IssuerKeyPublishedV1(
+                    producer="sceau-issuer",
+                    institution_id=standing.institution_id,
+                    did=env.issuer.did,
+                    verification_method=method,
+                    public_key_multibase=env.issuer.key.public_key_multibase,
+                    action=KeyAction.REVOKED,
+                    active_from=now - timedelta(days=400),
+                    revoked_as_of=revoked_as_of,
+                )
+            )
+
+            async def refused() -> dict[str, Any] | None:
+                answer: dict[str, Any] = (await client.post("/v1/verify", json=forged)).json()
+                return None if answer["verified"] else answer
+
+            answer = await eventually(
+                refused, timeout_s=30, message="the key revocation reaches the cached answer"
+            )
+            issuer = next(c for c in answer["checks"] if c["name"] == "issuer")
+            assert issuer["status"] == "failed"
+            assert "revoked as compromised" in issuer["reason_en"]
 
     async def test_status_list_unreachable_is_inconclusive(self, env: Env) -> None:
         credential, _ = await env.issuer.issue(lists=[env.revocation])

@@ -173,6 +173,11 @@ def server(key: SigningKey) -> Iterator[LocalServer]:
                 institution_did_document(did, [PublishedKey("key-1", key.public_key_multibase)])
             )
 
+        def padded(did: str, size: int) -> str:
+            document = json.loads(doc(did))
+            document["padding"] = "x" * size
+            return json.dumps(document)
+
         routes.update(
             {
                 "/.well-known/did.json": json_route(doc(f"did:web:{host}")),
@@ -181,6 +186,12 @@ def server(key: SigningKey) -> Iterator[LocalServer]:
                 "/notjson/did.json": json_route("<html>"),
                 "/array/did.json": json_route("[]"),
                 "/big/did.json": lambda: (200, {}, b'{"id": "' + b"x" * 300_000 + b'"}'),
+                "/padded/did.json": json_route(padded(f"did:web:{host}:padded", 100_000)),
+                "/p1/did.json": json_route(padded(f"did:web:{host}:p1", 4_000)),
+                "/p2/did.json": json_route(padded(f"did:web:{host}:p2", 4_000)),
+                "/p3/did.json": json_route(padded(f"did:web:{host}:p3", 4_000)),
+                "/stuck/a/did.json": lambda: (200, {}, [3.0, b"{}"]),
+                "/stuck/b/did.json": lambda: (200, {}, [3.0, b"{}"]),
                 "/slow/did.json": lambda: (200, {}, [1.5, b"{}"]),
                 "/error/did.json": lambda: (500, {}, b"oops"),
                 "/gone/did.json": lambda: (410, {}, b""),
@@ -312,3 +323,73 @@ async def test_production_settings_refuse_local_servers(
             await resolver.resolve("did:web:badges.example.edu")
         assert caught.value.code is ResolutionErrorCode.UNSAFE_URL
     assert server.hits == {}
+
+
+# --- bounds a hostile did:web server meets (issue 18, item 9) -------------------------------
+
+
+async def test_default_settings_refuse_documents_over_64_kb(
+    server: LocalServer, client: httpx.AsyncClient
+) -> None:
+    resolver = DidWebResolver(client, DidWebSettings(allow_private_hosts=True))
+    with pytest.raises(DidResolutionError, match="too large") as caught:
+        await resolver.resolve(f"did:web:127.0.0.1%3A{server.port}:padded")
+    assert caught.value.code is ResolutionErrorCode.INVALID_DOCUMENT
+    assert (await resolver.resolve(f"did:web:127.0.0.1%3A{server.port}"))["id"]
+
+
+async def test_cache_is_bounded_by_bytes(server: LocalServer, client: httpx.AsyncClient) -> None:
+    resolver = DidWebResolver(client, DEV.model_copy(update={"cache_max_bytes": 10_000}))
+    root = f"did:web:127.0.0.1%3A{server.port}"
+    for name in ("p1", "p2", "p3"):
+        await resolver.resolve(f"{root}:{name}")
+        assert resolver.cached_bytes <= 10_000
+    await resolver.resolve(f"{root}:p3")
+    await resolver.resolve(f"{root}:p1")
+    assert server.hits["/p3/did.json"] == 1  # kept
+    assert server.hits["/p1/did.json"] == 2  # evicted for the bytes, fetched again
+
+
+async def test_a_cache_hit_parses_the_kept_bytes_instead_of_deep_copying(
+    server: LocalServer, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import copy
+
+    def refused(value: object, memo: object = None) -> object:
+        raise AssertionError("deepcopy on a cache hit")
+
+    resolver = DidWebResolver(client, DEV)
+    did = f"did:web:127.0.0.1%3A{server.port}"
+    await resolver.resolve(did)
+    monkeypatch.setattr(copy, "deepcopy", refused)
+    first = await resolver.resolve(did)
+    first["verificationMethod"][0]["id"] = "changed by a caller"
+    second = await resolver.resolve(did)
+    assert second["verificationMethod"][0]["id"] != "changed by a caller"
+    assert first is not second
+    assert server.hits["/.well-known/did.json"] == 1
+
+
+async def test_a_slow_host_holds_only_its_own_fetch_slots(
+    server: LocalServer, client: httpx.AsyncClient, key: SigningKey
+) -> None:
+    settings = DEV.model_copy(update={"max_fetches_per_host": 1, "timeout_s": 5.0})
+    resolver = DidWebResolver(client, settings)
+    stuck = f"did:web:127.0.0.1%3A{server.port}:stuck"
+    waiting = [asyncio.create_task(resolver.resolve(f"{stuck}:{n}")) for n in ("a", "b")]
+    await asyncio.sleep(0.2)
+    assert server.hits.get("/stuck/b/did.json") is None  # queued behind the first, same host
+    other: dict[str, Route] = {}
+    with serve(other) as second:
+        did = f"did:web:localhost%3A{second.port}"
+        other["/.well-known/did.json"] = json_route(
+            json.dumps(
+                institution_did_document(did, [PublishedKey("key-1", key.public_key_multibase)])
+            )
+        )
+        started = asyncio.get_running_loop().time()
+        assert (await resolver.resolve(did))["id"] == did
+        assert asyncio.get_running_loop().time() - started < 1.0
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)

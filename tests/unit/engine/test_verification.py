@@ -386,6 +386,21 @@ async def test_shared_list_is_fetched_once() -> None:
     assert fetcher.fetched == [LIST_URL]
 
 
+async def test_a_hundred_status_lists_cost_at_most_eight_fetches() -> None:
+    fetcher = FakeFetcher({LIST_URL: status_list()})
+    entries = [status_entry("ob3-v2", "revocation", LIST_URL, 1)] + [
+        status_entry("ob3-v2", "revocation", f"{LIST_URL}-{n}", 1) for n in range(100)
+    ]
+    status = ListStatusChecker(fetcher, RESOLVER, proof_verifier=FakeProofVerifier())
+    result = await run(signed(status=entries), status=status)
+    assert len(fetcher.fetched) == 8
+    check = result.check(CheckName.STATUS)
+    assert check is not None
+    assert check.status is CheckStatus.INCONCLUSIVE
+    assert "more than 8 status lists" in check.reason_en
+    assert "plus de 8 listes" in check.reason_fr
+
+
 async def test_a_crashing_status_checker_leaves_status_unknown() -> None:
     class Broken:
         async def check(self, entries: Any, *, issuer: Any, now: Any, **_: Any) -> Any:

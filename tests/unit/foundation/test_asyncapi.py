@@ -139,7 +139,7 @@ def test_the_architecture_topic_table_is_read() -> None:
     key_published = by_topic["issuer.key-published.v1"]
     assert key_published.event == "IssuerKeyPublishedV1"
     assert key_published.producer == "issuer"
-    assert key_published.consumers == ("registry", "notifier")
+    assert key_published.consumers == ("registry", "notifier", "verifier")
     assert "notifier.emails.v1.dlq" in by_topic
     issuer = documented_topics(rows, "issuer")
     assert issuer.receives == {
@@ -156,4 +156,5 @@ def test_the_architecture_topic_table_is_read() -> None:
     assert documented_topics(rows, "verifier").receives == {
         "registry.accreditation-changed.v1",
         "issuer.status-list-published.v1",
+        "issuer.key-published.v1",
     }

@@ -66,3 +66,25 @@ def test_ttl_cache_expires_and_evicts() -> None:
     assert cache.get("b") == 2
     clock.now = 2.0
     assert cache.get("b") is None  # expired
+
+
+def test_ttl_cache_bounds_the_total_weight() -> None:
+    clock = Clock()
+    cache: TtlCache[str, bytes] = TtlCache(
+        ttl_s=10.0, max_entries=100, clock=clock, max_weight=10, weigh=len
+    )
+    cache.put("a", b"1234")
+    cache.put("b", b"1234")
+    cache.put("c", b"1234")  # 12 > 10: the least recently used goes
+    assert cache.get("a") is None
+    assert cache.weight == 8
+    cache.put("huge", b"x" * 11)  # heavier than the whole bound: not kept
+    assert cache.get("huge") is None
+    assert cache.weight == 8
+    cache.put("b", b"12")  # replacing an entry replaces its weight
+    assert cache.weight == 6
+    clock.now = 11.0
+    assert cache.get("b") is None  # expired entries give their weight back
+    assert cache.weight == 4
+    cache.invalidate_where(lambda key, _: key == "c")
+    assert cache.weight == 0

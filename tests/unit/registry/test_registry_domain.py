@@ -119,7 +119,8 @@ class TestKeys:
         assert k.valid_at(at(4))
         assert not k.valid_at(at(5))
         revoked = key("did:web:example.edu", start=at(2), revoked=at(3), fragment="k2")
-        assert revoked.valid_at(at(2, 15))
+        # Revoked as compromised: the thief back-dates at will, so no date is trusted any more.
+        assert not revoked.valid_at(at(2, 15))
         assert not revoked.valid_at(at(3))
 
     def test_2020_twin_finds_the_multikey_record(self) -> None:
@@ -144,6 +145,7 @@ class TestAnswer:
             "qa_body": None,
             "approvals": [],
             "key": None,
+            "window": {"from": None, "until": None},  # unknown at every date
         }
 
     def test_answer_as_of_with_key(self) -> None:
@@ -165,6 +167,26 @@ class TestAnswer:
         assert after["status"] == "suspended"
         assert after["accredited"] is False
         assert after["key"] == {**before["key"], "valid_at": False}
+
+    def test_an_answer_names_the_window_over_which_it_holds(self) -> None:
+        did = "did:web:example.edu"
+        inst = institution((S.ACTIVE, at(2)), (S.SUSPENDED, at(6)), scopes=(scope(),))
+        k = key(did, start=at(2), rotated=at(4), fragment="k1")
+        method = f"{did}#k1"
+        answer = answer_for(did, inst, [k], at=at(3), verification_method=method)
+        window = answer.to_json()["window"]
+        assert window == {"from": "2025-02-01T00:00:00.001000Z", "until": "2025-04-01T00:00:00Z"}
+        # Every date inside gets the same answer (but its window); one just outside does not.
+        assert answer.window_from is not None
+        assert answer.window_until is not None
+        for moment in (answer.window_from, at(3, 20), answer.window_until - timedelta(seconds=1)):
+            inside = answer_for(did, inst, [k], at=moment, verification_method=method)
+            assert {**inside.to_json(), "window": None} == {**answer.to_json(), "window": None}
+        outside = answer_for(did, inst, [k], at=answer.window_until, verification_method=method)
+        assert outside.to_json()["key"]["valid_at"] is False
+        assert answer_for(did, inst, [k], at=at(8), verification_method=method).to_json()[
+            "window"
+        ] == {"from": "2025-06-01T00:00:00Z", "until": None}
 
 
 def test_did_syntax() -> None:

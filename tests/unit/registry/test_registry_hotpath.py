@@ -52,6 +52,8 @@ def build(*, hot: bool, per_minute: int = 0) -> tuple[FastAPI, FakeInstitutions]
         operator_token=SecretStr("t" * 32),
         master_key=SecretStr("A" * 43 + "="),
         http={"rate_limit_per_minute": per_minute},
+        verifier_token=SecretStr(VERIFIER_TOKEN),
+        verifier_rate_limit_per_minute=600,
     )
     inst = institution((S.ACTIVE, at(2)), (S.SUSPENDED, at(6)), scopes=(scope(),), dids=(DID,))
     institutions = FakeInstitutions(inst)
@@ -143,6 +145,35 @@ async def test_fast_path_is_used_for_cached_answers() -> None:
             assert (await c.get(PATH, params={"at": "2025-03-01T00:00:00Z"})).status_code == 200
     # Only the first trust lookup (cache miss) reached the framework.
     assert calls == ["/v1/issuers/did:web:127.0.0.1%3A8002:institutions:cegep-a"]
+
+
+VERIFIER_TOKEN = "verifier-token-of-this-deployment-0123"
+
+
+@pytest.mark.parametrize("hot", [False, True])
+async def test_the_verifier_has_its_own_bucket_on_both_paths(hot: bool) -> None:
+    app, _ = build(hot=hot, per_minute=2)
+    await app.state.graph.status_lists.publish(published(1))
+    query = {"at": "2025-03-01T00:00:00Z", "verification_method": f"{DID}#k1"}
+    verifier = {"X-Sceau-Registry-Token": VERIFIER_TOKEN}
+    async with client(app) as c:
+        public = [(await c.get("/v1/status-lists/L1")).status_code for _ in range(3)]
+        lookups = [
+            (await c.get(PATH, params=query, headers=verifier)).status_code for _ in range(20)
+        ]
+        wrong = await c.get("/v1/status-lists/L1", headers={"X-Sceau-Registry-Token": "nope"})
+    assert public == [200, 200, 429]  # the public bucket of this address is empty...
+    assert set(lookups) == {200}  # ...and the verifier, from the same address, is not limited
+    assert wrong.status_code == 429  # a wrong token is a public caller
+
+
+def test_a_short_verifier_token_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 24"):
+        RegistrySettings(
+            operator_token=SecretStr("t" * 32),
+            master_key=SecretStr("A" * 43 + "="),
+            verifier_token=SecretStr("short"),
+        )
 
 
 @pytest.mark.parametrize("hot", [False, True])

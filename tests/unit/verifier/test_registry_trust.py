@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -81,6 +81,27 @@ class TestRegistryClient:
         await client.issuer(DID, at=AT, verification_method=VM)
         assert len(registry.requests) == 3
 
+    async def test_a_key_event_keeps_no_answer_while_the_registry_settles(self) -> None:
+        registry = Registry()
+        now = [100.0]
+        http = httpx.AsyncClient(transport=httpx.MockTransport(registry))
+        client = RegistryClient(
+            http, TrustSettings(registry_url="http://reg.test", settle_s=10), clock=lambda: now[0]
+        )
+        await client.issuer(DID, at=AT, verification_method=VM)
+        client.invalidate([DID], settle=True)
+        await client.issuer(DID, at=AT, verification_method=VM)  # maybe the old answer: not kept
+        await client.issuer(DID, at=AT, verification_method=VM)
+        assert len(registry.requests) == 3
+        now[0] += 11
+        await client.issuer(DID, at=AT, verification_method=VM)
+        await client.issuer(DID, at=AT, verification_method=VM)
+        assert len(registry.requests) == 4
+
+    def test_trust_answers_are_kept_seconds_not_minutes(self) -> None:
+        # What bounds a revoked key's life in this cache when its event is missed.
+        assert TrustSettings().cache_ttl_s <= 60
+
     async def test_concurrent_questions_share_one_request(self) -> None:
         registry = Registry()
         client = _client(registry)
@@ -89,7 +110,51 @@ class TestRegistryClient:
         )
         assert len(registry.requests) == 1
 
-    @pytest.mark.parametrize("status", [404, 500, 503])
+    async def test_the_verifier_token_goes_with_every_lookup(self) -> None:
+        registry = Registry()
+        await _client(registry).issuer(DID, at=AT, verification_method=VM)
+        token = "verifier-token-of-this-deployment-0123"
+        await _client(registry, registry_token=token).issuer(DID, at=AT, verification_method=VM)
+        assert "x-sceau-registry-token" not in registry.requests[0].headers
+        assert registry.requests[1].headers["x-sceau-registry-token"] == token
+        assert token not in repr(TrustSettings(registry_token=token))
+
+    async def test_one_request_per_key_and_window_not_per_issuance_time(self) -> None:
+        registry = Registry()
+        registry.body = _answer(window={"from": "2026-01-01T00:00:00Z", "until": None})
+        client = _client(registry)
+        for minutes in range(300):  # a cohort issued over five hours, second by second apart
+            moment = AT + timedelta(minutes=minutes, seconds=minutes % 60)
+            record = await client.issuer(DID, at=moment, verification_method=VM)
+            assert record.key is not None
+            assert record.key.valid_at
+        assert len(registry.requests) == 1
+        # Before the window: asked again (another window), and so is another key.
+        await client.issuer(DID, at=datetime(2025, 12, 1, tzinfo=UTC), verification_method=VM)
+        await client.issuer(DID, at=AT, verification_method=DID + "#key-2")
+        assert len(registry.requests) == 3
+        # An event about the DID drops its windows too.
+        client.invalidate([DID])
+        await client.issuer(DID, at=AT + timedelta(hours=1), verification_method=VM)
+        assert len(registry.requests) == 4
+
+    async def test_an_answer_without_a_window_holds_for_its_own_date_only(self) -> None:
+        registry = Registry()  # an older registry: no window in its answers
+        client = _client(registry)
+        await client.issuer(DID, at=AT, verification_method=VM)
+        await client.issuer(DID, at=AT + timedelta(seconds=1), verification_method=VM)
+        assert len(registry.requests) == 2
+
+    async def test_a_rate_limited_registry_makes_the_issuer_check_inconclusive(self) -> None:
+        registry = Registry()
+        registry.status = 429
+        trust = RegistryTrust(_client(registry), now=AT)
+        with pytest.raises(RegistryUnavailable, match="429"):
+            await trust.lookup(DID, achievement_type=None, issued_at=AT, verification_method=VM)
+        decision = trust.decisions[trust_key(DID, AT)]
+        assert decision.status is CheckStatus.INCONCLUSIVE  # "try later", never "not trusted"
+
+    @pytest.mark.parametrize("status", [404, 429, 500, 503])
     async def test_errors_raise_and_are_not_cached(self, status: int) -> None:
         registry = Registry()
         registry.status = status
@@ -154,6 +219,25 @@ class TestAssess:
         check = assess(_record(key=key), at=AT, achievement_type=None, verification_method=VM)
         assert check.status is CheckStatus.FAILED
         assert "not valid on the issuance date" in check.reason_en
+
+    def test_a_key_revoked_as_compromised_fails_whatever_the_claimed_date(self) -> None:
+        # A back-dated forgery: the credential claims a date before the revocation, and an
+        # older registry still answers valid_at true for that date.
+        key = _answer()["key"] | {"valid_at": True, "revoked_as_of": "2026-06-01T00:00:00Z"}
+        check = assess(_record(key=key), at=AT, achievement_type=None, verification_method=VM)
+        assert check.status is CheckStatus.FAILED
+        assert check.problem_type == ISSUER_NOT_TRUSTED
+        assert "revoked as compromised" in check.reason_en
+        assert "révoquée comme compromise" in check.reason_fr
+
+    async def test_a_revoked_key_is_not_valid_for_the_engine_either(self) -> None:
+        registry = Registry()
+        registry.body = _answer(
+            key=_answer()["key"] | {"valid_at": True, "revoked_as_of": "2026-06-01T00:00:00Z"}
+        )
+        trust = RegistryTrust(_client(registry), now=AT)
+        info = await trust.lookup(DID, achievement_type=None, issued_at=AT, verification_method=VM)
+        assert info.key_valid is False
 
     async def test_unreachable_registry_is_inconclusive(self) -> None:
         registry = Registry()

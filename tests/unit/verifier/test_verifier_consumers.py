@@ -18,6 +18,8 @@ from sceau_shared.events import (
     AccreditationChangedV1,
     Event,
     InstitutionStatus,
+    IssuerKeyPublishedV1,
+    KeyAction,
     StatusListPublishedV1,
     StatusPurpose,
 )
@@ -41,10 +43,23 @@ class FakeStatusLists:
 @dataclass
 class FakeRegistry:
     invalidated: list[tuple[list[str], str | None]] = field(default_factory=list)
+    settled: list[str] = field(default_factory=list)
 
-    def invalidate(self, dids: Any = (), *, institution_id: str | None = None) -> int:
+    def invalidate(
+        self, dids: Any = (), *, institution_id: str | None = None, settle: bool = False
+    ) -> int:
         self.invalidated.append((list(dids), institution_id))
+        if settle:
+            self.settled.extend(dids)
         return 0
+
+
+@dataclass
+class FakeDidWeb:
+    forgotten: list[str] = field(default_factory=list)
+
+    def forget(self, did: str) -> None:
+        self.forgotten.append(did)
 
 
 @dataclass
@@ -60,6 +75,7 @@ class FakeGraph:
     status_lists: FakeStatusLists = field(default_factory=FakeStatusLists)
     registry: FakeRegistry = field(default_factory=FakeRegistry)
     share_pages: FakeSharePages = field(default_factory=FakeSharePages)
+    did_web: FakeDidWeb = field(default_factory=FakeDidWeb)
 
 
 @dataclass
@@ -127,6 +143,26 @@ async def test_an_accreditation_change_drops_the_institutions_trust_answers(
     assert harness.graph.share_pages.invalidations == 1
 
 
+async def test_a_key_event_drops_the_dids_answers_and_document(harness: Harness) -> None:
+    did = "did:web:college.example"
+    await harness.publish(
+        IssuerKeyPublishedV1(
+            producer="sceau-issuer",
+            institution_id="i1",
+            did=did,
+            verification_method=f"{did}#key-1",
+            public_key_multibase="z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH",
+            action=KeyAction.REVOKED,
+            active_from=datetime(2026, 1, 1, tzinfo=UTC),
+            revoked_as_of=datetime(2026, 6, 1, tzinfo=UTC),
+        )
+    )
+    assert harness.graph.registry.invalidated == [([did], None)]
+    assert harness.graph.registry.settled == [did]  # the registry may apply it a bit later
+    assert harness.graph.did_web.forgotten == [did]
+    assert harness.graph.share_pages.invalidations == 1
+
+
 async def test_an_unreadable_message_reaches_no_cache(harness: Harness) -> None:
     topic = harness.kafka.topic(StatusListPublishedV1.TOPIC)
     await harness.broker.publish(b'{"not": "an event"}', topic=topic)
@@ -146,4 +182,5 @@ def test_each_router_has_its_own_consumer_groups() -> None:
         assert {g.rsplit(".", 1)[0] for g in found} == {
             "verifier.status-cache",
             "verifier.trust-cache",
+            "verifier.key-cache",
         }

@@ -13,9 +13,9 @@ from sceau_registry.consumers import create_router
 from sceau_registry.graph import RegistryGraph, build_graph
 from sceau_registry.hotpath import HotPathMiddleware
 from sceau_registry.settings import SERVICE_NAME, RegistrySettings
+from sceau_registry.trust.callers import CallerLimiter
 from sceau_registry.trust_list.service import CredentialSigner
 from sceau_shared.events import AccreditationChangedV1, InstitutionRegisteredV1
-from sceau_shared.http import RateLimiter
 from sceau_shared.runtime import Runtime
 from sceau_shared.service import ServiceDefinition, create_service_app
 from sceau_shared.service.definition import OperatorRoutes
@@ -25,8 +25,15 @@ __all__ = ["DEFINITION", "configure", "create_api", "install_hot_paths", "instal
 
 
 def install_rate_limiter(app: FastAPI, settings: RegistrySettings) -> None:
-    """One per-client rate limiter for the routes and the hot path (``app.state.rate_limiter``)."""
-    app.state.rate_limiter = RateLimiter(settings.http.rate_limit_per_minute)
+    """One per-client rate limiter for the routes and the hot path (``app.state.rate_limiter``).
+
+    Callers holding the verifier token draw from their own bucket (trust/callers.py).
+    """
+    app.state.rate_limiter = CallerLimiter(
+        settings.http.rate_limit_per_minute,
+        verifier_token=settings.verifier_token,
+        verifier_per_minute=settings.verifier_rate_limit_per_minute,
+    )
 
 
 def install_hot_paths(app: FastAPI) -> None:

@@ -28,8 +28,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sceau_registry.institutions.models import is_did, to_ms
 from sceau_registry.status_lists.service import LIST_ID, etag_matches
+from sceau_registry.trust.callers import TOKEN_HEADER, CallerLimiter
 from sceau_shared.errors import RateLimited
-from sceau_shared.http import RateLimiter
 
 STATUS_PREFIX: Final = "/v1/status-lists/"
 ISSUER_PREFIX: Final = "/v1/issuers/"
@@ -82,7 +82,7 @@ Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
 class HotPathMiddleware:
     """Answer cached status lists and trust lookups without entering the framework."""
 
-    def __init__(self, app: ASGIApp, *, graph: Callable[[], Any], limiter: RateLimiter) -> None:
+    def __init__(self, app: ASGIApp, *, graph: Callable[[], Any], limiter: CallerLimiter) -> None:
         self.app = app
         self._graph = graph
         self._limiter = limiter
@@ -120,7 +120,9 @@ class HotPathMiddleware:
     def _allowed(self, scope: Scope) -> bool:
         client = scope.get("client")
         try:
-            self._limiter.check(client[0] if client else "unknown")
+            self._limiter.check(
+                client[0] if client else "unknown", _header(scope, TOKEN_HEADER.encode())
+            )
         except RateLimited:
             return False  # the application answers with the 429 problem
         return True

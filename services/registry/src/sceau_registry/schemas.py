@@ -308,6 +308,15 @@ class KeyView(BaseModel):
     revoked_as_of: datetime | None
 
 
+class AnswerWindowView(BaseModel):
+    """``[from, until)``: no status step, scope or key change falls inside (null: unbounded)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: datetime | None = Field(default=None, alias="from")
+    until: datetime | None = None
+
+
 class IssuerAnswerView(BaseModel):
     """``GET /v1/issuers/{did}`` (see docs/contracts.md): the issuer's standing *as of* ``at``."""
 
@@ -327,6 +336,10 @@ class IssuerAnswerView(BaseModel):
         description="QA facts recorded for the institution (R59); unknown values may be added.",
     )
     key: KeyView | None
+    window: AnswerWindowView | None = Field(
+        default=None,
+        description="Dates around `at` over which this answer stays the same (issue 18).",
+    )
 
 
 class DccRegistryEntry(BaseModel):

@@ -38,6 +38,14 @@ class RegistrySettings(StoringServiceSettings):
         description="Base64 of 32 random bytes; encrypts the registry's own signing key "
         "(AES-256-GCM) at rest. Never logged."
     )
+    verifier_token: SecretStr | None = Field(
+        default=None,
+        description="Token the deployment's verifiers send (X-Sceau-Registry-Token) to draw from "
+        "their own rate bucket instead of the public per-address one. At least 24 characters.",
+    )
+    verifier_rate_limit_per_minute: int = Field(
+        default=60_000, ge=0, description="Requests per minute per verifier address (0: none)."
+    )
     cache_ttl_s: float = Field(
         default=2.0,
         ge=0,
@@ -73,6 +81,13 @@ class RegistrySettings(StoringServiceSettings):
     @classmethod
     def _check_token(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value().strip()) < MIN_OPERATOR_TOKEN_CHARS:
+            raise ValueError(f"must be at least {MIN_OPERATOR_TOKEN_CHARS} characters")
+        return value
+
+    @field_validator("verifier_token")
+    @classmethod
+    def _check_verifier_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_OPERATOR_TOKEN_CHARS:
             raise ValueError(f"must be at least {MIN_OPERATOR_TOKEN_CHARS} characters")
         return value
 

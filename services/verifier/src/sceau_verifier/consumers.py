@@ -5,6 +5,10 @@
   without waiting for the list's ``ttl``; every kept share answer is dropped (``share_pages``).
 * ``AccreditationChangedV1`` — the registry changed an institution's status or scope: every
   cached trust answer about its DIDs is dropped, and every kept share answer.
+* ``IssuerKeyPublishedV1`` — an institution's key was added, rotated or revoked: the trust
+  answers and the did:web document about its DID are dropped (and not kept for a few seconds,
+  while the registry applies the same event), and every kept share answer. A key revoked as
+  compromised stops verifying within seconds, not at the caches' TTL.
 
 Each verifier process must see *every* event (each one holds its own caches), so the consumer
 groups get a per-process suffix instead of being shared by the replicas; a new process starts at
@@ -17,22 +21,32 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 from faststream.kafka import KafkaRouter
 
-from sceau_shared.events import AccreditationChangedV1, StatusListPublishedV1
-from sceau_shared.kafka import consume_event
+from sceau_shared.events import (
+    AccreditationChangedV1,
+    Event,
+    IssuerKeyPublishedV1,
+    StatusListPublishedV1,
+)
+from sceau_shared.kafka import GraphHandler, consume_event
 from sceau_verifier.graph import VerifierGraph
 from sceau_verifier.settings import VerifierSettings
 
 __all__ = [
     "accreditation_changed",
     "create_router",
+    "key_published",
     "process_group",
     "status_list_published",
 ]
 
 _log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=Event)
 
 
 def process_group(prefix: str) -> str:
@@ -67,26 +81,40 @@ async def accreditation_changed(event: AccreditationChangedV1, graph: VerifierGr
     )
 
 
+async def key_published(event: IssuerKeyPublishedV1, graph: VerifierGraph) -> None:
+    """Forget what was cached about the DID whose keys changed (answers, document, shares)."""
+    dropped = graph.registry.invalidate([event.did], settle=True)
+    if graph.did_web is not None:
+        graph.did_web.forget(event.did)
+    graph.share_pages.invalidate()
+    _log.info(
+        "key %s of %s %s: %d trust answers dropped",
+        event.verification_method,
+        event.institution_id,
+        event.action.value,
+        dropped,
+    )
+
+
 def create_router(settings: VerifierSettings) -> KafkaRouter:
-    """Both invalidation consumers, with consumer groups unique to this process.
+    """The invalidation consumers, with consumer groups unique to this process.
 
     A random suffix per process means a restart joins a new group; the broker forgets the old,
     empty groups after its offset retention period, and the new process starts with empty
     caches anyway.
     """
     router = KafkaRouter()
-    consume_event(
-        router,
-        StatusListPublishedV1,
-        settings=settings.kafka,
-        group_id=process_group(settings.status_cache_group),
-        auto_offset_reset=settings.invalidation_offset_reset,
-    )(status_list_published)
-    consume_event(
-        router,
-        AccreditationChangedV1,
-        settings=settings.kafka,
-        group_id=process_group(settings.trust_cache_group),
-        auto_offset_reset=settings.invalidation_offset_reset,
-    )(accreditation_changed)
+
+    def per_process(event_type: type[E], group: str) -> Callable[[GraphHandler[E]], object]:
+        return consume_event(
+            router,
+            event_type,
+            settings=settings.kafka,
+            group_id=process_group(group),
+            auto_offset_reset=settings.invalidation_offset_reset,
+        )
+
+    per_process(StatusListPublishedV1, settings.status_cache_group)(status_list_published)
+    per_process(AccreditationChangedV1, settings.trust_cache_group)(accreditation_changed)
+    per_process(IssuerKeyPublishedV1, settings.key_cache_group)(key_published)
     return router

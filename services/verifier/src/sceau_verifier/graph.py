@@ -34,6 +34,8 @@ from sceau_shared.runtime import Runtime
 from sceau_shared.service.definition import BackgroundLoop
 from sceau_shared.ssrf import GuardedTransport
 from sceau_verifier.proof_memo import ProofMemo
+from sceau_verifier.proof_threads import ThreadedProofs
+from sceau_verifier.reachability import ReachabilityResolver
 from sceau_verifier.refresh import RefreshClient
 from sceau_verifier.registry import RegistryClient
 from sceau_verifier.reports import EventSink, ReportSender
@@ -69,6 +71,8 @@ class VerifierGraph:
         templates: the page's Jinja environment.
         clients: HTTP clients the graph owns (closed by :meth:`close`).
         batch_concurrency: batch items verified at once.
+        did_web: the did:web resolver inside ``resolver`` (key events drop its documents).
+        proof_threads: the threads proofs are verified on (``None`` with an injected verifier).
     """
 
     limits: LimitSettings
@@ -84,6 +88,8 @@ class VerifierGraph:
     templates: Environment
     clients: tuple[httpx.AsyncClient, ...] = ()
     batch_concurrency: int = 8
+    did_web: DidWebResolver | None = None
+    proof_threads: ThreadedProofs | None = None
 
     def background(self) -> Sequence[tuple[str, BackgroundLoop]]:
         """The report sender's loop, when verifications are reported."""
@@ -92,10 +98,12 @@ class VerifierGraph:
         return (("verification-reports", self.reports.run),)
 
     async def close(self) -> None:
-        """Close the HTTP clients (the report loop was already stopped and drained)."""
+        """Close the HTTP clients and the proof threads (the report loop was already drained)."""
         await self.shares.close()
         for client in self.clients:
             await client.aclose()
+        if self.proof_threads is not None:
+            await self.proof_threads.close()
 
 
 def http_clients(settings: VerifierSettings) -> tuple[httpx.AsyncClient, httpx.AsyncClient]:
@@ -143,17 +151,25 @@ def assemble(
     that, ``on_report_dropped``).
     ``None`` (or ``publish_events: false``) publishes nothing. Tests pass an in-memory sink.
     """
-    resolver = CompositeResolver(
-        {
-            "key": DidKeyResolver(),
-            "jwk": DidJwkResolver(),  # offline, like did:key (wallets and some issuers use it)
-            "web": DidWebResolver(guarded, settings.did_web),
-        }
+    did_web = DidWebResolver(guarded, settings.did_web)
+    resolver = ReachabilityResolver(
+        CompositeResolver(
+            {
+                "key": DidKeyResolver(),
+                "jwk": DidJwkResolver(),  # offline, like did:key (wallets and some issuers use it)
+                "web": did_web,
+            }
+        )
     )
     status_lists = StatusListCache(guarded, settings.status)
     registry = RegistryClient(registry_http, settings.trust)
+    threads = (
+        ThreadedProofs(engine_proof_verifier, workers=settings.proof_threads)
+        if proof_verifier is None
+        else None
+    )
     proofs = ProofMemo(
-        proof_verifier or engine_proof_verifier,
+        proof_verifier or threads or engine_proof_verifier,
         ttl_s=settings.did_web.cache_ttl_s,
         max_entries=settings.proof_memo_entries,
     )
@@ -199,6 +215,8 @@ def assemble(
         ),
         templates=page_templates(),
         clients=(guarded, registry_http),
+        did_web=did_web,
+        proof_threads=threads,
     )
 
 

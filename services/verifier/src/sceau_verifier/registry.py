@@ -2,12 +2,20 @@
 
 ``GET {registry}/v1/issuers/{did}?at=<RFC3339>&verification_method=<url>`` (see docs/contracts.md)
 answers as of ``at``: registered, status, accredited achievement types, the institution's names
-and whether the signing key was valid then. Answers are cached per ``(did, at, method)``; an
-``AccreditationChangedV1`` event drops every cached answer about the institution's DIDs, because
-a suspension or a corrected accreditation changes what the registry says about past dates too.
+and whether the signing key was valid then. Answers are cached per ``(did, at, method)`` for
+``trust.cache_ttl_s`` (30 s); an ``AccreditationChangedV1`` event drops every cached answer about
+the institution's DIDs, because a suspension or a corrected accreditation changes what the
+registry says about past dates too, and an ``IssuerKeyPublishedV1`` (rotation, revocation) drops
+the answers about its DID. For ``trust.settle_s`` after such an event, answers about the DID are
+used but not kept: the registry may apply the same event a little later than this process.
 
-Failures (timeout, 5xx, unparsable body) raise :class:`RegistryUnavailable` and are never cached:
-the verifier turns them into an *inconclusive* issuer check.
+An answer names its ``window`` (the dates around ``at`` over which the registry would answer the
+same): the client keeps the windows of each ``(did, method)`` and answers any date inside one
+from memory, so credentials of one key issued at hundreds of distinct times cost one request,
+not hundreds, against the registry's per-client rate limit (issue 18, item 8).
+
+Failures (timeout, 5xx, 429, unparsable body) raise :class:`RegistryUnavailable` and are never
+cached: the verifier turns them into an *inconclusive* issuer check, never a failed one.
 """
 
 from __future__ import annotations
@@ -25,10 +33,15 @@ from sceau_shared.cache import TtlCache
 from sceau_verifier.errors import RegistryUnavailable
 from sceau_verifier.settings import TrustSettings
 
-__all__ = ["IssuerKey", "IssuerRecord", "RegistryClient"]
+__all__ = ["AnswerWindow", "IssuerKey", "IssuerRecord", "RegistryClient"]
 
 _Key = tuple[str, str, str]
 """``(did, at as RFC 3339 or "now", verification method or "")``."""
+
+REGISTRY_TOKEN_HEADER = "X-Sceau-Registry-Token"  # noqa: S105 - a header name, not a secret
+
+_WINDOWS_PER_KEY = 8
+"""Windows kept per ``(did, method)``: a key's life has a few (suspensions, scope changes)."""
 
 
 class IssuerKey(BaseModel):
@@ -41,6 +54,21 @@ class IssuerKey(BaseModel):
     active_from: datetime | None = None
     rotated_at: datetime | None = None
     revoked_as_of: datetime | None = None
+
+
+class AnswerWindow(BaseModel):
+    """``[from, until)``: dates over which the registry answers the same (``None``: unbounded)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    start: datetime | None = Field(default=None, alias="from")
+    until: datetime | None = None
+
+    def holds(self, moment: datetime) -> bool:
+        """Whether ``moment`` is inside the window."""
+        return (self.start is None or self.start <= moment) and (
+            self.until is None or moment < self.until
+        )
 
 
 class IssuerRecord(BaseModel):
@@ -59,6 +87,8 @@ class IssuerRecord(BaseModel):
     qa_body: str | None = None
     approvals: list[str] = Field(default_factory=list)
     key: IssuerKey | None = None
+    #: Older registries send none: the answer then holds for its own ``at`` only.
+    window: AnswerWindow | None = None
 
     def display_name(self, lang: str) -> str | None:
         """The institution's registered name in ``lang``, falling back to the other language."""
@@ -96,9 +126,20 @@ class RegistryClient:
         self._cache: TtlCache[_Key, IssuerRecord] = TtlCache(
             ttl_s=settings.cache_ttl_s, max_entries=settings.cache_max_entries, clock=clock
         )
+        self._windows: TtlCache[tuple[str, str], tuple[tuple[AnswerWindow, IssuerRecord], ...]] = (
+            TtlCache(
+                ttl_s=settings.cache_ttl_s, max_entries=settings.cache_max_entries, clock=clock
+            )
+        )
         self._inflight: dict[_Key, asyncio.Future[IssuerRecord]] = {}
         self._generation: dict[str, int] = {}
+        self._settling: dict[str, float] = {}
+        self._clock = clock
         self._epoch = 0
+        self._headers = {"Accept": "application/json"}
+        if settings.registry_token is not None:
+            # The verifiers' own rate bucket at the registry (sceau_registry.trust.callers).
+            self._headers[REGISTRY_TOKEN_HEADER] = settings.registry_token.get_secret_value()
         self.requests = 0
         """Number of HTTP requests made (for tests and the benchmark)."""
 
@@ -113,6 +154,10 @@ class RegistryClient:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        if at is not None:
+            for window, record in self._windows.get((did, key[2])) or ():
+                if window.holds(at):
+                    return record
         pending = self._inflight.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
@@ -127,8 +172,9 @@ class RegistryClient:
             raise
         else:
             future.set_result(record)
-            if (self._epoch, self._generation.get(did, 0)) == stamp:
+            if (self._epoch, self._generation.get(did, 0)) == stamp and not self._settles(did):
                 self._cache.put(key, record)
+                self._keep_window(did, key[2], record)
             return record
         finally:
             if self._inflight.get(key) is future:
@@ -147,7 +193,7 @@ class RegistryClient:
                 response = await self._client.get(
                     url,
                     params=params,
-                    headers={"Accept": "application/json"},
+                    headers=self._headers,
                     timeout=self._settings.timeout_s,
                 )
         except (TimeoutError, httpx.HTTPError) as exc:
@@ -161,8 +207,37 @@ class RegistryClient:
         except ValidationError as exc:
             raise RegistryUnavailable("registry answer is not an issuer record") from exc
 
-    def invalidate(self, dids: Iterable[str] = (), *, institution_id: str | None = None) -> int:
+    def _keep_window(self, did: str, method: str, record: IssuerRecord) -> None:
+        if record.window is None:
+            return
+        known = self._windows.get((did, method)) or ()
+        kept = ((record.window, record), *known[: _WINDOWS_PER_KEY - 1])
+        self._windows.put((did, method), kept)
+
+    def _settles(self, did: str) -> bool:
+        """Whether ``did`` changed less than ``settle_s`` ago (its answers are not kept)."""
+        until = self._settling.get(did)
+        if until is None:
+            return False
+        if until > self._clock():
+            return True
+        del self._settling[did]
+        return False
+
+    def invalidate(
+        self,
+        dids: Iterable[str] = (),
+        *,
+        institution_id: str | None = None,
+        settle: bool = False,
+    ) -> int:
         """Drop every cached answer about ``dids`` or about ``institution_id``'s DIDs.
+
+        Args:
+            dids: the DIDs whose answers go.
+            institution_id: an institution whose cached answers (and so DIDs) go.
+            settle: also keep no answer about these DIDs for ``settle_s`` (the event comes from
+                the issuer, so the registry may not have applied it yet).
 
         Returns:
             How many cached answers were dropped.
@@ -178,10 +253,20 @@ class RegistryClient:
                 return False
 
             dropped += self._cache.invalidate_where(of_institution)
+            self._windows.invalidate_where(
+                lambda key, kept: any(of_institution((key[0], "", ""), r) for _, r in kept)
+            )
         for did in targets:
             self._generation[did] = self._generation.get(did, 0) + 1
+        if settle and self._settings.settle_s > 0:
+            now = self._clock()
+            for did in [d for d, until in self._settling.items() if until <= now]:
+                del self._settling[did]
+            for did in targets:
+                self._settling[did] = now + self._settings.settle_s
         if targets:
             dropped += self._cache.invalidate_where(lambda key, _: key[0] in targets)
+            self._windows.invalidate_where(lambda key, _: key[0] in targets)
         for key in [k for k in self._inflight if k[0] in targets]:
             del self._inflight[key]
         return dropped
@@ -190,4 +275,5 @@ class RegistryClient:
         """Forget every cached answer (answers being fetched now are not stored either)."""
         self._epoch += 1
         self._cache.clear()
+        self._windows.clear()
         self._inflight.clear()

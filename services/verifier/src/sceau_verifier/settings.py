@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from sceau_credentials.dids import DidWebSettings
@@ -55,9 +55,30 @@ class TrustSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     registry_url: str = "http://127.0.0.1:8002"
+    registry_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The deployment's verifier token (the registry's REGISTRY_VERIFIER_TOKEN): trust "
+            "lookups then draw from the verifiers' own rate bucket, not the public one."
+        ),
+    )
     timeout_s: float = Field(default=3.0, gt=0, le=30)
     cache_ttl_s: float = Field(
-        default=300.0, ge=0, description="Accreditation change events drop entries sooner."
+        default=30.0,
+        ge=0,
+        description=(
+            "How long a trust answer is reused. Accreditation and key events drop entries "
+            "sooner; this bounds how long a missed event (broker down) keeps a revoked key."
+        ),
+    )
+    settle_s: float = Field(
+        default=10.0,
+        ge=0,
+        description=(
+            "After an event dropped a DID's answers, answers about it are not kept for this "
+            "long: the registry (and its other replicas' 2-s caches) may not have applied the "
+            "change yet."
+        ),
     )
     cache_max_entries: int = Field(default=8192, ge=1)
     max_bytes: int = Field(default=256 * 1024, gt=0)
@@ -137,6 +158,10 @@ class VerifierSettings(ServiceSettings):
         default="verifier.trust-cache",
         description="Consumer group prefix for trust invalidation (also made unique per process).",
     )
+    key_cache_group: str = Field(
+        default="verifier.key-cache",
+        description="Consumer group prefix for key events (also made unique per process).",
+    )
     invalidation_offset_reset: Literal["latest", "earliest"] = Field(
         default="latest",
         description="Where a new process's invalidation consumers start (its cache is empty).",
@@ -152,6 +177,15 @@ class VerifierSettings(ServiceSettings):
         default=2048,
         ge=0,
         description="Verified proofs remembered by document digest (0 turns the memo off).",
+    )
+    proof_threads: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description=(
+            "Threads that verify proofs (canonicalization, didkit) off the event loop, per "
+            "worker; more verifications wait for a free thread within their deadline."
+        ),
     )
     publish_events: bool = True
     report_queue_max: int = Field(

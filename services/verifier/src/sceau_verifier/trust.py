@@ -6,7 +6,11 @@ and using a valid key, on the issuance date?
 Dates matter both ways: an institution suspended after it issued a credential does not make that
 credential invalid (it was accredited when it issued it), and a key rotated after issuance still
 vouches for what it signed before. A credential issued while the institution was suspended, or
-signed with a key that was not (or no longer) valid then, fails.
+signed with a key that was not (or no longer) valid then, fails. One exception to "as of the
+issuance date": a key revoked as compromised vouches for nothing, whatever the date the
+credential claims — its thief can write any date (issue 18, item 7). The registry says so
+(``valid_at`` false at every date); the verifier also refuses a key the registry reports with
+``revoked_as_of``, whatever an older registry answers for ``valid_at``.
 
 The registry is asked through :class:`~sceau_verifier.registry.RegistryClient`; a registry that
 cannot answer makes the check *inconclusive*, never passed.
@@ -103,6 +107,18 @@ def assess(
                 details | {"verification_method": verification_method},
             )
         details["key"] = key.model_dump(mode="json")
+        if key.revoked_as_of is not None:
+            since = _day(key.revoked_as_of)
+            return _fail(
+                f"The signing key was revoked as compromised (since {since}): whoever holds it "
+                "can sign with any date, so nothing it signed is trusted, whatever issuance date "
+                "the credential claims. The institution re-issues the credentials it signed.",
+                f"La clé de signature a été révoquée comme compromise (depuis le {since}) : qui "
+                "la détient peut signer à n'importe quelle date, donc rien de ce qu'elle a signé "
+                "n'est fiable, quelle que soit la date d'émission indiquée. L'établissement "
+                "émet de nouveau les titres qu'elle a signés.",
+                details,
+            )
         if not key.valid_at:
             return _fail(
                 f"The signing key was not valid on the issuance date ({day}) "
@@ -185,7 +201,9 @@ class RegistryTrust:
             verification_method=verification_method,
         )
         self.decisions[key] = decision
-        key_valid = None if record.key is None else record.key.valid_at
+        key_valid = None
+        if record.key is not None:
+            key_valid = record.key.valid_at and record.key.revoked_as_of is None
         if verification_method and record.registered and record.key is None:
             key_valid = False
         return IssuerTrustInfo(

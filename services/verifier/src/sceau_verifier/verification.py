@@ -37,6 +37,7 @@ from sceau_credentials.results import (
 from sceau_credentials.status import ListStatusChecker
 from sceau_credentials.verification import verify
 from sceau_verifier.proof_memo import ProofMemo
+from sceau_verifier.reachability import explain, watch
 from sceau_verifier.registry import RegistryClient
 from sceau_verifier.service import EngineCall, IssuerLookups
 from sceau_verifier.status_lists import StatusListCache
@@ -93,6 +94,7 @@ def engine_call(
         now: datetime,
     ) -> tuple[VerificationResult, IssuerLookups]:
         trust = RegistryTrust(registry, now=now)
+        unreachable = watch()  # an unfetchable DID document: inconclusive (reachability.py)
         result = await verify(
             document,
             resolver=resolver,
@@ -103,6 +105,7 @@ def engine_call(
             expected_domain=domain,
             proof_verifier=proofs,
         )
+        result = explain(result, unreachable)
         return apply_trust_policy(result, trust, required=require_trusted_issuer), trust
 
     return call

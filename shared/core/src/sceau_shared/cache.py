@@ -3,7 +3,8 @@
 Hot answers are served from memory, not MongoDB or the network. Each replica keeps its own; a
 change this replica handles invalidates its entry at once, a change handled elsewhere is seen after
 at most ``ttl_s``. Bounded by entry count (``max_entries``), so attacker-chosen keys cannot grow it
-without limit.
+without limit; a cache of attacker-sized values (fetched documents) also bounds their total
+weight (``max_weight`` with ``weigh``, e.g. bytes).
 """
 
 from __future__ import annotations
@@ -19,15 +20,30 @@ V = TypeVar("V")
 
 
 class TtlCache(Generic[K, V]):
-    """Least-recently-used cache whose entries expire ``ttl_s`` after they were stored."""
+    """Least-recently-used cache whose entries expire ``ttl_s`` after they were stored.
+
+    With ``max_weight`` and ``weigh``, the least recently used entries are also evicted while the
+    held values weigh more than ``max_weight`` in total (a value heavier than that is not kept).
+    """
 
     def __init__(
-        self, *, ttl_s: float, max_entries: int, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        ttl_s: float,
+        max_entries: int,
+        clock: Callable[[], float] = time.monotonic,
+        max_weight: int | None = None,
+        weigh: Callable[[V], int] | None = None,
     ) -> None:
         self._ttl = ttl_s
         self._max = max_entries
         self._clock = clock
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._max_weight = max_weight if weigh is not None else None
+        self._weigh = weigh
+        self._weights: dict[K, int] = {}
+        self.weight = 0
+        """Total weight of the held values (0 without ``weigh``)."""
 
     def get(self, key: K) -> V | None:
         """Return the fresh value of ``key`` or None."""
@@ -35,7 +51,7 @@ class TtlCache(Generic[K, V]):
         if item is None:
             return None
         if item[0] <= self._clock():
-            del self._entries[key]
+            self._drop(key)
             return None
         self._entries.move_to_end(key)
         return item[1]
@@ -55,14 +71,26 @@ class TtlCache(Generic[K, V]):
         """Store ``value`` (nothing is kept when the TTL is zero)."""
         if self._ttl <= 0:
             return
+        self._drop(key)
+        if self._weigh is not None:
+            weight = self._weigh(value)
+            if self._max_weight is not None and weight > self._max_weight:
+                return
+            self._weights[key] = weight
+            self.weight += weight
         self._entries[key] = (self._clock() + self._ttl, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        while len(self._entries) > self._max or (
+            self._max_weight is not None and self.weight > self._max_weight
+        ):
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: K) -> None:
+        if self._entries.pop(key, None) is not None:
+            self.weight -= self._weights.pop(key, 0)
 
     def invalidate(self, key: K) -> None:
         """Forget ``key``."""
-        self._entries.pop(key, None)
+        self._drop(key)
 
     def invalidate_where(self, stale: Callable[[K, V], bool]) -> int:
         """Forget every held entry (expired or not) ``stale(key, value)`` selects; return how many.
@@ -72,12 +100,14 @@ class TtlCache(Generic[K, V]):
         """
         keys = [key for key, (_, value) in self._entries.items() if stale(key, value)]
         for key in keys:
-            del self._entries[key]
+            self._drop(key)
         return len(keys)
 
     def clear(self) -> None:
         """Forget everything."""
         self._entries.clear()
+        self._weights.clear()
+        self.weight = 0
 
 
 class RefreshingCache(Generic[K, V]):

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 
 from sceau_registry.graph import RegistryGraph
-from sceau_shared.http import PROBLEM_MEDIA_TYPE, RateLimiter
+from sceau_registry.trust.callers import TOKEN_HEADER, CallerLimiter
+from sceau_shared.http import PROBLEM_MEDIA_TYPE
 from sceau_shared.service import graph_of
 
 __all__ = ["PROBLEMS", "PROBLEM_RESPONSE", "GraphDep", "InstitutionIdPath", "rate_limit"]
@@ -32,6 +33,6 @@ def rate_limit(request: Request) -> None:
     The limiter lives in ``app.state`` (set by the app's ``configure`` step) because the hot
     path, in front of the framework, draws from the same buckets.
     """
-    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter: CallerLimiter = request.app.state.rate_limiter
     client = request.client.host if request.client else "unknown"
-    limiter.check(client)
+    limiter.check(client, request.headers.get(TOKEN_HEADER))

@@ -1,7 +1,11 @@
 """An institution's verification method and its validity window, as of a date.
 
 Nothing here touches a database or a web framework. A key's window only ever closes (rotation,
-revocation), so whether it could sign at any past moment can be replayed.
+revocation), so whether it could sign at any past moment can be replayed — except after a
+revocation: a key is revoked because it was compromised, and whoever holds it can write any
+issuance date into what they sign. So a revoked key vouches for nothing, whatever the date a
+credential claims; ``revoked_as_of`` only says since when it is known to be compromised. The
+issuer re-signs what the key signed before (issue 18, item 1).
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ class KeyRecord:
     def valid_at(self, moment: datetime) -> bool:
         """Whether the key was allowed to sign at ``moment``.
 
-        A key signs from ``active_from`` until it is rotated out or revoked, whichever comes first.
-        A rotated key still *verifies* what it signed before the rotation, which is why rotated
-        keys stay in DID documents; a credential dated after the rotation but signed with the old
-        key is not valid.
+        A key signs from ``active_from`` until it is rotated out. A rotated key still *verifies*
+        what it signed before the rotation, which is why rotated keys stay in DID documents; a
+        credential dated after the rotation but signed with the old key is not valid. A revoked
+        key is valid at no moment: a thief holding it back-dates forgeries at will (see module).
         """
+        if self.revoked_as_of is not None:
+            return False
         # Credential dates have whole-second precision while key events carry milliseconds: a
         # credential dated second S may come from any instant of [S, S+1), so a key activated
         # during that second counts as active (otherwise a credential signed with a key created
@@ -40,9 +46,7 @@ class KeyRecord:
         latest = moment + timedelta(seconds=1) if moment.microsecond == 0 else moment
         if latest <= self.active_from:
             return False
-        if self.rotated_at is not None and moment >= self.rotated_at:
-            return False
-        return self.revoked_as_of is None or moment < self.revoked_as_of
+        return self.rotated_at is None or moment < self.rotated_at
 
     @property
     def fragment(self) -> str:

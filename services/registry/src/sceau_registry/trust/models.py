@@ -1,14 +1,25 @@
-"""The trust answer about a DID as of a date (``GET /v1/issuers/{did}``), from pure domain data."""
+"""The trust answer about a DID as of a date (``GET /v1/issuers/{did}``), from pure domain data.
+
+Each answer carries its ``window``: the span of dates around ``at`` over which the same question
+gets the same answer (no status step, scope start or end, or key activation or rotation falls
+inside). A verifier then asks once per key and window instead of once per issuance time — a
+cohort issued over a week costs one request, not hundreds, against the verifier's rate bucket
+(issue 18, item 8). The window only holds for the registry's current knowledge: a later change
+(a back-dated suspension) is announced by ``AccreditationChangedV1``, which drops it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Final
 
 from sceau_registry.institutions.models import Institution
 from sceau_registry.keys.models import KeyRecord, find_key
 from sceau_shared.events import InstitutionStatus
+
+__all__ = ["IssuerAnswer", "answer_for", "window_around"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,8 @@ class IssuerAnswer:
     approvals: list[str] = field(default_factory=list)
     key: KeyRecord | None = None
     key_valid_at: bool = False
+    window_from: datetime | None = None
+    window_until: datetime | None = None
 
     def to_json(self) -> dict[str, object]:
         """Return the JSON object of the contract."""
@@ -51,11 +64,49 @@ class IssuerAnswer:
             "qa_body": self.qa_body,
             "approvals": self.approvals,
             "key": key,
+            "window": {"from": _iso(self.window_from), "until": _iso(self.window_until)},
         }
 
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+_MS: Final = timedelta(milliseconds=1)
+_SECOND: Final = timedelta(seconds=1)
+
+
+def _change_points(institution: Institution, key: KeyRecord | None) -> Iterable[datetime]:
+    """Every date at which some part of the answer may change (more is only narrower)."""
+    for change in institution.history:
+        yield change.effective_at
+    for scope in institution.scopes:
+        yield scope.valid_from
+        if scope.valid_until is not None:
+            yield scope.valid_until
+        if scope.withdrawn_at is not None:
+            yield scope.withdrawn_at
+    if key is not None:
+        # KeyRecord.valid_at reads a whole-second date as any instant of that second.
+        for edge in (key.active_from, key.active_from - _SECOND):
+            yield edge
+            yield edge + _MS
+        if key.rotated_at is not None:
+            yield key.rotated_at
+
+
+def window_around(
+    at: datetime, points: Iterable[datetime]
+) -> tuple[datetime | None, datetime | None]:
+    """``[from, until)`` around ``at`` containing no change point (``None``: unbounded)."""
+    start: datetime | None = None
+    end: datetime | None = None
+    for point in points:
+        if point <= at:
+            start = point if start is None or point > start else start
+        elif end is None or point < end:
+            end = point
+    return start, end
 
 
 def answer_for(
@@ -70,6 +121,7 @@ def answer_for(
     if institution is None:
         return IssuerAnswer(did=did, registered=False)
     key = find_key(keys, verification_method) if verification_method else None
+    start, end = window_around(at, _change_points(institution, key))
     return IssuerAnswer(
         did=did,
         registered=True,
@@ -83,4 +135,6 @@ def answer_for(
         approvals=list(institution.approvals),
         key=key,
         key_valid_at=key.valid_at(at) if key is not None else False,
+        window_from=start,
+        window_until=end,
     )

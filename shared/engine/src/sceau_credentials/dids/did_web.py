@@ -14,18 +14,24 @@ and uses plain ``http`` for ``localhost``/loopback hosts so a developer needs no
 The fetched document must be a JSON object whose ``id`` is the DID; anything else is refused,
 which stops a compromised path on the same host from impersonating another DID. Documents are
 cached per DID for ``cache_ttl_s`` seconds (an issuer's key rotation shows up within that time).
+
+Anyone can write a credential naming their own did:web server, so everything a hostile server
+can influence is bounded: a document is at most ``max_document_bytes`` (64 KB: a DID document with
+a dozen keys is about 3 KB), the cache holds at most ``cache_max_entries`` documents *and*
+``cache_max_bytes`` bytes, and at most ``max_fetches_per_host`` fetches run at once per host, so a
+slow server only delays its own DIDs. The cache keeps the received bytes, which are immutable: a
+hit parses them again (microseconds for a real document) instead of deep-copying a parsed tree,
+and every caller still gets its own document to keep or change.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import ipaddress
 import json
 import re
 import time
 import urllib.parse
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -37,6 +43,7 @@ from sceau_credentials.dids.resolver import (
     ResolutionErrorCode,
     split_did_url,
 )
+from sceau_shared.cache import TtlCache
 from sceau_shared.ssrf import (
     FetchError,
     ResponseTooLargeError,
@@ -63,9 +70,15 @@ class DidWebSettings(BaseModel):
 
     allow_private_hosts: bool = False
     timeout_s: float = Field(default=5.0, gt=0, le=60)
-    max_document_bytes: int = Field(default=256 * 1024, gt=0)
+    max_document_bytes: int = Field(default=64 * 1024, gt=0)
     cache_ttl_s: float = Field(default=300.0, ge=0)
     cache_max_entries: int = Field(default=1024, ge=0)
+    cache_max_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=0, description="Total size of the cached documents."
+    )
+    max_fetches_per_host: int = Field(
+        default=8, ge=1, description="Fetches running at once towards one host; others wait."
+    )
     max_redirects: int = Field(default=2, ge=0, le=10)
 
 
@@ -179,8 +192,16 @@ class DidWebResolver:
         self._client = client
         self._settings = settings
         self._clock = clock
-        self._cache: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
-        self._inflight: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        keeps = settings.cache_max_entries > 0 and settings.cache_max_bytes > 0
+        self._cache: TtlCache[str, bytes] = TtlCache(
+            ttl_s=settings.cache_ttl_s if keeps else 0,
+            max_entries=max(settings.cache_max_entries, 1),
+            clock=clock,
+            max_weight=settings.cache_max_bytes,
+            weigh=len,
+        )
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self._hosts: dict[str, tuple[asyncio.Semaphore, int]] = {}
         schemes = {"https", "http"} if settings.allow_private_hosts else {"https"}
         self._policy = UrlPolicy(
             allowed_schemes=frozenset(schemes), allow_private=settings.allow_private_hosts
@@ -190,24 +211,26 @@ class DidWebResolver:
         """Forget every cached document (e.g. after an issuer announced a key revocation)."""
         self._cache.clear()
 
+    def forget(self, did: str) -> None:
+        """Forget the cached document of ``did`` (its keys changed)."""
+        self._cache.invalidate(split_did_url(did)[0])
+
+    @property
+    def cached_bytes(self) -> int:
+        """Total size of the cached documents (bounded by ``cache_max_bytes``)."""
+        return self._cache.weight
+
     async def resolve(self, did: str) -> dict[str, Any]:
         """Return the DID document of ``did``, from the cache when fresh."""
         bare, _ = split_did_url(did)
         url = did_web_to_url(bare, allow_local=self._settings.allow_private_hosts)
-        now = self._clock()
-        cached = self._cache.get(bare)
-        if cached is not None and cached[0] > now:
-            self._cache.move_to_end(bare)
-            return copy.deepcopy(cached[1])
-        document = await self._fetch_once(bare, url)
-        if self._settings.cache_ttl_s > 0 and self._settings.cache_max_entries > 0:
-            self._cache[bare] = (now + self._settings.cache_ttl_s, document)
-            self._cache.move_to_end(bare)
-            while len(self._cache) > self._settings.cache_max_entries:
-                self._cache.popitem(last=False)
-        return copy.deepcopy(document)
+        raw = self._cache.get(bare)
+        if raw is None:
+            raw = await self._fetch_once(bare, url)
+            self._cache.put(bare, raw)
+        return _parse(bare, url, raw)
 
-    async def _fetch_once(self, did: str, url: str) -> dict[str, Any]:
+    async def _fetch_once(self, did: str, url: str) -> bytes:
         """Fetch ``did``, sharing one request among concurrent callers.
 
         A verifier checking a batch of credentials from one institution would otherwise send
@@ -216,7 +239,7 @@ class DidWebResolver:
         pending = self._inflight.get(did)
         if pending is not None:
             return await asyncio.shield(pending)
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._inflight[did] = future
         try:
             document = await self._fetch(did, url)
@@ -233,7 +256,39 @@ class DidWebResolver:
         finally:
             del self._inflight[did]
 
-    async def _fetch(self, did: str, url: str) -> dict[str, Any]:
+    async def _fetch(self, did: str, url: str) -> bytes:
+        """Fetch and check the document; at most ``max_fetches_per_host`` at once per host.
+
+        Waiting for a slot counts in the same ``timeout_s`` as the fetch, so a hostile host
+        holding every slot delays its own DIDs by at most that, and nobody else's.
+        """
+        host = urllib.parse.urlsplit(url).netloc
+        gate, users = self._hosts.get(host) or (
+            asyncio.Semaphore(self._settings.max_fetches_per_host),
+            0,
+        )
+        self._hosts[host] = (gate, users + 1)
+        try:
+            async with asyncio.timeout(self._settings.timeout_s):
+                await gate.acquire()
+        except TimeoutError as exc:
+            raise DidResolutionError(
+                ResolutionErrorCode.RETRIEVAL_ERROR,
+                f"cannot retrieve {did}: too many fetches waiting for {host}",
+            ) from exc
+        else:
+            try:
+                return await self._get(did, url)
+            finally:
+                gate.release()
+        finally:
+            left = self._hosts[host][1] - 1
+            if left:
+                self._hosts[host] = (gate, left)
+            else:
+                del self._hosts[host]
+
+    async def _get(self, did: str, url: str) -> bytes:
         settings = self._settings
         try:
             result = await safe_fetch(
@@ -267,19 +322,25 @@ class DidWebResolver:
                 ResolutionErrorCode.RETRIEVAL_ERROR,
                 f"cannot retrieve {did}: HTTP {result.status_code} at {url}",
             )
-        try:
-            document = json.loads(result.content)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DidResolutionError(
-                ResolutionErrorCode.INVALID_DOCUMENT, f"DID document of {did} is not JSON: {exc}"
-            ) from exc
-        if not isinstance(document, dict):
-            raise DidResolutionError(
-                ResolutionErrorCode.INVALID_DOCUMENT, f"DID document of {did} is not a JSON object"
-            )
-        if document.get("id") != did:
-            raise DidResolutionError(
-                ResolutionErrorCode.INVALID_DOCUMENT,
-                f"DID document at {url} has id {document.get('id')!r}, expected {did!r}",
-            )
-        return document
+        _parse(did, url, result.content)
+        return result.content
+
+
+def _parse(did: str, url: str, raw: bytes) -> dict[str, Any]:
+    """The document in ``raw``, checked to be a JSON object whose ``id`` is ``did``."""
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise DidResolutionError(
+            ResolutionErrorCode.INVALID_DOCUMENT, f"DID document of {did} is not JSON: {exc}"
+        ) from exc
+    if not isinstance(document, dict):
+        raise DidResolutionError(
+            ResolutionErrorCode.INVALID_DOCUMENT, f"DID document of {did} is not a JSON object"
+        )
+    if document.get("id") != did:
+        raise DidResolutionError(
+            ResolutionErrorCode.INVALID_DOCUMENT,
+            f"DID document at {url} has id {document.get('id')!r}, expected {did!r}",
+        )
+    return document

@@ -20,6 +20,11 @@ A set ``revocation`` or ``suspension`` bit fails the check. Other purposes (``me
 proof when the list is signed, issuer, validity period), then look the credential's ``id`` up
 among the list's revoked ids: found is revoked (with the list's ``revocationReason``).
 
+A credential is written by anyone, and each distinct list it names costs a fetch (against the
+registry's per-client rate limit, for a verifier): at most ``max_lists`` distinct lists are
+fetched per credential (8; Sceau credentials name one or two); entries on further lists are
+**inconclusive** without a fetch.
+
 Requiring the list's issuer to equal the credential's issuer is stricter than the specification
 (which allows a different status authority): Sceau issuers always publish their own lists, and a
 verifier has no registry of delegated status authorities to consult.
@@ -179,6 +184,8 @@ class ListStatusChecker:
         resolver: a ``dids.DidResolver`` used to verify the lists' proofs.
         proof_verifier: ``verify_proof(document, resolver)``; defaults to the engine's.
         minimum_entries: the group-privacy minimum (131,072 unless an ecosystem sets another).
+        max_lists: distinct lists fetched per credential; entries on further lists are
+            inconclusive (a hundred list URLs must not mean a hundred fetches).
     """
 
     def __init__(
@@ -188,8 +195,10 @@ class ListStatusChecker:
         *,
         proof_verifier: ProofVerifier | None = None,
         minimum_entries: int = MIN_ENTRIES,
+        max_lists: int = 8,
     ) -> None:
         self._fetcher = fetcher
+        self._max_lists = max_lists
         self._resolver = resolver
         self._proof_verifier = proof_verifier
         self._minimum_entries = minimum_entries
@@ -222,6 +231,15 @@ class ListStatusChecker:
                         f"La méthode de statut {entry.type!r} n'est pas prise en charge.",
                     )
                 if entry.list_url not in lists:
+                    if len(lists) >= self._max_lists:
+                        raise _EntryFailure(
+                            CheckStatus.INCONCLUSIVE,
+                            StatusRetrievalError.problem_type,
+                            f"The credential names more than {self._max_lists} status lists; "
+                            "the others were not fetched, so this status is unknown.",
+                            f"Le titre nomme plus de {self._max_lists} listes de statuts; les "
+                            "autres n'ont pas été obtenues, ce statut est donc inconnu.",
+                        )
                     lists[entry.list_url] = await self._load_list(entry, issuer, now)
                 loaded = lists[entry.list_url]
                 if isinstance(loaded, _EntryFailure):
