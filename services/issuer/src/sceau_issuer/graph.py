@@ -226,6 +226,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         producer=SERVICE_NAME,
         registry_public_url=settings.registry_public_url,
         accreditations=repos.accreditations,
+        lists=repos.status_lists,
     )
     achievements = AchievementService(
         repos.achievements, public_base_url=settings.http.public_base_url
