@@ -9,6 +9,7 @@ topic prefix and databases.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import threading
@@ -22,11 +23,19 @@ from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
+import httpx
+from aiokafka import AIOKafkaConsumer
 from aiosmtpd.controller import Controller
 
+from sceau_credentials.dids import CompositeResolver, StaticResolver
+from sceau_credentials.dids.did_key import DidKeyResolver
+from sceau_credentials.results import CheckName
+from sceau_credentials.status import ListStatusChecker
+from sceau_credentials.verification import verify
 from sceau_dev.infra import mongo_server
 from sceau_dev.infra.manager import default_cache_dir
 from sceau_dev.infra.process import free_port, stop_pid
+from sceau_dev.testing.polling import eventually
 from sceau_dev.testing.stack import Stack, StackConfig
 
 #: How long the database is paused. The issue's reproduction used 45 s and 90 s; 20 s is kept
@@ -44,6 +53,11 @@ FAULT_ENV: dict[str, dict[str, str]] = {
         "ISSUER_SIGN_WORKERS": "0",
         "ISSUER_KAFKA__HANDLER_DEADLINE_S": "2",
         "ISSUER_KAFKA__RETRY_MAX_BACKOFF_S": "5",
+        # Small chunks and a short lease: a batch is mid-way for long enough to be hit, and a
+        # restarted issuer takes over a dead one's batch within seconds.
+        "ISSUER_BATCH_CHUNK_SIZE": "20",
+        "ISSUER_BATCH_LEASE_S": "5",
+        "ISSUER_STATUS_POLL_S": "5",
     },
     "notifier": {
         "NOTIFIER_KAFKA__HANDLER_DEADLINE_S": "2",
@@ -177,3 +191,126 @@ def figures(scenario: str, **values: object) -> str:
     line = f"[faults] {scenario}: " + ", ".join(f"{k}={v}" for k, v in values.items())
     print(line)
     return line
+
+
+async def event_ids(bootstrap_servers: str, topic: str, *, wait_ms: int = 3000) -> Counter[str]:
+    """Each record of ``topic`` (read from the start) counted by the event's ``credential_id``.
+
+    The value counted is the credential the event is about, so a credential issued (or revoked)
+    twice shows as 2; the same event delivered twice (at-least-once, same ``event_id``) is
+    counted once.
+    """
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    seen: dict[str, str] = {}
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=wait_ms)
+            if not batch:
+                break
+            for records in batch.values():
+                for record in records:
+                    event = json.loads(record.value)
+                    seen[str(event["event_id"])] = str(event.get("credential_id"))
+    finally:
+        await consumer.stop()
+    return Counter(seen.values())
+
+
+class RegistryLists:
+    """Fetches status lists from the registry as a verifier would (no cache)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+        self.requests = 0
+
+    async def fetch(self, url: str) -> dict[str, Any]:
+        self.requests += 1
+        answer = await self._http.get(url)
+        answer.raise_for_status()
+        document: dict[str, Any] = answer.json()
+        return document
+
+
+async def outcomes(
+    http: httpx.AsyncClient, document: Any, did_document: dict[str, Any] | None = None
+) -> dict[str, str]:
+    """Proof and status outcomes of ``document`` with the engine's checker on the registry's lists.
+
+    did:key signers resolve offline; a did:web signer by ``did_document`` (the one the registry
+    serves). The status outcome ends with the problem type's last segment when one is reported.
+    """
+    methods: dict[str, Any] = {"key": DidKeyResolver()}
+    if did_document is not None:
+        methods["web"] = StaticResolver([did_document])
+    resolver = CompositeResolver(methods)
+    result = await verify(
+        document, resolver=resolver, status=ListStatusChecker(RegistryLists(http), resolver)
+    )
+    out = {}
+    for check in result.checks:
+        if check.name in (CheckName.PROOF, CheckName.STATUS):
+            value = check.status.value
+            if check.problem_type:
+                value += ":" + check.problem_type.rsplit("/", 1)[-1]
+            out[check.name.value] = value
+    return out
+
+
+async def listed(
+    http: httpx.AsyncClient, issuer_url: str, auth: dict[str, str], **params: str
+) -> list[dict[str, Any]]:
+    """Every credential the issuer lists for ``params`` (every page)."""
+    found: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        answer = await http.get(
+            f"{issuer_url}/v1/credentials",
+            headers=auth,
+            params={**params, "page_size": 200, "page": page},
+        )
+        answer.raise_for_status()
+        items: list[dict[str, Any]] = answer.json()["items"]
+        found.extend(items)
+        if len(items) < 200:
+            return found
+        page += 1
+
+
+async def holders(
+    http: httpx.AsyncClient, issuer_url: str, auth: dict[str, str], achievement_id: str
+) -> Counter[str]:
+    """How many credentials of ``achievement_id`` each recipient holds."""
+    items = await listed(http, issuer_url, auth, achievement_id=achievement_id)
+    return Counter(item["recipient"]["email"] for item in items)
+
+
+def bare(credential_id: str) -> str:
+    """A credential id without its ``urn:uuid:`` prefix (events and answers may differ)."""
+    return credential_id.removeprefix("urn:uuid:")
+
+
+async def announcements(
+    bootstrap_servers: str, topic: str, credential_ids: set[str], *, timeout_s: float = 60.0
+) -> Counter[str]:
+    """How many distinct events ``topic`` holds for each of ``credential_ids`` (all of them)."""
+    wanted = {bare(c) for c in credential_ids}
+    mine: Counter[str] = Counter()
+
+    async def complete() -> Counter[str] | None:
+        nonlocal mine
+        counts = await event_ids(bootstrap_servers, topic)
+        mine = Counter({bare(c): n for c, n in counts.items() if bare(c) in wanted})
+        return mine if set(mine) == wanted else None
+
+    try:
+        found: Counter[str] = await eventually(complete, timeout_s=timeout_s, message=topic)
+    except AssertionError as exc:
+        missing = sorted(wanted - set(mine))
+        raise AssertionError(f"{exc}: {len(missing)} never announced, e.g. {missing[:3]}") from exc
+    return found
