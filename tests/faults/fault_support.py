@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
 from aiosmtpd.controller import Controller
 
 from sceau_credentials.dids import CompositeResolver, StaticResolver
@@ -37,6 +36,7 @@ from sceau_dev.infra.manager import default_cache_dir
 from sceau_dev.infra.process import free_port, stop_pid
 from sceau_dev.testing.polling import eventually
 from sceau_dev.testing.stack import Stack, StackConfig
+from sceau_dev.testing.topics import record_values
 
 #: How long the database is paused. The issue's reproduction used 45 s and 90 s; 20 s is kept
 #: because it is already longer than every deadline involved (2-s handler deadline, 10-s request
@@ -193,32 +193,17 @@ def figures(scenario: str, **values: object) -> str:
     return line
 
 
-async def event_ids(bootstrap_servers: str, topic: str, *, wait_ms: int = 3000) -> Counter[str]:
-    """Each record of ``topic`` (read from the start) counted by the event's ``credential_id``.
+async def event_ids(bootstrap_servers: str, topic: str) -> Counter[str]:
+    """Each event of ``topic`` (read from the start) counted by the event's ``credential_id``.
 
     The value counted is the credential the event is about, so a credential issued (or revoked)
     twice shows as 2; the same event delivered twice (at-least-once, same ``event_id``) is
     counted once.
     """
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
     seen: dict[str, str] = {}
-    try:
-        while True:
-            batch = await consumer.getmany(timeout_ms=wait_ms)
-            if not batch:
-                break
-            for records in batch.values():
-                for record in records:
-                    event = json.loads(record.value)
-                    seen[str(event["event_id"])] = str(event.get("credential_id"))
-    finally:
-        await consumer.stop()
+    for value in await record_values(bootstrap_servers, topic):
+        event = json.loads(value)
+        seen[str(event["event_id"])] = str(event.get("credential_id"))
     return Counter(seen.values())
 
 
@@ -321,3 +306,50 @@ async def announcements(
         missing = sorted(wanted - set(mine))
         raise AssertionError(f"{exc}: {len(missing)} never announced, e.g. {missing[:3]}") from exc
     return found
+
+
+VALID = {"proof": "passed", "status": "passed"}
+
+
+async def all_valid(http: httpx.AsyncClient, details: list[dict[str, Any]]) -> None:
+    """Wait until every credential verifies (its status list has reached the registry)."""
+
+    async def valid() -> bool:
+        return all([await outcomes(http, d["document"]) == VALID for d in details])
+
+    await eventually(valid, timeout_s=60, message="status lists published")
+
+
+async def revocations_served(
+    http: httpx.AsyncClient, revoked: list[dict[str, Any]], kept: list[dict[str, Any]]
+) -> None:
+    """Wait until the registry's lists show every revocation; the other credentials untouched."""
+
+    async def served() -> bool:
+        states = [await outcomes(http, d["document"]) for d in revoked]
+        return all(s["status"] == "failed:credential-revoked" for s in states)
+
+    await eventually(served, timeout_s=60, message="every revocation served")
+    untouched = [await outcomes(http, d["document"]) for d in kept]
+    assert all(a == VALID for a in untouched), untouched
+
+
+async def submit_batch(
+    http: httpx.AsyncClient,
+    issuer_url: str,
+    auth: dict[str, str],
+    achievement_id: str,
+    emails: list[str],
+    key: str,
+) -> str:
+    """Submit a batch of ``emails`` for ``achievement_id``; return its id."""
+    accepted = await http.post(
+        f"{issuer_url}/v1/batches",
+        headers=auth | {"Idempotency-Key": key},
+        json={
+            "achievement_id": achievement_id,
+            "recipients": [{"email": e, "name": "Apprenant"} for e in emails],
+        },
+    )
+    assert accepted.status_code == 202, accepted.text
+    return str(accepted.json()["batch_id"])

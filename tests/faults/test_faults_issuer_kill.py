@@ -15,7 +15,14 @@ from typing import Any
 
 import httpx
 import pytest
-from fault_support import announcements, figures, holders, listed, peak_memory_mb
+from fault_support import (
+    announcements,
+    figures,
+    holders,
+    listed,
+    peak_memory_mb,
+    submit_batch,
+)
 
 from sceau_dev.testing.infrastructure import Endpoints
 from sceau_dev.testing.journeys import onboard
@@ -37,16 +44,9 @@ async def test_an_issuer_killed_mid_batch_finishes_it_with_each_credential_once(
     cohort = [f"k{n}-{run}@example.org" for n in range(COHORT)]
     async with httpx.AsyncClient(timeout=60) as http:
         college = await onboard(http, stack, f"Arrêt {run}")
-        accepted = await http.post(
-            f"{issuer}/v1/batches",
-            headers=college.auth | {"Idempotency-Key": f"kill-{run}"},
-            json={
-                "achievement_id": college.achievement_id,
-                "recipients": [{"email": e, "name": "Apprenant"} for e in cohort],
-            },
+        batch_id = await submit_batch(
+            http, issuer, college.auth, college.achievement_id, cohort, f"kill-{run}"
         )
-        assert accepted.status_code == 202, accepted.text
-        batch_id = accepted.json()["batch_id"]
 
         async def view() -> dict[str, Any]:
             answer = await http.get(f"{issuer}/v1/batches/{batch_id}", headers=college.auth)

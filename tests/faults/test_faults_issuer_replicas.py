@@ -24,12 +24,17 @@ from typing import Any
 
 import httpx
 import pytest
-from fault_support import announcements, figures, outcomes, peak_memory_mb
+from fault_support import (
+    all_valid,
+    announcements,
+    figures,
+    peak_memory_mb,
+    revocations_served,
+)
 
 from sceau_dev.infra.process import free_port
 from sceau_dev.testing.infrastructure import Endpoints
 from sceau_dev.testing.journeys import issue, onboard
-from sceau_dev.testing.polling import eventually
 from sceau_dev.testing.processes import ServiceProcess
 from sceau_dev.testing.stack import Stack
 from sceau_shared.events import CredentialStatusChangedV1
@@ -63,12 +68,7 @@ async def test_two_replicas_revoking_on_one_list_lose_no_revocation(
             ]
             lists = {d["document"]["credentialStatus"]["statusListCredential"] for d in issued}
             assert len(lists) == 1, lists  # one list: the replicas race on it
-
-            async def all_valid() -> bool:
-                answers = [await outcomes(http, d["document"]) for d in issued]
-                return all(a == {"proof": "passed", "status": "passed"} for a in answers)
-
-            await eventually(all_valid, timeout_s=60, message="status list published")
+            await all_valid(http, issued)
             to_revoke, kept = issued[: CREDENTIALS // 2], issued[CREDENTIALS // 2 :]
 
             async def revoke(n: int, detail: dict[str, Any]) -> httpx.Response:
@@ -83,15 +83,8 @@ async def test_two_replicas_revoking_on_one_list_lose_no_revocation(
             assert Counter(a.status_code for a in answers) == {200: len(to_revoke)}, [
                 a.text for a in answers if a.status_code != 200
             ]
-
-            async def revocations_served() -> bool:
-                states = [await outcomes(http, d["document"]) for d in to_revoke]
-                return all(s["status"] == "failed:credential-revoked" for s in states)
-
-            await eventually(revocations_served, timeout_s=60, message="every revocation served")
+            await revocations_served(http, to_revoke, kept)
             served_s = time.monotonic() - started
-            untouched = [await outcomes(http, d["document"]) for d in kept]
-            assert all(a == {"proof": "passed", "status": "passed"} for a in untouched), untouched
         topic = stack.config.topic_prefix + CredentialStatusChangedV1.TOPIC
         changes = await announcements(
             real_endpoints.kafka_bootstrap, topic, {d["credential_id"] for d in to_revoke}

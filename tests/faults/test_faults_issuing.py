@@ -23,14 +23,16 @@ import pytest
 from fault_support import (
     PAUSE_S,
     FaultDatabase,
+    all_valid,
     announcements,
     bare,
     event_ids,
     figures,
     holders,
     listed,
-    outcomes,
     peak_memory_mb,
+    revocations_served,
+    submit_batch,
 )
 
 from sceau_dev.testing.infrastructure import Endpoints
@@ -88,16 +90,9 @@ async def test_a_paused_database_during_issuing_loses_and_doubles_nothing(
         college = await onboard(http, stack, f"Panne {run}")
         cohort = [f"b{n}-{run}@example.org" for n in range(BATCH)]
         singles = [f"s{n}-{run}@example.org" for n in range(SINGLES)]
-        accepted = await http.post(
-            f"{issuer}/v1/batches",
-            headers=college.auth | {"Idempotency-Key": f"pause-{run}"},
-            json={
-                "achievement_id": college.achievement_id,
-                "recipients": [{"email": e, "name": "Apprenant"} for e in cohort],
-            },
+        batch_id = await submit_batch(
+            http, issuer, college.auth, college.achievement_id, cohort, f"pause-{run}"
         )
-        assert accepted.status_code == 202, accepted.text
-        batch_id = accepted.json()["batch_id"]
 
         def single(email: str) -> Any:
             key = f"single-{email}"
@@ -173,12 +168,7 @@ async def test_a_paused_database_during_revoking_loses_no_revocation(
         issued = [
             await issue(http, stack, college, f"r{n}-{run}@example.org") for n in range(2 * REVOKED)
         ]
-
-        async def all_valid() -> bool:
-            answers = [await outcomes(http, d["document"]) for d in issued]
-            return all(a == {"proof": "passed", "status": "passed"} for a in answers)
-
-        await eventually(all_valid, timeout_s=60, message="status lists published")
+        await all_valid(http, issued)
         to_revoke, kept = issued[:REVOKED], issued[REVOKED:]
 
         def revoke(detail: dict[str, Any]) -> Any:
@@ -197,15 +187,8 @@ async def test_a_paused_database_during_revoking_loses_no_revocation(
         assert set(statuses) <= {200, 503}, statuses
         for detail in to_revoke:
             await until_accepted(http, revoke(detail), accepted=(200, 409))
-
-        async def revocations_served() -> bool:
-            answers = [await outcomes(http, d["document"]) for d in to_revoke]
-            return all(a["status"] == "failed:credential-revoked" for a in answers)
-
-        await eventually(revocations_served, timeout_s=60, message="every revocation served")
+        await revocations_served(http, to_revoke, kept)
         visible_s = time.monotonic() - resumed
-        untouched = [await outcomes(http, d["document"]) for d in kept]
-        assert all(a == {"proof": "passed", "status": "passed"} for a in untouched), untouched
 
         topic = stack.config.topic_prefix + CredentialStatusChangedV1.TOPIC
         revoked_ids = {d["credential_id"] for d in to_revoke}

@@ -96,6 +96,26 @@ async def per_recipient(harness: IssuerHarness, batch_id: str) -> Counter[str]:
     )
 
 
+async def one_module_series(harness: IssuerHarness) -> tuple[dict[str, str], str, str]:
+    """A college with a one-module series: its API headers, the module and the overall one."""
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    module = await harness.published(headers, micro(name={"fr": "Module", "en": "Module"}))
+    overall = await harness.published(headers, micro(name={"fr": "Parcours", "en": "Pathway"}))
+    created = await harness.http.post(
+        "/v1/series",
+        json={
+            "name": {"fr": "Parcours", "en": "Pathway"},
+            "structure": "modular",
+            "components": [{"achievement_id": module}],
+            "overall_achievement_id": overall,
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    return headers, module, overall
+
+
 async def test_a_suspension_pauses_the_batch_and_reinstatement_finishes_it(
     harness: IssuerHarness,
 ) -> None:
@@ -175,21 +195,7 @@ async def test_a_key_revoked_mid_batch_signs_no_further_credential(
 async def test_a_failed_award_step_is_done_again_by_the_resumed_batch(
     harness: IssuerHarness,
 ) -> None:
-    institution = await harness.tenant()
-    headers = await harness.api_key(institution)
-    module = await harness.published(headers, micro(name={"fr": "Module", "en": "Module"}))
-    overall = await harness.published(headers, micro(name={"fr": "Parcours", "en": "Pathway"}))
-    created = await harness.http.post(
-        "/v1/series",
-        json={
-            "name": {"fr": "Parcours", "en": "Pathway"},
-            "structure": "modular",
-            "components": [{"achievement_id": module}],
-            "overall_achievement_id": overall,
-        },
-        headers=headers,
-    )
-    assert created.status_code == 201, created.text
+    headers, module, overall = await one_module_series(harness)
     failures: list[int] = []
 
     async def flaky_award(institution_id: str, achievement_id: str, issued: list[Any]) -> None:
@@ -215,21 +221,7 @@ async def test_a_failed_award_step_is_done_again_by_the_resumed_batch(
 
 
 async def test_a_single_issue_award_left_behind_is_retried(harness: IssuerHarness) -> None:
-    institution = await harness.tenant()
-    headers = await harness.api_key(institution)
-    module = await harness.published(headers, micro(name={"fr": "Module", "en": "Module"}))
-    overall = await harness.published(headers, micro(name={"fr": "Parcours", "en": "Pathway"}))
-    created = await harness.http.post(
-        "/v1/series",
-        json={
-            "name": {"fr": "Parcours", "en": "Pathway"},
-            "structure": "modular",
-            "components": [{"achievement_id": module}],
-            "overall_achievement_id": overall,
-        },
-        headers=headers,
-    )
-    assert created.status_code == 201, created.text
+    headers, module, overall = await one_module_series(harness)
     series = harness.svc.series
     # The award step fails after its marker was written (here: the overall achievement cannot
     # be read for a moment).
