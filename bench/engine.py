@@ -354,7 +354,7 @@ def main() -> None:
     for name, engine in engines.items():
         measure(f"ob3-v2 eddsa-rdfc-2022, {name} (did:key)", Profile.OB3_V2, key_signer, engine)
     measure("ob3-v2 eddsa-rdfc-2022, pyld (did:web)", Profile.OB3_V2, web_signer, pyld)
-    measure("ob3-v1 Ed25519Signature2020 via didkit (did:key)", Profile.OB3_V1, key_signer, pyld)
+    measure("ob3-v1 Ed25519Signature2020 ours, pyld (did:key)", Profile.OB3_V1, key_signer, pyld)
     measure("ob3-v1 Ed25519Signature2020 ours, pyld (did:web)", Profile.OB3_V1, web_signer, pyld)
     measure("jwt via didkit (did:key)", Profile.JWT, key_signer, pyld)
     measure("jwt ours (did:web)", Profile.JWT, web_signer, pyld)

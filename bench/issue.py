@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 from procfs import cpu_seconds, tree_cpu_seconds
+from pydantic import SecretStr
 from pymongo import AsyncMongoClient
 
 from sceau_credentials.engine import Profile, sign_credential
@@ -58,6 +60,7 @@ from sceau_issuer.achievements.rules import engine_version
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.apikeys.service import ApiKeyService, Scope
+from sceau_issuer.settings import decode_master_key
 from sceau_issuer.vault import Vault
 from sceau_shared.events import (
     AccreditationChangedV1,
@@ -379,6 +382,62 @@ async def settle(pid: int, *, minimum_s: float, maximum_s: float) -> float:
     return time.perf_counter() - started
 
 
+async def onboard(
+    kafka: KafkaSettings,
+    db: Any,
+    institution: str,
+    master_key: str,
+    *,
+    details: Callable[[], str] | None = None,
+) -> dict[str, str]:
+    """Announce and accredit an institution on Kafka (as the registry would), wait until the
+    issuer knows it, and create an API key in its database; return the request headers."""
+    broker = create_broker(kafka, client_id="bench-registry")
+    async with broker:
+        await broker.connect()
+        publisher = EventPublisher(broker, kafka, producer="bench")
+        await publisher.publish(
+            InstitutionRegisteredV1(
+                producer="bench",
+                institution_id=institution,
+                legal_name={"fr": "Collège Banc", "en": "Bench College"},
+                category="college",
+                jurisdiction="CA-ON",
+            )
+        )
+        # The issuer refuses types the registry has not accredited (as the registry would).
+        await publisher.publish(
+            AccreditationChangedV1(
+                producer="bench",
+                institution_id=institution,
+                status=InstitutionStatus.ACTIVE,
+                scopes=[
+                    AccreditationScope(
+                        achievement_types=["MicroCredential"], valid_from=datetime.now(UTC)
+                    )
+                ],
+                effective_at=datetime.now(UTC),
+            )
+        )
+
+    async def onboarded() -> bool:
+        tenant = await db["institutions"].find_one({"_id": institution}, {"_id": 1})
+        accredited = await db["accreditations"].find_one({"_id": institution}, {"_id": 1})
+        return bool(tenant and accredited)
+
+    await eventually(
+        onboarded,
+        timeout_s=60,
+        message=f"institution {institution} known and accredited by the issuer",
+        error=RuntimeError,
+        details=details,
+    )
+    key = await ApiKeyService(
+        ApiKeyRepository(db["api_keys"]), Vault(decode_master_key(SecretStr(master_key)))
+    ).create(institution, "bench", list(Scope))
+    return {"Authorization": f"Bearer {key.token}"}
+
+
 async def setup(http: httpx.AsyncClient) -> tuple[str, list[str]]:
     """A published achievement, and a progressive series of three modules with its overall."""
 
@@ -506,55 +565,8 @@ async def main() -> int:
     try:
         await asyncio.to_thread(issuer.wait_ready, 60)
         institution = f"bench-{run}"
-        broker = create_broker(kafka, client_id="bench-registry")
-        async with broker:
-            await broker.connect()
-            publisher = EventPublisher(broker, kafka, producer="bench")
-            await publisher.publish(
-                InstitutionRegisteredV1(
-                    producer="bench",
-                    institution_id=institution,
-                    legal_name={"fr": "Collège Banc", "en": "Bench College"},
-                    category="college",
-                    jurisdiction="CA-ON",
-                )
-            )
-            # The issuer refuses types the registry has not accredited (as the registry would).
-            await publisher.publish(
-                AccreditationChangedV1(
-                    producer="bench",
-                    institution_id=institution,
-                    status=InstitutionStatus.ACTIVE,
-                    scopes=[
-                        AccreditationScope(
-                            achievement_types=["MicroCredential"], valid_from=datetime.now(UTC)
-                        )
-                    ],
-                    effective_at=datetime.now(UTC),
-                )
-            )
         db = client[database]
-
-        async def onboarded() -> bool:
-            tenant = await db["institutions"].find_one({"_id": institution}, {"_id": 1})
-            accredited = await db["accreditations"].find_one({"_id": institution}, {"_id": 1})
-            return bool(tenant and accredited)
-
-        await eventually(
-            onboarded,
-            timeout_s=60,
-            message=f"institution {institution} known and accredited by the issuer",
-            error=RuntimeError,
-            details=issuer.tail,
-        )
-        from pydantic import SecretStr
-
-        from sceau_issuer.settings import decode_master_key
-
-        key = await ApiKeyService(
-            ApiKeyRepository(db["api_keys"]), Vault(decode_master_key(SecretStr(master)))
-        ).create(institution, "bench", list(Scope))
-        headers = {"Authorization": f"Bearer {key.token}"}
+        headers = await onboard(kafka, db, institution, master, details=issuer.tail)
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=300) as http:
             achievement, modules = await setup(http)
             bench = Bench(http, process.pid, kafka, args.clients)

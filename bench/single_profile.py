@@ -147,13 +147,17 @@ async def timed(
     args: argparse.Namespace,
     database: str,
 ) -> None:
-    # Warm up (first signature loads the JSON-LD contexts; caches fill).
+    # Warm up (first signature loads the JSON-LD contexts; caches fill). On a loaded machine
+    # the first one can outlast the request's 10-s database deadline (503): the same key again
+    # is answered from what it stored.
     for n in range(4):
-        answer = await http.post(
-            "/v1/credentials",
-            json={"achievement_id": achievement, "recipient": {"email": f"warm{n}@example.org"}},
-            headers={**headers, "Idempotency-Key": f"warm{n}"},
-        )
+        body = {"achievement_id": achievement, "recipient": {"email": f"warm{n}@example.org"}}
+        for _ in range(5):
+            answer = await http.post(
+                "/v1/credentials", json=body, headers={**headers, "Idempotency-Key": f"warm{n}"}
+            )
+            if answer.status_code != 503:
+                break
         answer.raise_for_status()
     relay = graph.relays.credentials
     await eventually(lambda: relay.published >= 8, timeout_s=60, message="warm-up events")

@@ -155,6 +155,57 @@ async def test_suspend_then_reinstate(stack: Stack, http: httpx.AsyncClient) -> 
     assert (await verify(http, stack, detail["document"]))["verified"] is True
 
 
+async def test_reissued_credentials_are_superseded_not_revoked(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """R52: the verifier names the replacement (the issuer's public supersession answer)."""
+    college = await onboard(http, stack, "Sud")
+    renewed_old = await issue(http, stack, college, "lin@example.org")
+    corrected_old = await issue(http, stack, college, "sam@example.org")
+    first = await verified_once_published(http, stack, renewed_old["document"])
+    assert first["superseded_by"] is None
+    await verified_once_published(http, stack, corrected_old["document"])
+    replacements = {}
+    for detail, mode in ((renewed_old, "renewal"), (corrected_old, "correction")):
+        response = await http.post(
+            f"{stack.url('issuer')}/v1/credentials/{detail['credential_id']}/reissue",
+            headers=college.auth | {"Idempotency-Key": uuid.uuid4().hex},
+            json={"mode": mode},
+        )
+        assert response.status_code == 201, response.text
+        replacements[mode] = response.json()["document"]["id"]
+
+    async def superseded(document: Any, expected: str) -> bool:
+        return (await verify(http, stack, document))["superseded_by"] == expected
+
+    for detail, mode in ((renewed_old, "renewal"), (corrected_old, "correction")):
+        await eventually(
+            lambda d=detail, m=mode: superseded(d["document"], replacements[m]),
+            timeout_s=30,
+            message=f"verifier names the {mode}'s replacement",
+            details=stack.logs,
+        )
+    renewed = await verify(http, stack, renewed_old["document"])
+    assert renewed["verified"] is True  # a renewal does not revoke
+    assert "warn_superseded" in [w["code"] for w in renewed["warnings"]]
+
+    async def revoked_and_superseded() -> bool:
+        answer = await verify(http, stack, corrected_old["document"])
+        return check(answer, "status")["problem_type"] == CREDENTIAL_REVOKED and (
+            "warn_superseded_revoked" in [w["code"] for w in answer["warnings"]]
+        )
+
+    await eventually(
+        revoked_and_superseded, timeout_s=30, message="correction revokes", details=stack.logs
+    )
+    page = await http.post(
+        f"{stack.url('verifier')}/?lang=fr",
+        data={"credential": json.dumps(renewed_old["document"]), "lang": "fr"},
+    )
+    assert "Remplacé par" in page.text
+    assert replacements["renewal"] in page.text
+
+
 async def test_issuer_suspended_after_vs_before_issuance(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:

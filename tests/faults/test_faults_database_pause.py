@@ -11,11 +11,14 @@ answered 500 after 29 s yet stored the institution without its event; the APIs h
 * the issuer API answers 503 with ``Retry-After`` within seconds;
 * the registry's announcement of another institution reaches the issuer while its database
   is away: the issuer waits the outage out and creates the tenant after the resume, and nothing
-  goes to the dead-letter topic.
+  goes to the dead-letter topic;
+* readiness (item 13) names the database as the component that is down, with Kafka up, on each
+  service (they all need their database to answer), and is back to ready after the resume.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from typing import Any
@@ -82,13 +85,17 @@ async def test_a_paused_database_loses_no_registration_and_answers_503(
         await broker.connect()
         publisher = EventPublisher(broker, kafka, producer="sceau-registry")
         async with httpx.AsyncClient(timeout=60) as http:
+            services = ("registry", "issuer", "notifier")
             async with fault_database.paused(PAUSE_S):
-                registered, registry_s = await timed(
-                    http.post(
-                        f"{stack.url('registry')}/v1/admin/institutions",
-                        json=registration(through_api),
-                        headers=stack.operator_headers(),
-                    )
+                (registered, registry_s), *readiness = await asyncio.gather(
+                    timed(
+                        http.post(
+                            f"{stack.url('registry')}/v1/admin/institutions",
+                            json=registration(through_api),
+                            headers=stack.operator_headers(),
+                        )
+                    ),
+                    *(http.get(f"{stack.url(name)}/readyz") for name in services),
                 )
                 asked, issuer_s = await timed(
                     http.get(
@@ -98,6 +105,16 @@ async def test_a_paused_database_loses_no_registration_and_answers_503(
                 )
                 await publisher.publish(announcement)
             resumed = time.monotonic()
+
+            for name, ready in zip(services, readiness, strict=True):
+                assert ready.status_code == 503, (name, ready.text)
+                components = ready.json()["components"]
+                assert components["mongo"]["status"] == "down", (name, components)
+                assert components["kafka"] == {
+                    "status": "ok",
+                    "required": False,
+                    "while_down": components["kafka"]["while_down"],
+                }, (name, components)
 
             for answer, took in ((registered, registry_s), (asked, issuer_s)):
                 assert answer.status_code == 503, answer.text
@@ -112,6 +129,9 @@ async def test_a_paused_database_loses_no_registration_and_answers_503(
                 details=stack.logs,
             )
             tenant_after_s = time.monotonic() - resumed
+            for name in services:
+                back = await http.get(f"{stack.url(name)}/readyz")
+                assert back.json()["status"] == "ready", (name, back.text)
 
             # The registration that met the pause: absent, or present with its event.
             shown = await http.get(

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
 
 import pytest
-from interop_js import JS, ROOT, DigitalBazaar
+from interop_js import JS, ROOT, DigitalBazaar, DigitalBazaarWorker
 
 SETUP = ROOT / "scripts" / "setup-interop.sh"
 
@@ -48,3 +49,11 @@ def digital_bazaar() -> DigitalBazaar:
                 f"{completed.stdout}\n{completed.stderr}"
             )
     return DigitalBazaar(node)
+
+
+@pytest.fixture(scope="session")
+def digital_bazaar_worker(digital_bazaar: DigitalBazaar) -> Iterator[DigitalBazaarWorker]:
+    """A long-lived Digital Bazaar process (installed and checked by ``digital_bazaar``)."""
+    worker = DigitalBazaarWorker(digital_bazaar.node)
+    yield worker
+    worker.close()

@@ -9,8 +9,12 @@ Every credential is an Open Badges 3.0 credential built by our builder and issue
 from __future__ import annotations
 
 import copy
+import json
 import secrets
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -167,3 +171,23 @@ async def test_our_did_web_documents_work_there_across_key_rotation(
         assert theirs.verified is expected, (key.verification_method, profile, theirs.errors)
         ours = await verify(signed, resolver=StaticResolver([document]))
         assert ours.verified is expected, (key.verification_method, profile)
+
+
+def test_the_cli_ob3_v1_output_verifies_there(
+    digital_bazaar: DigitalBazaar, tmp_path: Path
+) -> None:
+    # The issue: `sceau credential sign --profile ob3-v1` output did not verify in this stack.
+    sceau = Path(sys.executable).with_name("sceau")
+    key_file = tmp_path / "key.json"
+    subprocess.run([sceau, "did", "create", "--out", key_file], check=True, capture_output=True)
+    source = tmp_path / "unsigned.json"
+    did = json.loads(key_file.read_text())["controller"]
+    source.write_text(json.dumps(unsigned(did, "ob3-v1")))
+    signed = subprocess.run(
+        [sceau, "credential", "sign", "--key", key_file, "--profile", "ob3-v1", source],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = digital_bazaar.verify(json.loads(signed.stdout))
+    assert result.verified, result.errors

@@ -14,28 +14,46 @@ docs/mongodb-features.md ("Hot queries") lists the same names.
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from issuer_support import ALL_TYPES, micro
+from lms_samples import canvas_course_completed
+from wallet_support import holder_proof
 
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.ob3.constants import VC_V2_CONTEXT
+from sceau_credentials.presentations import sign_presentation
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.apikeys.service import Scope
 from sceau_issuer.errors import AlreadyIssued, PrerequisiteMissing
 from sceau_issuer.graph import CHUNKS_OUTBOX, CREDENTIALS_OUTBOX, IssuerGraph
+from sceau_issuer.insights.service import tally_key
 from sceau_issuer.issuing.schemas import BatchRequest, IssueRequest, RecipientInput
+from sceau_issuer.lms.mappings import Lms
 from sceau_issuer.series.schemas import SeriesInput
 from sceau_issuer.status.schemas import ReasonCode, StatusAction
 from sceau_issuer.tenants.models import Tenant
+from sceau_issuer.wallets.oauth_errors import WalletProtocolError
+from sceau_issuer.wallets.schemas import PRE_AUTHORIZED_GRANT
 from sceau_shared.events import (
     AccreditationChangedV1,
     AccreditationScope,
+    CredentialIssuedV1,
+    CredentialStatusChangedV1,
     InstitutionRegisteredV1,
     InstitutionStatus,
+    StatusChange,
+    VerificationCompletedV1,
+    VerificationOutcome,
 )
+from sceau_shared.standard_webhooks import sign
 
 
 @dataclass
@@ -197,6 +215,25 @@ async def issue_series_module(world: World) -> None:
     assert overall == []
 
 
+async def lms_hook(world: World) -> None:
+    """A Canvas completion through the hook (secret and mapping set first), then its replay."""
+    graph = world.graph
+    secret = (await graph.lms.create_secret(world.institution_id)).secret
+    await graph.lms.put_mapping(await world.tenant(), Lms.CANVAS, "565", world.modules[0], None)
+    body = json.dumps(canvas_course_completed(email="lms@example.org")).encode()
+    at = int(time.time())
+    headers = {
+        "webhook-id": "msg_hot",
+        "webhook-timestamp": str(at),
+        "webhook-signature": sign(secret, "msg_hot", at, body),
+    }
+    answer, issued = await graph.lms.receive(world.institution_id, Lms.CANVAS, headers, body)
+    assert issued, answer
+    again, issued = await graph.lms.receive(world.institution_id, Lms.CANVAS, headers, body)
+    assert again.replay
+    assert not issued
+
+
 async def batch_submit(world: World) -> None:
     request = BatchRequest(
         achievement_id=world.modules[0],
@@ -234,6 +271,51 @@ async def claim_link(world: World) -> None:
     assert await world.graph.credentials.get(*claims) is not None
 
 
+async def _wallet_credential(world: World, email: str) -> dict[str, Any]:
+    doc = await _issue(world, world.modules[0], email, f"k-{email}")
+    credential = await world.graph.credentials.get(world.institution_id, doc["_id"])
+    assert credential is not None
+    return credential
+
+
+async def wallet_offer_and_delivery(world: World) -> None:
+    """The learner's page makes an offer; an OpenID4VCI wallet takes it (one wrong code first)."""
+    wallets = world.graph.wallets
+    credential = await _wallet_credential(world, "wallet@example.org")
+    view = await wallets.create_offer(credential, "pending", with_tx_code=True)
+    assert await wallets.current_offer(world.institution_id, credential["_id"]) is not None
+    offer = await wallets.offer(world.institution_id, view.offer_id)
+    code = offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+    form = {"grant_type": PRE_AUTHORIZED_GRANT, "pre-authorized_code": code, "tx_code": "x"}
+    with pytest.raises(WalletProtocolError, match="transaction code is wrong"):
+        await wallets.token(world.institution_id, form)
+    token = await wallets.token(world.institution_id, {**form, "tx_code": view.tx_code or ""})
+    nonce = (await wallets.nonce(world.institution_id))["c_nonce"]
+    holder = SigningKey.generate()
+    proof = holder_proof(holder, wallets.issuer_id(world.institution_id), nonce)
+    body = {"credential_configuration_id": view.configuration_id, "proofs": {"jwt": [proof]}}
+    await wallets.credential(world.institution_id, token["access_token"], body)
+
+
+async def wallet_exchange(world: World) -> None:
+    """A VC-API wallet takes an offer through its exchange (DIDAuth, then the credential)."""
+    wallets = world.graph.wallets
+    credential = await _wallet_credential(world, "exchange@example.org")
+    view = await wallets.create_offer(credential, "pending", with_tx_code=False)
+    exchange_id = view.exchange_url.rsplit("/", 1)[1]
+    started = await world.graph.exchanges.exchange(world.institution_id, exchange_id, {})
+    request = started["verifiablePresentationRequest"]
+    holder = SigningKey.generate()
+    presentation = sign_presentation(
+        {"@context": [VC_V2_CONTEXT], "type": ["VerifiablePresentation"]},
+        holder,
+        challenge=request["challenge"],
+        domain=request["domain"],
+    )
+    body = {"verifiablePresentation": presentation}
+    await world.graph.exchanges.exchange(world.institution_id, exchange_id, body)
+
+
 async def suspend(world: World) -> None:
     await world.graph.status.change(
         await world.tenant(), world.single["_id"], StatusAction.SUSPEND, ReasonCode.OTHER
@@ -262,10 +344,68 @@ async def credentials_relay(world: World) -> None:
     assert sent, sent
 
 
+async def insights_count(world: World) -> None:
+    """Every insights event and learner hook, for one credential (issue 17)."""
+    insights, doc = world.graph.insights, world.single
+    credential_id, now = f"urn:uuid:{doc['_id']}", datetime.now(UTC)
+    await insights.credential_issued(
+        CredentialIssuedV1(
+            producer="issuer",
+            credential_id=credential_id,
+            institution_id=world.institution_id,
+            issuer_did=doc["issuer_did"],
+            achievement_id=doc["achievement_id"],
+            achievement_version=1,
+            achievement_type="MicroCredential",
+            profile=doc["profile"],
+            issued_at=now,
+        )
+    )
+    await insights.accepted(world.institution_id, doc["_id"])
+    await insights.shared(world.institution_id, doc["_id"], f"urn:uuid:{uuid.uuid4()}")
+    await insights.verification(
+        VerificationCompletedV1(
+            producer="verifier",
+            credential_id_hash=tally_key(credential_id),
+            outcome=VerificationOutcome.VERIFIED,
+            verified_at=now,
+        )
+    )
+    await insights.status_changed(
+        CredentialStatusChangedV1(
+            producer="issuer",
+            credential_id=credential_id,
+            institution_id=world.institution_id,
+            issuer_did=doc["issuer_did"],
+            change=StatusChange.REVOKED,
+            reason_code="other",
+            effective_at=now,
+        )
+    )
+
+
+async def insights_read(world: World) -> None:
+    report = await world.graph.insights.report(world.institution_id)
+    assert report.achievements, report
+
+
 async def chunk_relay(world: World) -> None:
     relay = world.graph.relays.chunks.relays[0]
     sent = await relay.relay_by_id(world.db[CHUNKS_OUTBOX], f"{world.batch_id}:00000")
     assert sent, sent
+
+
+async def outbox_sweep(world: World) -> None:
+    """A credential stored by a process that died before relaying it, found by a sweep."""
+    graph = world.graph
+    tenant = await world.tenant()
+    doc, _ = await graph.issuing.issue(
+        tenant, _request(world.modules[0], "swept@example.org"), idempotency_key="k-swept"
+    )  # ... stored with its marker; nobody relays it
+    relay = graph.relays.credentials
+    relay._lease_s = 0.0  # the marker is as old as a dead process's lease
+    await relay.sweep_pending()
+    assert not [m async for m in world.db["outbox_pending"].find({"doc": doc["_id"]})]
 
 
 HOT_QUERIES: dict[str, HotQuery] = {
@@ -284,7 +424,8 @@ HOT_QUERIES: dict[str, HotQuery] = {
         "POST /v1/credentials (requests in flight together: group commit)",
         "idempotency, credentials: unordered inserts of unique _ids; status_allocations._id, "
         "claims by unique _id; idempotency._id + credential_id (release after a collision); "
-        "outbox_published: one marker insert per group",
+        "outbox_pending: one marker insert per group (while it signs); outbox_published: one "
+        "marker insert per group",
         issue_group,
     ),
     "issue replay": HotQuery(
@@ -306,6 +447,12 @@ HOT_QUERIES: dict[str, HotQuery] = {
         "superseded_by)",
         issue_series_module,
     ),
+    "lms hook": HotQuery(
+        "POST /v1/lms/hooks/{institution}/{lms} (then the same delivery again)",
+        "lms_hooks._id = institution; lms_deliveries._id = institution|webhook-id; then as "
+        "issue single under the key derived from (LMS, course, learner)",
+        lms_hook,
+    ),
     "batch submit": HotQuery(
         "POST /v1/batches", "batches._id = hash(tenant|key); batch_chunks._id", batch_submit
     ),
@@ -321,6 +468,20 @@ HOT_QUERIES: dict[str, HotQuery] = {
     ),
     "batch progress": HotQuery("GET /v1/batches/{id}", "batches._id", batch_progress),
     "claim link": HotQuery("GET /v1/claim/{token}", "credentials._id", claim_link),
+    "wallet offer and delivery": HotQuery(
+        "POST /learn/{token}/wallet-offer, GET the offer, POST token, nonce, credential",
+        "wallet_offers._id = sha256(code derived from the offer id); wallet_current_offers._id "
+        "= tenant|credential; wallet_code_failures._id = offer key:n; wallet_grants._id = the "
+        "offer key (the access token names it); wallet_nonces_used._id = sha256(nonce); "
+        "wallet_deliveries._id = offer key; credentials._id; learner_consents._id",
+        wallet_offer_and_delivery,
+    ),
+    "wallet exchange": HotQuery(
+        "POST /vcapi/{institution}/exchanges/{id} ({} then the DIDAuth presentation)",
+        "wallet_offers._id (derived from the exchange id's offer id), wallet_grants._id, "
+        "wallet_deliveries._id, credentials._id, learner_consents._id",
+        wallet_exchange,
+    ),
     "suspend": HotQuery("POST /v1/credentials/{id}/suspend", "credentials._id", suspend),
     "reinstate": HotQuery("POST /v1/credentials/{id}/reinstate", "credentials._id", reinstate),
     "revoke": HotQuery("POST /v1/credentials/{id}/revoke", "credentials._id", revoke),
@@ -340,5 +501,26 @@ HOT_QUERIES: dict[str, HotQuery] = {
         "outbox relay of a batch chunk",
         "outbox_leases._id, batch_chunks._id, outbox_published._id",
         chunk_relay,
+    ),
+    "insights count": HotQuery(
+        "insights consumers (issued, status, verification events) and the learner's accept and "
+        "share",
+        "insights_credentials._id = sha256(credential id), insights_counters._id = "
+        "institution|achievement, insights_events._id = event id, credentials._id",
+        insights_count,
+    ),
+    "insights read": HotQuery(
+        "GET /v1/insights (JSON, CSV, page), GET /v1/institution/reports/summary",
+        "insights_counters._id (the institution's index, then one per achievement), "
+        "achievements._id (names); series listing (a few per institution)",
+        insights_read,
+        bounded=frozenset({"series"}),
+    ),
+    "outbox sweep": HotQuery(
+        "credentials and chunk relays: start-up and every minute",
+        "outbox_pending (the markers of unpublished writes only, read whole), then the marked "
+        "documents by _id as a relay of them; markers deleted by _id",
+        outbox_sweep,
+        bounded=frozenset({"outbox_pending"}),
     ),
 }

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from issuer_support import ALL_TYPES, IssuerHarness, consume, micro, scope
 
+from sceau_dev.testing.polling import eventually
 from sceau_issuer.issuing.group_commit import IssueCollector
 from sceau_issuer.issuing.schemas import IssueRequest, RecipientInput
 from sceau_issuer.issuing.sign_jobs import Signed, SignJob
@@ -59,6 +60,14 @@ async def test_concurrent_issues_are_written_in_groups(harness: IssuerHarness) -
     assert await harness.db["credentials"].count_documents({}) == 24
     notified = await consume(harness.settings.kafka, NotificationRequestedV1, 24)
     assert {f"urn:uuid:{i}" for i in ids} == {e.credential_id for e in notified}
+    # Each credential had its pending-outbox marker before it was stored (found by a sweep had
+    # the process died); the relay deleted them once the events were published.
+    pending = harness.db["outbox_pending"]
+
+    async def cleared() -> bool:
+        return await pending.count_documents({"collection": "credentials"}) == 0
+
+    await eventually(cleared, timeout_s=10, message="pending markers of published credentials")
 
 
 async def test_duplicates_inside_one_group(harness: IssuerHarness) -> None:
@@ -134,12 +143,13 @@ async def test_a_group_failing_at_the_insert_is_finished_by_the_retries(
     real_insert = credentials.insert_many
     failures = {"left": 1}
 
-    async def failing_insert(docs: list[dict[str, Any]]) -> set[int]:
+    async def failing_insert(docs: list[dict[str, Any]], *, marked: bool = False) -> set[int]:
         if failures["left"]:
             failures["left"] -= 1
-            await real_insert(docs[: len(docs) // 2])  # half stored, then the store fails
+            # Half stored, then the store fails.
+            await real_insert(docs[: len(docs) // 2], marked=marked)
             raise ConnectionError("store went away")
-        return await real_insert(docs)
+        return await real_insert(docs, marked=marked)
 
     credentials.insert_many = failing_insert  # type: ignore[method-assign]
     requests = _requests("crash", 6, achievement)

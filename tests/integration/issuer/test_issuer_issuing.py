@@ -71,6 +71,45 @@ async def test_idempotency_and_no_double_issue(harness: IssuerHarness) -> None:
     assert listed["total"] == 1
 
 
+async def test_a_single_issue_checks_results_and_credits_against_the_achievement(
+    harness: IssuerHarness,
+) -> None:
+    """As a batch does: a result beyond the assessments, or credits too many, is a 422 by field."""
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    credit = await harness.published(headers, micro(credit_status="credit", credits=3))
+    too_far = await harness.issue(
+        headers, credit, "fit@example.org", key="fit-1", results=[{"assessment": 2, "value": "A"}]
+    )
+    assert too_far.status_code == 422, too_far.text
+    assert too_far.headers["content-type"].startswith("application/problem+json")
+    body = too_far.json()
+    assert [e["field"] for e in body["errors"]] == ["results.0.assessment"]
+    assert body["errors"][0]["pointer"] == "/results/0/assessment"
+    assert "results.0.assessment" in body["detail_en"]
+    assert "results.0.assessment" in body["detail_fr"]
+    too_many = await harness.issue(headers, credit, "fit@example.org", credits_earned=4)
+    assert too_many.status_code == 422
+    assert [e["field"] for e in too_many.json()["errors"]] == ["credits_earned"]
+    non_credit = await harness.published(headers, micro())
+    on_non_credit = await harness.issue(headers, non_credit, "fit@example.org", credits_earned=1)
+    assert on_non_credit.status_code == 422
+    assert "non-credit" in on_non_credit.json()["errors"][0]["message"]
+    # A refusal changes nothing: the same key, corrected, issues (201, not a replay).
+    fitting = await harness.issue(
+        headers,
+        credit,
+        "fit@example.org",
+        key="fit-1",
+        results=[{"assessment": 1, "value": "A"}],
+        credits_earned=3,
+    )
+    assert fitting.status_code == 201, fitting.text
+    assert fitting.json()["document"]["credentialSubject"]["creditsEarned"] == 3
+    listed = (await harness.http.get("/v1/credentials", headers=headers)).json()
+    assert listed["total"] == 1
+
+
 async def test_tenant_isolation(harness: IssuerHarness) -> None:
     a = await harness.tenant()
     b = await harness.tenant()

@@ -98,6 +98,10 @@ async def test_learner_journey_in_the_browser(
         wallet_qr = "Code QR de l'offre" if lang == "fr" else "QR code of the offer"
         assert await page.get_by_role("img", name=wallet_qr).count() == 1
         assert await page.locator("a[href^='openid-credential-offer://']").count() == 1
+        # The same offer for the Learner Credential Wallet (its deep link and QR code).
+        lcw_qr = "Code QR pour le Learner" if lang == "fr" else "Learner Credential Wallet QR"
+        assert await page.get_by_role("img", name=lcw_qr).count() == 1
+        assert await page.locator("a[href^='dccrequest://request?']").count() == 1
         await _basics(page, lang)
         violations = await _serious_violations(browser, page.url)
         assert not violations, violations

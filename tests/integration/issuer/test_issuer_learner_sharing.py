@@ -119,3 +119,24 @@ async def test_contact_index_keeps_concurrent_entries_once(harness: IssuerHarnes
     await asyncio.gather(*(repo.add_contact(key, i, c) for i, c in entries[:3]))  # redelivered
     assert sorted(await repo.contacts(key)) == sorted(entries)
     assert await repo.contacts(harness.svc.vault.contact_key("none@example.org")) == []
+
+
+async def test_contact_index_of_a_batch_matches_one_by_one(harness: IssuerHarness) -> None:
+    # The consumer indexes a batch with one insert where it can; the index must be the one
+    # entry-by-entry indexing gives: new learners, a learner who already holds a credential,
+    # the same learner twice in the batch, and a redelivered batch.
+    repo = harness.svc.repositories.learners
+    vault = harness.svc.vault
+    known, new, twice = (vault.contact_key(f"{n}@example.org") for n in ("known", "new", "twice"))
+    await repo.add_contact(known, "inst-a", "cred-old")
+    batch = [
+        (known, "inst-a", "cred-1"),
+        (new, "inst-a", "cred-2"),
+        (twice, "inst-a", "cred-3"),
+        (twice, "inst-b", "cred-4"),
+    ]
+    await repo.add_contacts(batch)
+    await repo.add_contacts(batch)  # redelivered
+    assert await repo.contacts(known) == [("inst-a", "cred-old"), ("inst-a", "cred-1")]
+    assert await repo.contacts(new) == [("inst-a", "cred-2")]
+    assert await repo.contacts(twice) == [("inst-a", "cred-3"), ("inst-b", "cred-4")]

@@ -1,7 +1,9 @@
-"""Learner, share and wallet-offer tokens never reach the trace store: SERVER spans carry the
-route only."""
+"""Learner, share, claim-link and wallet-offer tokens never reach the trace store: SERVER spans
+carry the route only."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -31,8 +33,14 @@ async def test_server_spans_name_the_route_not_the_token(settings: IssuerSetting
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://issuer.test") as http:
             harness = IssuerHarness(app, http, settings)
-            _, _, path = await issued_with_page(harness, "spans@example.org")
+            _, detail, path = await issued_with_page(harness, "spans@example.org")
             token = path.rsplit("/", 1)[1]
+            # Issue 18: the claim link's token was in the SERVER span's path attributes.
+            claim_path = urlsplit(detail["claim_url"]).path
+            claim_token = claim_path.rsplit("/", 1)[1]
+            claimed = await http.get(claim_path)
+            assert claimed.status_code == 200
+            assert claimed.headers["cache-control"] == "no-store"
             await http.post(f"{path}/accept")
             await http.post(f"{path}/shares", data={"label": "Employeur"})
             [url] = share_urls((await http.get(path)).text)
@@ -48,6 +56,7 @@ async def test_server_spans_name_the_route_not_the_token(settings: IssuerSetting
         "POST /learn/{token}/shares",
         "GET /v1/shares/{token}",
     }
+    assert "GET /v1/claim/{token}" in {s.name for s in servers}
     offer_spans = [s for s in servers if "/offers/" in s.name]
     assert [s.name for s in offer_spans] == ["GET /oid4vci/{institution_id}/offers/{offer_id}"]
     page = next(s for s in private if s.name == "GET /learn/{token}")
@@ -56,5 +65,6 @@ async def test_server_spans_name_the_route_not_the_token(settings: IssuerSetting
     for span in exporter.get_finished_spans():
         for value in (span.attributes or {}).values():
             assert token not in str(value), (span.name, value)
+            assert claim_token not in str(value), (span.name, value)
             assert share_token(url) not in str(value), (span.name, value)
             assert offer_id not in str(value), (span.name, value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 from issuer_support import IssuerHarness, consume, micro
 
@@ -135,6 +136,17 @@ async def test_bulk_change_resigns_each_list_once(harness: IssuerHarness) -> Non
     await eventually(
         lambda: _lists_published(harness), timeout_s=30, message="status lists published"
     )
+    # Issue 18: an empty filter (or a status alone) selected every credential of the
+    # institution. It is refused, and nothing changes (the suspension below finds all six).
+    for empty in ({}, {"status": "active"}):
+        refused = await harness.http.post(
+            "/v1/credentials/status",
+            json={"action": "revoke", "reason_code": "issued-in-error", "filter": empty},
+            headers=headers,
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["errors"][0]["pointer"] == "/filter"
     before = await _lists_published(harness)
     bulk = await harness.http.post(
         "/v1/credentials/status",
@@ -167,6 +179,41 @@ async def test_bulk_change_resigns_each_list_once(harness: IssuerHarness) -> Non
     assert by_ids.json()["refused"] == 1
 
 
+async def test_a_bulk_change_carries_its_note_to_every_credential_and_learner(
+    harness: IssuerHarness,
+) -> None:
+    """R81 for bulk changes: the note is stored on each credential and told to each learner."""
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(headers, micro())
+    ids = [
+        (await harness.issue(headers, achievement, f"bulk-note{n}@example.org")).json()[
+            "credential_id"
+        ]
+        for n in range(2)
+    ]
+    note = "Erreur de saisie du lot 4 ; un nouveau titre suit. / Batch 4 entry error."
+
+    async def revoke_all(note: str) -> httpx.Response:
+        body = {"action": "revoke", "reason_code": "issued-in-error", "credential_ids": ids}
+        return await harness.http.post(
+            "/v1/credentials/status", json={**body, "note": note}, headers=headers
+        )
+
+    bulk = await revoke_all(note)
+    assert bulk.status_code == 200, bulk.text
+    assert bulk.json()["changed"] == 2
+    for cid in ids:
+        fetched = await harness.http.get(f"/v1/credentials/{cid}", headers=headers)
+        assert fetched.json()["status_note"] == note
+    requests = await consume(harness.settings.kafka, NotificationRequestedV1, 4)
+    revoked = [r for r in requests if r.kind == NotificationKind.REVOKED]
+    assert sorted(r.credential_id.removeprefix("urn:uuid:") for r in revoked) == sorted(ids)
+    assert all(r.note == note for r in revoked)
+    too_long = await revoke_all("x" * 1001)
+    assert too_long.status_code == 422
+
+
 async def test_reissue_supersedes(harness: IssuerHarness) -> None:
     institution = await harness.tenant()
     headers = await harness.api_key(institution)
@@ -194,3 +241,18 @@ async def test_reissue_supersedes(harness: IssuerHarness) -> None:
     assert stale["status"] == "revoked"
     assert stale["reason_code"] == "superseded"
     assert stale["superseded_by"] == new.json()["credential_id"]
+    # The public supersession answer the verifier reads (R52): no API key, ids only.
+    public = await harness.http.get(f"/v1/public/credentials/{old['credential_id']}/supersession")
+    assert public.status_code == 200, public.text
+    assert public.json() == {
+        "credential_id": old["document"]["id"],
+        "issuer_did": old["document"]["issuer"]["id"],
+        "superseded_by": new.json()["document"]["id"],
+        "superseded_at": public.json()["superseded_at"],
+        "revoked": True,
+    }
+    current = await harness.http.get(
+        f"/v1/public/credentials/{new.json()['credential_id']}/supersession"
+    )
+    assert current.status_code == 404
+    assert current.headers["content-type"].startswith("application/problem+json")

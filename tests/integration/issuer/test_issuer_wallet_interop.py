@@ -6,6 +6,10 @@ Kafka and FerretDB): it opens the deep link the learner's page shows, reads the 
 the pre-authorized code (with its transaction code), asks for a nonce, proves its key and gets
 the credential. The credential it got must then verify in the Digital Bazaar stack
 (``verify.mjs``; its status entry, the original's, is checked by Sceau's own tests).
+
+The VC-API exchange is driven by ``vcapi-wallet.mjs``: Digital Bazaar's ``@digitalbazaar/vc``
+signs the DIDAuth presentation (Ed25519Signature2020, as the Learner Credential Wallet does, or
+eddsa-rdfc-2022) with a fresh did:key, through the VC-API interaction or the LCW deep link.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from issuer_support import IssuerHarness
 from learner_support import issued_with_page
-from wallet_support import make_offer
+from wallet_support import lcw_link, make_offer
 
 from sceau_dev.infra.process import free_port
 from sceau_dev.testing.registry_stand_in import serve
@@ -109,3 +114,64 @@ async def test_the_wallet_library_takes_the_credential(
     # The offer is spent: the same deep link gives the wallet nothing more.
     again = await node("oid4vci-wallet.mjs", {"offer": deep_link, "txCode": tx_code})
     assert "error" in again
+
+
+async def exchange_link(harness: IssuerHarness, path: str) -> str:
+    """Make a wallet offer on the page; return its Learner Credential Wallet deep link."""
+    await make_offer(harness, path, tx=False)
+    link, _, _ = lcw_link((await harness.http.get(path)).text)
+    return link
+
+
+@pytest.mark.parametrize(
+    ("profile", "mode", "suite"),
+    [
+        ("ob3-v2", "vcapi", "Ed25519Signature2020"),
+        ("ob3-v2", "vcapi", "eddsa-rdfc-2022"),
+        ("ob3-v1", "link", "Ed25519Signature2020"),
+    ],
+)
+async def test_a_digital_bazaar_wallet_takes_the_credential_by_exchange(
+    served: IssuerHarness, profile: str, mode: str, suite: str
+) -> None:
+    """DIDAuth signed by @digitalbazaar/vc, as the Learner Credential Wallet signs it."""
+    _, detail, path = await issued_with_page(served, f"{mode}.{suite}@example.org", profile=profile)
+    link = await exchange_link(served, path)
+    url = parse_qs(urlsplit(link).query)["vc_request_url"][0]
+    got = await node(
+        "vcapi-wallet.mjs", {"mode": mode, "url": url, "link": link, "suite": suite, "replay": True}
+    )
+    assert got["status"] == 200, got
+    if mode == "vcapi":
+        assert got["request"]["query"][0]["type"] == "DIDAuthentication"
+        presentation = got["body"]["verifiablePresentation"]
+    else:
+        presentation = got["body"]
+    [credential] = presentation["verifiableCredential"]
+    assert credential["credentialSubject"]["id"] == got["holder"]
+    assert credential["id"] == detail["document"]["id"]
+    verified = await node("verify.mjs", {"credential": credential, "statusUnchecked": True})
+    assert verified["verified"], verified["errors"]
+    # The same presentation again: the exchange is spent.
+    assert got["replayStatus"] == 410, got["replayBody"]
+
+
+async def test_a_digital_bazaar_wallet_is_refused_clearly(served: IssuerHarness) -> None:
+    """Wrong challenge, wrong domain, another key's holder: 400 each, nothing delivered."""
+    _, detail, path = await issued_with_page(served, "refused.wallet@example.org")
+    link = await exchange_link(served, path)
+    url = parse_qs(urlsplit(link).query)["vc_request_url"][0]
+    cases = [
+        ({"challenge": "not-the-challenge"}, "challenge"),
+        ({"domain": "evil.example"}, "domain"),
+        ({"holder": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"}, "holder"),
+    ]
+    for override, words in cases:
+        got = await node("vcapi-wallet.mjs", {"mode": "vcapi", "url": url, **override})
+        assert got["status"] == 400, got
+        assert words in got["body"]["detail"], got["body"]
+    deliveries = served.db["wallet_deliveries"]
+    assert await deliveries.count_documents({"credential_id": detail["credential_id"]}) == 0
+    # Nothing was spent: an honest wallet still gets it.
+    honest = await node("vcapi-wallet.mjs", {"mode": "vcapi", "url": url})
+    assert honest["status"] == 200, honest

@@ -11,13 +11,11 @@ from __future__ import annotations
 import base64
 import json
 from datetime import timedelta
-from typing import Any
 
-import httpx
 import pytest
 from issuer_support import IssuerHarness
 from learner_support import issued_with_page
-from wallet_support import holder_proof, local, make_offer
+from wallet_support import ask, holder_proof, local, make_offer, nonce, redeem, request_for
 
 from sceau_credentials.dids.did_key import DidKeyResolver
 from sceau_credentials.engine import verify_proof
@@ -26,45 +24,6 @@ from sceau_issuer.wallets.schemas import PRE_AUTHORIZED_GRANT
 from sceau_shared.events import utcnow
 
 pytestmark = pytest.mark.integration
-
-
-async def redeem(
-    harness: IssuerHarness, offer_uri: str, tx_code: str | None
-) -> tuple[dict[str, Any], dict[str, Any], httpx.Response]:
-    offer = (await harness.http.get(local(offer_uri))).json()
-    issuer = offer["credential_issuer"]
-    form = {
-        "grant_type": PRE_AUTHORIZED_GRANT,
-        "pre-authorized_code": offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"],
-    }
-    if tx_code:
-        form["tx_code"] = tx_code
-    token = await harness.http.post(local(f"{issuer}/token"), data=form)
-    return offer, form, token
-
-
-async def nonce(harness: IssuerHarness, issuer: str) -> str:
-    answer = await harness.http.post(local(f"{issuer}/nonce"))
-    assert answer.status_code == 200
-    assert answer.headers["cache-control"] == "no-store"
-    return str(answer.json()["c_nonce"])
-
-
-async def ask(
-    harness: IssuerHarness, issuer: str, access_token: str, body: dict[str, Any]
-) -> httpx.Response:
-    return await harness.http.post(
-        local(f"{issuer}/credential"),
-        json=body,
-        headers={"Authorization": f"Bearer {access_token}"},
-    )
-
-
-def request_for(offer: dict[str, Any], jwt: str) -> dict[str, Any]:
-    return {
-        "credential_configuration_id": offer["credential_configuration_ids"][0],
-        "proofs": {"jwt": [jwt]},
-    }
 
 
 async def test_a_wallet_takes_the_credential_bound_to_its_did(harness: IssuerHarness) -> None:
@@ -275,3 +234,19 @@ async def test_declined_or_revoked_credentials_are_not_delivered(harness: Issuer
     assert denied.status_code == 400
     assert denied.json()["error"] == "credential_request_denied"
     assert await harness.db["wallet_deliveries"].count_documents({}) == 0
+
+
+async def test_five_wrong_codes_burn_the_offer(harness: IssuerHarness) -> None:
+    """Wrong codes are numbered slots under the offer's key (insert-only, found by key)."""
+    institution, _, path = await issued_with_page(harness, "burnt@example.org")
+    _, offer_uri, tx_code = await make_offer(harness, path, tx=True)
+    wrong = "000000" if tx_code != "000000" else "111111"
+    _, form, _ = await redeem(harness, offer_uri, wrong)
+    token_path = f"/oid4vci/{institution}/token"
+    for _ in range(4):  # the redeem above was the first wrong code
+        answer = await harness.http.post(token_path, data=form)
+        assert answer.json()["error_description"] == "the transaction code is wrong"
+    form["tx_code"] = tx_code or ""
+    burnt = await harness.http.post(token_path, data=form)
+    assert burnt.json()["error"] == "invalid_grant"
+    assert "too many" in burnt.json()["error_description"]

@@ -59,6 +59,38 @@ async def register(app, url: str, types: list[str]) -> dict[str, object]:  # typ
     return body
 
 
+def with_retries(
+    settings: NotifierSettings, *, timeout_s: float | None = None, **retry: object
+) -> NotifierSettings:
+    """``settings`` with other webhook retry values (and request timeout)."""
+    webhooks: dict[str, object] = {"retry": settings.webhooks.retry.model_copy(update=retry)}
+    if timeout_s is not None:
+        webhooks["timeout_s"] = timeout_s
+    return settings.model_copy(update={"webhooks": settings.webhooks.model_copy(update=webhooks)})
+
+
+async def delivery_once(app, key: str, status: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Wait until delivery ``key`` has ``status``; return its view."""
+
+    async def reached() -> dict[str, object] | None:
+        resp = await app.client.get(f"/v1/deliveries/{key}", headers=app.auth)
+        body: dict[str, object] = resp.json()
+        return body if body.get("status") == status else None
+
+    view: dict[str, object] = await eventually(reached)
+    return view
+
+
+async def enable(app, endpoint_id: object, enabled: bool) -> None:  # type: ignore[no-untyped-def]
+    """Turn an endpoint on or off through the operator API."""
+    resp = await app.client.patch(
+        f"/v1/institutions/{INSTITUTION}/webhooks/{endpoint_id}",
+        headers=app.auth,
+        json={"enabled": enabled},
+    )
+    assert resp.status_code == 200, resp.text
+
+
 async def test_flaky_receiver_gets_signed_delivery_after_retries(
     notifier_settings: NotifierSettings, receiver: Receiver, publisher: EventPublisher
 ) -> None:
@@ -73,13 +105,7 @@ async def test_flaky_receiver_gets_signed_delivery_after_retries(
         await publisher.publish(event)
         await eventually(lambda: len(receiver.requests) >= 3)
         key = f"msg_{event.event_id.hex}:{endpoint['id']}"
-
-        async def delivered() -> dict[str, object] | None:
-            resp = await app.client.get(f"/v1/deliveries/{key}", headers=app.auth)
-            body: dict[str, object] = resp.json()
-            return body if body.get("status") == "sent" else None
-
-        view = await eventually(delivered)
+        view = await delivery_once(app, key, "sent")
     assert view["attempts"] == 3
     ids = {r["headers"]["webhook-id"] for r in receiver.requests}
     assert ids == {f"msg_{event.event_id.hex}"}  # same id on every retry
@@ -107,16 +133,10 @@ async def test_silent_receiver_dead_letters_then_operator_replays(
 ) -> None:
     answering = False
     receiver.behaviour = lambda n: 204 if answering else None  # None: never answers
-    settings = make_settings(kafka_settings, mongo_settings, smtp_sink, group=f"n-{unique_id}")
-    settings = settings.model_copy(
-        update={
-            "webhooks": settings.webhooks.model_copy(
-                update={
-                    "timeout_s": 0.3,
-                    "retry": settings.webhooks.retry.model_copy(update={"max_attempts": 2}),
-                }
-            )
-        }
+    settings = with_retries(
+        make_settings(kafka_settings, mongo_settings, smtp_sink, group=f"n-{unique_id}"),
+        timeout_s=0.3,
+        max_attempts=2,
     )
     dlq = AIOKafkaConsumer(
         kafka_settings.topic("notifier.webhook-deliveries.v1.dlq"),
@@ -164,6 +184,30 @@ async def test_silent_receiver_dead_letters_then_operator_replays(
         assert again.status_code == 409
 
 
+async def test_a_disabled_endpoint_gets_no_queued_delivery(
+    notifier_settings: NotifierSettings, receiver: Receiver, publisher: EventPublisher
+) -> None:
+    """Issue 18: a delivery queued before the endpoint was disabled was still sent to it."""
+    receiver.behaviour = lambda n: 503 if n == 1 else 204
+    # The retry waits 2 s: time to disable the endpoint after the first failure.
+    settings = with_retries(notifier_settings, base_delay_s=2.0, jitter=0.0)
+    async with running(settings) as app:
+        endpoint = await register(app, receiver.url, ["credential.issued"])
+        event = issued()
+        await publisher.publish(event)
+        await eventually(lambda: len(receiver.requests) >= 1)  # failed once: retry queued
+        await enable(app, endpoint["id"], False)
+        key = f"msg_{event.event_id.hex}:{endpoint['id']}"
+        view = await delivery_once(app, key, "failed")
+        assert view["last_error"] == "endpoint disabled"
+        assert len(receiver.requests) == 1
+        # Enabled again, the operator can replay it.
+        await enable(app, endpoint["id"], True)
+        replayed = await app.client.post(f"/v1/deliveries/{key}/replay", headers=app.auth)
+        assert replayed.status_code == 202
+        await eventually(lambda: len(receiver.requests) >= 2)
+
+
 PLAIN_HASH = hashlib.sha256(b"urn:uuid:0b6c3d0e-5f7a-4e21-8d9c-1a2b3c4d5e6f").hexdigest()
 
 
@@ -185,11 +229,25 @@ async def test_verification_is_routed_to_the_issuers_institution(
             )
         )
         await asyncio.sleep(1.0)
+        # Issue 18, item 10: a submission that only names the DID (its proof did not verify
+        # against the institution's key) is not the institution's: no webhook, no delivery.
+        await publisher.publish(
+            VerificationCompletedV1(
+                producer="tests",
+                credential_id_hash="cd" * 32,
+                issuer_did=did,
+                issuer_proven=False,
+                outcome=VerificationOutcome.NOT_VERIFIED,
+                failed_checks=["proof"],
+                verified_at=datetime.now(UTC),
+            )
+        )
         await publisher.publish(
             VerificationCompletedV1(
                 producer="tests",
                 credential_id_hash=PLAIN_HASH,
                 issuer_did=did,
+                issuer_proven=True,
                 outcome=VerificationOutcome.VERIFIED,
                 verified_at=datetime.now(UTC),
             )

@@ -29,6 +29,12 @@ def iso(moment: datetime) -> str:
 
 
 async def register(http: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    response = await post_registration(http, **overrides)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def post_registration(http: httpx.AsyncClient, **overrides: Any) -> httpx.Response:
     body = {
         "institution_id": "cegep-a",
         "legal_name": {"fr": "Cégep A", "en": "College A"},
@@ -40,9 +46,7 @@ async def register(http: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
         "did_method": "hosted-web",
         **overrides,
     }
-    response = await http.post("/v1/admin/institutions", json=body, headers=OPERATOR)
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+    return await http.post("/v1/admin/institutions", json=body, headers=OPERATOR)
 
 
 async def test_register_publishes_institution_registered(
@@ -276,3 +280,26 @@ async def test_events_and_audit_lost_in_a_crash_are_written_at_restart(
     assert sorted([d["_id"] async for d in db["events"].find({})]) == ids  # same event ids
     assert await db["audit"].find_one({"_id": last_audit["_id"]}) is not None
     assert await governance.reconcile() == 0
+
+
+async def test_a_did_belongs_to_one_institution(http: httpx.AsyncClient, registry_app: Any) -> None:
+    """Issue 18: one did:web could be registered (or linked) to two institutions."""
+    first = await register(
+        http, institution_id="college-one", did_method="web", domain="one.college.example"
+    )
+    assert first["dids"] == ["did:web:one.college.example"]
+    taken = await post_registration(
+        http, institution_id="college-two", did_method="web", domain="one.college.example"
+    )
+    assert taken.status_code == 409, taken.text
+    assert taken.headers["content-type"] == "application/problem+json"
+    assert taken.json()["type"].endswith("/did-taken")
+    missing = await http.get("/v1/admin/institutions/college-two", headers=OPERATOR)
+    assert missing.status_code == 404  # nothing stored for the refused registration
+    # A key event that would attach the DID to another institution is not applied either.
+    await register(http, institution_id="college-three")
+    governance = registry_app.state.graph.governance
+    linked = await governance.link_did("college-three", "did:web:one.college.example")
+    assert "did:web:one.college.example" not in linked.dids
+    issuer = await http.get("/v1/issuers/did:web:one.college.example")
+    assert issuer.json()["institution_id"] == "college-one"

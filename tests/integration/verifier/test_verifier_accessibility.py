@@ -1,7 +1,8 @@
 """axe-core on the verifier's pages in headless Chromium: no serious or critical violation.
 
-Pages checked in French and in English: the verification page (form, then an answer), and a
-share link answered 200 (verified), 200 (credential revoked), 410 (share withdrawn) and 404.
+Pages checked in French and in English: the verification page (form, then an answer; a baked
+badge uploaded, its credential superseded), and a share link answered 200 (verified), 200
+(credential revoked), 410 (share withdrawn) and 404.
 The issuer and the registry are loopback stand-ins; the verifier is its real app (no Kafka:
 events go to memory).
 """
@@ -24,8 +25,10 @@ from verifier_support import (
     build_app,
     serve,
     settings_for,
+    tiny_png,
 )
 
+from sceau_credentials.baking import bake_png
 from sceau_dev.testing import axe
 from sceau_verifier.settings import SharesSettings
 
@@ -86,6 +89,30 @@ async def test_verification_page(site: Site, browser: Browser, lang: str) -> Non
         async with page.expect_navigation():
             await page.click("button[type=submit]")
         assert await page.locator("[role=status]").count() >= 1
+        found = axe.blocking(await axe.axe_violations(page))
+        assert found == [], axe.describe(found)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_baked_badge_upload_with_a_supersession_notice(
+    site: Site, browser: Browser, lang: str, tmp_path: Any
+) -> None:
+    credential, _ = await site.issuer.issue(lists=[site.revocation])
+    assert isinstance(credential, dict)
+    replacement = "urn:uuid:0b5c7a4e-9a47-4c8e-8f7c-3a1e2d4c5b6a"
+    site.shares.supersede(credential["id"], by=replacement, issuer_did=site.issuer.did)
+    badge = tmp_path / "badge.png"
+    badge.write_bytes(bake_png(tiny_png(), credential))
+    async with axe.axe_context(browser) as context:
+        page = await context.new_page()
+        await page.goto(f"{site.url}/?lang={lang}")
+        await page.set_input_files("#file", str(badge))
+        async with page.expect_navigation():
+            await page.click("button[type=submit]")
+        notice: Any = await page.text_content(".superseded")
+        assert replacement in notice
+        assert ("Remplacé par" if lang == "fr" else "Superseded by") in notice
+        assert await page.locator("p.note", has_text="PNG").count() == 1
         found = axe.blocking(await axe.axe_violations(page))
         assert found == [], axe.describe(found)
 

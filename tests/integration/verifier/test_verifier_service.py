@@ -122,7 +122,11 @@ class TestVerifierService:
         async with running(app) as client:
             ready = await client.get("/readyz")
             assert ready.status_code == 200, ready.text
-            assert ready.json() == {"status": "ready", "checks": {"kafka": "ok"}}
+            body = ready.json()
+            assert (body["status"], body["checks"]) == ("ready", {"kafka": "ok"})
+            # Verifying needs no broker: Kafka is reported, never required (issue 18, item 13).
+            assert set(body["components"]) == {"kafka"}
+            assert body["components"]["kafka"]["required"] is False
             assert app.state.runtime.mongo is None
             credential, _ = await env.issuer.issue(lists=[env.revocation])
             answer = await client.post("/v1/verify", json=credential)
@@ -152,6 +156,7 @@ class TestVerifierService:
         event = VerificationCompletedV1.model_validate_json(record.value)
         assert event.credential_id_hash == hashlib.sha256(credential["id"].encode()).hexdigest()
         assert event.issuer_did == env.issuer.did
+        assert event.issuer_proven is True  # its proof verified against the issuer's key
         assert event.outcome == "verified"
         assert b"learner" not in record.value
         assert b"Alex" not in record.value

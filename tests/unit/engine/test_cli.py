@@ -357,3 +357,55 @@ async def test_status_checked_offline_from_a_saved_list(tmp_path: Path) -> None:
     revoked = sceau("credential", "verify", "--status-list", await list_file(True), credential_file)
     assert revoked.code == 1
     assert "has been revoked" in revoked.out
+
+
+HAND_WRITTEN_V1 = {
+    "@context": [
+        "https://www.w3.org/2018/credentials/v1",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+    ],
+    "id": "urn:uuid:4b5b6a53-1a7e-4f0e-8c5d-6f1a2b3c4d5e",
+    "type": ["VerifiableCredential", "OpenBadgeCredential"],
+    "issuer": {"type": ["Profile"], "name": "Collège Exemple"},
+    "issuanceDate": "2025-03-01T00:00:00Z",
+    "name": "Introduction to Python",
+    "credentialSubject": {
+        "id": "did:example:learner",
+        "type": ["AchievementSubject"],
+        "achievement": {
+            "id": "https://college.example/achievements/python-101",
+            "type": ["Achievement"],
+            "name": "Introduction to Python",
+            "description": "The basics.",
+            "criteria": {"narrative": "Passed the final project."},
+        },
+    },
+}
+
+
+def test_a_hand_written_ob3_v1_credential_signs_as_is(issued: Issued, tmp_path: Path) -> None:
+    # No issuer id, no Ed25519Signature2020 context: the CLI fills in both (it used to refuse).
+    source = tmp_path / "v1.json"
+    source.write_text(json.dumps(HAND_WRITTEN_V1))
+    run = sceau("credential", "sign", "--key", issued.key_file, "--profile", "ob3-v1", source)
+    assert run.code == 0, run.err
+    signed = run.json()
+    assert signed["issuer"]["id"] == issued.did
+    assert "https://w3id.org/security/suites/ed25519-2020/v1" in signed["@context"]
+    target = tmp_path / "signed.json"
+    target.write_text(run.out)
+    assert sceau("credential", "verify", target).code == 0
+
+
+def test_ob3_v1_refuses_a_vcdm_2_document_clearly(issued: Issued) -> None:
+    run = sceau(
+        "credential",
+        "sign",
+        "--key",
+        issued.key_file,
+        "--profile",
+        "ob3-v1",
+        issued.unsigned["ob3-v2"],
+    )
+    assert run.code == 2
+    assert "VC Data Model 1.1" in run.err

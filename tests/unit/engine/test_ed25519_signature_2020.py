@@ -34,7 +34,6 @@ from sceau_credentials.proofs.didkit_suite import (
     didkit_verify,
 )
 from sceau_credentials.proofs.ed25519_signature_2020 import ED25519_SIGNATURE_2020
-from sceau_credentials.proofs.errors import ProofError
 
 W3C = Path(__file__).parent / "vectors" / "w3c-vc-di-eddsa"
 EDSIG = W3C / "Ed25519Signature2020"
@@ -144,13 +143,18 @@ async def test_our_did_key_proof_verifies_with_didkit() -> None:
     assert await didkit_verify(ours, verification_method=key.verification_method) != []
 
 
-async def test_ob3_v1_profile_signs_with_didkit_for_did_key_and_ours_for_did_web() -> None:
+async def test_ob3_v1_profile_signs_with_our_implementation_for_every_issuer() -> None:
     key = did_key_signer(3)
     signed = await sign_credential(
         ob3_v1_credential(key.controller), key, Profile.OB3_V1, created=CREATED
     )
     assert isinstance(signed, dict)
     assert signed["proof"]["type"] == "Ed25519Signature2020"
+    # Ordinary text: the very proof didkit makes.
+    by_didkit = await didkit_sign_ed25519_2020(
+        ob3_v1_credential(key.controller), key, created=CREATED
+    )
+    assert signed["proof"]["proofValue"] == by_didkit["proof"]["proofValue"]
     assert (await verify_proof(signed, resolver_for())).verified
 
     web = did_web_signer(legacy=True)
@@ -174,15 +178,20 @@ async def test_didkit_is_never_given_a_did_web() -> None:
         await didkit_verify({}, verification_method=web.verification_method)
 
 
-async def test_didkit_refusal_becomes_a_generation_error() -> None:
+async def test_text_didkit_canonicalizes_wrongly_is_signed_by_our_implementation() -> None:
+    # didkit leaves U+001F raw in its canonical N-Quads where RDFC-1.0 and rdf-canonize write
+    # \u001F: its proof would not verify in the JavaScript stack (the property-based interop
+    # test found it). The profile routes around it; contexts didkit lacks are no longer an issue.
     key = did_key_signer()
     credential = ob3_v1_credential(key.controller)
-    credential["@context"].append(
-        "https://w3id.org/security/data-integrity/v2"
-    )  # unknown to didkit
-    with pytest.raises(ProofError) as caught:
-        await sign_credential(credential, key, Profile.OB3_V1)
-    assert caught.value.problem_type.endswith("PROOF_GENERATION_ERROR")
+    credential["credentialSubject"]["achievement"]["name"] = "Unit\x1fSeparator"
+    by_didkit = await didkit_sign_ed25519_2020(credential, key, created=CREATED)
+    signed = await sign_credential(credential, key, Profile.OB3_V1, created=CREATED)
+    assert isinstance(signed, dict)
+    assert signed["proof"]["proofValue"] != by_didkit["proof"]["proofValue"]
+    assert (await verify_proof(signed, resolver_for())).verified
+    credential["@context"].append("https://w3id.org/security/data-integrity/v2")
+    assert isinstance(await sign_credential(credential, key, Profile.OB3_V1), dict)
 
 
 EXIT_SCRIPT = textwrap.dedent(

@@ -365,8 +365,8 @@ async def test_expired_status_list_is_inconclusive() -> None:
 async def test_unsupported_status_method_is_inconclusive() -> None:
     document = signed(status=[])
     document["credentialStatus"] = {
-        "id": "https://c.example/revocations",
-        "type": "1EdTechRevocationList",
+        "id": "https://c.example/status/2017",
+        "type": "CredentialStatusList2017",
     }
     result = await run(document, status=checker())
     status = result.check(CheckName.STATUS)
@@ -388,7 +388,7 @@ async def test_shared_list_is_fetched_once() -> None:
 
 async def test_a_crashing_status_checker_leaves_status_unknown() -> None:
     class Broken:
-        async def check(self, entries: Any, *, issuer: Any, now: Any) -> Any:
+        async def check(self, entries: Any, *, issuer: Any, now: Any, **_: Any) -> Any:
             raise RuntimeError("down")
 
     result = await run(signed(), status=Broken())

@@ -147,6 +147,10 @@ def test_the_architecture_topic_table_is_read() -> None:
         "registry.accreditation-changed.v1",
         "verifier.share-opened.v1",
         "issuer.notification-requested.v1",
+        # Insights: the issuer counts its own issues and status changes, and verifications.
+        "issuer.credential-issued.v1",
+        "issuer.credential-status-changed.v1",
+        "verifier.verification-completed.v1",
     }
     assert "issuer.credential-issued.v1" in issuer.sends
     assert documented_topics(rows, "verifier").receives == {

@@ -101,7 +101,9 @@ class TestDockerfile:
         assert (member / "src" / f"sceau_{service}" / "__main__.py").exists()
         settings = importlib.import_module(f"sceau_{service}.settings")
         assert args["ENV_PREFIX"] == settings.ENV_PREFIX
-        assert f"{PORTS[service]}:{PORTS[service]}" in COMPOSE["services"][service]["ports"]
+        assert (
+            f"127.0.0.1:{PORTS[service]}:{PORTS[service]}" in COMPOSE["services"][service]["ports"]
+        )
 
     @pytest.mark.parametrize("service", SERVICES)
     def test_rendered_for_a_service(self, service):
@@ -113,6 +115,17 @@ class TestDockerfile:
         assert f"{prefix}HTTP__HOST=0.0.0.0" in text
         assert f"{prefix}HTTP__PORT={port}" in text
         assert f"EXPOSE {port}" in text
+
+
+def test_compose_publishes_nothing_beyond_this_machine():
+    """Issue 18: the stack's fixed development secrets were served on every interface."""
+    published = {
+        name: spec["ports"] for name, spec in COMPOSE["services"].items() if spec.get("ports")
+    }
+    assert published  # the services are reachable from the host
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), (name, port)
 
 
 def _resolve(value: object) -> str:

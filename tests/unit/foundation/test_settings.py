@@ -39,6 +39,31 @@ class TestSettings:
         assert "\n" not in line
         assert "NOTIFIER_MONGO__URI" in line
 
+    def test_a_partial_nested_override_keeps_the_service_defaults(self, monkeypatch):
+        """One ``ISSUER_HTTP__*`` variable used to bring back the generic 1 MiB body limit."""
+        import base64
+        import os
+
+        from sceau_issuer.settings import IssuerSettings
+
+        monkeypatch.setenv("ISSUER_MASTER_KEY", base64.b64encode(os.urandom(32)).decode())
+        monkeypatch.setenv("ISSUER_HTTP__PUBLIC_BASE_URL", "https://sceau.example.edu")
+        monkeypatch.setenv("ISSUER_MONGO__URI", "mongodb://db:27017/")
+        settings = IssuerSettings(_env_file=None)
+        assert settings.http.public_base_url == "https://sceau.example.edu"
+        assert settings.http.max_body_bytes == 8 * 1024 * 1024
+        assert settings.http.port == 8001
+        assert settings.mongo.database == "sceau_issuer"
+        assert settings.mongo.uri.get_secret_value() == "mongodb://db:27017/"
+
+    def test_partial_overrides_merge_at_every_depth(self, monkeypatch):
+        monkeypatch.setenv("NOTIFIER_EMAIL_RETRY__MAX_ATTEMPTS", "9")
+        monkeypatch.setenv("NOTIFIER_HTTP__HOST", "0.0.0.0")  # noqa: S104 - a value under test
+        settings = NotifierSettings(_env_file=None)
+        assert settings.email_retry.max_attempts == 9
+        assert settings.email_retry.base_delay_s == 30.0  # the notifier's own default, kept
+        assert settings.http.port == 8004
+
     def test_topic_prefix(self):
         assert KafkaSettings(topic_prefix="t1.").topic("a.b.v1") == "t1.a.b.v1"
 

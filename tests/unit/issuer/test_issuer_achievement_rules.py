@@ -86,3 +86,12 @@ def test_unknown_achievement_type_refused(micro: dict[str, Any]) -> None:
     micro["achievement_type"] = "Trophy"
     with pytest.raises(ValidationError):
         AchievementInput.model_validate(micro)
+
+
+def test_an_image_needs_its_alt_text_in_each_language(micro: dict[str, Any]) -> None:
+    micro["image_url"] = "https://college.example/badges/blue.png"
+    assert problems(micro) == ["image_caption.fr", "image_caption.en"]
+    micro["image_caption"] = {"fr": "Badge bleu"}
+    assert problems(micro) == ["image_caption.en"]
+    micro["image_caption"]["en"] = "Blue badge"
+    assert problems(micro) == []

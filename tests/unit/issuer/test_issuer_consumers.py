@@ -1,4 +1,4 @@
-"""The issuer's Kafka consumers, in memory: each event reaches the graph's tenant service.
+"""The issuer's Kafka consumers, in memory: each event reaches the graph's service.
 
 FastStream's ``TestKafkaBroker`` routes published messages to the consumer router in-process; the
 graph is a fake that records what the consumers ask of it, set in the broker's context as the
@@ -17,18 +17,31 @@ from typing import Any
 import pytest
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 from pydantic import SecretStr
+from pymongo.errors import ServerSelectionTimeoutError
 
-from sceau_issuer.consumers import create_router
+from sceau_issuer.consumers import (
+    CONTACT_BATCH,
+    CONTACT_BATCH_PAUSE_S,
+    CONTACT_MAX_ATTEMPTS,
+    ContactBatches,
+    create_router,
+)
 from sceau_issuer.settings import IssuerSettings
 from sceau_shared.events import (
     AccreditationChangedV1,
+    CredentialIssuedV1,
+    CredentialStatusChangedV1,
     DeadLetterV1,
     DidMethod,
+    Event,
     InstitutionRegisteredV1,
     InstitutionStatus,
     NotificationKind,
     NotificationRequestedV1,
     ShareOpenedV1,
+    StatusChange,
+    VerificationCompletedV1,
+    VerificationOutcome,
 )
 from sceau_shared.events.deadletter import dead_letter_topic
 from sceau_shared.kafka import GRAPH_CONTEXT, PUBLISHER_CONTEXT, EventPublisher
@@ -61,8 +74,33 @@ class FakeLearners:
     async def record_opening(self, event: ShareOpenedV1) -> None:
         self.openings.append(event)
 
-    async def index_contact(self, event: NotificationRequestedV1) -> None:
-        self.contacts.append(event)
+    batches: list[list[NotificationRequestedV1]] = field(default_factory=list)
+    failing: set[str] = field(default_factory=set)
+    """Recipients whose indexing fails (not an outage)."""
+
+    async def index_contacts(
+        self, events: list[NotificationRequestedV1], *, deadline_s: float | None = None
+    ) -> None:
+        if any(str(e.recipient_email) in self.failing for e in events):
+            raise RuntimeError("cannot index")
+        self.batches.append(list(events))
+        self.contacts.extend(events)
+
+
+@dataclass
+class FakeInsights:
+    """Records every event handed to the insights service."""
+
+    seen: list[Event] = field(default_factory=list)
+
+    async def credential_issued(self, event: CredentialIssuedV1) -> None:
+        self.seen.append(event)
+
+    async def status_changed(self, event: CredentialStatusChangedV1) -> None:
+        self.seen.append(event)
+
+    async def verification(self, event: VerificationCompletedV1) -> None:
+        self.seen.append(event)
 
 
 @dataclass
@@ -71,6 +109,7 @@ class FakeGraph:
 
     tenants: FakeTenants = field(default_factory=FakeTenants)
     learners: FakeLearners = field(default_factory=FakeLearners)
+    insights: FakeInsights = field(default_factory=FakeInsights)
 
 
 @dataclass
@@ -187,6 +226,19 @@ def test_consumer_groups_and_topics_are_unchanged(settings: IssuerSettings) -> N
             settings.kafka.group("issuer.accreditation"),
             [settings.kafka.topic(AccreditationChangedV1.TOPIC)],
         ),
+        # Insights (issue 17): new groups, each on a topic of its own.
+        (
+            settings.kafka.group("issuer.insights-issued"),
+            [settings.kafka.topic("issuer.credential-issued.v1")],
+        ),
+        (
+            settings.kafka.group("issuer.insights-status"),
+            [settings.kafka.topic("issuer.credential-status-changed.v1")],
+        ),
+        (
+            settings.kafka.group("issuer.insights-verifications"),
+            [settings.kafka.topic("verifier.verification-completed.v1")],
+        ),
         (
             settings.kafka.group("issuer.learner-contacts"),
             [settings.kafka.topic(NotificationRequestedV1.TOPIC)],
@@ -218,19 +270,193 @@ async def test_a_share_opening_reaches_the_learner_service(
     assert graph.tenants.registered == []
 
 
-async def test_an_issued_notification_feeds_the_learner_contact_index(
-    running: Running, settings: IssuerSettings
-) -> None:
-    broker, graph = running.broker, running.graph
-    event = NotificationRequestedV1(
+def issued(email: str = "lea@example.org", credential: str = "1") -> NotificationRequestedV1:
+    return NotificationRequestedV1(
         producer="sceau-issuer",
         kind=NotificationKind.ISSUED,
-        credential_id="urn:uuid:1",
+        credential_id=f"urn:uuid:{credential}",
         institution_id="college-a",
-        recipient_email="lea@example.org",
+        recipient_email=email,
         institution_name={"fr": "Collège", "en": "College"},
         achievement_name={"fr": "Titre", "en": "Title"},
         issued_at=datetime.now(UTC),
     )
+
+
+async def test_an_issued_notification_feeds_the_learner_contact_index(
+    running: Running, settings: IssuerSettings
+) -> None:
+    broker, graph = running.broker, running.graph
+    event = issued()
     await publish(broker, settings, event)
     assert [e.event_id for e in graph.learners.contacts] == [event.event_id]
+
+
+async def test_issued_status_and_verification_events_reach_the_insights(
+    running: Running, settings: IssuerSettings
+) -> None:
+    broker, graph = running.broker, running.graph
+    now = datetime.now(UTC)
+    issued = CredentialIssuedV1(
+        producer="issuer",
+        credential_id="urn:uuid:0b7c2d1e-1111-4222-8333-944455556666",
+        institution_id="college-a",
+        issuer_did="did:key:z6Mk",
+        achievement_id="a1",
+        achievement_version=1,
+        achievement_type="MicroCredential",
+        profile="ob3-v2",
+        issued_at=now,
+    )
+    revoked = CredentialStatusChangedV1(
+        producer="issuer",
+        credential_id=issued.credential_id,
+        institution_id="college-a",
+        issuer_did="did:key:z6Mk",
+        change=StatusChange.REVOKED,
+        reason_code="other",
+        effective_at=now,
+    )
+    verified = VerificationCompletedV1(
+        producer="verifier",
+        credential_id_hash="ab" * 32,
+        outcome=VerificationOutcome.VERIFIED,
+        verified_at=now,
+    )
+    for event in (issued, revoked, verified, verified):  # the last one: a redelivery
+        await publish(broker, settings, event)
+    # Handed on every time: the service counts a redelivered event once (its marker).
+    assert [e.event_id for e in graph.insights.seen] == [
+        issued.event_id,
+        revoked.event_id,
+        verified.event_id,
+        verified.event_id,
+    ]
+
+
+async def test_notification_requests_are_indexed_a_batch_at_a_time(
+    running: Running, settings: IssuerSettings
+) -> None:
+    # One call (one insert, one offset commit) for the batch, not one per credential.
+    broker, graph = running.broker, running.graph
+    events = [issued(f"l{n}@example.org", str(n)) for n in range(3)]
+    await broker.publish_batch(
+        *(e.to_bytes() for e in events), topic=settings.kafka.topic(NotificationRequestedV1.TOPIC)
+    )
+    assert [[e.event_id for e in batch] for batch in graph.learners.batches] == [
+        [e.event_id for e in events]
+    ]
+
+
+async def test_a_poison_notification_request_is_dead_lettered_apart(
+    settings: IssuerSettings,
+) -> None:
+    graph, publisher = FakeGraph(), FakePublisher()
+    batches = ContactBatches(settings, sleep=no_pause)
+    good = issued()
+    await batches.deliver(
+        FakeBatch((Record(b'{"kind": "issued"}', 0), Record(good.to_bytes(), 1))),  # type: ignore[arg-type]
+        graph,  # type: ignore[arg-type]
+        publisher,
+    )
+    assert [e.event_id for e in graph.learners.contacts] == [good.event_id]
+    [letter] = publisher.letters
+    assert letter.consumer_group == settings.kafka.group("issuer.learner-contacts")
+    assert letter.offset == 0
+    assert letter.payload == '{"kind": "issued"}'
+
+
+async def test_an_event_that_keeps_failing_alone_is_dead_lettered_and_the_rest_indexed(
+    settings: IssuerSettings,
+) -> None:
+    graph, publisher = FakeGraph(), FakePublisher()
+    graph.learners.failing.add("bad@example.org")
+    batches = ContactBatches(settings, sleep=no_pause)
+    events = [
+        issued("a@example.org", "1"),
+        issued("bad@example.org", "2"),
+        issued("c@example.org", "3"),
+    ]
+    message = FakeBatch(tuple(Record(e.to_bytes(), n) for n, e in enumerate(events)))
+    for _ in range(CONTACT_MAX_ATTEMPTS - 1):
+        # Redelivered (the error rewinds the batch) until the failing event is given up on.
+        with pytest.raises(RuntimeError):
+            await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
+        assert publisher.letters == []
+    await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
+    [letter] = publisher.letters
+    assert letter.offset == 1
+    indexed = {e.event_id for e in graph.learners.contacts}
+    assert {events[0].event_id, events[2].event_id} <= indexed
+    assert events[1].event_id not in indexed
+
+
+async def test_a_short_batch_is_followed_by_a_pause_to_gather_the_next(
+    settings: IssuerSettings,
+) -> None:
+    pauses: list[float] = []
+
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    batches = ContactBatches(settings, sleep=pause)
+    message = FakeBatch((Record(issued().to_bytes(), 0),))
+    await batches.deliver(message, FakeGraph(), FakePublisher())  # type: ignore[arg-type]
+    assert pauses == [CONTACT_BATCH_PAUSE_S]
+    full = FakeBatch(
+        tuple(
+            Record(issued(f"l{n}@example.org", str(n)).to_bytes(), n) for n in range(CONTACT_BATCH)
+        )
+    )
+    await batches.deliver(full, FakeGraph(), FakePublisher())  # type: ignore[arg-type]
+    assert pauses == [CONTACT_BATCH_PAUSE_S]  # a full batch: more may be waiting, no pause
+
+
+async def test_an_outage_rewinds_the_batch_without_dead_letters(settings: IssuerSettings) -> None:
+    class Paused(FakeLearners):
+        async def index_contacts(
+            self, events: list[NotificationRequestedV1], *, deadline_s: float | None = None
+        ) -> None:
+            raise ServerSelectionTimeoutError("paused")
+
+    graph, publisher = FakeGraph(learners=Paused()), FakePublisher()
+    batches = ContactBatches(settings, sleep=no_pause)
+    message = FakeBatch((Record(issued().to_bytes(), 0),))
+    for _ in range(CONTACT_MAX_ATTEMPTS + 2):
+        with pytest.raises(ServerSelectionTimeoutError):
+            await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
+    assert publisher.letters == []
+
+
+@dataclass
+class Record:
+    """The part of a Kafka consumer record the contact batches read."""
+
+    value: bytes
+    offset: int
+    partition: int = 0
+    topic: str = "unit.notification-requested.v1"
+    key: bytes = b"k"
+
+
+@dataclass
+class FakeBatch:
+    raw_message: tuple[Record, ...]
+
+
+@dataclass
+class FakePublisher:
+    """Collects dead letters."""
+
+    producer: str = "sceau-issuer"
+    letters: list[DeadLetterV1] = field(default_factory=list)
+
+    async def publish_physical(
+        self, *, topic: str, key: bytes, payload: bytes, headers: dict[str, str]
+    ) -> None:
+        assert topic.endswith(".dlq")
+        self.letters.append(DeadLetterV1.model_validate_json(payload))
+
+
+async def no_pause(_: float) -> None:
+    return None

@@ -157,7 +157,9 @@ def test_private_paths_and_redaction() -> None:
     assert redact_path("/learn/tok.en/shares/s1/qr.png?x=1") == "/learn/[token]/shares/s1/qr.png"
     assert redact_path("/learn/tok?lang=fr") == "/learn/[token]"
     assert redact_path("/v1/shares/tok") == "/v1/shares/[token]"
-    assert redact_path("/v1/claim/x") == "/v1/claim/x"
+    # Issue 18: a claim link's token is a bearer secret too (it was logged as is).
+    assert is_private("/v1/claim/x")
+    assert redact_path("/v1/claim/x") == "/v1/claim/[token]"
 
 
 def test_both_languages_have_every_word() -> None:

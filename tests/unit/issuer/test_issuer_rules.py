@@ -102,6 +102,23 @@ class TestBatchRecipients:
         [problem] = recipient_problems(non_credit, request.recipients[2:])  # type: ignore[arg-type,attr-defined]
         assert "non-credit" in str(problem["message"])
 
+    def test_a_single_issue_is_checked_by_the_same_rule(self) -> None:
+        import pytest
+
+        from sceau_issuer.issuing.policy import check_fits
+        from sceau_issuer.issuing.schemas import ResultInput
+        from sceau_shared.errors import InvalidInput
+
+        credit = self._pinned(credit_status="credit", credits=3)
+        check_fits(credit, [ResultInput(assessment=1, value="A")], 3)  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput) as refused:
+            check_fits(credit, [ResultInput(assessment=2)], 3.5)  # type: ignore[arg-type]
+        assert [e["field"] for e in refused.value.errors] == [
+            "results.0.assessment",
+            "credits_earned",
+        ]
+        assert {"detail_en", "detail_fr"} <= set(refused.value.extra)
+
     def test_a_batch_without_grades_keeps_its_fingerprint(self) -> None:
         request = self._request({"email": "a@example.org"})
         assert request.stored() == {  # type: ignore[attr-defined]

@@ -177,6 +177,9 @@ def test_offer_paths_are_private_and_masked_in_the_access_log() -> None:
     assert is_private("/oid4vci/inst-1/token")
     assert redact_path("/oid4vci/inst-1/offers/secret-offer") == "/oid4vci/inst-1/offers/[token]"
     assert redact_path("/oid4vci/inst-1/token") == "/oid4vci/inst-1/token"
+    assert is_private("/vcapi/inst-1/exchanges/offer.mac")
+    masked = redact_path("/vcapi/inst-1/exchanges/secret.mac")
+    assert masked == "/vcapi/inst-1/exchanges/[token]"
 
 
 def test_binding_sets_the_subject_id_and_keeps_the_rest() -> None:
@@ -214,16 +217,6 @@ class MemoryWalletRepository:
     async def offer(self, key: str) -> dict[str, Any] | None:
         return self.offers.get(key)
 
-    async def offer_by_id(self, institution_id: str, offer_id: str) -> dict[str, Any] | None:
-        return next(
-            (
-                o
-                for o in self.offers.values()
-                if o["offer_id"] == offer_id and o["institution_id"] == institution_id
-            ),
-            None,
-        )
-
     async def latest_offer(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
         mine = [
             o
@@ -232,10 +225,12 @@ class MemoryWalletRepository:
         ]
         return max(mine, key=lambda o: o["created_at"]) if mine else None
 
-    async def failures(self, offer_key: str) -> int:
-        return self.failed.count(offer_key)
+    async def failures_exhausted(self, offer_key: str, limit: int) -> bool:
+        return self.failed.count(offer_key) >= limit
 
-    async def add_failure(self, failure_id: str, offer_key: str, at: datetime) -> None:
+    async def add_failure(
+        self, offer_key: str, at: datetime, *, limit: int, sweep_at: datetime
+    ) -> None:
         self.failed.append(offer_key)
 
     async def redeem(self, doc: dict[str, Any]) -> bool:
@@ -247,8 +242,11 @@ class MemoryWalletRepository:
     async def redeemed(self, offer_key: str) -> bool:
         return offer_key in self.grants
 
-    async def grant(self, token_key: str) -> dict[str, Any] | None:
-        return next((g for g in self.grants.values() if g["token_key"] == token_key), None)
+    async def delivered(self, offer_key: str) -> bool:
+        return offer_key in self.deliveries
+
+    async def grant(self, offer_key: str) -> dict[str, Any] | None:
+        return self.grants.get(offer_key)
 
 
 @pytest.fixture

@@ -133,3 +133,25 @@ def test_a_monolingual_institution_is_named_in_a_french_email(kind: EmailKind) -
     assert "Welding" in email.subject
     assert "Example Academy" in email.text
     assert "« Welding »" in email.html
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_issuance_email_leads_to_the_wallet_section_of_the_page(language: str) -> None:
+    """The wallet line points to the page's wallet section; no live offer travels by e-mail."""
+    base = request(language).model_copy(update={"learner_page_url": PAGE})
+    email = EmailRenderer().render_request(base, EmailKind.ISSUED, LINKS)
+    button = (
+        "Ajouter à mon portefeuille numérique" if language == "fr" else "Add to my digital wallet"
+    )
+    assert f'href="{PAGE}#wallet"' in email.html
+    assert button in email.html
+    heading = "L'AJOUTER À MON PORTEFEUILLE NUMÉRIQUE" if language == "fr" else "ADD IT TO MY"
+    assert heading in email.text
+    assert f"{PAGE}#wallet" in email.text
+    for part in (email.text, email.html):
+        assert "openid-credential-offer" not in part
+        assert "dccrequest" not in part
+        leftovers = [w for w in (ENGLISH if language == "fr" else FRENCH) if w in visible(part)]
+        assert not leftovers, leftovers
+    without = EmailRenderer().render_request(request(language), EmailKind.ISSUED, LINKS)
+    assert "#wallet" not in without.html

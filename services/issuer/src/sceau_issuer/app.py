@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from sceau_issuer import __version__
 from sceau_issuer.api import (
@@ -10,11 +10,15 @@ from sceau_issuer.api import (
     batches,
     claim,
     credentials,
+    insights,
     institution,
     learner,
+    lms,
     shares,
     wallets,
 )
+from sceau_issuer.api.deps import authenticated_caller
+from sceau_issuer.api.key_gate import ApiKeyGate
 from sceau_issuer.consumers import create_router
 from sceau_issuer.graph import IssuerGraph, build_graph
 from sceau_issuer.learners.privacy import PrivateResponses, install_access_log_filter
@@ -27,16 +31,42 @@ from sceau_shared.events import (
     NotificationRequestedV1,
     StatusListPublishedV1,
 )
+from sceau_shared.http.deadline import MongoDeadlineMiddleware
 from sceau_shared.service import ServiceDefinition, create_service_app
 from sceau_shared.telemetry import Telemetry
+
+ROUTERS: tuple[APIRouter, ...] = (
+    achievements.router,
+    achievements.public,
+    credentials.router,
+    credentials.public,
+    batches.router,
+    institution.router,
+    insights.router,
+    insights.public,
+    claim.router,
+    learner.router,
+    shares.router,
+    wallets.router,
+    wallets.offers,
+    wallets.exchanges,
+    lms.router,
+    lms.hooks,
+)
 
 
 def configure(app: FastAPI, settings: IssuerSettings) -> None:
     """Learner and share responses: no cache, no index, no referrer; tokens masked in logs.
 
+    API keys are checked before a request body is read (:mod:`sceau_issuer.api.key_gate`).
     Wallet endpoints answer refusals in the OAuth shape wallets read (not problem details).
     """
     app.add_middleware(PrivateResponses)
+    # Outside the body limit (which buffers the body): anonymous bodies are never read. The
+    # gate's key lookup runs under the request's MongoDB deadline, opened outside it (the
+    # skeleton's own deadline, further in, is nested and keeps the earlier end).
+    app.add_middleware(ApiKeyGate, routers=ROUTERS, marker=authenticated_caller)
+    app.add_middleware(MongoDeadlineMiddleware, seconds=settings.mongo.request_timeout_s)
     app.add_exception_handler(WalletProtocolError, wallet_error_handler)
     install_access_log_filter()
 
@@ -52,18 +82,7 @@ DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
     ),
     version=__version__,
     build_graph=build_graph,
-    routers=(
-        achievements.router,
-        achievements.public,
-        credentials.router,
-        batches.router,
-        institution.router,
-        claim.router,
-        learner.router,
-        shares.router,
-        wallets.router,
-        wallets.offers,
-    ),
+    routers=ROUTERS,
     consumers=create_router,
     publishes=(
         IssuerKeyPublishedV1,
@@ -73,6 +92,12 @@ DEFINITION: ServiceDefinition[IssuerSettings, IssuerGraph] = ServiceDefinition(
         NotificationRequestedV1,
     ),
     configure=configure,
+    # Everything the API does is stored in MongoDB first; events leave through outboxes.
+    answers_without={
+        "kafka": "credentials are issued, revoked and stored; their events (notifications, "
+        "status lists for the registry) are sent once it is back (outbox); new institutions "
+        "from the registry arrive late"
+    },
 )
 
 

@@ -13,6 +13,17 @@ from sceau_shared.errors import (
 )
 
 
+def field_problem(path: str, message: str, code: str) -> dict[str, object]:
+    """One ``errors[]`` entry of a body field (``a.0.b``), with its JSON Pointer (``/a/0/b``)."""
+    return {
+        "in": "body",
+        "pointer": "/" + path.replace(".", "/"),
+        "field": path,
+        "message": message,
+        "code": code,
+    }
+
+
 class InstitutionNotFound(NotFound):
     type_suffix = "institution-not-found"
 
@@ -144,3 +155,69 @@ class WalletOfferNotFound(NotFound):
     """A credential offer that is unknown, another institution's, expired or already taken."""
 
     type_suffix = "wallet-offer-not-found"
+
+
+class LmsSignatureInvalid(Unauthorized):
+    """An LMS completion event whose Standard Webhooks signature or timestamp does not hold."""
+
+    type_suffix = "lms-signature-invalid"
+    title = "Invalid webhook signature"
+
+
+class LmsPayloadMalformed(BadRequest):
+    """An LMS completion event whose (correctly signed) body is not a JSON object."""
+
+    type_suffix = "lms-payload-malformed"
+    title = "Malformed completion event"
+
+
+class LmsPayloadInvalid(InvalidInput):
+    """An LMS completion event without what issuing needs (learner e-mail, course, fields)."""
+
+    type_suffix = "lms-payload-invalid"
+    title = "Completion event cannot be issued"
+
+
+class LmsCourseNotMapped(InvalidInput):
+    """A completion of an LMS course the institution has mapped to no achievement."""
+
+    type_suffix = "lms-course-not-mapped"
+    title = "Course not mapped"
+
+
+class LmsAchievementUnknown(NotFound):
+    """A completion naming (or mapped to) an achievement with no published version here."""
+
+    type_suffix = "lms-achievement-unknown"
+    title = "Achievement not published"
+
+
+class LmsMappingNotFound(NotFound):
+    """No mapping of this LMS course at this institution."""
+
+    type_suffix = "lms-mapping-not-found"
+
+
+class InsightsLinkInvalid(NotFound):
+    """An insights page link that is unknown, tampered with or expired (all look alike)."""
+
+    type_suffix = "insights-link-invalid"
+
+
+class WalletExchangeNotFound(NotFound):
+    """A VC-API exchange that is unknown or another institution's (both look alike)."""
+
+    type_suffix = "wallet-exchange-not-found"
+
+
+class WalletExchangeGone(ServiceError):
+    """A VC-API exchange that existed and no longer delivers (expired, or already taken)."""
+
+    status = 410
+    type_suffix = "wallet-exchange-gone"
+
+
+class WalletPresentationInvalid(BadRequest):
+    """A DIDAuth presentation that does not prove the holder's key for this exchange."""
+
+    type_suffix = "wallet-presentation-invalid"

@@ -22,6 +22,8 @@ from sceau_issuer.achievements.service import AchievementService
 from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.apikeys.service import ApiKeyService
 from sceau_issuer.credential_copies import CredentialCopies
+from sceau_issuer.insights.repository import InsightsRepository
+from sceau_issuer.insights.service import InsightsService
 from sceau_issuer.issuing.batch_repository import BatchRepository
 from sceau_issuer.issuing.batches import BatchService, BatchWorker
 from sceau_issuer.issuing.group_commit import IssueCollector
@@ -37,6 +39,10 @@ from sceau_issuer.learners.repository import (
     LearnerRepository,
 )
 from sceau_issuer.learners.service import LearnerConfig, LearnerService
+from sceau_issuer.lms.repository import DELIVERIES as LMS_DELIVERIES
+from sceau_issuer.lms.repository import HOOKS as LMS_HOOKS
+from sceau_issuer.lms.repository import LmsRepository
+from sceau_issuer.lms.service import LmsService
 from sceau_issuer.relay import IssuerRelays, RelayPool, TargetedOutboxRelay
 from sceau_issuer.series.holdings import Holdings
 from sceau_issuer.series.prerequisites import ProgressionRules
@@ -53,6 +59,7 @@ from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepos
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
 from sceau_issuer.wallets.repository import (
+    CURRENT,
     DELIVERIES,
     FAILURES,
     GRANTS,
@@ -61,6 +68,8 @@ from sceau_issuer.wallets.repository import (
     WalletRepository,
 )
 from sceau_issuer.wallets.service import WalletConfig, WalletService
+from sceau_issuer.wallets.sweeper import WalletSweeper
+from sceau_issuer.wallets.vc_api import VcApiExchanges
 from sceau_shared.events import utcnow
 from sceau_shared.http import RateLimiter
 from sceau_shared.mongo import ensure_all_indexes
@@ -94,6 +103,8 @@ class IssuerRepositories:
     learners: LearnerRepository
     status_changes: StatusChangeLog
     wallets: WalletRepository
+    lms: LmsRepository
+    insights: InsightsRepository
 
     @classmethod
     def on(cls, db: AsyncDatabase[dict[str, Any]], settings: IssuerSettings) -> IssuerRepositories:
@@ -119,7 +130,11 @@ class IssuerRepositories:
                 db[CONSENTS], db[SHARES], db[RECEIPTS], db[MESSAGES], db[CONTACTS]
             ),
             wallets=WalletRepository(
-                db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES], db[NONCES]
+                db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES], db[NONCES], db[CURRENT]
+            ),
+            lms=LmsRepository(db[LMS_HOOKS], db[LMS_DELIVERIES]),
+            insights=InsightsRepository(
+                db["insights_counters"], db["insights_credentials"], db["insights_events"]
             ),
         )
 
@@ -139,6 +154,8 @@ class IssuerRepositories:
             self.learners,
             self.status_changes,
             self.wallets,
+            self.lms,
+            self.insights,
         )
 
 
@@ -166,6 +183,10 @@ class IssuerGraph:
     publisher: StatusPublisher
     learners: LearnerService
     wallets: WalletService
+    lms: LmsService
+    insights: InsightsService
+    exchanges: VcApiExchanges
+    wallet_sweeper: WalletSweeper
 
     @property
     def credentials(self) -> CredentialRepository:
@@ -173,12 +194,13 @@ class IssuerGraph:
         return self.repositories.credentials
 
     def background(self) -> Sequence[tuple[str, BackgroundLoop]]:
-        """The outbox relays, the batch worker, the status list publisher and the award sweep."""
+        """Relays, batch worker, status list publisher, wallet sweeper, series award sweep."""
         loops: list[tuple[str, BackgroundLoop]] = [
             ("outbox-relay", relay.run) for relay in self.relays.all
         ]
         loops.append(("batch-worker", self.worker.run))
         loops.append(("status-publisher", self.publisher.run))
+        loops.append(("wallet-sweeper", self.wallet_sweeper.run))
         loops.append(("series-awards", self.series.run))
         return loops
 
@@ -276,6 +298,13 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         max_group=settings.issue_group_max,
     )
     series = SeriesService(repos.series, issuing, holdings, collector, pending=repos.awards)
+    insights = InsightsService(
+        repos.insights,
+        credentials=repos.credentials,
+        achievements=repos.achievements,
+        series=repos.series,
+        threshold=settings.small_cell_threshold,
+    )
     learners = LearnerService(
         config=LearnerConfig(
             producer=SERVICE_NAME,
@@ -291,12 +320,15 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         sign=signer.sign,
         achievements=achievements,
         on_message=relays.wake_small,
+        insights=insights,
     )
 
     async def accepted(institution_id: str, credential_id: str) -> None:
         # A wallet taking the learner's offer is the learner accepting the credential.
         await repos.learners.set_consent(institution_id, credential_id, "accepted", utcnow())
+        await insights.accepted(institution_id, credential_id)
 
+    holder_dids = CompositeResolver({"key": DidKeyResolver(), "jwk": DidJwkResolver()})
     wallets = WalletService(
         config=WalletConfig(
             public_base_url=settings.http.public_base_url,
@@ -306,8 +338,8 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         credentials=repos.credentials,
         tenants=tenants,
         vault=vault,
-        sign=signer.sign,
-        resolver=CompositeResolver({"key": DidKeyResolver(), "jwk": DidJwkResolver()}),
+        sign=signer.sign_one_apart,
+        resolver=holder_dids,
         on_accepted=accepted,
     )
 
@@ -359,6 +391,22 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         publisher=publisher,
         learners=learners,
         wallets=wallets,
+        lms=LmsService(
+            repository=repos.lms,
+            vault=vault,
+            tenants=tenants,
+            achievements=achievements,
+            issuing=issuing,
+            collector=collector,
+            series=series,
+            public_base_url=settings.http.public_base_url,
+        ),
+        insights=insights,
+        exchanges=VcApiExchanges(wallets=wallets, resolver=holder_dids),
+        # The scan for leftovers: hourly (the exact-key rounds keep up with this process).
+        wallet_sweeper=WalletSweeper(
+            repos.wallets, interval_s=settings.wallet_sweep_s, full_every_s=3600
+        ),
     )
     await repos.ensure_indexes()
     await repos.status_changes.backfill(repos.credentials.flagged())

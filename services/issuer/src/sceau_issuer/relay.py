@@ -4,13 +4,21 @@
 answers that from an index, but FerretDB 1.24 (SQLite) scans and parses every document of the
 collection — measured 1.8 s per look with 3,000 credentials — and entries stay in their documents
 as history, so the set only grows. For ``credentials`` and ``batch_chunks`` this relay is told
-which documents just received events (``notify``) and reads exactly those, by primary key. A
-full sweep (the base class's query) runs at start-up, and every ``sweep_interval_s`` when one is
-set, so entries written by a process that died before relaying them are never lost: the process
-that replaces it (or any other that starts) finds them. The sweep reads every document of the
-collection, so by default it is not repeated while the process runs (issue 19: at 250,000
-credentials a periodic sweep held a cursor for minutes, during which FerretDB's SQLite log could
-not be checkpointed and every lookup slowed down).
+which documents just received events (``notify``, ``notify_written``) and reads exactly those,
+by primary key.
+
+Entries written by a process that died before relaying them are never lost: every write of
+entries to these collections first inserts a pending marker
+(:mod:`sceau_issuer.pending_repository`), and the relay deletes it once the entries are
+published. The sweep reads the markers — the unpublished work, not the collection — at
+start-up and then every ``sweep_interval_s`` (60 s by default), and relays the documents of
+markers older than a lease (younger ones belong to a live writer that is about to relay them).
+Issue 19: the former sweep read every credential, 345 s at 250,000 on FerretDB, and a periodic
+one held a cursor for minutes, during which FerretDB's SQLite log could not be checkpointed.
+
+Documents written before the markers existed are found by one full sweep per database (two, in
+fact: the second after a dead process's lease has run out), after which ``outbox_sweeps``
+records it and no process reads the whole collection again.
 """
 
 from __future__ import annotations
@@ -21,16 +29,30 @@ import zlib
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from typing import Any
 
 from opentelemetry.trace import TracerProvider
 
+from sceau_issuer.pending_repository import (
+    clear_pending,
+    legacy_swept,
+    marker_id,
+    pending_markers,
+    record_legacy_swept,
+)
+from sceau_shared.events import utcnow
 from sceau_shared.kafka import EventPublisher
 from sceau_shared.outbox import OutboxRelay, waves
 
 _BUSY_RETRY_S = 1.0
 #: Publications of written entries sent together at most (as the shared relay does per wave).
 _IN_FLIGHT = 256
+#: Sweeps of the pending markers, by default (they read only the unpublished work).
+DEFAULT_SWEEP_S = 60.0
+#: Markers of published entries are deleted together: at this many, or after this long.
+_CLEAR_AT = 256
+_CLEAR_AFTER_S = 1.0
 
 #: A MongoDB collection with outbox entries. The relays only hand it to
 #: :class:`~sceau_shared.outbox.OutboxRelay`, which does the queries; the composition root
@@ -65,11 +87,12 @@ class TargetedOutboxRelay(OutboxRelay):
         lease_notified: bool = True,
         tracer_provider: TracerProvider | None = None,
     ) -> None:
-        poll = sweep_interval_s if sweep_interval_s is not None else 3600.0
+        interval = DEFAULT_SWEEP_S if sweep_interval_s is None else sweep_interval_s
         super().__init__(
             [collection],
             publisher,
-            poll_interval_s=poll,
+            # The loop also wakes for the sweeps (and for every write it is told about).
+            poll_interval_s=interval,
             lease_s=lease_s,
             tracer_provider=tracer_provider,
         )
@@ -78,24 +101,28 @@ class TargetedOutboxRelay(OutboxRelay):
         # memory, marked with one insert for the whole group, never read back.
         self._written: list[tuple[Any, list[dict[str, Any]]]] = []
         self._lease_notified = lease_notified
-        self._sweep_interval_s = sweep_interval_s
-        # Sweep at start-up (then every interval, when one is set); a relay with ``sweeps=False``
-        # never sweeps (another one of its pool does).
+        self._sweep_interval_s = interval
+        # Sweep at start-up, then every interval; a relay with ``sweeps=False`` never sweeps
+        # (another one of its pool does).
         self._next_sweep = 0.0 if sweeps else float("inf")
-        # The start-up sweep skips documents still leased by a process that died; a second one,
-        # once such a lease has run out, picks them up.
-        self._startup_sweeps_left = 2
+        # Whether this database still needs the full sweep of documents written before the
+        # pending markers (None: not looked up yet). That sweep skips documents still leased by
+        # a process that died; a second one, once such a lease has run out, picks them up.
+        self._legacy: bool | None = None
+        self._legacy_sweeps_left = 2
         self._lease_s = lease_s
         self._sweeping = False
+        # Markers of writes whose entries are published, deleted together (see _clear).
+        self._published_writes: list[str] = []
+        self._clear_due = 0.0
 
     def _after_sweep(self) -> float:
-        """Seconds until the next sweep: the second start-up sweep, the interval, or never."""
-        self._startup_sweeps_left -= 1
-        if self._startup_sweeps_left > 0:
-            return self._lease_s + 5.0
-        if self._sweep_interval_s is not None:
-            return self._sweep_interval_s
-        return float("inf")
+        """Seconds until the next sweep: the second full one (old databases), or the interval."""
+        if self._legacy:
+            self._legacy_sweeps_left -= 1
+            if self._legacy_sweeps_left > 0:
+                return self._lease_s + 5.0
+        return self._sweep_interval_s
 
     def notify(self, document_id: Any) -> None:
         """A document of the collection just received outbox entries: relay it soon."""
@@ -114,19 +141,86 @@ class TargetedOutboxRelay(OutboxRelay):
         self.wake()
 
     async def drain_once(self) -> int:
-        """Relay notified documents; once per sweep interval, also scan for forgotten ones."""
+        """Relay notified documents; once per sweep interval, also look for forgotten ones."""
         sent = await self.relay_written()
         sent += await self._drain_notified()
         self.published += sent
-        self._sweeping = time.monotonic() >= self._next_sweep
-        if self._sweeping and not self._recovered:
-            await self._preload_markers()
+        await self._clear()
+        if time.monotonic() < self._next_sweep:
+            return sent
+        (collection,) = self._collections
+        if self._legacy is None:
+            self._legacy = not await legacy_swept(collection)
+        self._sweeping = True
         try:
-            return sent + await super().drain_once()
+            if self._legacy:
+                sent += await self._legacy_sweep()
+            else:
+                sent += await self.sweep_pending()
         finally:
-            if self._sweeping:
-                self._next_sweep = time.monotonic() + self._after_sweep()
+            self._next_sweep = time.monotonic() + self._after_sweep()
             self._sweeping = False
+        if self._legacy and self._legacy_sweeps_left <= 0:
+            await record_legacy_swept(collection)
+            self._legacy = False
+        return sent
+
+    async def _legacy_sweep(self) -> int:
+        # Every document with an outbox (the base class's pass), for a database whose documents
+        # were written before the pending markers.
+        if not self._recovered:
+            await self._preload_markers()
+        return await super().drain_once()
+
+    async def sweep_pending(self) -> int:
+        """Relay the documents of pending markers older than a lease; return events sent.
+
+        A younger marker belongs to a write that its process is about to relay (or a write still
+        in flight). A marker whose document does not exist is the trace of a writer that died
+        before writing: it is dropped. One leased by another relay is tried at the next sweep.
+        """
+        (collection,) = self._collections
+        cutoff = utcnow() - timedelta(seconds=self._lease_s)
+        sent, done = 0, []
+        # Read whole first (a handful of documents): no cursor stays open while relaying.
+        for marker in await pending_markers(collection):
+            at = marker["at"]
+            if (at if at.tzinfo else at.replace(tzinfo=UTC)) > cutoff:
+                continue
+            if await collection.find_one({"_id": marker["doc"]}, {"_id": 1}) is None:
+                done.append(str(marker["_id"]))
+                continue
+            result = await self.relay_by_id(collection, marker["doc"])
+            if result is not None:
+                sent += result
+                done.append(str(marker["_id"]))
+        await clear_pending(collection, done)
+        self.published += sent
+        return sent
+
+    def _published_write(self, first_event_id: str) -> None:
+        (collection,) = self._collections
+        if not self._published_writes:
+            self._clear_due = time.monotonic() + _CLEAR_AFTER_S
+            asyncio.get_running_loop().call_later(_CLEAR_AFTER_S, self.wake)
+        self._published_writes.append(marker_id(collection.name, first_event_id))
+
+    async def _clear(self) -> None:
+        """Delete the markers of published writes: together, once enough or late enough.
+
+        A crash before the delete leaves markers whose entries are published: the next sweep
+        finds them all marked as published and only drops the markers.
+        """
+        if not self._published_writes:
+            return
+        if len(self._published_writes) >= _CLEAR_AT or time.monotonic() >= self._clear_due:
+            (collection,) = self._collections
+            ids, self._published_writes = self._published_writes, []
+            try:
+                await clear_pending(collection, ids)
+            except BaseException:
+                self._published_writes = ids + self._published_writes
+                raise
 
     async def relay_written(self) -> int:
         """Publish the entries handed over by :meth:`notify_written`; return how many."""
@@ -150,6 +244,18 @@ class TargetedOutboxRelay(OutboxRelay):
                 # Read back by id at the retry (what was published is marked and skipped).
                 self._notified.extend(document_id for document_id, _ in taken)
                 raise
+            for _, written in taken:
+                if written:
+                    self._published_write(str(written[0]["event_id"]))
+        return sent
+
+    async def _publish_entries(self, coll: OutboxCollection, pending: list[dict[str, Any]]) -> int:
+        # A document read back (notified, or found by a sweep): its oldest unpublished entry
+        # opens the write that notified it (the marker's key). Markers of older writes published
+        # here too are left to the sweep.
+        sent = await super()._publish_entries(coll, pending)
+        if pending:
+            self._published_write(str(pending[0]["event_id"]))
         return sent
 
     async def _drain_notified(self) -> int:

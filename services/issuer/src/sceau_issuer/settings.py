@@ -61,6 +61,11 @@ class IssuerSettings(StoringServiceSettings):
         le=7 * 24 * 3600,
         description="Lifetime of a wallet credential offer (OpenID4VCI pre-authorized code).",
     )
+    wallet_sweep_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often expired wallet offers, grants and spent nonces are deleted.",
+    )
     max_batch_recipients: int = Field(default=10_000, gt=0)
     batch_chunk_size: int = Field(default=250, gt=0, le=2000)
     batch_lease_s: float = Field(default=30.0, gt=0)
@@ -105,10 +110,11 @@ class IssuerSettings(StoringServiceSettings):
     credentials_outbox_sweep_s: float | None = Field(
         default=None,
         gt=0,
-        description="Repeat the full scan of the credentials and batch-chunk outboxes this often "
-        "(it always runs once at start-up: recovery after a crash). Unset by default: the scan "
-        "reads every credential, a cost that grows with the data; documents that received events "
-        "are relayed by id.",
+        description="How often the credentials and batch-chunk relays sweep their pending-outbox "
+        "markers for events a dead process wrote but did not publish (also at start-up). The "
+        "sweep reads only the markers of unpublished writes, not the credentials. Unset: every "
+        "60 s. A database written before the markers existed is read whole once, at its first "
+        "start-up with them.",
     )
     small_cell_threshold: int = Field(
         default=5, ge=1, description="Report cells below this count are suppressed."

@@ -2,13 +2,21 @@
 
 RDFC canonicalization is pure-Python CPU work; a pool of worker processes lets a batch use every
 core while the event loop keeps serving requests and relaying events.
+
+A worker receives what it signs with in each job (the one institution's decrypted key) and
+nothing else: it is spawned with a scrubbed environment (:func:`worker_environment`), so the
+master key, the database URI and every other secret of the service's environment never reach
+it (nor ``/proc/<pid>/environ``, nor anything it would start).
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import os
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any
 
 from sceau_credentials.engine import Profile, sign_credential
@@ -19,6 +27,54 @@ from sceau_issuer.tenants.dids import signing_key
 
 INLINE_MAX = 4
 
+#: What a signing process keeps of the environment: enough to run Python, no secrets.
+_KEPT = frozenset(
+    {"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "VIRTUAL_ENV"}
+    | {"SSL_CERT_FILE", "SSL_CERT_DIR", "SYSTEMROOT"}
+)
+_KEPT_PREFIXES = ("LC_", "PYTHON", "COVERAGE_", "COV_CORE_")
+
+
+def worker_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """The part of ``environment`` a signing process inherits (an allow-list)."""
+    return {
+        name: value
+        for name, value in environment.items()
+        if name in _KEPT or name.startswith(_KEPT_PREFIXES)
+    }
+
+
+@contextmanager
+def _environment_only(kept: Mapping[str, str]) -> Iterator[None]:
+    """Run the block with ``os.environ`` reduced to ``kept``, then restore it.
+
+    A spawned process inherits the environment of the moment it is started, and
+    multiprocessing offers no other way to choose it. The block is a process start on the
+    event loop's thread: nothing else in the service reads the environment meanwhile.
+    """
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(kept)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class _ScrubbedProcess(SpawnProcess):
+    """A spawned process that starts with :func:`worker_environment` only."""
+
+    def start(self) -> None:
+        with _environment_only(worker_environment(os.environ)):
+            super().start()
+
+
+class _ScrubbedSpawn(SpawnContext):
+    """The spawn start method, every process scrubbed (also one the pool starts later)."""
+
+    Process = _ScrubbedProcess
+
 
 def _noop() -> None:
     """A task whose only purpose is to make the pool start (and warm up) its processes."""
@@ -26,6 +82,14 @@ def _noop() -> None:
 
 def _key_of(job: SignJob) -> SigningKey:
     return signing_key(job.seed, job.did, job.key_version, job.spec.profile)
+
+
+def _sign_document(
+    document: dict[str, Any], seed: bytes, controller: str, fragment: str, profile: str
+) -> Signed:
+    """Sign a ready document with the key rebuilt from its seed (runs in a worker process)."""
+    key = SigningKey.from_seed(seed, controller, fragment)
+    return asyncio.run(sign_credential(document, key, Profile(profile)))
 
 
 def _suspension(job: SignJob) -> bool:
@@ -46,11 +110,14 @@ class Signer:
         self._copies = copies
 
     def start(self) -> None:
-        """Start the worker processes (spawned: forking a threaded process is unsafe)."""
+        """Start the worker processes (spawned: forking a threaded process is unsafe).
+
+        They are spawned without the service's secrets (:func:`worker_environment`).
+        """
         if self._workers > 0 and self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self._workers,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=_ScrubbedSpawn(),
                 initializer=warm_up,
             )
             # Processes start lazily: ask for them now, so the first batch finds them warm.
@@ -114,6 +181,27 @@ class Signer:
     async def sign(self, credential: dict[str, Any], key: SigningKey, profile: str) -> Signed:
         """Sign one document (a status list, a share's derived credential) on the loop."""
         signed: Signed = await sign_credential(credential, key, Profile(profile))
+        return await self._kept_one(credential, signed, key, profile)
+
+    async def sign_one_apart(
+        self, credential: dict[str, Any], key: SigningKey, profile: str
+    ) -> Signed:
+        """Sign one ready document in a worker process (a wallet's copy), else on the loop.
+
+        Wallet deliveries come one request at a time, many at once: signing them off the loop
+        (as grouped single issues are) keeps the loop to the requests around them.
+        """
+        if self._pool is None or not isinstance(key, SigningKey):
+            return await self.sign(credential, key, profile)
+        fragment = key.verification_method.partition("#")[2]
+        signed: Signed = await asyncio.get_running_loop().run_in_executor(
+            self._pool, _sign_document, credential, key.seed, key.controller, fragment, profile
+        )
+        return await self._kept_one(credential, signed, key, profile)
+
+    async def _kept_one(
+        self, credential: dict[str, Any], signed: Signed, key: SigningKey, profile: str
+    ) -> Signed:
         if self._copies is not None and is_credential(credential):
             # A share's derived copy inherits its original's status entries (checked when issued).
             await self._copies.keep([Copy(signed, key, profile, None)])

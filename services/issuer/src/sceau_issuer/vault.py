@@ -74,6 +74,7 @@ class Vault:
         self._contact_key = _derive(master_key, "sceau-issuer/learner-contact/v1")
         self._share_key = _derive(master_key, "sceau-issuer/share-link/v1")
         self._wallet_key = _derive(master_key, "sceau-issuer/oid4vci/v1")
+        self._insights_key = _derive(master_key, "sceau-issuer/insights-page/v1")
 
     def credential_id(self, dedupe: str) -> str:
         """Derive a credential's id from what makes it unique (tenant, recipient, version).
@@ -184,6 +185,18 @@ class Vault:
     def read_wallet_nonce(self, nonce: str, *, now: float | None = None) -> str | None:
         """The institution a valid, unexpired ``c_nonce`` was made for, else None."""
         claims = _read_token(self._wallet_key, nonce, purpose="nonce", now=now)
+        return claims[0] if claims is not None else None
+
+    # --- insights page links -------------------------------------------------------------------
+
+    def insights_token(self, *, institution_id: str, ttl_s: int) -> str:
+        """A signed, expiring token opening an institution's insights page (aggregates only)."""
+        claims = {"p": "insights", "c": "", "i": institution_id, "e": int(time.time()) + ttl_s}
+        return _sign_token(self._insights_key, claims)
+
+    def read_insights_token(self, token: str, *, now: float | None = None) -> str | None:
+        """The institution a valid, unexpired insights page token names, else None."""
+        claims = _read_token(self._insights_key, token, purpose="insights", now=now)
         return claims[0] if claims is not None else None
 
 

@@ -32,6 +32,12 @@ DEFINITION: ServiceDefinition[NotifierSettings, NotifierGraph] = ServiceDefiniti
         token=lambda settings: settings.operator_token,
         setting_name="NOTIFIER_OPERATOR_TOKEN",
     ),
+    # The operator API (webhook endpoints, deliveries) is stored in MongoDB; Kafka brings the
+    # work, which waits in the producers' outboxes and in Kafka while the broker is away.
+    answers_without={
+        "kafka": "the operator API answers; no new e-mails or webhooks are taken in until it "
+        "is back (the events wait in the producers' outboxes and in Kafka)"
+    },
 )
 
 

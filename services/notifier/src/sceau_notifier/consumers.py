@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from faststream import AckPolicy, Context
+from faststream import Context
 from faststream.kafka import KafkaMessage, KafkaRouter
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span, SpanKind, StatusCode, Tracer
@@ -33,7 +33,13 @@ from sceau_shared.events import (
     VerificationCompletedV1,
     dead_letter_topic,
 )
-from sceau_shared.kafka import GRAPH_CONTEXT, PUBLISHER_CONTEXT, EventPublisher, consume_event
+from sceau_shared.kafka import (
+    GRAPH_CONTEXT,
+    PUBLISHER_CONTEXT,
+    EventPublisher,
+    consume_event,
+    subscribe_batches,
+)
 
 __all__ = ["create_router"]
 
@@ -137,14 +143,12 @@ def _notification_batches(router: KafkaRouter, settings: NotifierSettings) -> No
     group = settings.kafka.group(f"{consumer.group_prefix}.emails")
     email_topic = settings.kafka.topic(NotificationRequestedV1.TOPIC)
 
-    @router.subscriber(
+    @subscribe_batches(
+        router,
         email_topic,
         group_id=group,
-        batch=True,
         max_records=consumer.max_records,
         batch_timeout_ms=consumer.batch_timeout_ms,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        auto_offset_reset="earliest",
     )
     async def notification_requests(
         body: Any,

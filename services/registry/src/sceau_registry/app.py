@@ -68,6 +68,12 @@ DEFINITION: ServiceDefinition[RegistrySettings, RegistryGraph] = ServiceDefiniti
         setting_name="REGISTRY_OPERATOR_TOKEN",
     ),
     configure=configure,
+    # Reads and writes need MongoDB; events leave through the outbox, so a broker outage only
+    # delays them (and the status lists the issuer publishes, which arrive late).
+    answers_without={
+        "kafka": "registrations and key changes are stored and their events sent once it is "
+        "back (outbox); status lists re-signed meanwhile by issuers arrive late"
+    },
     publishes=(InstitutionRegisteredV1, AccreditationChangedV1),
 )
 

@@ -30,6 +30,13 @@ class InstitutionExists(Conflict):
     title = "Institution already registered"
 
 
+class DidTaken(Conflict):
+    """A DID names one institution only: verifications are attributed by it."""
+
+    type_suffix = "did-taken"
+    title = "DID already belongs to another institution"
+
+
 class LifecycleConflict(Conflict):
     type_suffix = "lifecycle-conflict"
     title = "Change not allowed in the institution's current state"

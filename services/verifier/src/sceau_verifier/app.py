@@ -26,8 +26,14 @@ DEFINITION: ServiceDefinition[VerifierSettings, VerifierGraph] = ServiceDefiniti
     build_graph=build_graph,
     routers=(verify.router, pages.router, shares.router),
     consumers=create_router,
-    # Caches only: no MongoDB connection, and /readyz depends on Kafka alone.
+    # Caches only: no MongoDB connection. Verifying needs neither Kafka nor a database, so a
+    # broker outage leaves /readyz 200 "degraded" and the public verifier online.
     uses_mongo=False,
+    answers_without={
+        "kafka": "verifications are still answered; status lists and trust answers are "
+        "refreshed by their TTLs instead of by events; verification events wait in a bounded "
+        "queue (then are dropped and counted) until the broker is back"
+    },
     publishes=(VerificationCompletedV1, ShareOpenedV1),
     # Share tokens leave the request path before spans, logs or problem answers can see it.
     configure=hide_share_tokens,

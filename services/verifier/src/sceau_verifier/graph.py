@@ -18,7 +18,13 @@ from typing import Any
 import httpx
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from sceau_credentials.dids import CompositeResolver, DidKeyResolver, DidResolver, DidWebResolver
+from sceau_credentials.dids import (
+    CompositeResolver,
+    DidJwkResolver,
+    DidKeyResolver,
+    DidResolver,
+    DidWebResolver,
+)
 from sceau_credentials.results import ProofVerifier
 from sceau_credentials.warmup import warm_up_verification
 from sceau_shared.events import VerificationCompletedV1
@@ -28,6 +34,7 @@ from sceau_shared.runtime import Runtime
 from sceau_shared.service.definition import BackgroundLoop
 from sceau_shared.ssrf import GuardedTransport
 from sceau_verifier.proof_memo import ProofMemo
+from sceau_verifier.refresh import RefreshClient
 from sceau_verifier.registry import RegistryClient
 from sceau_verifier.reports import EventSink, ReportSender
 from sceau_verifier.service import VerificationService
@@ -35,6 +42,7 @@ from sceau_verifier.settings import SERVICE_NAME, LimitSettings, VerifierSetting
 from sceau_verifier.share_pages import SharePages
 from sceau_verifier.shares import ShareClient
 from sceau_verifier.status_lists import StatusListCache
+from sceau_verifier.supersession import SupersessionClient
 from sceau_verifier.verification import engine_call, engine_proof_verifier
 
 __all__ = ["VerifierGraph", "assemble", "build_graph", "http_clients"]
@@ -48,7 +56,7 @@ class VerifierGraph:
 
     Attributes:
         limits: input bounds the routes apply (depth, batch size).
-        resolver: did:key offline, did:web through the SSRF-guarded client.
+        resolver: did:key and did:jwk offline, did:web through the SSRF-guarded client.
         status_lists: status list cache (``StatusListPublishedV1`` replaces entries).
         registry: trust answers of the registry (``AccreditationChangedV1`` drops entries).
         shares: share links resolved through the issuer (kept a couple of seconds).
@@ -136,7 +144,11 @@ def assemble(
     ``None`` (or ``publish_events: false``) publishes nothing. Tests pass an in-memory sink.
     """
     resolver = CompositeResolver(
-        {"key": DidKeyResolver(), "web": DidWebResolver(guarded, settings.did_web)}
+        {
+            "key": DidKeyResolver(),
+            "jwk": DidJwkResolver(),  # offline, like did:key (wallets and some issuers use it)
+            "web": DidWebResolver(guarded, settings.did_web),
+        }
     )
     status_lists = StatusListCache(guarded, settings.status)
     registry = RegistryClient(registry_http, settings.trust)
@@ -162,6 +174,13 @@ def assemble(
         reports=reports,
         timeout_s=settings.limits.verify_timeout_s,
         producer=SERVICE_NAME,
+        events_per_request=settings.limits.events_per_request,
+        supersession=SupersessionClient(registry_http, settings.shares),
+        refresh=RefreshClient(
+            guarded,
+            max_depth=settings.limits.max_depth,
+            allow_private=settings.status.allow_private_hosts,
+        ),
     )
     return VerifierGraph(
         limits=settings.limits,

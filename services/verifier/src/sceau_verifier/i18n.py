@@ -47,6 +47,10 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "fr": "Ou téléversez le fichier du titre",
         "en": "Or upload the credential file",
     },
+    "file_hint": {
+        "fr": "Un fichier JSON ou JWT, ou l'image du badge (PNG ou SVG) qui contient le titre.",
+        "en": "A JSON or JWT file, or the badge image (PNG or SVG) that carries the credential.",
+    },
     "submit": {"fr": "Vérifier", "en": "Verify"},
     "switch_language": {"fr": "English", "en": "Français"},
     "result_heading": {"fr": "Résultat de la vérification", "en": "Verification result"},
@@ -228,6 +232,27 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "en": "A share link may expire or be withdrawn by its holder: it then says the link "
         "is no longer valid. Search engines never list it.",
     },
+    # Baked badges
+    "baked_from": {
+        "fr": "Titre lu dans l'image du badge ({kind}).",
+        "en": "Credential read from the badge image ({kind}).",
+    },
+    "baked_too_large": {
+        "fr": "L'image dépasse 1 Mio : ce n'est pas un badge.",
+        "en": "The image is larger than 1 MiB: it is not a badge.",
+    },
+    "baked_nothing_inside": {
+        "fr": "Cette image ne contient aucun titre Open Badges : téléversez le badge tel "
+        "qu'il a été remis (PNG ou SVG « cuit »), ou le fichier du titre.",
+        "en": "This image carries no Open Badges credential: upload the badge as it was "
+        "handed out (a baked PNG or SVG), or the credential file.",
+    },
+    "baked_unreadable": {
+        "fr": "Le titre contenu dans cette image est illisible : le fichier est endommagé ou "
+        "n'est pas une image PNG ou SVG valide.",
+        "en": "The credential in this image cannot be read: the file is damaged or is not a "
+        "valid PNG or SVG image.",
+    },
     # Warnings
     "warn_name_mismatch": {
         "fr": "Le nom de l'émetteur inscrit dans le titre (« {claimed} ») diffère du nom que le "
@@ -246,6 +271,53 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "était accrédité à la date d'émission, le titre reste donc valide.",
         "en": "The institution's registry status today is \u201c{status}\u201d; it was "
         "accredited on the issuance date, so the credential stays valid.",
+    },
+    "warn_superseded": {
+        "fr": "Ce titre a été remplacé : l'établissement a émis à sa place le titre {by}. "
+        "Demandez au titulaire la version à jour.",
+        "en": "This credential has been superseded: the institution issued {by} in its place. "
+        "Ask its holder for the current version.",
+    },
+    "warn_superseded_revoked": {
+        "fr": "Ce titre a été révoqué parce qu'il a été remplacé par une version corrigée, le "
+        "titre {by}. Demandez au titulaire la version à jour.",
+        "en": "This credential was revoked because a corrected version replaces it: {by}. "
+        "Ask its holder for the current version.",
+    },
+    "superseded_label": {"fr": "Remplacé par", "en": "Superseded by"},
+    "warn_refreshed_verified": {
+        "fr": "Le service d'actualisation de l'établissement fournit une version à jour de ce "
+        "titre; elle a été vérifiée à son tour : vérifiée.",
+        "en": "The institution's refresh service provides an up-to-date version of this "
+        "credential; it was verified too: verified.",
+    },
+    "warn_refreshed_not-verified": {
+        "fr": "Le service d'actualisation de l'établissement fournit une version à jour de ce "
+        "titre; elle a été vérifiée à son tour : NON vérifiée.",
+        "en": "The institution's refresh service provides an up-to-date version of this "
+        "credential; it was verified too: NOT verified.",
+    },
+    "warn_refreshed_inconclusive": {
+        "fr": "Le service d'actualisation de l'établissement fournit une version à jour de ce "
+        "titre; sa vérification n'a pas abouti (résultat incertain).",
+        "en": "The institution's refresh service provides an up-to-date version of this "
+        "credential; its verification was inconclusive.",
+    },
+    "warn_refresh_failed": {
+        "fr": "Le service d'actualisation indiqué dans le titre n'a pas fourni de version à "
+        "jour; le titre est vérifié tel qu'il a été présenté.",
+        "en": "The refresh service named in the credential gave no up-to-date version; the "
+        "credential is verified as presented.",
+    },
+    "warn_refresh_other_issuer": {
+        "fr": "Le service d'actualisation a fourni un document qui n'est pas un titre du même "
+        "établissement; il a été ignoré.",
+        "en": "The refresh service returned a document that is not a credential of the same "
+        "institution; it was ignored.",
+    },
+    "refreshed_heading": {
+        "fr": "Version à jour fournie par l'établissement",
+        "en": "Up-to-date version from the institution",
     },
     "warn_no_status": {
         "fr": "Ce titre ne comporte pas d'entrée de statut : une révocation ne pourrait pas "

@@ -175,8 +175,8 @@ def parse_submission(
         return Submission(document=_document(text, ""), challenge=challenge, domain=domain)
     if not _JSON_MEDIA.match(media):
         raise UnsupportedMediaType(
-            f"Send application/json (a credential or a presentation) or application/jwt, "
-            f"not {media!r}."
+            f"Send application/json (a credential or a presentation), application/jwt, or a "
+            f"baked badge (image/png, image/svg+xml, multipart/form-data), not {media!r}."
         )
     value = parse_json(raw)
     check_depth(value, max_depth)

@@ -133,6 +133,22 @@ class VerifyResponse(_Out):
     checks: list[CheckOut]
     warnings: list[WarningOut] = Field(default_factory=list)
     summary: Summary | None = None
+    superseded_by: str | None = Field(
+        default=None,
+        description="The id of the credential that replaces this one, when its institution "
+        "re-issued it (R52). Not a revocation by itself: a renewal leaves the old credential "
+        "valid; a correction also revokes it (then the status check fails).",
+    )
+    refreshed: VerifyResponse | None = Field(
+        default=None,
+        description="The credential its issuer's refresh service (1EdTechCredentialRefresh) "
+        "serves today, verified in full; followed once, after the proof check, for registered "
+        "issuers only.",
+    )
+    baked_in: Literal["png", "svg"] | None = Field(
+        default=None,
+        description="The credential was read from a baked badge image of this kind.",
+    )
     credentials: list[VerifyResponse] = Field(
         default_factory=list, description="For a presentation: one answer per credential in it."
     )

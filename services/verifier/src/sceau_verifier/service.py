@@ -33,12 +33,22 @@ from sceau_shared.events.envelope import capture_trace_context, utcnow
 from sceau_verifier.documents import credential_id_hash, jwt_credential
 from sceau_verifier.errors import RegistryUnavailable
 from sceau_verifier.i18n import text
+from sceau_verifier.refresh import RefreshFailed, refresh_url
 from sceau_verifier.registry import IssuerRecord, RegistryClient
 from sceau_verifier.reports import ReportSender
 from sceau_verifier.schemas import CheckOut, Lang, VerifyResponse, WarningOut
 from sceau_verifier.summary import build_summary, localized
+from sceau_verifier.supersession import Supersession
 
-__all__ = ["EngineCall", "IssuerLookups", "VerificationService", "Verified"]
+__all__ = [
+    "EngineCall",
+    "EventBudget",
+    "IssuerLookups",
+    "RefreshFetcher",
+    "SupersessionLookup",
+    "VerificationService",
+    "Verified",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -48,6 +58,18 @@ class IssuerLookups(Protocol):
 
     @property
     def records(self) -> Sequence[IssuerRecord]: ...
+
+
+class SupersessionLookup(Protocol):
+    """Which credential replaces a credential, if its issuer re-issued it (supersession.py)."""
+
+    async def lookup(self, credential_id: str | None, issuer: str) -> Supersession | None: ...
+
+
+class RefreshFetcher(Protocol):
+    """Fetches what a credential's refresh service serves (refresh.py)."""
+
+    async def fetch(self, url: str) -> Mapping[str, Any] | str: ...
 
 
 class EngineCall(Protocol):
@@ -125,6 +147,26 @@ class Verified:
     reports: tuple[VerificationCompletedV1, ...]
 
 
+class EventBudget:
+    """How many ``VerificationCompletedV1`` one request may still produce.
+
+    One batch request of 100 presentations can hold thousands of credentials; without a bound
+    each became an event (and, downstream, work for the notifier). Past the budget the
+    request's verifications are answered as usual but not reported.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+        self.dropped = 0
+
+    def take(self, events: Sequence[VerificationCompletedV1]) -> list[VerificationCompletedV1]:
+        """The first events that fit; the rest are counted in ``dropped``."""
+        kept = list(events[: max(self.left, 0)])
+        self.left -= len(kept)
+        self.dropped += len(events) - len(kept)
+        return kept
+
+
 def _again(event: VerificationCompletedV1) -> VerificationCompletedV1:
     """``event``'s facts as a new event (own id, creation time and trace context)."""
     return event.model_copy(
@@ -157,8 +199,12 @@ class VerificationService:
         registry: registry client, for the institution's name and today's status.
         reports: queue for ``VerificationCompletedV1`` (``None`` to publish nothing).
         timeout_s: deadline of one verification, all outbound calls included.
+        events_per_request: events one request may report at most (see :class:`EventBudget`).
         producer: producer name written in events.
         clock: current time (injectable).
+        supersession: asks the issuer which credential replaces a re-issued one (``None``: the
+            answer never carries ``superseded_by``).
+        refresh: follows ``1EdTechCredentialRefresh`` services (``None``: never followed).
     """
 
     def __init__(
@@ -169,9 +215,15 @@ class VerificationService:
         reports: ReportSender | None,
         timeout_s: float,
         producer: str,
+        events_per_request: int = 100,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        supersession: SupersessionLookup | None = None,
+        refresh: RefreshFetcher | None = None,
     ) -> None:
+        self._events_per_request = events_per_request
         self._engine = engine
+        self._supersession = supersession
+        self._refresh = refresh
         self._registry = registry
         self._reports = reports
         self._timeout_s = timeout_s
@@ -185,11 +237,22 @@ class VerificationService:
         lang: Lang,
         challenge: str | None = None,
         domain: str | None = None,
+        budget: EventBudget | None = None,
     ) -> VerifyResponse:
-        """Verify one credential or presentation, explain the answer in ``lang``, report it."""
+        """Verify one credential or presentation, explain the answer in ``lang``, report it.
+
+        ``budget`` is the request's (a batch shares one); by default each call has its own.
+        """
         verified = await self.check(document, lang=lang, challenge=challenge, domain=domain)
-        self.report(verified.reports)
+        budget = budget or self.budget()
+        self.report(budget.take(verified.reports))
+        if budget.dropped:
+            _log.debug("verification events over the request's budget: %d", budget.dropped)
         return verified.answer
+
+    def budget(self) -> EventBudget:
+        """A fresh per-request event budget."""
+        return EventBudget(self._events_per_request)
 
     async def check(
         self,
@@ -243,6 +306,7 @@ class VerificationService:
         *,
         lang: Lang,
         now: datetime,
+        follow_refresh: bool = True,
     ) -> VerifyResponse:
         credential = jwt_credential(document) if isinstance(document, str) else document
         inner: list[VerifyResponse] = []
@@ -251,7 +315,16 @@ class VerificationService:
             for position, sub in enumerate(result.credentials):
                 item = embedded[position] if position < len(embedded) else None
                 sub_doc = item if isinstance(item, Mapping | str) else None
-                inner.append(await self._answer(sub_doc or {}, sub, context, lang=lang, now=now))
+                inner.append(
+                    await self._answer(
+                        sub_doc or {},
+                        sub,
+                        context,
+                        lang=lang,
+                        now=now,
+                        follow_refresh=follow_refresh,
+                    )
+                )
         warnings = [
             WarningOut(
                 code="engine",
@@ -263,6 +336,8 @@ class VerificationService:
             for w in result.warnings
         ]
         summary = None
+        superseded: Supersession | None = None
+        refreshed: VerifyResponse | None = None
         if credential is not None and not result.is_presentation:
             record = self._record_for(credential, context)
             warnings.extend(self._issuer_warnings(credential, record, lang))
@@ -271,6 +346,12 @@ class VerificationService:
                 warnings.append(_warning("warn_no_status", lang))
             fmt = result.credential.format if result.credential is not None else None
             summary = build_summary(credential, lang=lang, record=record, fmt=fmt)
+            superseded = await self._superseded(credential, result, record)
+            if superseded is not None:
+                code = "warn_superseded_revoked" if superseded.revoked else "warn_superseded"
+                warnings.append(_warning(code, lang, by=superseded.superseded_by))
+            if follow_refresh and self._authentic(result, record):
+                refreshed = await self._refreshed(credential, record, context, lang, now, warnings)
         return VerifyResponse(
             verified=result.verified,
             outcome=result.outcome.value,
@@ -279,8 +360,77 @@ class VerificationService:
             checks=[_check_out(c, lang) for c in result.checks],
             warnings=warnings,
             summary=summary,
+            superseded_by=superseded.superseded_by if superseded is not None else None,
+            refreshed=refreshed,
             credentials=inner,
         )
+
+    async def _superseded(
+        self,
+        credential: Mapping[str, Any],
+        result: VerificationResult,
+        record: IssuerRecord | None,
+    ) -> Supersession | None:
+        """Ask the issuer about a re-issue, for authentic credentials of registered issuers only.
+
+        A forgery names whatever id it likes: only a valid proof by a registered institution
+        makes the credential's id worth asking about (and the answer must name that issuer).
+        """
+        if self._supersession is None or record is None or not self._authentic(result, record):
+            return None
+        return await self._supersession.lookup(id_of(credential.get("id")), record.did)
+
+    @staticmethod
+    def _authentic(result: VerificationResult, record: IssuerRecord | None) -> bool:
+        """A valid proof by an institution the registry knows: worth a request on its behalf."""
+        proof = result.check(CheckName.PROOF)
+        return (
+            proof is not None
+            and proof.status is CheckStatus.PASSED
+            and record is not None
+            and record.registered
+        )
+
+    async def _refreshed(
+        self,
+        credential: Mapping[str, Any],
+        record: IssuerRecord | None,
+        context: _Context,
+        lang: Lang,
+        now: datetime,
+        warnings: list[WarningOut],
+    ) -> VerifyResponse | None:
+        """Follow the credential's refresh service once and verify what it serves.
+
+        The refreshed credential counts only when the same institution signed it; its own
+        refresh service is not followed. Failures are told as a warning, never as an error.
+        """
+        url = refresh_url(credential)
+        if self._refresh is None or url is None or record is None:
+            return None
+        try:
+            fetched = await self._refresh.fetch(url)
+        except RefreshFailed as exc:
+            _log.info("refresh service not usable: %s", exc)
+            warnings.append(_warning("warn_refresh_failed", lang))
+            return None
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                result, lookups = await self._engine(fetched, challenge=None, domain=None, now=now)
+            for found in lookups.records:
+                context.records[found.did] = found
+        except TimeoutError:
+            result = _timeout_result(self._timeout_s)
+        refreshed = jwt_credential(fetched) if isinstance(fetched, str) else fetched
+        signer = id_of(refreshed.get("issuer")) if refreshed is not None else None
+        if result.is_presentation or (signer or "").split("#")[0] != record.did:
+            warnings.append(_warning("warn_refresh_other_issuer", lang))
+            return None
+        answer = await self._answer(
+            fetched, result, context, lang=lang, now=now, follow_refresh=False
+        )
+        warnings.append(_warning(f"warn_refreshed_{answer.outcome}", lang))
+        return answer
 
     @staticmethod
     def _record_for(credential: Mapping[str, Any], context: _Context) -> IssuerRecord | None:
@@ -344,11 +494,22 @@ class VerificationService:
         issuer = summary.issuer_id if summary is not None else None
         if credential is not None:
             issuer = issuer or id_of(credential.get("issuer"))
+        # The engine passes the proof only when the signing key's controller is the issuer:
+        # then, and only then, is the verification the issuer's (an unsigned document naming
+        # an institution's DID is not).
+        proof = result.check(CheckName.PROOF)
+        proven = bool(
+            proof is not None
+            and proof.status is CheckStatus.PASSED
+            and issuer
+            and issuer.startswith("did:")
+        )
         return [
             VerificationCompletedV1(
                 producer=self._producer,
                 credential_id_hash=credential_id_hash(document),
-                issuer_did=issuer if issuer and issuer.startswith("did:") else None,
+                issuer_did=issuer if proven else None,
+                issuer_proven=proven,
                 achievement_id=achievement_id,
                 outcome=VerificationOutcome(result.outcome.value),
                 failed_checks=result.failed_checks,

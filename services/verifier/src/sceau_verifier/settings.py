@@ -95,6 +95,13 @@ class LimitSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     batch_max: int = Field(default=100, ge=1, le=1000)
+    events_per_request: int = Field(
+        default=100,
+        ge=0,
+        le=10_000,
+        description="Verification events one request may produce at most (a batch of "
+        "presentations can hold thousands of credentials); the rest are answered, not reported.",
+    )
     max_depth: int = Field(default=32, ge=4, le=256)
     verify_timeout_s: float = Field(
         default=20.0, gt=0, description="Deadline for one whole verification (all outbound calls)."

@@ -3,8 +3,8 @@
 The engine (``sceau_credentials.verification.verify``) runs every check; the verifier
 provides:
 
-* the DID resolver — did:key offline, did:web through the engine's SSRF-guarded resolver (loopback
-  over http only with the ``did_web.allow_private_hosts`` development switch);
+* the DID resolver — did:key and did:jwk offline, did:web through the engine's SSRF-guarded
+  resolver (loopback over http only with the ``did_web.allow_private_hosts`` development switch);
 * the status checker — the engine's ``ListStatusChecker`` over :class:`StatusListCache` (allow-list,
   SSRF guard, ttl/ETag cache, event invalidation), with :class:`ProofMemo` so a cached list's
   signature is not re-verified on every request;

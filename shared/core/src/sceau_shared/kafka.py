@@ -176,6 +176,20 @@ async def send_dead_letter(
     """Publish a message that can never be handled to ``<topic>.dlq``, keeping its bytes."""
     raw = message.raw_message
     record: Any = raw[0] if isinstance(raw, tuple) else raw
+    await dead_letter_record(
+        publisher, record, bytes(message.body), error=error, consumer_group=consumer_group
+    )
+
+
+async def dead_letter_record(
+    publisher: EventPublisher,
+    record: Any,
+    payload: bytes,
+    *,
+    error: str,
+    consumer_group: str,
+) -> None:
+    """Publish one Kafka record's ``payload`` to ``<its topic>.dlq`` (batch consumers too)."""
     original_topic = str(getattr(record, "topic", ""))
     key = getattr(record, "key", None)
     letter = DeadLetterV1(
@@ -184,7 +198,7 @@ async def send_dead_letter(
         partition=getattr(record, "partition", None),
         offset=getattr(record, "offset", None),
         original_key=key.decode("utf-8", "replace") if isinstance(key, bytes) else None,
-        payload=bytes(message.body).decode("utf-8", "replace"),
+        payload=payload.decode("utf-8", "replace"),
         error=error[:2000],
         consumer_group=consumer_group,
     )
@@ -412,6 +426,31 @@ def consume_event(
         return consume
 
     return decorator
+
+
+def subscribe_batches(
+    router: KafkaRouter,
+    topic: str,
+    *,
+    group_id: str,
+    max_records: int,
+    batch_timeout_ms: int,
+) -> Callable[[Callable[..., Awaitable[None]]], Any]:
+    """Declare a batch subscriber (the handler gets up to ``max_records`` records at once).
+
+    Same commit rule as :func:`consume_event`: the batch's offsets are committed only after the
+    handler returned, and a handler that raises has the batch delivered again from its first
+    record. Parsing, retries and dead letters are the handler's (its events are its own).
+    """
+    return router.subscriber(
+        topic,
+        group_id=group_id,
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=batch_timeout_ms,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        auto_offset_reset="earliest",
+    )
 
 
 async def ping_broker(broker: KafkaBroker, *, timeout_s: float) -> None:

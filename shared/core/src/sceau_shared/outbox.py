@@ -243,6 +243,12 @@ class OutboxRelay:
     ) -> int:
         fresh = await coll.find_one({"_id": doc_id})
         pending = await self._pending(coll, fresh, consult=consult) if fresh is not None else []
+        return await self._publish_entries(coll, pending)
+
+    async def _publish_entries(
+        self, coll: AsyncCollection[Document], pending: list[dict[str, Any]]
+    ) -> int:
+        """Publish one document's pending entries in per-key waves; return how many."""
         sent = 0
         for wave in waves(pending):
             for start in range(0, len(wave), _IN_FLIGHT):

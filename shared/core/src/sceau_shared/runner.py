@@ -132,15 +132,19 @@ def serve(
     http_settings = http(settings)
     if app is None:
         return supervise(
-            worker_factory or "", host=http_settings.host, port=http_settings.port, workers=count
+            worker_factory or "",
+            host=http_settings.host,
+            port=http_settings.port,
+            workers=count,
+            proxy=http_settings.proxy_options(),
         )
     config = uvicorn.Config(
         app,
         host=http_settings.host,
         port=http_settings.port,
         log_config=None,
-        proxy_headers=True,
         access_log=False,
+        **http_settings.proxy_options(),
     )
     uvicorn.Server(config).run()
     return 0

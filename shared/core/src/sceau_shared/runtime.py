@@ -15,6 +15,7 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+from pydantic import BaseModel, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -27,7 +28,15 @@ from sceau_shared.telemetry import Telemetry, setup_telemetry
 
 
 class ServiceSettings(BaseSettings):
-    """Fields every service has. Subclasses set ``env_prefix``; storing services add ``mongo``."""
+    """Fields every service has. Subclasses set ``env_prefix``; storing services add ``mongo``.
+
+    A service states its own defaults for a nested group as a default instance (the issuer's
+    ``http`` has an 8 MiB body limit and port 8001). pydantic-settings builds a nested group
+    from the environment as a plain dict and validates it against the *class* defaults, so one
+    ``ISSUER_HTTP__PORT`` used to silently bring back the generic 1 MiB limit, port 8000 and the
+    generic database name. :meth:`_keep_service_defaults` lays such a partial group over the
+    service's default instance first: what is not given keeps the service's default.
+    """
 
     model_config = SettingsConfigDict(env_nested_delimiter="__", extra="forbid")
 
@@ -35,11 +44,39 @@ class ServiceSettings(BaseSettings):
     telemetry: TelemetrySettings = TelemetrySettings()
     http: HttpSettings = HttpSettings()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_service_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, field in cls.model_fields.items():
+            given = merged.get(name)
+            if isinstance(field.default, BaseModel) and isinstance(given, dict):
+                merged[name] = overlay(field.default, given)
+        return merged
+
 
 class StoringServiceSettings(ServiceSettings):
     """A service that keeps its own data in MongoDB (every service but the verifier)."""
 
     mongo: MongoSettings = MongoSettings()
+
+
+def overlay(default: BaseModel, given: dict[str, Any]) -> dict[str, Any]:
+    """The fields ``default`` was built with, then ``given`` on top (nested groups merged too).
+
+    Only the fields the default instance set explicitly are carried over, so the values still
+    go through the model's validation like any input.
+    """
+    merged: dict[str, Any] = {key: getattr(default, key) for key in default.model_fields_set}
+    for key, value in given.items():
+        inner = getattr(default, key, None)
+        if isinstance(inner, BaseModel) and isinstance(value, dict):
+            merged[key] = overlay(inner, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 @dataclass

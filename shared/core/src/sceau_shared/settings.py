@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 
 class KafkaSettings(BaseModel):
@@ -128,6 +131,42 @@ class HttpSettings(BaseModel):
     rate_limit_per_minute: int = Field(
         default=600, ge=0, description="Per-client limit on public endpoints; 0 disables it."
     )
+    # NoDecode: the environment gives a comma-separated list, not JSON.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed, e.g. 10.0.0.0/8; comma-separated in the "
+        "environment. Empty (the default): the headers are ignored and the client is the peer.",
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # "*" would make the server take the left-most X-Forwarded-For entry, which the client
+        # writes itself: every request could claim a new address and escape the rate limits.
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network") from exc
+        return value
+
+    def proxy_options(self) -> dict[str, Any]:
+        """The uvicorn options that apply :attr:`trusted_proxies`.
+
+        Uvicorn walks X-Forwarded-For from the right, skipping trusted proxies: the client is
+        the first address a trusted proxy saw, never what the client wrote in the header.
+        """
+        if not self.trusted_proxies:
+            return {"proxy_headers": False}
+        return {"proxy_headers": True, "forwarded_allow_ips": list(self.trusted_proxies)}
 
 
 MASTER_KEY_BYTES = 32

@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -155,16 +156,26 @@ class _HandedConnectionsServer(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def _worker(factory: str, channel: socket.socket, host: str, port: int) -> None:
-    """One worker: uvicorn serving ``factory()``'s app on the connections handed over."""
+def _worker(
+    factory: str,
+    channel: socket.socket,
+    host: str,
+    port: int,
+    proxy: dict[str, Any] | None = None,
+) -> None:
+    """One worker: uvicorn serving ``factory()``'s app on the connections handed over.
+
+    ``proxy`` holds the uvicorn options for trusted proxies (``HttpSettings.proxy_options``);
+    none given, forwarded headers are ignored.
+    """
     config = uvicorn.Config(
         factory,
         factory=True,
         host=host,
         port=port,
         log_config=None,
-        proxy_headers=True,
         access_log=False,
+        **(proxy or {"proxy_headers": False}),
     )
     _HandedConnectionsServer(config, channel).run()
 
@@ -178,7 +189,9 @@ class _Worker:
     restart_at: float | None = None  # set once the process is found dead
 
 
-def supervise(factory: str, *, host: str, port: int, workers: int) -> int:
+def supervise(
+    factory: str, *, host: str, port: int, workers: int, proxy: dict[str, Any] | None = None
+) -> int:
     """Run ``workers`` processes serving ``factory`` (``"module:function"``) until stopped.
 
     Returns the exit code (0 after a requested stop).
@@ -188,7 +201,9 @@ def supervise(factory: str, *, host: str, port: int, workers: int) -> int:
 
     def start(quick_exits: int = 0) -> _Worker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        process = context.Process(target=_worker, args=(factory, theirs, host, port), daemon=False)
+        process = context.Process(
+            target=_worker, args=(factory, theirs, host, port, proxy), daemon=False
+        )
         process.start()  # the child receives its own copy of ``theirs``
         theirs.close()
         ours.setblocking(False)

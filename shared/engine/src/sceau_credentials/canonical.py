@@ -49,6 +49,7 @@ from sceau_credentials.jsonld_safety import (
     check_expanded,
     check_literal,
 )
+from sceau_credentials.nquads import QuadOrder
 
 __all__ = [
     "CANONICALIZER_NAMES",
@@ -85,8 +86,10 @@ class Canonicalizer(Protocol):
         """Short name used in settings, benchmarks and error messages."""
         ...
 
-    def canonicalize(self, document: Mapping[str, Any]) -> str:
-        """Return the canonical N-Quads (sorted lines, each ending in a newline).
+    def canonicalize(
+        self, document: Mapping[str, Any], order: QuadOrder = QuadOrder.UTF16_CODE_UNITS
+    ) -> str:
+        """Return the canonical N-Quads (lines sorted in ``order``, each ending in a newline).
 
         Raises:
             UnknownContextError: the document uses a context that is not bundled.
@@ -144,16 +147,16 @@ def _work_limit_exceeded() -> CanonicalizationError:
     )
 
 
-def _canonical_nquads(dataset: dict[str, list[dict[str, Any]]]) -> str:
+def _canonical_nquads(dataset: dict[str, list[dict[str, Any]]], order: QuadOrder) -> str:
     """Run bounded RDFC-1.0 on a pyld-shaped dataset and return canonical N-Quads."""
     blank_nodes = _count_blank_nodes(dataset)
     if blank_nodes > MAX_BLANK_NODES:
         raise CanonicalizationError(
             f"the document has {blank_nodes} blank nodes; at most {MAX_BLANK_NODES} are accepted"
         )
-    return BoundedURDNA2015(budget=blank_nodes, exhausted=_work_limit_exceeded).canonical_nquads(
-        dataset
-    )
+    return BoundedURDNA2015(
+        budget=blank_nodes, exhausted=_work_limit_exceeded, order=order
+    ).canonical_nquads(dataset)
 
 
 class PyldCanonicalizer:
@@ -218,10 +221,12 @@ class PyldCanonicalizer:
         except jsonld.JsonLdError as error:
             raise _translate(error) from error
 
-    def canonicalize(self, document: Mapping[str, Any]) -> str:
+    def canonicalize(
+        self, document: Mapping[str, Any], order: QuadOrder = QuadOrder.UTF16_CODE_UNITS
+    ) -> str:
         with self._lock:
             dataset = self._to_dataset(self._expand(document))
-        return _canonical_nquads(dataset)
+        return _canonical_nquads(dataset, order)
 
 
 class _NotFastPath(Exception):
@@ -253,18 +258,20 @@ class OxigraphCanonicalizer:
     def name(self) -> str:
         return "oxigraph"
 
-    def canonicalize(self, document: Mapping[str, Any]) -> str:
+    def canonicalize(
+        self, document: Mapping[str, Any], order: QuadOrder = QuadOrder.UTF16_CODE_UNITS
+    ) -> str:
         try:
             with self._lock:
                 prepared = self._prepare(document)
         except _NotFastPath:
-            return self._fallback.canonicalize(document)
+            return self._fallback.canonicalize(document, order)
         try:
             text = json.dumps(prepared, ensure_ascii=False, allow_nan=False)
             quads = list(ox.parse(text, format=ox.RdfFormat.JSON_LD, base_iri=_SENTINEL_BASE))
         except (SyntaxError, ValueError) as error:
             raise CanonicalizationError(f"invalid JSON-LD: {error}") from error
-        return _canonical_nquads(_to_pyld_dataset(quads))
+        return _canonical_nquads(_to_pyld_dataset(quads), order)
 
     def _prepare(self, document: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(document, Mapping) or "@context" not in document:

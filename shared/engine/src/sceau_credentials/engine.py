@@ -5,8 +5,9 @@ Three profiles, one interface (see issue "Credential engine"):
 * ``ob3-v2`` (default): VC Data Model 2.0 + OB 3.0.3 context; ``DataIntegrityProof`` with
   ``eddsa-rdfc-2022`` (ours), emitted as a one-element array (the OB 3.0 JSON Schema's form).
 * ``ob3-v1``: VC Data Model 1.1 + OB ``context.json`` + ed25519-2020 context;
-  ``Ed25519Signature2020`` by didkit for did:key issuers and by our implementation for did:web
-  issuers (byte-identical output; didkit must never resolve did:web itself).
+  ``Ed25519Signature2020`` signed and verified by our implementation for every issuer (didkit's
+  proofs are byte-identical for ordinary text but not over control characters, which it leaves
+  unescaped in its canonical N-Quads; didkit must never resolve did:web itself either).
 * ``jwt``: VC Data Model 1.1 as a VC-JWT (EdDSA JWS): didkit for did:key, ours for did:web;
   ES256 for a P-256 key (ours). VC-JWTs in EdDSA, ES256 and RS256 are verified.
 
@@ -38,12 +39,10 @@ from sceau_credentials.proofs.data_integrity import (
     EDDSA_RDFC_2022,
     VerifiedProof,
     add_proof,
-    check_proof_options,
     verify_document_proofs,
 )
 from sceau_credentials.proofs.didkit_suite import (
     DidkitError,
-    didkit_sign_ed25519_2020,
     didkit_sign_jwt,
     didkit_verify,
 )
@@ -56,7 +55,7 @@ from sceau_credentials.proofs.errors import (
     ProofError,
 )
 from sceau_credentials.proofs.jwt import decode_jwt, sign_jwt, verify_jwt_signature
-from sceau_credentials.proofs.rdfc import decode_proof_value, proofs_of
+from sceau_credentials.proofs.rdfc import proofs_of
 
 __all__ = [
     "Profile",
@@ -68,8 +67,6 @@ __all__ = [
 ]
 
 _DID_KEY: Final = "did:key:"
-_DIDKIT_CANNOT_PROCESS: Final = ("Unknown context", "Expansion failed")
-"""didkit errors meaning "I do not know this JSON-LD" rather than "this proof is wrong"."""
 
 
 class Profile(StrEnum):
@@ -171,8 +168,9 @@ async def sign_credential(
         if profile is Profile.OB3_V2:
             return add_proof(credential, key, engine, as_array=True, created=moment)
         if profile is Profile.OB3_V1:
-            if uses_did_key:
-                return await didkit_sign_ed25519_2020(credential, key, created=moment)
+            # Ours for every issuer: didkit writes control characters unescaped in its canonical
+            # N-Quads, so its proofs over such text fail in every other stack (found by the
+            # property-based interop test); for other text both are byte-identical.
             return add_proof(credential, key, engine, suite=ED25519_SIGNATURE_2020, created=moment)
         if uses_did_key:
             return await didkit_sign_jwt(credential, key)
@@ -216,12 +214,6 @@ async def verify_proof(
         )
 
 
-def _is_vcdm_1(document: Mapping[str, Any]) -> bool:
-    contexts = document.get("@context")
-    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
-    return first == "https://www.w3.org/2018/credentials/v1"
-
-
 def _check_issuer(credential: Mapping[str, Any], verification_method: str) -> str:
     issuer = credential_issuer(credential)
     if issuer is None:
@@ -254,13 +246,6 @@ async def _verify_linked_data(
         if requires_issuer_binding(document):
             _check_issuer(document, method)
     if proof_type == ED25519_SIGNATURE_2020.proof_type:
-        methods = [str(proof["verificationMethod"]) for proof in proofs]
-        # didkit judges VCDM 1.1 did:key credentials; VCDM 2.0 ones (which it refuses for lack of
-        # an issuanceDate) and did:web ones go through our own implementation.
-        if len(proofs) == 1 and methods[0].startswith(_DID_KEY) and _is_vcdm_1(document):
-            outcome = await _verify_with_didkit(document, proofs[0], methods[0], now)
-            if outcome is not None:
-                return outcome
         verified = await verify_document_proofs(
             document, resolver, engine, suite=ED25519_SIGNATURE_2020, now=now
         )
@@ -291,51 +276,6 @@ def _success(document: dict[str, Any], verified: list[VerifiedProof]) -> ProofVe
         issuer=credential_issuer(document),
         credential=document,
         proof_created=first.created,
-    )
-
-
-async def _verify_with_didkit(
-    document: dict[str, Any], proof: Mapping[str, Any], method: str, now: datetime | None
-) -> ProofVerification | None:
-    """Didkit's verdict on a did:key Ed25519Signature2020 proof, or None if it cannot judge.
-
-    Our own option checks run first so that malformed proofs get the same precise reasons as on
-    the did:web path; didkit then judges the signature.
-    """
-    created = check_proof_options(
-        ED25519_SIGNATURE_2020,
-        proof,
-        expected_purpose="assertionMethod",
-        challenge=None,
-        domain=None,
-        now=now or datetime.now(UTC),
-    )
-    decode_proof_value(proof.get("proofValue"))
-    try:
-        errors = await didkit_verify(document, verification_method=method)
-    except DidkitError as error:
-        errors = [str(error)]
-    if errors and any(marker in error for error in errors for marker in _DIDKIT_CANNOT_PROCESS):
-        return None  # didkit lacks a context; our own verifier (same algorithm) decides
-    if errors:
-        return _failure(
-            PROOF_VERIFICATION_ERROR,
-            "the Ed25519Signature2020 signature is not valid for this credential (didkit: "
-            + "; ".join(errors)
-            + ")",
-            verification_method=method,
-            issuer=credential_issuer(document),
-            credential=document,
-            proof_created=created,
-        )
-    return ProofVerification(
-        verified=True,
-        problem_type=None,
-        reason=f"the Ed25519Signature2020 proof is valid and was made by the issuer's key {method}",
-        verification_method=method,
-        issuer=credential_issuer(document),
-        credential=document,
-        proof_created=created,
     )
 
 

@@ -22,7 +22,7 @@ __all__ = [
 
 _ABSOLUTE_IRI: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 _LANGUAGE_TAG: Final = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
-_ALLOWED_CONTROL: Final = frozenset("\t\n\r")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _MAX_SAFE_INT: Final = 2**53 - 1
 
 
@@ -45,21 +45,24 @@ def is_absolute_iri(value: object) -> bool:
 
 
 def check_literal(value: str) -> None:
-    r"""Refuse control characters other than tab, line feed and carriage return in a literal.
+    r"""Refuse a literal holding a lone UTF-16 surrogate (U+D800 to U+DFFF).
 
-    pyld's N-Quads escaping of the other C0 characters and DEL differs from RDFC-1.0 (which escapes
-    them as ``\\b``, ``\\f`` or ``\\u00XX``), so the canonical form would not match other
-    implementations; no credential has a legitimate use for them.
+    JSON's ``\uD800`` escapes can name half of a character; such a string is not Unicode text
+    (I-JSON, RFC 7493, forbids it), has no UTF-8 form to hash, and JavaScript verifiers replace it
+    with U+FFFD before hashing, so no two implementations would agree on its signature. Control
+    characters are accepted: :mod:`sceau_credentials.nquads` escapes them as RDFC-1.0 and
+    rdf-canonize do.
 
     Raises:
-        UnsafeDocumentError: the literal contains such a character.
+        UnsafeDocumentError: the literal contains a lone surrogate.
     """
-    for char in value:
-        if (char < " " and char not in _ALLOWED_CONTROL) or char == "\x7f":
-            raise UnsafeDocumentError(
-                "unsupported control character",
-                f"control character U+{ord(char):04X} in a literal value is not accepted",
-            )
+    found = _SURROGATE.search(value)
+    if found is not None:
+        raise UnsafeDocumentError(
+            "invalid string",
+            f"a literal value holds a lone surrogate U+{ord(found.group()):04X}, "
+            "which is not Unicode text",
+        )
 
 
 def check_expanded(node: Any) -> None:

@@ -484,7 +484,10 @@ async def _status_check(document: Mapping[str, Any], context: _Context) -> Check
         )
     try:
         results = await context.status.check(
-            entries, issuer=id_of(document.get("issuer")), now=context.now
+            entries,
+            issuer=id_of(document.get("issuer")),
+            now=context.now,
+            credential_id=id_of(document.get("id")),
         )
     except Exception as exc:  # noqa: BLE001 - a checker crash leaves the status unknown
         return Check.inconclusive(

@@ -13,19 +13,10 @@ from pydantic import ValidationError
 
 from sceau_credentials.ob3.authoring import AchievementVersion, AssessmentMethod, LangMap
 from sceau_issuer.achievements.schemas import AchievementInput
+from sceau_issuer.errors import field_problem as _problem
 
 BILINGUAL = ("fr", "en")
 MICRO_CREDENTIAL = "MicroCredential"
-
-
-def _problem(path: str, message: str, code: str) -> dict[str, object]:
-    return {
-        "in": "body",
-        "pointer": "/" + path.replace(".", "/"),
-        "field": path,
-        "message": message,
-        "code": code,
-    }
 
 
 def _lang_maps(definition: AchievementInput) -> Iterator[tuple[str, LangMap | None]]:
@@ -61,6 +52,27 @@ def missing_languages(
                     _problem(f"{path}.{lang}", f"the {lang!r} text is required", "missing_language")
                 )
     return problems
+
+
+def missing_alt_text(
+    definition: AchievementInput, languages: tuple[str, ...]
+) -> list[dict[str, object]]:
+    """An image needs its alt text (``image_caption``) in every language the version carries.
+
+    The image is what a baked badge (PNG/SVG) shows and what pages render: without alt text a
+    screen-reader user learns nothing from it (WCAG 1.1.1). A caption given in only some
+    languages is already caught by :func:`missing_languages`.
+    """
+    if definition.image_url is None or definition.image_caption is not None:
+        return []
+    return [
+        _problem(
+            f"image_caption.{lang}",
+            f"the image needs its alt text in {lang!r}",
+            "missing_alt_text",
+        )
+        for lang in languages
+    ]
 
 
 def micro_credential_problems(definition: AchievementInput) -> list[dict[str, object]]:
@@ -179,6 +191,7 @@ def publication_problems(
         problems.append(
             _problem("default_language", "the default language has no name", "missing_language")
         )
+    problems += missing_alt_text(definition, authored_languages(definition, bilingual))
     problems += micro_credential_problems(definition)
     if problems:
         return problems

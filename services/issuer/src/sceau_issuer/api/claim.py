@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from sceau_issuer.api.deps import GraphDep
 from sceau_issuer.errors import ClaimLinkInvalid
+from sceau_issuer.learners.privacy import redact_span
 
-router = APIRouter(prefix="/v1/claim", tags=["claim"])
+#: The token is a bearer secret: spans get the route template, logs a mask (learners.privacy).
+router = APIRouter(prefix="/v1/claim", tags=["claim"], dependencies=[Depends(redact_span)])
 
 #: The file a claim link downloads: JSON-LD (its shape is the credential engine's) or a JWT.
 CREDENTIAL_FILE: dict[str, Any] = {

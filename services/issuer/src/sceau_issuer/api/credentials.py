@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.api.deps import (
@@ -20,6 +20,7 @@ from sceau_issuer.api.deps import (
 )
 from sceau_issuer.api.views import credential_detail, credential_summary
 from sceau_issuer.apikeys.service import Scope
+from sceau_issuer.errors import CredentialNotFound
 from sceau_issuer.graph import IssuerGraph
 from sceau_issuer.issuing.repository import CredentialQuery
 from sceau_issuer.schemas import (
@@ -216,7 +217,12 @@ async def bulk_status(
 ) -> BulkStatusResult:
     """One result per credential; the affected lists are re-signed once for the whole burst."""
     results = await graph.status.change_many(
-        caller.tenant, body.action, body.reason_code, ids=body.credential_ids, flt=body.filter
+        caller.tenant,
+        body.action,
+        body.reason_code,
+        ids=body.credential_ids,
+        flt=body.filter,
+        note=body.note,
     )
     return BulkStatusResult(
         results=[StatusChangeResult.model_validate(r) for r in results],
@@ -253,3 +259,52 @@ async def reissue(
     if replayed:
         response.status_code = 200
     return credential_detail(graph.issuing, doc)
+
+
+public = APIRouter(prefix="/v1/public/credentials", tags=["public"])
+
+SUPERSESSION_ANSWER: dict[str, Any] = {
+    "type": "object",
+    "required": ["credential_id", "issuer_did", "superseded_by"],
+    "properties": {
+        "credential_id": {"type": "string", "description": "urn:uuid:… of the old credential"},
+        "issuer_did": {"type": "string"},
+        "superseded_by": {"type": "string", "description": "urn:uuid:… of its replacement"},
+        "superseded_at": {"type": ["string", "null"], "format": "date-time"},
+        "revoked": {"type": "boolean", "description": "Revoked too (a correction)"},
+    },
+}
+
+
+@public.get(
+    "/{credential_id}/supersession",
+    responses={
+        200: {
+            "description": "The credential was re-issued",
+            "content": {"application/json": {"schema": SUPERSESSION_ANSWER}},
+        },
+        404: {"description": "Unknown, or never superseded (the same answer for both)"},
+        429: {"description": "Too many requests"},
+    },
+    summary="Which credential replaces this one (public; the verifier's R52 notice)",
+)
+async def supersession(
+    credential_id: CredentialId, request: Request, graph: GraphDep
+) -> dict[str, Any]:
+    """Answer only for a superseded credential: an unknown id and a current one look alike.
+
+    The verifier asks after a credential's proof passed; the answer names the replacement's id,
+    never its content, and the issuer's DID so the verifier can match it with the credential's.
+    """
+    graph.share_limiter.check(request.client.host if request.client else "unknown")
+    doc = await graph.credentials.by_id(credential_id.removeprefix("urn:uuid:").lower())
+    if doc is None or not doc.get("superseded_by"):
+        raise CredentialNotFound("no re-issue is recorded for this credential")
+    changed = doc.get("superseded_at") or doc.get("status_changed_at")
+    return {
+        "credential_id": f"urn:uuid:{doc['_id']}",
+        "issuer_did": doc["issuer_did"],
+        "superseded_by": f"urn:uuid:{str(doc['superseded_by']).removeprefix('urn:uuid:')}",
+        "superseded_at": changed.isoformat() if isinstance(changed, datetime) else None,
+        "revoked": doc.get("status") == "revoked",
+    }

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from sceau_issuer.api.key_gate import keyed_principal
 from sceau_issuer.apikeys.service import Principal, Scope
 from sceau_issuer.errors import InvalidApiKey
 from sceau_issuer.graph import IssuerGraph
@@ -34,13 +35,21 @@ class Caller:
     tenant: Tenant
 
 
-async def _caller(
+async def authenticated_caller(
+    request: Request,
     graph: GraphDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
+    """The institution behind the bearer key (401 otherwise).
+
+    Requests with a body were already checked by :class:`~sceau_issuer.api.key_gate.ApiKeyGate`
+    before their body was read; its answer is reused instead of a second lookup.
+    """
     if credentials is None:
         raise InvalidApiKey("an API key is required (Authorization: Bearer …)")
-    principal = await graph.api_keys.authenticate(credentials.credentials)
+    principal = keyed_principal(
+        request.scope, credentials.credentials
+    ) or await graph.api_keys.authenticate(credentials.credentials)
     tenant = await graph.tenants.get(principal.institution_id)
     return Caller(principal, tenant)
 
@@ -48,7 +57,7 @@ async def _caller(
 def _require(scope: Scope) -> Any:
     """Dependency factory: the caller, checked for ``scope``."""
 
-    async def dependency(caller: Annotated[Caller, Depends(_caller)]) -> Caller:
+    async def dependency(caller: Annotated[Caller, Depends(authenticated_caller)]) -> Caller:
         caller.principal.require(scope)
         return caller
 

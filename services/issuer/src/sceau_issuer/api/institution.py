@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -232,18 +231,18 @@ async def update_settings(
     summary="Aggregate counts per achievement",
 )
 async def summary(graph: GraphDep, caller: Reader) -> ReportSummary:
-    """Counts only, with small cells suppressed (no per-learner analytics)."""
-    threshold = graph.settings.small_cell_threshold
-    rows = await graph.credentials.count_by(caller.tenant.institution_id)
-    per: dict[str, dict[str, int | None]] = {}
-    for row in rows:
-        key = row["_id"]
-        n = int(row["n"])
-        per.setdefault(key["achievement_id"], {})[key["status"]] = n if n >= threshold else None
+    """Counts only, small cells suppressed: the per-achievement cells of ``GET /v1/insights``.
+
+    Issued, accepted, shared, verified (at least once), verifications and revoked, read from
+    the insights counters by primary key (no scan of the credentials), with the same
+    suppression (a cell hidden there is hidden here).
+    """
+    report = await graph.insights.report(caller.tenant.institution_id)
     return ReportSummary(
-        suppression_threshold=threshold,
-        generated_at=datetime.now().astimezone().isoformat(),
+        suppression_threshold=report.suppression.k,
+        generated_at=report.generated_at,
         achievements=[
-            AchievementCounts(achievement_id=a, counts=c) for a, c in sorted(per.items())
+            AchievementCounts(achievement_id=a.achievement_id, counts=a.counts)
+            for a in sorted(report.achievements, key=lambda a: a.achievement_id)
         ],
     )

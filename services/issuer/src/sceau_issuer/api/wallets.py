@@ -1,10 +1,11 @@
-"""OpenID4VCI 1.0 endpoints of each institution's credential issuer (public; rate-limited).
+"""Wallet endpoints (public; rate-limited): OpenID4VCI 1.0 and the VC-API exchange.
 
 Metadata is served at the well-known location 1.0 prescribes (``/.well-known/...`` inserted
 before the issuer identifier's path) and, for wallets written against earlier drafts, appended
 to the identifier. Wallet-facing refusals are OAuth-style JSON (``error``,
 ``error_description``, raised as :class:`WalletProtocolError` and answered by the handler
-``app.py`` installs); an unknown institution or offer is a problem-details 404.
+``app.py`` installs); an unknown institution or offer is a problem-details 404. The VC-API
+exchange (``/vcapi/...``) answers in problem details, as VC-API services do.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
 from sceau_issuer.api.deps import GraphDep
+from sceau_issuer.errors import WalletPresentationInvalid
 from sceau_issuer.learners.privacy import redact_span
 from sceau_issuer.wallets.oauth_errors import WalletProtocolError, invalid_request
 
@@ -61,6 +63,20 @@ CREDENTIAL_REQUEST: dict[str, Any] = {
                             "properties": {"jwt": {"type": "array", "items": {"type": "string"}}},
                         },
                     },
+                }
+            }
+        },
+    }
+}
+EXCHANGE_REQUEST: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "{} to start; then {verifiablePresentation: a DIDAuth VP}",
+                    "properties": {"verifiablePresentation": {"type": "object"}},
                 }
             }
         },
@@ -172,3 +188,36 @@ async def credential(
     if not isinstance(parsed, dict):
         raise WalletProtocolError("invalid_credential_request", "the body must be a JSON object")
     return _json(await graph.wallets.credential(institution_id, access_token.strip(), parsed))
+
+
+exchanges = APIRouter(tags=["wallets (VC-API exchange)"], dependencies=[Depends(redact_span)])
+
+
+@exchanges.post(
+    "/vcapi/{institution_id}/exchanges/{exchange_id}",
+    summary="A wallet offer's VC-API exchange (DIDAuth, then the credential)",
+    dependencies=[Limited],
+    openapi_extra=EXCHANGE_REQUEST,
+    responses={
+        400: {"description": "the presentation does not check out (problem details)"},
+        404: {"description": "unknown exchange (problem details)"},
+        410: {"description": "expired, or already taken by a wallet (problem details)"},
+    },
+)
+async def exchange(
+    institution_id: InstitutionId,
+    exchange_id: Annotated[str, Path(min_length=20, max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")],
+    request: Request,
+    graph: GraphDep,
+) -> JSONResponse:
+    """``{}`` gets the DIDAuth request; the holder's signed presentation gets the credential."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise WalletPresentationInvalid("request too large")
+    try:
+        parsed = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise WalletPresentationInvalid("the body must be a JSON object")
+    return _json(await graph.exchanges.exchange(institution_id, exchange_id, parsed))

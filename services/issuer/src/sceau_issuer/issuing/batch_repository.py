@@ -17,6 +17,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from sceau_issuer.pending_repository import mark_pending
 from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry
 
@@ -257,13 +258,16 @@ class BatchRepository:
         """Mark a pending chunk done with its lines and events; False if it already was.
 
         ``awards_due`` records, in the same update, that the series' award step is still to run
-        for this chunk's recipients (cleared by :meth:`awards_done`).
+        for this chunk's recipients (cleared by :meth:`awards_done`). The events' pending marker
+        is written first (``sceau_issuer.pending_repository``).
         """
+        entries = [outbox_entry(e) for e in events]
+        await mark_pending(self._chunks, [(chunk, entries)])
         result = await self._chunks.update_one(
             {"_id": chunk, "state": "pending"},
             {
                 "$set": {"state": "done", "items": items, "awards_due": awards_due},
-                "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
+                "$push": {"outbox": {"$each": entries}},
             },
         )
         return bool(result.modified_count)

@@ -51,6 +51,7 @@ from sceau_issuer.errors import (
     NotAccredited,
 )
 from sceau_issuer.issuing.batch_repository import BatchRepository, batch_id_for, chunk_id
+from sceau_issuer.issuing.policy import fit_problems
 from sceau_issuer.issuing.schemas import (
     PER_RECIPIENT,
     BatchRecipient,
@@ -92,58 +93,24 @@ def _slim(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in item.items() if k != "recipient"} for item in items]
 
 
-def _problem(path: str, message: str) -> dict[str, object]:
-    return {
-        "in": "body",
-        "pointer": "/" + path.replace(".", "/"),
-        "field": path,
-        "message": message,
-        "code": "invalid_for_achievement",
-    }
-
-
 def recipient_problems(
     pinned: PinnedAchievement, recipients: list[BatchRecipient]
 ) -> list[dict[str, object]]:
     """What in each recipient's results and credits the achievement cannot carry.
 
-    A result must answer one of the achievement's assessments (1-based), and credits can be
-    earned only on a credit-bearing achievement, at most what it awards. Each problem names the
-    recipient by index (``recipients.3.credits_earned``), so a cohort file can be corrected.
+    The single issue's check (:func:`sceau_issuer.issuing.policy.fit_problems`), each problem
+    naming the recipient by index (``recipients.3.credits_earned``), so a cohort file can be
+    corrected.
     """
-    definition = pinned.definition
-    assessments = len(definition.assessments)
-    non_credit = definition.credit_status is not None and definition.credit_status.value == (
-        "non-credit"
-    )
-    problems = []
+    problems: list[dict[str, object]] = []
     for i, recipient in enumerate(recipients):
-        for j, result in enumerate(recipient.results):
-            if result.assessment > assessments:
-                problems.append(
-                    _problem(
-                        f"recipients.{i}.results.{j}.assessment",
-                        f"recipient {i}: the achievement has {assessments} assessment(s), "
-                        f"not {result.assessment}",
-                    )
-                )
-        earned = recipient.credits_earned
-        if earned is None:
-            continue
-        if non_credit:
-            problems.append(
-                _problem(
-                    f"recipients.{i}.credits_earned",
-                    f"recipient {i}: the achievement is non-credit",
-                )
-            )
-        elif definition.credits is not None and earned > definition.credits:
-            problems.append(
-                _problem(
-                    f"recipients.{i}.credits_earned",
-                    f"recipient {i}: at most {definition.credits:g} credits can be earned",
-                )
-            )
+        problems += fit_problems(
+            pinned,
+            recipient.results,
+            recipient.credits_earned,
+            at=f"recipients.{i}.",
+            who=f"recipient {i}: ",
+        )
     return problems
 
 

@@ -20,7 +20,8 @@ group where the store allows it:
    (the batch path's claim run; a key that lost leaves its slot unused, never set);
 4. signing, in the worker processes, one slice per worker (off the event loop);
 5. the credentials with their embedded outbox: one unordered ``insert_many``, each credential
-   still protected by its derived ``_id``;
+   still protected by its derived ``_id`` (the events' pending markers, which must precede
+   them, are inserted while the group is signed: ``sceau_issuer.pending_repository``);
 6. the events: handed to the credentials relay from memory, published together and marked with
    one insert (:meth:`sceau_issuer.relay.TargetedOutboxRelay.notify_written`).
 
@@ -55,6 +56,7 @@ from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import PinnedAchievement
 from sceau_issuer.issuing.dedupe import dedupe_key
 from sceau_issuer.issuing.idempotency_repository import reservation_document
+from sceau_issuer.issuing.policy import check_fits
 from sceau_issuer.issuing.schemas import IssueRequest
 from sceau_issuer.issuing.service import Draft, IssuingService, request_fingerprint
 from sceau_issuer.issuing.sign_jobs import Signed, SignJob
@@ -262,6 +264,7 @@ class IssueCollector:
                 pinned = await issuing.achievements.pinned(
                     tenant, request.achievement_id, request.achievement_version
                 )
+                check_fits(pinned, request.results, request.credits_earned)
                 if tenant.institution_id not in accreditations:
                     accreditations[tenant.institution_id] = await issuing.tenants.accreditation(
                         tenant.institution_id
@@ -370,6 +373,17 @@ class IssueCollector:
             except Exception as exc:  # noqa: BLE001 - this request's own error
                 accepted.item.future.set_exception(exc)
         drafts = [(a, a.draft) for a in ready if a.draft is not None]
+        for accepted, draft in drafts:
+            # Built in the request's context: the events carry its trace, not the group's.
+            events = accepted.item.context.copy().run(
+                issuing.events, accepted.item.tenant, accepted.pinned, draft.doc
+            )
+            accepted.stored = {**draft.doc, "outbox": [outbox_entry(e) for e in events]}
+        # The events' pending markers go in while the group is signed (they must precede the
+        # credentials; one whose signature then fails leaves a marker the sweep drops).
+        marking = asyncio.get_running_loop().create_task(
+            issuing.credentials.mark_pending([a.stored for a, _ in drafts])
+        )
         jobs = [draft.job for _, draft in drafts]
         try:
             outcomes: list[Signed | BaseException] = list(await self._sign_group(jobs))
@@ -377,12 +391,15 @@ class IssueCollector:
             outcomes = list(
                 await asyncio.gather(*(self._sign_one(job) for job in jobs), return_exceptions=True)
             )
+        finally:
+            await marking
         for (accepted, draft), outcome in zip(drafts, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 accepted.item.future.set_exception(outcome)
                 accepted.draft = None
             else:
                 draft.doc["document"] = outcome
+                accepted.stored["document"] = outcome
 
     async def _sign_one(self, job: SignJob) -> Signed:
         [signed] = await self._sign_group([job])
@@ -392,14 +409,10 @@ class IssueCollector:
         """Insert the signed credentials with their events; hand the events to the relay."""
         issuing = self._issuing
         signed = [(a, a.draft) for a in ready if a.draft is not None]
-        for accepted, draft in signed:
-            # Built in the request's context: the events carry its trace, not the group's.
-            events = accepted.item.context.copy().run(
-                issuing.events, accepted.item.tenant, accepted.pinned, draft.doc
-            )
-            accepted.stored = {**draft.doc, "outbox": [outbox_entry(e) for e in events]}
         try:
-            duplicates = await issuing.credentials.insert_many([a.stored for a, _ in signed])
+            duplicates = await issuing.credentials.insert_many(
+                [a.stored for a, _ in signed], marked=True
+            )
         except Exception:
             # Some may be stored (unordered insert): have the relay read them back by id.
             for accepted, _ in signed:

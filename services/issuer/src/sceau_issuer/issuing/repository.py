@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from sceau_issuer.pending_repository import mark_pending
 from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry
 
@@ -95,15 +96,30 @@ class CredentialRepository:
         await self._collection.create_index("recipient.email_norm")
 
     async def insert(self, doc: dict[str, Any], events: Sequence[Event]) -> bool:
-        """Insert a credential with its events; False when a unique key says it exists."""
+        """Insert a credential with its events; False when a unique key says it exists.
+
+        The events' pending marker is written first (``sceau_issuer.pending_repository``).
+        """
+        entries = [outbox_entry(e) for e in events]
+        await mark_pending(self._collection, [(doc["_id"], entries)])
         try:
-            await self._collection.insert_one({**doc, "outbox": [outbox_entry(e) for e in events]})
+            await self._collection.insert_one({**doc, "outbox": entries})
         except DuplicateKeyError:
             return False
         return True
 
-    async def insert_many(self, docs: list[dict[str, Any]]) -> set[int]:
-        """Insert credentials (unordered); return the positions refused as duplicates."""
+    async def mark_pending(self, docs: Sequence[dict[str, Any]]) -> None:
+        """Write the pending markers of credentials about to be inserted with their outbox."""
+        await mark_pending(self._collection, [(d["_id"], d.get("outbox") or []) for d in docs])
+
+    async def insert_many(self, docs: list[dict[str, Any]], *, marked: bool = False) -> set[int]:
+        """Insert credentials (unordered); return the positions refused as duplicates.
+
+        Credentials that carry outbox entries get their pending markers first, unless the
+        caller wrote them already (``marked``: the group commit does while it signs).
+        """
+        if not marked:
+            await self.mark_pending(docs)
         return await insert_new(self._collection, docs)
 
     async def by_id(self, credential_id: str) -> dict[str, Any] | None:
@@ -152,16 +168,16 @@ class CredentialRepository:
         is still published (nothing else ever writes to a credential after issuing: FerretDB
         updates are whole-document read-modify-writes that could lose a concurrent change).
         """
+        entries = [outbox_entry(e) for e in events]
+        # The marker first; a change that is then refused leaves it to the sweep (nothing to send).
+        await mark_pending(self._collection, [(credential_id, entries)])
         result = await self._collection.update_one(
             {
                 "_id": credential_id,
                 "institution_id": institution_id,
                 "status": {"$in": list(from_states)},
             },
-            {
-                "$set": values,
-                "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
-            },
+            {"$set": values, "$push": {"outbox": {"$each": entries}}},
         )
         return result.modified_count == 1
 

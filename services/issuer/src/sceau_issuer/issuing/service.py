@@ -23,7 +23,7 @@ from sceau_issuer.errors import (
 from sceau_issuer.issuing.dates import add_months
 from sceau_issuer.issuing.dedupe import dedupe_key
 from sceau_issuer.issuing.idempotency_repository import IdempotencyRepository
-from sceau_issuer.issuing.policy import IssuingPolicy
+from sceau_issuer.issuing.policy import IssuingPolicy, check_fits
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.issuing.schemas import EvidenceInput, IssueRequest, RecipientInput, ResultInput
 from sceau_issuer.issuing.sign_jobs import (
@@ -380,6 +380,7 @@ class IssuingService:
             raise pinned_or_error
         else:
             pinned = pinned_or_error
+        check_fits(pinned, request.results, request.credits_earned)
         dedupe = dedupe_key(
             tenant.institution_id,
             pinned.achievement_id,

@@ -1,8 +1,8 @@
-"""Learner and share responses: never cached, never indexed, never sent as a referrer.
+"""Learner, share and claim responses: never cached, never indexed, never sent as a referrer.
 
-The path of every learner and share request holds a bearer token, so the SERVER span's path
-attributes are replaced with the route template (the token must not reach the trace store), and
-the responses tell browsers and proxies to keep nothing.
+The path of every learner, share, claim-link and wallet-offer request holds a bearer token, so
+the SERVER span's path attributes are replaced with the route template (the token must not reach
+the trace store), and the responses tell browsers and proxies to keep nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi import Request
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-PRIVATE_PREFIXES = ("/learn", "/v1/shares/", "/oid4vci/")
+PRIVATE_PREFIXES = ("/learn", "/v1/shares/", "/v1/claim/", "/oid4vci/", "/vcapi/", "/insights/")
 PRIVATE_HEADERS = (
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
@@ -24,7 +24,7 @@ _URL_ATTRIBUTES = ("url.full", "http.url")
 
 
 def is_private(path: str) -> bool:
-    """Whether a request path carries a learner or share token."""
+    """Whether a request path carries a learner, share, claim or wallet-offer token."""
     return path == "/learn" or path.startswith(PRIVATE_PREFIXES)
 
 
@@ -76,8 +76,14 @@ def redact_path(path: str) -> str:
         return "/learn/[token]" + (f"/{tail}" if tail else "") if token else path
     if path.startswith("/v1/shares/"):
         return "/v1/shares/[token]"
+    if path.startswith("/v1/claim/"):
+        return "/v1/claim/[token]"
+    if path.startswith("/insights/"):
+        return "/insights/[token]"
     if path.startswith("/oid4vci/") and "/offers/" in path:
         return path.split("/offers/", 1)[0] + "/offers/[token]"
+    if path.startswith("/vcapi/") and "/exchanges/" in path:
+        return path.split("/exchanges/", 1)[0] + "/exchanges/[token]"
     return path
 
 

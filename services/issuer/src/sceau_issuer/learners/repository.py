@@ -10,13 +10,16 @@ an outbox, relayed like the other small collections.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from sceau_issuer.issuing.repository import insert_new
 from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry
 
@@ -204,6 +207,33 @@ class LearnerRepository:
             except DuplicateKeyError:
                 continue  # a concurrent writer took this slot; look at it again next round
             return
+
+    async def add_contacts(
+        self, entries: Sequence[tuple[str, str, str]], *, deadline_s: float | None = None
+    ) -> None:
+        """Index several credentials ``(key, institution_id, credential_id)`` (idempotent).
+
+        A consumed batch of "issued" requests: each entry first tries its address's slot 0,
+        all in one unordered insert (each position still its own unique ``_id`` insert, atomic
+        on every store), which is where a learner's first credential goes. An entry whose slot 0
+        is taken — a learner who already holds a credential, a second credential of the same
+        learner in the batch, a redelivered event — then goes through :meth:`add_contact`, which
+        looks at the slots in order. The result is the one :meth:`add_contact` gives entry by
+        entry; only the number of commands differs (one for a batch of new learners instead of
+        two per credential). ``deadline_s`` bounds the calls (a paused database fails them as
+        timeouts instead of holding the caller).
+        """
+        unique = list(dict.fromkeys(entries))
+        with pymongo.timeout(deadline_s):
+            taken = await insert_new(
+                self._contacts,
+                [
+                    {"_id": f"{key}|0", "institution_id": institution, "credential_id": credential}
+                    for key, institution, credential in unique
+                ],
+            )
+            for position in sorted(taken):
+                await self.add_contact(*unique[position])
 
     async def contacts(self, key: str) -> list[tuple[str, str]]:
         """``(institution_id, credential_id)`` of the credentials issued to a hashed address."""

@@ -10,7 +10,7 @@ tokens through :meth:`LearnerService.resolve` and announces openings, which beco
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ from sceau_issuer.errors import (
     ShareGone,
     ShareNotFound,
 )
+from sceau_issuer.insights.service import InsightsService
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.learners.badge import inline_png
 from sceau_issuer.learners.derived import derive, hidden_fields, unsigned_content
@@ -138,8 +139,10 @@ class LearnerService:
         sign: SignFn,
         achievements: AchievementService | None = None,
         on_message: Callable[[], None] = lambda: None,
+        insights: InsightsService | None = None,
     ) -> None:
         self._achievements = achievements
+        self._insights = insights  # counts acceptances and first shares (aggregates only)
         self._on_message = on_message
         self.config = config
         self._repo = repository
@@ -188,6 +191,8 @@ class LearnerService:
         if state not in ("accepted", "declined"):
             raise LearnerFormInvalid(f"unknown consent {state!r}")
         await self._repo.set_consent(ctx.institution_id, ctx.credential_id, state, utcnow())
+        if state == "accepted" and self._insights is not None:
+            await self._insights.accepted(ctx.institution_id, ctx.credential_id)
 
     # --- shares --------------------------------------------------------------------------------
 
@@ -236,6 +241,8 @@ class LearnerService:
             "document": document,
         }
         await self._repo.insert_share(doc)
+        if self._insights is not None:
+            await self._insights.shared(ctx.institution_id, ctx.credential_id, derived_id)
         return self._view(doc, (0, None))
 
     async def _derived(
@@ -438,6 +445,27 @@ class LearnerService:
             self._vault.contact_key(normalize_email(str(event.recipient_email))),
             event.institution_id,
             event.credential_id.removeprefix("urn:uuid:"),
+        )
+
+    async def index_contacts(
+        self, events: Sequence[NotificationRequestedV1], *, deadline_s: float | None = None
+    ) -> None:
+        """Index a consumed batch of notification requests, as :meth:`index_contact` each.
+
+        The learners' first credentials take one insert for the batch (the issuer's consumer);
+        ``deadline_s`` bounds the database calls (the consumer's handler deadline).
+        """
+        await self._repo.add_contacts(
+            deadline_s=deadline_s,
+            entries=[
+                (
+                    self._vault.contact_key(normalize_email(str(event.recipient_email))),
+                    event.institution_id,
+                    event.credential_id.removeprefix("urn:uuid:"),
+                )
+                for event in events
+                if event.kind is NotificationKind.ISSUED
+            ],
         )
 
     async def _send(self, event: NotificationRequestedV1) -> None:

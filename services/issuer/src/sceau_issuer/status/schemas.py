@@ -52,6 +52,22 @@ class CredentialFilter(BaseModel):
     issued_after: datetime | None = None
     issued_before: datetime | None = None
 
+    @model_validator(mode="after")
+    def _selects_something(self) -> CredentialFilter:
+        # An empty filter (or one naming only a status) matched every credential of the
+        # institution: one request with ``"filter": {}`` revoked them all. A bulk change must
+        # say which credentials it means.
+        if (
+            self.achievement_id is None
+            and self.batch_id is None
+            and self.issued_after is None
+            and self.issued_before is None
+        ):
+            raise ValueError(
+                "a filter must name achievement_id, batch_id, issued_after or issued_before"
+            )
+        return self
+
 
 class BulkStatusRequest(BaseModel):
     """Change many credentials' status, by ids or by filter (at most 10,000 at once)."""
@@ -73,6 +89,11 @@ class BulkStatusRequest(BaseModel):
     reason_code: ReasonCode
     credential_ids: list[str] | None = Field(default=None, min_length=1, max_length=10_000)
     filter: CredentialFilter | None = None
+    note: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Stored with each change and told to each learner, as on a single change.",
+    )
 
     @model_validator(mode="after")
     def _one_selector(self) -> BulkStatusRequest:

@@ -18,6 +18,7 @@ from sceau_issuer.status.schemas import (
 )
 from sceau_issuer.status.suspension import check_suspendable
 from sceau_issuer.tenants.models import Tenant
+from sceau_shared.errors import InvalidInput
 from sceau_shared.events import (
     BilingualText,
     CredentialStatusChangedV1,
@@ -203,14 +204,20 @@ class StatusService:
         *,
         ids: list[str] | None,
         flt: CredentialFilter | None,
+        note: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Apply a change to many credentials; one result per credential, never all-or-nothing."""
+        """Apply a change to many credentials; one result per credential, never all-or-nothing.
+
+        ``note`` goes with every change, as on :meth:`change` (stored, told to each learner).
+        """
         if ids is None:
             ids = await self._credentials.ids(_selection(tenant, flt), limit=MAX_BULK)
         results = []
         for credential_id in dict.fromkeys(ids):
             try:
-                doc = await self.change(tenant, credential_id, action, reason, notify=False)
+                doc = await self.change(
+                    tenant, credential_id, action, reason, notify=False, note=note
+                )
                 results.append(
                     {"credential_id": credential_id, "status": doc["status"], "ok": True}
                 )
@@ -287,8 +294,13 @@ class StatusService:
 
 
 def _selection(tenant: Tenant, flt: CredentialFilter | None) -> CredentialQuery:
-    """The credentials a bulk change by filter is about (always the caller's own)."""
-    flt = flt or CredentialFilter()
+    """The credentials a bulk change by filter is about (always the caller's own).
+
+    No filter is not "everything": a bulk change names its credentials or a filter that
+    selects (:class:`CredentialFilter` refuses an empty one).
+    """
+    if flt is None:
+        raise InvalidInput("give credential_ids or a filter")
     return CredentialQuery(
         institution_id=tenant.institution_id,
         achievement_id=flt.achievement_id,

@@ -1,4 +1,4 @@
-"""The learner page's "add to my wallet" block: words (FR/EN), deep link, QR code, tx code."""
+"""The learner page's "add to my wallet" block: words (FR/EN), deep links, QR codes, tx code."""
 
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "expires": "Offre valable jusqu'à",
         "qr": "Code QR de l'offre pour votre portefeuille",
         "declined": "Vous avez refusé ce titre : acceptez-le pour l'ajouter à un portefeuille.",
+        "lcw_title": "Avec le Learner Credential Wallet (DCC)",
+        "lcw_intro": "Le Learner Credential Wallet ne lit pas les offres OpenID4VCI : ouvrez ce "
+        "lien sur le téléphone où il est installé, ou scannez ce code depuis l'application "
+        "(Ajouter un titre, puis Scanner un code QR). La même offre sert une seule fois, quel "
+        "que soit le portefeuille qui la prend.",
+        "lcw_open": "Ouvrir dans le Learner Credential Wallet",
+        "lcw_qr": "Code QR pour le Learner Credential Wallet",
     },
     "en": {
         "title": "Add to my digital wallet",
@@ -35,6 +42,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "expires": "Offer valid until",
         "qr": "QR code of the offer for your wallet",
         "declined": "You declined this credential: accept it to add it to a wallet.",
+        "lcw_title": "With the Learner Credential Wallet (DCC)",
+        "lcw_intro": "The Learner Credential Wallet does not read OpenID4VCI offers: open this "
+        "link on the phone where it is installed, or scan this code from the app (Add "
+        "credential, then Scan QR code). The same offer works once, whichever wallet takes it.",
+        "lcw_open": "Open in the Learner Credential Wallet",
+        "lcw_qr": "Learner Credential Wallet QR code",
     },
 }
 
@@ -49,5 +62,7 @@ def offer_block(offer: OfferView | None, *, lang: str, declined: bool) -> dict[s
             "tx_code": offer.tx_code,
             "expires": offer.expires_at.strftime("%H:%M UTC"),
             "qr_svg": qr_svg(offer.deep_link, title=t["qr"]),
+            "lcw_link": offer.lcw_link,
+            "lcw_qr_svg": qr_svg(offer.lcw_link, title=t["lcw_qr"]),
         }
     return block

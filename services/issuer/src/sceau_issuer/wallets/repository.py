@@ -4,14 +4,24 @@ Single use rests on primary keys, not on updates (on FerretDB 1.24 an update is 
 read-modify-write): redeeming an offer inserts its grant under the offer's key, delivering a
 credential inserts a delivery under the same key; a second insert of either fails, whoever
 races. Offers are stored under the SHA-256 of their pre-authorized code, never the code.
+
+Offers (and their page pointers), grants, failed codes and spent nonces are useless once
+expired, so each carries a
+``sweep_at`` moment and is deleted after it. FerretDB has no TTL index and uses its index for
+``_id`` equality only (a range on ``_id`` scans, like any other filter), so the cheap path is
+exact keys: this repository remembers, in a heap, the key and ``sweep_at`` of every document it
+inserted, and :meth:`WalletRepository.sweep_due` deletes the due ones one ``_id`` at a time
+(work proportional to what expired). Documents another process or an earlier run inserted are
+left to :meth:`WalletRepository.sweep_all`, a scan by ``sweep_at`` the sweeper runs rarely.
+Deliveries are kept: one per credential a wallet actually received (who holds a copy).
 """
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -20,6 +30,7 @@ GRANTS = "wallet_grants"
 DELIVERIES = "wallet_deliveries"
 FAILURES = "wallet_code_failures"
 NONCES = "wallet_nonces_used"
+CURRENT = "wallet_current_offers"
 
 
 class WalletRepository:
@@ -32,72 +43,108 @@ class WalletRepository:
         deliveries: AsyncCollection[dict[str, Any]],
         failures: AsyncCollection[dict[str, Any]],
         nonces: AsyncCollection[dict[str, Any]],
+        current: AsyncCollection[dict[str, Any]],
     ) -> None:
         self._offers = offers
         self._grants = grants
         self._deliveries = deliveries
         self._failures = failures
         self._nonces = nonces
+        self._current = current
+        self._swept = {
+            OFFERS: offers,
+            GRANTS: grants,
+            FAILURES: failures,
+            NONCES: nonces,
+            CURRENT: current,
+        }
+        self._due: list[tuple[datetime, str, str]] = []
+
+    def _remember(self, collection: str, key: str, sweep_at: datetime) -> None:
+        heapq.heappush(self._due, (sweep_at, collection, key))
 
     async def ensure_indexes(self) -> None:
-        """Offers by public id and by credential; grants by token hash; failures by offer."""
-        await self._offers.create_index("offer_id", unique=True)
-        await self._offers.create_index(
-            [
-                ("institution_id", ASCENDING),
-                ("credential_id", ASCENDING),
-                ("created_at", DESCENDING),
-            ]
-        )
-        await self._grants.create_index("token_key", unique=True)
-        await self._failures.create_index("offer_key")
+        """Nothing to create: every wallet query is by primary key.
+
+        An offer's key derives from its public id, an access token names its grant's key, the
+        learner page's current offer has a pointer keyed by credential, failed codes are
+        numbered under their offer's key.
+        """
 
     # --- offers --------------------------------------------------------------------------------
 
     async def insert_offer(self, doc: dict[str, Any]) -> None:
-        """Store a new offer (``_id``: the hash of its pre-authorized code)."""
+        """Store a new offer (``_id``: its code's hash; has ``sweep_at``).
+
+        It becomes its credential's current offer: a pointer keyed by
+        ``institution|credential`` finds it for the learner's page.
+        """
         await self._offers.insert_one(doc)
+        self._remember(OFFERS, doc["_id"], doc["sweep_at"])
+        pointer = f"{doc['institution_id']}|{doc['credential_id']}"
+        await self._current.replace_one(
+            {"_id": pointer},
+            {"_id": pointer, "offer_key": doc["_id"], "sweep_at": doc["sweep_at"]},
+            upsert=True,
+        )
+        self._remember(CURRENT, pointer, doc["sweep_at"])
 
     async def offer(self, key: str) -> dict[str, Any] | None:
         """The offer whose code hashes to ``key``."""
         return await self._offers.find_one({"_id": key})
 
-    async def offer_by_id(self, institution_id: str, offer_id: str) -> dict[str, Any] | None:
-        """An offer of this institution by its public id (another tenant's is not found)."""
-        return await self._offers.find_one({"offer_id": offer_id, "institution_id": institution_id})
-
     async def latest_offer(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
-        """The credential's most recent offer."""
-        return await self._offers.find_one(
-            {"institution_id": institution_id, "credential_id": credential_id},
-            sort=[("created_at", DESCENDING)],
-        )
+        """The credential's most recent offer (through its pointer)."""
+        pointer = await self._current.find_one({"_id": f"{institution_id}|{credential_id}"})
+        return None if pointer is None else await self.offer(pointer["offer_key"])
 
     # --- redemption ----------------------------------------------------------------------------
 
-    async def failures(self, offer_key: str) -> int:
-        """Wrong transaction codes tried against an offer."""
-        return await self._failures.count_documents({"offer_key": offer_key})
+    async def failures_exhausted(self, offer_key: str, limit: int) -> bool:
+        """Whether ``limit`` wrong transaction codes were tried against an offer."""
+        last = await self._failures.find_one({"_id": f"{offer_key}:{limit - 1}"}, {"_id": 1})
+        return last is not None
 
-    async def add_failure(self, failure_id: str, offer_key: str, at: datetime) -> None:
-        """Record one wrong transaction code (insert-only; counted)."""
-        await self._failures.insert_one({"_id": failure_id, "offer_key": offer_key, "at": at})
+    async def add_failure(
+        self, offer_key: str, at: datetime, *, limit: int, sweep_at: datetime
+    ) -> None:
+        """Record one wrong transaction code in the first free slot ``{offer key}:{n}``.
+
+        Insert-only and numbered, so counting is one lookup by key and concurrent wrong codes
+        each take their own slot (the primary key decides).
+        """
+        for number in range(limit):
+            slot = f"{offer_key}:{number}"
+            doc = {"_id": slot, "at": at, "sweep_at": sweep_at}
+            if await _insert_once(self._failures, doc):
+                self._remember(FAILURES, slot, sweep_at)
+                return
 
     async def redeem(self, doc: dict[str, Any]) -> bool:
         """Insert the grant of an offer (``_id``: the offer's key); False if it was redeemed."""
-        return await _insert_once(self._grants, doc)
+        inserted = await _insert_once(self._grants, doc)
+        if inserted:
+            self._remember(GRANTS, doc["_id"], doc["sweep_at"])
+        return inserted
 
     async def redeemed(self, offer_key: str) -> bool:
         """Whether a wallet already redeemed this offer."""
         return await self._grants.find_one({"_id": offer_key}, {"_id": 1}) is not None
 
-    async def grant(self, token_key: str) -> dict[str, Any] | None:
-        """The grant an access token (by its hash) opens."""
-        return await self._grants.find_one({"token_key": token_key})
+    async def grant(self, offer_key: str) -> dict[str, Any] | None:
+        """The grant of a redeemed offer (its access token names the offer's key)."""
+        return await self._grants.find_one({"_id": offer_key})
 
-    async def use_nonce(self, nonce_key: str, at: datetime) -> bool:
-        """Spend a ``c_nonce`` (by its hash); False if a proof already used it."""
-        return await _insert_once(self._nonces, {"_id": nonce_key, "at": at})
+    async def use_nonce(self, nonce_key: str, at: datetime, sweep_at: datetime) -> bool:
+        """Spend a ``c_nonce`` (by its hash); False if a proof already used it.
+
+        ``sweep_at``: when the nonce has expired for sure (its record then guards nothing).
+        """
+        doc = {"_id": nonce_key, "at": at, "sweep_at": sweep_at}
+        inserted = await _insert_once(self._nonces, doc)
+        if inserted:
+            self._remember(NONCES, nonce_key, sweep_at)
+        return inserted
 
     # --- delivery ------------------------------------------------------------------------------
 
@@ -105,9 +152,34 @@ class WalletRepository:
         """Reserve the one delivery of a grant (``_id``: the offer's key); False if taken."""
         return await _insert_once(self._deliveries, doc)
 
+    async def delivered(self, offer_key: str) -> bool:
+        """Whether a wallet already took this offer's credential (through any protocol)."""
+        return await self._deliveries.find_one({"_id": offer_key}, {"_id": 1}) is not None
+
     async def release_delivery(self, offer_key: str) -> None:
         """Undo a reservation whose credential could not be signed (the wallet may retry)."""
         await self._deliveries.delete_one({"_id": offer_key})
+
+    # --- expiry ------------------------------------------------------------------------------
+
+    async def sweep_due(self, now: datetime, *, limit: int = 1000) -> int:
+        """Delete the expired documents this repository inserted, by ``_id``; return how many."""
+        deleted = 0
+        while self._due and self._due[0][0] <= now and deleted < limit:
+            _, collection, key = heapq.heappop(self._due)
+            result = await self._swept[collection].delete_one(
+                {"_id": key, "sweep_at": {"$lte": now}}
+            )
+            deleted += result.deleted_count
+        return deleted
+
+    async def sweep_all(self, now: datetime) -> int:
+        """Delete every expired document (a scan: for leftovers of other processes and runs)."""
+        deleted = 0
+        for collection in self._swept.values():
+            result = await collection.delete_many({"sweep_at": {"$lte": now}})
+            deleted += result.deleted_count
+        return deleted
 
 
 async def _insert_once(collection: AsyncCollection[dict[str, Any]], doc: dict[str, Any]) -> bool:

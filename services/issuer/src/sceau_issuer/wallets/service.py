@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 from sceau_credentials.dids.resolver import DidResolver
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.multiformats import base64url_nopad_encode
 from sceau_credentials.ob3 import validate_for_signing
 from sceau_issuer.errors import ConsentRequired, WalletOfferNotFound
 from sceau_issuer.issuing.repository import CredentialRepository
@@ -59,6 +59,8 @@ from sceau_shared.events import utcnow
 
 SignFn = Callable[[dict[str, Any], SigningKey, str], Awaitable[dict[str, Any] | str]]
 AcceptFn = Callable[[str, str], Awaitable[None]]
+#: The Learner Credential Wallet's custom scheme for its credential request deep links.
+LCW_SCHEME = "dccrequest://request"
 
 
 @dataclass(frozen=True)
@@ -82,14 +84,20 @@ class OfferView:
     tx_code: str | None
     expires_at: datetime
     configuration_id: str
+    exchange_url: str
+    lcw_link: str
+
+
+class DeliveryRefused(Exception):
+    """Why a credential cannot be delivered now (each protocol words it its own way)."""
 
 
 def _key(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _aware(moment: datetime) -> datetime:
-    # MongoDB returns naive UTC datetimes.
+def aware(moment: datetime) -> datetime:
+    """A stored moment as an aware UTC datetime (MongoDB returns naive UTC datetimes)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
@@ -155,6 +163,55 @@ class WalletService:
     def _code(self, offer_id: str) -> str:
         return self._vault.wallet_secret("code", offer_id).hex()
 
+    def offer_key(self, offer_id: str) -> str:
+        """The stored key (``_id``) of an offer: the hash of its pre-authorized code."""
+        return _key(self._code(offer_id))
+
+    async def offer_doc(self, institution_id: str, offer_id: str) -> dict[str, Any] | None:
+        """An offer of this institution by its public id (by primary key; another's is None)."""
+        doc = await self._repo.offer(self.offer_key(offer_id))
+        if doc is None or doc["institution_id"] != institution_id or doc["offer_id"] != offer_id:
+            return None
+        return doc
+
+    async def taken(self, offer_key: str) -> bool:
+        """Whether a wallet took the offer: redeemed its code, or received it by exchange."""
+        return await self._repo.redeemed(offer_key) or await self._repo.delivered(offer_key)
+
+    def exchange_id(self, offer_id: str) -> str:
+        """The VC-API exchange id of an offer: its public id and a MAC only the page shows.
+
+        The QR code of the OpenID4VCI offer names the offer id; the MAC keeps someone who saw
+        that code (but not the page) from opening the exchange around the transaction code.
+        """
+        mac = self._vault.wallet_secret("exchange", offer_id)[:18]
+        return f"{offer_id}.{base64url_nopad_encode(mac)}"
+
+    def exchange_url(self, institution_id: str, offer_id: str) -> str:
+        """Where a VC-API wallet (the DCC Learner Credential Wallet) takes the offer."""
+        base = self.config.public_base_url.rstrip("/")
+        return f"{base}/vcapi/{institution_id}/exchanges/{self.exchange_id(offer_id)}"
+
+    def challenge(self, offer_id: str) -> str:
+        """The DIDAuth challenge of an offer's exchange (derived, never stored)."""
+        return base64url_nopad_encode(self._vault.wallet_secret("challenge", offer_id)[:18])
+
+    def domain(self) -> str:
+        """The domain a wallet's DIDAuth proof names: this issuer's public host."""
+        return urlsplit(self.config.public_base_url).netloc or self.config.public_base_url
+
+    def lcw_link(self, institution_id: str, offer_id: str) -> str:
+        """The deep link the DCC Learner Credential Wallet opens (its credential request flow)."""
+        query = urlencode(
+            {
+                "issuer": self.issuer_id(institution_id),
+                "auth_type": "bearer",
+                "challenge": self.challenge(offer_id),
+                "vc_request_url": self.exchange_url(institution_id, offer_id),
+            }
+        )
+        return f"{LCW_SCHEME}?{query}"
+
     def _tx_code(self, offer_id: str) -> str:
         number = int.from_bytes(self._vault.wallet_secret("tx", offer_id)[:8], "big")
         return str(number % 10**TX_CODE_LENGTH).zfill(TX_CODE_LENGTH)
@@ -177,15 +234,16 @@ class WalletService:
             "created_at": now,
             "expires_at": now + timedelta(seconds=self.config.offer_ttl_s),
         }
+        doc["sweep_at"] = doc["expires_at"]
         await self._repo.insert_offer(doc)
         return self._view(doc)
 
     async def current_offer(self, institution_id: str, credential_id: str) -> OfferView | None:
         """The credential's latest offer while a wallet may still take it, else None."""
         doc = await self._repo.latest_offer(institution_id, credential_id)
-        if doc is None or _aware(doc["expires_at"]) <= utcnow():
+        if doc is None or aware(doc["expires_at"]) <= utcnow():
             return None
-        if await self._repo.redeemed(doc["_id"]):
+        if await self.taken(doc["_id"]):
             return None
         return self._view(doc)
 
@@ -196,16 +254,18 @@ class WalletService:
             offer_uri=offer_uri,
             deep_link=f"{OFFER_SCHEME}?credential_offer_uri={quote(offer_uri, safe='')}",
             tx_code=self._tx_code(doc["offer_id"]) if doc.get("with_tx_code") else None,
-            expires_at=_aware(doc["expires_at"]),
+            expires_at=aware(doc["expires_at"]),
             configuration_id=doc["configuration_id"],
+            exchange_url=self.exchange_url(doc["institution_id"], doc["offer_id"]),
+            lcw_link=self.lcw_link(doc["institution_id"], doc["offer_id"]),
         )
 
     async def offer(self, institution_id: str, offer_id: str) -> dict[str, Any]:
         """The credential offer object behind ``credential_offer_uri`` (404 once unusable)."""
-        doc = await self._repo.offer_by_id(institution_id, offer_id)
-        if doc is None or _aware(doc["expires_at"]) <= utcnow():
+        doc = await self.offer_doc(institution_id, offer_id)
+        if doc is None or aware(doc["expires_at"]) <= utcnow():
             raise WalletOfferNotFound("this credential offer is unknown or has expired")
-        if await self._repo.redeemed(doc["_id"]):
+        if await self.taken(doc["_id"]):
             raise WalletOfferNotFound("this credential offer was already taken")
         return credential_offer(
             self.issuer_id(institution_id),
@@ -231,13 +291,17 @@ class WalletService:
         doc = await self._repo.offer(key)
         if doc is None or doc["institution_id"] != institution_id:
             raise invalid_grant("the pre-authorized code is unknown")
-        if _aware(doc["expires_at"]) <= utcnow():
+        if aware(doc["expires_at"]) <= utcnow():
             raise invalid_grant("the pre-authorized code has expired")
         if doc.get("with_tx_code"):
-            await self._check_tx_code(key, doc["offer_id"], form.get("tx_code"))
+            await self._check_tx_code(key, doc, form.get("tx_code"))
         elif form.get("tx_code"):
             raise invalid_request("this offer has no transaction code")
-        access_token = secrets.token_urlsafe(32)
+        # An offer taken through its VC-API exchange is refused at the credential endpoint
+        # (one delivery per offer); its offer URI is already gone, which hides the code.
+        # The token names its grant (the offer's key, a hash: it reveals no code) so the
+        # credential endpoint finds it by primary key; its random part is what proves it.
+        access_token = f"{key}.{secrets.token_urlsafe(32)}"
         now = utcnow()
         granted = await self._repo.redeem(
             {
@@ -248,6 +312,10 @@ class WalletService:
                 "configuration_id": doc["configuration_id"],
                 "redeemed_at": now,
                 "expires_at": now + timedelta(seconds=self.config.token_ttl_s),
+                # Kept while the token or the offer lives (it marks the offer redeemed).
+                "sweep_at": max(
+                    aware(doc["expires_at"]), now + timedelta(seconds=self.config.token_ttl_s)
+                ),
             }
         )
         if not granted:
@@ -258,13 +326,16 @@ class WalletService:
             "expires_in": self.config.token_ttl_s,
         }
 
-    async def _check_tx_code(self, key: str, offer_id: str, given: str | None) -> None:
+    async def _check_tx_code(self, key: str, offer: Mapping[str, Any], given: str | None) -> None:
         if not given:
             raise invalid_request("this offer needs its transaction code (tx_code)")
-        if await self._repo.failures(key) >= self.config.max_code_failures:
+        limit = self.config.max_code_failures
+        if await self._repo.failures_exhausted(key, limit):
             raise invalid_grant("too many wrong transaction codes: make a new offer")
-        if not secrets.compare_digest(given.encode(), self._tx_code(offer_id).encode()):
-            await self._repo.add_failure(str(uuid.uuid4()), key, utcnow())
+        if not secrets.compare_digest(given.encode(), self._tx_code(offer["offer_id"]).encode()):
+            await self._repo.add_failure(
+                key, utcnow(), limit=limit, sweep_at=aware(offer["expires_at"])
+            )
             raise invalid_grant("the transaction code is wrong")
 
     # --- nonce endpoint ------------------------------------------------------------------------
@@ -294,52 +365,83 @@ class WalletService:
             raise invalid_nonce("the proof carries no nonce: ask the nonce endpoint for one")
         if self._vault.read_wallet_nonce(proof.nonce) != institution_id:
             raise invalid_nonce("the proof's nonce is not a fresh c_nonce of this issuer")
-        if not await self._repo.use_nonce(_key(proof.nonce), utcnow()):
+        now = utcnow()
+        # A nonce is made at most nonce_ttl_s before it is used: it has expired by then.
+        spent_until = now + timedelta(seconds=self.config.nonce_ttl_s + 60)
+        if not await self._repo.use_nonce(_key(proof.nonce), now, spent_until):
             raise invalid_nonce("the proof's nonce was already used: ask for a new one")
-        credential = await self._credentials.get(institution_id, grant["credential_id"])
-        if credential is None or credential.get("status") != "active":
-            raise WalletProtocolError(
-                "credential_request_denied", "this credential is no longer active"
+        try:
+            signed = await self.deliver(
+                institution_id,
+                grant["credential_id"],
+                delivery_key=grant["_id"],
+                holder_did=proof.holder_did,
+                profile=configuration.profile,
             )
+        except DeliveryRefused as refused:
+            raise WalletProtocolError("credential_request_denied", str(refused)) from refused
+        return {"credentials": [{"credential": signed}]}
+
+    async def deliver(
+        self,
+        institution_id: str,
+        credential_id: str,
+        *,
+        delivery_key: str,
+        holder_did: str,
+        profile: str,
+    ) -> dict[str, Any] | str:
+        """Sign the learner's credential for ``holder_did``, at most once per offer.
+
+        Every wallet protocol ends here: the credential must be active and the institution
+        allowed to issue; the delivery is reserved under the offer's key (a second one fails,
+        whoever races), released if signing fails so the wallet may retry; taking it counts as
+        the learner's acceptance.
+
+        Raises:
+            DeliveryRefused: the credential is not active, the institution may not issue, or
+                the offer already delivered.
+        """
+        credential = await self._credentials.get(institution_id, credential_id)
+        if credential is None or credential.get("status") != "active":
+            raise DeliveryRefused("this credential is no longer active")
         tenant = await self._tenants.get(institution_id)
         if tenant.status not in ("active", "pending"):
-            raise WalletProtocolError(
-                "credential_request_denied", "the institution may not issue at present"
-            )
+            raise DeliveryRefused("the institution may not issue at present")
         claimed = await self._repo.claim_delivery(
             {
-                "_id": grant["_id"],
+                "_id": delivery_key,
                 "institution_id": institution_id,
-                "credential_id": grant["credential_id"],
-                "holder": proof.holder_did,
+                "credential_id": credential_id,
+                "holder": holder_did,
                 "delivered_at": utcnow(),
             }
         )
         if not claimed:
-            raise WalletProtocolError(
-                "credential_request_denied", "this offer already delivered its credential"
-            )
+            raise DeliveryRefused("this offer already delivered its credential")
         try:
-            profile = configuration.profile
-            unsigned = bind_to_holder(
-                credential["document"], proof.holder_did, tenant.active_key.did
-            )
+            unsigned = bind_to_holder(credential["document"], holder_did, tenant.active_key.did)
             validate_for_signing(unsigned, allow_status_array=True)
             key = self._tenants.signing_key(tenant, profile=profile)
             signed = await self._sign(unsigned, key, profile)
         except BaseException:
-            await self._repo.release_delivery(grant["_id"])
+            await self._repo.release_delivery(delivery_key)
             raise
-        await self._on_accepted(institution_id, grant["credential_id"])
-        return {"credentials": [{"credential": signed}]}
+        await self._on_accepted(institution_id, credential_id)
+        return signed
 
     async def _grant(self, institution_id: str, access_token: str | None) -> dict[str, Any]:
         if not access_token or len(access_token) > 256:
             raise invalid_token("a Bearer access token is required")
-        grant = await self._repo.grant(_key(access_token))
-        if grant is None or grant["institution_id"] != institution_id:
+        grant_key, _, _ = access_token.partition(".")
+        grant = await self._repo.grant(grant_key)
+        if (
+            grant is None
+            or grant["institution_id"] != institution_id
+            or not secrets.compare_digest(grant["token_key"], _key(access_token))
+        ):
             raise invalid_token("the access token is unknown")
-        if _aware(grant["expires_at"]) <= utcnow():
+        if aware(grant["expires_at"]) <= utcnow():
             raise invalid_token("the access token has expired")
         return grant
 

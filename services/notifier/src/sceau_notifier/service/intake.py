@@ -113,8 +113,13 @@ class Intake:
         )
 
     async def verification_completed(self, event: VerificationCompletedV1) -> None:
-        """Route a verification to the issuer's institution (DID → institution map)."""
-        if not event.issuer_did:
+        """Route a verification to the issuer's institution (DID → institution map).
+
+        Only a verification whose proof verified against the issuer's key is the institution's:
+        an unsigned submission that merely names its DID creates no webhook and no delivery row
+        (issue 18: thousands per batch request before).
+        """
+        if not event.issuer_did or not event.issuer_proven:
             return
         institution_id = await self.dids.institution_of(event.issuer_did)
         if institution_id is None:

@@ -233,6 +233,14 @@ class WebhookService:
             if record is None or endpoint is None or endpoint.get("deleted"):
                 await self._finish_failed(claim, record, "endpoint removed", permanent=True)
                 return False
+            if not endpoint.get("enabled", True):
+                # Disabled after the delivery was queued (by an operator, or by a 410): nothing
+                # more is sent to it. The delivery is marked failed — not dead-lettered, the
+                # operator chose this — and can be replayed once the endpoint is enabled again.
+                await self._finish_failed(
+                    claim, record, "endpoint disabled", permanent=True, dead_letter=False
+                )
+                return False
             try:
                 secret = self._require_box().open(endpoint["secret_enc"], context=endpoint["_id"])
             except (SecretBoxError, WebhooksNotConfigured) as exc:
@@ -276,6 +284,7 @@ class WebhookService:
         *,
         permanent: bool,
         status_code: int | None = None,
+        dead_letter: bool = True,
     ) -> None:
         now = self._clock()
         attempts = claim.attempts + 1
@@ -293,7 +302,7 @@ class WebhookService:
             _log.warning("webhook %s attempt %d failed: %s", claim.key, attempts, error)
             return
         _log.error("webhook %s failed after %d attempts: %s", claim.key, attempts, error)
-        if self._dead_letters is not None and record is not None:
+        if dead_letter and self._dead_letters is not None and record is not None:
             await self._dead_letters(
                 channel=WEBHOOK_CHANNEL, key=claim.key, payload=record["body"], error=error
             )

@@ -6,6 +6,10 @@ update guarded by a revision number. (On FerretDB 1.24 that guard does not hold 
 serializes its own writes to institution documents.) The audit collection is an append-only
 projection of those histories: this module exposes no way to update or delete an audit entry, and
 :meth:`AuditLog.record_for` re-derives any entry a crash left unwritten.
+
+A DID belongs to one institution: the ``did_owners`` collection holds one document per DID whose
+``_id`` is the DID, so the database's unique ``_id`` refuses a second owner on every store
+(FerretDB included) and looking an institution up by DID is an ``_id`` read.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from sceau_registry.errors import DidTaken
 from sceau_registry.institutions.models import Institution, Role, Scope, StatusChange
 from sceau_shared.events import DidMethod, InstitutionStatus, utcnow
 from sceau_shared.mongo import Document
@@ -25,6 +31,52 @@ from sceau_shared.mongo import Document
 
 class StaleRevision(Exception):
     """The institution changed between read and write (another operator); retry or refuse."""
+
+
+#: A claim on a DID whose institution was never stored (a crash between the two writes) is
+#: given up to another institution after this long (a registration in flight takes seconds).
+STALE_CLAIM = timedelta(minutes=10)
+
+
+class DidOwners:
+    """The ``did_owners`` collection: ``_id`` = DID, ``institution_id`` = its one owner."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    async def claim(self, did: str, institution_id: str) -> tuple[str, bool]:
+        """Make ``institution_id`` the owner of ``did`` unless it has one.
+
+        Returns:
+            The owner after the call, and whether this call made the claim.
+        """
+        try:
+            await self.collection.insert_one(
+                {"_id": did, "institution_id": institution_id, "claimed_at": utcnow()}
+            )
+        except DuplicateKeyError:
+            doc = await self.collection.find_one({"_id": did})
+            if doc is None:  # released meanwhile: try once more
+                return await self.claim(did, institution_id)
+            return str(doc["institution_id"]), False
+        return institution_id, True
+
+    async def owner(self, did: str) -> tuple[str, object] | None:
+        """The owner of ``did`` and when it claimed it, if anyone has."""
+        doc = await self.collection.find_one({"_id": did})
+        return (str(doc["institution_id"]), doc.get("claimed_at")) if doc is not None else None
+
+    async def take_over(self, did: str, stale_owner: str, institution_id: str) -> bool:
+        """Move a stale claim to ``institution_id`` (only if ``stale_owner`` still holds it)."""
+        result = await self.collection.update_one(
+            {"_id": did, "institution_id": stale_owner},
+            {"$set": {"institution_id": institution_id, "claimed_at": utcnow()}},
+        )
+        return result.modified_count == 1
+
+    async def release(self, did: str, institution_id: str) -> None:
+        """Give up a claim this institution made (its registration did not happen)."""
+        await self.collection.delete_one({"_id": did, "institution_id": institution_id})
 
 
 # --- mapping ---------------------------------------------------------------------------------
@@ -146,6 +198,7 @@ class Institutions:
 
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
+        self.owners = DidOwners(collection.database["did_owners"])
 
     async def ensure_indexes(self) -> None:
         """Index DID lookups and the public list's filters."""
@@ -153,12 +206,57 @@ class Institutions:
         await self.collection.create_index([("status", ASCENDING), ("category", ASCENDING)])
 
     async def insert(self, inst: Institution) -> bool:
-        """Store a new institution; False if the id is taken."""
+        """Store a new institution; False if the id is taken.
+
+        Its DIDs are claimed first: a DID another institution owns raises :class:`DidTaken`
+        and nothing is stored (claims made by this call are given back).
+        """
+        claimed: list[str] = []
         try:
+            for did in inst.dids:
+                if await self._claim(did, inst.institution_id):
+                    claimed.append(did)
             await self.collection.insert_one(institution_doc(inst))
         except DuplicateKeyError:
+            await self._release(claimed, inst.institution_id)
             return False
+        except DidTaken:
+            await self._release(claimed, inst.institution_id)
+            raise
         return True
+
+    async def claim_dids(self, inst: Institution) -> list[DidTaken]:
+        """Claim the DIDs of a stored institution (start-up backfill); the conflicts found."""
+        conflicts: list[DidTaken] = []
+        for did in inst.dids:
+            try:
+                await self._claim(did, inst.institution_id)
+            except DidTaken as exc:
+                conflicts.append(exc)
+        return conflicts
+
+    async def _claim(self, did: str, institution_id: str) -> bool:
+        """Own ``did`` or raise :class:`DidTaken`; True if this call made a new claim."""
+        owner, new = await self.owners.claim(did, institution_id)
+        if owner == institution_id:
+            return new
+        if await self._stale(did, owner) and await self.owners.take_over(
+            did, owner, institution_id
+        ):
+            return True
+        raise DidTaken(f"the DID {did!r} belongs to another institution ({owner!r})")
+
+    async def _stale(self, did: str, owner: str) -> bool:
+        """Whether ``owner``'s claim on ``did`` was left by a registration that never stored."""
+        if await self.collection.find_one({"_id": owner}, {"_id": 1}) is not None:
+            return False
+        held = await self.owners.owner(did)
+        claimed_at = held[1] if held is not None else None
+        return isinstance(claimed_at, datetime) and claimed_at < utcnow() - STALE_CLAIM
+
+    async def _release(self, dids: Sequence[str], institution_id: str) -> None:
+        for did in dids:
+            await self.owners.release(did, institution_id)
 
     async def get(self, institution_id: str) -> Institution | None:
         """Return one institution."""
@@ -166,9 +264,9 @@ class Institutions:
         return institution_from(doc) if doc is not None else None
 
     async def by_did(self, did: str) -> Institution | None:
-        """Return the institution that uses ``did``."""
-        doc = await self.collection.find_one({"dids": did})
-        return institution_from(doc) if doc is not None else None
+        """Return the institution that owns ``did`` (two ``_id`` reads)."""
+        held = await self.owners.owner(did)
+        return await self.get(held[0]) if held is not None else None
 
     async def save(self, inst: Institution, *, expected_rev: int) -> None:
         """Persist a changed institution if nobody changed it since ``expected_rev``.
@@ -186,7 +284,12 @@ class Institutions:
             raise StaleRevision(inst.institution_id)
 
     async def link_did(self, institution_id: str, did: str) -> bool:
-        """Add ``did`` to an institution unless already there; True if it was added now."""
+        """Add ``did`` to an institution unless already there; True if it was added now.
+
+        Raises:
+            DidTaken: another institution owns ``did``.
+        """
+        await self._claim(did, institution_id)
         result = await self.collection.update_one(
             {"_id": institution_id, "dids": {"$ne": did}},
             {"$push": {"dids": did}, "$inc": {"rev": 1}},

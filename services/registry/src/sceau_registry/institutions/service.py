@@ -20,6 +20,7 @@ from typing import Any
 
 from sceau_registry.errors import (
     ConcurrentChange,
+    DidTaken,
     InstitutionExists,
     InstitutionNotFound,
     InvalidGovernanceRequest,
@@ -425,7 +426,12 @@ class GovernanceService:
             if inst is None:
                 return None
             if did not in inst.dids:
-                await self._institutions.link_did(institution_id, did)
+                try:
+                    await self._institutions.link_did(institution_id, did)
+                except DidTaken as exc:
+                    # A key event for a DID another institution owns: never attach it twice.
+                    _log.error("DID not linked to %s: %s", institution_id, exc.detail)
+                    return inst
                 inst = await self._load(institution_id)
             await self._events.add(events_of(inst, producer=self._producer))
             self._on_change(inst)
@@ -441,6 +447,9 @@ class GovernanceService:
         """Write audit entries and events a crash left unwritten; return how many were missing."""
         added = 0
         for inst in await self._institutions.all():
+            # Institutions stored before DIDs had owners get their claims (first come wins).
+            for conflict in await self._institutions.claim_dids(inst):
+                _log.error("institution %s: %s", inst.institution_id, conflict.detail)
             added += await self._audit.record_for(inst)
             added += await self._events.add(events_of(inst, producer=self._producer))
         return added

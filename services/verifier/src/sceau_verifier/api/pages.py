@@ -1,9 +1,10 @@
 """The public verification page: ``GET /`` shows the form, ``POST /`` shows the answer.
 
 Server-rendered HTML that works without JavaScript (a plain form, ``multipart/form-data`` so a
-file can be uploaded), in French or English (``?lang=``, the form's ``lang`` field or
-``Accept-Language``). It calls the same :class:`VerificationService` as the JSON API, so the
-person at the page sees exactly what an applicant-tracking system receives.
+file can be uploaded: a credential file, or a baked PNG/SVG badge whose credential is read
+out), in French or English (``?lang=``, the form's ``lang`` field or ``Accept-Language``). It
+calls the same :class:`VerificationService` as the JSON API, so the person at the page sees
+exactly what an applicant-tracking system receives.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sceau_shared.errors import ServiceError
 from sceau_verifier.api.deps import GraphDep, client_key
 from sceau_verifier.api.rendering import render_page
 from sceau_verifier.api.responses import PAGE_ERRORS
+from sceau_verifier.baked import MAX_IMAGE_BYTES, ImageKind, image_kind, unbake
 from sceau_verifier.i18n import negotiate, text
 from sceau_verifier.inputs import parse_submission
 from sceau_verifier.schemas import Lang, VerifyResponse
@@ -77,16 +79,21 @@ async def submit(
     chosen = negotiate(form_lang or lang, accept_language)
     graph.limiter.check(client_key(request))
     raw = credential.strip().encode("utf-8")
+    kind: ImageKind | None = None
     if file is not None and file.filename:
-        uploaded = await file.read(_MAX_PASTE + 1)
-        if uploaded.strip():
-            raw = uploaded.strip()
+        uploaded = await file.read(max(_MAX_PASTE, MAX_IMAGE_BYTES) + 1)
+        kind = image_kind(uploaded, file.content_type)
+        if kind is not None or uploaded.strip():
+            raw = uploaded if kind is not None else uploaded.strip()
     if not raw:
         return _render(graph.templates, chosen, error=text("empty_input", chosen), status_code=400)
-    pasted = credential if len(credential) < 200_000 else ""
+    pasted = credential if len(credential) < 200_000 and kind is None else ""
     content_type = "application/json" if raw[:1] in (b"{", b"[", b'"') else "application/jwt"
     try:
-        submission = parse_submission(raw, content_type, max_depth=graph.limits.max_depth)
+        if kind is not None:
+            submission = unbake(raw, kind, lang=chosen, max_depth=graph.limits.max_depth).submission
+        else:
+            submission = parse_submission(raw, content_type, max_depth=graph.limits.max_depth)
     except ServiceError as exc:
         return _render(
             graph.templates, chosen, error=exc.detail, pasted=pasted, status_code=exc.status
@@ -97,4 +104,6 @@ async def submit(
         challenge=submission.challenge,
         domain=submission.domain,
     )
+    if kind is not None:
+        result = result.model_copy(update={"baked_in": kind})
     return _render(graph.templates, chosen, result=result, pasted=pasted)

@@ -7,12 +7,20 @@ import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from starlette.datastructures import UploadFile
 
 from sceau_shared.errors import ServiceError
 from sceau_verifier.api.deps import AcceptLanguage, GraphDep, LangQuery, client_key
 from sceau_verifier.api.responses import API_ERRORS
+from sceau_verifier.baked import IMAGE_MEDIA_TYPES, MAX_IMAGE_BYTES, ImageKind, image_kind, unbake
+from sceau_verifier.errors import MalformedBody
 from sceau_verifier.i18n import negotiate
-from sceau_verifier.inputs import parse_batch, parse_submission, submission_from_value
+from sceau_verifier.inputs import (
+    Submission,
+    parse_batch,
+    parse_submission,
+    submission_from_value,
+)
 from sceau_verifier.schemas import (
     BatchItem,
     BatchItemError,
@@ -43,6 +51,27 @@ _VERIFY_BODY: dict[str, Any] = {
                 }
             },
             "application/jwt": {"schema": {"type": "string", "description": "A VC-JWT."}},
+            "image/png": {
+                "schema": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "A baked badge: iTXt chunk openbadgecredential (≤ 1 MiB).",
+                }
+            },
+            "image/svg+xml": {
+                "schema": {
+                    "type": "string",
+                    "description": "A baked badge: <openbadges:credential> (≤ 1 MiB).",
+                }
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "description": "An uploaded file: a baked PNG/SVG badge, or a credential "
+                    "file (JSON or VC-JWT).",
+                }
+            },
         },
     }
 }
@@ -75,30 +104,74 @@ async def verify(
     with Ed25519Signature2020, and VC-JWT; or a VerifiablePresentation holding them.
 
     Send the credential itself as ``application/json``, or ``{"credential": …, "challenge": …,
-    "domain": …}``, or a VC-JWT as ``application/jwt``. ``challenge``/``domain`` (body or query)
-    are what a presentation's proof must carry. The answer is in ``?lang=`` or the
-    ``Accept-Language`` language (fr/en); a credential that fails a check is a 200 answer with
-    ``verified: false``, not an error.
+    "domain": …}``, or a VC-JWT as ``application/jwt``, or a baked badge (the credential inside
+    its PNG or SVG image) as ``image/png`` / ``image/svg+xml`` or as the ``file`` field of a
+    ``multipart/form-data`` upload; an image that carries no readable credential is a 400
+    problem explained in French and English (``detail_fr``, ``detail_en``).
+    ``challenge``/``domain`` (body or query) are what a presentation's proof must carry. The
+    answer is in ``?lang=`` or the ``Accept-Language`` language (fr/en); a credential that fails
+    a check is a 200 answer with ``verified: false``, not an error.
     """
     graph.limiter.check(client_key(request))
+    chosen = negotiate(lang, accept_language)
     raw = await request.body()
-    submission = parse_submission(
-        raw,
-        request.headers.get("content-type"),
-        max_depth=graph.limits.max_depth,
-        challenge=challenge,
-        domain=domain,
-    )
+    content_type = request.headers.get("content-type")
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    kind: ImageKind | None = None
+    if media == "multipart/form-data":
+        raw, declared = await _uploaded(request)
+        kind = image_kind(raw, declared)
+        if kind is None:
+            raw = raw.strip()
+        content_type = _text_type(raw)
+    elif media in IMAGE_MEDIA_TYPES:
+        kind = image_kind(raw, media)
+    submission: Submission
+    if kind is not None:
+        submission = unbake(raw, kind, lang=chosen, max_depth=graph.limits.max_depth).submission
+        submission = Submission(submission.document, challenge, domain)
+    else:
+        submission = parse_submission(
+            raw,
+            content_type,
+            max_depth=graph.limits.max_depth,
+            challenge=challenge,
+            domain=domain,
+        )
     graph.proofs.hint(submission.document, hashlib.sha256(raw).hexdigest())
     answer = await graph.service.verify(
         submission.document,
-        lang=negotiate(lang, accept_language),
+        lang=chosen,
         challenge=submission.challenge,
         domain=submission.domain,
     )
+    if kind is not None:
+        answer = answer.model_copy(update={"baked_in": kind})
     # The answer is already a validated VerifyResponse: serialise it once (FastAPI would
     # validate it again and go through a dict and json.dumps; the OpenAPI schema is unchanged).
     return Response(answer.model_dump_json(), media_type="application/json")
+
+
+async def _uploaded(request: Request) -> tuple[bytes, str | None]:
+    """The ``file`` (or ``credential``) part of a multipart upload, and its declared type."""
+    try:
+        form = await request.form(max_files=1, max_fields=8)
+    except Exception as exc:  # any unreadable multipart body is the client's
+        raise MalformedBody(f"The multipart body cannot be read ({type(exc).__name__}).") from exc
+    try:
+        part = form.get("file") or form.get("credential")
+        if isinstance(part, UploadFile):
+            return await part.read(MAX_IMAGE_BYTES + 1), part.content_type
+        if isinstance(part, str) and part.strip():
+            return part.encode("utf-8"), None
+    finally:
+        await form.close()
+    raise MalformedBody("The upload has no 'file' field.")
+
+
+def _text_type(raw: bytes) -> str:
+    """A credential file's type by its first byte (uploads are labelled loosely)."""
+    return "application/json" if raw[:1] in (b"{", b"[", b'"') else "application/jwt"
 
 
 def _item_error(exc: ServiceError) -> BatchItemError:
@@ -137,6 +210,7 @@ async def verify_batch(
         graph.limiter.check(key)
     chosen = negotiate(lang, accept_language)
     gate = asyncio.Semaphore(graph.batch_concurrency)
+    budget = graph.service.budget()  # one bound on the events of the whole batch
 
     async def one(index: int, value: Any) -> BatchItem:
         try:
@@ -149,6 +223,7 @@ async def verify_batch(
                 lang=chosen,
                 challenge=submission.challenge,
                 domain=submission.domain,
+                budget=budget,
             )
         return BatchItem(index=index, result=result)
 

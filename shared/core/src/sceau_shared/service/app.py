@@ -82,6 +82,7 @@ def create_service_app(
         description=definition.description,
         lifespan=lifespan,
         readiness=readiness,
+        optional=definition.answers_without,
         max_body_bytes=settings.http.max_body_bytes,
     )
     for router in definition.routers:

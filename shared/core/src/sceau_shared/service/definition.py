@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -65,6 +65,10 @@ class ServiceDefinition(Generic[S, G]):
         configure: Optional last step on the built app (a service's own middleware).
         publishes: The event types the service produces (its outbox or publisher); with the
             consumer router they make the service's AsyncAPI document.
+        answers_without: The dependencies (``"kafka"``, ``"mongo"``) the service's HTTP API
+            still answers without, each with what waits or is missing while it is down. Their
+            outage makes ``/readyz`` say ``degraded`` (200) instead of 503, so an orchestrator
+            keeps routing traffic to the replica. Every other dependency is required.
     """
 
     name: str
@@ -78,3 +82,4 @@ class ServiceDefinition(Generic[S, G]):
     operator: OperatorRoutes | None = None
     configure: Callable[[FastAPI, S], None] | None = field(default=None)
     publishes: tuple[type[Event], ...] = ()
+    answers_without: Mapping[str, str] = field(default_factory=dict)

@@ -5,7 +5,9 @@ do: 200 with ``share_id``, ``institution_id``, ``credential_id``, ``expires_at``
 the ``document`` (a JSON-LD object or a compact VC-JWT, e.g. signed with
 :mod:`sceau_dev.testing.credentials`); 404 problem details for unknown tokens (or credentials
 the learner did not accept); 410 problem details of type ``…/share-gone`` with ``reason``
-``revoked`` or ``expired``. Serve it with :func:`sceau_dev.testing.registry_stand_in.serve`.
+``revoked`` or ``expired``. It also answers the issuer's public
+``GET /v1/public/credentials/{id}/supersession`` (R52) for the credentials :meth:`supersede`
+names, 404 for the others. Serve it with :func:`sceau_dev.testing.registry_stand_in.serve`.
 """
 
 from __future__ import annotations
@@ -70,6 +72,20 @@ class SharesStandIn:
     shares: dict[str, StandInShare] = field(default_factory=dict)
     requests: int = 0
     down: bool = False
+    superseded: dict[str, dict[str, Any]] = field(default_factory=dict)
+    supersession_asked: list[str] = field(default_factory=list)
+
+    def supersede(
+        self, credential_id: str, *, by: str, issuer_did: str, revoked: bool = False
+    ) -> None:
+        """Record that ``credential_id`` was re-issued as ``by`` (a correction when revoked)."""
+        self.superseded[credential_id] = {
+            "credential_id": credential_id,
+            "issuer_did": issuer_did,
+            "superseded_by": by,
+            "superseded_at": datetime.now(UTC).isoformat(),
+            "revoked": revoked,
+        }
 
     def add(
         self,
@@ -114,5 +130,13 @@ class SharesStandIn:
             if found is None:
                 return _problem(404, "share-not-found", "Share not found")
             return found.answer(datetime.now(UTC))
+
+        @app.get("/v1/public/credentials/{credential_id}/supersession")
+        async def supersession(credential_id: str) -> JSONResponse:
+            self.supersession_asked.append(credential_id)
+            found = self.superseded.get(credential_id)
+            if found is None:
+                return _problem(404, "not-found", "Not found")
+            return JSONResponse(found, headers=_HEADERS)
 
         return app

@@ -47,6 +47,8 @@ def parse_payload(text: str, where: str) -> BakedCredential:
             value = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise BakingError(f"the {where} holds malformed JSON: {exc}") from exc
+        except (RecursionError, ValueError) as exc:  # absurd nesting, huge integers
+            raise BakingError(f"the {where} JSON cannot be read: {type(exc).__name__}") from exc
         if not isinstance(value, dict):
             raise BakingError(f"the {where} JSON is not an object")
         return value

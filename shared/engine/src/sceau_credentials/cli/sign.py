@@ -20,6 +20,8 @@ from sceau_credentials.keys import InvalidKeyError, read_key_file
 
 __all__ = ["add_sign_parser"]
 
+_VCDM_1_CONTEXT = "https://www.w3.org/2018/credentials/v1"
+
 
 async def _run_sign(args: argparse.Namespace) -> dict[str, Any] | str:
     from sceau_credentials.engine import Profile, sign_credential
@@ -40,8 +42,7 @@ async def _run_sign(args: argparse.Namespace) -> dict[str, Any] | str:
         )
     if "proof" in document:
         raise UnusableInputError(f"{args.file!r} already has a proof; refusing to sign it again")
-    if "issuer" not in document:
-        document["issuer"] = key.controller
+    _complete(document, key.controller, args.profile)
     try:
         # Strict unless asked by name: several status entries fail 1EdTech's OB 3.0 schema.
         validate_for_signing(document, allow_status_array=args.allow_status_array)
@@ -51,6 +52,35 @@ async def _run_sign(args: argparse.Namespace) -> dict[str, Any] | str:
         return await sign_credential(document, key, Profile(args.profile))
     except ProofError as exc:
         raise UnusableInputError(f"cannot sign: {exc.reason}") from exc
+
+
+def _complete(document: dict[str, Any], did: str, profile: str) -> None:
+    """Fill in what the key and the profile decide, so a hand-written credential signs as is.
+
+    The issuer is the key's DID when the document names none (or gives an issuer object without
+    an ``id``); an ``ob3-v1`` credential gets the Ed25519Signature2020 suite context its proof
+    needs (the builder adds it too). A VC Data Model 2.0 document cannot become ``ob3-v1``.
+
+    Raises:
+        UnusableInputError: the document's data model does not fit the profile.
+    """
+    from sceau_credentials.ob3.constants import ED25519_2020_CONTEXT
+
+    issuer = document.get("issuer")
+    if issuer is None:
+        document["issuer"] = did
+    elif isinstance(issuer, dict) and "id" not in issuer:
+        document["issuer"] = {"id": did, **issuer}
+    if profile != "ob3-v1":
+        return
+    contexts = document.get("@context")
+    if not isinstance(contexts, list) or contexts[:1] != [_VCDM_1_CONTEXT]:
+        raise UnusableInputError(
+            f"--profile ob3-v1 signs a VC Data Model 1.1 credential: its @context must start "
+            f"with {_VCDM_1_CONTEXT} (use the default ob3-v2 for a VC Data Model 2.0 one)"
+        )
+    if ED25519_2020_CONTEXT not in contexts:
+        document["@context"] = [*contexts, ED25519_2020_CONTEXT]
 
 
 def _credential_sign(args: argparse.Namespace) -> int:
@@ -73,8 +103,9 @@ def add_sign_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         help="sign an unsigned Open Badges 3.0 credential and print it",
         description=(
             "Check the credential against the Open Badges 3.0 requirements, then sign it with "
-            "the key file's key. Without an issuer the key's DID is used. Exit 0 signed, "
-            "2 refused (the reason is printed)."
+            "the key file's key. Without an issuer (or an issuer id) the key's DID is used; "
+            "--profile ob3-v1 adds the Ed25519Signature2020 context when missing. Exit 0 "
+            "signed, 2 refused (the reason is printed)."
         ),
     )
     sign.add_argument("file", metavar="FILE", help="unsigned credential (JSON); - for stdin")

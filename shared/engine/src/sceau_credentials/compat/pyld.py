@@ -42,6 +42,7 @@ from pyld import jsonld
 from pyld.canon import URDNA2015
 from pyld.identifier_issuer import IdentifierIssuer
 
+from sceau_credentials.nquads import QuadOrder, order_key, serialize_quad
 from sceau_shared.cache import TtlCache
 from sceau_shared.compat import reaching_into
 
@@ -150,12 +151,22 @@ class BoundedURDNA2015(URDNA2015):  # type: ignore[misc]
 
     Crafted blank-node structures make RDFC-1.0 exponential; like jsonld.js (rdf-canonize's
     default ``maxWorkFactor`` 1) the caller allows as many runs as there are blank nodes.
+
+    Every N-Quads line it hashes or returns is written and sorted by :mod:`sceau_credentials.nquads`
+    (pyld leaves most control characters unescaped and can only sort in code point order): the
+    first-degree hashes and the final document both, so blank node labels agree too.
     """
 
-    def __init__(self, budget: int, exhausted: Callable[[], Exception]) -> None:
+    def __init__(
+        self,
+        budget: int,
+        exhausted: Callable[[], Exception],
+        order: QuadOrder = QuadOrder.UTF16_CODE_UNITS,
+    ) -> None:
         super().__init__()
         self._remaining = budget
         self._exhausted = exhausted
+        self._line_key = order_key(order)
 
     def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
         if self._remaining <= 0:
@@ -163,6 +174,32 @@ class BoundedURDNA2015(URDNA2015):  # type: ignore[misc]
         self._remaining -= 1
         return super().hash_n_degree_quads(id_, issuer)
 
+    def hash_first_degree_quads(self, id_: str) -> str:
+        """RDFC-1.0 "Hash First Degree Quads" with our own line writer and order."""
+        info = self.blank_node_info[id_]
+        cached = info.get("hash")
+        if cached is not None:
+            return str(cached)
+        lines = [
+            serialize_quad(
+                {
+                    position: term
+                    if position == "predicate"
+                    else self.modify_first_degree_component(id_, term, position)
+                    for position, term in quad.items()
+                }
+            )
+            for quad in info["quads"]
+        ]
+        digest = str(self.hash_nquads(sorted(lines, key=self._line_key)))
+        info["hash"] = digest
+        return digest
+
     def canonical_nquads(self, dataset: dict[str, list[dict[str, Any]]]) -> str:
-        """Run RDFC-1.0 on a pyld-shaped dataset; return the canonical N-Quads."""
-        return str(self.main(dataset, {"format": "application/n-quads"}))
+        """Run RDFC-1.0 on a pyld-shaped dataset; return the canonical N-Quads.
+
+        pyld's ``main`` labels the blank nodes (relabelling its quads in place); the lines are
+        then written and sorted here.
+        """
+        self.main(dataset, {"format": "application/n-quads"})
+        return "".join(sorted((serialize_quad(quad) for quad in self.quads), key=self._line_key))

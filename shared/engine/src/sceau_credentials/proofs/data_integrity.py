@@ -21,6 +21,7 @@ from typing import Any, Final
 from sceau_credentials.canonical import Canonicalizer
 from sceau_credentials.dids.resolver import DidResolver
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.nquads import QuadOrder
 from sceau_credentials.proofs.errors import (
     INVALID_CHALLENGE_ERROR,
     INVALID_DOMAIN_ERROR,
@@ -249,7 +250,16 @@ def verify_proof_with_key(
                 "the proof's @context does not match the beginning of the document's @context",
             )
     data = signing_input(unsecured, options, canonicalizer)
-    check_signature(public_key, signature, data)
+    try:
+        check_signature(public_key, signature, data)
+    except ProofError:
+        # Signed by an implementation that sorts N-Quads in code point order (RDFC-1.0 as
+        # written) rather than the UTF-16 order we sign in: same quads, other line order.
+        spec_order = signing_input(unsecured, options, canonicalizer, QuadOrder.CODE_POINTS)
+        if spec_order.hash_data == data.hash_data:
+            raise
+        check_signature(public_key, signature, spec_order)
+        return spec_order
     return data
 
 

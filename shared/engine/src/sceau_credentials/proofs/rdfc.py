@@ -28,6 +28,7 @@ from sceau_credentials.multiformats import (
     multibase_decode,
     multibase_encode,
 )
+from sceau_credentials.nquads import QuadOrder
 from sceau_credentials.proofs.errors import (
     PROOF_GENERATION_ERROR,
     PROOF_TRANSFORMATION_ERROR,
@@ -111,9 +112,11 @@ def proofs_of(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return proofs
 
 
-def _canonicalize(document: Mapping[str, Any], canonicalizer: Canonicalizer, what: str) -> str:
+def _canonicalize(
+    document: Mapping[str, Any], canonicalizer: Canonicalizer, what: str, order: QuadOrder
+) -> str:
     try:
-        return canonicalizer.canonicalize(document)
+        return canonicalizer.canonicalize(document, order)
     except UnknownContextError as error:
         raise ProofError(PROOF_TRANSFORMATION_ERROR, f"{what}: {error}") from error
     except UnsafeDocumentError as error:
@@ -126,11 +129,14 @@ def signing_input(
     unsecured_document: Mapping[str, Any],
     proof_options: Mapping[str, Any],
     canonicalizer: Canonicalizer,
+    order: QuadOrder = QuadOrder.UTF16_CODE_UNITS,
 ) -> SigningInput:
     """Canonicalize and hash the document and the proof configuration.
 
     The proof configuration is ``proof_options`` without ``proofValue`` and with the document's
-    ``@context`` (VC Data Integrity, "proof configuration" step of the RDFC suites).
+    ``@context`` (VC Data Integrity, "proof configuration" step of the RDFC suites). ``order`` is
+    how N-Quads lines are sorted (:class:`~sceau_credentials.nquads.QuadOrder`): both orders
+    agree except on rare mixes of astral and U+E000 to U+FFFF characters.
 
     Raises:
         ProofError: ``PROOF_TRANSFORMATION_ERROR`` when either cannot be canonicalized.
@@ -138,8 +144,8 @@ def signing_input(
     config = {key: copy.deepcopy(value) for key, value in proof_options.items()}
     config.pop("proofValue", None)
     config["@context"] = copy.deepcopy(unsecured_document.get("@context"))
-    canonical_config = _canonicalize(config, canonicalizer, "proof configuration")
-    canonical_document = _canonicalize(unsecured_document, canonicalizer, "document")
+    canonical_config = _canonicalize(config, canonicalizer, "proof configuration", order)
+    canonical_document = _canonicalize(unsecured_document, canonicalizer, "document", order)
     return SigningInput(
         canonical_document=canonical_document,
         canonical_proof_config=canonical_config,

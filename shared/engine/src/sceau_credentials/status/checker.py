@@ -16,6 +16,10 @@ and the same steps for StatusList2021:
 A set ``revocation`` or ``suspension`` bit fails the check. Other purposes (``message``,
 ``refresh``) never invalidate a credential; their value is reported in the result.
 
+``1EdTechRevocationList`` entries (:mod:`.revocation_list`) take the same first two steps (fetch;
+proof when the list is signed, issuer, validity period), then look the credential's ``id`` up
+among the list's revoked ids: found is revoked (with the list's ``revocationReason``).
+
 Requiring the list's issuer to equal the credential's issuer is stricter than the specification
 (which allows a different status authority): Sceau issuers always publish their own lists, and a
 verifier has no registry of delegated status authorities to consult.
@@ -42,7 +46,9 @@ from sceau_credentials.results import (
     CREDENTIAL_REVOKED,
     CREDENTIAL_STATUS_SET,
     CREDENTIAL_SUSPENDED,
+    MALFORMED_VALUE_ERROR,
     CheckStatus,
+    ProofOutcome,
     ProofVerifier,
 )
 from sceau_credentials.status.bitstring import (
@@ -56,6 +62,12 @@ from sceau_credentials.status.errors import (
     StatusListError,
     StatusRetrievalError,
     StatusVerificationError,
+)
+from sceau_credentials.status.revocation_list import (
+    REVOCATION_LIST_1EDTECH,
+    RevocationList,
+    is_signed,
+    read_revocation_list,
 )
 
 __all__ = [
@@ -97,9 +109,18 @@ class StatusChecker(Protocol):
     """Decides the status of a credential from its parsed ``credentialStatus`` entries."""
 
     async def check(
-        self, entries: Sequence[StatusEntry], *, issuer: str | None, now: datetime
+        self,
+        entries: Sequence[StatusEntry],
+        *,
+        issuer: str | None,
+        now: datetime,
+        credential_id: str | None = None,
     ) -> list[StatusEntryResult]:
-        """Return one result per entry, in order. Must not raise for bad lists."""
+        """Return one result per entry, in order. Must not raise for bad lists.
+
+        ``credential_id`` is the credential's ``id``: lists that name revoked credentials
+        (``1EdTechRevocationList``) are searched for it.
+        """
         ...
 
 
@@ -137,6 +158,19 @@ class _EntryFailure(Exception):
         self.reason_fr = reason_fr
 
 
+def _check_window(document: Mapping[str, Any], now: datetime, what_en: str, what_fr: str) -> None:
+    """A list outside its validity period says nothing about today: the status is unknown."""
+    starts = parse_datetime(document.get("validFrom") or document.get("issuanceDate"))
+    ends = parse_datetime(document.get("validUntil") or document.get("expirationDate"))
+    if (starts is not None and now < starts) or (ends is not None and now >= ends):
+        raise _EntryFailure(
+            CheckStatus.INCONCLUSIVE,
+            StatusVerificationError.problem_type,
+            f"The {what_en} is outside its validity period; the current status is unknown.",
+            f"La {what_fr} est hors de sa période de validité; le statut actuel est inconnu.",
+        )
+
+
 class ListStatusChecker:
     """Default :class:`StatusChecker` for Bitstring Status List v1.0 and StatusList2021.
 
@@ -160,15 +194,26 @@ class ListStatusChecker:
         self._proof_verifier = proof_verifier
         self._minimum_entries = minimum_entries
         self._decodings: dict[tuple[str, bool, int], Bitstring] = {}
+        self._revocation_lists: dict[str, tuple[Mapping[str, Any], RevocationList]] = {}
 
     async def check(
-        self, entries: Sequence[StatusEntry], *, issuer: str | None, now: datetime
+        self,
+        entries: Sequence[StatusEntry],
+        *,
+        issuer: str | None,
+        now: datetime,
+        credential_id: str | None = None,
     ) -> list[StatusEntryResult]:
         """Check every entry; lists shared by several entries are fetched and verified once."""
         lists: dict[str, Mapping[str, Any] | _EntryFailure] = {}
         results = []
         for entry in entries:
             try:
+                if entry.type == REVOCATION_LIST_1EDTECH:
+                    results.append(
+                        await self._check_revocation_list(entry, issuer, now, credential_id)
+                    )
+                    continue
                 if entry.type not in _SUPPORTED:
                     raise _EntryFailure(
                         CheckStatus.INCONCLUSIVE,
@@ -183,9 +228,10 @@ class ListStatusChecker:
                     raise loaded
                 results.append(self._read_entry(entry, loaded))
             except _EntryFailure as failure:
+                one_list = entry.type == REVOCATION_LIST_1EDTECH
                 results.append(
                     StatusEntryResult(
-                        purpose=entry.purpose,
+                        purpose=entry.purpose or ("revocation" if one_list else ""),
                         list_url=entry.list_url,
                         index=entry.index,
                         outcome=failure.outcome,
@@ -223,32 +269,8 @@ class ListStatusChecker:
         issuer: str | None,
         now: datetime,
     ) -> Mapping[str, Any]:
-        verifier = self._proof_verifier
-        if verifier is None:
-            from sceau_credentials.engine import verify_proof
-
-            verifier = verify_proof
         bad = StatusVerificationError.problem_type
-        try:
-            # A dict is passed as it is (verifiers never modify documents), so a verifier that
-            # memoises by identity recognises a cached list served again.
-            payload = fetched if isinstance(fetched, str | dict) else dict(fetched)
-            proof = await verifier(payload, self._resolver)
-        except Exception as exc:  # a crashing verifier must not crash verification
-            raise _EntryFailure(
-                CheckStatus.FAILED,
-                bad,
-                f"The status list's proof could not be checked ({type(exc).__name__}).",
-                "La preuve de la liste de statuts n'a pas pu être vérifiée "
-                f"({type(exc).__name__}).",
-            ) from exc
-        if not proof.verified:
-            raise _EntryFailure(
-                CheckStatus.FAILED,
-                bad,
-                f"The status list's proof is not valid: {proof.reason or 'no reason given'}.",
-                "La preuve de la liste de statuts n'est pas valide.",
-            )
+        proof = await self._proof_of(fetched, "status list", "liste de statuts")
         document = proof.credential if isinstance(fetched, str) else fetched
         if not isinstance(document, Mapping):
             raise _EntryFailure(
@@ -275,16 +297,7 @@ class ListStatusChecker:
                 "The status list was not issued by the credential's issuer.",
                 "La liste de statuts n'a pas été émise par l'émetteur du titre.",
             )
-        starts = parse_datetime(document.get("validFrom") or document.get("issuanceDate"))
-        ends = parse_datetime(document.get("validUntil") or document.get("expirationDate"))
-        if (starts is not None and now < starts) or (ends is not None and now >= ends):
-            raise _EntryFailure(
-                CheckStatus.INCONCLUSIVE,
-                bad,
-                "The status list is outside its validity period; the current status is unknown.",
-                "La liste de statuts est hors de sa période de validité; le statut actuel est "
-                "inconnu.",
-            )
+        _check_window(document, now, "status list", "liste de statuts")
         return document
 
     def _decoded(self, encoded: Any, entry: StatusEntry) -> Bitstring:
@@ -361,3 +374,163 @@ class ListStatusChecker:
             f"{message or 'aucun message'}.",
             message=message,
         )
+
+    # --- 1EdTechRevocationList -------------------------------------------------------------
+
+    async def _check_revocation_list(
+        self, entry: StatusEntry, issuer: str | None, now: datetime, credential_id: str | None
+    ) -> StatusEntryResult:
+        """Fetch the list at the entry's ``id``, check it, look ``credential_id`` up in it."""
+        if not entry.list_url:
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                MALFORMED_VALUE_ERROR,
+                "The 1EdTech revocation list entry has no id (the list's URL).",
+                "L'entrée de liste de révocation 1EdTech n'a pas d'identifiant (l'URL de la "
+                "liste).",
+            )
+        if credential_id is None:
+            raise _EntryFailure(
+                CheckStatus.INCONCLUSIVE,
+                None,
+                "The credential has no id, so it cannot be looked up in its revocation list.",
+                "Le titre n'a pas d'identifiant : il ne peut pas être cherché dans sa liste de "
+                "révocation.",
+            )
+        try:
+            fetched = await self._fetcher.fetch(entry.list_url)
+        except Exception as exc:
+            raise _EntryFailure(
+                CheckStatus.INCONCLUSIVE,
+                StatusRetrievalError.problem_type,
+                f"The revocation list could not be retrieved ({type(exc).__name__}); the status "
+                "is unknown.",
+                f"La liste de révocation n'a pas pu être obtenue ({type(exc).__name__}); le "
+                "statut est inconnu.",
+            ) from exc
+        parsed = await self._revocation_list(fetched, entry, issuer, now)
+        base = {"purpose": "revocation", "list_url": entry.list_url, "index": 0}
+        if credential_id in parsed.revoked:
+            reason = parsed.revoked[credential_id]
+            shown = f" ({reason})" if reason else ""
+            return StatusEntryResult(
+                **base,
+                outcome=CheckStatus.FAILED,
+                status=1,
+                problem_type=CREDENTIAL_REVOKED,
+                reason_en=f"The credential has been revoked: it is on its issuer's revocation "
+                f"list{shown}.",
+                reason_fr=f"Le titre a été révoqué : il figure sur la liste de révocation de son "
+                f"émetteur{shown}.",
+                message=reason,
+            )
+        return StatusEntryResult(
+            **base,
+            outcome=CheckStatus.PASSED,
+            status=0,
+            reason_en="Not on its issuer's revocation list.",
+            reason_fr="Absent de la liste de révocation de son émetteur.",
+        )
+
+    async def _revocation_list(
+        self,
+        fetched: Mapping[str, Any] | str,
+        entry: StatusEntry,
+        issuer: str | None,
+        now: datetime,
+    ) -> RevocationList:
+        """Verify (when signed) and parse a fetched list; the last few parsings are reused."""
+        held = self._revocation_lists.get(entry.list_url)
+        document: Mapping[str, Any]
+        if held is not None and held[0] is fetched:
+            # The same (cached) object as last time: its proof was verified then.
+            document, parsed = held
+        else:
+            if is_signed(fetched):
+                document = await self._signed_list_payload(fetched, issuer)
+            elif isinstance(fetched, Mapping):
+                document = fetched
+            else:  # pragma: no cover - a string is always "signed" (a VC-JWT)
+                raise TypeError("unreachable")
+            try:
+                parsed = read_revocation_list(document)
+            except StatusListError as exc:
+                raise _EntryFailure(
+                    CheckStatus.FAILED,
+                    StatusVerificationError.problem_type,
+                    f"The revocation list cannot be read: {exc.message}.",
+                    "La liste de révocation est illisible.",
+                ) from exc
+            if isinstance(fetched, Mapping):
+                if len(self._revocation_lists) >= _DECODINGS:
+                    self._revocation_lists.clear()
+                self._revocation_lists[entry.list_url] = (fetched, parsed)
+        bad = StatusVerificationError.problem_type
+        if parsed.list_id is not None and parsed.list_id != entry.list_url:
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                bad,
+                f"The revocation list served at {entry.list_url} says it is {parsed.list_id}.",
+                f"La liste de révocation servie à {entry.list_url} dit être {parsed.list_id}.",
+            )
+        if issuer is None or parsed.issuer is None or did_of(parsed.issuer) != did_of(issuer):
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                bad,
+                "The revocation list was not issued by the credential's issuer.",
+                "La liste de révocation n'a pas été émise par l'émetteur du titre.",
+            )
+        _check_window(document, now, "revocation list", "liste de révocation")
+        return parsed
+
+    async def _proof_of(
+        self, fetched: Mapping[str, Any] | str, what_en: str, what_fr: str
+    ) -> ProofOutcome:
+        """Verify a fetched list's proof (a failure is raised, named ``what`` in both languages).
+
+        A dict is passed as it is (verifiers never modify documents), so a verifier that
+        memoises by identity recognises a cached list served again.
+        """
+        verifier = self._proof_verifier
+        if verifier is None:
+            from sceau_credentials.engine import verify_proof
+
+            verifier = verify_proof
+        bad = StatusVerificationError.problem_type
+        try:
+            payload = fetched if isinstance(fetched, str | dict) else dict(fetched)
+            proof = await verifier(payload, self._resolver)
+        except Exception as exc:  # a crashing verifier must not crash verification
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                bad,
+                f"The {what_en}'s proof could not be checked ({type(exc).__name__}).",
+                f"La preuve de la {what_fr} n'a pas pu être vérifiée ({type(exc).__name__}).",
+            ) from exc
+        if not proof.verified:
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                bad,
+                f"The {what_en}'s proof is not valid: {proof.reason or 'no reason given'}.",
+                f"La preuve de la {what_fr} n'est pas valide.",
+            )
+        return proof
+
+    async def _signed_list_payload(
+        self, fetched: Mapping[str, Any] | str, issuer: str | None
+    ) -> Mapping[str, Any]:
+        """Verify a signed revocation list's proof; return its payload (signer = issuer)."""
+        bad = StatusVerificationError.problem_type
+        proof = await self._proof_of(fetched, "revocation list", "liste de révocation")
+        document = proof.credential if isinstance(fetched, str) else fetched
+        signer = did_of(proof.issuer)
+        if not isinstance(document, Mapping) or (
+            signer is not None and issuer is not None and signer != did_of(issuer)
+        ):
+            raise _EntryFailure(
+                CheckStatus.FAILED,
+                bad,
+                "The revocation list was not signed by the credential's issuer.",
+                "La liste de révocation n'a pas été signée par l'émetteur du titre.",
+            )
+        return document

@@ -1,0 +1,248 @@
+"""Single issues through the issuer's HTTP server: CPU per credential, alternating rounds.
+
+``bench/issue.py`` times every path once per pass; this one times only ``POST
+/v1/credentials`` (the issuer under uvicorn, as deployed: ``python -m sceau_issuer``, real
+Kafka and the MongoDB-protocol server) in several rounds, and counts the issuer's CPU until the
+round's work is *finished*: every credential answered, every ``NotificationRequestedV1`` read
+back from Kafka and the issuer idle again (its learner-contact consumer included). CPU per
+credential does not depend on what else a shared machine runs; throughput and latency do, so
+they are reported beside it but compared only within one run.
+
+With ``--compare DIR`` a second issuer runs the sources under ``DIR`` (for example an exported
+earlier commit: ``git archive BASE | tar -x -C DIR``), each on its own database and topics, and
+the rounds alternate between the two, so a change is measured against its baseline under the
+same load.
+
+Usage::
+
+    KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 MONGODB_URI=mongodb://127.0.0.1:27018/ \\
+        uv run python bench/single_http.py [--count 400] [--rounds 3] [--clients 16] \\
+        [--compare /tmp/base]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from issue import (  # bench/ is on the path
+    ACHIEVEMENT,
+    cpu_snapshot,
+    notifications,
+    onboard,
+    raw_signing_rate,
+)
+from procfs import tree_cpu_seconds
+from pymongo import AsyncMongoClient
+
+from sceau_dev.testing.stack import Stack, StackConfig, free_ports
+from sceau_shared.settings import KafkaSettings
+
+
+@dataclass
+class Issuer:
+    """One running issuer under test and its figures."""
+
+    label: str
+    stack: Stack
+    kafka: KafkaSettings
+    database: str
+    base: str
+    headers: dict[str, str] = field(default_factory=dict)
+    achievement: str = ""
+    rounds: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        process = self.stack["issuer"].process
+        assert process is not None  # noqa: S101 - started
+        return process.pid
+
+
+def start(label: str, kafka_servers: str, mongo_uri: str, args: Any, source: str | None) -> Issuer:
+    run = uuid.uuid4().hex[:8]
+    env = {
+        "ISSUER_SIGN_WORKERS": str(args.sign_workers),
+        "ISSUER_TELEMETRY__LOG_LEVEL": "WARNING",
+    }
+    if source:
+        root = Path(source)
+        env["PYTHONPATH"] = os.pathsep.join(
+            str(root / part)
+            for part in ("services/issuer/src", "shared/core/src", "shared/engine/src")
+        )
+    config = StackConfig(
+        kafka_bootstrap=kafka_servers,
+        mongo_uri=mongo_uri,
+        log_dir=Path(tempfile.mkdtemp(prefix=f"sceau-bench-single-{label}-")),
+        topic_prefix=f"single{run}.",
+        database_prefix=f"bench_single_{run}_",
+        ports=free_ports(),
+        issuer_master_key=base64.b64encode(os.urandom(32)).decode(),
+        services=("issuer",),
+        status_debounce_s=None,
+        rate_limit_per_minute=1_000_000,
+        extra_env={"issuer": env},
+    )
+    stack = Stack(config)
+    stack["issuer"].start()
+    kafka = KafkaSettings(bootstrap_servers=kafka_servers, topic_prefix=config.topic_prefix)
+    return Issuer(label, stack, kafka, f"{config.database_prefix}issuer", config.url("issuer"))
+
+
+async def prepare(issuer: Issuer, client: AsyncMongoClient[dict[str, Any]]) -> None:
+    """Registered, accredited, an API key, a published achievement, a warm-up."""
+    await asyncio.to_thread(issuer.stack["issuer"].wait_ready, 300)
+    issuer.headers = await onboard(
+        issuer.kafka,
+        client[issuer.database],
+        f"bench-{uuid.uuid4().hex[:6]}",
+        issuer.stack.config.issuer_master_key,
+    )
+    async with httpx.AsyncClient(base_url=issuer.base, headers=issuer.headers) as http:
+        created = (await http.post("/v1/achievements", json=ACHIEVEMENT)).json()
+        issuer.achievement = str(created["achievement_id"])
+        published = await http.post(f"/v1/achievements/{issuer.achievement}/publish")
+        published.raise_for_status()
+    await one_round(issuer, "warm", 64, clients=16, record=False)
+
+
+async def idle(pid: int, *, maximum_s: float = 30.0) -> None:
+    """Until the issuer tree used under 2 % of a core over 0.5 s (its trailing work done)."""
+    deadline = time.perf_counter() + maximum_s
+    while time.perf_counter() < deadline:
+        before = tree_cpu_seconds(pid)
+        await asyncio.sleep(0.5)
+        if tree_cpu_seconds(pid) - before < 0.01:
+            return
+
+
+async def one_round(
+    issuer: Issuer, name: str, count: int, *, clients: int, record: bool = True
+) -> None:
+    emails = [f"{name}-u{i}@example.org" for i in range(count)]
+    ready = asyncio.Event()
+    marks: dict[str, float] = {}
+    watcher = asyncio.create_task(notifications(issuer.kafka, set(emails), ready, marks))
+    await asyncio.wait_for(ready.wait(), timeout=120)
+    await idle(issuer.pid)
+    queue = list(reversed(emails))
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=issuer.base, headers=issuer.headers, timeout=120) as http:
+
+        async def client() -> None:
+            while queue:
+                email = queue.pop()
+                body = {
+                    "achievement_id": issuer.achievement,
+                    "recipient": {"email": email, "name": "Learner"},
+                }
+                started = time.perf_counter()
+                answer = await http.post(
+                    "/v1/credentials", json=body, headers={"Idempotency-Key": email}
+                )
+                latencies.append(time.perf_counter() - started)
+                if answer.status_code != 201:
+                    raise RuntimeError(f"{answer.status_code} {answer.text[:300]}")
+
+        before = cpu_snapshot(issuer.pid)
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        wall = time.perf_counter() - started
+    try:
+        await asyncio.wait_for(watcher, timeout=300)
+    except TimeoutError:
+        print(f"  [{issuer.label}] not every notification seen on Kafka in 300 s", flush=True)
+        raise
+    on_kafka = marks["last"] - started
+    await idle(issuer.pid)
+    after = cpu_snapshot(issuer.pid)
+    if not record:
+        return
+    ordered = sorted(latencies)
+    issuer.rounds.append(
+        {
+            "rate": count / wall,
+            "p50": 1000 * ordered[len(ordered) // 2],
+            "p99": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+            "on_kafka_s": on_kafka,
+            "issuer_ms": 1000 * (after["issuer"] - before["issuer"]) / count,
+            "ferret_ms": 1000 * (after["ferretdb"] - before["ferretdb"]) / count,
+            "load": os.getloadavg()[0],
+        }
+    )
+    last = issuer.rounds[-1]
+    print(
+        f"  [{issuer.label}] {count} issues: {last['rate']:.1f}/s, p50 {last['p50']:.0f} ms, "
+        f"p99 {last['p99']:.0f} ms, events on Kafka after {on_kafka:.2f} s; CPU per "
+        f"credential: issuer {last['issuer_ms']:.2f} ms, FerretDB {last['ferret_ms']:.2f} ms "
+        f"(load {last['load']:.1f})",
+        flush=True,
+    )
+
+
+def summary(issuer: Issuer) -> dict[str, float]:
+    keys = issuer.rounds[0].keys()
+    return {k: statistics.median(r[k] for r in issuer.rounds) for k in keys}
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=400, help="issues per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--sign-workers", type=int, default=2)
+    parser.add_argument("--raw", type=int, default=300, help="credentials for the raw rate")
+    parser.add_argument("--compare", help="a source tree run as the baseline issuer")
+    args = parser.parse_args()
+    kafka_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+    mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
+    issuers = [start("this", kafka_servers, mongo_uri, args, None)]
+    if args.compare:
+        issuers.insert(0, start("base", kafka_servers, mongo_uri, args, args.compare))
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
+    raws: list[float] = []
+    try:
+        for issuer in issuers:
+            await prepare(issuer, client)
+            print(f"issuer {issuer.label}: pid {issuer.pid} (for a profiler)", flush=True)
+        for n in range(args.rounds):
+            rate, _ = await raw_signing_rate(args.raw)
+            raws.append(rate)
+            print(f"round {n + 1}: raw one-core signing {rate:.0f}/s", flush=True)
+            order = issuers if n % 2 == 0 else list(reversed(issuers))
+            for issuer in order:
+                await one_round(issuer, f"r{n}", args.count, clients=args.clients)
+    finally:
+        for issuer in issuers:
+            issuer.stack.stop()
+            await client.drop_database(issuer.database)
+        await client.close()
+    raw = statistics.median(raws)
+    print()
+    print(f"medians of {args.rounds} rounds, {args.count} issues each, {args.clients} clients")
+    print("| issuer | credentials/s | ÷ raw | p50 ms | p99 ms | issuer CPU ms | FerretDB CPU ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for issuer in issuers:
+        s = summary(issuer)
+        print(
+            f"| {issuer.label} | {s['rate']:.1f} | {s['rate'] / raw:.2f} | {s['p50']:.0f} | "
+            f"{s['p99']:.0f} | {s['issuer_ms']:.2f} | {s['ferret_ms']:.2f} |"
+        )
+    print(f"raw one-core signing (median): {raw:.0f}/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

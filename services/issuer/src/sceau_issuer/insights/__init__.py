@@ -1,0 +1,1 @@
+"""Issuer insights: aggregate counters per achievement, cohort and series module (R73 to R78)."""

@@ -1,0 +1,176 @@
+"""Count what happens to credentials, and report it in aggregate only (R73, R74, R77, R78).
+
+Counted per credential, once: issued (from the issuer's own ``CredentialIssuedV1``), accepted
+(the learner's consent, or a wallet taking the offer), shared (a first share link), verified (a
+first verification, from the verifier's ``VerificationCompletedV1``, which names the credential
+only by the sha256 of its id), revoked (``CredentialStatusChangedV1``). Counted per event:
+verifications (every check, share-link openings included: the verifier reports one verification
+per opening). No learner data is stored: the tallies are keyed by a hash of the credential id,
+and the report holds counts only, small cells suppressed (:mod:`sceau_issuer.insights.report`).
+
+A re-issued credential (``supersedes``) takes over its original's tally (cell and facts), so a
+learner counts once per achievement however often their credential is replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sceau_issuer.achievements.repository import AchievementRepository
+from sceau_issuer.insights.report import AchievementCounters, build_report
+from sceau_issuer.insights.repository import FACTS, SINGLE, InsightsRepository
+from sceau_issuer.insights.schemas import InsightsReport
+from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.series.repository import SeriesRepository
+from sceau_shared.events import (
+    CredentialIssuedV1,
+    CredentialStatusChangedV1,
+    StatusChange,
+    VerificationCompletedV1,
+    utcnow,
+)
+
+
+def tally_key(credential_id: str) -> str:
+    """The sha256 hex of a credential's id (``urn:uuid:…``), as the verifier's events carry it."""
+    urn = credential_id if ":" in credential_id else f"urn:uuid:{credential_id}"
+    return hashlib.sha256(urn.encode()).hexdigest()
+
+
+class InsightsService:
+    """Counters kept as events arrive; the aggregate report read back by primary key."""
+
+    def __init__(
+        self,
+        repository: InsightsRepository,
+        *,
+        credentials: CredentialRepository,
+        achievements: AchievementRepository,
+        series: SeriesRepository,
+        threshold: int,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._repo = repository
+        self._credentials = credentials
+        self._achievements = achievements
+        self._series = series
+        self.threshold = threshold
+        self._clock = clock
+
+    # --- counting -----------------------------------------------------------------------------
+
+    async def credential_issued(self, event: CredentialIssuedV1) -> None:
+        """Count a new credential (a redelivery, or a re-issue, counts nothing more)."""
+        await self._tally(event.institution_id, event.credential_id.removeprefix("urn:uuid:"))
+
+    async def status_changed(self, event: CredentialStatusChangedV1) -> None:
+        """Count a revocation (suspensions come and go: not counted)."""
+        if event.change is StatusChange.REVOKED:
+            await self._fact(
+                event.institution_id, event.credential_id.removeprefix("urn:uuid:"), "revoked"
+            )
+
+    async def verification(self, event: VerificationCompletedV1) -> None:
+        """Count a verification of one of our credentials (others' are not ours to count)."""
+        tally = await self._repo.tally(event.credential_id_hash)
+        if tally is None:
+            return
+        now = self._clock()
+        if await self._repo.mark(tally["_id"], "verified", now):
+            await self._repo.increment(tally["i"], tally["a"], tally["c"], "verified")
+        if await self._repo.first_event(str(event.event_id), now):
+            await self._repo.increment(tally["i"], tally["a"], tally["c"], "verifications")
+
+    async def accepted(self, institution_id: str, credential_id: str) -> None:
+        """The learner accepted the credential (page or wallet); counted the first time."""
+        await self._fact(institution_id, credential_id, "accepted")
+
+    async def shared(
+        self, institution_id: str, credential_id: str, derived_id: str | None = None
+    ) -> None:
+        """The learner made a share link; a copy with hidden fields counts as the original."""
+        tally = await self._fact(institution_id, credential_id, "shared")
+        if tally is not None and derived_id:
+            await self._repo.add_alias(tally_key(derived_id), tally["_id"])
+
+    async def _fact(
+        self, institution_id: str, credential_id: str, fact: str
+    ) -> dict[str, Any] | None:
+        tally = await self._tally(institution_id, credential_id)
+        if tally is not None and await self._repo.mark(tally["_id"], fact, self._clock()):
+            await self._repo.increment(tally["i"], tally["a"], tally["c"], fact)
+        return tally
+
+    async def _tally(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
+        """The credential's tally, made (and ``issued`` counted) on first sight."""
+        key = tally_key(credential_id)
+        tally = await self._repo.tally(key)
+        if tally is not None:
+            return tally
+        doc = await self._credentials.get(institution_id, credential_id)
+        if doc is None:
+            return None  # another institution's, or not stored: nothing to count
+        tally = {
+            "_id": key,
+            "i": institution_id,
+            "a": str(doc["achievement_id"]),
+            "c": str(doc.get("batch_id") or SINGLE),
+            **dict.fromkeys(FACTS),
+        }
+        original = (
+            await self._repo.tally(tally_key(str(doc["supersedes"])))
+            if doc.get("supersedes")
+            else None
+        )
+        if original is not None:
+            # A replacement: same learner, same cell; what they did with it still counts.
+            tally.update({"a": original["a"], "c": original["c"]})
+            tally.update({f: original.get(f) for f in FACTS if f != "revoked"})
+            await self._repo.add_tally(tally)
+            return tally
+        if await self._repo.add_tally(tally):
+            issued_at = doc.get("issued_at")
+            await self._repo.remember_achievement(institution_id, tally["a"])
+            await self._repo.increment(
+                institution_id,
+                tally["a"],
+                tally["c"],
+                "issued",
+                since=issued_at if isinstance(issued_at, datetime) else None,
+            )
+            return tally
+        return await self._repo.tally(key)  # counted meanwhile by another consumer
+
+    # --- targets and the report ---------------------------------------------------------------
+
+    async def set_targets(
+        self, institution_id: str, achievement_id: str, targets: dict[str, int]
+    ) -> None:
+        """Record an achievement's targets (the caller checked it is the institution's)."""
+        await self._repo.set_targets(institution_id, achievement_id, targets)
+
+    async def report(self, institution_id: str) -> InsightsReport:
+        """The institution's aggregate report (a few primary-key reads, whatever the data)."""
+        counted = []
+        for achievement_id in await self._repo.achievements(institution_id):
+            doc = await self._repo.counters(institution_id, achievement_id)
+            counted.append(
+                AchievementCounters.of(
+                    achievement_id, doc, await self._name(institution_id, achievement_id)
+                )
+            )
+        return build_report(
+            institution_id,
+            counted,
+            await self._series.all(institution_id),
+            k=self.threshold,
+            now=self._clock(),
+        )
+
+    async def _name(self, institution_id: str, achievement_id: str) -> dict[str, str]:
+        doc = await self._achievements.latest(institution_id, achievement_id)
+        name = ((doc or {}).get("definition") or {}).get("name") or {}
+        return {str(k): str(v) for k, v in name.items()}

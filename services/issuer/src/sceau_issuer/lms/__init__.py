@@ -1,0 +1,1 @@
+"""The LMS completion hook: signed course-completion events turned into idempotent issues."""

@@ -1,0 +1,109 @@
+"""Pending-outbox markers: which documents may hold events that are not published yet.
+
+A credential or a batch chunk carries its events in its own ``outbox`` (written with the
+document, ``sceau_shared.outbox``); the entries stay there as history. To find the entries a
+process wrote but died before publishing, the relays used to read every document with an
+outbox at start-up: 345 s at 250,000 credentials on FerretDB (issue 19). Instead, every write
+that adds outbox entries to one of these collections first inserts a small marker here —
+*before* the document write, so a crash between the two leaves a marker and never an unmarked
+entry — and the relay deletes the marker once the entries are published. A sweep then reads
+this collection, whose size is the unpublished work (a second's worth of writes, plus what a
+dead process left), not the credentials.
+
+Markers are keyed by the collection and the first event id of the write (unique), so two writes
+to one document have two markers and deleting one never hides the other. A marker whose document
+never appeared (the writer died before writing it) is dropped by the sweep once it is old.
+
+``outbox_sweeps`` records, per collection, that the one full sweep of documents written before
+the markers existed was done (``sceau_issuer.relay``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
+
+from sceau_shared.events import utcnow
+
+PENDING_COLLECTION = "outbox_pending"
+SWEPT_COLLECTION = "outbox_sweeps"
+_DUPLICATE_KEY = 11000
+
+Document = dict[str, Any]
+
+
+def marker_id(collection_name: str, first_event_id: str) -> str:
+    """The ``_id`` of the marker of a write whose first outbox entry has this event id."""
+    return f"{collection_name}|{first_event_id}"
+
+
+def _pending(collection: AsyncCollection[Document]) -> AsyncCollection[Document]:
+    return collection.database[PENDING_COLLECTION]
+
+
+async def mark_pending(
+    collection: AsyncCollection[Document],
+    written: Sequence[tuple[Any, Sequence[dict[str, Any]]]],
+    *,
+    at: datetime | None = None,
+) -> None:
+    """Record that these documents are about to receive these outbox entries (one insert).
+
+    Call it before the write itself. ``written``: ``(document id, outbox entries)`` per document;
+    documents without entries need no marker.
+    """
+    when = at or utcnow()
+    markers = [
+        {
+            "_id": marker_id(collection.name, str(entries[0]["event_id"])),
+            "collection": collection.name,
+            "doc": doc_id,
+            "at": when,
+        }
+        for doc_id, entries in written
+        if entries
+    ]
+    if not markers:
+        return
+    try:
+        await _pending(collection).insert_many(markers, ordered=False)
+    except BulkWriteError as exc:
+        # A retried write with the same events finds its marker there already.
+        if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+            raise
+
+
+async def pending_markers(collection: AsyncCollection[Document]) -> list[Document]:
+    """Every marker of one collection (a read of the small marker collection)."""
+    cursor = _pending(collection).find({"collection": collection.name})
+    return [marker async for marker in cursor]
+
+
+async def clear_pending(collection: AsyncCollection[Document], ids: Sequence[str]) -> None:
+    """Delete these markers: one command, each statement by ``_id``."""
+    if not ids:
+        return
+    await collection.database.command(
+        {
+            "delete": PENDING_COLLECTION,
+            "deletes": [{"q": {"_id": marker}, "limit": 1} for marker in ids],
+            "ordered": False,
+        }
+    )
+
+
+async def legacy_swept(collection: AsyncCollection[Document]) -> bool:
+    """Whether the one full sweep of this collection's pre-marker documents was done."""
+    found = await collection.database[SWEPT_COLLECTION].find_one({"_id": collection.name})
+    return found is not None
+
+
+async def record_legacy_swept(collection: AsyncCollection[Document]) -> None:
+    """Remember that the full sweep was done (sweeps read only the markers from now on)."""
+    await collection.database[SWEPT_COLLECTION].update_one(
+        {"_id": collection.name}, {"$set": {"at": utcnow()}}, upsert=True
+    )

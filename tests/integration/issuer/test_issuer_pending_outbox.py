@@ -1,0 +1,170 @@
+"""Accepted work is never lost, and finding it costs the unpublished work, not the data (issue 19).
+
+Every write of outbox entries to ``credentials`` (and ``batch_chunks``) first inserts a pending
+marker (``sceau_issuer.pending_repository``); the relay deletes it once the entries are
+published, and its sweeps read the markers instead of every credential. These tests write the
+way the issuer does, "crash" before relaying (no relay is told), and check that a relay started
+afterwards publishes exactly the unpublished events, once, and clears the markers; that a young
+marker (a live writer's) is left alone; that a marker without its document is dropped; and that
+a database written before the markers is read whole once, then never again. Real
+MongoDB-protocol server; a publisher that counts instead of a broker.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+import sceau_issuer.relay as relay_module
+from sceau_dev.testing.sample_events import revocation
+from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.pending_repository import (
+    PENDING_COLLECTION,
+    SWEPT_COLLECTION,
+    mark_pending,
+    record_legacy_swept,
+)
+from sceau_issuer.relay import TargetedOutboxRelay
+from sceau_shared.events import CredentialStatusChangedV1, utcnow
+from sceau_shared.outbox import outbox_entry, outbox_push
+from sceau_shared.settings import MongoSettings
+
+pytestmark = pytest.mark.integration
+
+
+class Counting:
+    """Stands in for the event publisher: counts what is sent."""
+
+    producer = "test"
+
+    def __init__(self) -> None:
+        self.sent: Counter[str] = Counter()
+
+    async def publish_raw(self, **entry: Any) -> None:
+        self.sent[str(entry["event_id"])] += 1
+
+
+def event(n: int) -> CredentialStatusChangedV1:
+    return revocation(f"cred-{n}", reason_code=f"r{n}")
+
+
+def relay(coll: Any, publisher: Counting, *, lease_s: float = 0.0) -> TargetedOutboxRelay:
+    return TargetedOutboxRelay(
+        coll,
+        publisher,  # type: ignore[arg-type]
+        sweep_interval_s=0.001,
+        lease_s=lease_s,
+        lease_notified=False,
+    )
+
+
+def credential(doc_id: str) -> dict[str, Any]:
+    return {"_id": doc_id, "institution_id": "inst", "status": "active", "idem": doc_id}
+
+
+@pytest.fixture
+async def coll(mongo_client: Any, mongo_settings: MongoSettings) -> Any:
+    collection = mongo_client[mongo_settings.database]["credentials"]
+    await record_legacy_swept(collection)  # a database written with the markers
+    return collection
+
+
+async def pending(coll: Any) -> list[str]:
+    return [m["doc"] async for m in coll.database[PENDING_COLLECTION].find({})]
+
+
+async def test_a_credential_stored_but_never_relayed_is_published_by_the_next_process(
+    coll: Any,
+) -> None:
+    repo = CredentialRepository(coll)
+    issued = [event(1), event(2)]
+    assert await repo.insert(credential("c1"), issued)  # the writer dies before relaying
+    assert await pending(coll) == ["c1"]
+    publisher = Counting()
+    await relay(coll, publisher).drain_once()  # the process that replaces it
+    assert publisher.sent == Counter({str(e.event_id): 1 for e in issued})
+    assert await pending(coll) == []
+
+
+async def test_a_status_change_never_relayed_is_published_alone(coll: Any) -> None:
+    repo = CredentialRepository(coll)
+    issued = [event(1)]
+    await repo.insert(credential("c2"), issued)
+    publisher = Counting()
+    first = relay(coll, publisher)
+    first.notify("c2")
+    await first.drain_once()  # relayed and marked published
+    changed = event(3)
+    assert await repo.change_status(
+        "inst", "c2", from_states=["active"], values={"status": "revoked"}, events=[changed]
+    )  # ... and this process dies before relaying the change
+    await relay(coll, publisher).drain_once()
+    assert publisher.sent == Counter({str(issued[0].event_id): 1, str(changed.event_id): 1})
+    assert await pending(coll) == []
+
+
+async def test_grouped_credentials_relayed_from_memory_clear_their_markers(
+    coll: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(relay_module, "_CLEAR_AFTER_S", 0.0)
+    repo = CredentialRepository(coll)
+    docs = [{**credential(f"g{n}"), "outbox": [outbox_entry(event(10 + n))]} for n in range(3)]
+    await repo.mark_pending(docs)  # while the group is signed
+    assert await repo.insert_many(docs, marked=True) == set()
+    publisher = Counting()
+    live = relay(coll, publisher, lease_s=60.0)
+    for doc in docs:
+        live.notify_written(doc["_id"], doc["outbox"])
+    await live.drain_once()
+    assert len(publisher.sent) == 3
+    assert await pending(coll) == []
+
+
+async def test_a_young_marker_belongs_to_a_live_writer_and_is_left_alone(coll: Any) -> None:
+    await CredentialRepository(coll).insert(credential("c4"), [event(4)])
+    publisher = Counting()
+    await relay(coll, publisher, lease_s=60.0).drain_once()
+    assert publisher.sent == Counter()
+    assert await pending(coll) == ["c4"]
+
+
+async def test_a_marker_whose_document_never_came_is_dropped(coll: Any) -> None:
+    await mark_pending(coll, [("ghost", [outbox_entry(event(5))])], at=utcnow())
+    publisher = Counting()
+    await relay(coll, publisher).drain_once()
+    assert publisher.sent == Counter()
+    assert await pending(coll) == []
+
+
+async def test_sweeps_read_the_markers_not_the_credentials(coll: Any) -> None:
+    # A document with unpublished entries but no marker is invisible to a marker sweep: the
+    # sweep's cost is the marked work (writers always mark first, so nothing real is missed).
+    await coll.update_one(
+        {"_id": "unmarked"}, {"$set": {"v": 1}} | outbox_push(event(6)), upsert=True
+    )
+    publisher = Counting()
+    await relay(coll, publisher).drain_once()
+    assert publisher.sent == Counter()
+
+
+async def test_a_database_written_before_the_markers_is_read_whole_once(
+    mongo_client: Any, mongo_settings: MongoSettings
+) -> None:
+    coll = mongo_client[mongo_settings.database]["credentials"]
+    old = event(7)
+    await coll.update_one({"_id": "old"}, {"$set": {"v": 1}} | outbox_push(old), upsert=True)
+    publisher = Counting()
+    upgraded = relay(coll, publisher)
+    await upgraded.drain_once()  # the full sweep of a database without the record
+    assert publisher.sent == Counter({str(old.event_id): 1})
+    assert await coll.database[SWEPT_COLLECTION].find_one({"_id": "credentials"}) is None
+    upgraded._next_sweep = 0.0  # the second one (after a dead process's lease)
+    await upgraded.drain_once()
+    assert await coll.database[SWEPT_COLLECTION].find_one({"_id": "credentials"}) is not None
+    # From now on no process reads the whole collection: an unmarked old entry stays unread.
+    later = event(8)
+    await coll.update_one({"_id": "old2"}, {"$set": {"v": 1}} | outbox_push(later), upsert=True)
+    await relay(coll, publisher).drain_once()
+    assert publisher.sent == Counter({str(old.event_id): 1})
