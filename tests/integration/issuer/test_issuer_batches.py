@@ -98,7 +98,7 @@ async def test_batch_resumes_after_crash_with_one_credential_each(harness: Issue
     assert raw is not None
     pending = await harness.svc.repositories.batches.chunk(batch_id, raw["number"])
     assert pending is not None
-    _, stored = await probe._prepare(batch, tenant, pinned, pending)
+    _, _, stored = await probe._prepare(batch, pinned, pending)
     for doc in stored:
         doc.pop("_item")
     assert await harness.svc.credentials.insert_many(stored) == set()

@@ -17,6 +17,7 @@ from typing import Any
 from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.apikeys.service import ApiKeyService, Scope
 from sceau_issuer.settings import ENV_PREFIX, SERVICE_NAME, IssuerSettings
+from sceau_issuer.status.repository import StatusListRepository
 from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepository
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
@@ -117,6 +118,8 @@ def _tenants(settings: IssuerSettings, db: Any) -> TenantService:
         producer=SERVICE_NAME,
         registry_public_url=settings.registry_public_url,
         accreditations=AccreditationRepository(db["accreditations"]),
+        # Key changes ask the running issuers to re-sign the status lists (issue 18, item 1).
+        lists=StatusListRepository(db["status_lists"], registry_url=settings.registry_public_url),
     )
 
 

@@ -46,7 +46,7 @@ from sceau_issuer.lms.service import LmsService
 from sceau_issuer.relay import IssuerRelays, RelayPool, TargetedOutboxRelay
 from sceau_issuer.series.holdings import Holdings
 from sceau_issuer.series.prerequisites import ProgressionRules
-from sceau_issuer.series.repository import SeriesRepository
+from sceau_issuer.series.repository import PendingAwards, SeriesRepository
 from sceau_issuer.series.service import SeriesService
 from sceau_issuer.settings import SERVICE_NAME, IssuerSettings
 from sceau_issuer.signer_pool import Signer
@@ -98,6 +98,7 @@ class IssuerRepositories:
     status_lists: StatusListRepository
     allocator: BlockAllocator
     series: SeriesRepository
+    awards: PendingAwards
     batches: BatchRepository
     learners: LearnerRepository
     status_changes: StatusChangeLog
@@ -120,6 +121,7 @@ class IssuerRepositories:
             ),
             allocator=BlockAllocator(db["status_allocations"]),
             series=SeriesRepository(db["series"], db["series_components"]),
+            awards=PendingAwards(db["series_awards"]),
             batches=BatchRepository(
                 db["batches"], db[CHUNKS_OUTBOX], db["batch_inputs"], db["batch_queue"]
             ),
@@ -148,6 +150,7 @@ class IssuerRepositories:
             self.status_lists,
             self.allocator,
             self.series,
+            self.awards,
             self.learners,
             self.status_changes,
             self.wallets,
@@ -191,13 +194,14 @@ class IssuerGraph:
         return self.repositories.credentials
 
     def background(self) -> Sequence[tuple[str, BackgroundLoop]]:
-        """The outbox relays, the batch worker, the status list publisher, the wallet sweeper."""
+        """Relays, batch worker, status list publisher, wallet sweeper, series award sweep."""
         loops: list[tuple[str, BackgroundLoop]] = [
             ("outbox-relay", relay.run) for relay in self.relays.all
         ]
         loops.append(("batch-worker", self.worker.run))
         loops.append(("status-publisher", self.publisher.run))
         loops.append(("wallet-sweeper", self.wallet_sweeper.run))
+        loops.append(("series-awards", self.series.run))
         return loops
 
     async def close(self) -> None:
@@ -248,6 +252,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         producer=SERVICE_NAME,
         registry_public_url=settings.registry_public_url,
         accreditations=repos.accreditations,
+        lists=repos.status_lists,
     )
     achievements = AchievementService(
         repos.achievements, public_base_url=settings.http.public_base_url
@@ -292,7 +297,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         window_s=settings.issue_group_window_s,
         max_group=settings.issue_group_max,
     )
-    series = SeriesService(repos.series, issuing, holdings, collector)
+    series = SeriesService(repos.series, issuing, holdings, collector, pending=repos.awards)
     insights = InsightsService(
         repos.insights,
         credentials=repos.credentials,
@@ -342,7 +347,8 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         institution_id: str, achievement_id: str, recipients: list[dict[str, Any]]
     ) -> None:
         if recipients:
-            await series.after_issue(institution_id, achievement_id, recipients)
+            # The chunk keeps its award step due itself (``awards_due``): no per-learner marker.
+            await series.after_issue(institution_id, achievement_id, recipients, marked=False)
 
     graph = IssuerGraph(
         settings=settings,

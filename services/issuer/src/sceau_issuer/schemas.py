@@ -352,7 +352,12 @@ class BatchView(_Answer):
     """A batch's progress and, once complete, its report."""
 
     batch_id: str
-    state: str = Field(description="accepting, pending, running or completed")
+    state: str = Field(description="accepting, pending, running, paused or completed")
+    paused_reason: str | None = Field(
+        default=None,
+        description="Why a paused batch waits: institution-not-active (suspended or retired) "
+        "or not-accredited; it carries on by itself once the institution may issue again",
+    )
     achievement_id: str
     achievement_version: int
     profile: str

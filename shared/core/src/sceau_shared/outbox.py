@@ -339,6 +339,12 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay forever (until cancelled), retrying after broker or database failures."""
         while True:
+            # Cleared before the pass, not after it: a write notified while a pass runs (a long
+            # sweep, or one held up by a database pause) must wake the next pass at once. Cleared
+            # after, that wake-up was lost and the notified document waited for the next poll
+            # (an hour for the issuer's targeted relays): issue 18, seen in
+            # tests/faults/test_faults_issuing.py (two batch chunks never announced).
+            self._wakeup.clear()
             try:
                 await self.drain_once()
             except asyncio.CancelledError:
@@ -347,6 +353,5 @@ class OutboxRelay:
                 _log.warning("outbox relay failed, retrying: %s", type(exc).__name__)
                 await asyncio.sleep(self._retry_delay_s)
                 continue
-            self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_interval_s)

@@ -113,7 +113,9 @@ async def did_document(caller: Manager) -> DidDocumentResponse:
 @router.post("/keys/rotate", response_model=KeyView, summary="Rotate the signing key")
 async def rotate_key(graph: GraphDep, caller: Manager) -> KeyView:
     """A new key signs from now on; the old one stays published for earlier credentials."""
-    return _key(await graph.tenants.rotate(caller.tenant.institution_id))
+    key = await graph.tenants.rotate(caller.tenant.institution_id)
+    graph.publisher.wake()  # the lists are re-signed by the new key now, not at the next poll
+    return _key(key)
 
 
 @router.post(
@@ -129,7 +131,9 @@ async def revoke_key(
     caller: Manager,
 ) -> KeyView:
     """Revoking the active key also makes a new one active."""
-    return _key(await graph.tenants.revoke(caller.tenant.institution_id, key_id, body.as_of))
+    revoked = await graph.tenants.revoke(caller.tenant.institution_id, key_id, body.as_of)
+    graph.publisher.wake()  # lists the revoked key signed are signed again now
+    return _key(revoked)
 
 
 @router.get(

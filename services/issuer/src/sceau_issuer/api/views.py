@@ -89,6 +89,7 @@ def batch_fields(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "batch_id": doc["_id"],
         "state": doc["state"],
+        "paused_reason": doc.get("paused_reason") if doc["state"] == "paused" else None,
         "achievement_id": doc["achievement_id"],
         "achievement_version": doc["achievement_version"],
         "profile": doc["profile"],

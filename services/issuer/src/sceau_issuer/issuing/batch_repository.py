@@ -77,7 +77,7 @@ class BatchRepository:
         ``batches`` holds one small document per batch).
         """
         await self._batches.create_index("idem", unique=True)
-        unfinished = {"state": {"$in": ["accepting", "pending", "running"]}}
+        unfinished = {"state": {"$in": ["accepting", "pending", "running", "paused"]}}
         async for doc in self._batches.find(unfinished, {"_id": 1}):
             with contextlib.suppress(DuplicateKeyError):
                 await self._queue.insert_one({"_id": doc["_id"]})
@@ -153,7 +153,7 @@ class BatchRepository:
     async def claim(
         self, token: str, now: datetime, lease_until: datetime
     ) -> dict[str, Any] | None:
-        """Lease a pending batch, or a running one whose worker's lease expired.
+        """Lease a pending batch, a running one whose worker's lease expired, or a paused one due.
 
         Candidates come from the queue (small); each is claimed by primary key.
         """
@@ -169,7 +169,7 @@ class BatchRepository:
         return await self._batches.find_one_and_update(
             {
                 "_id": batch_id,
-                "state": {"$in": ["pending", "running"]},
+                "state": {"$in": ["pending", "running", "paused"]},
                 "$or": [{"lease_until": None}, {"lease_until": {"$lt": now}}],
             },
             {
@@ -219,17 +219,59 @@ class BatchRepository:
         if result.matched_count:
             await self._queue.delete_one({"_id": batch_id})
 
+    async def pause(
+        self,
+        batch_id: str,
+        token: str,
+        *,
+        reason: str,
+        detail: str,
+        at: datetime,
+        recheck_at: datetime,
+    ) -> None:
+        """Park a batch the institution may not issue now; it is claimed again at ``recheck_at``.
+
+        The batch stays in the work queue; its state and reason say why it does not progress.
+        """
+        await self._batches.update_one(
+            {"_id": batch_id, "lease_token": token},
+            {
+                "$set": {
+                    "state": "paused",
+                    "paused_reason": reason,
+                    "paused_detail": detail,
+                    "paused_at": at,
+                    "lease_until": recheck_at,
+                    "lease_token": None,
+                }
+            },
+        )
+
     async def record_chunk(
-        self, chunk: str, items: list[dict[str, Any]], events: Sequence[Event]
+        self,
+        chunk: str,
+        items: list[dict[str, Any]],
+        events: Sequence[Event],
+        *,
+        awards_due: bool = False,
     ) -> bool:
         """Mark a pending chunk done with its lines and events; False if it already was.
 
-        The events' pending marker is written first (``sceau_issuer.pending_repository``).
+        ``awards_due`` records, in the same update, that the series' award step is still to run
+        for this chunk's recipients (cleared by :meth:`awards_done`). The events' pending marker
+        is written first (``sceau_issuer.pending_repository``).
         """
         entries = [outbox_entry(e) for e in events]
         await mark_pending(self._chunks, [(chunk, entries)])
         result = await self._chunks.update_one(
             {"_id": chunk, "state": "pending"},
-            {"$set": {"state": "done", "items": items}, "$push": {"outbox": {"$each": entries}}},
+            {
+                "$set": {"state": "done", "items": items, "awards_due": awards_due},
+                "$push": {"outbox": {"$each": entries}},
+            },
         )
         return bool(result.modified_count)
+
+    async def awards_done(self, chunk: str) -> None:
+        """The series' award step ran for this chunk's recipients."""
+        await self._chunks.update_one({"_id": chunk}, {"$set": {"awards_due": False}})

@@ -13,6 +13,22 @@ A chunk's events (issued + notification requested, two per credential) are writt
 own completion update — the single-document state change "these recipients are issued" — so one
 outbox claim relays a whole chunk. A credential stored by a crashed run gets its events then, from
 the resumed run; none is published before its chunk completes, so none is published twice.
+
+A batch of 10,000 recipients signs for minutes, through whatever happens to the institution
+meanwhile (issue 18, item 6). So each chunk reads the institution and its accreditation again
+just before it is stored (two primary-key reads, reused for ``STANDING_TTL_S`` by the signing of
+the next chunk): it is signed with the key active then, and a chunk signed just before its key
+was revoked is signed again before it is stored. An institution
+suspended or no longer accredited for the achievement **pauses** the batch: state ``paused``
+with ``paused_reason`` (the refusal's problem type: ``institution-not-active`` or
+``not-accredited``), the remaining recipients left pending. A paused batch is looked at again
+every lease period and carries on once the institution may issue again.
+
+A chunk whose recipients complete a series has the series' award step still to do when it is
+recorded (``awards_due``, set in the same update): the flag is cleared once the award step
+succeeded, and a resumed run does it again for every recorded chunk still flagged, so an overall
+credential is never lost to a failure between the component and its award (the award is
+idempotent: one overall credential per learner and series).
 """
 
 from __future__ import annotations
@@ -28,7 +44,12 @@ from typing import Any
 
 from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import PinnedAchievement
-from sceau_issuer.errors import BatchNotFound, IdempotencyMismatch
+from sceau_issuer.errors import (
+    BatchNotFound,
+    IdempotencyMismatch,
+    InstitutionNotActive,
+    NotAccredited,
+)
 from sceau_issuer.issuing.batch_repository import BatchRepository, batch_id_for, chunk_id
 from sceau_issuer.issuing.policy import fit_problems
 from sceau_issuer.issuing.schemas import (
@@ -40,7 +61,9 @@ from sceau_issuer.issuing.schemas import (
     ResultInput,
 )
 from sceau_issuer.issuing.service import Draft, IssuingService, fingerprint
-from sceau_issuer.tenants.models import Tenant
+from sceau_issuer.tenants.accreditation import Accreditation, check_accredited
+from sceau_issuer.tenants.models import KeyState, Tenant
+from sceau_shared.cache import TtlCache
 from sceau_shared.errors import InvalidInput
 from sceau_shared.events import Event, utcnow
 
@@ -48,6 +71,21 @@ _log = logging.getLogger(__name__)
 
 ITEM_STATES = ("pending", "issued", "duplicate", "failed")
 AfterChunk = Callable[[str, str, list[dict[str, Any]]], Awaitable[None]]
+
+STANDING_TTL_S = 1.0
+"""How long a worker reuses an institution's tenant and accreditation between chunks."""
+
+Prepared = tuple[Tenant, dict[str, Any], list[dict[str, Any]]]
+"""A signed chunk: the tenant it was signed for, the chunk (items updated) and its credentials."""
+
+
+class BatchHalted(Exception):
+    """The institution may not issue now: the batch is paused (``reason`` is the problem type)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
 
 
 def _slim(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -251,7 +289,11 @@ class BatchWorker:
         self._poll_s = poll_s
         self._wake = asyncio.Event()
         self._after_chunk = after_chunk
+        self._standing: TtlCache[str, tuple[Tenant, Accreditation | None]] = TtlCache(
+            ttl_s=STANDING_TTL_S, max_entries=1024
+        )
         self.chunks_done = 0
+        self.resigned_chunks = 0
 
     def wake(self) -> None:
         """Look for work now (called when a batch is accepted)."""
@@ -286,6 +328,37 @@ class BatchWorker:
     async def _renew(self, batch_id: str, token: str, counts: dict[str, int]) -> bool:
         return await self._repo.renew(batch_id, token, utcnow() + self._lease, counts)
 
+    async def _tenant(
+        self, batch: dict[str, Any], pinned: PinnedAchievement, *, fresh: bool = False
+    ) -> Tenant:
+        """The institution as it stands now (kept a second), if it may still issue the batch.
+
+        ``fresh`` reads it again whatever is kept (just before a chunk is stored: two primary-key
+        reads per chunk, which the signing of the next chunk then reuses).
+
+        Raises:
+            BatchHalted: suspended, retired, or no longer accredited for the achievement.
+        """
+        institution_id = str(batch["institution_id"])
+        standing = None if fresh else self._standing.get(institution_id)
+        if standing is None:
+            tenant = await self._issuing.tenants.get(institution_id)
+            standing = (tenant, await self._issuing.tenants.accreditation(institution_id))
+            self._standing.put(institution_id, standing)
+        tenant, accreditation = standing
+        try:
+            self._issuing.check_active(tenant)
+            check_accredited(
+                accreditation,
+                institution_id=institution_id,
+                achievement_type=pinned.achievement_type,
+                level=pinned.definition.level,
+                now=utcnow(),
+            )
+        except (InstitutionNotActive, NotAccredited) as refused:
+            raise BatchHalted(refused.type_suffix, str(refused)) from refused
+        return tenant
+
     async def _process(self, batch: dict[str, Any], token: str) -> None:
         issuing = self._issuing
         started = time.monotonic()
@@ -294,7 +367,7 @@ class BatchWorker:
             tenant, batch["achievement_id"], int(batch["achievement_version"])
         )
         # Sign chunk n+1 while chunk n is stored and its progress recorded.
-        pending: asyncio.Task[tuple[dict[str, Any], list[dict[str, Any]]]] | None = None
+        pending: asyncio.Task[Prepared] | None = None
         try:
             for number in range(int(batch["chunks"])):
                 chunk = await self._repo.chunk(batch["_id"], number)
@@ -305,17 +378,28 @@ class BatchWorker:
                     # waking its relay. The relay skips events it already published, so a
                     # reminder costs one read and keeps the events from waiting for the sweep.
                     issuing.notify_stored("chunk", chunk["_id"])
+                    if chunk.get("awards_due"):
+                        await self._award(batch, chunk)
                     continue
-                task = asyncio.create_task(self._prepare(batch, tenant, pinned, chunk))
+                task = asyncio.create_task(self._prepare(batch, pinned, chunk))
                 previous, pending = pending, task
-                if previous is not None and not await self._finish(
-                    batch, token, tenant, pinned, previous
-                ):
+                if previous is not None and not await self._finish(batch, token, pinned, previous):
                     return
             if pending is not None:
                 previous, pending = pending, None
-                if not await self._finish(batch, token, tenant, pinned, previous):
+                if not await self._finish(batch, token, pinned, previous):
                     return
+        except BatchHalted as halted:
+            _log.warning("batch %s paused: %s", batch["_id"], halted.detail)
+            await self._repo.pause(
+                batch["_id"],
+                token,
+                reason=halted.reason,
+                detail=halted.detail[:500],
+                at=utcnow(),
+                recheck_at=utcnow() + self._lease,
+            )
+            return
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
@@ -340,12 +424,16 @@ class BatchWorker:
     async def _prepare(
         self,
         batch: dict[str, Any],
-        tenant: Tenant,
         pinned: PinnedAchievement,
         chunk: dict[str, Any],
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Allocate status slots, build and sign the chunk's pending credentials."""
+    ) -> Prepared:
+        """Allocate status slots, build and sign the chunk's pending credentials.
+
+        The institution is read again first (:meth:`_tenant`): the chunk is signed with the key
+        active now, and not at all when the institution may no longer issue.
+        """
         issuing = self._issuing
+        tenant = await self._tenant(batch, pinned)
         batch_id = str(batch["_id"])
         items = [dict(i) for i in chunk["items"]]
         todo = [n for n, item in enumerate(items) if item["state"] == "pending"]
@@ -387,19 +475,29 @@ class BatchWorker:
             draft.doc["document"] = document
             draft.doc["_item"] = n
             docs.append(draft.doc)
-        return {**chunk, "items": items}, docs
+        return tenant, {**chunk, "items": items}, docs
 
     async def _finish(
         self,
         batch: dict[str, Any],
         token: str,
-        tenant: Tenant,
         pinned: PinnedAchievement,
-        prepared: asyncio.Task[tuple[dict[str, Any], list[dict[str, Any]]]],
+        prepared: asyncio.Task[Prepared],
     ) -> bool:
-        """Store a prepared chunk, record it with its events, renew the lease."""
+        """Store a prepared chunk, record it with its events, renew the lease.
+
+        Just before storing, the institution is read again: a suspension pauses the batch with
+        the chunk unstored, and a chunk whose signing key was revoked while it was signed is
+        signed again with the new key (its first status slots are simply left unused).
+        """
         issuing = self._issuing
-        chunk, docs = await prepared
+        signed_for, chunk, docs = await prepared
+        now = await self._tenant(batch, pinned, fresh=True)
+        if now.key(signed_for.active_key_id).state == KeyState.REVOKED:
+            _log.warning("batch %s: signing key revoked while a chunk was signed", batch["_id"])
+            signed_for, chunk, docs = await self._prepare(batch, pinned, chunk)
+            self.resigned_chunks += 1
+        tenant = signed_for
         items = chunk["items"]
         positions = [doc.pop("_item") for doc in docs]
         duplicates = await issuing.credentials.insert_many(docs)
@@ -414,7 +512,11 @@ class BatchWorker:
                 stored = held  # ours, from a run that crashed before recording it
             items[n].update(state="issued", credential_id=stored["_id"])
             events.extend(issuing.events(tenant, pinned, stored))
-        recorded = await self._repo.record_chunk(chunk["_id"], _slim(items), events)
+        issued = [i["recipient"] for i in items if i["state"] == "issued"]
+        awards_due = bool(issued) and self._after_chunk is not None
+        recorded = await self._repo.record_chunk(
+            chunk["_id"], _slim(items), events, awards_due=awards_due
+        )
         self.chunks_done += 1
         counts: dict[str, int] = {}
         if recorded:
@@ -425,7 +527,19 @@ class BatchWorker:
         if not await self._renew(batch["_id"], token, counts):
             _log.warning("lost the lease on batch %s; another worker continues", batch["_id"])
             return False
-        if self._after_chunk is not None:
-            issued = [i["recipient"] for i in items if i["state"] == "issued"]
-            await self._after_chunk(batch["institution_id"], batch["achievement_id"], issued)
+        if awards_due:
+            await self._award(batch, {**chunk, "items": items})
         return True
+
+    async def _award(self, batch: dict[str, Any], chunk: dict[str, Any]) -> None:
+        """Run the series' award step for a recorded chunk, then clear its ``awards_due`` flag.
+
+        A failure leaves the flag set and fails this run: the batch is not completed, its lease
+        runs out, and the next run does the step again (idempotent) before going on.
+        """
+        if self._after_chunk is None:
+            return
+        issued = [i["recipient"] for i in chunk["items"] if i["state"] == "issued"]
+        if issued:
+            await self._after_chunk(batch["institution_id"], batch["achievement_id"], issued)
+        await self._repo.awards_done(chunk["_id"])

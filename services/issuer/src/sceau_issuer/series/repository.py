@@ -10,18 +10,24 @@ list), and a reader probes the slots by primary key until the first free one: on
 achievement in no series. Slots are written before the series itself, so a series is never
 missing from them; a slot naming a series that was never stored (its creator died) is skipped.
 A component's answer is remembered for a second (one issue asks twice).
+
+``series_awards`` (:class:`PendingAwards`) holds the award steps still to run: see
+``series/service.py``.
 """
 
 from __future__ import annotations
 
+import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from sceau_issuer.series.schemas import SeriesStructure
 from sceau_shared.cache import TtlCache
+from sceau_shared.events import utcnow
 
 #: Slots probed per (institution, component) at most: series sharing one module are few.
 _MAX_SLOTS = 1000
@@ -118,3 +124,54 @@ class SeriesRepository:
 
 def _component_ids(doc: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(str(c["achievement_id"]) for c in doc.get("components", [])))
+
+
+def award_id(institution_id: str, achievement_id: str, email_norm: str) -> str:
+    """The ``_id`` of a pending award: one per institution, component and learner."""
+    return f"{institution_id}|{achievement_id}|{email_norm}"
+
+
+class PendingAwards:
+    """Award steps still to run (``series_awards``): written before the step, removed after it.
+
+    Only components of some series get a marker, and a marker lives for the length of one award
+    step unless that step fails, so the collection stays small and the sweep reads it whole.
+    """
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]) -> None:
+        self._collection = collection
+
+    async def ensure_indexes(self) -> None:
+        """Nothing beyond ``_id`` (the sweep reads the small collection whole)."""
+
+    async def add(
+        self, institution_id: str, achievement_id: str, recipients: list[tuple[dict[str, Any], str]]
+    ) -> None:
+        """Record that these learners' award step is to run (a pending one is kept as it is)."""
+        docs = []
+        for recipient, email_norm in recipients:
+            docs.append(
+                {
+                    "_id": award_id(institution_id, achievement_id, email_norm),
+                    "institution_id": institution_id,
+                    "achievement_id": achievement_id,
+                    "recipient": recipient,
+                    "at": utcnow(),
+                }
+            )
+        if docs:
+            with contextlib.suppress(BulkWriteError):  # already pending: the older one stays
+                await self._collection.insert_many(docs, ordered=False)
+
+    async def remove(self, ids: list[str]) -> None:
+        """The award step ran for these markers (keyed deletes: ``$in`` scans on FerretDB)."""
+        for marker in ids:
+            await self._collection.delete_one({"_id": marker})
+
+    async def due(self, before: datetime) -> list[dict[str, Any]]:
+        """Markers written before ``before`` (their step failed, or its process died)."""
+        return [d async for d in self._collection.find({}) if _aware(d["at"]) < before]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

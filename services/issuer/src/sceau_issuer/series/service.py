@@ -1,10 +1,21 @@
-"""Series storage and the completion rule that issues the overall credential exactly once."""
+"""Series storage and the completion rule that issues the overall credential exactly once.
+
+The award step runs after a component is stored (single issue or batch chunk). So that a failure
+there (a database outage, a signer error, the process dying) does not lose the overall credential
+for good, a pending-award marker per learner is written before the step and removed after it
+(``series_awards``); a marker left behind is retried by :meth:`SeriesService.run` once it is
+``AWARD_RETRY_AFTER`` old, until the step succeeds. Retrying is harmless: the overall credential
+is issued under one idempotency key per series and learner. (Batches also keep the step due on
+the chunk itself, written with the chunk: ``issuing/batches.py``.)
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from sceau_credentials.ob3 import Evidence
@@ -21,12 +32,18 @@ from sceau_issuer.issuing.group_commit import IssueCollector
 from sceau_issuer.issuing.schemas import IssueRequest, RecipientInput
 from sceau_issuer.issuing.service import IssuingService
 from sceau_issuer.series.holdings import Holdings
-from sceau_issuer.series.repository import SeriesRepository
+from sceau_issuer.series.repository import PendingAwards, SeriesRepository, award_id
 from sceau_issuer.series.schemas import SeriesInput, complete
 from sceau_issuer.tenants.models import Tenant
 from sceau_shared.events import utcnow
 
 _log = logging.getLogger(__name__)
+
+AWARD_RETRY_AFTER = timedelta(seconds=30)
+"""Age after which a pending-award marker is taken as a failed (or abandoned) award step."""
+
+AWARD_SWEEP_S = 15.0
+"""How often pending-award markers are looked at."""
 
 
 class SeriesService:
@@ -38,10 +55,17 @@ class SeriesService:
         issuing: IssuingService,
         holdings: Holdings,
         collector: IssueCollector | None = None,
+        *,
+        pending: PendingAwards | None = None,
+        sweep_s: float = AWARD_SWEEP_S,
+        retry_after: timedelta = AWARD_RETRY_AFTER,
     ) -> None:
         self._repo = repository
         self._issuing = issuing
         self._holdings = holdings
+        self._pending = pending
+        self._sweep_s = sweep_s
+        self._retry_after = retry_after
         # Overall credentials are issued like single issues: grouped with those in flight.
         self._issue = collector.issue if collector is not None else issuing.issue
 
@@ -84,12 +108,74 @@ class SeriesService:
         return await self._repo.all(tenant.institution_id)
 
     async def after_issue(
-        self, institution_id: str, achievement_id: str, recipients: Iterable[dict[str, Any]]
+        self,
+        institution_id: str,
+        achievement_id: str,
+        recipients: Iterable[dict[str, Any]],
+        *,
+        marked: bool = True,
     ) -> list[dict[str, Any]]:
-        """Issue overall credentials that these new credentials complete; return them."""
+        """Issue overall credentials that these new credentials complete; return them.
+
+        A marker per learner is written first and removed once every learner's step ran: if
+        anything here fails, :meth:`retry_pending` runs the step again later. ``marked=False``
+        for a caller that keeps the step due itself (a batch chunk's ``awards_due`` flag).
+        """
         all_series = await self._repo.with_component(institution_id, achievement_id)
         if not all_series:
             return []
+        recipients = list(recipients)
+        keyed = [(r, r.get("email_norm") or normalize_email(str(r["email"]))) for r in recipients]
+        pending = self._pending if marked else None
+        if pending is not None:
+            await pending.add(institution_id, achievement_id, keyed)
+        issued = await self._award(institution_id, all_series, recipients)
+        if pending is not None:
+            await pending.remove(
+                [award_id(institution_id, achievement_id, email) for _, email in keyed]
+            )
+        return issued
+
+    async def retry_pending(self) -> int:
+        """Run again the award steps whose markers were left behind; return how many ran."""
+        if self._pending is None:
+            return 0
+        due = await self._pending.due(utcnow() - self._retry_after)
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for marker in due:
+            key = (str(marker["institution_id"]), str(marker["achievement_id"]))
+            groups.setdefault(key, []).append(dict(marker["recipient"]))
+        ran = 0
+        for (institution_id, achievement_id), recipients in groups.items():
+            try:
+                await self.after_issue(institution_id, achievement_id, recipients)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - kept pending; tried again at the next sweep
+                _log.exception("series award retry failed for %s", institution_id)
+                continue
+            ran += len(recipients)
+        if ran:
+            _log.info("ran %d pending series award step(s)", ran)
+        return ran
+
+    async def run(self) -> None:
+        """Retry left-behind award steps until cancelled (a background loop)."""
+        while True:
+            await asyncio.sleep(self._sweep_s)
+            try:
+                await self.retry_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the next sweep tries again
+                _log.exception("series award sweep failed")
+
+    async def _award(
+        self,
+        institution_id: str,
+        all_series: list[dict[str, Any]],
+        recipients: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
         tenant = await self._issuing.tenants.get(institution_id)
         issued = []
         for doc in all_series:

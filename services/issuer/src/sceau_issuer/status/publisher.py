@@ -18,6 +18,15 @@ have read the credentials before this replica's change was visible). If the proc
 a change and the publication, the sweep (at start-up and every ``poll_s``) finds lists whose next
 log entry exists (one primary-key probe per list) and publishes them.
 
+Key changes (issue 18, item 1): a list is signed by the institution's *current* key for its DID
+(the active one; a rotated or revoked one only when the DID has no other, as with an old did:key).
+A revoked did:web key leaves the DID document, so a list it signed would fail every credential
+on it, including those the new key signed. Rotating or revoking a key therefore asks for every
+list of the institution's DIDs to be signed again (``TenantService`` → ``request_resign``, read
+here at the next round), and the sweep (at start-up and every ``poll_s``) also re-signs any list
+whose recorded signer (``signed_with``) is no longer the key it would choose, in case the process
+died between the key change and that request.
+
 A log entry is written before its credential's update. An entry whose credential does not show
 that change yet is applied as the credential stands, and the position stops there so that the
 next re-sign (which the change's own ``mark`` triggers) reads it again; after ``PENDING_GRACE``
@@ -46,9 +55,10 @@ from sceau_credentials.status.entries import (
     bitstring_status_list_credential,
     status_list_2021_credential,
 )
+from sceau_issuer.errors import InstitutionNotFound
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.status.changes_repository import StatusChangeLog
-from sceau_issuer.status.repository import StatusListRepository
+from sceau_issuer.status.repository import ListPosition, StatusListRepository
 from sceau_issuer.status.status_lists import BITSTRING
 from sceau_issuer.tenants.models import KeyState, Tenant
 from sceau_issuer.tenants.service import TenantService
@@ -108,6 +118,11 @@ class StatusPublisher:
         """A list was opened: publish after the debounce window."""
         self._wake.set()
 
+    def sweep_now(self) -> None:
+        """Make the next round run the safety sweep (tests, operators' tooling)."""
+        self._next_sweep = 0.0
+        self._wake.set()
+
     def mark(self, alloc_list_id: str | None) -> None:
         """A credential of this list changed status: re-sign the list after the burst."""
         if alloc_list_id:
@@ -145,9 +160,10 @@ class StatusPublisher:
             targets.add(alloc_id)
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + self._poll_s
-            async for alloc_id, position in self._lists.positions():
-                if position is None or await self._changes.has_since(alloc_id, position):
-                    targets.add(alloc_id)
+            tenants: dict[str, Tenant | None] = {}
+            async for listed in self._lists.positions():
+                if await self._behind(listed) or await self._signer_outdated(listed, tenants):
+                    targets.add(listed.alloc_list_id)
         published = 0
         for alloc_id in sorted(targets):
             try:
@@ -204,6 +220,38 @@ class StatusPublisher:
                 break  # its update may still come: read it again next time
             next_position = entry.number + 1
         return flags, next_position
+
+    async def _behind(self, listed: ListPosition) -> bool:
+        """Whether a list has logged changes it has not applied (or predates the numbered log)."""
+        position = listed.log_next
+        return position is None or await self._changes.has_since(listed.alloc_list_id, position)
+
+    async def _signer_outdated(
+        self, listed: ListPosition, tenants: dict[str, Tenant | None]
+    ) -> bool:
+        """Whether a published list was signed by another key than the one it would use now.
+
+        ``tenants`` keeps this sweep's tenant reads (one primary-key read per institution). A
+        list published before signers were recorded counts as outdated only when its DID has
+        had several keys.
+        """
+        if not listed.institution_id or not listed.did:
+            return False
+        if listed.institution_id not in tenants:
+            try:
+                tenants[listed.institution_id] = await self._tenants.get(listed.institution_id)
+            except InstitutionNotFound:
+                tenants[listed.institution_id] = None
+        tenant = tenants[listed.institution_id]
+        if tenant is None:
+            return False
+        try:
+            current = self._key_for(tenant, listed.did)
+        except LookupError:
+            return False
+        if listed.signed_with is None:
+            return sum(1 for k in tenant.keys if k.did == listed.did) > 1
+        return listed.signed_with != current
 
     @staticmethod
     def _key_for(tenant: Tenant, did: str) -> str:
@@ -281,11 +329,14 @@ class StatusPublisher:
             events=events,
             flags={purpose: sorted(indexes) for purpose, indexes in flags.items()},
             log_next=log_next,
+            signed_with=key_id,
+            resign=doc.get("resign"),
         )
         if not stored:
             # Another replica published this version first, perhaps from credentials it read
-            # before this round's changes were visible: build the list again on top of its
-            # version (next round) rather than drop the work (issue 18, item 3).
+            # before this round's changes were visible, or a key change asked for a new
+            # signature meanwhile: build the list again on top of the stored version (next
+            # round) rather than drop the work (issue 18, items 3 and 1).
             _log.info("status list %s: lost the version race, re-signing", alloc_id)
             self._marked.add(alloc_id)
             if origin:

@@ -2,12 +2,16 @@
 
 A list document carries both purposes' public ids, its publication version and the outbox of its
 ``StatusListPublishedV1`` events; the status publisher reads and updates it only through here.
+It also names the key that signed its last publication (``signed_with``) and counts the re-signs
+asked for by key changes (``resign``): a publication is stored only if no key change asked for a
+new signature while it was being built (issue 18, item 1).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,9 +19,31 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from sceau_issuer.status.allocation_repository import Allocation
-from sceau_issuer.status.status_lists import StatusSlot, public_list_id
+from sceau_issuer.status.status_lists import (
+    BITSTRING,
+    STATUS_LIST_2021,
+    StatusSlot,
+    family,
+    public_list_id,
+)
 from sceau_shared.events import Event, StatusPurpose, utcnow
 from sceau_shared.outbox import outbox_entry
+
+#: Lists probed per family at most when a key change asks for re-signs (131,072 credentials each).
+_MAX_LISTS = 10_000
+
+
+@dataclass(frozen=True)
+class ListPosition:
+    """What the publisher's safety sweep reads of every list (one small projection each)."""
+
+    alloc_list_id: str
+    log_next: int | None
+    """First change-log number not applied; None for a list written before the numbered log."""
+    institution_id: str
+    did: str
+    signed_with: str | None
+    """Key id of the last publication; None before the first one (or before it was recorded)."""
 
 
 class StatusListRepository:
@@ -87,15 +113,54 @@ class StatusListRepository:
         async for doc in self._collection.find({"needs_publish": True}, {"_id": 1}):
             yield str(doc["_id"])
 
-    async def positions(self) -> AsyncIterator[tuple[str, int | None]]:
-        """Every list with the first change-log number it has not applied (recovery sweep).
+    async def positions(self) -> AsyncIterator[ListPosition]:
+        """Every list with its change-log position and signing key (recovery sweep).
 
-        ``None`` for a list written before the numbered log (re-signed once in full). The
-        collection holds one small document per 131,072 credentials: read whole.
+        The collection holds one small document per 131,072 credentials: read whole.
         """
-        async for doc in self._collection.find({}, {"_id": 1, "log_next": 1}):
+        projection = {"_id": 1, "log_next": 1, "institution_id": 1, "did": 1, "signed_with": 1}
+        async for doc in self._collection.find({}, projection):
             position = doc.get("log_next")
-            yield str(doc["_id"]), None if position is None else int(position)
+            signed_with = doc.get("signed_with")
+            yield ListPosition(
+                alloc_list_id=str(doc["_id"]),
+                log_next=None if position is None else int(position),
+                institution_id=str(doc.get("institution_id", "")),
+                did=str(doc.get("did", "")),
+                signed_with=None if signed_with is None else str(signed_with),
+            )
+
+    async def lists_of(self, institution_id: str, dids: Iterable[str]) -> list[str]:
+        """Every list of an institution's DIDs, found by primary key (no scan).
+
+        A family's lists are numbered ``<family>/0``, ``/1``, ... and each is stored when its
+        first credential is issued, so probing stops at the first number not stored.
+        """
+        found: list[str] = []
+        for did in dict.fromkeys(dids):
+            for fmt in (BITSTRING, STATUS_LIST_2021):
+                prefix = family(institution_id, did, fmt)
+                for seq in range(_MAX_LISTS):
+                    list_id = f"{prefix}/{seq}"
+                    if await self._collection.find_one({"_id": list_id}, {"_id": 1}) is None:
+                        break
+                    found.append(list_id)
+        return found
+
+    async def request_resign(self, alloc_list_ids: Iterable[str]) -> int:
+        """Ask for these lists to be signed again (by whichever key is current when they are).
+
+        Sets the flag the publisher reads every round and counts the request in ``resign``, so a
+        publication built from the keys as they were before cannot clear it (its guard fails and
+        it is built again). Returns how many lists were asked for.
+        """
+        asked = 0
+        for list_id in alloc_list_ids:
+            result = await self._collection.update_one(
+                {"_id": list_id}, {"$set": {"needs_publish": True}, "$inc": {"resign": 1}}
+            )
+            asked += result.matched_count
+        return asked
 
     async def get(self, alloc_list_id: str) -> dict[str, Any] | None:
         """One list document, without its outbox."""
@@ -111,14 +176,19 @@ class StatusListRepository:
         events: Sequence[Event],
         flags: dict[str, list[int]],
         log_next: int,
+        signed_with: str,
+        resign: int | None,
     ) -> bool:
         """Store a new publication with its events unless another one got there first.
 
         ``flags`` (the indexes set per purpose) and ``log_next`` (the first change not applied)
         let the next re-sign start from here instead of from every change ever logged.
+        ``resign`` is the re-sign count read with the list: a key change counted meanwhile
+        refuses this publication (it may carry a signature of the key just revoked).
         """
         result = await self._collection.update_one(
-            {"_id": alloc_list_id, "version": previous_version},
+            # ``None`` matches a list that never had a re-sign asked (no field).
+            {"_id": alloc_list_id, "version": previous_version, "resign": resign},
             {
                 "$set": {
                     "version": version,
@@ -126,6 +196,7 @@ class StatusListRepository:
                     "published_at": published_at,
                     "flags": flags,
                     "log_next": log_next,
+                    "signed_with": signed_with,
                 },
                 "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
             },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sceau_credentials.keys import SigningKey
 from sceau_issuer.coalesced import CoalescedReads
 from sceau_issuer.errors import InstitutionNotFound, KeyConflict, KeyNotFound
+from sceau_issuer.status.repository import StatusListRepository
 from sceau_issuer.tenants.accreditation import Accreditation
 from sceau_issuer.tenants.dids import controller_for, signing_key
 from sceau_issuer.tenants.models import InstitutionSettings, KeyRecord, KeyState, Tenant
@@ -21,6 +23,8 @@ from sceau_shared.events import (
     KeyAction,
     utcnow,
 )
+
+_log = logging.getLogger(__name__)
 
 
 def key_event(
@@ -52,8 +56,10 @@ class TenantService:
         producer: str,
         registry_public_url: str,
         accreditations: AccreditationRepository,
+        lists: StatusListRepository | None = None,
     ) -> None:
         self._repo = repository
+        self._lists = lists
         self.accreditations = accreditations
         self._vault = vault
         self._producer = producer
@@ -180,7 +186,30 @@ class TenantService:
             events=events,
         ):
             raise KeyConflict("the keys changed concurrently; retry")
+        await self._resign_lists(institution_id, new.did)
         return new
+
+    async def _resign_lists(self, institution_id: str, did: str) -> None:
+        """Ask for the DID's status lists to be signed by its new active key (issue 18, item 1).
+
+        A list keeps the signature of the key that last published it; once that key is revoked
+        it leaves the DID document and every credential on the list (those of the new key too)
+        would fail its status check. The request is a flag on each list (read by every
+        replica's publisher); if this process dies first, the publisher's sweep finds the lists
+        whose signer is no longer the current key. A did:key rotation changes the DID: the old
+        DID's lists can only be signed by the old key and are left as they are.
+        """
+        if self._lists is None:
+            return
+        try:
+            asked = await self._lists.request_resign(
+                await self._lists.lists_of(institution_id, [did])
+            )
+        except Exception:  # noqa: BLE001 - the keys are stored; the sweep re-signs later
+            _log.exception("could not ask for %s's status lists to be re-signed", institution_id)
+            return
+        if asked:
+            _log.info("asked for %d status list(s) of %s to be re-signed", asked, institution_id)
 
     async def revoke(self, institution_id: str, key_id: str, as_of: datetime) -> KeyRecord:
         """Revoke a (compromised) key as of a date; revoking the active key rotates first."""
@@ -218,6 +247,8 @@ class TenantService:
             raise KeyConflict("the keys changed concurrently; retry")
         for cached in [k for k in self._keys if k[:2] == (institution_id, key_id)]:
             self._keys.pop(cached, None)
+        active = next(k for k in keys if k.key_id == active_id)
+        await self._resign_lists(institution_id, active.did)
         return revoked
 
     async def update_settings(

@@ -119,8 +119,14 @@ async def _api_key(stack: Stack, institution_id: str) -> str:
     return token
 
 
-async def onboard(http: httpx.AsyncClient, stack: Stack, name: str) -> College:
-    """Register, activate and accredit a college (backdated 10 days); get its key and API key."""
+async def onboard(
+    http: httpx.AsyncClient, stack: Stack, name: str, *, did_method: str = "key"
+) -> College:
+    """Register, activate and accredit a college (backdated 10 days); get its key and API key.
+
+    ``did_method`` is the registration's (``key``, or ``hosted-web`` for a did:web DID whose
+    document the registry serves).
+    """
     since = iso(datetime.now(UTC) - timedelta(days=10))
     registry = stack.url("registry")
     operator = stack.operator_headers("stack-operator")
@@ -131,7 +137,7 @@ async def onboard(http: httpx.AsyncClient, stack: Stack, name: str) -> College:
             "legal_name": {"fr": f"Collège {name}", "en": f"{name} College"},
             "category": "public-college",
             "jurisdiction": "ON",
-            "did_method": "key",
+            "did_method": did_method,
             "effective_at": since,
         },
     )
@@ -178,8 +184,9 @@ async def registry_knows_key(
     """Wait until the registry answers that ``verification_method`` is valid now."""
 
     async def known() -> bool:
+        # A did:web DID's "%3A" (port) must reach the registry as it is: escape the "%".
         answer = await http.get(
-            f"{stack.url('registry')}/v1/issuers/{did}",
+            f"{stack.url('registry')}/v1/issuers/{did.replace('%', '%25')}",
             params={"at": iso(datetime.now(UTC)), "verification_method": verification_method},
         )
         body = answer.json() if answer.status_code == 200 else {}
