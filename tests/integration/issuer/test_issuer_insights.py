@@ -28,6 +28,7 @@ from pymongo import AsyncMongoClient
 from sceau_dev.testing.polling import eventually
 from sceau_issuer.achievements.repository import AchievementRepository
 from sceau_issuer.apikeys.service import Scope
+from sceau_issuer.insights.backfill_repository import BACKFILL_MARKS
 from sceau_issuer.insights.repository import SINGLE, InsightsRepository
 from sceau_issuer.insights.service import InsightsService
 from sceau_issuer.issuing.repository import CredentialRepository
@@ -435,3 +436,47 @@ async def test_a_page_link_opens_the_page_for_fifteen_minutes(harness: IssuerHar
     insights_token = path.rsplit("/", 1)[1]
     assert (await harness.http.get(f"/learn/{insights_token}")).status_code == 404
     assert (await harness.http.post("/v1/insights/page-links")).status_code == 401
+
+
+async def test_what_was_stored_before_the_counters_is_counted_once(harness: IssuerHarness) -> None:
+    """An upgrade: credentials issued, accepted, shared and revoked before insights existed."""
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(headers, micro())
+    ids = [await _single(harness, headers, achievement, f"b{n}@example.org") for n in range(6)]
+    revoked = await harness.http.post(
+        f"/v1/credentials/{ids[0]}/revoke", json={"reason_code": "other"}, headers=headers
+    )
+    assert revoked.status_code == 200, revoked.text
+    graph, db = harness.svc, harness.db
+    # As an older Sceau left them: a consent and a share, no counters, no backfill mark.
+    await db["learner_consents"].insert_one(
+        {"_id": ids[1], "institution_id": institution, "state": "accepted", "at": utcnow()}
+    )
+    await db[SHARES].insert_one(
+        {"_id": uuid.uuid4().hex, "institution_id": institution, "credential_id": ids[2]}
+    )
+
+    async def counted_live() -> bool:
+        doc = await graph.repositories.insights.counters(institution, achievement)
+        return bool(doc and doc["totals"].get("issued") == 6 and doc["totals"].get("revoked"))
+
+    await eventually(counted_live, timeout_s=90, interval_s=0.3, message="live counts")
+    # The achievement's counters and the tallies go; the institution's index stays (this
+    # process remembers having written it).
+    await db["insights_counters"].delete_one({"_id": f"{institution}|{achievement}"})
+    await db["insights_credentials"].delete_many({"_id": {"$in": [_hash(c) for c in ids]}})
+    await db[BACKFILL_MARKS].delete_many({})
+
+    backfill = graph.insights_backfill
+    assert await backfill.once() >= 6
+    doc = await graph.repositories.insights.counters(institution, achievement)
+    assert doc is not None
+    assert doc["totals"] == {"issued": 6, "revoked": 1, "accepted": 1, "shared": 1}
+    assert await backfill.once() == 0  # marked done: later starts read nothing
+    await db[BACKFILL_MARKS].delete_many({})
+    await backfill.once()  # run again (a second process, a crash half-way): nothing counted twice
+    again = await graph.repositories.insights.counters(institution, achievement)
+    assert again is not None
+    assert again["totals"] == doc["totals"]
+    assert _achievement(await _report(harness, headers), achievement)["counts"]["issued"] == 6

@@ -166,6 +166,7 @@ SECRET_STAND_INS = {
     "master-key": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     "webhook-secret-key": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     "operator-token": "x" * 32,
+    "verifier-token": "v" * 32,
     "username": "mailer",
     "password": "hex0123",
     **dict.fromkeys(SERVICES, "hex0123"),

@@ -22,6 +22,8 @@ from sceau_issuer.achievements.service import AchievementService
 from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.apikeys.service import ApiKeyService
 from sceau_issuer.credential_copies import CredentialCopies
+from sceau_issuer.insights.backfill import InsightsBackfill
+from sceau_issuer.insights.backfill_repository import BACKFILL_MARKS, BackfillRepository
 from sceau_issuer.insights.repository import InsightsRepository
 from sceau_issuer.insights.service import InsightsService
 from sceau_issuer.issuing.batch_repository import BatchRepository
@@ -187,6 +189,7 @@ class IssuerGraph:
     insights: InsightsService
     exchanges: VcApiExchanges
     wallet_sweeper: WalletSweeper
+    insights_backfill: InsightsBackfill
 
     @property
     def credentials(self) -> CredentialRepository:
@@ -194,7 +197,10 @@ class IssuerGraph:
         return self.repositories.credentials
 
     def background(self) -> Sequence[tuple[str, BackgroundLoop]]:
-        """Relays, batch worker, status list publisher, wallet sweeper, series award sweep."""
+        """The relays, batch worker, status publisher, sweepers and the insights backfill.
+
+        The backfill runs once per database, then its loop ends.
+        """
         loops: list[tuple[str, BackgroundLoop]] = [
             ("outbox-relay", relay.run) for relay in self.relays.all
         ]
@@ -202,6 +208,7 @@ class IssuerGraph:
         loops.append(("status-publisher", self.publisher.run))
         loops.append(("wallet-sweeper", self.wallet_sweeper.run))
         loops.append(("series-awards", self.series.run))
+        loops.append(("insights-backfill", self.insights_backfill.run))
         return loops
 
     async def close(self) -> None:
@@ -406,6 +413,15 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         # The scan for leftovers: hourly (the exact-key rounds keep up with this process).
         wallet_sweeper=WalletSweeper(
             repos.wallets, interval_s=settings.wallet_sweep_s, full_every_s=3600
+        ),
+        insights_backfill=InsightsBackfill(
+            insights,
+            BackfillRepository(
+                credentials=runtime.db[CREDENTIALS_OUTBOX],
+                consents=runtime.db[CONSENTS],
+                shares=runtime.db[SHARES],
+                marks=runtime.db[BACKFILL_MARKS],
+            ),
         ),
     )
     await repos.ensure_indexes()

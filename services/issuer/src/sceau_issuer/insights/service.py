@@ -84,6 +84,15 @@ class InsightsService:
         if await self._repo.first_event(str(event.event_id), now):
             await self._repo.increment(tally["i"], tally["a"], tally["c"], "verifications")
 
+    async def count_existing(
+        self, institution_id: str, credential_id: str, *, revoked: bool
+    ) -> None:
+        """Count a credential stored before the counters existed (the backfill; idempotent)."""
+        if revoked:
+            await self._fact(institution_id, credential_id, "revoked")
+        else:
+            await self._tally(institution_id, credential_id)
+
     async def accepted(self, institution_id: str, credential_id: str) -> None:
         """The learner accepted the credential (page or wallet); counted the first time."""
         await self._fact(institution_id, credential_id, "accepted")

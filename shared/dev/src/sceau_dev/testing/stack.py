@@ -61,6 +61,7 @@ class StackConfig:
     )
     smtp_port: int = 8025
     operator_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    verifier_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     issuer_master_key: str = field(default_factory=_key)
     registry_master_key: str = field(default_factory=_key)
     webhook_secret_key: str = field(default_factory=_key)
@@ -107,12 +108,15 @@ def service_env(config: StackConfig, service: str) -> dict[str, str]:
         env |= {
             "REGISTRY_OPERATOR_TOKEN": config.operator_token,
             "REGISTRY_MASTER_KEY": config.registry_master_key,
+            # The verifier's own rate bucket at the registry (issue 18, item 8).
+            "REGISTRY_VERIFIER_TOKEN": config.verifier_token,
         }
     elif service == "verifier":
         env |= {
             "VERIFIER_STATUS__ALLOWED_HOSTS": json.dumps([registry_host]),
             "VERIFIER_STATUS__ALLOW_PRIVATE_HOSTS": "true",
             "VERIFIER_TRUST__REGISTRY_URL": config.url("registry"),
+            "VERIFIER_TRUST__REGISTRY_TOKEN": config.verifier_token,
             "VERIFIER_SHARES__ISSUER_URL": config.url("issuer"),
             "VERIFIER_DID_WEB__ALLOW_PRIVATE_HOSTS": "true",
         }
