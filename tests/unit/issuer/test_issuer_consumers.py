@@ -24,6 +24,7 @@ from sceau_issuer.consumers import (
     CONTACT_BATCH_PAUSE_S,
     CONTACT_MAX_ATTEMPTS,
     ContactBatches,
+    IssuedInsightsBatches,
     create_router,
 )
 from sceau_issuer.settings import IssuerSettings
@@ -92,9 +93,15 @@ class FakeInsights:
     """Records every event handed to the insights service."""
 
     seen: list[Event] = field(default_factory=list)
+    issued_batches: list[list[CredentialIssuedV1]] = field(default_factory=list)
+    failing: set[str] = field(default_factory=set)
+    """Credential ids whose counting fails (not an outage)."""
 
-    async def credential_issued(self, event: CredentialIssuedV1) -> None:
-        self.seen.append(event)
+    async def credentials_issued(self, events: list[CredentialIssuedV1]) -> None:
+        if any(e.credential_id in self.failing for e in events):
+            raise RuntimeError("cannot count")
+        self.issued_batches.append(list(events))
+        self.seen.extend(events)
 
     async def status_changed(self, event: CredentialStatusChangedV1) -> None:
         self.seen.append(event)
@@ -422,6 +429,87 @@ async def test_an_outage_rewinds_the_batch_without_dead_letters(settings: Issuer
     graph, publisher = FakeGraph(learners=Paused()), FakePublisher()
     batches = ContactBatches(settings, sleep=no_pause)
     message = FakeBatch((Record(issued().to_bytes(), 0),))
+    for _ in range(CONTACT_MAX_ATTEMPTS + 2):
+        with pytest.raises(ServerSelectionTimeoutError):
+            await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
+    assert publisher.letters == []
+
+
+def credential(n: int) -> CredentialIssuedV1:
+    return CredentialIssuedV1(
+        producer="issuer",
+        credential_id=f"urn:uuid:00000000-0000-4000-8000-{n:012d}",
+        institution_id="college-a",
+        issuer_did="did:key:z6Mk",
+        achievement_id="a1",
+        achievement_version=1,
+        achievement_type="MicroCredential",
+        profile="ob3-v2",
+        issued_at=datetime.now(UTC),
+    )
+
+
+async def test_issued_credentials_are_counted_a_batch_at_a_time(
+    running: Running, settings: IssuerSettings
+) -> None:
+    # One call (one insert, one update per cell, one offset commit) for the batch.
+    broker, graph = running.broker, running.graph
+    events = [credential(n) for n in range(3)]
+    await broker.publish_batch(
+        *(e.to_bytes() for e in events), topic=settings.kafka.topic(CredentialIssuedV1.TOPIC)
+    )
+    assert [[e.event_id for e in batch] for batch in graph.insights.issued_batches] == [
+        [e.event_id for e in events]
+    ]
+
+
+async def test_a_poison_issued_event_is_dead_lettered_apart_from_the_counted_ones(
+    settings: IssuerSettings,
+) -> None:
+    graph, publisher = FakeGraph(), FakePublisher()
+    batches = IssuedInsightsBatches(settings, sleep=no_pause)
+    good = credential(1)
+    await batches.deliver(
+        FakeBatch((Record(b'{"credential_id": 1}', 0), Record(good.to_bytes(), 1))),  # type: ignore[arg-type]
+        graph,  # type: ignore[arg-type]
+        publisher,
+    )
+    assert [e.event_id for e in graph.insights.seen] == [good.event_id]
+    [letter] = publisher.letters
+    assert letter.consumer_group == settings.kafka.group("issuer.insights-issued")
+    assert letter.offset == 0
+
+
+async def test_an_issued_event_that_keeps_failing_alone_is_dead_lettered(
+    settings: IssuerSettings,
+) -> None:
+    graph, publisher = FakeGraph(), FakePublisher()
+    events = [credential(1), credential(2), credential(3)]
+    graph.insights.failing.add(events[1].credential_id)
+    batches = IssuedInsightsBatches(settings, sleep=no_pause)
+    message = FakeBatch(tuple(Record(e.to_bytes(), n) for n, e in enumerate(events)))
+    for _ in range(CONTACT_MAX_ATTEMPTS - 1):
+        with pytest.raises(RuntimeError):
+            await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
+        assert publisher.letters == []
+    await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
+    [letter] = publisher.letters
+    assert letter.offset == 1
+    counted = {e.event_id for e in graph.insights.seen}
+    assert {events[0].event_id, events[2].event_id} <= counted
+    assert events[1].event_id not in counted
+
+
+async def test_an_outage_while_counting_rewinds_the_batch_without_dead_letters(
+    settings: IssuerSettings,
+) -> None:
+    class Paused(FakeInsights):
+        async def credentials_issued(self, events: list[CredentialIssuedV1]) -> None:
+            raise ServerSelectionTimeoutError("paused")
+
+    graph, publisher = FakeGraph(insights=Paused()), FakePublisher()
+    batches = IssuedInsightsBatches(settings, sleep=no_pause)
+    message = FakeBatch((Record(credential(1).to_bytes(), 0),))
     for _ in range(CONTACT_MAX_ATTEMPTS + 2):
         with pytest.raises(ServerSelectionTimeoutError):
             await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
