@@ -87,6 +87,22 @@ class FakeCredentials:
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     reads: int = 0
 
+    def store(
+        self,
+        event: CredentialIssuedV1,
+        *,
+        batch_id: str | None = None,
+        supersedes: CredentialIssuedV1 | None = None,
+    ) -> None:
+        self.docs[event.credential_id.removeprefix("urn:uuid:")] = {
+            "achievement_id": event.achievement_id,
+            "batch_id": batch_id,
+            "supersedes": supersedes.credential_id.removeprefix("urn:uuid:")
+            if supersedes
+            else None,
+            "issued_at": event.issued_at,
+        }
+
     async def get(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
         self.reads += 1
         return self.docs.get(credential_id)
@@ -164,11 +180,7 @@ async def test_the_one_by_one_path_and_the_batch_path_count_a_credential_once() 
     # A learner's route (accept, share) may make the tally first: the batch then skips it.
     insights, repo, credentials = service()
     first = issued(1)
-    credentials.docs[first.credential_id.removeprefix("urn:uuid:")] = {
-        "achievement_id": "a1",
-        "batch_id": None,
-        "issued_at": T0,
-    }
+    credentials.store(first)
     await insights.accepted("college-a", first.credential_id.removeprefix("urn:uuid:"))
     await insights.credentials_issued([first, issued(2)])
     assert repo.counters == {("college-a", "a1", SINGLE): 2}
@@ -179,23 +191,13 @@ async def test_a_replacement_takes_its_originals_cell_in_the_same_batch_or_later
     original = issued(1, batch_id=BATCH)
     replacement = issued(2, supersedes=1)
     # The per-credential path reads the replacement (its own cohort would be "single").
-    credentials.docs[replacement.credential_id.removeprefix("urn:uuid:")] = {
-        "achievement_id": "a1",
-        "batch_id": None,
-        "supersedes": original.credential_id.removeprefix("urn:uuid:"),
-        "issued_at": T0,
-    }
+    credentials.store(replacement, supersedes=original)
     await insights.credentials_issued([replacement, original])  # the replacement first, even
     assert repo.counters == {("college-a", "a1", BATCH): 1}
     moved = repo.tallies[tally_key(replacement.credential_id.removeprefix("urn:uuid:"))]
     assert (moved["a"], moved["c"]) == ("a1", BATCH)
     later = issued(3, supersedes=1)
-    credentials.docs[later.credential_id.removeprefix("urn:uuid:")] = {
-        "achievement_id": "a1",
-        "batch_id": None,
-        "supersedes": original.credential_id.removeprefix("urn:uuid:"),
-        "issued_at": T0,
-    }
+    credentials.store(later, supersedes=original)
     await insights.credentials_issued([later])
     assert repo.counters == {("college-a", "a1", BATCH): 1}
 
@@ -206,11 +208,7 @@ async def test_an_event_older_than_batch_id_reads_its_cohort_from_the_credential
     del payload["batch_id"]  # written before the field existed
     old = CredentialIssuedV1.model_validate(payload)
     assert "batch_id" not in old.model_fields_set
-    credentials.docs[old.credential_id.removeprefix("urn:uuid:")] = {
-        "achievement_id": "a1",
-        "batch_id": BATCH,
-        "issued_at": T0,
-    }
+    credentials.store(old, batch_id=BATCH)
     await insights.credentials_issued([old, issued(8)])
     assert credentials.reads == 1
     assert repo.counters == {("college-a", "a1", BATCH): 1, ("college-a", "a1", SINGLE): 1}

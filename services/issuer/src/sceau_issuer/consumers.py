@@ -79,6 +79,7 @@ class EventBatches(Generic[E]):
     """
 
     event_type: type[E]
+    group_name: str
     purpose: str
     batch_size: int
     pause_s: float
@@ -86,12 +87,11 @@ class EventBatches(Generic[E]):
     def __init__(
         self,
         settings: IssuerSettings,
-        group: str,
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._sleep = sleep
-        self.group = settings.kafka.group(group)
+        self.group = settings.kafka.group(self.group_name)
         self.topic = settings.kafka.topic(self.event_type.TOPIC)
         self._deadline_s = settings.kafka.handler_deadline_s
         self._max_backoff_s = settings.kafka.retry_max_backoff_s
@@ -186,17 +186,10 @@ class ContactBatches(EventBatches[NotificationRequestedV1]):
     """At-least-once indexing of batches of notification requests (the issuer's contact index)."""
 
     event_type = NotificationRequestedV1
+    group_name = "issuer.learner-contacts"
     purpose = "contact index"
     batch_size = CONTACT_BATCH
     pause_s = CONTACT_BATCH_PAUSE_S
-
-    def __init__(
-        self,
-        settings: IssuerSettings,
-        *,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        super().__init__(settings, "issuer.learner-contacts", sleep=sleep)
 
     async def apply(
         self, graph: IssuerGraph, events: list[NotificationRequestedV1], *, deadline_s: float
@@ -209,17 +202,10 @@ class IssuedInsightsBatches(EventBatches[CredentialIssuedV1]):
     """At-least-once counting of batches of issued credentials (the insights' ``issued``)."""
 
     event_type = CredentialIssuedV1
+    group_name = "issuer.insights-issued"
     purpose = "insights (issued)"
     batch_size = INSIGHTS_BATCH
     pause_s = INSIGHTS_BATCH_PAUSE_S
-
-    def __init__(
-        self,
-        settings: IssuerSettings,
-        *,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        super().__init__(settings, "issuer.insights-issued", sleep=sleep)
 
     async def apply(
         self, graph: IssuerGraph, events: list[CredentialIssuedV1], *, deadline_s: float
@@ -237,17 +223,10 @@ class StatusInsightsBatches(EventBatches[CredentialStatusChangedV1]):
     """
 
     event_type = CredentialStatusChangedV1
+    group_name = "issuer.insights-status"
     purpose = "insights (status)"
     batch_size = INSIGHTS_BATCH
     pause_s = INSIGHTS_BATCH_PAUSE_S
-
-    def __init__(
-        self,
-        settings: IssuerSettings,
-        *,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        super().__init__(settings, "issuer.insights-status", sleep=sleep)
 
     async def apply(
         self, graph: IssuerGraph, events: list[CredentialStatusChangedV1], *, deadline_s: float
