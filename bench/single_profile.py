@@ -7,6 +7,8 @@ published every event, and reports:
 
 * the database commands sent per credential (a PyMongo command listener; request and relay),
   by command and collection;
+* the database commands include the insights consumer's: the run waits until it has counted
+  every credential (its counter polled; the polls taken off);
 * the issuer CPU per credential (this process: the HTTP client is in it too, a small share);
 * with ``--profile FILE``, a cProfile of the timed part (``python -m pstats FILE``).
 
@@ -78,7 +80,7 @@ COMMANDS = Commands()
 monitoring.register(COMMANDS)
 
 
-async def setup(graph: IssuerGraph, http: httpx.AsyncClient) -> tuple[dict[str, str], str]:
+async def setup(graph: IssuerGraph, http: httpx.AsyncClient) -> tuple[dict[str, str], str, str]:
     """A registered, accredited institution, an API key and a published achievement."""
     institution = f"inst-{uuid.uuid4().hex[:8]}"
     registered = {
@@ -105,7 +107,7 @@ async def setup(graph: IssuerGraph, http: httpx.AsyncClient) -> tuple[dict[str, 
     achievement = str(created["achievement_id"])
     published = await http.post(f"/v1/achievements/{achievement}/publish", headers=headers)
     published.raise_for_status()
-    return headers, achievement
+    return headers, achievement, institution
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -131,12 +133,37 @@ async def run(args: argparse.Namespace) -> None:
                 transport=transport, base_url="http://issuer.test"
             ) as http:
                 graph: IssuerGraph = app.state.graph
-                headers, achievement = await setup(graph, http)
-                await timed(graph, http, headers, achievement, args, database)
+                headers, achievement, institution = await setup(graph, http)
+                counted = Counted(mongo_uri, database, f"{institution}|{achievement}")
+                try:
+                    await timed(graph, http, headers, achievement, args, database, counted)
+                finally:
+                    await counted.close()
     finally:
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri)
         await client.drop_database(database)
         await client.close()
+
+
+class Counted:
+    """How many credentials the insights counted (``issued``), by polling their counter.
+
+    The polls are sent to the measured database: they are counted, and taken off the table.
+    """
+
+    def __init__(self, uri: str, database: str, counter_id: str) -> None:
+        self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
+        self._counters = self._client[database]["insights_counters"]
+        self._id = counter_id
+        self.polls = 0
+
+    async def issued(self) -> int:
+        self.polls += 1
+        doc = await self._counters.find_one({"_id": self._id})
+        return int(((doc or {}).get("totals") or {}).get("issued") or 0)
+
+    async def close(self) -> None:
+        await self._client.close()
 
 
 async def timed(
@@ -146,6 +173,7 @@ async def timed(
     achievement: str,
     args: argparse.Namespace,
     database: str,
+    counted: Counted,
 ) -> None:
     # Warm up (first signature loads the JSON-LD contexts; caches fill). On a loaded machine
     # the first one can outlast the request's 10-s database deadline (503): the same key again
@@ -161,6 +189,12 @@ async def timed(
         answer.raise_for_status()
     relay = graph.relays.credentials
     await eventually(lambda: relay.published >= 8, timeout_s=60, message="warm-up events")
+
+    async def counted_upto(total: int) -> bool:
+        return await counted.issued() >= total
+
+    # The insights consumer counts the warm-up before the timed part starts.
+    await eventually(lambda: counted_upto(4), timeout_s=120, message="warm-up counted")
     queue = list(range(args.count))
     latencies: list[float] = []
 
@@ -193,17 +227,29 @@ async def timed(
         interval_s=0.01,
     )
     drained = time.perf_counter() - started
+    # ... and until the insights consumer has counted every credential (its commands belong to
+    # the single issue's cost: it runs for each credential issued).
+    polls = counted.polls
+    await eventually(
+        lambda: counted_upto(4 + args.count),
+        timeout_s=600,
+        message="credentials counted by the insights",
+        interval_s=0.05,
+    )
+    counted_after = time.perf_counter() - started
     if profile is not None:
         profile.disable()
         profile.dump_stats(args.profile)
     cpu = tree_cpu_seconds(os.getpid()) - cpu
     ferret = sum(cpu_seconds(p) for p in pids_named("ferretdb")) - ferret
     COMMANDS.on = False
+    COMMANDS.seen[("find", "insights_counters")] -= counted.polls - polls  # the polls above
     ordered = sorted(latencies)
     total = sum(COMMANDS.seen.values())
     print(
         f"{args.count} issues, {args.clients} clients: {args.count / wall:.1f}/s "
-        f"(events on Kafka after {drained:.2f} s), p50 {1000 * ordered[len(ordered) // 2]:.0f} "
+        f"(events on Kafka after {drained:.2f} s, counted by the insights after "
+        f"{counted_after:.2f} s), p50 {1000 * ordered[len(ordered) // 2]:.0f} "
         f"ms, p99 {1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]:.0f} ms"
     )
     print(

@@ -348,19 +348,22 @@ async def insights_count(world: World) -> None:
     """Every insights event and learner hook, for one credential (issue 17)."""
     insights, doc = world.graph.insights, world.single
     credential_id, now = f"urn:uuid:{doc['_id']}", datetime.now(UTC)
-    await insights.credential_issued(
-        CredentialIssuedV1(
-            producer="issuer",
-            credential_id=credential_id,
-            institution_id=world.institution_id,
-            issuer_did=doc["issuer_did"],
-            achievement_id=doc["achievement_id"],
-            achievement_version=1,
-            achievement_type="MicroCredential",
-            profile=doc["profile"],
-            issued_at=now,
-        )
+    issued = CredentialIssuedV1(
+        producer="issuer",
+        credential_id=credential_id,
+        institution_id=world.institution_id,
+        issuer_did=doc["issuer_did"],
+        achievement_id=doc["achievement_id"],
+        achievement_version=1,
+        achievement_type="MicroCredential",
+        profile=doc["profile"],
+        issued_at=now,
+        batch_id=None,
     )
+    # The consumer's batch path (one insert_many, one update per cell), then the per-event path
+    # (a replacement's, or an event older than batch_id: tally and credential by _id).
+    await insights.credentials_issued([issued])
+    await insights.credential_issued(issued)
     await insights.accepted(world.institution_id, doc["_id"])
     await insights.shared(world.institution_id, doc["_id"], f"urn:uuid:{uuid.uuid4()}")
     await insights.verification(

@@ -24,6 +24,8 @@ from sceau_issuer.consumers import (
     CONTACT_BATCH_PAUSE_S,
     CONTACT_MAX_ATTEMPTS,
     ContactBatches,
+    EventBatches,
+    IssuedInsightsBatches,
     create_router,
 )
 from sceau_issuer.settings import IssuerSettings
@@ -92,9 +94,15 @@ class FakeInsights:
     """Records every event handed to the insights service."""
 
     seen: list[Event] = field(default_factory=list)
+    issued_batches: list[list[CredentialIssuedV1]] = field(default_factory=list)
+    failing: set[str] = field(default_factory=set)
+    """Credential ids whose counting fails (not an outage)."""
 
-    async def credential_issued(self, event: CredentialIssuedV1) -> None:
-        self.seen.append(event)
+    async def credentials_issued(self, events: list[CredentialIssuedV1]) -> None:
+        if any(e.credential_id in self.failing for e in events):
+            raise RuntimeError("cannot count")
+        self.issued_batches.append(list(events))
+        self.seen.extend(events)
 
     async def status_changed(self, event: CredentialStatusChangedV1) -> None:
         self.seen.append(event)
@@ -292,22 +300,26 @@ async def test_an_issued_notification_feeds_the_learner_contact_index(
     assert [e.event_id for e in graph.learners.contacts] == [event.event_id]
 
 
-async def test_issued_status_and_verification_events_reach_the_insights(
-    running: Running, settings: IssuerSettings
-) -> None:
-    broker, graph = running.broker, running.graph
-    now = datetime.now(UTC)
-    issued = CredentialIssuedV1(
+def credential(n: int) -> CredentialIssuedV1:
+    return CredentialIssuedV1(
         producer="issuer",
-        credential_id="urn:uuid:0b7c2d1e-1111-4222-8333-944455556666",
+        credential_id=f"urn:uuid:00000000-0000-4000-8000-{n:012d}",
         institution_id="college-a",
         issuer_did="did:key:z6Mk",
         achievement_id="a1",
         achievement_version=1,
         achievement_type="MicroCredential",
         profile="ob3-v2",
-        issued_at=now,
+        issued_at=datetime.now(UTC),
     )
+
+
+async def test_issued_status_and_verification_events_reach_the_insights(
+    running: Running, settings: IssuerSettings
+) -> None:
+    broker, graph = running.broker, running.graph
+    now = datetime.now(UTC)
+    issued = credential(0)
     revoked = CredentialStatusChangedV1(
         producer="issuer",
         credential_id=issued.credential_id,
@@ -334,36 +346,50 @@ async def test_issued_status_and_verification_events_reach_the_insights(
     ]
 
 
-async def test_notification_requests_are_indexed_a_batch_at_a_time(
+async def test_notification_requests_and_issued_credentials_are_handled_a_batch_at_a_time(
     running: Running, settings: IssuerSettings
 ) -> None:
-    # One call (one insert, one offset commit) for the batch, not one per credential.
+    # One call (one insert, one offset commit) for the batch, not one per credential; the same
+    # for the insights' issued credentials (one insert, one update per cell).
     broker, graph = running.broker, running.graph
-    events = [issued(f"l{n}@example.org", str(n)) for n in range(3)]
-    await broker.publish_batch(
-        *(e.to_bytes() for e in events), topic=settings.kafka.topic(NotificationRequestedV1.TOPIC)
-    )
+    requests = [issued(f"l{n}@example.org", str(n)) for n in range(3)]
+    credentials = [credential(n) for n in range(3)]
+    for events in (requests, credentials):
+        await broker.publish_batch(
+            *(e.to_bytes() for e in events), topic=settings.kafka.topic(events[0].TOPIC)
+        )
     assert [[e.event_id for e in batch] for batch in graph.learners.batches] == [
-        [e.event_id for e in events]
+        [e.event_id for e in requests]
+    ]
+    assert [[e.event_id for e in batch] for batch in graph.insights.issued_batches] == [
+        [e.event_id for e in credentials]
     ]
 
 
-async def test_a_poison_notification_request_is_dead_lettered_apart(
-    settings: IssuerSettings,
+@pytest.mark.parametrize(
+    ("kind", "group", "poison"),
+    [
+        (ContactBatches, "issuer.learner-contacts", b'{"kind": "issued"}'),
+        (IssuedInsightsBatches, "issuer.insights-issued", b'{"credential_id": 1}'),
+    ],
+)
+async def test_a_poison_message_in_a_batch_is_dead_lettered_apart(
+    settings: IssuerSettings, kind: type[EventBatches[Any]], group: str, poison: bytes
 ) -> None:
     graph, publisher = FakeGraph(), FakePublisher()
-    batches = ContactBatches(settings, sleep=no_pause)
-    good = issued()
+    batches = kind(settings, sleep=no_pause)
+    good = issued() if kind is ContactBatches else credential(1)
     await batches.deliver(
-        FakeBatch((Record(b'{"kind": "issued"}', 0), Record(good.to_bytes(), 1))),  # type: ignore[arg-type]
+        FakeBatch((Record(poison, 0), Record(good.to_bytes(), 1))),  # type: ignore[arg-type]
         graph,  # type: ignore[arg-type]
         publisher,
     )
-    assert [e.event_id for e in graph.learners.contacts] == [good.event_id]
+    handled = graph.learners.contacts if kind is ContactBatches else graph.insights.seen
+    assert [e.event_id for e in handled] == [good.event_id]
     [letter] = publisher.letters
-    assert letter.consumer_group == settings.kafka.group("issuer.learner-contacts")
+    assert letter.consumer_group == settings.kafka.group(group)
     assert letter.offset == 0
-    assert letter.payload == '{"kind": "issued"}'
+    assert letter.payload == poison.decode()
 
 
 async def test_an_event_that_keeps_failing_alone_is_dead_lettered_and_the_rest_indexed(
@@ -377,18 +403,9 @@ async def test_an_event_that_keeps_failing_alone_is_dead_lettered_and_the_rest_i
         issued("bad@example.org", "2"),
         issued("c@example.org", "3"),
     ]
-    message = FakeBatch(tuple(Record(e.to_bytes(), n) for n, e in enumerate(events)))
-    for _ in range(CONTACT_MAX_ATTEMPTS - 1):
-        # Redelivered (the error rewinds the batch) until the failing event is given up on.
-        with pytest.raises(RuntimeError):
-            await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
-        assert publisher.letters == []
-    await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
-    [letter] = publisher.letters
-    assert letter.offset == 1
-    indexed = {e.event_id for e in graph.learners.contacts}
-    assert {events[0].event_id, events[2].event_id} <= indexed
-    assert events[1].event_id not in indexed
+    await given_up_on_the_failing_one(
+        batches, graph, publisher, events, handled=graph.learners.contacts
+    )
 
 
 async def test_a_short_batch_is_followed_by_a_pause_to_gather_the_next(
@@ -421,11 +438,31 @@ async def test_an_outage_rewinds_the_batch_without_dead_letters(settings: Issuer
 
     graph, publisher = FakeGraph(learners=Paused()), FakePublisher()
     batches = ContactBatches(settings, sleep=no_pause)
-    message = FakeBatch((Record(issued().to_bytes(), 0),))
-    for _ in range(CONTACT_MAX_ATTEMPTS + 2):
-        with pytest.raises(ServerSelectionTimeoutError):
-            await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
-    assert publisher.letters == []
+    await outage_rewinds_without_letters(batches, graph, publisher, issued())
+
+
+async def test_an_issued_event_that_keeps_failing_alone_is_dead_lettered(
+    settings: IssuerSettings,
+) -> None:
+    graph, publisher = FakeGraph(), FakePublisher()
+    events = [credential(1), credential(2), credential(3)]
+    graph.insights.failing.add(events[1].credential_id)
+    batches = IssuedInsightsBatches(settings, sleep=no_pause)
+    await given_up_on_the_failing_one(
+        batches, graph, publisher, events, handled=graph.insights.seen
+    )
+
+
+async def test_an_outage_while_counting_rewinds_the_batch_without_dead_letters(
+    settings: IssuerSettings,
+) -> None:
+    class Paused(FakeInsights):
+        async def credentials_issued(self, events: list[CredentialIssuedV1]) -> None:
+            raise ServerSelectionTimeoutError("paused")
+
+    graph, publisher = FakeGraph(insights=Paused()), FakePublisher()
+    batches = IssuedInsightsBatches(settings, sleep=no_pause)
+    await outage_rewinds_without_letters(batches, graph, publisher, credential(1))
 
 
 @dataclass
@@ -460,3 +497,37 @@ class FakePublisher:
 
 async def no_pause(_: float) -> None:
     return None
+
+
+async def given_up_on_the_failing_one(
+    batches: EventBatches[Any],
+    graph: FakeGraph,
+    publisher: FakePublisher,
+    events: list[Any],
+    *,
+    handled: list[Any],
+) -> None:
+    """Deliver three events until the second, failing, is dead-lettered; the others handled."""
+    message = FakeBatch(tuple(Record(e.to_bytes(), n) for n, e in enumerate(events)))
+    for _ in range(CONTACT_MAX_ATTEMPTS - 1):
+        # Redelivered (the error rewinds the batch) until the failing event is given up on.
+        with pytest.raises(RuntimeError):
+            await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
+        assert publisher.letters == []
+    await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
+    [letter] = publisher.letters
+    assert letter.offset == 1
+    done = {e.event_id for e in handled}
+    assert {events[0].event_id, events[2].event_id} <= done
+    assert events[1].event_id not in done
+
+
+async def outage_rewinds_without_letters(
+    batches: EventBatches[Any], graph: FakeGraph, publisher: FakePublisher, event: Event
+) -> None:
+    """An outage rewinds the batch every time, however often, and dead-letters nothing."""
+    message = FakeBatch((Record(event.to_bytes(), 0),))
+    for _ in range(CONTACT_MAX_ATTEMPTS + 2):
+        with pytest.raises(ServerSelectionTimeoutError):
+            await batches.deliver(message, graph, publisher)  # type: ignore[arg-type]
+    assert publisher.letters == []

@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 #: Counters of every cell, in report order.
 METRICS = ("issued", "accepted", "shared", "verified", "verifications", "revoked")
@@ -48,6 +48,8 @@ SINGLE = "single"
 TARGETED = ("issued", "accepted", "shared", "verified")
 #: Locks the updates are striped over (see the module's last paragraph).
 _STRIPES = 64
+#: MongoDB's duplicate key error code (a ``writeErrors`` entry of an unordered insert).
+_DUPLICATE_KEY = 11000
 
 
 def counter_id(institution_id: str, achievement_id: str) -> str:
@@ -98,6 +100,24 @@ class InsightsRepository:
             return False
         return True
 
+    async def add_tallies(self, docs: list[dict[str, Any]]) -> set[str]:
+        """Store new credentials' tallies in one unordered insert; the ``_id`` s stored.
+
+        A duplicate ``_id`` is a credential counted already (a redelivery, or another consumer):
+        left out of the answer, the others are stored all the same.
+        """
+        if not docs:
+            return set()
+        try:
+            await self._credentials.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
+                raise
+            skipped = {int(e["index"]) for e in errors}
+            return {str(d["_id"]) for n, d in enumerate(docs) if n not in skipped}
+        return {str(d["_id"]) for d in docs}
+
     async def add_alias(self, key: str, original: str) -> None:
         """Name another id (a derived copy) as the same credential (idempotent)."""
         try:
@@ -128,10 +148,14 @@ class InsightsRepository:
         metric: str,
         *,
         since: datetime | None = None,
+        amount: int = 1,
     ) -> None:
-        """Add one to a metric of an achievement and of its cohort (creating them if new)."""
+        """Add ``amount`` to a metric of an achievement and of its cohort (creating them if new).
+
+        A consumed batch adds each cell's sum in one update instead of one update per credential.
+        """
         update: dict[str, Any] = {
-            "$inc": {f"totals.{metric}": 1, f"cohorts.{cohort}.{metric}": 1},
+            "$inc": {f"totals.{metric}": amount, f"cohorts.{cohort}.{metric}": amount},
             "$setOnInsert": {"institution_id": institution_id, "achievement_id": achievement_id},
         }
         if since is not None:

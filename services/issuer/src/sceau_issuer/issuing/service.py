@@ -307,6 +307,8 @@ class IssuingService:
                 status_entries=entries,
                 supersedes=f"urn:uuid:{doc['supersedes']}" if doc["supersedes"] else None,
                 series_id=doc["series_id"],
+                # Set even when null (a single issue): the insights tell it from an old event.
+                batch_id=str(doc["batch_id"]) if doc.get("batch_id") else None,
             ),
             NotificationRequestedV1(
                 producer=producer,

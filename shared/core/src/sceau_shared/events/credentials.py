@@ -56,6 +56,13 @@ class CredentialIssuedV1(Event):
     status_entries: list[StatusEntryRef] = Field(default_factory=list)
     supersedes: str | None = None
     series_id: str | None = None
+    batch_id: str | None = None
+    """The batch the credential was issued in, null for a single issue (added in issue 19).
+
+    Lets the issuer's insights count a credential in its cohort without reading it back. Events
+    written before the field existed lack the key (``"batch_id" not in model_fields_set``): their
+    consumers read the cohort from the stored credential instead.
+    """
 
 
 class CredentialStatusChangedV1(Event):
