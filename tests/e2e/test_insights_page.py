@@ -35,6 +35,16 @@ async def test_verifications_are_counted_and_the_page_is_accessible(system: Syst
             for n in range(6)
         ]
         await verified_once_published(http, stack, details[0]["document"])
+
+        async def issued_counted() -> bool:
+            answer = await http.get(f"{issuer}/v1/insights", headers=college.auth)
+            cells = {a["achievement_id"]: a["counts"] for a in answer.json()["achievements"]}
+            return cells.get(college.achievement_id, {}).get("issued") == 6
+
+        # A verification is counted only for a credential the issuer has already counted as
+        # issued (its event names the credential by hash only); the issued events are read in
+        # batches, so wait for them first (docs/issuer.md, "Insights").
+        await eventually(issued_counted, timeout_s=60, interval_s=0.5, message="issued counted")
         for detail in details[1:5]:
             assert (await verify(http, stack, detail["document"]))["verified"]
         assert (await verify(http, stack, details[0]["document"]))["verified"]
