@@ -125,8 +125,10 @@ class _SlowHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         await asyncio.sleep(self._relay.delay_s)
         message = message_from_bytes(envelope.content)
+        message_id = str(message.get("Message-ID"))
         with self._relay.lock:
-            self._relay.received[str(message.get("Message-ID"))] += 1
+            self._relay.received[message_id] += 1
+            self._relay.recipients[message_id] = " ".join(envelope.rcpt_tos)
         return "250 OK"
 
 
@@ -137,6 +139,7 @@ class SlowSmtp:
     port: int = field(default_factory=free_port)
     delay_s: float = 0.0
     received: Counter[str] = field(default_factory=Counter)
+    recipients: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
@@ -149,10 +152,20 @@ class SlowSmtp:
         finally:
             controller.stop()
 
-    def counts(self) -> Counter[str]:
-        """How many times each Message-ID arrived."""
+    def counts(self, recipient_containing: str = "") -> Counter[str]:
+        """How many times each Message-ID arrived, for recipients containing the given text.
+
+        The suite's stack is shared: e-mails an earlier scenario requested may still arrive while
+        a later one counts, so a scenario counts only its own recipients.
+        """
         with self.lock:
-            return Counter(self.received)
+            return Counter(
+                {
+                    message_id: times
+                    for message_id, times in self.received.items()
+                    if recipient_containing in self.recipients.get(message_id, "")
+                }
+            )
 
 
 def peak_memory_mb(stack: Stack) -> dict[str, float]:
