@@ -342,7 +342,10 @@ async def test_insights_cost_does_not_follow_the_credentials(
     """
     db = mongo_client[mongo_settings.database]
     repository = InsightsRepository(
-        db["insights_counters"], db["insights_credentials"], db["insights_events"]
+        db["insights_counters"],
+        db["insights_credentials"],
+        db["insights_events"],
+        db["insights_pending"],
     )
     insights = InsightsService(
         repository,
@@ -480,3 +483,46 @@ async def test_what_was_stored_before_the_counters_is_counted_once(harness: Issu
     assert again is not None
     assert again["totals"] == doc["totals"]
     assert _achievement(await _report(harness, headers), achievement)["counts"]["issued"] == 6
+
+
+async def test_a_verification_before_the_issued_count_waits_for_it(harness: IssuerHarness) -> None:
+    """The verifier names a credential by hash only: an early verification is kept, then counted.
+
+    Made here as an issued event still queued when the verification is handled: the credential's
+    tally and counters are removed after the live count, the verification handled, then the
+    credential counted again (as its issued event would).
+    """
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(headers, micro())
+    credential = await _single(harness, headers, achievement, "early@example.org")
+    graph, db = harness.svc, harness.db
+
+    async def counted() -> bool:
+        doc = await graph.repositories.insights.counters(institution, achievement)
+        return bool(doc and doc["totals"].get("issued") == 1)
+
+    await eventually(counted, timeout_s=90, interval_s=0.3, message="issued counted")
+    await db["insights_counters"].delete_one({"_id": f"{institution}|{achievement}"})
+    await db["insights_credentials"].delete_one({"_id": _hash(credential)})
+    tenant = await graph.repositories.tenants.get(institution)
+    assert tenant is not None
+    early = _verification(credential).model_copy(
+        update={"issuer_did": tenant.did, "issuer_proven": True}
+    )
+    await graph.insights.verification(early)
+    await graph.insights.verification(early)  # redelivered
+    assert await db["insights_pending"].find_one({"_id": _hash(credential)}) is not None
+    await graph.insights.count_existing(institution, credential, revoked=False)
+    doc = await graph.repositories.insights.counters(institution, achievement)
+    assert doc is not None
+    assert doc["totals"] == {"issued": 1, "verified": 1, "verifications": 1}
+    assert await db["insights_pending"].find_one({"_id": _hash(credential)}) is None
+    # Not ours (another DID) or not proven: nothing kept.
+    stranger = _verification(f"urn:uuid:{uuid.uuid4()}")
+    for event in (
+        stranger.model_copy(update={"issuer_did": "did:web:else.example", "issuer_proven": True}),
+        stranger.model_copy(update={"issuer_did": tenant.did, "issuer_proven": False}),
+    ):
+        await graph.insights.verification(event)
+    assert await db["insights_pending"].find_one({"_id": stranger.credential_id_hash}) is None

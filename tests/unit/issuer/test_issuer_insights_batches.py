@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sceau_issuer.insights.repository import SINGLE
-from sceau_issuer.insights.service import InsightsService, tally_key
-from sceau_shared.events import CredentialIssuedV1
+from sceau_issuer.insights.service import InsightsService, OwnDids, tally_key
+from sceau_shared.events import CredentialIssuedV1, VerificationCompletedV1, VerificationOutcome
 
 T0 = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 BATCH = "b" * 32
@@ -29,6 +29,9 @@ class FakeRepository:
     since: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
     achievements: list[tuple[str, str]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    pending: dict[str, list[str]] = field(default_factory=dict)
+    events: set[str] = field(default_factory=set)
+    metrics: dict[str, int] = field(default_factory=dict)
 
     async def tally(self, key: str) -> dict[str, Any] | None:
         self.calls.append("tally")
@@ -56,6 +59,22 @@ class FakeRepository:
         self.tallies[key][fact] = at
         return True
 
+    async def park(self, key: str, event_id: str, at: datetime) -> None:
+        self.calls.append("park")
+        waiting = self.pending.setdefault(key, [])
+        if event_id not in waiting:
+            waiting.append(event_id)
+
+    async def take_pending(self, keys: set[str] | list[str]) -> dict[str, list[str]]:
+        self.calls.append("take_pending")
+        return {key: self.pending.pop(key) for key in list(keys) if key in self.pending}
+
+    async def first_event(self, event_id: str, at: datetime) -> bool:
+        if event_id in self.events:
+            return False
+        self.events.add(event_id)
+        return True
+
     async def remember_achievement(self, institution_id: str, achievement_id: str) -> None:
         self.calls.append("remember_achievement")
         if (institution_id, achievement_id) not in self.achievements:
@@ -72,6 +91,7 @@ class FakeRepository:
         amount: int = 1,
     ) -> None:
         self.calls.append("increment")
+        self.metrics[metric] = self.metrics.get(metric, 0) + amount
         if metric != "issued":
             return
         cell = (institution_id, achievement_id, cohort)
@@ -108,6 +128,13 @@ class FakeCredentials:
         return self.docs.get(credential_id)
 
 
+OURS = "did:key:z6Mk"
+
+
+async def own_did(did: str) -> bool:
+    return did == OURS
+
+
 def service() -> tuple[InsightsService, FakeRepository, FakeCredentials]:
     repo, credentials = FakeRepository(), FakeCredentials()
     insights = InsightsService(
@@ -116,8 +143,20 @@ def service() -> tuple[InsightsService, FakeRepository, FakeCredentials]:
         achievements=None,  # type: ignore[arg-type]
         series=None,  # type: ignore[arg-type]
         threshold=5,
+        own_did=own_did,
     )
     return insights, repo, credentials
+
+
+def verified(n: int, *, did: str = OURS, proven: bool = True) -> VerificationCompletedV1:
+    return VerificationCompletedV1(
+        producer="verifier",
+        credential_id_hash=tally_key(f"00000000-0000-4000-8000-{n:012d}"),
+        issuer_did=did,
+        issuer_proven=proven,
+        outcome=VerificationOutcome.VERIFIED,
+        verified_at=T0,
+    )
 
 
 def issued(
@@ -219,3 +258,57 @@ def test_the_issuer_always_names_the_batch_even_when_null() -> None:
     event = CredentialIssuedV1.model_validate_json(issued(9).to_bytes())
     assert "batch_id" in event.model_fields_set
     assert event.batch_id is None
+
+
+async def test_a_verification_before_its_issued_event_is_counted_when_the_tally_is_made() -> None:
+    # The verifier names the credential by hash only: an early verification of one of our
+    # credentials waits (parked) and is counted with the batch that makes its tally.
+    insights, repo, _ = service()
+    early, again = verified(1), verified(1)
+    await insights.verification(early)
+    await insights.verification(early)  # redelivered: still one event
+    await insights.verification(again)
+    assert repo.metrics == {}
+    await insights.credentials_issued([issued(1), issued(2)])
+    assert repo.metrics == {"issued": 2, "verified": 1, "verifications": 2}
+    assert repo.pending == {}
+    await insights.verification(verified(1))  # a later one counts as usual
+    assert repo.metrics["verifications"] == 3
+    assert repo.metrics["verified"] == 1
+
+
+async def test_an_early_verification_waits_for_the_one_by_one_path_too() -> None:
+    insights, repo, credentials = service()
+    first = issued(1)
+    credentials.store(first)
+    await insights.verification(verified(1))
+    await insights.accepted("college-a", first.credential_id.removeprefix("urn:uuid:"))
+    assert repo.metrics == {"issued": 1, "verified": 1, "verifications": 1, "accepted": 1}
+
+
+async def test_foreign_or_unproven_verifications_are_not_kept() -> None:
+    insights, repo, _ = service()
+    await insights.verification(verified(1, did="did:web:elsewhere.example"))
+    await insights.verification(verified(2, proven=False))
+    assert repo.pending == {}
+    assert "park" not in repo.calls
+
+
+async def test_own_dids_are_reread_on_a_miss_at_most_once_per_interval() -> None:
+    loads: list[int] = []
+    now = [0.0]
+    known = {"did:web:a"}
+
+    async def load() -> set[str]:
+        loads.append(1)
+        return set(known)
+
+    own = OwnDids(load, refresh_s=30, clock=lambda: now[0])
+    assert await own("did:web:a")
+    assert not await own("did:web:b")  # a miss within the interval: no second read
+    known.add("did:web:b")
+    assert not await own("did:web:b")
+    assert len(loads) == 1
+    now[0] = 31.0
+    assert await own("did:web:b")
+    assert len(loads) == 2

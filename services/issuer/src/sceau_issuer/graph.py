@@ -25,7 +25,7 @@ from sceau_issuer.credential_copies import CredentialCopies
 from sceau_issuer.insights.backfill import InsightsBackfill
 from sceau_issuer.insights.backfill_repository import BACKFILL_MARKS, BackfillRepository
 from sceau_issuer.insights.repository import InsightsRepository
-from sceau_issuer.insights.service import InsightsService
+from sceau_issuer.insights.service import InsightsService, OwnDids
 from sceau_issuer.issuing.batch_repository import BatchRepository
 from sceau_issuer.issuing.batches import BatchService, BatchWorker
 from sceau_issuer.issuing.group_commit import IssueCollector
@@ -136,7 +136,10 @@ class IssuerRepositories:
             ),
             lms=LmsRepository(db[LMS_HOOKS], db[LMS_DELIVERIES]),
             insights=InsightsRepository(
-                db["insights_counters"], db["insights_credentials"], db["insights_events"]
+                db["insights_counters"],
+                db["insights_credentials"],
+                db["insights_events"],
+                db["insights_pending"],
             ),
         )
 
@@ -311,6 +314,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         achievements=repos.achievements,
         series=repos.series,
         threshold=settings.small_cell_threshold,
+        own_did=OwnDids(repos.tenants.all_dids),
     )
     learners = LearnerService(
         config=LearnerConfig(

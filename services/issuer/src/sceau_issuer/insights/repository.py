@@ -17,6 +17,11 @@ counters kept beside the data, in documents whose ``_id`` is derived from what t
   credential shared with fields hidden has another id: it is stored as an alias of the original.
 - ``insights_events``: one marker per counted verification event (``_id``: the event id), so a
   redelivered event is not counted twice in the verifications total.
+- ``insights_pending``: verifications of one of our institutions' credentials that arrived
+  before the credential's tally (the verifier names a credential by hash only, so its issued
+  event may not be counted yet); keyed by the hash, taken when the tally is made. Almost always
+  empty, so taking a consumed batch's keys with one ``$in`` (a scan on FerretDB) costs nothing;
+  entries older than :data:`PENDING_TTL` are dropped.
 
 The marker (or flag) is written before the counters: a crash between the two loses one count,
 never adds one.
@@ -32,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -48,6 +53,8 @@ SINGLE = "single"
 TARGETED = ("issued", "accepted", "shared", "verified")
 #: Locks the updates are striped over (see the module's last paragraph).
 _STRIPES = 64
+#: How long a verification waits for its credential's tally (the race is about a second).
+PENDING_TTL = timedelta(hours=1)
 #: MongoDB's duplicate key error code (a ``writeErrors`` entry of an unordered insert).
 _DUPLICATE_KEY = 11000
 
@@ -70,10 +77,12 @@ class InsightsRepository:
         counters: AsyncCollection[dict[str, Any]],
         credentials: AsyncCollection[dict[str, Any]],
         events: AsyncCollection[dict[str, Any]],
+        pending: AsyncCollection[dict[str, Any]],
     ) -> None:
         self._counters = counters
         self._credentials = credentials
         self._events = events
+        self._pending = pending
         self._stripes = [asyncio.Lock() for _ in range(_STRIPES)]
         self._known: set[str] = set()  # achievements already in their institution's index
 
@@ -137,6 +146,34 @@ class InsightsRepository:
         except DuplicateKeyError:
             return False
         return True
+
+    # --- verifications waiting for their credential's tally ----------------------------------
+
+    async def park(self, key: str, event_id: str, at: datetime) -> None:
+        """Keep a verification of a credential not counted yet (idempotent per event)."""
+        await self._pending.update_one(
+            {"_id": key},
+            {"$addToSet": {"events": event_id}, "$setOnInsert": {"at": at}},
+            upsert=True,
+        )
+        # Rare and small: dropping the stale ones here keeps the collection near empty.
+        await self._pending.delete_many({"at": {"$lt": at - PENDING_TTL}})
+
+    async def take_pending(self, keys: set[str] | list[str]) -> dict[str, list[str]]:
+        """The parked verification event ids of these credentials, removed as they are read.
+
+        Two consumers may both take one entry: counting it is idempotent (a fact is marked
+        once, each event id counted once), so a double take counts nothing twice.
+        """
+        if not keys:
+            return {}
+        found = {
+            str(doc["_id"]): [str(e) for e in doc.get("events", [])]
+            async for doc in self._pending.find({"_id": {"$in": list(keys)}})
+        }
+        if found:
+            await self._pending.delete_many({"_id": {"$in": list(found)}})
+        return found
 
     # --- counters ------------------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ learner counts once per achievement however often their credential is replaced.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +41,38 @@ def tally_key(credential_id: str) -> str:
     return hashlib.sha256(urn.encode()).hexdigest()
 
 
+class OwnDids:
+    """Whether a DID is one of this deployment's institutions', from a set refreshed on a miss.
+
+    Asked only for a verification whose credential is not counted yet (rare), so a miss may
+    re-read the tenants — at most once per ``refresh_s``: a flood of foreign DIDs costs one
+    small scan per interval, not one per event.
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], Awaitable[set[str]]],
+        *,
+        refresh_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._load = load
+        self._refresh_s = refresh_s
+        self._clock = clock
+        self._dids: set[str] = set()
+        self._loaded_at: float | None = None
+
+    async def __call__(self, did: str) -> bool:
+        """True when ``did`` is (or was) one of our institutions' DIDs."""
+        if did in self._dids:
+            return True
+        now = self._clock()
+        if self._loaded_at is None or now - self._loaded_at >= self._refresh_s:
+            self._dids = await self._load()
+            self._loaded_at = now
+        return did in self._dids
+
+
 class InsightsService:
     """Counters kept as events arrive; the aggregate report read back by primary key."""
 
@@ -51,9 +84,11 @@ class InsightsService:
         achievements: AchievementRepository,
         series: SeriesRepository,
         threshold: int,
+        own_did: Callable[[str], Awaitable[bool]] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._repo = repository
+        self._own_did = own_did
         self._credentials = credentials
         self._achievements = achievements
         self._series = series
@@ -98,6 +133,7 @@ class InsightsService:
                 ),
             )
         stored = await self._repo.add_tallies([tally for _, tally in fresh.values()])
+        waiting = await self._repo.take_pending(stored)
         cells: dict[tuple[str, str, str], tuple[int, datetime]] = {}
         for key in stored:
             event, tally = fresh[key]
@@ -110,6 +146,8 @@ class InsightsService:
             await self._repo.increment(
                 institution_id, achievement_id, cohort, "issued", since=since, amount=count
             )
+        for key, event_ids in waiting.items():
+            await self._count_verifications(fresh[key][1], event_ids)
         # After the batch's own tallies: a replacement of one of them finds its original.
         for event in apart:
             await self.credential_issued(event)
@@ -123,14 +161,41 @@ class InsightsService:
 
     async def verification(self, event: VerificationCompletedV1) -> None:
         """Count a verification of one of our credentials (others' are not ours to count)."""
-        tally = await self._repo.tally(event.credential_id_hash)
+        key = event.credential_id_hash
+        tally = await self._repo.tally(key)
         if tally is None:
+            await self._park(event)
+            return
+        await self._count_verifications(tally, [str(event.event_id)])
+
+    async def _park(self, event: VerificationCompletedV1) -> None:
+        """Keep a verification of our credential whose issued event is not counted yet.
+
+        The verifier names the credential by hash only, so the issuer can tell it is ours only
+        by its proven issuer DID. Parked under the hash, it is counted when the tally is made;
+        the tally is looked up once more after parking, in case it was made in between.
+        """
+        if not (event.issuer_proven and event.issuer_did and self._own_did is not None):
+            return  # not attributable to us (or no way to tell): not ours to count
+        if not await self._own_did(event.issuer_did):
+            return
+        key = event.credential_id_hash
+        await self._repo.park(key, str(event.event_id), self._clock())
+        tally = await self._repo.tally(key)
+        if tally is not None:
+            waiting = await self._repo.take_pending([key])
+            await self._count_verifications(tally, waiting.get(key, []))
+
+    async def _count_verifications(self, tally: dict[str, Any], event_ids: list[str]) -> None:
+        """Count verification events of one credential (each once; ``verified`` once)."""
+        if not event_ids:
             return
         now = self._clock()
         if await self._repo.mark(tally["_id"], "verified", now):
             await self._repo.increment(tally["i"], tally["a"], tally["c"], "verified")
-        if await self._repo.first_event(str(event.event_id), now):
-            await self._repo.increment(tally["i"], tally["a"], tally["c"], "verifications")
+        for event_id in event_ids:
+            if await self._repo.first_event(event_id, now):
+                await self._repo.increment(tally["i"], tally["a"], tally["c"], "verifications")
 
     async def count_existing(
         self, institution_id: str, credential_id: str, *, revoked: bool
@@ -186,7 +251,8 @@ class InsightsService:
             # A replacement: same learner, same cell; what they did with it still counts.
             tally.update({"a": original["a"], "c": original["c"]})
             tally.update({f: original.get(f) for f in FACTS if f != "revoked"})
-            await self._repo.add_tally(tally)
+            if await self._repo.add_tally(tally):
+                await self._take_pending(tally)
             return tally
         if await self._repo.add_tally(tally):
             issued_at = doc.get("issued_at")
@@ -198,8 +264,15 @@ class InsightsService:
                 "issued",
                 since=issued_at if isinstance(issued_at, datetime) else None,
             )
+            await self._take_pending(tally)
             return tally
         return await self._repo.tally(key)  # counted meanwhile by another consumer
+
+    async def _take_pending(self, tally: dict[str, Any]) -> None:
+        """Count the verifications that arrived before this new tally."""
+        key = str(tally["_id"])
+        waiting = await self._repo.take_pending([key])
+        await self._count_verifications(tally, waiting.get(key, []))
 
     # --- targets and the report ---------------------------------------------------------------
 

@@ -69,6 +69,13 @@ class TenantRepository:
         )
         return result.matched_count == 1
 
+    async def all_dids(self) -> set[str]:
+        """Every DID any tenant's keys were issued under (a scan of a few dozen documents)."""
+        dids: set[str] = set()
+        async for doc in self._collection.find({}, {"keys.did": 1}):
+            dids.update(str(k["did"]) for k in doc.get("keys", []) if k.get("did"))
+        return dids
+
     async def all_ids(self) -> list[str]:
         """Return every tenant id (operators' tooling)."""
         return [str(d["_id"]) async for d in self._collection.find({}, {"_id": 1})]
