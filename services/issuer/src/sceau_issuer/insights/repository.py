@@ -41,7 +41,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import (
+    BulkWriteError,
+    CollectionInvalid,
+    DuplicateKeyError,
+    OperationFailure,
+)
 
 #: Counters of every cell, in report order.
 METRICS = ("issued", "accepted", "shared", "verified", "verifications", "revoked")
@@ -55,6 +60,8 @@ TARGETED = ("issued", "accepted", "shared", "verified")
 _STRIPES = 64
 #: How long a verification waits for its credential's tally (the race is about a second).
 PENDING_TTL = timedelta(hours=1)
+#: MongoDB's "collection already exists" error code (two processes creating it at once).
+_NAMESPACE_EXISTS = 48
 #: MongoDB's duplicate key error code (a ``writeErrors`` entry of an unordered insert).
 _DUPLICATE_KEY = 11000
 
@@ -90,7 +97,20 @@ class InsightsRepository:
         return self._stripes[zlib.crc32(key.encode()) % _STRIPES]
 
     async def ensure_indexes(self) -> None:
-        """Nothing beyond ``_id``: every query here is by primary key."""
+        """Nothing beyond ``_id``; the pending collection made up front (kept near empty).
+
+        Made now so that a lookup in it is planned on its primary key from the first one (a
+        missing collection has no plan to show).
+        """
+        database = self._pending.database
+        if self._pending.name not in await database.list_collection_names():
+            try:
+                await database.create_collection(self._pending.name)
+            except CollectionInvalid:
+                pass  # another process made it meanwhile
+            except OperationFailure as exc:
+                if exc.code != _NAMESPACE_EXISTS:
+                    raise
 
     # --- per-credential tallies ---------------------------------------------------------------
 
@@ -167,6 +187,13 @@ class InsightsRepository:
         """
         if not keys:
             return {}
+        if len(keys) == 1:  # the one-by-one paths: a primary-key read
+            (key,) = keys
+            doc = await self._pending.find_one({"_id": key})
+            if doc is None:
+                return {}
+            await self._pending.delete_one({"_id": key})
+            return {key: [str(e) for e in doc.get("events", [])]}
         found = {
             str(doc["_id"]): [str(e) for e in doc.get("events", [])]
             async for doc in self._pending.find({"_id": {"$in": list(keys)}})
