@@ -20,6 +20,14 @@ import pytest
 import sceau_issuer.relay as relay_module
 from sceau_dev.testing.sample_events import revocation
 from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.learners.repository import (
+    CONSENTS,
+    CONTACTS,
+    MESSAGES,
+    RECEIPTS,
+    SHARES,
+    LearnerRepository,
+)
 from sceau_issuer.pending_repository import (
     PENDING_COLLECTION,
     SWEPT_COLLECTION,
@@ -168,3 +176,37 @@ async def test_a_database_written_before_the_markers_is_read_whole_once(
     await coll.update_one({"_id": "old2"}, {"$set": {"v": 1}} | outbox_push(later), upsert=True)
     await relay(coll, publisher).drain_once()
     assert publisher.sent == Counter({str(old.event_id): 1})
+
+
+async def test_learner_receipts_and_messages_are_found_by_their_markers_not_by_polling(
+    mongo_client: Any, mongo_settings: MongoSettings
+) -> None:
+    """Share receipts and learner e-mails grow with use: relayed like credentials (issue 19).
+
+    They used to be polled every half second with the small collections (a read of every
+    receipt and message each time on FerretDB). Now each insert is handed to its relay; one
+    written by a process that died before relaying is found by the next process's marker sweep.
+    """
+    db = mongo_client[mongo_settings.database]
+    receipts, messages = db[RECEIPTS], db[MESSAGES]
+    for collection in (receipts, messages):
+        await record_legacy_swept(collection)
+    repo = LearnerRepository(db[CONSENTS], db[SHARES], receipts, messages, db[CONTACTS])
+    mail, opening = event(20), event(21)
+    written = await repo.add_message("m1", "issued", utcnow(), mail)
+    assert [e["event_id"] for e in written] == [str(mail.event_id)]
+    assert await repo.add_receipt("e1", "s1", utcnow(), [opening])
+    assert await repo.add_receipt("e1", "s1", utcnow(), [opening]) is None  # redelivered
+    assert await repo.add_receipt("e2", "s1", utcnow(), []) == []  # nothing to send: no marker
+    assert sorted(await pending(receipts)) == ["e1", "m1"]  # one marker collection for all
+    publisher = Counting()
+    for collection in (receipts, messages):  # the next process's relays
+        await relay(collection, publisher).drain_once()
+    assert publisher.sent == Counter({str(mail.event_id): 1, str(opening.event_id): 1})
+    assert await pending(receipts) == []
+    # An unmarked document (as a poll used to find) is not read by the sweep.
+    await messages.update_one(
+        {"_id": "unmarked"}, {"$set": {"v": 1}} | outbox_push(event(22)), upsert=True
+    )
+    await relay(messages, publisher).drain_once()
+    assert len(publisher.sent) == 2

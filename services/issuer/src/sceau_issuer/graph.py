@@ -80,9 +80,10 @@ from sceau_shared.runtime import Runtime
 from sceau_shared.service.definition import BackgroundLoop
 from sceau_shared.settings import decode_master_key
 
-# Small collections relayed often; ``credentials`` (large, scanned per claim on FerretDB) is
-# relayed by its own relay, woken on every write and otherwise polled rarely.
-FAST_OUTBOXES = ("institutions", "status_lists", RECEIPTS, MESSAGES)
+# Small collections relayed often (their size does not grow with use); ``credentials``, batch
+# chunks, share receipts and learner messages grow, so each has a relay told of every write
+# (pending markers find what a crashed process left), which never polls the collection.
+FAST_OUTBOXES = ("institutions", "status_lists")
 CHUNKS_OUTBOX = "batch_chunks"
 CREDENTIALS_OUTBOX = "credentials"
 
@@ -243,6 +244,18 @@ def _relays(settings: IssuerSettings, runtime: Runtime) -> IssuerRelays:
             sweep_interval_s=settings.credentials_outbox_sweep_s,
             tracer_provider=traced,
         ),
+        receipts=TargetedOutboxRelay(
+            db[RECEIPTS],
+            publisher,
+            sweep_interval_s=settings.credentials_outbox_sweep_s,
+            tracer_provider=traced,
+        ),
+        messages=TargetedOutboxRelay(
+            db[MESSAGES],
+            publisher,
+            sweep_interval_s=settings.credentials_outbox_sweep_s,
+            tracer_provider=traced,
+        ),
     )
     for relay in relays.all:
         relay.metrics = runtime.metrics  # issued / status-changed counted once published
@@ -330,7 +343,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         vault=vault,
         sign=signer.sign,
         achievements=achievements,
-        on_message=relays.wake_small,
+        on_written=relays.written,
         insights=insights,
     )
 

@@ -362,11 +362,25 @@ class IssuerRelays:
     """The ``credentials`` relay: notified by id, otherwise it only sweeps rarely."""
     chunks: RelayPool
     """The ``batch_chunks`` relays: each chunk goes to one of them."""
+    receipts: TargetedOutboxRelay
+    """Share receipts (the learner's "your link was opened" e-mail): told of each insert."""
+    messages: TargetedOutboxRelay
+    """Learner e-mail requests: told of each insert."""
 
     @property
     def all(self) -> list[OutboxRelay]:
         """Every relay (each runs its own loop)."""
-        return [*self.small, self.credentials, *self.chunks.relays]
+        return [*self.small, self.credentials, *self.chunks.relays, self.receipts, self.messages]
+
+    def written(self, kind: str, document_id: str, entries: list[dict[str, Any]]) -> None:
+        """A learner ``receipt`` or ``message`` was just inserted with these outbox entries.
+
+        Receipts and messages grow with use (every share opening, every e-mail): they are
+        relayed from memory and found after a crash through their pending markers, never by
+        polling the collections (a poll on FerretDB reads every document each time).
+        """
+        relay = self.receipts if kind == "receipt" else self.messages
+        relay.notify_written(document_id, entries)
 
     def wake_small(self) -> None:
         """Something was written to an institution's or a status list's outbox."""

@@ -110,8 +110,9 @@ class IssuerSettings(StoringServiceSettings):
     credentials_outbox_sweep_s: float | None = Field(
         default=None,
         gt=0,
-        description="How often the credentials and batch-chunk relays sweep their pending-outbox "
-        "markers for events a dead process wrote but did not publish (also at start-up). The "
+        description="How often the credentials, batch-chunk, share-receipt and learner-message "
+        "relays sweep their pending-outbox markers for events a dead process wrote but did not "
+        "publish (also at start-up). The "
         "sweep reads only the markers of unpublished writes, not the credentials. Unset: every "
         "60 s. A database written before the markers existed is read whole once, at its first "
         "start-up with them.",

@@ -20,6 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from sceau_issuer.issuing.repository import insert_new
+from sceau_issuer.pending_repository import mark_pending
 from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry
 
@@ -142,20 +143,22 @@ class LearnerRepository:
 
     async def add_receipt(
         self, event_id: str, share_id: str, opened_at: datetime, events: list[Event]
-    ) -> bool:
-        """Record one opening with the events it causes; False for a redelivered event."""
+    ) -> list[dict[str, Any]] | None:
+        """Record one opening with the events it causes; None for a redelivered event.
+
+        Returns the outbox entries written (for the relay). Entries get their pending marker
+        first (``sceau_issuer.pending_repository``): the relay finds unpublished receipts
+        through the markers, never by reading every receipt.
+        """
+        entries = [outbox_entry(e) for e in events]
+        await mark_pending(self._receipts, [(event_id, entries)])
         try:
             await self._receipts.insert_one(
-                {
-                    "_id": event_id,
-                    "share_id": share_id,
-                    "opened_at": opened_at,
-                    "outbox": [outbox_entry(e) for e in events],
-                }
+                {"_id": event_id, "share_id": share_id, "opened_at": opened_at, "outbox": entries}
             )
         except DuplicateKeyError:
-            return False
-        return True
+            return None
+        return entries
 
     async def openings(self, share_ids: list[str]) -> dict[str, tuple[int, datetime | None]]:
         """Open count and last opening of each share (derived from the receipts).
@@ -178,11 +181,19 @@ class LearnerRepository:
 
     # --- messages and contacts -----------------------------------------------------------------
 
-    async def add_message(self, message_id: str, kind: str, at: datetime, event: Event) -> None:
-        """Store an e-mail request with its event (the relay publishes it)."""
+    async def add_message(
+        self, message_id: str, kind: str, at: datetime, event: Event
+    ) -> list[dict[str, Any]]:
+        """Store an e-mail request with its event; the outbox entries written (for the relay).
+
+        The pending marker goes first, as for receipts.
+        """
+        entries = [outbox_entry(event)]
+        await mark_pending(self._messages, [(message_id, entries)])
         await self._messages.insert_one(
-            {"_id": message_id, "kind": kind, "at": at, "outbox": [outbox_entry(event)]}
+            {"_id": message_id, "kind": kind, "at": at, "outbox": entries}
         )
+        return entries
 
     async def add_contact(self, key: str, institution_id: str, credential_id: str) -> None:
         """Index a credential under its learner's hashed address (idempotent).

@@ -138,12 +138,13 @@ class LearnerService:
         vault: Vault,
         sign: SignFn,
         achievements: AchievementService | None = None,
-        on_message: Callable[[], None] = lambda: None,
+        on_written: Callable[[str, str, list[dict[str, Any]]], None] = lambda kind, doc_id, e: None,
         insights: InsightsService | None = None,
     ) -> None:
         self._achievements = achievements
         self._insights = insights  # counts acceptances and first shares (aggregates only)
-        self._on_message = on_message
+        # Tells the relay of a receipt or message just inserted with its outbox entries.
+        self._on_written = on_written
         self.config = config
         self._repo = repository
         self._credentials = credentials
@@ -469,8 +470,9 @@ class LearnerService:
         )
 
     async def _send(self, event: NotificationRequestedV1) -> None:
-        await self._repo.add_message(str(uuid.uuid4()), event.kind.value, utcnow(), event)
-        self._on_message()
+        message_id = str(uuid.uuid4())
+        entries = await self._repo.add_message(message_id, event.kind.value, utcnow(), event)
+        self._on_written("message", message_id, entries)
 
     # --- receipts ------------------------------------------------------------------------------
 
@@ -482,9 +484,11 @@ class LearnerService:
         events = []
         if share.get("notify_on_open"):
             events.append(await self._receipt_mail(share, event.opened_at))
-        await self._repo.add_receipt(
+        entries = await self._repo.add_receipt(
             str(event.event_id), event.share_id, event.opened_at, [e for e in events if e]
         )
+        if entries:
+            self._on_written("receipt", str(event.event_id), entries)
 
     async def _receipt_mail(
         self, share: dict[str, Any], opened_at: datetime
