@@ -49,6 +49,7 @@ from sceau_shared.events import (
     CredentialStatusChangedV1,
     InstitutionRegisteredV1,
     InstitutionStatus,
+    ShareOpenedV1,
     StatusChange,
     VerificationCompletedV1,
     VerificationOutcome,
@@ -316,6 +317,36 @@ async def wallet_exchange(world: World) -> None:
     await world.graph.exchanges.exchange(world.institution_id, exchange_id, body)
 
 
+async def learner_shares(world: World) -> None:
+    """The learner's page: accept, make share links (one for the PDF), list, open, revoke."""
+    learners = world.graph.learners
+    credential = await _wallet_credential(world, "sharer@example.org")
+    url = learners.page_url(world.institution_id, credential["_id"])
+    ctx = await learners.open(url.rsplit("/", 1)[1])
+    await learners.set_consent(ctx, "accepted")
+    ctx = await learners.open(url.rsplit("/", 1)[1])
+    made = await learners.create_share(
+        ctx, label="employer", expires_in_days=30, notify_on_open=True
+    )
+    await learners.create_share(ctx, label="pdf", expires_in_days=None, for_pdf=True)
+    await learners.record_opening(
+        ShareOpenedV1(
+            producer="verifier",
+            share_id=made.share_id,
+            institution_id=world.institution_id,
+            opened_at=datetime.now(UTC),
+            answer="verified",
+        )
+    )
+    views = await learners.shares(ctx)
+    assert [v.open_count for v in views] == [1, 0], views
+    assert (await learners.share(ctx, made.share_id)).open_count == 1
+    assert await world.graph.repositories.learners.pdf_share(
+        world.institution_id, credential["_id"]
+    )
+    await learners.revoke_share(ctx, made.share_id)
+
+
 async def suspend(world: World) -> None:
     await world.graph.status.change(
         await world.tenant(), world.single["_id"], StatusAction.SUSPEND, ReasonCode.OTHER
@@ -497,6 +528,13 @@ HOT_QUERIES: dict[str, HotQuery] = {
         "wallet_offers._id (derived from the exchange id's offer id), wallet_grants._id, "
         "wallet_deliveries._id, credentials._id, learner_consents._id",
         wallet_exchange,
+    ),
+    "learner shares": HotQuery(
+        "the learner's page (share links: make, list, revoke; the PDF's link) and the issuer's "
+        "share-receipts consumer (ShareOpenedV1)",
+        "share_refs._id = id|share id and cred|institution|credential|n; shares._id = "
+        "hash of the token; share_openings._id = share id; share_receipts._id = event id",
+        learner_shares,
     ),
     "suspend": HotQuery("POST /v1/credentials/{id}/suspend", "credentials._id", suspend),
     "reinstate": HotQuery("POST /v1/credentials/{id}/reinstate", "credentials._id", reinstate),

@@ -191,7 +191,15 @@ async def test_learner_receipts_and_messages_are_found_by_their_markers_not_by_p
     receipts, messages = db[RECEIPTS], db[MESSAGES]
     for collection in (receipts, messages):
         await record_legacy_swept(collection)
-    repo = LearnerRepository(db[CONSENTS], db[SHARES], receipts, messages, db[CONTACTS])
+    repo = LearnerRepository(
+        db[CONSENTS],
+        db[SHARES],
+        receipts,
+        messages,
+        db[CONTACTS],
+        share_refs=db["share_refs"],
+        share_openings=db["share_openings"],
+    )
     mail, opening = event(20), event(21)
     written = await repo.add_message("m1", "issued", utcnow(), mail)
     assert [e["event_id"] for e in written] == [str(mail.event_id)]

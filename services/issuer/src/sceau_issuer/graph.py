@@ -41,6 +41,9 @@ from sceau_issuer.learners.repository import (
     LearnerRepository,
 )
 from sceau_issuer.learners.service import LearnerConfig, LearnerService
+from sceau_issuer.learners.share_index import OPENINGS as SHARE_OPENINGS
+from sceau_issuer.learners.share_index import REFS as SHARE_REFS
+from sceau_issuer.learners.share_index import ShareIndexBuild
 from sceau_issuer.lms.repository import DELIVERIES as LMS_DELIVERIES
 from sceau_issuer.lms.repository import HOOKS as LMS_HOOKS
 from sceau_issuer.lms.repository import LmsRepository
@@ -130,7 +133,13 @@ class IssuerRepositories:
             ),
             status_changes=StatusChangeLog(db["status_changes"]),
             learners=LearnerRepository(
-                db[CONSENTS], db[SHARES], db[RECEIPTS], db[MESSAGES], db[CONTACTS]
+                db[CONSENTS],
+                db[SHARES],
+                db[RECEIPTS],
+                db[MESSAGES],
+                db[CONTACTS],
+                share_refs=db[SHARE_REFS],
+                share_openings=db[SHARE_OPENINGS],
             ),
             wallets=WalletRepository(
                 db[OFFERS], db[GRANTS], db[DELIVERIES], db[FAILURES], db[NONCES], db[CURRENT]
@@ -194,6 +203,7 @@ class IssuerGraph:
     exchanges: VcApiExchanges
     wallet_sweeper: WalletSweeper
     insights_backfill: InsightsBackfill
+    share_index_build: ShareIndexBuild
 
     @property
     def credentials(self) -> CredentialRepository:
@@ -213,6 +223,7 @@ class IssuerGraph:
         loops.append(("wallet-sweeper", self.wallet_sweeper.run))
         loops.append(("series-awards", self.series.run))
         loops.append(("insights-backfill", self.insights_backfill.run))
+        loops.append(("share-index", self.share_index_build.run))
         return loops
 
     async def close(self) -> None:
@@ -431,6 +442,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         wallet_sweeper=WalletSweeper(
             repos.wallets, interval_s=settings.wallet_sweep_s, full_every_s=3600
         ),
+        share_index_build=ShareIndexBuild(repos.learners.share_index),
         insights_backfill=InsightsBackfill(
             insights,
             BackfillRepository(

@@ -20,6 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from sceau_issuer.issuing.repository import insert_new
+from sceau_issuer.learners.share_index import ShareIndex
 from sceau_issuer.pending_repository import mark_pending
 from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry
@@ -43,11 +44,15 @@ class LearnerRepository:
         receipts: AsyncCollection[dict[str, Any]],
         messages: AsyncCollection[dict[str, Any]],
         contacts: AsyncCollection[dict[str, Any]],
+        *,
+        share_refs: AsyncCollection[dict[str, Any]],
+        share_openings: AsyncCollection[dict[str, Any]],
     ) -> None:
         self._consents = consents
         self._shares = shares
         self._receipts = receipts
         self._messages = messages
+        self.share_index = ShareIndex(shares, share_refs, share_openings, receipts)
         self._contacts = contacts
 
     async def ensure_indexes(self) -> None:
@@ -57,6 +62,7 @@ class LearnerRepository:
             [("institution_id", ASCENDING), ("credential_id", ASCENDING)]
         )
         await self._receipts.create_index([("share_id", ASCENDING), ("opened_at", DESCENDING)])
+        await self.share_index.ensure_built_if_empty()
 
     # --- consent -------------------------------------------------------------------------------
 
@@ -79,15 +85,34 @@ class LearnerRepository:
     # --- shares --------------------------------------------------------------------------------
 
     async def insert_share(self, doc: dict[str, Any]) -> None:
-        """Store a new share (``_id`` is the hash of its token, never the token)."""
+        """Store a new share (``_id`` is the hash of its token, never the token).
+
+        Its references (by public id, by credential) are written first
+        (:mod:`sceau_issuer.learners.share_index`); raises ``TooManyShares`` when the credential
+        has all the share links it may have.
+        """
+        await self.share_index.add(doc)
         await self._shares.insert_one(doc)
 
     async def share_by_key(self, key: str) -> dict[str, Any] | None:
         """A share by the hash of its token."""
         return await self._shares.find_one({"_id": key})
 
+    async def _by_key(self, key: str) -> dict[str, Any] | None:
+        return await self._shares.find_one({"_id": key}, {"document": 0})
+
     async def shares_of(self, institution_id: str, credential_id: str) -> list[dict[str, Any]]:
         """A credential's shares, oldest first, without their documents."""
+        if await self.share_index.built():
+            found = []
+            for key in await self.share_index.keys_of(institution_id, credential_id):
+                doc = await self._by_key(key)
+                if doc and (doc["institution_id"], doc["credential_id"]) == (
+                    institution_id,
+                    credential_id,
+                ):
+                    found.append(doc)
+            return sorted(found, key=lambda d: d["created_at"])
         cursor = self._shares.find(
             {"institution_id": institution_id, "credential_id": credential_id},
             {"document": 0},
@@ -99,6 +124,14 @@ class LearnerRepository:
         self, institution_id: str, credential_id: str, share_id: str
     ) -> dict[str, Any] | None:
         """One share of one credential by its public id."""
+        if await self.share_index.built():
+            doc = await self.share_by_id(share_id)
+            if doc is None or (doc["institution_id"], doc["credential_id"]) != (
+                institution_id,
+                credential_id,
+            ):
+                return None
+            return doc
         return await self._shares.find_one(
             {
                 "share_id": share_id,
@@ -110,6 +143,11 @@ class LearnerRepository:
 
     async def pdf_share(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
         """The unrevoked share made for the credential's PDF certificate, if any."""
+        if await self.share_index.built():
+            for doc in await self.shares_of(institution_id, credential_id):
+                if doc.get("for_pdf") and doc.get("revoked_at") is None:
+                    return doc
+            return None
         return await self._shares.find_one(
             {
                 "institution_id": institution_id,
@@ -124,6 +162,14 @@ class LearnerRepository:
         self, institution_id: str, credential_id: str, share_id: str, at: datetime
     ) -> bool:
         """Mark a share revoked (once); False when it does not exist or was already revoked."""
+        if await self.share_index.built():
+            doc = await self.share_of(institution_id, credential_id, share_id)
+            if doc is None:
+                return False
+            result = await self._shares.update_one(
+                {"_id": doc["_id"], "revoked_at": None}, {"$set": {"revoked_at": at}}
+            )
+            return result.modified_count == 1
         result = await self._shares.update_one(
             {
                 "share_id": share_id,
@@ -137,6 +183,10 @@ class LearnerRepository:
 
     async def share_by_id(self, share_id: str) -> dict[str, Any] | None:
         """A share by public id, whatever its credential (consumers)."""
+        if await self.share_index.built():
+            key = await self.share_index.key_of(share_id)
+            doc = await self._by_key(key) if key else None
+            return doc if doc is not None and doc.get("share_id") == share_id else None
         return await self._shares.find_one({"share_id": share_id}, {"document": 0})
 
     # --- receipts ------------------------------------------------------------------------------
@@ -154,18 +204,28 @@ class LearnerRepository:
         await mark_pending(self._receipts, [(event_id, entries)])
         try:
             await self._receipts.insert_one(
-                {"_id": event_id, "share_id": share_id, "opened_at": opened_at, "outbox": entries}
+                {
+                    "_id": event_id,
+                    "share_id": share_id,
+                    "opened_at": opened_at,
+                    "counted": True,  # counted live (the index's build skips it)
+                    "outbox": entries,
+                }
             )
         except DuplicateKeyError:
             return None
+        await self.share_index.opened(share_id, opened_at)
         return entries
 
     async def openings(self, share_ids: list[str]) -> dict[str, tuple[int, datetime | None]]:
         """Open count and last opening of each share (derived from the receipts).
 
-        FerretDB 1.24 has no ``$max`` accumulator: the count is grouped, the last opening is
-        the newest receipt of each share (a credential has a handful of shares).
+        Kept per share in ``share_openings`` (one read by ``_id`` each). Before the share index
+        is built: FerretDB 1.24 has no ``$max`` accumulator, so the count is grouped and the
+        last opening is the newest receipt of each share.
         """
+        if await self.share_index.built():
+            return await self.share_index.openings(share_ids)
         pipeline: list[dict[str, Any]] = [
             {"$match": {"share_id": {"$in": share_ids}}},
             {"$group": {"_id": "$share_id", "n": {"$sum": 1}}},

@@ -33,6 +33,7 @@ from sceau_issuer.learners.badge import inline_png
 from sceau_issuer.learners.derived import derive, hidden_fields, unsigned_content
 from sceau_issuer.learners.pdf import Certificate
 from sceau_issuer.learners.repository import LearnerRepository
+from sceau_issuer.learners.share_index import MAX_SHARES_PER_CREDENTIAL, TooManyShares
 from sceau_issuer.learners.tokens import new_share_id, plausible_share_token, share_key
 from sceau_issuer.tenants.models import Tenant
 from sceau_issuer.tenants.service import TenantService
@@ -241,7 +242,13 @@ class LearnerService:
             "derived_id": derived_id,
             "document": document,
         }
-        await self._repo.insert_share(doc)
+        try:
+            await self._repo.insert_share(doc)
+        except TooManyShares:
+            raise LearnerFormInvalid(
+                f"Ce titre a déjà {MAX_SHARES_PER_CREDENTIAL} liens de partage : révoquez-en un. / "
+                f"This credential already has {MAX_SHARES_PER_CREDENTIAL} share links: revoke one."
+            ) from None
         if self._insights is not None:
             await self._insights.shared(ctx.institution_id, ctx.credential_id, derived_id)
         return self._view(doc, (0, None))
