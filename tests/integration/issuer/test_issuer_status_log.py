@@ -16,6 +16,7 @@ from pymongo import AsyncMongoClient
 
 from sceau_issuer.graph import IssuerGraph, build_graph
 from sceau_issuer.settings import SERVICE_NAME, IssuerSettings
+from sceau_shared.events import StatusListPublishedV1, StatusPurpose
 from sceau_shared.runtime import open_connections
 
 pytestmark = pytest.mark.integration
@@ -174,3 +175,52 @@ async def test_writers_find_the_next_number_after_a_restart(
             await restarted.close()
     ids = sorted([d["_id"] async for d in db["status_changes"].find({"alloc": ALLOC})])
     assert ids == [f"{ALLOC}|{n}" for n in range(4)]
+
+
+async def test_a_list_document_keeps_only_its_latest_publication(
+    graph: IssuerGraph, db: Any
+) -> None:
+    """Re-signs do not grow the list document (issue 19).
+
+    Each publication carries every purpose's whole list; the registry and verifiers keep the
+    newest version. Kept as history, the outbox grew by a signed list per re-sign and every read
+    of the document (each re-sign, each poll of the small relay) parsed it all on FerretDB.
+    """
+    lists = graph.repositories.status_lists
+    # As an older issuer left it: a history of publications in the outbox.
+    history = [{"event_id": f"old{n}", "payload": "{}" * 500} for n in range(20)]
+    await db["status_lists"].insert_one({"_id": ALLOC, "version": 20, "outbox": history})
+    for version in (21, 22):
+        events = [
+            revocation_published(ALLOC, version, purpose)
+            for purpose in (StatusPurpose.REVOCATION, StatusPurpose.SUSPENSION)
+        ]
+        assert await lists.record_publication(
+            ALLOC,
+            previous_version=version - 1,
+            version=version,
+            published_at=datetime.now(UTC),
+            events=events,
+            flags={"revocation": [1], "suspension": []},
+            log_next=version,
+            signed_with="k1",
+            resign=None,
+        )
+        doc = await db["status_lists"].find_one({"_id": ALLOC})
+        assert doc is not None
+        assert [e["event_id"] for e in doc["outbox"]] == [str(e.event_id) for e in events]
+        assert doc["version"] == version
+
+
+def revocation_published(alloc: str, version: int, purpose: StatusPurpose) -> StatusListPublishedV1:
+    return StatusListPublishedV1(
+        producer="issuer",
+        list_id=f"{alloc}-{purpose.value}",
+        institution_id="t",
+        issuer_did="did:web:issuer.example",
+        purpose=purpose,
+        list_url=f"https://registry.example/status/{alloc}-{purpose.value}",
+        version=version,
+        format="BitstringStatusList",
+        credential={"type": ["VerifiableCredential", "BitstringStatusListCredential"]},
+    )

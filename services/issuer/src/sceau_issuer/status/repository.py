@@ -197,8 +197,14 @@ class StatusListRepository:
                     "flags": flags,
                     "log_next": log_next,
                     "signed_with": signed_with,
+                    # The latest publication only: it carries every purpose's whole list, and
+                    # the registry and verifiers keep the newest version (an older one still
+                    # unpublished when this replaces it is superseded, never needed). Kept as
+                    # history, the outbox grew by a signed list per re-sign, and every read of
+                    # the list document (each re-sign, each poll of the small relay) parsed it
+                    # all on FerretDB (issue 19).
+                    "outbox": [outbox_entry(e) for e in events],
                 },
-                "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
             },
         )
         return result.modified_count == 1
