@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-import sceau_issuer.learners.share_index as share_index
+import sceau_issuer.learners.share_index_repository as share_index
 from sceau_issuer.learners.repository import LearnerRepository
-from sceau_issuer.learners.share_index import TooManyShares
+from sceau_issuer.learners.share_index_repository import TooManyShares
 from sceau_shared.settings import MongoSettings
 
 pytestmark = pytest.mark.integration

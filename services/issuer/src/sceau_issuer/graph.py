@@ -41,9 +41,9 @@ from sceau_issuer.learners.repository import (
     LearnerRepository,
 )
 from sceau_issuer.learners.service import LearnerConfig, LearnerService
-from sceau_issuer.learners.share_index import OPENINGS as SHARE_OPENINGS
-from sceau_issuer.learners.share_index import REFS as SHARE_REFS
-from sceau_issuer.learners.share_index import ShareIndexBuild
+from sceau_issuer.learners.share_index_build import ShareIndexBuild
+from sceau_issuer.learners.share_index_repository import OPENINGS as SHARE_OPENINGS
+from sceau_issuer.learners.share_index_repository import REFS as SHARE_REFS
 from sceau_issuer.lms.repository import DELIVERIES as LMS_DELIVERIES
 from sceau_issuer.lms.repository import HOOKS as LMS_HOOKS
 from sceau_issuer.lms.repository import LmsRepository

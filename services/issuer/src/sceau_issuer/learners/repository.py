@@ -20,7 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from sceau_issuer.issuing.repository import insert_new
-from sceau_issuer.learners.share_index import ShareIndex
+from sceau_issuer.learners.share_index_repository import ShareIndex
 from sceau_issuer.pending_repository import mark_pending
 from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry

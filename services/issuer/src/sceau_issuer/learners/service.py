@@ -33,7 +33,7 @@ from sceau_issuer.learners.badge import inline_png
 from sceau_issuer.learners.derived import derive, hidden_fields, unsigned_content
 from sceau_issuer.learners.pdf import Certificate
 from sceau_issuer.learners.repository import LearnerRepository
-from sceau_issuer.learners.share_index import MAX_SHARES_PER_CREDENTIAL, TooManyShares
+from sceau_issuer.learners.share_index_repository import MAX_SHARES_PER_CREDENTIAL, TooManyShares
 from sceau_issuer.learners.tokens import new_share_id, plausible_share_token, share_key
 from sceau_issuer.tenants.models import Tenant
 from sceau_issuer.tenants.service import TenantService

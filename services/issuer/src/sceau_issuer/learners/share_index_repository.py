@@ -18,29 +18,25 @@ The references are written *before* the share, so a share is never stored withou
 reference to a share that was never written is skipped by the readers).
 
 A database with shares from before this index is indexed once, in the background
-(:meth:`ShareIndex.build`); until then the readers use the former field queries.
+(:meth:`ShareIndex.build`, run by :mod:`sceau_issuer.learners.share_index_build`); until then
+the readers use the former field queries.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from sceau_shared.transient import is_transient
-
 __all__ = [
     "MAX_SHARES_PER_CREDENTIAL",
     "OPENINGS",
     "REFS",
     "ShareIndex",
-    "ShareIndexBuild",
     "TooManyShares",
 ]
 
@@ -202,32 +198,3 @@ class ShareIndex:
             receipts = sum(count for count, _ in counts.values())
             _log.info("share index: %d shares and %d receipts indexed", read, receipts)
         return read
-
-
-class ShareIndexBuild:
-    """The background loop running :meth:`ShareIndex.build` once, through database outages."""
-
-    def __init__(
-        self,
-        index: ShareIndex,
-        *,
-        retry_s: float = 30.0,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-    ) -> None:
-        self._index = index
-        self._retry_s = retry_s
-        self._sleep = sleep
-
-    async def run(self) -> None:
-        """Build, then end; an outage is waited out, a bug is raised."""
-        sleep = self._sleep or asyncio.sleep
-        while True:
-            try:
-                await self._index.build()
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                _log.warning("share index: database unavailable (%s); retrying", type(exc).__name__)
-                await sleep(self._retry_s)
-                continue
-            return
