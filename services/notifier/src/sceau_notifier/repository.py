@@ -1,13 +1,13 @@
-"""Mongo access for webhook endpoints, the DID → institution map and expiry reminders.
+"""Mongo access for webhook endpoints and the DID → institution map.
 
 The delivery ledgers (e-mails, webhook deliveries) live in
-:mod:`sceau_notifier.ledger_repository`.
+:mod:`sceau_notifier.ledger_repository`, expiry reminders in
+:mod:`sceau_notifier.reminder_repository`.
 Every endpoint query names its institution: one institution never sees another's endpoints.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from sceau_notifier.ledger_repository import Document, insert_ignoring_duplicates
+from sceau_notifier.ledger_repository import Document
 
 
 class EndpointRepository:
@@ -100,48 +100,3 @@ class DidDirectory:
         """The institution of ``did``, if a key event named it."""
         doc = await self._c.find_one({"_id": did})
         return str(doc["institution_id"]) if doc else None
-
-
-class ReminderRepository:
-    """Scheduled expiry reminders, one per (source event, offset); the ``_id`` keeps them unique."""
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._c: AsyncCollection[Document] = db["reminders"]
-
-    async def ensure_indexes(self) -> None:
-        """The scheduler asks for due reminders; cancellation is per credential."""
-        await self._c.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
-        await self._c.create_index([("credential_id", ASCENDING)])
-
-    async def schedule(self, docs: Sequence[Document]) -> list[str]:
-        """Insert reminders that do not exist yet; return the new ids."""
-        return await insert_ignoring_duplicates(self._c, docs)
-
-    async def due(self, now: datetime, limit: int) -> list[Document]:
-        """Scheduled reminders whose time has come, earliest first."""
-        cursor = (
-            self._c.find({"status": "scheduled", "due_at": {"$lte": now}})
-            .sort("due_at", ASCENDING)
-            .limit(limit)
-        )
-        return [doc async for doc in cursor]
-
-    async def mark(self, reminder_id: str, status: str, *, at: datetime) -> None:
-        """Move one reminder out of ``scheduled`` (handed to a channel, skipped...)."""
-        await self._c.update_one(
-            {"_id": reminder_id, "status": "scheduled"},
-            {"$set": {"status": status, "updated_at": at}},
-        )
-
-    async def cancel_for(self, credential_id: str, *, at: datetime) -> int:
-        """Cancel a credential's pending reminders (it was revoked or replaced)."""
-        result = await self._c.update_many(
-            {"credential_id": credential_id, "status": "scheduled"},
-            {"$set": {"status": "cancelled", "updated_at": at}},
-        )
-        return result.modified_count
-
-    async def for_credential(self, credential_id: str) -> list[Document]:
-        """All reminders of a credential (operator view and tests)."""
-        cursor = self._c.find({"credential_id": credential_id}).sort("due_at", ASCENDING)
-        return [doc async for doc in cursor]

@@ -49,6 +49,9 @@ class HotQuery:
     key: str
     run: Callable[[Any], Awaitable[None]]
     bounded: frozenset[str] = frozenset()
+    #: Collections this path still filters by a field although they grow with use: a known,
+    #: documented scan on FerretDB (the docs table says why it is not restructured yet).
+    scans: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -95,15 +98,23 @@ def uses_key(plan: str, ferret: bool) -> bool:
     return any(s in plan for s in ("IDHACK", "EXPRESS", "IXSCAN")) and "COLLSCAN" not in plan
 
 
+async def _plan(db: Any, collection: str, flt: dict[str, Any]) -> str:
+    answer = await db.command("explain", {"find": collection, "filter": flt})
+    # FerretDB plans nothing for a collection not made yet: make it, then ask again.
+    if not answer.get("queryPlanner") and collection not in await db.list_collection_names():
+        await db.create_collection(collection)
+        answer = await db.command("explain", {"find": collection, "filter": flt})
+    return json.dumps(answer.get("queryPlanner"), default=str)
+
+
 async def _problem(
     db: Any, hot: HotQuery, command: str, collection: str, flt: dict[str, Any], ferret: bool
 ) -> str | None:
-    if collection in hot.bounded:
+    if collection in hot.bounded or collection in hot.scans:
         return None
     if "<scan>" in flt:
         return f"{command} on {collection} reads the whole collection"
-    answer = await db.command("explain", {"find": collection, "filter": flt})
-    plan = json.dumps(answer.get("queryPlanner"), default=str)
+    plan = await _plan(db, collection, flt)
     if not uses_key(plan, ferret):
         return f"{command} on {collection} with {flt!r} is not keyed: {plan}"
     return None

@@ -1,0 +1,82 @@
+"""Every hot query of the notifier is answered by its primary key (or an index).
+
+``notifier_hot_queries.HOT_QUERIES`` runs each request and event path through the notifier's own
+services; ``sceau_dev.testing.hot_queries`` records what they send and has the server ``explain``
+every filter. A query that falls back to a scan of a collection that grows with the
+notifications (e-mails, deliveries, reminders) fails here, naming the path and the filter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from notifier_hot_queries import HOT_QUERIES, Clock, World
+from notifier_support import Receiver, SmtpSink, graph_on
+
+from sceau_dev.testing.hot_queries import is_ferret, problems
+from sceau_notifier.reminder_repository import ReminderRepository
+from sceau_notifier.settings import NotifierSettings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def world(
+    notifier_settings: NotifierSettings,
+    mongo_client: Any,
+    smtp_sink: SmtpSink,
+    receiver: Receiver,
+) -> AsyncIterator[World]:
+    db = mongo_client[notifier_settings.mongo.database]
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    async with graph_on(notifier_settings, db, clock=clock) as graph:
+        yield World(graph, db, clock, receiver)
+
+
+async def test_every_notifier_hot_query_uses_the_primary_key(
+    world: World, mongo_client: Any
+) -> None:
+    found, checked = await problems(
+        world.db, HOT_QUERIES, world, ferret=await is_ferret(mongo_client)
+    )
+    assert not found, "\n".join(found)
+    assert checked > 50  # the listener saw the paths' queries
+
+
+async def test_reminders_stored_before_the_index_are_found(
+    notifier_settings: NotifierSettings, mongo_client: Any
+) -> None:
+    """An upgraded database: the old field queries answer until the scheduler's one-time build."""
+    db = mongo_client[notifier_settings.mongo.database]
+    start = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    day = timedelta(days=1)
+
+    def reminder(rid: str, credential: str, due: datetime) -> dict[str, Any]:
+        return {"_id": rid, "credential_id": credential, "due_at": due, "status": "scheduled"}
+
+    await db["reminders"].insert_many(
+        [
+            reminder("a1", "A", start + day),
+            reminder("a2", "A", start + 30 * day),
+            reminder("b1", "B", start + day),
+        ]
+    )
+    repo = ReminderRepository(db)
+    await repo.prepare(start)  # reminders stored: the build is left to the scheduler
+    assert await repo.cancel_for("B", at=start) == 1  # before the build: the field query
+    assert await repo.build(start) == 2
+    assert await repo.build(start) == 0  # once per database
+    now = start + day + timedelta(minutes=1)
+    assert [d["_id"] for d in await repo.due(now, 10)] == ["a1"]
+    assert [d["_id"] for d in await repo.for_credential("A")] == ["a1", "a2"]
+    # Scheduled after the build, due already: filed under the current hour, found at once.
+    assert await repo.schedule([reminder("c1", "C", start - day)], now=now) == ["c1"]
+    assert [d["_id"] for d in await repo.due(now, 10)] == ["c1", "a1"]
+    await repo.mark("a1", "handed_over", at=now)
+    assert await repo.cancel_for("A", at=now) == 1  # a2 (a1 was handed over)
+    assert [d["_id"] for d in await repo.due(start + 40 * day, 10)] == ["c1"]
+    await repo.mark("c1", "handed_over", at=now)
+    assert await repo.due(start + 41 * day, 10) == []
