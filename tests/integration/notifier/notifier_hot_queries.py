@@ -5,8 +5,7 @@ database, a hand-moved clock, real SMTP sink and HTTP receiver, no loop in the b
 ``test_notifier_hot_queries.py`` records every command they send and has the server ``explain``
 each filter (see ``sceau_dev.testing.hot_queries``). ``bounded`` names the collections a path may
 read whole because their size does not grow with the notifications: the ledgers' state
-collections (``emails_state``, ``webhook_deliveries_state``: in-flight and failed work only) and
-``webhook_endpoints`` (a few per institution).
+collections (``emails_state``, ``webhook_deliveries_state``: in-flight and failed work only).
 
 docs/mongodb-features.md ("Hot queries", notifier) lists the same names.
 """
@@ -36,8 +35,8 @@ from sceau_shared.events import (
 )
 
 EMAIL_STATE = frozenset({"emails_state"})
-DELIVERY_STATE = frozenset({"webhook_deliveries_state", "webhook_endpoints"})
-"""In-flight and failed work only; endpoints: a few per institution."""
+DELIVERY_STATE = frozenset({"webhook_deliveries_state"})
+"""In-flight and failed work only."""
 
 DID = "did:web:hot.college.example"
 
@@ -242,7 +241,7 @@ HOT_QUERIES: dict[str, HotQuery] = {
     ),
     "webhook endpoints": HotQuery(
         "POST/GET/PATCH /v1/institutions/{id}/webhooks[/{endpoint}]",
-        "webhook_endpoints (bounded: a few per institution)",
+        "webhook_endpoint_index._id (the institution's slots), webhook_endpoints._id",
         webhook_endpoints,
         bounded=DELIVERY_STATE,
     ),
@@ -266,7 +265,8 @@ HOT_QUERIES: dict[str, HotQuery] = {
     ),
     "webhook fan-out": HotQuery(
         "consumers of credential-issued, verification-completed (and status-changed)",
-        "issuer_dids._id, webhook_endpoints (bounded), webhook_deliveries._id insert, "
+        "issuer_dids._id, webhook_endpoint_index._id, webhook_endpoints._id, "
+        "webhook_deliveries._id insert, "
         "webhook_deliveries_done._id, webhook_deliveries_state._id insert",
         webhook_fan_out,
         bounded=DELIVERY_STATE,

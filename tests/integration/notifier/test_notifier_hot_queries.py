@@ -18,6 +18,7 @@ from notifier_support import Receiver, SmtpSink, graph_on
 
 from sceau_dev.testing.hot_queries import is_ferret, problems
 from sceau_notifier.reminder_repository import ReminderRepository
+from sceau_notifier.repository import EndpointRepository
 from sceau_notifier.settings import NotifierSettings
 
 pytestmark = pytest.mark.integration
@@ -80,3 +81,26 @@ async def test_reminders_stored_before_the_index_are_found(
     assert [d["_id"] for d in await repo.due(start + 40 * day, 10)] == ["c1"]
     await repo.mark("c1", "handed_over", at=now)
     assert await repo.due(start + 41 * day, 10) == []
+
+
+async def test_endpoints_stored_before_the_index_are_routed(
+    notifier_settings: NotifierSettings, mongo_client: Any
+) -> None:
+    """An upgraded database: its endpoints get their institution slots once, at start-up."""
+    db = mongo_client[notifier_settings.mongo.database]
+    at = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    endpoint = {"institution_id": "old", "enabled": True, "deleted": False, "created_at": at}
+    await db["webhook_endpoints"].insert_many(
+        [
+            {**endpoint, "_id": "ep_b", "event_types": ["credential.issued"]},
+            {**endpoint, "_id": "ep_a", "event_types": ["credential.issued"], "deleted": True},
+        ]
+    )
+    repo = EndpointRepository(db)
+    await repo.ensure_indexes()
+    await repo.ensure_indexes()  # built: nothing again
+    assert await db["webhook_endpoint_index"].count_documents({}) == 3  # two slots, the marker
+    found = await repo.subscribed("old", "credential.issued", created_before=at)
+    assert [d["_id"] for d in found] == ["ep_b"]
+    assert [d["_id"] for d in await repo.list_for("old")] == ["ep_b"]
+    assert await repo.subscribed("other", "credential.issued", created_before=at) == []

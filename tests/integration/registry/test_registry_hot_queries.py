@@ -9,6 +9,7 @@ naming the path and the filter.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -67,3 +68,26 @@ async def test_events_stored_before_the_markers_are_relayed(
     async with open_connections(SERVICE_NAME, registry_settings) as runtime:
         await build_graph(registry_settings, runtime, signer=fast_signer)  # no second sweep
         assert await db["events_sweeps"].count_documents({}) == 1
+
+
+async def test_keys_stored_before_the_key_index_are_found_by_did(
+    registry_settings: RegistrySettings, mongo_client: Any
+) -> None:
+    """An upgraded database: its keys get their DID slots once, at start-up."""
+    db = mongo_client[registry_settings.mongo.database]
+    did = "did:web:old.college.example"
+    key = {"did": did, "institution_id": "old", "public_key_multibase": "z6Mk"}
+    await db["keys"].insert_many(
+        [
+            {**key, "_id": f"{did}#key-2", "active_from": datetime(2025, 6, 1, tzinfo=UTC)},
+            {**key, "_id": f"{did}#key-1", "active_from": datetime(2025, 1, 1, tzinfo=UTC)},
+        ]
+    )
+    async with open_connections(SERVICE_NAME, registry_settings) as runtime:
+        graph = await build_graph(registry_settings, runtime, signer=fast_signer)
+        snapshot = await graph.trust.snapshot(did)
+        assert [k.verification_method for k in snapshot.keys] == [f"{did}#key-1", f"{did}#key-2"]
+        assert await db["key_index"].count_documents({}) == 3  # two slots and the marker
+    async with open_connections(SERVICE_NAME, registry_settings) as runtime:
+        await build_graph(registry_settings, runtime, signer=fast_signer)  # built: nothing again
+        assert await db["key_index"].count_documents({}) == 3
