@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -104,3 +105,13 @@ async def test_endpoints_stored_before_the_index_are_routed(
     assert [d["_id"] for d in found] == ["ep_b"]
     assert [d["_id"] for d in await repo.list_for("old")] == ["ep_b"]
     assert await repo.subscribed("other", "credential.issued", created_before=at) == []
+
+
+def test_the_docs_table_names_every_notifier_hot_query() -> None:
+    """docs/mongodb-features.md lists each path this test checks (and says what keys it)."""
+    docs = Path(__file__).parents[3] / "docs" / "mongodb-features.md"
+    rows = [
+        r for r in docs.read_text(encoding="utf-8").splitlines() if r.startswith("| notifier |")
+    ]
+    missing = [name for name in HOT_QUERIES if not any(name in r.split("|")[2] for r in rows)]
+    assert not missing, missing
