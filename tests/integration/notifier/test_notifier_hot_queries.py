@@ -8,7 +8,9 @@ notifications (e-mails, deliveries, reminders) fails here, naming the path and t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import statistics
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -115,3 +117,51 @@ def test_the_docs_table_names_every_notifier_hot_query() -> None:
     ]
     missing = [name for name in HOT_QUERIES if not any(name in r.split("|")[2] for r in rows)]
     assert not missing, missing
+
+
+async def _median_s(step: Callable[[], Awaitable[object]], runs: int = 25) -> float:
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await step()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings)
+
+
+async def test_reminder_cost_does_not_follow_the_reminders_stored(
+    notifier_settings: NotifierSettings, mongo_client: Any
+) -> None:
+    """The scheduler's poll and a revocation's cancel cost the same with 200 or 20,000 stored."""
+    db = mongo_client[notifier_settings.mongo.database]
+    now = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    repo = ReminderRepository(db)
+    await repo.prepare(now)
+    await repo.schedule(
+        [{"_id": "mine", "credential_id": "C", "due_at": now, "status": "scheduled"}], now=now
+    )
+
+    async def fill(start: int, stop: int) -> None:
+        for first in range(start, stop, 1000):
+            await db["reminders"].insert_many(
+                [
+                    {
+                        "_id": f"email:old{n}.r30",
+                        "credential_id": f"urn:uuid:{n}",
+                        "due_at": now + timedelta(days=400),
+                        "status": "scheduled",
+                        "payload": "x" * 1500,  # a NotificationRequestedV1 is about this size
+                    }
+                    for n in range(first, min(first + 1000, stop))
+                ]
+            )
+
+    async def poll_and_cancel() -> None:
+        assert [d["_id"] for d in await repo.due(now, 200)] == ["mine"]
+        assert await repo.cancel_for("nobody", at=now) == 0
+
+    await fill(0, 200)
+    few = await _median_s(poll_and_cancel)
+    await fill(200, 20_000)
+    many = await _median_s(poll_and_cancel)
+    report = f"{few * 1000:.2f} ms with 200 stored, {many * 1000:.2f} ms with 20,000"
+    assert many < 3 * few + 0.002, report  # a scan of 20,000 is ~100x one of 200
