@@ -38,7 +38,9 @@ from sceau_shared.mongo import Document
 
 #: A marker whose event is missing is dropped after this long (a writer between its two inserts
 #: takes milliseconds; a crash there is repaired by the start-up reconcile, which adds both again).
-ORPHAN_MARKER_NS: Final = 60 * 1_000_000_000
+#: Longer than the governance repair's grace (120 s), so a write that met an outage and lands
+#: late still finds its marker.
+ORPHAN_MARKER_NS: Final = 600 * 1_000_000_000
 _SWEEP_ID: Final = "pending-markers"
 
 _NAMESPACE: Final = uuid.UUID("6f1d3c2e-5a47-4f0e-9a0b-3d6c1b2e7f10")
