@@ -17,7 +17,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +29,7 @@ from wallet_support import holder_proof
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.ob3.constants import VC_V2_CONTEXT
 from sceau_credentials.presentations import sign_presentation
+from sceau_dev.testing.hot_queries import HotQuery
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.apikeys.service import Scope
 from sceau_issuer.errors import AlreadyIssued, PrerequisiteMissing
@@ -72,19 +72,6 @@ class World:
 
     async def tenant(self) -> Tenant:
         return await self.graph.tenants.get(self.institution_id)
-
-
-Run = Callable[[World], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class HotQuery:
-    """A path, what it is keyed by, and the collections it may read whole (bounded by design)."""
-
-    path: str
-    key: str
-    run: Run
-    bounded: frozenset[str] = frozenset()
 
 
 async def prepare(graph: IssuerGraph, db: Any) -> World:

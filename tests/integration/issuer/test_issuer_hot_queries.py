@@ -2,8 +2,9 @@
 
 ``issuer_hot_queries.HOT_QUERIES`` runs each request and event path through the issuer's own
 services; a PyMongo command listener records what they send and the server ``explain``s every
-filter. On FerretDB 1.24 (SQLite) a plan must read ``SEARCH ... USING INDEX <collection>__id_``
-(see tests/integration/foundation/test_mongo_id_lookups.py); on MongoDB an ``_id`` or index stage.
+filter (``sceau_dev.testing.hot_queries``, shared with the registry and the notifier). On
+FerretDB 1.24 (SQLite) a plan must read ``SEARCH ... USING INDEX <collection>__id_`` (see
+tests/integration/foundation/test_mongo_id_lookups.py); on MongoDB an ``_id`` or index stage.
 A query that falls back to a scan — someone filters credentials by a field again — fails here,
 naming the path and the filter, before it makes issuing slower with every credential stored.
 
@@ -14,19 +15,17 @@ with 200 and with 20,000 credentials stored: its cost must not follow the data.
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from issuer_hot_queries import HOT_QUERIES, HotQuery, World, prepare
-from pymongo import AsyncMongoClient, monitoring
+from issuer_hot_queries import HOT_QUERIES, World, prepare
+from pymongo import AsyncMongoClient
 
+from sceau_dev.testing.hot_queries import is_ferret, problems
 from sceau_issuer.achievements.repository import AchievementRepository
 from sceau_issuer.graph import build_graph
 from sceau_issuer.issuing.dedupe import dedupe_key_of
@@ -38,48 +37,6 @@ from sceau_shared.runtime import open_connections
 from sceau_shared.settings import MongoSettings
 
 pytestmark = pytest.mark.integration
-
-#: Commands that carry a filter, and where it is.
-_FILTERS = {
-    "find": lambda c: [c.get("filter") or {}],
-    "update": lambda c: [u.get("q") or {} for u in c.get("updates", [])],
-    "delete": lambda c: [d.get("q") or {} for d in c.get("deletes", [])],
-    "findAndModify": lambda c: [c.get("query") or {}],
-}
-#: Commands a hot path must never send: they read a whole collection on FerretDB.
-_SCANNING = {"aggregate", "count", "distinct", "mapReduce"}
-
-
-@dataclass
-class Recorder(monitoring.CommandListener):
-    """Records the commands sent while ``on`` (one listener per process, see ``recorder``)."""
-
-    on: bool = False
-    database: str = ""
-    seen: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if not self.on or event.database_name != self.database:
-            return
-        name = event.command_name
-        command = event.command
-        collection = str(command.get(name, ""))
-        with self.lock:
-            if name in _SCANNING:
-                self.seen.append((name, collection, {"<scan>": True}))
-            for flt in _FILTERS.get(name, lambda c: [])(command):
-                self.seen.append((name, collection, dict(flt)))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
-_RECORDER = Recorder()
-monitoring.register(_RECORDER)  # clients created from now on report to it (it is off by default)
 
 
 @pytest.fixture
@@ -93,53 +50,12 @@ async def world(settings: IssuerSettings, mongo_client: Any) -> AsyncIterator[Wo
             await graph.close()
 
 
-async def _plan(db: Any, collection: str, flt: dict[str, Any]) -> str:
-    answer = await db.command("explain", {"find": collection, "filter": flt})
-    return json.dumps(answer.get("queryPlanner"), default=str)
-
-
-def _uses_key(plan: str, ferret: bool) -> bool:
-    if ferret:
-        return "USING INDEX" in plan and "SCAN " not in plan
-    return any(s in plan for s in ("IDHACK", "EXPRESS", "IXSCAN")) and "COLLSCAN" not in plan
-
-
 async def test_every_hot_query_uses_the_primary_key(world: World, mongo_client: Any) -> None:
-    db = world.db
-    ferret = "ferretdbVersion" in await mongo_client.admin.command("buildInfo")
-    problems: list[str] = []
-    checked = 0
-    for name, hot in HOT_QUERIES.items():
-        _RECORDER.database, _RECORDER.seen, _RECORDER.on = db.name, [], True
-        try:
-            await hot.run(world)
-        finally:
-            _RECORDER.on = False
-        for command, collection, flt in _RECORDER.seen:
-            problem = await _problem(db, hot, command, collection, flt, ferret)
-            checked += 1
-            if problem:
-                problems.append(f"{name} ({hot.path}): {problem}")
-    assert not problems, "\n".join(problems)
+    found, checked = await problems(
+        world.db, HOT_QUERIES, world, ferret=await is_ferret(mongo_client)
+    )
+    assert not found, "\n".join(found)
     assert checked > 50  # the listener saw the paths' queries
-
-
-async def _problem(
-    db: Any,
-    hot: HotQuery,
-    command: str,
-    collection: str,
-    flt: dict[str, Any],
-    ferret: bool,
-) -> str | None:
-    if collection in hot.bounded:
-        return None
-    if "<scan>" in flt:
-        return f"{command} on {collection} reads the whole collection"
-    plan = await _plan(db, collection, flt)
-    if not _uses_key(plan, ferret):
-        return f"{command} on {collection} with {flt!r} is not keyed: {plan}"
-    return None
 
 
 # --- cost does not grow with the data ----------------------------------------------------------

@@ -23,7 +23,8 @@ from sceau_notifier.logsafety import silence_contact_leaks
 from sceau_notifier.loops import run_periodically, send_email_retries
 from sceau_notifier.mail.render import EmailLinks, EmailRenderer
 from sceau_notifier.mail.smtp import SmtpPool
-from sceau_notifier.repository import DidDirectory, EndpointRepository, ReminderRepository
+from sceau_notifier.reminder_repository import ReminderRepository
+from sceau_notifier.repository import DidDirectory, EndpointRepository
 from sceau_notifier.service.deadletters import DeadLetterSink, KafkaDeadLetters
 from sceau_notifier.service.emails import EmailService
 from sceau_notifier.service.intake import Intake
@@ -139,6 +140,7 @@ async def compose_graph(
     dids = DidDirectory(db)
     reminder_repo = ReminderRepository(db)
     await ensure_all_indexes(email_ledger, delivery_ledger, endpoints, dids, reminder_repo)
+    await reminder_repo.prepare(clock())  # a new database needs no reminder index build
     pool = SmtpPool(settings.smtp)
     http = WebhookHttp(settings.webhooks)
     key = settings.webhooks.secret_key

@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry.metrics import Counter
@@ -33,6 +33,7 @@ from pymongo.errors import BulkWriteError
 Document = dict[str, Any]
 
 _DUPLICATE_KEY = 11000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class LedgerStatus:
@@ -361,26 +362,48 @@ class Ledger:
     async def find_views(
         self, query: Mapping[str, Any], *, status: str | None, limit: int
     ) -> list[Document]:
-        """Operator query over records (e.g. by recipient hash or endpoint), newest first."""
+        """Operator query over records (e.g. by recipient hash or endpoint), newest first.
+
+        With a status of unfinished work the small state collection is read and each record
+        fetched by ``_id`` (an ``$in`` or field filter on the records reads all of them on
+        FerretDB). Without one, the records are filtered by field: an operator's look-up on
+        demand, indexed on MongoDB, a scan of every record on FerretDB (docs/mongodb-features.md).
+        """
         if status in {
             LedgerStatus.FAILED,
             LedgerStatus.RETRYING,
             LedgerStatus.SENDING,
             LedgerStatus.QUEUED,
         }:
-            # Unfinished work lives in the small state collection: start there.
-            keys = [
-                str(d["_id"])
-                async for d in self.states.find({"status": status}, {"_id": 1}).limit(5000)
-            ]
-            if not keys:
-                return []
-            query = {**query, "_id": {"$in": keys}}
+            return await self._unfinished_views(query, status=status, limit=limit)
         cursor = self.records.find(dict(query)).sort("created_at", -1)
         views: list[Document] = []
         async for record in cursor:
             view = await self.view(record)
             if status is None or view["status"] == status:
+                views.append(view)
+            if len(views) >= limit:
+                break
+        return views
+
+    async def _unfinished_views(
+        self, query: Mapping[str, Any], *, status: str, limit: int
+    ) -> list[Document]:
+        """Views of the notifications in ``status``: states first, then records by ``_id``."""
+        keys = [
+            str(d["_id"])
+            async for d in self.states.find({"status": status}, {"_id": 1}).limit(5000)
+        ]
+        records: list[Document] = []
+        for key in keys:
+            record = await self.records.find_one({"_id": key})
+            if record is not None and all(record.get(k) == v for k, v in query.items()):
+                records.append(record)
+        records.sort(key=lambda r: r.get("created_at") or _EPOCH, reverse=True)
+        views: list[Document] = []
+        for record in records:
+            view = await self.view(record)
+            if view["status"] == status:
                 views.append(view)
             if len(views) >= limit:
                 break

@@ -1,35 +1,81 @@
-"""Mongo access for webhook endpoints, the DID → institution map and expiry reminders.
+"""Mongo access for webhook endpoints and the DID → institution map.
 
 The delivery ledgers (e-mails, webhook deliveries) live in
-:mod:`sceau_notifier.ledger_repository`.
+:mod:`sceau_notifier.ledger_repository`, expiry reminders in
+:mod:`sceau_notifier.reminder_repository`.
 Every endpoint query names its institution: one institution never sees another's endpoints.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-from sceau_notifier.ledger_repository import Document, insert_ignoring_duplicates
+from sceau_notifier.ledger_repository import Document
 
 
 class EndpointRepository:
-    """Institutions' webhook endpoints (soft-deleted, so past deliveries keep their endpoint)."""
+    """Institutions' webhook endpoints (soft-deleted, so past deliveries keep their endpoint).
+
+    An institution's endpoints are found by primary key: every credential event asks which
+    endpoints subscribed, and a filter on ``institution_id`` read every endpoint of every
+    institution on FerretDB. ``webhook_endpoint_index`` holds numbered slots
+    ``inst|<institution>|<n>`` naming each endpoint (taken by inserting, before the endpoint),
+    and ``built`` once the endpoints stored before the index have theirs (start-up, once).
+    """
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._c: AsyncCollection[Document] = db["webhook_endpoints"]
+        self._index: AsyncCollection[Document] = db["webhook_endpoint_index"]
 
     async def ensure_indexes(self) -> None:
-        """Endpoints are listed and routed per institution."""
-        await self._c.create_index([("institution_id", ASCENDING), ("deleted", ASCENDING)])
+        """Slots for the endpoints stored before the index (once per database, at start-up)."""
+        if await self._index.find_one({"_id": "built"}, {"_id": 1}) is not None:
+            return
+        async for doc in self._c.find({}, {"institution_id": 1}):
+            institution_id = str(doc["institution_id"])
+            if str(doc["_id"]) not in await self._ids(institution_id):
+                await self._add_slot(institution_id, str(doc["_id"]))
+        with contextlib.suppress(DuplicateKeyError):
+            await self._index.insert_one({"_id": "built"})
+
+    async def _ids(self, institution_id: str) -> list[str]:
+        ids: list[str] = []
+        while (
+            slot := await self._index.find_one({"_id": f"inst|{institution_id}|{len(ids)}"})
+        ) is not None:
+            ids.append(str(slot["endpoint"]))
+        return ids
+
+    async def _add_slot(self, institution_id: str, endpoint_id: str) -> None:
+        n = len(await self._ids(institution_id))
+        while True:
+            try:
+                await self._index.insert_one(
+                    {"_id": f"inst|{institution_id}|{n}", "endpoint": endpoint_id}
+                )
+                return
+            except DuplicateKeyError:
+                n += 1  # another writer took it
+
+    async def _of(self, institution_id: str) -> list[Document]:
+        """The institution's endpoints (deleted ones too), oldest first."""
+        docs = [
+            await self._c.find_one({"_id": i})
+            for i in dict.fromkeys(await self._ids(institution_id))
+        ]
+        mine = [d for d in docs if d is not None and d.get("institution_id") == institution_id]
+        return sorted(mine, key=lambda d: d["created_at"])
 
     async def insert(self, doc: Document) -> None:
-        """Store a new endpoint."""
+        """Store a new endpoint (its slot first: a crash leaves a slot naming nothing)."""
+        await self._add_slot(str(doc["institution_id"]), str(doc["_id"]))
         await self._c.insert_one(doc)
 
     async def get(self, institution_id: str, endpoint_id: str) -> Document | None:
@@ -44,10 +90,7 @@ class EndpointRepository:
 
     async def list_for(self, institution_id: str) -> list[Document]:
         """An institution's live endpoints, oldest first."""
-        cursor = self._c.find({"institution_id": institution_id, "deleted": False}).sort(
-            "created_at", ASCENDING
-        )
-        return [doc async for doc in cursor]
+        return [doc for doc in await self._of(institution_id) if doc.get("deleted") is False]
 
     async def subscribed(
         self, institution_id: str, event_type: str, *, created_before: datetime
@@ -57,16 +100,14 @@ class EndpointRepository:
         The creation-time condition keeps a replay of old events from reaching endpoints that
         were registered later.
         """
-        cursor = self._c.find(
-            {
-                "institution_id": institution_id,
-                "deleted": False,
-                "enabled": True,
-                "event_types": event_type,
-                "created_at": {"$lte": created_before},
-            }
-        )
-        return [doc async for doc in cursor]
+        return [
+            doc
+            for doc in await self._of(institution_id)
+            if doc.get("deleted") is False
+            and doc.get("enabled") is True
+            and event_type in doc.get("event_types", ())
+            and doc["created_at"] <= created_before
+        ]
 
     async def update(
         self, institution_id: str, endpoint_id: str, changes: dict[str, Any]
@@ -100,48 +141,3 @@ class DidDirectory:
         """The institution of ``did``, if a key event named it."""
         doc = await self._c.find_one({"_id": did})
         return str(doc["institution_id"]) if doc else None
-
-
-class ReminderRepository:
-    """Scheduled expiry reminders, one per (source event, offset); the ``_id`` keeps them unique."""
-
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._c: AsyncCollection[Document] = db["reminders"]
-
-    async def ensure_indexes(self) -> None:
-        """The scheduler asks for due reminders; cancellation is per credential."""
-        await self._c.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
-        await self._c.create_index([("credential_id", ASCENDING)])
-
-    async def schedule(self, docs: Sequence[Document]) -> list[str]:
-        """Insert reminders that do not exist yet; return the new ids."""
-        return await insert_ignoring_duplicates(self._c, docs)
-
-    async def due(self, now: datetime, limit: int) -> list[Document]:
-        """Scheduled reminders whose time has come, earliest first."""
-        cursor = (
-            self._c.find({"status": "scheduled", "due_at": {"$lte": now}})
-            .sort("due_at", ASCENDING)
-            .limit(limit)
-        )
-        return [doc async for doc in cursor]
-
-    async def mark(self, reminder_id: str, status: str, *, at: datetime) -> None:
-        """Move one reminder out of ``scheduled`` (handed to a channel, skipped...)."""
-        await self._c.update_one(
-            {"_id": reminder_id, "status": "scheduled"},
-            {"$set": {"status": status, "updated_at": at}},
-        )
-
-    async def cancel_for(self, credential_id: str, *, at: datetime) -> int:
-        """Cancel a credential's pending reminders (it was revoked or replaced)."""
-        result = await self._c.update_many(
-            {"credential_id": credential_id, "status": "scheduled"},
-            {"$set": {"status": "cancelled", "updated_at": at}},
-        )
-        return result.modified_count
-
-    async def for_credential(self, credential_id: str) -> list[Document]:
-        """All reminders of a credential (operator view and tests)."""
-        cursor = self._c.find({"credential_id": credential_id}).sort("due_at", ASCENDING)
-        return [doc async for doc in cursor]

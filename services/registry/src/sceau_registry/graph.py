@@ -93,6 +93,7 @@ async def build_graph(
         event_log,
     ):
         await repo.ensure_indexes()
+    await event_log.backfill_markers()  # once per database (events written before the markers)
 
     identity = await load_identity(
         registry_keys,

@@ -18,7 +18,7 @@ from typing import Any
 
 from sceau_notifier.clock import Clock
 from sceau_notifier.mail.render import EmailKind
-from sceau_notifier.repository import ReminderRepository
+from sceau_notifier.reminder_repository import ReminderRepository
 from sceau_notifier.service.emails import EmailJob, EmailService
 from sceau_notifier.service.webhooks import WebhookEventType, WebhookService
 from sceau_notifier.settings import ReminderSettings
@@ -117,7 +117,7 @@ class ReminderService:
                 issued_at=issued_at, valid_until=valid_until, settings=self._settings
             )
         ]
-        return len(await self._repo.schedule(docs))
+        return len(await self._repo.schedule(docs, now=now))
 
     async def schedule_email(self, request: NotificationRequestedV1) -> int:
         """Schedule the learner's expiry reminders and follow-up survey for an issuance."""
@@ -152,7 +152,7 @@ class ReminderService:
             "payload": request.model_dump_json(),
             "created_at": self._clock(),
         }
-        return len(await self._repo.schedule([doc]))
+        return len(await self._repo.schedule([doc], now=self._clock()))
 
     async def schedule_webhook(self, event: CredentialIssuedV1) -> int:
         """Schedule the institution's ``credential.expiring`` webhooks."""
@@ -175,6 +175,7 @@ class ReminderService:
     async def run_due(self) -> int:
         """Hand every due reminder to its channel; return how many were handed over."""
         now = self._clock()
+        await self._repo.build(now)  # once per database (reminders stored before the index)
         due = await self._repo.due(now, self._settings.batch_size)
         jobs: list[EmailJob] = []
         handed: list[str] = []
