@@ -110,6 +110,14 @@ class TestEndorsementFlow:
         assert credential["credentialSubject"]["achievement"]["endorsement"] == [document]
         await conformant(credential)
 
+        # A VCDM 1.1 credential cannot embed a VCDM 2.0 endorsement: it is issued without it.
+        legacy = await harness.issue(
+            owner_headers, achievement_id, "d@learner.example", profile="ob3-v1"
+        )
+        assert legacy.status_code == 201, legacy.text
+        assert "endorsement" not in legacy.json()["document"]["credentialSubject"]["achievement"]
+        assert (await verify_proof(legacy.json()["document"], offline_resolver())).verified
+
         mine = await harness.http.get("/v1/endorsements", headers=body_headers)
         assert [(e["endorsement_id"], e["state"]) for e in mine.json()["items"]] == [
             (offer["endorsement_id"], "accepted")

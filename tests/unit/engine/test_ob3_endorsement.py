@@ -11,7 +11,8 @@ from sceau_credentials.conformance.inspector import inspect_credential, offline_
 from sceau_credentials.conformance.rules import endorsement_schema_findings
 from sceau_credentials.engine import Profile, sign_credential, verify_proof
 from sceau_credentials.keys import SigningKey
-from sceau_credentials.ob3.authoring import IssuerProfile
+from sceau_credentials.ob3.authoring import IssuerProfile, Recipient
+from sceau_credentials.ob3.builder import build_credential
 from sceau_credentials.ob3.endorsement import (
     build_endorsement,
     endorsement_comment,
@@ -19,6 +20,7 @@ from sceau_credentials.ob3.endorsement import (
     is_endorsement,
 )
 from sceau_credentials.ob3.validation import structure_problems
+from sceau_dev.testing.credentials import Issuer, achievement
 
 MOMENT = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 ENDORSER = IssuerProfile(id="did:example:ordre", name={"fr": "Ordre", "en": "Order"})
@@ -103,3 +105,26 @@ async def test_signed_endorsement_verifies_and_conforms() -> None:
     assert await inspect_credential(signed, resolver=resolver, now=MOMENT + timedelta(days=1)) == []
     signed["credentialSubject"]["endorsementCommentMap"]["en"] = "Great"
     assert not (await verify_proof(signed, resolver)).verified
+
+
+async def test_only_endorsements_of_the_credentials_data_model_are_embedded() -> None:
+    body, college = Issuer(), SigningKey.generate()
+    version = achievement()
+    v2 = await body.endorse(version.id)
+    v1 = {**v2, "@context": ["https://www.w3.org/2018/credentials/v1"]}  # shape only
+    endorsed = version.model_copy(update={"endorsements": [v2, v1]})
+    issuer = IssuerProfile(id=college.controller, name={"fr": "C"})
+    learner = Recipient(email="a@b.example")
+    for profile, kept in (("ob3-v2", [v2]), ("ob3-v1", [v1]), ("jwt", [v1])):
+        credential = build_credential(
+            endorsed, learner, issuer, profile, credential_id="urn:uuid:1", issued_at=MOMENT
+        )
+        assert credential["credentialSubject"]["achievement"]["endorsement"] == kept, profile
+    only_v2 = version.model_copy(update={"endorsements": [v2]})
+    credential = build_credential(
+        only_v2, learner, issuer, "ob3-v1", credential_id="urn:uuid:1", issued_at=MOMENT
+    )
+    assert "endorsement" not in credential["credentialSubject"]["achievement"]
+    # What is left signs and verifies (a VCDM 2.0 endorsement inside VCDM 1.1 would not).
+    signed = await sign_credential(credential, college, Profile.OB3_V1, created=MOMENT)
+    assert (await verify_proof(signed, offline_resolver())).verified
