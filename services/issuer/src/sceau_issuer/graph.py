@@ -119,7 +119,7 @@ class IssuerRepositories:
             accreditations=AccreditationRepository(db["accreditations"]),
             api_keys=ApiKeyRepository(db["api_keys"]),
             achievements=AchievementRepository(db["achievements"]),
-            endorsements=EndorsementRepository(db["endorsements"]),
+            endorsements=EndorsementRepository(db["endorsements"], db["endorsement_attachments"]),
             credentials=CredentialRepository(db[CREDENTIALS_OUTBOX]),
             reservations=IdempotencyRepository(db["idempotency"]),
             status_lists=StatusListRepository(

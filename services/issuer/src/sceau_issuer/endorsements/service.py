@@ -68,7 +68,7 @@ class AttachedEndorsements:
         key = (institution_id, achievement_id, version)
         cached = self._cache.get(key)
         if cached is None:
-            cached = tuple(await self._repo.accepted(institution_id, achievement_id, version))
+            cached = tuple(await self._repo.attached(institution_id, achievement_id, version))
             self._cache.put(key, cached)
         return cached
 
@@ -201,7 +201,9 @@ class EndorsementService:
                 f"endorsement {endorsement_id!r} is already {doc['state']}",
                 extra={"state": doc["state"]},
             )
-        self._attached.forget(
-            tenant.institution_id, achievement_id, int(doc["achievement_version"])
-        )
+        if accept:
+            # Also when accepted before: repairs a crash between the two writes.
+            version = int(doc["achievement_version"])
+            await self._repo.refresh_attached(tenant.institution_id, achievement_id, version)
+            self._attached.forget(tenant.institution_id, achievement_id, version)
         return doc
