@@ -48,8 +48,9 @@ from sceau_issuer.tenants.models import KeyRecord, KeyState
 
 #: Every route of the issuer's own API (health and readiness come from the shared skeleton).
 # + GET /v1/shares/{token}, GET /v1/public/credentials/{id}/supersession; 6 are the LMS hook and
-# its management; 4 insights (report, page, page link, targets).
-ROUTES = 41
+# its management; 4 insights (report, page, page link, targets); 5 endorsements (sign, list signed,
+# list offered, accept, reject).
+ROUTES = 46
 
 # Read back from MongoDB (``tz_aware``): bson's UTC; written by the issuer: datetime.UTC.
 STORED = datetime(2026, 3, 1, 12, 30, 5, 123000, tzinfo=bson_utc)

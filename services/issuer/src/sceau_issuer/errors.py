@@ -221,3 +221,27 @@ class WalletPresentationInvalid(BadRequest):
     """A DIDAuth presentation that does not prove the holder's key for this exchange."""
 
     type_suffix = "wallet-presentation-invalid"
+
+
+class NotEndorser(Forbidden):
+    """The registry does not recognise the institution as an endorser of this achievement type."""
+
+    type_suffix = "not-endorser"
+
+
+class SelfEndorsement(Conflict):
+    """An institution asked to endorse its own achievement."""
+
+    type_suffix = "self-endorsement"
+
+
+class EndorsementNotFound(NotFound):
+    """No such endorsement offered to (or signed by) this institution."""
+
+    type_suffix = "endorsement-not-found"
+
+
+class EndorsementConflict(Conflict):
+    """The endorsement was already decided otherwise (accepted, then rejected, or the reverse)."""
+
+    type_suffix = "endorsement-conflict"

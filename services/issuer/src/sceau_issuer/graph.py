@@ -22,6 +22,8 @@ from sceau_issuer.achievements.service import AchievementService
 from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.apikeys.service import ApiKeyService
 from sceau_issuer.credential_copies import CredentialCopies
+from sceau_issuer.endorsements.repository import EndorsementRepository
+from sceau_issuer.endorsements.service import AttachedEndorsements, EndorsementService
 from sceau_issuer.insights.backfill import InsightsBackfill
 from sceau_issuer.insights.backfill_repository import BACKFILL_MARKS, BackfillRepository
 from sceau_issuer.insights.repository import InsightsRepository
@@ -99,6 +101,7 @@ class IssuerRepositories:
     accreditations: AccreditationRepository
     api_keys: ApiKeyRepository
     achievements: AchievementRepository
+    endorsements: EndorsementRepository
     credentials: CredentialRepository
     reservations: IdempotencyRepository
     status_lists: StatusListRepository
@@ -120,6 +123,7 @@ class IssuerRepositories:
             accreditations=AccreditationRepository(db["accreditations"]),
             api_keys=ApiKeyRepository(db["api_keys"]),
             achievements=AchievementRepository(db["achievements"]),
+            endorsements=EndorsementRepository(db["endorsements"], db["endorsement_attachments"]),
             credentials=CredentialRepository(db[CREDENTIALS_OUTBOX]),
             reservations=IdempotencyRepository(db["idempotency"]),
             status_lists=StatusListRepository(
@@ -160,6 +164,7 @@ class IssuerRepositories:
             self.accreditations,
             self.api_keys,
             self.achievements,
+            self.endorsements,
             self.credentials,
             self.batches,
             self.status_lists,
@@ -189,6 +194,7 @@ class IssuerGraph:
     tenants: TenantService
     api_keys: ApiKeyService
     achievements: AchievementService
+    endorsements: EndorsementService
     issuing: IssuingService
     collector: IssueCollector
     series: SeriesService
@@ -288,8 +294,17 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         accreditations=repos.accreditations,
         lists=repos.status_lists,
     )
+    attached = AttachedEndorsements(repos.endorsements, ttl_s=settings.endorsement_cache_s)
     achievements = AchievementService(
-        repos.achievements, public_base_url=settings.http.public_base_url
+        repos.achievements, public_base_url=settings.http.public_base_url, endorsements=attached
+    )
+    endorsements = EndorsementService(
+        repos.endorsements,
+        repos.achievements,
+        tenants,
+        sign=signer.sign,
+        attached=attached,
+        achievement_uri=achievements.achievement_uri,
     )
     publisher = StatusPublisher(
         repos.status_lists,
@@ -399,6 +414,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         tenants=tenants,
         api_keys=ApiKeyService(repos.api_keys, vault),
         achievements=achievements,
+        endorsements=endorsements,
         issuing=issuing,
         collector=collector,
         series=series,

@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from sceau_issuer.achievements.schemas import AchievementInput
+from sceau_issuer.endorsements.schemas import EndorsementList, EndorsementRequest, EndorsementView
 from sceau_issuer.issuing.schemas import BatchRequest, IssueRequest
 from sceau_issuer.series.schemas import SeriesInput
 from sceau_issuer.status.schemas import BulkStatusRequest, ReissueRequest, StatusChangeRequest
@@ -51,6 +52,9 @@ __all__ = [
     "CredentialList",
     "CredentialSummary",
     "DidDocument",
+    "EndorsementList",
+    "EndorsementRequest",
+    "EndorsementView",
     "InstitutionSettingsUpdate",
     "InstitutionSettingsView",
     "InstitutionView",

@@ -83,6 +83,14 @@ class IssuerSettings(StoringServiceSettings):
     issue_group_max: int = Field(
         default=64, ge=1, le=1000, description="Single issues written together at most."
     )
+    endorsement_cache_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        description="How long a replica embeds the accepted endorsements of an achievement "
+        "version it read before reading them again (the replica that records an acceptance "
+        "sees it at once; others within this many seconds).",
+    )
     status_debounce_s: float = Field(
         default=0.25,
         ge=0,

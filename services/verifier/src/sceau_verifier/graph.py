@@ -33,6 +33,7 @@ from sceau_shared.http import RateLimiter
 from sceau_shared.runtime import Runtime
 from sceau_shared.service.definition import BackgroundLoop
 from sceau_shared.ssrf import GuardedTransport
+from sceau_verifier.endorsements import EndorsementChecker
 from sceau_verifier.proof_memo import ProofMemo
 from sceau_verifier.proof_threads import ThreadedProofs
 from sceau_verifier.reachability import ReachabilityResolver
@@ -197,6 +198,7 @@ def assemble(
             max_depth=settings.limits.max_depth,
             allow_private=settings.status.allow_private_hosts,
         ),
+        endorsements=EndorsementChecker(resolver, proofs, registry),
     )
     return VerifierGraph(
         limits=settings.limits,

@@ -80,6 +80,19 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
     "check_presentation": {"fr": "Présentation", "en": "Presentation"},
     "informative": {"fr": "(informatif)", "en": "(informative)"},
     "warnings_heading": {"fr": "Avertissements", "en": "Warnings"},
+    "endorsements_heading": {"fr": "Approbations", "en": "Endorsements"},
+    "endorsements_note": {
+        "fr": "Chaque approbation est vérifiée séparément; une approbation non vérifiée "
+        "ne change pas le résultat du titre.",
+        "en": "Each endorsement is checked on its own; an unverified endorsement does not "
+        "change the credential's result.",
+    },
+    "endorsement_comment": {"fr": "Commentaire", "en": "Comment"},
+    "endorsement_why": {"fr": "Pourquoi", "en": "Why"},
+    "endorsement_claimed_name": {
+        "fr": "(nom indiqué dans l'approbation, non confirmé par le registre)",
+        "en": "(name stated in the endorsement, not confirmed by the registry)",
+    },
     "summary_heading": {"fr": "Ce que ce titre atteste", "en": "What this credential attests"},
     "institution": {"fr": "Établissement", "en": "Institution"},
     "institution_from_credential": {

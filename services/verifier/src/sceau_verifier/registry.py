@@ -82,6 +82,8 @@ class IssuerRecord(BaseModel):
     status: str | None = None
     accredited: bool = False
     accredited_types: list[str] = Field(default_factory=list)
+    #: Roles held at ``at`` (issuer, endorser, accreditor; active institutions only).
+    roles: list[str] = Field(default_factory=list)
     name: dict[str, str] = Field(default_factory=dict)
     #: Quality-assurance facts the registry recorded (R59); older registries send neither.
     qa_body: str | None = None

@@ -123,6 +123,48 @@ class Summary(_Out):
     )
 
 
+class ReasonOut(_Out):
+    """Why an endorsement is unverified (FR/EN)."""
+
+    code: str
+    message: str
+    message_fr: str
+    message_en: str
+
+
+class EndorserOut(_Out):
+    """Who endorsed: the registry's name, or the one the endorsement claims (``name_source``).
+
+    The registry's name is used when the endorsement's proof is valid and the body registered.
+    """
+
+    did: str | None = None
+    institution_id: str | None = None
+    name: str
+    name_source: Literal["registry", "endorsement"]
+
+
+class EndorsementOut(_Out):
+    """One endorsement embedded in the credential, checked on its own (docs/verifier.md)."""
+
+    status: Literal["verified", "unverified"]
+    verified: bool
+    holder: Literal["achievement", "credential"] = Field(
+        description="Where it is embedded: the achievement, or the credential itself."
+    )
+    endorsed: str | None = Field(default=None, description="What it must be about (an id).")
+    id: str | None = None
+    endorser: EndorserOut
+    issued_on: datetime | None = None
+    comment: str | None = None
+    comment_fr: str | None = None
+    comment_en: str | None = None
+    message: str = Field(description="'Endorsed by X — verified' or '… — unverified'.")
+    message_fr: str
+    message_en: str
+    reasons: list[ReasonOut] = Field(default_factory=list)
+
+
 class VerifyResponse(_Out):
     """The verifier's answer for one credential or presentation."""
 
@@ -144,6 +186,11 @@ class VerifyResponse(_Out):
         description="The credential its issuer's refresh service (1EdTechCredentialRefresh) "
         "serves today, verified in full; followed once, after the proof check, for registered "
         "issuers only.",
+    )
+    endorsements: list[EndorsementOut] = Field(
+        default_factory=list,
+        description="Each endorsement the credential carries, verified or not; an unverified "
+        "endorsement does not change the credential's own outcome.",
     )
     baked_in: Literal["png", "svg"] | None = Field(
         default=None,

@@ -36,7 +36,7 @@ from sceau_verifier.i18n import text
 from sceau_verifier.refresh import RefreshFailed, refresh_url
 from sceau_verifier.registry import IssuerRecord, RegistryClient
 from sceau_verifier.reports import ReportSender
-from sceau_verifier.schemas import CheckOut, Lang, VerifyResponse, WarningOut
+from sceau_verifier.schemas import CheckOut, EndorsementOut, Lang, VerifyResponse, WarningOut
 from sceau_verifier.summary import build_summary, localized
 from sceau_verifier.supersession import Supersession
 
@@ -70,6 +70,14 @@ class RefreshFetcher(Protocol):
     """Fetches what a credential's refresh service serves (refresh.py)."""
 
     async def fetch(self, url: str) -> Mapping[str, Any] | str: ...
+
+
+class EndorsementCheck(Protocol):
+    """Checks the endorsements a credential carries (endorsements.py)."""
+
+    async def check(
+        self, credential: Mapping[str, Any], *, lang: Lang, now: datetime
+    ) -> list[EndorsementOut]: ...
 
 
 class EngineCall(Protocol):
@@ -205,6 +213,7 @@ class VerificationService:
         supersession: asks the issuer which credential replaces a re-issued one (``None``: the
             answer never carries ``superseded_by``).
         refresh: follows ``1EdTechCredentialRefresh`` services (``None``: never followed).
+        endorsements: checks embedded endorsements (``None``: the answer lists none).
     """
 
     def __init__(
@@ -219,8 +228,10 @@ class VerificationService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         supersession: SupersessionLookup | None = None,
         refresh: RefreshFetcher | None = None,
+        endorsements: EndorsementCheck | None = None,
     ) -> None:
         self._events_per_request = events_per_request
+        self._endorsements = endorsements
         self._engine = engine
         self._supersession = supersession
         self._refresh = refresh
@@ -336,6 +347,7 @@ class VerificationService:
             for w in result.warnings
         ]
         summary = None
+        endorsements: list[EndorsementOut] = []
         superseded: Supersession | None = None
         refreshed: VerifyResponse | None = None
         if credential is not None and not result.is_presentation:
@@ -346,6 +358,7 @@ class VerificationService:
                 warnings.append(_warning("warn_no_status", lang))
             fmt = result.credential.format if result.credential is not None else None
             summary = build_summary(credential, lang=lang, record=record, fmt=fmt)
+            endorsements = await self._endorsed(credential, result, lang, now)
             superseded = await self._superseded(credential, result, record)
             if superseded is not None:
                 code = "warn_superseded_revoked" if superseded.revoked else "warn_superseded"
@@ -360,10 +373,30 @@ class VerificationService:
             checks=[_check_out(c, lang) for c in result.checks],
             warnings=warnings,
             summary=summary,
+            endorsements=endorsements,
             superseded_by=superseded.superseded_by if superseded is not None else None,
             refreshed=refreshed,
             credentials=inner,
         )
+
+    async def _endorsed(
+        self, credential: Mapping[str, Any], result: VerificationResult, lang: Lang, now: datetime
+    ) -> list[EndorsementOut]:
+        """Each embedded endorsement checked on its own, when the credential's proof passed.
+
+        A forged credential's endorsements say nothing about it, so they are not checked (and
+        cost no registry request). Checking stays within the verification's deadline: past it,
+        the answer lists none rather than waiting.
+        """
+        proof = result.check(CheckName.PROOF)
+        if self._endorsements is None or proof is None or proof.status is not CheckStatus.PASSED:
+            return []
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await self._endorsements.check(credential, lang=lang, now=now)
+        except TimeoutError:
+            _log.warning("endorsement checks timed out after %s s", self._timeout_s)
+            return []
 
     async def _superseded(
         self,

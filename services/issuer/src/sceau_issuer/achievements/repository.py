@@ -103,6 +103,14 @@ class AchievementRepository:
         doc = await self._by_key(achievement_id, version)
         return doc if doc is not None and doc.get("state") == "published" else None
 
+    async def public_latest(self, achievement_id: str) -> dict[str, Any] | None:
+        """The newest published version whatever its institution (what an endorser endorses)."""
+        for number in range(await self.count(achievement_id), 0, -1):
+            doc = await self._by_key(achievement_id, number)
+            if doc is not None and doc.get("state") == "published":
+                return doc
+        return None
+
     async def versions(self, institution_id: str, achievement_id: str) -> list[dict[str, Any]]:
         """Return every version, oldest first."""
         out = []

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from sceau_credentials.ob3.authoring import AchievementVersion
 from sceau_issuer.achievements.repository import AchievementRepository
@@ -40,13 +41,33 @@ class PinnedAchievement:
         return Workload.of(self.definition)
 
 
-class AchievementService:
-    """Achievement versions of one issuer database; every call names the tenant."""
+class Endorsements(Protocol):
+    """The accepted endorsements of an achievement version (endorsements/service.py)."""
 
-    def __init__(self, repository: AchievementRepository, *, public_base_url: str) -> None:
+    async def of(
+        self, institution_id: str, achievement_id: str, version: int
+    ) -> tuple[Mapping[str, Any], ...]: ...
+
+
+class AchievementService:
+    """Achievement versions of one issuer database; every call names the tenant.
+
+    ``endorsements`` supplies the endorsements the institution accepted for a version: they are
+    not part of the immutable version, so they are laid over the pinned version at each call.
+    """
+
+    def __init__(
+        self,
+        repository: AchievementRepository,
+        *,
+        public_base_url: str,
+        endorsements: Endorsements | None = None,
+    ) -> None:
         self._repo = repository
         self._base = public_base_url.rstrip("/")
         self._pinned: dict[tuple[str, str, int], PinnedAchievement] = {}
+        self._endorsements = endorsements
+        self._endorsed: dict[tuple[str, str, int], tuple[tuple[str, ...], PinnedAchievement]] = {}
 
     def achievement_uri(self, achievement_id: str, version: int) -> str:
         """The ``Achievement.id`` in credentials: a public URL of this exact version."""
@@ -145,7 +166,28 @@ class AchievementService:
     async def pinned(
         self, tenant: Tenant, achievement_id: str, version: int | None = None
     ) -> PinnedAchievement:
-        """Return the published version issuing uses (cached: versions are immutable)."""
+        """Return the published version issuing uses, with its accepted endorsements."""
+        base = await self._pinned_version(tenant, achievement_id, version)
+        if self._endorsements is None:
+            return base
+        attached = await self._endorsements.of(tenant.institution_id, achievement_id, base.version)
+        if not attached:
+            return base
+        key = (tenant.institution_id, achievement_id, base.version)
+        ids = tuple(str(e.get("id")) for e in attached)
+        known = self._endorsed.get(key)
+        if known is not None and known[0] == ids:
+            return known[1]
+        engine = base.engine.model_copy(update={"endorsements": [dict(e) for e in attached]})
+        endorsed = replace(base, engine=engine)
+        # Remembered with the endorsements' ids: another acceptance rebuilds it.
+        self._endorsed[key] = (ids, endorsed)
+        return endorsed
+
+    async def _pinned_version(
+        self, tenant: Tenant, achievement_id: str, version: int | None = None
+    ) -> PinnedAchievement:
+        """Return the published version (cached: versions are immutable)."""
         if version is None:
             # Only published versions are pinned: when the newest version is, it is the answer
             # (one primary-key probe, no read of the version document).

@@ -28,6 +28,7 @@ from sceau_credentials.ob3.authoring import (
     Recipient,
 )
 from sceau_credentials.ob3.builder import build_credential
+from sceau_credentials.ob3.endorsement import build_endorsement
 from sceau_credentials.status import (
     Bitstring,
     bitstring_status_list_credential,
@@ -198,14 +199,23 @@ class Issuer:
         kind: str = "MicroCredential",
         name: dict[str, str] | None = None,
         language: str = "fr",
+        achievement_id: str | None = None,
+        endorsements: list[dict[str, Any]] = (),  # type: ignore[assignment]
     ) -> tuple[dict[str, Any] | str, int]:
-        """Issue a signed credential; returns it and its status index."""
+        """Issue a signed credential; returns it and its status index.
+
+        ``endorsements`` (signed ``EndorsementCredential`` documents) are embedded in the
+        achievement, whose id is ``achievement_id`` when given.
+        """
         index = self.next_index
         self.next_index += 13
         entries = [status_entry(profile, sl.purpose, sl.url, index) for sl in lists]
         moment = (issued_at or datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
+        version = achievement(kind, achievement_id=achievement_id)
+        if endorsements:
+            version = version.model_copy(update={"endorsements": [dict(e) for e in endorsements]})
         credential = build_credential(
-            achievement(kind),
+            version,
             Recipient(email="learner@example.org", name="Alex Tremblay"),
             IssuerProfile(id=self.did, name=name or self.name),
             profile,
@@ -217,3 +227,31 @@ class Issuer:
         )
         signed = await sign_credential(credential, self.key, Profile(profile), created=moment)
         return signed, index
+
+    async def endorse(
+        self,
+        subject_id: str,
+        *,
+        comment: dict[str, str] | None = None,
+        issued_at: datetime | None = None,
+        valid_until: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Sign this institution's OB 3.0 ``EndorsementCredential`` about ``subject_id``."""
+        moment = (issued_at or datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
+        unsigned = build_endorsement(
+            endorser=IssuerProfile(id=self.did, name=self.name),
+            subject_id=subject_id,
+            subject_name={"fr": "Enseigner avec l'IA", "en": "Teaching with AI"},
+            comment=comment
+            or {
+                "fr": "Reconnu pour la formation continue des enseignants.",
+                "en": "Recognised for teachers' continuing education.",
+            },
+            credential_id=f"urn:uuid:{uuid.uuid4()}",
+            issued_at=moment,
+            valid_until=valid_until,
+        )
+        signed = await sign_credential(unsigned, self.key, Profile.OB3_V2, created=moment)
+        if not isinstance(signed, dict):
+            raise TypeError("an ob3-v2 endorsement is a JSON object")
+        return signed

@@ -50,6 +50,8 @@ class Standing:
     timeline: list[tuple[datetime, str]]
     # verification method -> (active_from, rotated_at)
     keys: dict[str, tuple[datetime, datetime | None]]
+    #: Roles held while active (the registry's scopes: issuer, endorser, accreditor).
+    roles: list[str] = field(default_factory=lambda: ["issuer"])
 
     def answer(self, did: str, at: datetime, method: str | None) -> dict[str, Any]:
         status = "pending"
@@ -73,6 +75,7 @@ class Standing:
             "status": status,
             "accredited": status == "active",
             "accredited_types": self.accredited_types if status == "active" else [],
+            "roles": list(self.roles) if status == "active" else [],
             "name": self.name,
             "key": key,
         }
@@ -82,10 +85,14 @@ EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def standing_for(
-    issuer: Issuer, *, types: tuple[str, ...] = ("MicroCredential", "Badge")
+    issuer: Issuer,
+    *,
+    types: tuple[str, ...] = ("MicroCredential", "Badge"),
+    roles: tuple[str, ...] = ("issuer",),
 ) -> Standing:
     """An institution active since 2020 whose key has been valid since then."""
     return Standing(
+        roles=list(roles),
         institution_id=hashlib.sha256(issuer.did.encode()).hexdigest()[:12],
         name=dict(issuer.name),
         accredited_types=list(types),
@@ -152,6 +159,7 @@ class RegistryStandIn:
                         "status": None,
                         "accredited": False,
                         "accredited_types": [],
+                        "roles": [],
                         "name": {},
                         "key": None,
                     }

@@ -35,6 +35,8 @@ from sceau_credentials.ob3.constants import (
     OPEN_BADGE_CREDENTIAL,
     PROFILE_OB3_V2,
     PROFILES,
+    VC_V1_CONTEXT,
+    VC_V2_CONTEXT,
     VERIFIABLE_CREDENTIAL,
     contexts_for,
 )
@@ -150,6 +152,26 @@ def _criteria(version: AchievementVersion, lang: str) -> Criteria:
     return Criteria(id=version.criteria_url, narrative=version.criteria[lang])
 
 
+def _endorsements_for(version: AchievementVersion, profile: str) -> AchievementVersion:
+    """Keep the endorsements of the credential's data model (VCDM 2.0 or 1.1).
+
+    An endorsement is embedded with its own ``@context``; the VC 2.0 context's protected terms
+    cannot be redefined inside a VCDM 1.1 document (JSON-LD refuses it), so a VCDM 2.0
+    endorsement fits only an ``ob3-v2`` credential and a VCDM 1.1 one only the other profiles.
+    What does not fit is left out: the credential stays signable, and its endorsements are the
+    ones a verifier can read (docs/credentials.md, "Endorsements").
+    """
+    wanted = VC_V2_CONTEXT if profile == PROFILE_OB3_V2 else VC_V1_CONTEXT
+    kept = [
+        e
+        for e in version.endorsements
+        if isinstance(e.get("@context"), list) and e["@context"][:1] == [wanted]
+    ]
+    if len(kept) == len(version.endorsements):
+        return version
+    return version.model_copy(update={"endorsements": kept})
+
+
 def build_achievement(version: AchievementVersion, language: str | None = None) -> Achievement:
     """Build the OB ``Achievement`` in ``language`` with the other languages as ``related``."""
     lang = language or version.default_language
@@ -253,6 +275,8 @@ def build_credential(
     lang = language or achievement.default_language
     if valid_until is not None and valid_until <= issued_at:
         raise ValueError("valid_until must be after issued_at")
+    if achievement.endorsements:
+        achievement = _endorsements_for(achievement, kind)
     subject = AchievementSubject(
         id=recipient.did,
         name=recipient.name,

@@ -1,0 +1,1 @@
+"""Endorsements: endorsing bodies sign EndorsementCredentials; institutions attach them."""
