@@ -493,7 +493,8 @@ class BatchWorker:
         issuing = self._issuing
         signed_for, chunk, docs = await prepared
         now = await self._tenant(batch, pinned, fresh=True)
-        if now.key(signed_for.active_key_id).state == KeyState.REVOKED:
+        signer = signed_for.signing_record(str(batch["profile"])).key_id
+        if now.key(signer).state == KeyState.REVOKED:
             _log.warning("batch %s: signing key revoked while a chunk was signed", batch["_id"])
             signed_for, chunk, docs = await self._prepare(batch, pinned, chunk)
             self.resigned_chunks += 1

@@ -236,8 +236,8 @@ class IssuingService:
             workload=pinned.workload,
             suspension=tenant.settings.suspension,
         )
-        key = tenant.active_key
-        seed = self.tenants.signing_key(tenant).seed
+        key = tenant.signing_record(profile)
+        seed = self.tenants.secret(tenant, key)
         doc: dict[str, Any] = {
             "_id": credential_uuid,
             "institution_id": tenant.institution_id,
@@ -267,7 +267,7 @@ class IssuingService:
             "superseded_by": None,
             "series_id": series_id,
         }
-        return Draft(doc, SignJob(spec, seed, key.did, key.version))
+        return Draft(doc, SignJob(spec, seed, key.did, key.version, key.key_type.value))
 
     def _issuer_profile(self, tenant: Tenant) -> IssuerProfile:
         cache_key = (tenant.institution_id, tenant.did)

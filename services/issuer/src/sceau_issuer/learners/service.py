@@ -17,6 +17,7 @@ from typing import Any
 
 from sceau_credentials.engine import Profile
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.ob3 import validate_for_signing
 from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import AchievementService
@@ -45,7 +46,9 @@ from sceau_shared.events import (
     utcnow,
 )
 
-SignFn = Callable[[dict[str, Any], SigningKey, str], Awaitable[dict[str, Any] | str]]
+SignFn = Callable[
+    [dict[str, Any], SigningKey | P256SigningKey, str], Awaitable[dict[str, Any] | str]
+]
 
 CONSENT_STATES = ("pending", "accepted", "declined")
 LABEL_MAX = 80
