@@ -279,6 +279,7 @@ def test_institution_answers_keep_their_bytes() -> None:
         "did_method": "key",
         "status": "active",
         "active_key_id": "k1",
+        "active_p256_key_id": None,
         "keys": [view],
     }
     for accreditation in (
@@ -290,8 +291,8 @@ def test_institution_answers_keep_their_bytes() -> None:
         },
     ):
         for settings in (
-            {"suspension": False, "updated_at": None},
-            {"suspension": True, "updated_at": FRESH},
+            {"suspension": False, "jwt_algorithm": "ES256", "updated_at": None},
+            {"suspension": True, "jwt_algorithm": "EdDSA", "updated_at": FRESH},
         ):
             body = {**profile, "accreditation": accreditation, "settings": settings}
             assert after(InstitutionView, body) == before(body)

@@ -50,6 +50,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.status.bitstring import Bitstring
 from sceau_credentials.status.entries import (
     bitstring_status_list_credential,
@@ -76,7 +77,9 @@ PENDING_GRACE = timedelta(seconds=30)
 READ_CONCURRENCY = 32
 """Credentials read at once when applying log entries (primary-key lookups)."""
 
-SignFn = Callable[[dict[str, Any], SigningKey, str], Awaitable[dict[str, Any] | str]]
+SignFn = Callable[
+    [dict[str, Any], SigningKey | P256SigningKey, str], Awaitable[dict[str, Any] | str]
+]
 
 
 class StatusPublisher:
@@ -302,7 +305,7 @@ class StatusPublisher:
                     issuance_date=now,
                 )
                 profile = "ob3-v1"
-            key = self._tenants.ed25519_key(tenant, key_id, profile)
+            key = self._tenants.signing_key(tenant, key_id, profile)  # an Ed25519 key (_key_for)
             signed = await self._sign(unsigned, key, profile)
             self.signatures += 1
             if not isinstance(signed, dict):

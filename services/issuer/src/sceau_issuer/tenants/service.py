@@ -225,13 +225,6 @@ class TenantService:
             self._keys[cache_key] = cached
         return cached
 
-    def ed25519_key(self, tenant: Tenant, key_id: str, profile: str) -> SigningKey:
-        """An Ed25519 key of the tenant (status lists: always Ed25519-signed JSON-LD)."""
-        key = self.signing_key(tenant, key_id, profile)
-        if not isinstance(key, SigningKey):
-            raise TypeError(f"key {key_id!r} is not an Ed25519 key")
-        return key
-
     def secret(self, tenant: Tenant, record: KeyRecord) -> bytes:
         """The 32 secret bytes of one key (seed or P-256 scalar), decrypted once per process."""
         key = self.signing_key(tenant, record.key_id)
