@@ -291,8 +291,18 @@ def test_institution_answers_keep_their_bytes() -> None:
         },
     ):
         for settings in (
-            {"suspension": False, "jwt_algorithm": "ES256", "updated_at": None},
-            {"suspension": True, "jwt_algorithm": "EdDSA", "updated_at": FRESH},
+            {
+                "suspension": False,
+                "jwt_algorithm": "ES256",
+                "selective_disclosure": False,
+                "updated_at": None,
+            },
+            {
+                "suspension": True,
+                "jwt_algorithm": "EdDSA",
+                "selective_disclosure": True,
+                "updated_at": FRESH,
+            },
         ):
             body = {**profile, "accreditation": accreditation, "settings": settings}
             assert after(InstitutionView, body) == before(body)

@@ -150,6 +150,13 @@ class InstitutionSettingsUpdate(BaseModel):
         "institution's P-256 key; what 1EdTech certification accepts) or EdDSA (the Ed25519 "
         "key). Absent: unchanged. A did:key institution signs EdDSA whatever this says.",
     )
+    selective_disclosure: StrictBool | None = Field(
+        default=None,
+        description="Also secure each ob3-v2 credential signed from now on with an "
+        "ecdsa-sd-2023 base proof (the institution's P-256 key: did:web only), so a learner's "
+        "share that withholds the result or evidence is a disclosure derived from the original "
+        "instead of a re-signed copy. Off by default. Absent: unchanged.",
+    )
 
 
 class InstitutionSettingsView(_Answer):
@@ -160,6 +167,10 @@ class InstitutionSettingsView(_Answer):
     )
     jwt_algorithm: str = Field(
         default="ES256", description="ES256 (default) or EdDSA: how jwt credentials are signed"
+    )
+    selective_disclosure: bool = Field(
+        default=False,
+        description="Whether ob3-v2 credentials signed now get an ecdsa-sd-2023 base copy",
     )
     updated_at: Timestamp | None = Field(description="When a setting last changed (null: never)")
 

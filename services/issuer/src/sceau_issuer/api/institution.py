@@ -53,6 +53,7 @@ def _settings(settings: InstitutionSettings) -> InstitutionSettingsView:
     return InstitutionSettingsView(
         suspension=settings.suspension,
         jwt_algorithm=settings.jwt_algorithm.value,
+        selective_disclosure=settings.selective_disclosure,
         updated_at=settings.updated_at,
     )
 
@@ -208,10 +209,11 @@ async def _settings_body(request: Request) -> InstitutionSettingsUpdate:
             extra={
                 "detail_en": "the settings must be a JSON object with the field "
                 '"suspension", true or false, and optionally "jwt_algorithm", '
-                '"ES256" or "EdDSA"',
+                '"ES256" or "EdDSA", and "selective_disclosure", true or false',
                 "detail_fr": "les réglages doivent être un objet JSON avec le champ "
                 "« suspension », valant true ou false, et facultativement "
-                "« jwt_algorithm », valant « ES256 » ou « EdDSA »",
+                "« jwt_algorithm », valant « ES256 » ou « EdDSA », et "
+                "« selective_disclosure », valant true ou false",
             },
         ) from exc
 
@@ -244,6 +246,7 @@ async def update_settings(
             caller.tenant.institution_id,
             suspension=body.suspension,
             jwt_algorithm=JwtAlgorithm(body.jwt_algorithm) if body.jwt_algorithm else None,
+            selective_disclosure=body.selective_disclosure,
         )
     )
 

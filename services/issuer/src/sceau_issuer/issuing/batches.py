@@ -475,6 +475,7 @@ class BatchWorker:
             draft.doc["document"] = document
             draft.doc["_item"] = n
             docs.append(draft.doc)
+        await issuing.add_base_proofs([(tenant, doc) for doc in docs])
         return tenant, {**chunk, "items": items}, docs
 
     async def _finish(

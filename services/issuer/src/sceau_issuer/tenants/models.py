@@ -79,6 +79,9 @@ class InstitutionSettings(BaseModel):
     jwt_algorithm: JwtAlgorithm = JwtAlgorithm.ES256
     """``ES256`` (default, what 1EdTech certification accepts) or ``EdDSA`` (explicit choice).
     A did:key institution signs EdDSA whatever this says (docs/keys-and-dids.md)."""
+    selective_disclosure: bool = False
+    """Make an ``ecdsa-sd-2023`` base-proof copy of each ``ob3-v2`` credential (P-256 key needed:
+    did:web), so shares that withhold fields serve a derived disclosure (issuing/selective.py)."""
     updated_at: datetime | None = None
 
 
@@ -138,6 +141,14 @@ class Tenant(BaseModel):
         if p256 is not None and self.settings.jwt_algorithm is JwtAlgorithm.ES256:
             return p256
         return self.active_key
+
+    def makes_base_proofs(self, profile: str) -> bool:
+        """Whether a credential of ``profile`` signed now also gets an ecdsa-sd-2023 base copy."""
+        return (
+            profile == "ob3-v2"
+            and self.settings.selective_disclosure
+            and self.active_p256_key is not None
+        )
 
     def signing_record(self, profile: str) -> KeyRecord:
         """The key that signs a new credential in ``profile``."""

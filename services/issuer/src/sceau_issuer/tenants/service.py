@@ -225,6 +225,14 @@ class TenantService:
             self._keys[cache_key] = cached
         return cached
 
+    def p256_key(self, tenant: Tenant) -> P256SigningKey | None:
+        """The active P-256 key, decrypted once per process (None without one)."""
+        record = tenant.active_p256_key
+        if record is None:
+            return None
+        key = self.signing_key(tenant, record.key_id)
+        return key if isinstance(key, P256SigningKey) else None
+
     def secret(self, tenant: Tenant, record: KeyRecord) -> bytes:
         """The 32 secret bytes of one key (seed or P-256 scalar), decrypted once per process."""
         key = self.signing_key(tenant, record.key_id)
@@ -370,6 +378,7 @@ class TenantService:
         *,
         suspension: bool,
         jwt_algorithm: JwtAlgorithm | None = None,
+        selective_disclosure: bool | None = None,
     ) -> InstitutionSettings:
         """Turn suspension on or off (and choose the ``jwt`` algorithm) from now on.
 
@@ -382,14 +391,22 @@ class TenantService:
         repeating a setting is a no-op.
         """
         tenant = await self.get(institution_id)
-        algorithm = jwt_algorithm or tenant.settings.jwt_algorithm
-        if (tenant.settings.suspension, tenant.settings.jwt_algorithm) == (suspension, algorithm):
-            return tenant.settings
+        current = tenant.settings
+        algorithm = jwt_algorithm or current.jwt_algorithm
+        sd = current.selective_disclosure if selective_disclosure is None else selective_disclosure
+        wanted = (suspension, algorithm, sd)
+        if (current.suspension, current.jwt_algorithm, current.selective_disclosure) == wanted:
+            return current
         now = utcnow()
         # Milliseconds, as MongoDB stores them: the answer and a later read agree.
         at = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        settings = tenant.settings.model_copy(
-            update={"suspension": suspension, "jwt_algorithm": algorithm, "updated_at": at}
+        settings = current.model_copy(
+            update={
+                "suspension": suspension,
+                "jwt_algorithm": algorithm,
+                "selective_disclosure": sd,
+                "updated_at": at,
+            }
         )
         if not await self._repo.set_settings(institution_id, settings):
             raise InstitutionNotFound(f"institution {institution_id!r} is not a tenant here")
