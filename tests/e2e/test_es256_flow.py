@@ -5,11 +5,15 @@ registered with a registry-hosted did:web gets an Ed25519 and a P-256 key; its `
 are signed ES256 by default and verify at the verifier, which resolves the P-256 key from the DID
 document the registry hosts (learnt from ``IssuerKeyPublishedV1``). Rotating the P-256 key keeps
 old and new credentials verifying; revoking it makes what it signed fail, as an Ed25519
-revocation does. The institution can choose EdDSA explicitly.
+revocation does. The institution can choose EdDSA explicitly. An institution that chooses
+selective disclosure gets ecdsa-sd-2023 base copies at issuance; its learner's share that hides
+the grade verifies at the verifier (proof, status list, registry trust of the P-256 key).
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer
 
 from sceau_credentials.proofs.jwt import decode_jwt
 from sceau_dev.testing.infrastructure import Endpoints
@@ -32,6 +37,7 @@ from sceau_dev.testing.journeys import (
 from sceau_dev.testing.polling import eventually
 from sceau_dev.testing.processes import ServiceFailed
 from sceau_dev.testing.stack import Stack, StackConfig, free_ports, running_stack
+from sceau_shared.events import NotificationRequestedV1
 
 pytestmark = pytest.mark.e2e
 
@@ -179,3 +185,59 @@ async def test_eddsa_is_an_explicit_choice(stack: Stack, http: httpx.AsyncClient
     )
     assert refused.status_code == 422
     assert refused.json()["detail_fr"]
+
+
+async def _learner_page(stack: Stack, credential_id: str) -> str:
+    """The learner page link of a credential, from its NotificationRequestedV1 on Kafka."""
+    consumer = AIOKafkaConsumer(
+        stack.config.topic_prefix + NotificationRequestedV1.TOPIC,
+        bootstrap_servers=stack.config.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        while True:
+            record = await asyncio.wait_for(consumer.getone(), timeout=60)
+            event = NotificationRequestedV1.model_validate_json(record.value)
+            if event.credential_id == credential_id and event.learner_page_url:
+                return event.learner_page_url
+    finally:
+        await consumer.stop()
+
+
+async def test_selective_disclosure_share_verifies_at_the_verifier(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    college = await onboard(http, stack, "Ouest", did_method="hosted-web")
+    chosen = await http.put(
+        f"{stack.url('issuer')}/v1/institution/settings",
+        headers=college.auth,
+        json={"suspension": False, "selective_disclosure": True},
+    )
+    assert chosen.status_code == 200, chosen.text
+    issued = await http.post(
+        f"{stack.url('issuer')}/v1/credentials",
+        headers=college.auth | {"Idempotency-Key": uuid.uuid4().hex},
+        json={
+            "achievement_id": college.achievement_id,
+            "recipient": {"email": "sd@example.org", "name": "Alex Tremblay", "language": "fr"},
+            "results": [{"assessment": 1, "value": "A+"}],
+        },
+    )
+    assert issued.status_code == 201, issued.text
+    detail = issued.json()
+    page = await _learner_page(stack, detail["id"])
+    assert (await http.post(f"{page}/accept")).status_code == 303
+    shared = await http.post(f"{page}/shares", data={"label": "Employeur", "hide_result": "1"})
+    assert shared.status_code == 303, shared.text
+    [token] = re.findall(r'href="http[^"]+/s/([A-Za-z0-9_-]+)"', (await http.get(page)).text)
+    share = await http.get(f"{stack.url('issuer')}/v1/shares/{token}")
+    assert share.status_code == 200, share.text
+    document = share.json()["document"]
+    assert document["id"] == detail["document"]["id"]
+    assert document["proof"][0]["cryptosuite"] == "ecdsa-sd-2023"
+    assert "A+" not in str(document)
+    answer = await verified_once_published(http, stack, document, limit_s=60)
+    assert check(answer, "issuer")["status"] == "passed", answer["checks"]
+    assert check(answer, "proof")["details"]["verification_method"].endswith("#p256-1")
