@@ -380,10 +380,11 @@ class TenantService:
         jwt_algorithm: JwtAlgorithm | None = None,
         selective_disclosure: bool | None = None,
     ) -> InstitutionSettings:
-        """Turn suspension on or off (and choose the ``jwt`` algorithm) from now on.
+        """Turn suspension on or off (and choose the ``jwt`` algorithm, selective disclosure).
 
         ``jwt_algorithm`` None keeps the current choice (``ES256`` unless changed; ``EdDSA`` is
-        the explicit alternative, for relying parties that only read EdDSA).
+        the explicit alternative, for relying parties that only read EdDSA);
+        ``selective_disclosure`` None keeps it too (off unless turned on: issuing/selective.py).
 
         Credentials already issued keep the status entries they were signed with: turning
         suspension on does not make them suspendable, turning it off does not take the suspension
