@@ -126,7 +126,7 @@ async def step_onboard(story: Story, http: httpx.AsyncClient) -> None:
     profile = expect(
         await http.get(story.url("issuer", "/v1/institution"), headers=college.auth), 200
     )
-    key = next(k for k in profile["keys"] if k["state"] == "active")
+    key = next(k for k in profile["keys"] if k["key_id"] == profile["active_key_id"])
     college.did, college.verification_method = key["did"], key["verification_method"]
     story.log(f"signing key ready: {college.did[:48]}…")
 

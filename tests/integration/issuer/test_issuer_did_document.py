@@ -14,10 +14,18 @@ from issuer_support import IssuerHarness, micro
 
 from sceau_credentials.dids import CompositeResolver, StaticResolver
 from sceau_credentials.engine import verify_proof
+from sceau_credentials.proofs.jwt import decode_jwt
 from sceau_issuer.apikeys.service import Scope
 from sceau_shared.events import DidMethod
 
 pytestmark = pytest.mark.integration
+
+
+def verify_method(token: str) -> str:
+    """The ``kid`` an ES256 JWT names (its header is checked to be ES256)."""
+    header = decode_jwt(token).header
+    assert header["alg"] == "ES256"
+    return str(header["kid"])
 
 
 async def test_own_domain_document_verifies_old_and_new_credentials(
@@ -30,10 +38,16 @@ async def test_own_domain_document_verifies_old_and_new_credentials(
     old_v1 = (
         await harness.issue(headers, achievement, "old1@example.org", profile="ob3-v1")
     ).json()["document"]
+    old_jwt = (
+        await harness.issue(headers, achievement, "oldjwt@example.org", profile="jwt")
+    ).json()["document"]
     rotated = await harness.http.post("/v1/institution/keys/rotate", headers=headers)
     assert rotated.status_code == 200, rotated.text
     new = (await harness.issue(headers, achievement, "new@example.org")).json()["document"]
     assert new["proof"][0]["verificationMethod"] == "did:web:college-b.example#key-2"
+    new_jwt = (
+        await harness.issue(headers, achievement, "newjwt@example.org", profile="jwt")
+    ).json()["document"]
 
     response = await harness.http.get("/v1/institution/did.json", headers=headers)
     assert response.status_code == 200, response.text
@@ -43,15 +57,21 @@ async def test_own_domain_document_verifies_old_and_new_credentials(
     document = response.json()
     assert document["id"] == "did:web:college-b.example"
     ids = {m["id"] for m in document["verificationMethod"]}
-    assert {f"did:web:college-b.example#key-{n}{s}" for n in (1, 2) for s in ("", "-2020")} == ids
+    ed25519 = {f"did:web:college-b.example#key-{n}{s}" for n in (1, 2) for s in ("", "-2020")}
+    p256 = {f"did:web:college-b.example#p256-{n}" for n in (1, 2)}  # ES256 JWTs: once each
+    assert ed25519 | p256 == ids
     assert "did:web:college-b.example#key-1" in document["assertionMethod"]
+    assert "did:web:college-b.example#p256-1" in document["assertionMethod"]
+    assert "did:web:college-b.example#p256-2" in document["authentication"]
     assert "did:web:college-b.example#key-1" not in document["authentication"]
     assert "did:web:college-b.example#key-2" in document["authentication"]
 
     resolver = CompositeResolver({"web": StaticResolver([document])})
-    for credential in (old, old_v1, new):
+    for credential in (old, old_v1, new, old_jwt, new_jwt):
         verified = await verify_proof(credential, resolver)
         assert verified.verified, verified.reason
+    assert verify_method(old_jwt) == "did:web:college-b.example#p256-1"
+    assert verify_method(new_jwt) == "did:web:college-b.example#p256-2"
 
     # A revoked key leaves the document: what it signed stops verifying (the point of revoking).
     revoked = await harness.http.post(

@@ -55,9 +55,15 @@ async def test_default_credentials_carry_one_entry_and_pass_the_schema(
     headers = await harness.api_key(institution)
     settings = await harness.http.get("/v1/institution/settings", headers=headers)
     assert settings.status_code == 200
-    assert settings.json() == {"suspension": False, "updated_at": None}
+    defaults = {
+        "suspension": False,
+        "jwt_algorithm": "ES256",
+        "selective_disclosure": False,
+        "updated_at": None,
+    }
+    assert settings.json() == defaults
     profile = (await harness.http.get("/v1/institution", headers=headers)).json()
-    assert profile["settings"] == {"suspension": False, "updated_at": None}
+    assert profile["settings"] == defaults
     achievement = await harness.published(headers, micro())
 
     single = await harness.issue(headers, achievement, "one@example.org")

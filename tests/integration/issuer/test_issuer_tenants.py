@@ -11,6 +11,8 @@ from issuer_support import IssuerHarness, consume
 
 from sceau_dev.testing.polling import eventually
 from sceau_issuer.apikeys.service import Scope
+from sceau_issuer.tenants.repository import TenantRepository
+from sceau_issuer.tenants.service import TenantService
 from sceau_shared.events import DidMethod, InstitutionRegisteredV1, IssuerKeyPublishedV1, KeyAction
 from sceau_shared.kafka import EventPublisher, create_broker
 
@@ -69,7 +71,9 @@ async def test_rotation_keeps_old_key_and_revocation_rotates(harness: IssuerHarn
     assert rotated.json()["verification_method"] == "did:web:rot.example#key-2"
     profile = (await harness.http.get("/v1/institution", headers=headers)).json()
     states = {k["key_id"]: k["state"] for k in profile["keys"]}
-    assert states == {"k1": "rotated", "k2": "active"}
+    # By default a rotation renews both keys: Ed25519 and P-256.
+    assert states == {"k1": "rotated", "p1": "rotated", "k2": "active", "p2": "active"}
+    assert profile["active_p256_key_id"] == "p2"
     assert "secret" not in json.dumps(profile)
     as_of = datetime(2026, 1, 1, tzinfo=UTC).isoformat()
     revoked = await harness.http.post(
@@ -82,15 +86,76 @@ async def test_rotation_keeps_old_key_and_revocation_rotates(harness: IssuerHarn
         "/v1/institution/keys/k2/revoke", json={"as_of": as_of}, headers=headers
     )
     assert again.status_code == 409
-    events = await consume(harness.settings.kafka, IssuerKeyPublishedV1, 5)
-    assert [e.action for e in events] == [
-        KeyAction.ADDED,
-        KeyAction.ROTATED,
-        KeyAction.ADDED,
-        KeyAction.REVOKED,
-        KeyAction.ADDED,
+    events = await consume(harness.settings.kafka, IssuerKeyPublishedV1, 8)
+    assert [(e.verification_method.partition("#")[2], e.action) for e in events] == [
+        ("key-1", KeyAction.ADDED),
+        ("p256-1", KeyAction.ADDED),
+        ("key-1", KeyAction.ROTATED),
+        ("key-2", KeyAction.ADDED),
+        ("p256-1", KeyAction.ROTATED),
+        ("p256-2", KeyAction.ADDED),
+        ("key-2", KeyAction.REVOKED),
+        ("key-3", KeyAction.ADDED),
     ]
-    assert events[3].revoked_as_of == datetime(2026, 1, 1, tzinfo=UTC)
+    assert events[6].revoked_as_of == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def test_p256_key_rotation_and_revocation_by_type(harness: IssuerHarness) -> None:
+    institution = await harness.tenant("inst-p256", method=DidMethod.HOSTED_WEB)
+    headers = await harness.api_key(institution, Scope.MANAGE, Scope.READ)
+    only = await harness.http.post(
+        "/v1/institution/keys/rotate", params={"key_type": "P-256"}, headers=headers
+    )
+    assert only.status_code == 200, only.text
+    assert (only.json()["key_id"], only.json()["key_type"]) == ("p2", "P-256")
+    revoked = await harness.http.post(
+        "/v1/institution/keys/p2/revoke", json={"as_of": "2026-01-01T00:00:00Z"}, headers=headers
+    )
+    assert revoked.status_code == 200, revoked.text
+    profile = (await harness.http.get("/v1/institution", headers=headers)).json()
+    assert (profile["active_key_id"], profile["active_p256_key_id"]) == ("k1", "p3")
+    bad = await harness.http.post(
+        "/v1/institution/keys/rotate", params={"key_type": "RSA"}, headers=headers
+    )
+    assert bad.status_code == 422
+    missing = await harness.http.post(
+        "/v1/institution/keys/p9/revoke", json={"as_of": "2026-01-01T00:00:00Z"}, headers=headers
+    )
+    assert missing.status_code == 404
+
+
+async def test_p256_key_encrypted_at_rest_and_added_to_older_tenants(
+    harness: IssuerHarness,
+) -> None:
+    institution = await harness.tenant("inst-upgrade", method=DidMethod.HOSTED_WEB)
+    collection = harness.db["institutions"]
+    doc = await collection.find_one({"_id": institution})
+    assert doc is not None
+    [ed25519, p256] = doc["keys"]
+    assert (ed25519["key_type"], p256["key_type"]) == ("Ed25519", "P-256")
+    assert set(p256["secret"]) == {"alg", "nonce", "ciphertext"}
+    tenant = await harness.svc.tenants.get(institution)
+    scalar = harness.svc.tenants.secret(tenant, tenant.key("p1"))
+    assert scalar not in p256["secret"]["ciphertext"]
+    # A tenant stored before P-256 keys existed: one Ed25519 key, no active_p256_key_id field.
+    await collection.update_one(
+        {"_id": institution},
+        {"$set": {"keys": [ed25519]}, "$unset": {"active_p256_key_id": ""}},
+    )
+    fresh = TenantService(
+        TenantRepository(collection),
+        harness.svc.tenants._vault,  # the same master key, as another process would have
+        producer="sceau-issuer",
+        registry_public_url=harness.settings.registry_public_url,
+        accreditations=harness.svc.tenants.accreditations,
+    )
+    upgraded = await fresh.get(institution)
+    assert upgraded.active_p256_key_id == "p1"
+    assert upgraded.key("p1").verification_method == f"{upgraded.did}#p256-1"
+    assert (await fresh.get(institution)).active_p256_key_id == "p1"
+    stored = await collection.find_one({"_id": institution})
+    assert stored is not None
+    assert [k["key_id"] for k in stored["keys"]] == ["k1", "p1"]
 
 
 async def test_api_keys_scopes_and_revocation(harness: IssuerHarness) -> None:

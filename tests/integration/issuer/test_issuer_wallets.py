@@ -17,11 +17,14 @@ from issuer_support import IssuerHarness
 from learner_support import issued_with_page
 from wallet_support import ask, holder_proof, local, make_offer, nonce, redeem, request_for
 
+from sceau_credentials.dids import CompositeResolver, StaticResolver
 from sceau_credentials.dids.did_key import DidKeyResolver
+from sceau_credentials.dids.documents import PublishedKey, institution_did_document
 from sceau_credentials.engine import verify_proof
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.proofs.jwt import decode_jwt
 from sceau_issuer.wallets.schemas import PRE_AUTHORIZED_GRANT
-from sceau_shared.events import utcnow
+from sceau_shared.events import DidMethod, utcnow
 
 pytestmark = pytest.mark.integration
 
@@ -250,3 +253,42 @@ async def test_five_wrong_codes_burn_the_offer(harness: IssuerHarness) -> None:
     burnt = await harness.http.post(token_path, data=form)
     assert burnt.json()["error"] == "invalid_grant"
     assert "too many" in burnt.json()["error_description"]
+
+
+@pytest.mark.parametrize("algorithm", ["ES256", "EdDSA"])
+async def test_a_did_web_institutions_wallet_copy_follows_its_jwt_algorithm(
+    harness: IssuerHarness, algorithm: str
+) -> None:
+    """ES256 with the P-256 key by default; EdDSA when the institution chose it."""
+    institution = await harness.tenant(method=DidMethod.HOSTED_WEB)
+    if algorithm == "EdDSA":
+        chosen = await harness.http.put(
+            "/v1/institution/settings",
+            json={"suspension": False, "jwt_algorithm": "EdDSA"},
+            headers=await harness.api_key(institution),
+        )
+        assert chosen.status_code == 200, chosen.text
+    _, detail, path = await issued_with_page(
+        harness, f"{algorithm}@example.org", profile="jwt", institution=institution
+    )
+    issuer = f"http://issuer.test/oid4vci/{institution}"
+    _, offer_uri, _ = await make_offer(harness, path, tx=False)
+    offer, _, token = await redeem(harness, offer_uri, None)
+    holder = SigningKey.generate()
+    jwt = holder_proof(holder, issuer, await nonce(harness, issuer))
+    delivered = await ask(harness, issuer, token.json()["access_token"], request_for(offer, jwt))
+    assert delivered.status_code == 200, delivered.text
+    compact = delivered.json()["credentials"][0]["credential"]
+    tenant = await harness.svc.tenants.get(institution)
+    fragment = "p256-1" if algorithm == "ES256" else "key-1"
+    for token_ in (detail["document"], compact):
+        assert decode_jwt(token_).header == {"alg": algorithm, "kid": f"{tenant.did}#{fragment}"}
+    document = institution_did_document(
+        tenant.did,
+        [
+            PublishedKey(k.verification_method.partition("#")[2], k.public_key_multibase)
+            for k in tenant.keys
+        ],
+    )
+    checked = await verify_proof(compact, CompositeResolver({"web": StaticResolver([document])}))
+    assert checked.verified, checked.reason

@@ -4,11 +4,15 @@
 //       The key is found from the header's did:key `kid` by @digitalbazaar/ecdsa-multikey or
 //       @digitalbazaar/ed25519-multikey (an independent did:key decoding), then jose verifies.
 //       stdout: {"verified": true|false, "error": "...", "payload": {...}, "header": {...}}
+//       With "didDocument": {...} (a did:web document) the key is the verification method the
+//       `kid` names there (it must be listed in assertionMethod): publicKeyJwk, or a P-256 or
+//       Ed25519 publicKeyMultibase read by the Digital Bazaar Multikey drivers.
 //   {"op": "sign", "alg": "ES256" | "RS256" | "EdDSA", "credential": {...}}
 //       jose generates a key pair and signs a VC-JWT; for ES256/EdDSA the issuer is the
 //       key's did:key (Multikey computed by the Digital Bazaar drivers); for RS256 it is
 //       did:web:college.example#rsa and the public JWK is returned for a DID document.
-//       With "didMethod": "jwk" the issuer is the key's did:jwk (kid `<did>#0`) instead.
+//       With "didMethod": "jwk" the issuer is the key's did:jwk (kid `<did>#0`) instead; with
+//       "webDid": "did:web:…" it is that DID, kid `<did>#<alg in lower case>`, for every alg.
 //       stdout: {"token": "...", "issuer": "did:...", "kid": "...", "publicJwk": {...}}
 import * as jose from 'jose';
 import * as EcdsaMultikey from '@digitalbazaar/ecdsa-multikey';
@@ -27,10 +31,27 @@ async function keyFromKid(kid) {
   return jose.importJWK(await Ed25519Multikey.toJwk({keyPair: pair}), 'EdDSA');
 }
 
+async function keyFromDocument(document, kid, alg) {
+  const listed = (document.assertionMethod || []).map(m => typeof m === 'string' ? m : m.id);
+  if(!listed.includes(kid)) {
+    throw new Error(`${kid} is not an assertionMethod of ${document.id}`);
+  }
+  const method = (document.verificationMethod || []).find(m => m.id === kid);
+  if(!method) {
+    throw new Error(`${kid} is not in ${document.id}`);
+  }
+  if(method.publicKeyJwk) {
+    return jose.importJWK(method.publicKeyJwk, alg);
+  }
+  return keyFromKid(`${kid.split('#')[0]}#${method.publicKeyMultibase}`);
+}
+
 if(input.op === 'verify') {
   const header = jose.decodeProtectedHeader(input.token);
   try {
-    const key = await keyFromKid(header.kid);
+    const key = input.didDocument ?
+      await keyFromDocument(input.didDocument, header.kid, header.alg) :
+      await keyFromKid(header.kid);
     const {payload} = await jose.jwtVerify(input.token, key, {algorithms: [header.alg]});
     process.stdout.write(JSON.stringify({verified: true, payload, header}));
   } catch(e) {
@@ -46,6 +67,9 @@ if(input.op === 'verify') {
   if(input.didMethod === 'jwk') {
     issuer = `did:jwk:${jose.base64url.encode(JSON.stringify(publicJwk))}`;
     kid = `${issuer}#0`;
+  } else if(input.webDid) {
+    issuer = input.webDid;
+    kid = `${issuer}#${alg.toLowerCase()}`;
   } else if(alg === 'RS256') {
     issuer = 'did:web:college.example';
     kid = `${issuer}#rsa`;

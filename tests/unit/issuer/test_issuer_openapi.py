@@ -280,6 +280,7 @@ def test_institution_answers_keep_their_bytes() -> None:
         "did_method": "key",
         "status": "active",
         "active_key_id": "k1",
+        "active_p256_key_id": None,
         "keys": [view],
     }
     for accreditation in (
@@ -291,8 +292,18 @@ def test_institution_answers_keep_their_bytes() -> None:
         },
     ):
         for settings in (
-            {"suspension": False, "updated_at": None},
-            {"suspension": True, "updated_at": FRESH},
+            {
+                "suspension": False,
+                "jwt_algorithm": "ES256",
+                "selective_disclosure": False,
+                "updated_at": None,
+            },
+            {
+                "suspension": True,
+                "jwt_algorithm": "EdDSA",
+                "selective_disclosure": True,
+                "updated_at": FRESH,
+            },
         ):
             body = {**profile, "accreditation": accreditation, "settings": settings}
             assert after(InstitutionView, body) == before(body)

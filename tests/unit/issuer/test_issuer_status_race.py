@@ -16,7 +16,7 @@ from typing import Any
 from sceau_issuer.status.changes_repository import LoggedChange
 from sceau_issuer.status.publisher import StatusPublisher
 from sceau_issuer.status.status_lists import BITSTRING
-from sceau_issuer.tenants.models import KeyState
+from sceau_issuer.tenants.models import KeyState, KeyType
 
 
 async def _nothing() -> AsyncIterator[Any]:
@@ -109,7 +109,9 @@ class Credentials:
 
 class Tenants:
     async def get(self, institution_id: str) -> Any:
-        key = SimpleNamespace(did="did:key:z", state=KeyState.ACTIVE, key_id="k1")
+        key = SimpleNamespace(
+            did="did:key:z", state=KeyState.ACTIVE, key_id="k1", key_type=KeyType.ED25519
+        )
         return SimpleNamespace(institution_id=institution_id, keys=[key])
 
     def signing_key(self, tenant: Any, key_id: str, profile: str) -> Any:

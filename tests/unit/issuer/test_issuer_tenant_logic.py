@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from sceau_issuer.errors import InstitutionNotFound, KeyConflict
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
+from sceau_issuer.errors import InstitutionNotFound, KeyConflict, KeyNotFound
 from sceau_issuer.tenants.accreditation import Accreditation
-from sceau_issuer.tenants.models import InstitutionSettings, KeyRecord, Tenant
+from sceau_issuer.tenants.models import (
+    InstitutionSettings,
+    JwtAlgorithm,
+    KeyRecord,
+    KeyType,
+    Tenant,
+)
 from sceau_issuer.tenants.service import TenantService
 from sceau_issuer.vault import Vault
 from sceau_shared.events import (
@@ -48,12 +57,17 @@ class FakeTenants:
         keys: Sequence[KeyRecord],
         active_key_id: str,
         events: Sequence[Event],
+        expected_p256_key_id: str | None = None,
+        active_p256_key_id: str | None = None,
     ) -> bool:
         doc = self.docs[institution_id]
         if doc["active_key_id"] != expected_active_key_id:
             return False
+        if doc.get("active_p256_key_id") != expected_p256_key_id:
+            return False
         doc["keys"] = [k.model_dump() for k in keys]
         doc["active_key_id"] = active_key_id
+        doc["active_p256_key_id"] = active_p256_key_id
         self.events.extend(events)
         return True
 
@@ -136,18 +150,24 @@ async def test_hosted_did_uses_registry_host(service: TenantService) -> None:
 
 async def test_rotation_and_revocation(service: TenantService, repo: FakeTenants) -> None:
     await service.register(announcement(did_method=DidMethod.WEB, domain="c1.example"))
-    new = await service.rotate("c1")
+    new = await service.rotate("c1", "Ed25519")
     assert new.key_id == "k2"
     assert new.verification_method == "did:web:c1.example#key-2"
     tenant = await service.get("c1")
-    assert [k.state for k in tenant.keys] == ["rotated", "active"]
+    assert [(k.key_id, k.state) for k in tenant.keys] == [
+        ("k1", "rotated"),
+        ("p1", "active"),
+        ("k2", "active"),
+    ]
     as_of = datetime(2026, 3, 1, tzinfo=UTC)
     await service.revoke("c1", "k2", as_of)
     tenant = await service.get("c1")
     assert tenant.active_key_id == "k3"
-    assert [k.state for k in tenant.keys] == ["rotated", "revoked", "active"]
+    assert tenant.active_p256_key_id == "p1"
+    assert [k.state for k in tenant.keys] == ["rotated", "active", "revoked", "active"]
     actions = [e.action for e in repo.events]  # type: ignore[attr-defined]
     assert actions == [
+        KeyAction.ADDED,
         KeyAction.ADDED,
         KeyAction.ROTATED,
         KeyAction.ADDED,
@@ -213,3 +233,75 @@ async def test_suspension_is_off_by_default_and_turned_on_by_name(
     assert off.updated_at >= on.updated_at
     with pytest.raises(InstitutionNotFound):
         await service.update_settings("nobody", suspension=True)
+
+
+async def test_did_web_tenant_gets_a_p256_key_encrypted_and_announced(
+    service: TenantService, repo: FakeTenants
+) -> None:
+    await service.register(announcement(did_method=DidMethod.HOSTED_WEB))
+    tenant = await service.get("c1")
+    p256 = tenant.active_p256_key
+    assert p256 is not None
+    assert (p256.key_id, p256.key_type, p256.did) == ("p1", KeyType.P256, tenant.did)
+    assert p256.verification_method == tenant.did + "#p256-1"
+    assert p256.public_key_multibase.startswith("zDn")
+    key = service.signing_key(tenant, profile="jwt")
+    assert isinstance(key, P256SigningKey)
+    assert key.public_key_multibase == p256.public_key_multibase
+    stored = repo.docs["c1"]["keys"][1]["secret"]
+    assert key.scalar not in stored["ciphertext"]
+    events = [e.model_dump() for e in repo.events]
+    assert [e["verification_method"] for e in events] == [
+        tenant.did + "#key-1",
+        tenant.did + "#p256-1",
+    ]
+    assert key.scalar.hex() not in json.dumps([e.model_dump_json() for e in repo.events])
+    # The JSON-LD profiles and the explicit EdDSA choice keep the Ed25519 key.
+    assert isinstance(service.signing_key(tenant, profile="ob3-v2"), SigningKey)
+    await service.update_settings("c1", suspension=False, jwt_algorithm=JwtAlgorithm.EDDSA)
+    tenant = await service.get("c1")
+    assert tenant.settings.jwt_algorithm is JwtAlgorithm.EDDSA
+    assert isinstance(service.signing_key(tenant, profile="jwt"), SigningKey)
+
+
+async def test_did_key_tenant_has_no_p256_key(service: TenantService) -> None:
+    await service.register(announcement())
+    tenant = await service.get("c1")
+    assert tenant.active_p256_key is None
+    assert not tenant.wants_p256_key
+    assert isinstance(service.signing_key(tenant, profile="jwt"), SigningKey)
+
+
+async def test_existing_did_web_tenant_gets_its_p256_key_on_first_use(
+    service: TenantService, repo: FakeTenants
+) -> None:
+    await service.register(announcement(did_method=DidMethod.HOSTED_WEB))
+    doc = repo.docs["c1"]  # as written before P-256 keys existed
+    doc["keys"] = doc["keys"][:1]
+    del doc["active_p256_key_id"]
+    repo.events.clear()
+    tenant = await service.get("c1")
+    assert tenant.active_p256_key_id == "p1"
+    assert (await service.get("c1")).active_p256_key_id == "p1"  # once
+    [event] = repo.events
+    assert event.model_dump()["verification_method"] == tenant.did + "#p256-1"
+
+
+async def test_rotating_all_keys_and_revoking_the_p256_one(
+    service: TenantService, repo: FakeTenants
+) -> None:
+    await service.register(announcement(did_method=DidMethod.HOSTED_WEB))
+    news = await service.rotate_keys("c1")
+    assert [k.key_id for k in news] == ["k2", "p2"]
+    tenant = await service.get("c1")
+    assert (tenant.active_key_id, tenant.active_p256_key_id) == ("k2", "p2")
+    assert tenant.key("p1").state == "rotated"
+    [only] = await service.rotate_keys("c1", "P-256")
+    assert only.key_id == "p3"
+    revoked = await service.revoke("c1", "p3", datetime(2026, 3, 1, tzinfo=UTC))
+    assert revoked.state == "revoked"
+    tenant = await service.get("c1")
+    assert (tenant.active_key_id, tenant.active_p256_key_id) == ("k2", "p4")
+    assert tenant.key("p2").state == "rotated"
+    with pytest.raises(KeyNotFound):
+        await service.revoke("c1", "p9", datetime(2026, 3, 1, tzinfo=UTC))

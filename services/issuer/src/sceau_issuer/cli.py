@@ -125,8 +125,9 @@ def _tenants(settings: IssuerSettings, db: Any) -> TenantService:
 
 async def _rotate(settings: IssuerSettings, ctx: Any) -> int:
     db, args = ctx
-    key = await _tenants(settings, db).rotate(args.institution)
-    _print(key.public_view(), args.json)
+    keys = await _tenants(settings, db).rotate_keys(args.institution, args.key_type)
+    for key in keys:
+        _print(key.public_view(), args.json)
     return 0
 
 
@@ -173,8 +174,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     key = groups.add_parser("key", help="institution signing keys")
     key_cmds = key.add_subparsers(dest="key_command", metavar="COMMAND")
     key_cmds.required = True
-    rotate = key_cmds.add_parser("rotate", help="make a new signing key active")
+    rotate = key_cmds.add_parser("rotate", help="make new signing keys active")
     rotate.add_argument("--institution", required=True)
+    rotate.add_argument(
+        "--key-type",
+        choices=("all", "Ed25519", "P-256"),
+        default="all",
+        help="which keys to renew (default all: Ed25519 and, for did:web, P-256)",
+    )
     rotate.add_argument("--json", action="store_true")
     rotate.set_defaults(func=lambda a: _run(_rotate, a))
     revoke_key = key_cmds.add_parser("revoke", help="revoke a compromised key as of a date")

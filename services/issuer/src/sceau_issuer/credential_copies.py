@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.ob3.constants import ENDORSEMENT_CREDENTIAL, OB_CREDENTIAL_TYPES
 from sceau_credentials.ob3.fields import types_of
 
@@ -45,7 +46,7 @@ class Copy:
     """A signed credential, the key that signed it, its profile and the suspension opt-in."""
 
     document: Signed
-    key: SigningKey
+    key: SigningKey | P256SigningKey
     profile: str
     suspension: bool | None
 

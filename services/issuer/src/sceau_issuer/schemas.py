@@ -111,6 +111,10 @@ class KeyView(_Answer):
     """One signing key of the institution, public parts only."""
 
     key_id: str
+    key_type: str = Field(
+        default="Ed25519",
+        description="Ed25519 (JSON-LD proofs, EdDSA JWTs; key_id k<n>) or P-256 (ES256 JWTs; p<n>)",
+    )
     version: int
     did: str
     verification_method: str
@@ -144,6 +148,19 @@ class InstitutionSettingsUpdate(BaseModel):
         "credentials carry two status entries, which 1EdTech's Open Badges 3.0 JSON Schema "
         "refuses (it allows one). Credentials already issued keep the entries they have."
     )
+    jwt_algorithm: Literal["ES256", "EdDSA"] | None = Field(
+        default=None,
+        description="How jwt credentials are signed from now on: ES256 (the default, with the "
+        "institution's P-256 key; what 1EdTech certification accepts) or EdDSA (the Ed25519 "
+        "key). Absent: unchanged. A did:key institution signs EdDSA whatever this says.",
+    )
+    selective_disclosure: StrictBool | None = Field(
+        default=None,
+        description="Also secure each ob3-v2 credential signed from now on with an "
+        "ecdsa-sd-2023 base proof (the institution's P-256 key: did:web only), so a learner's "
+        "share that withholds the result or evidence is a disclosure derived from the original "
+        "instead of a re-signed copy. Off by default. Absent: unchanged.",
+    )
 
 
 class InstitutionSettingsView(_Answer):
@@ -151,6 +168,13 @@ class InstitutionSettingsView(_Answer):
 
     suspension: bool = Field(
         description="Whether ob3-v2 credentials signed now carry a suspension entry (default off)"
+    )
+    jwt_algorithm: str = Field(
+        default="ES256", description="ES256 (default) or EdDSA: how jwt credentials are signed"
+    )
+    selective_disclosure: bool = Field(
+        default=False,
+        description="Whether ob3-v2 credentials signed now get an ecdsa-sd-2023 base copy",
     )
     updated_at: Timestamp | None = Field(description="When a setting last changed (null: never)")
 
@@ -166,6 +190,9 @@ class InstitutionView(_Answer):
     did_method: str
     status: str
     active_key_id: str
+    active_p256_key_id: str | None = Field(
+        default=None, description="The P-256 key signing ES256 JWTs (null for did:key)"
+    )
     keys: list[KeyView]
     accreditation: AccreditationView | None
     settings: InstitutionSettingsView

@@ -21,9 +21,10 @@ from typing import Any
 
 from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_issuer.credential_copies import Copy, CredentialCopies, is_credential
 from sceau_issuer.issuing.sign_jobs import Signed, SignJob, sign_jobs, sign_one, warm_up
-from sceau_issuer.tenants.dids import signing_key
+from sceau_issuer.tenants.dids import any_signing_key
 
 INLINE_MAX = 4
 
@@ -80,8 +81,8 @@ def _noop() -> None:
     """A task whose only purpose is to make the pool start (and warm up) its processes."""
 
 
-def _key_of(job: SignJob) -> SigningKey:
-    return signing_key(job.seed, job.did, job.key_version, job.spec.profile)
+def _key_of(job: SignJob) -> SigningKey | P256SigningKey:
+    return any_signing_key(job.seed, job.did, job.key_version, job.spec.profile, job.key_type)
 
 
 def _sign_document(
@@ -178,13 +179,15 @@ class Signer:
         )
         return [signed for part in parts for signed in part]
 
-    async def sign(self, credential: dict[str, Any], key: SigningKey, profile: str) -> Signed:
+    async def sign(
+        self, credential: dict[str, Any], key: SigningKey | P256SigningKey, profile: str
+    ) -> Signed:
         """Sign one document (a status list, a share's derived credential) on the loop."""
         signed: Signed = await sign_credential(credential, key, Profile(profile))
         return await self._kept_one(credential, signed, key, profile)
 
     async def sign_one_apart(
-        self, credential: dict[str, Any], key: SigningKey, profile: str
+        self, credential: dict[str, Any], key: SigningKey | P256SigningKey, profile: str
     ) -> Signed:
         """Sign one ready document in a worker process (a wallet's copy), else on the loop.
 
@@ -200,7 +203,11 @@ class Signer:
         return await self._kept_one(credential, signed, key, profile)
 
     async def _kept_one(
-        self, credential: dict[str, Any], signed: Signed, key: SigningKey, profile: str
+        self,
+        credential: dict[str, Any],
+        signed: Signed,
+        key: SigningKey | P256SigningKey,
+        profile: str,
     ) -> Signed:
         if self._copies is not None and is_credential(credential):
             # A share's derived copy inherits its original's status entries (checked when issued).

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -24,7 +24,7 @@ from sceau_issuer.schemas import (
 )
 from sceau_issuer.tenants.accreditation import Accreditation, scope_view
 from sceau_issuer.tenants.dids import own_domain_document
-from sceau_issuer.tenants.models import InstitutionSettings, KeyRecord
+from sceau_issuer.tenants.models import InstitutionSettings, JwtAlgorithm, KeyRecord
 
 router = APIRouter(prefix="/v1/institution", tags=["institution"], responses=AUTH_RESPONSES)
 
@@ -50,7 +50,12 @@ def _key(key: KeyRecord) -> KeyView:
 
 
 def _settings(settings: InstitutionSettings) -> InstitutionSettingsView:
-    return InstitutionSettingsView(suspension=settings.suspension, updated_at=settings.updated_at)
+    return InstitutionSettingsView(
+        suspension=settings.suspension,
+        jwt_algorithm=settings.jwt_algorithm.value,
+        selective_disclosure=settings.selective_disclosure,
+        updated_at=settings.updated_at,
+    )
 
 
 def _profile(caller: Caller, record: Accreditation | None) -> InstitutionView:
@@ -64,6 +69,7 @@ def _profile(caller: Caller, record: Accreditation | None) -> InstitutionView:
         did_method=tenant.did_method,
         status=tenant.status,
         active_key_id=tenant.active_key_id,
+        active_p256_key_id=tenant.active_p256_key_id,
         keys=[_key(k) for k in tenant.keys],
         accreditation=_accreditation(record),
         settings=_settings(tenant.settings),
@@ -110,10 +116,22 @@ async def did_document(caller: Manager) -> DidDocumentResponse:
     )
 
 
-@router.post("/keys/rotate", response_model=KeyView, summary="Rotate the signing key")
-async def rotate_key(graph: GraphDep, caller: Manager) -> KeyView:
-    """A new key signs from now on; the old one stays published for earlier credentials."""
-    key = await graph.tenants.rotate(caller.tenant.institution_id)
+@router.post("/keys/rotate", response_model=KeyView, summary="Rotate the signing keys")
+async def rotate_key(
+    graph: GraphDep,
+    caller: Manager,
+    key_type: Annotated[
+        Literal["all", "Ed25519", "P-256"],
+        Query(description="Which keys: all (default: Ed25519 and P-256 together) or one type"),
+    ] = "all",
+) -> KeyView:
+    """New keys sign from now on; the old ones stay published for earlier credentials.
+
+    By default every signing key of the institution is renewed (Ed25519 and, for a did:web
+    institution, P-256), as a scheduled rotation expects. The answer is the new Ed25519 key
+    (the new P-256 key when only that one rotated); ``GET /v1/institution`` lists them all.
+    """
+    key = await graph.tenants.rotate(caller.tenant.institution_id, key_type)
     graph.publisher.wake()  # the lists are re-signed by the new key now, not at the next poll
     return _key(key)
 
@@ -125,12 +143,15 @@ async def rotate_key(graph: GraphDep, caller: Manager) -> KeyView:
     summary="Revoke a compromised key as of a date",
 )
 async def revoke_key(
-    key_id: Annotated[str, Path(min_length=1, max_length=20, pattern=r"^k[0-9]+$")],
+    key_id: Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[kp][0-9]+$")],
     body: KeyRevocation,
     graph: GraphDep,
     caller: Manager,
 ) -> KeyView:
-    """Revoking the active key also makes a new one active."""
+    """Revoking an active key also makes a new one of its type active.
+
+    ``k…`` keys are Ed25519, ``p…`` keys P-256.
+    """
     revoked = await graph.tenants.revoke(caller.tenant.institution_id, key_id, body.as_of)
     graph.publisher.wake()  # lists the revoked key signed are signed again now
     return _key(revoked)
@@ -186,10 +207,13 @@ async def _settings_body(request: Request) -> InstitutionSettingsUpdate:
             f"{len(errors)} setting(s) failed validation",
             errors=errors,
             extra={
-                "detail_en": "the settings must be a JSON object with exactly one field, "
-                '"suspension", true or false',
-                "detail_fr": "les réglages doivent être un objet JSON avec un seul champ, "
-                "« suspension », valant true ou false",
+                "detail_en": "the settings must be a JSON object with the field "
+                '"suspension", true or false, and optionally "jwt_algorithm", '
+                '"ES256" or "EdDSA", and "selective_disclosure", true or false',
+                "detail_fr": "les réglages doivent être un objet JSON avec le champ "
+                "« suspension », valant true ou false, et facultativement "
+                "« jwt_algorithm », valant « ES256 » ou « EdDSA », et "
+                "« selective_disclosure », valant true ou false",
             },
         ) from exc
 
@@ -219,7 +243,10 @@ async def update_settings(
     body = await _settings_body(request)
     return _settings(
         await graph.tenants.update_settings(
-            caller.tenant.institution_id, suspension=body.suspension
+            caller.tenant.institution_id,
+            suspension=body.suspension,
+            jwt_algorithm=JwtAlgorithm(body.jwt_algorithm) if body.jwt_algorithm else None,
+            selective_disclosure=body.selective_disclosure,
         )
     )
 

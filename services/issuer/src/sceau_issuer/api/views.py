@@ -27,6 +27,7 @@ _INTERNAL = {
     "idem",
     "status_alloc",
     "key_id",
+    "sd_document",
 }
 
 

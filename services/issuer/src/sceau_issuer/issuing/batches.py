@@ -475,6 +475,7 @@ class BatchWorker:
             draft.doc["document"] = document
             draft.doc["_item"] = n
             docs.append(draft.doc)
+        await issuing.add_base_proofs([(tenant, doc) for doc in docs])
         return tenant, {**chunk, "items": items}, docs
 
     async def _finish(
@@ -493,7 +494,8 @@ class BatchWorker:
         issuing = self._issuing
         signed_for, chunk, docs = await prepared
         now = await self._tenant(batch, pinned, fresh=True)
-        if now.key(signed_for.active_key_id).state == KeyState.REVOKED:
+        signer = signed_for.signing_record(str(batch["profile"])).key_id
+        if now.key(signer).state == KeyState.REVOKED:
             _log.warning("batch %s: signing key revoked while a chunk was signed", batch["_id"])
             signed_for, chunk, docs = await self._prepare(batch, pinned, chunk)
             self.resigned_chunks += 1

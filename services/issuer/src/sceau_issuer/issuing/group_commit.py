@@ -400,6 +400,13 @@ class IssueCollector:
             else:
                 draft.doc["document"] = outcome
                 accepted.stored["document"] = outcome
+        # Institutions that chose selective disclosure: the ecdsa-sd-2023 base copy, stored too.
+        await issuing.add_base_proofs(
+            [(a.item.tenant, a.stored) for a, _ in drafts if a.draft is not None]
+        )
+        for accepted, draft in drafts:
+            if accepted.draft is not None and "sd_document" in accepted.stored:
+                draft.doc["sd_document"] = accepted.stored["sd_document"]
 
     async def _sign_one(self, job: SignJob) -> Signed:
         [signed] = await self._sign_group([job])

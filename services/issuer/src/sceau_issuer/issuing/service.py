@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.ob3 import Evidence, IssuerProfile
 from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import AchievementService, PinnedAchievement
@@ -26,6 +27,7 @@ from sceau_issuer.issuing.idempotency_repository import IdempotencyRepository
 from sceau_issuer.issuing.policy import IssuingPolicy, check_fits
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.issuing.schemas import EvidenceInput, IssueRequest, RecipientInput, ResultInput
+from sceau_issuer.issuing.selective import base_proof_copy
 from sceau_issuer.issuing.sign_jobs import (
     BuildSpec,
     Signed,
@@ -236,8 +238,8 @@ class IssuingService:
             workload=pinned.workload,
             suspension=tenant.settings.suspension,
         )
-        key = tenant.active_key
-        seed = self.tenants.signing_key(tenant).seed
+        key = tenant.signing_record(profile)
+        seed = self.tenants.secret(tenant, key)
         doc: dict[str, Any] = {
             "_id": credential_uuid,
             "institution_id": tenant.institution_id,
@@ -267,7 +269,28 @@ class IssuingService:
             "superseded_by": None,
             "series_id": series_id,
         }
-        return Draft(doc, SignJob(spec, seed, key.did, key.version))
+        return Draft(doc, SignJob(spec, seed, key.did, key.version, key.key_type.value))
+
+    async def add_base_proofs(self, signed: Sequence[tuple[Tenant, dict[str, Any]]]) -> None:
+        """Give each signed record whose institution chose it an ``sd_document`` base copy.
+
+        ``signed`` pairs a tenant with a stored record (``profile`` and ``document`` set). The
+        base proofs are made in a thread, all at once (issuing/selective.py says why).
+        """
+        work: list[tuple[dict[str, Any], P256SigningKey]] = []
+        for tenant, record in signed:
+            if not tenant.makes_base_proofs(str(record.get("profile"))):
+                continue
+            key = self.tenants.p256_key(tenant)
+            if key is not None and isinstance(record.get("document"), dict):
+                work.append((record, key))
+        if not work:
+            return
+        copies = await asyncio.to_thread(
+            lambda: [base_proof_copy(record["document"], key) for record, key in work]
+        )
+        for (record, _), copy in zip(work, copies, strict=True):
+            record["sd_document"] = copy
 
     def _issuer_profile(self, tenant: Tenant) -> IssuerProfile:
         cache_key = (tenant.institution_id, tenant.did)
@@ -453,6 +476,7 @@ class IssuingService:
         )
         [signed] = await self.sign_many([draft.job])
         draft.doc["document"] = signed
+        await self.add_base_proofs([(tenant, draft.doc)])
         if not await self.credentials.insert(draft.doc, self.events(tenant, pinned, draft.doc)):
             held = await self.credentials.by_id(credential_id)
             if held is None:

@@ -28,7 +28,7 @@ from sceau_credentials.warmup import warm_up_signing
 from sceau_issuer.issuing.metadata import Workload, write_workload
 from sceau_issuer.issuing.schemas import EvidenceInput, RecipientInput, ResultInput
 from sceau_issuer.status.status_lists import StatusSlot
-from sceau_issuer.tenants.dids import signing_key
+from sceau_issuer.tenants.dids import any_signing_key
 from sceau_issuer.tenants.models import Tenant
 
 Signed = dict[str, Any] | str
@@ -161,6 +161,8 @@ class SignJob:
     seed: bytes = field(repr=False)
     did: str
     key_version: int
+    key_type: str = "Ed25519"
+    """``Ed25519`` (``seed`` is the seed) or ``P-256`` (``seed`` is the scalar: ES256 JWTs)."""
 
     def unsigned(self) -> dict[str, Any]:
         """The credential before its proof."""
@@ -177,7 +179,7 @@ async def sign_one(job: SignJob) -> Signed:
     checked against the schema's CredentialStatus).
     """
     profile = Profile(job.spec.profile)
-    key = signing_key(job.seed, job.did, job.key_version, profile)
+    key = any_signing_key(job.seed, job.did, job.key_version, profile, job.key_type)
     credential = job.unsigned()
     validate_for_signing(credential, allow_status_array=job.spec.suspension)
     signed: Signed = await sign_credential(credential, key, profile)

@@ -1,12 +1,14 @@
 """Derived credentials: the same credential minus the fields a learner chose to withhold.
 
-Institutions sign with Ed25519 keys only, so selective disclosure with ecdsa-sd-2023 (which needs
-a P-256 base proof made at issuance) is not available for credentials already issued. Instead the
-issuer signs, at share creation, a *derived credential*: the original's content without the
-hidden fields, under a new ``urn:uuid`` id, with the same status entries (revoking the original
-revokes every derived copy) and the same validity, secured with the institution's current key in
-the original's profile. The original is named in the credential's ``description`` (a plain OB 3.0
-property every verifier shows) so a reader can tell the two apart; docs/credentials.md explains.
+Selective disclosure with ecdsa-sd-2023 needs a P-256 base proof made at issuance: credentials of
+institutions that chose it are shared as a disclosure of that base copy
+(``issuing/selective.py``). For every other credential (issued before the choice, ``ob3-v1`` or
+``jwt``, did:key institutions) the issuer signs, at share creation, a *derived credential*:
+the original's content without the hidden fields, under a new ``urn:uuid`` id, with the same
+status entries (revoking the original revokes every derived copy) and the same validity, secured
+with the institution's current key in the original's profile. The original is named in the
+credential's ``description`` (a plain OB 3.0 property every verifier shows) so a reader can tell
+the two apart; docs/credentials.md explains.
 """
 
 from __future__ import annotations

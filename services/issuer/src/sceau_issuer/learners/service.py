@@ -9,6 +9,7 @@ tokens through :meth:`LearnerService.resolve` and announces openings, which beco
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from sceau_credentials.engine import Profile
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.ob3 import validate_for_signing
 from sceau_credentials.ob3.identity import normalize_email
 from sceau_issuer.achievements.service import AchievementService
@@ -29,6 +31,7 @@ from sceau_issuer.errors import (
 )
 from sceau_issuer.insights.service import InsightsService
 from sceau_issuer.issuing.repository import CredentialRepository
+from sceau_issuer.issuing.selective import disclose
 from sceau_issuer.learners.badge import inline_png
 from sceau_issuer.learners.derived import derive, hidden_fields, unsigned_content
 from sceau_issuer.learners.pdf import Certificate
@@ -46,7 +49,9 @@ from sceau_shared.events import (
     utcnow,
 )
 
-SignFn = Callable[[dict[str, Any], SigningKey, str], Awaitable[dict[str, Any] | str]]
+SignFn = Callable[
+    [dict[str, Any], SigningKey | P256SigningKey, str], Awaitable[dict[str, Any] | str]
+]
 
 CONSENT_STATES = ("pending", "accepted", "declined")
 LABEL_MAX = 80
@@ -210,7 +215,12 @@ class LearnerService:
         public: bool = False,
         for_pdf: bool = False,
     ) -> ShareView:
-        """Make a share link; hidden fields get an issuer-signed derived credential."""
+        """Make a share link; hidden fields get a derived disclosure or derived credential.
+
+        A credential issued with an ``ecdsa-sd-2023`` base copy (the institution chose selective
+        disclosure) is shared as a disclosure derived from it; any other gets an issuer-signed
+        derived credential (``learners/derived.py``).
+        """
         if not ctx.accepted:
             raise ConsentRequired("accept the credential before sharing it")
         label = label.strip()
@@ -221,7 +231,12 @@ class LearnerService:
         hidden = hidden_fields(hide_result=hide_result, hide_evidence=hide_evidence)
         document = ctx.credential["document"]
         derived_id: str | None = None
-        if hidden:
+        base = ctx.credential.get("sd_document")
+        if hidden and isinstance(base, dict):
+            # Selective disclosure (issuing/selective.py): the original, minus what is withheld,
+            # under the institution's ecdsa-sd-2023 signature made at issuance.
+            document = await asyncio.to_thread(disclose, base, hidden)
+        elif hidden:
             derived_id = f"urn:uuid:{uuid.uuid4()}"
             document = await self._derived(ctx, hidden, derived_id)
         now = utcnow()

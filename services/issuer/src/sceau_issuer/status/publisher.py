@@ -50,6 +50,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.status.bitstring import Bitstring
 from sceau_credentials.status.entries import (
     bitstring_status_list_credential,
@@ -60,7 +61,7 @@ from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.status.changes_repository import StatusChangeLog
 from sceau_issuer.status.repository import ListPosition, StatusListRepository
 from sceau_issuer.status.status_lists import BITSTRING
-from sceau_issuer.tenants.models import KeyState, Tenant
+from sceau_issuer.tenants.models import KeyRecord, KeyState, KeyType, Tenant
 from sceau_issuer.tenants.service import TenantService
 from sceau_shared.events import StatusListPublishedV1, StatusPurpose, utcnow
 from sceau_shared.events.envelope import capture_trace_context
@@ -76,7 +77,9 @@ PENDING_GRACE = timedelta(seconds=30)
 READ_CONCURRENCY = 32
 """Credentials read at once when applying log entries (primary-key lookups)."""
 
-SignFn = Callable[[dict[str, Any], SigningKey, str], Awaitable[dict[str, Any] | str]]
+SignFn = Callable[
+    [dict[str, Any], SigningKey | P256SigningKey, str], Awaitable[dict[str, Any] | str]
+]
 
 
 class StatusPublisher:
@@ -250,12 +253,13 @@ class StatusPublisher:
         except LookupError:
             return False
         if listed.signed_with is None:
-            return sum(1 for k in tenant.keys if k.did == listed.did) > 1
+            return sum(1 for k in tenant.keys if k.did == listed.did and _signs_lists(k)) > 1
         return listed.signed_with != current
 
     @staticmethod
     def _key_for(tenant: Tenant, did: str) -> str:
-        candidates = [k for k in tenant.keys if k.did == did]
+        # Lists are JSON-LD credentials signed with Ed25519 (P-256 keys sign ES256 JWTs only).
+        candidates = [k for k in tenant.keys if k.did == did and _signs_lists(k)]
         for state in (KeyState.ACTIVE, KeyState.ROTATED, KeyState.REVOKED):
             for key in candidates:
                 if key.state == state:
@@ -301,7 +305,7 @@ class StatusPublisher:
                     issuance_date=now,
                 )
                 profile = "ob3-v1"
-            key = self._tenants.signing_key(tenant, key_id, profile)
+            key = self._tenants.signing_key(tenant, key_id, profile)  # an Ed25519 key (_key_for)
             signed = await self._sign(unsigned, key, profile)
             self.signatures += 1
             if not isinstance(signed, dict):
@@ -343,6 +347,11 @@ class StatusPublisher:
                 self._origins.setdefault(alloc_id, origin)
             self._wake.set()
         return stored
+
+
+def _signs_lists(key: KeyRecord) -> bool:
+    """Whether ``key`` can sign status lists (JSON-LD proofs: Ed25519 keys only)."""
+    return key.key_type is KeyType.ED25519
 
 
 def _as_utc(moment: datetime) -> datetime:

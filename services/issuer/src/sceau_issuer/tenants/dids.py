@@ -5,7 +5,8 @@
 * registry-hosted did:web: ``did:web:<registry-host>:institutions:<id>`` for institutions without a
   domain (the registry serves the document at ``/institutions/<id>/did.json``).
 
-did:web key fragments are ``key-<version>``: stable, readable, and never reused after rotation.
+did:web key fragments are ``key-<version>`` (Ed25519) and ``p256-<version>`` (P-256): stable,
+readable, and never reused after rotation. did:key institutions have Ed25519 keys only.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from sceau_credentials.dids.documents import (
     institution_did_document,
 )
 from sceau_credentials.keys import SigningKey, did_key_from_public_key
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_issuer.errors import DidNotSelfHosted
-from sceau_issuer.tenants.models import Tenant
+from sceau_issuer.tenants.models import KeyType, Tenant
 from sceau_shared.events import DidMethod
 
 
@@ -56,6 +58,23 @@ def controller_for(
     return did_key_from_public_key(SigningKey.from_seed(seed).public_key_bytes)
 
 
+P256_FRAGMENT = "p256-"
+
+
+def p256_key(scalar: bytes, did: str, version: int) -> P256SigningKey:
+    """Build a P-256 signing key (``#p256-<version>``) of a did:web institution."""
+    return P256SigningKey.from_private_key(scalar, did, f"{P256_FRAGMENT}{version}")
+
+
+def any_signing_key(
+    secret: bytes, did: str, version: int, profile: str, key_type: str
+) -> SigningKey | P256SigningKey:
+    """:func:`signing_key` or :func:`p256_key`, as ``key_type`` says."""
+    if key_type == KeyType.P256:
+        return p256_key(secret, did, version)
+    return signing_key(secret, did, version, profile)
+
+
 def signing_key(seed: bytes, did: str, version: int, profile: str = "ob3-v2") -> SigningKey:
     """Build the signing key object for a stored seed under its controller DID.
 
@@ -85,7 +104,8 @@ def own_domain_document(tenant: Tenant) -> tuple[dict[str, Any], str]:
     Every key of the DID is listed except revoked ones: the active key for every relationship,
     rotated keys for ``assertionMethod`` only (credentials they signed keep verifying), each as
     ``#key-N`` (Multikey, eddsa-rdfc-2022 and JWT) and ``#key-N-2020``
-    (Ed25519VerificationKey2020, ``ob3-v1``) — the same rules as the registry-hosted documents.
+    (Ed25519VerificationKey2020, ``ob3-v1``), and the P-256 keys as ``#p256-N`` (Multikey, ES256
+    JWTs) — the same rules as the registry-hosted documents.
 
     Raises:
         DidNotSelfHosted: (409) for did:key and registry-hosted did:web institutions.
@@ -102,8 +122,12 @@ def own_domain_document(tenant: Tenant) -> tuple[dict[str, Any], str]:
             extra={"did": tenant.did, "did_method": tenant.did_method},
         )
     keys = [
-        PublishedKey(f"key-{key.version}", key.public_key_multibase, KeyState(key.state.value))
-        for key in sorted(tenant.keys, key=lambda k: k.version)
+        PublishedKey(
+            key.verification_method.partition("#")[2],
+            key.public_key_multibase,
+            KeyState(key.state.value),
+        )
+        for key in sorted(tenant.keys, key=lambda k: (k.key_type != KeyType.ED25519, k.version))
         if key.did == tenant.did
     ]
     return institution_did_document(tenant.did, keys), did_web_to_url(tenant.did, allow_local=True)

@@ -44,14 +44,26 @@ class TenantRepository:
         keys: Sequence[KeyRecord],
         active_key_id: str,
         events: Sequence[Event],
+        expected_p256_key_id: str | None = None,
+        active_p256_key_id: str | None = None,
     ) -> bool:
-        """Store a new key list if nobody changed the keys meanwhile (optimistic concurrency)."""
+        """Store a new key list if nobody changed the keys meanwhile (optimistic concurrency).
+
+        Both active keys are compared (a missing P-256 key reads as ``None``, which also matches
+        a document written before P-256 keys existed), so two rotations of different key types
+        cannot overwrite each other's key list.
+        """
         result = await self._collection.update_one(
-            {"_id": institution_id, "active_key_id": expected_active_key_id},
+            {
+                "_id": institution_id,
+                "active_key_id": expected_active_key_id,
+                "active_p256_key_id": expected_p256_key_id,
+            },
             {
                 "$set": {
                     "keys": [k.model_dump() for k in keys],
                     "active_key_id": active_key_id,
+                    "active_p256_key_id": active_p256_key_id,
                 },
                 "$push": {"outbox": {"$each": [outbox_entry(e) for e in events]}},
             },

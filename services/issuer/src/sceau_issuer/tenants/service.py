@@ -8,12 +8,20 @@ from datetime import datetime
 from typing import Any
 
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_issuer.coalesced import CoalescedReads
 from sceau_issuer.errors import InstitutionNotFound, KeyConflict, KeyNotFound
 from sceau_issuer.status.repository import StatusListRepository
 from sceau_issuer.tenants.accreditation import Accreditation
-from sceau_issuer.tenants.dids import controller_for, signing_key
-from sceau_issuer.tenants.models import InstitutionSettings, KeyRecord, KeyState, Tenant
+from sceau_issuer.tenants.dids import any_signing_key, controller_for, signing_key
+from sceau_issuer.tenants.models import (
+    InstitutionSettings,
+    JwtAlgorithm,
+    KeyRecord,
+    KeyState,
+    KeyType,
+    Tenant,
+)
 from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepository
 from sceau_issuer.vault import EncryptedSecret, Vault
 from sceau_shared.events import (
@@ -25,6 +33,9 @@ from sceau_shared.events import (
 )
 
 _log = logging.getLogger(__name__)
+
+#: What ``rotate`` accepts: every key type at once (the default), or one.
+ROTATE_ALL = "all"
 
 
 def key_event(
@@ -64,7 +75,7 @@ class TenantService:
         self._vault = vault
         self._producer = producer
         self._registry_public_url = registry_public_url
-        self._keys: dict[tuple[str, str, str], SigningKey] = {}
+        self._keys: dict[tuple[str, str, str], SigningKey | P256SigningKey] = {}
         # Every request reads its tenant: concurrent ones share a read started after they asked.
         self._lookups = CoalescedReads(repository.get)
 
@@ -77,25 +88,37 @@ class TenantService:
         domain: str | None,
         hosted: str | None,
         now: datetime,
+        key_type: KeyType = KeyType.ED25519,
+        did: str | None = None,
     ) -> KeyRecord:
-        seed = os.urandom(32)
-        did = controller_for(
-            method,
-            seed=seed,
-            institution_id=institution_id,
-            domain=domain,
-            hosted=hosted,
-            registry_public_url=self._registry_public_url,
-        )
-        key = signing_key(seed, did, version)
-        key_id = f"k{version}"
+        """A new key, its secret encrypted; a P-256 key needs the institution's did:web ``did``."""
+        if key_type is KeyType.P256:
+            if did is None or did.startswith("did:key:"):
+                raise ValueError("a P-256 key belongs to a did:web institution")
+            p256 = P256SigningKey.generate(did, f"p256-{version}")
+            seed, key_id = p256.scalar, f"p{version}"
+            verification_method, multibase = p256.verification_method, p256.public_key_multibase
+        else:
+            seed = os.urandom(32)
+            did = controller_for(
+                method,
+                seed=seed,
+                institution_id=institution_id,
+                domain=domain,
+                hosted=hosted,
+                registry_public_url=self._registry_public_url,
+            )
+            key = signing_key(seed, did, version)
+            key_id = f"k{version}"
+            verification_method, multibase = key.verification_method, key.public_key_multibase
         secret = self._vault.encrypt(seed, context=f"{institution_id}:{key_id}")
         return KeyRecord(
             key_id=key_id,
+            key_type=key_type,
             version=version,
             did=did,
-            verification_method=key.verification_method,
-            public_key_multibase=key.public_key_multibase,
+            verification_method=verification_method,
+            public_key_multibase=multibase,
             secret=secret.to_doc(),
             state=KeyState.ACTIVE,
             active_from=now,
@@ -120,6 +143,14 @@ class TenantService:
             hosted=event.hosted_did,
             now=now,
         )
+        keys = [key]
+        if not key.did.startswith("did:key:"):
+            keys.append(
+                self._new_key(
+                    event.institution_id, 1, method="", domain=None, hosted=None, now=now,
+                    key_type=KeyType.P256, did=key.did,
+                )
+            )  # fmt: skip
         doc: dict[str, Any] = {
             "_id": event.institution_id,
             "name": event.legal_name.model_dump(),
@@ -130,11 +161,12 @@ class TenantService:
             "contact_email": event.contact_email,
             "hosted_did": event.hosted_did,
             "status": accreditation.status if accreditation else "active",
-            "keys": [key.model_dump()],
+            "keys": [k.model_dump() for k in keys],
             "active_key_id": key.key_id,
+            "active_p256_key_id": keys[1].key_id if len(keys) > 1 else None,
             "created_at": now,
         }
-        events = [key_event(self._producer, event.institution_id, key, KeyAction.ADDED)]
+        events = [key_event(self._producer, event.institution_id, k, KeyAction.ADDED) for k in keys]
         return await self._repo.insert(doc, events)
 
     async def get(self, institution_id: str) -> Tenant:
@@ -142,52 +174,138 @@ class TenantService:
         tenant = await self._lookups.get(institution_id)
         if tenant is None:
             raise InstitutionNotFound(f"institution {institution_id!r} is not a tenant here")
+        if tenant.wants_p256_key:
+            tenant = await self._add_p256_key(tenant)
         return tenant
+
+    async def _add_p256_key(self, tenant: Tenant) -> Tenant:
+        """Give a did:web tenant created before P-256 keys existed its first one (the upgrade).
+
+        Done on first use, so no migration is run by hand: one conditional update (it matches
+        only while the tenant has no P-256 key, so concurrent first uses make one key) that
+        also queues the key's ``IssuerKeyPublishedV1``, then a fresh read.
+        """
+        now = utcnow()
+        versions = [k.version for k in tenant.keys if k.key_type is KeyType.P256]
+        key = self._new_key(
+            tenant.institution_id, max(versions, default=0) + 1, method="", domain=None,
+            hosted=None, now=now, key_type=KeyType.P256, did=tenant.did,
+        )  # fmt: skip
+        added = await self._repo.replace_keys(
+            tenant.institution_id,
+            expected_active_key_id=tenant.active_key_id,
+            keys=[*tenant.keys, key],
+            active_key_id=tenant.active_key_id,
+            events=[key_event(self._producer, tenant.institution_id, key, KeyAction.ADDED)],
+            expected_p256_key_id=None,
+            active_p256_key_id=key.key_id,
+        )
+        if added:
+            _log.info("institution %s: P-256 key %s added", tenant.institution_id, key.key_id)
+        fresh = await self._repo.get(tenant.institution_id)
+        if fresh is None:
+            raise InstitutionNotFound(f"institution {tenant.institution_id!r} is not a tenant here")
+        return fresh
 
     def signing_key(
         self, tenant: Tenant, key_id: str | None = None, profile: str = "ob3-v2"
-    ) -> SigningKey:
-        """Decrypt (once per process) the key that signs for ``tenant`` in ``profile``."""
-        record = tenant.key(key_id) if key_id else tenant.active_key
+    ) -> SigningKey | P256SigningKey:
+        """Decrypt (once per process) the key that signs for ``tenant`` in ``profile``.
+
+        Without ``key_id``, the key :meth:`Tenant.signing_record` names: for ``jwt`` the active
+        P-256 key (ES256) unless the institution chose EdDSA or has none.
+        """
+        record = tenant.key(key_id) if key_id else tenant.signing_record(profile)
         cache_key = (tenant.institution_id, record.key_id, profile)
         cached = self._keys.get(cache_key)
         if cached is None:
-            seed = self._vault.decrypt(
-                EncryptedSecret.from_doc(record.secret),
-                context=f"{tenant.institution_id}:{record.key_id}",
+            cached = any_signing_key(
+                self._decrypt(tenant, record), record.did, record.version, profile, record.key_type
             )
-            cached = signing_key(seed, record.did, record.version, profile)
             self._keys[cache_key] = cached
         return cached
 
-    async def rotate(self, institution_id: str) -> KeyRecord:
-        """Make a new key active; the old one stays published so old credentials verify."""
-        tenant = await self.get(institution_id)
-        now = utcnow()
-        old = tenant.active_key.model_copy(update={"state": KeyState.ROTATED, "rotated_at": now})
-        new = self._new_key(
-            institution_id,
-            max(k.version for k in tenant.keys) + 1,
+    def p256_key(self, tenant: Tenant) -> P256SigningKey | None:
+        """The active P-256 key, decrypted once per process (None without one)."""
+        record = tenant.active_p256_key
+        if record is None:
+            return None
+        key = self.signing_key(tenant, record.key_id)
+        return key if isinstance(key, P256SigningKey) else None
+
+    def secret(self, tenant: Tenant, record: KeyRecord) -> bytes:
+        """The 32 secret bytes of one key (seed or P-256 scalar), decrypted once per process."""
+        key = self.signing_key(tenant, record.key_id)
+        return key.scalar if isinstance(key, P256SigningKey) else key.seed
+
+    def _decrypt(self, tenant: Tenant, record: KeyRecord) -> bytes:
+        return self._vault.decrypt(
+            EncryptedSecret.from_doc(record.secret),
+            context=f"{tenant.institution_id}:{record.key_id}",
+        )
+
+    def _successor(self, tenant: Tenant, old: KeyRecord, now: datetime) -> KeyRecord:
+        """A new key of ``old``'s type to replace it (same DID, except for did:key)."""
+        version = max(k.version for k in tenant.keys if k.key_type is old.key_type) + 1
+        if old.key_type is KeyType.P256:
+            return self._new_key(
+                tenant.institution_id, version, method="", domain=None, hosted=None, now=now,
+                key_type=KeyType.P256, did=old.did,
+            )  # fmt: skip
+        return self._new_key(
+            tenant.institution_id,
+            version,
             method=tenant.did_method,
             domain=tenant.domain,
-            hosted=tenant.active_key.did if tenant.did_method != "key" else None,
+            hosted=old.did if tenant.did_method != "key" else None,
             now=now,
         )
-        keys = [old if k.key_id == old.key_id else k for k in tenant.keys] + [new]
-        events = [
-            key_event(self._producer, institution_id, old, KeyAction.ROTATED),
-            key_event(self._producer, institution_id, new, KeyAction.ADDED),
-        ]
+
+    async def rotate(self, institution_id: str, key_type: str = ROTATE_ALL) -> KeyRecord:
+        """:meth:`rotate_keys`, answering the first new key (the Ed25519 one when it rotated)."""
+        return (await self.rotate_keys(institution_id, key_type))[0]
+
+    async def rotate_keys(self, institution_id: str, key_type: str = ROTATE_ALL) -> list[KeyRecord]:
+        """Make new keys active; the old ones stay published so old credentials verify.
+
+        ``key_type`` ``all`` (the default: a scheduled rotation renews every signing key of the
+        institution), ``Ed25519`` or ``P-256``. Returns the new keys, Ed25519 first.
+        """
+        tenant = await self.get(institution_id)
+        now = utcnow()
+        olds = [tenant.active_key]
+        if tenant.active_p256_key is not None:
+            olds.append(tenant.active_p256_key)
+        if key_type != ROTATE_ALL:
+            olds = [k for k in olds if k.key_type == key_type]
+            if not olds:
+                raise KeyNotFound(f"institution {institution_id!r} has no active {key_type} key")
+        keys = list(tenant.keys)
+        events: list[IssuerKeyPublishedV1] = []
+        news: list[KeyRecord] = []
+        for old_key in olds:
+            old = old_key.model_copy(update={"state": KeyState.ROTATED, "rotated_at": now})
+            new = self._successor(tenant, old, now)
+            keys = [old if k.key_id == old.key_id else k for k in keys] + [new]
+            events += [
+                key_event(self._producer, institution_id, old, KeyAction.ROTATED),
+                key_event(self._producer, institution_id, new, KeyAction.ADDED),
+            ]
+            news.append(new)
+        active = {k.key_type: k.key_id for k in news}
         if not await self._repo.replace_keys(
             institution_id,
-            expected_active_key_id=old.key_id,
+            expected_active_key_id=tenant.active_key_id,
             keys=keys,
-            active_key_id=new.key_id,
+            active_key_id=active.get(KeyType.ED25519, tenant.active_key_id),
             events=events,
+            expected_p256_key_id=tenant.active_p256_key_id,
+            active_p256_key_id=active.get(KeyType.P256, tenant.active_p256_key_id),
         ):
             raise KeyConflict("the keys changed concurrently; retry")
-        await self._resign_lists(institution_id, new.did)
-        return new
+        if KeyType.ED25519 in active:
+            await self._resign_lists(institution_id, news[0].did)
+        return news
 
     async def _resign_lists(self, institution_id: str, did: str) -> None:
         """Ask for the DID's status lists to be signed by its new active key (issue 18, item 1).
@@ -212,7 +330,11 @@ class TenantService:
             _log.info("asked for %d status list(s) of %s to be re-signed", asked, institution_id)
 
     async def revoke(self, institution_id: str, key_id: str, as_of: datetime) -> KeyRecord:
-        """Revoke a (compromised) key as of a date; revoking the active key rotates first."""
+        """Revoke a (compromised) key as of a date; revoking an active key rotates it first.
+
+        The key type follows from ``key_id`` (``k…`` Ed25519, ``p…`` P-256): revoking the
+        active P-256 key makes a new P-256 key active, exactly as for Ed25519.
+        """
         tenant = await self.get(institution_id)
         try:
             target = tenant.key(key_id)
@@ -224,37 +346,45 @@ class TenantService:
         revoked = target.model_copy(update={"state": KeyState.REVOKED, "revoked_as_of": as_of})
         keys = [revoked if k.key_id == key_id else k for k in tenant.keys]
         events = [key_event(self._producer, institution_id, revoked, KeyAction.REVOKED)]
-        active_id = tenant.active_key_id
-        if key_id == tenant.active_key_id:
-            new = self._new_key(
-                institution_id,
-                max(k.version for k in tenant.keys) + 1,
-                method=tenant.did_method,
-                domain=tenant.domain,
-                hosted=target.did if tenant.did_method != "key" else None,
-                now=now,
-            )
+        active_id, active_p256_id = tenant.active_key_id, tenant.active_p256_key_id
+        if key_id in (tenant.active_key_id, tenant.active_p256_key_id):
+            new = self._successor(tenant, target, now)
             keys.append(new)
             events.append(key_event(self._producer, institution_id, new, KeyAction.ADDED))
-            active_id = new.key_id
+            if new.key_type is KeyType.P256:
+                active_p256_id = new.key_id
+            else:
+                active_id = new.key_id
         if not await self._repo.replace_keys(
             institution_id,
             expected_active_key_id=tenant.active_key_id,
             keys=keys,
             active_key_id=active_id,
             events=events,
+            expected_p256_key_id=tenant.active_p256_key_id,
+            active_p256_key_id=active_p256_id,
         ):
             raise KeyConflict("the keys changed concurrently; retry")
         for cached in [k for k in self._keys if k[:2] == (institution_id, key_id)]:
             self._keys.pop(cached, None)
-        active = next(k for k in keys if k.key_id == active_id)
-        await self._resign_lists(institution_id, active.did)
+        if target.key_type is KeyType.ED25519:
+            active = next(k for k in keys if k.key_id == active_id)
+            await self._resign_lists(institution_id, active.did)
         return revoked
 
     async def update_settings(
-        self, institution_id: str, *, suspension: bool
+        self,
+        institution_id: str,
+        *,
+        suspension: bool,
+        jwt_algorithm: JwtAlgorithm | None = None,
+        selective_disclosure: bool | None = None,
     ) -> InstitutionSettings:
-        """Turn suspension on or off for the credentials signed from now on.
+        """Turn suspension on or off (and choose the ``jwt`` algorithm, selective disclosure).
+
+        ``jwt_algorithm`` None keeps the current choice (``ES256`` unless changed; ``EdDSA`` is
+        the explicit alternative, for relying parties that only read EdDSA);
+        ``selective_disclosure`` None keeps it too (off unless turned on: issuing/selective.py).
 
         Credentials already issued keep the status entries they were signed with: turning
         suspension on does not make them suspendable, turning it off does not take the suspension
@@ -262,12 +392,23 @@ class TenantService:
         repeating a setting is a no-op.
         """
         tenant = await self.get(institution_id)
-        if tenant.settings.suspension == suspension:
-            return tenant.settings
+        current = tenant.settings
+        algorithm = jwt_algorithm or current.jwt_algorithm
+        sd = current.selective_disclosure if selective_disclosure is None else selective_disclosure
+        wanted = (suspension, algorithm, sd)
+        if (current.suspension, current.jwt_algorithm, current.selective_disclosure) == wanted:
+            return current
         now = utcnow()
         # Milliseconds, as MongoDB stores them: the answer and a later read agree.
         at = now.replace(microsecond=now.microsecond // 1000 * 1000)
-        settings = tenant.settings.model_copy(update={"suspension": suspension, "updated_at": at})
+        settings = current.model_copy(
+            update={
+                "suspension": suspension,
+                "jwt_algorithm": algorithm,
+                "selective_disclosure": sd,
+                "updated_at": at,
+            }
+        )
         if not await self._repo.set_settings(institution_id, settings):
             raise InstitutionNotFound(f"institution {institution_id!r} is not a tenant here")
         return settings

@@ -28,6 +28,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from sceau_credentials.dids.resolver import DidResolver
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.multiformats import base64url_nopad_encode
 from sceau_credentials.ob3 import validate_for_signing
 from sceau_issuer.errors import ConsentRequired, WalletOfferNotFound
@@ -57,7 +58,9 @@ from sceau_issuer.wallets.schemas import (
 )
 from sceau_shared.events import utcnow
 
-SignFn = Callable[[dict[str, Any], SigningKey, str], Awaitable[dict[str, Any] | str]]
+SignFn = Callable[
+    [dict[str, Any], SigningKey | P256SigningKey, str], Awaitable[dict[str, Any] | str]
+]
 AcceptFn = Callable[[str, str], Awaitable[None]]
 #: The Learner Credential Wallet's custom scheme for its credential request deep links.
 LCW_SCHEME = "dccrequest://request"

@@ -162,7 +162,7 @@ async def onboard(
             f"{stack.url('issuer')}/v1/institution", headers={"Authorization": f"Bearer {api_key}"}
         )
     ).json()
-    active = next(k for k in profile["keys"] if k["state"] == "active")
+    active = next(k for k in profile["keys"] if k["key_id"] == profile["active_key_id"])
     college = College(institution_id, api_key, active["did"], active["verification_method"])
     await registry_knows_key(http, stack, college.did, college.verification_method)
     achievement = await http.post(

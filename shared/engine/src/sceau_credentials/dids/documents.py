@@ -6,6 +6,9 @@ Each published Ed25519 key appears twice, once per representation that verifiers
 * ``<did>#<fragment>-2020`` as ``Ed25519VerificationKey2020`` — used by ``Ed25519Signature2020``
   (profile ``ob3-v1``), whose verifiers check the method type.
 
+A P-256 key (``zDn…``, the ES256 VC-JWTs and ``ecdsa-sd-2023`` key) appears once, as
+``<did>#<fragment>`` ``Multikey``: no suite needs another representation of it.
+
 Key states drive the verification relationships:
 
 * ``active`` — signs new credentials: in ``assertionMethod``, ``authentication``,
@@ -30,6 +33,8 @@ from sceau_credentials.dids.did_key import (
 )
 from sceau_credentials.dids.did_web import did_web_to_url
 from sceau_credentials.dids.resolver import DidResolutionError
+from sceau_credentials.keys import InvalidKeyError
+from sceau_credentials.keys_p256 import decode_p256_public_multikey
 from sceau_credentials.multiformats import (
     MultiformatError,
     decode_ed25519_public_multikey,
@@ -63,7 +68,7 @@ class PublishedKey:
 
     Attributes:
         fragment: Stable fragment of the Multikey method id (e.g. ``key-2025-01``).
-        public_key_multibase: The Ed25519 ``publicKeyMultibase`` (``z6Mk…``).
+        public_key_multibase: The Ed25519 (``z6Mk…``) or P-256 (``zDn…``) ``publicKeyMultibase``.
         state: Whether it signs, only verifies, or is withdrawn.
     """
 
@@ -76,10 +81,21 @@ class PublishedKey:
             raise ValueError(
                 f"key fragment {self.fragment!r} must be non-empty and use only A-Z a-z 0-9 - . _ ~"
             )
+        if self.is_p256:
+            try:
+                decode_p256_public_multikey(self.public_key_multibase)
+            except InvalidKeyError as exc:
+                raise ValueError(f"key {self.fragment!r}: {exc}") from exc
+            return
         try:
             decode_ed25519_public_multikey(self.public_key_multibase)
         except MultiformatError as exc:
             raise ValueError(f"key {self.fragment!r}: {exc}") from exc
+
+    @property
+    def is_p256(self) -> bool:
+        """Whether this is a P-256 key (``zDn…``: published once, as Multikey)."""
+        return self.public_key_multibase.startswith("zDn")
 
 
 def verification_method_ids(did: str, fragment: str) -> tuple[str, str]:
@@ -132,6 +148,7 @@ def institution_did_document(
         if key.state is KeyState.REVOKED:
             continue
         multikey_id, ed2020_id = verification_method_ids(did, key.fragment)
+        ids = [multikey_id] if key.is_p256 else [multikey_id, ed2020_id]
         methods.append(
             {
                 "id": multikey_id,
@@ -140,18 +157,19 @@ def institution_did_document(
                 "publicKeyMultibase": key.public_key_multibase,
             }
         )
-        methods.append(
-            {
-                "id": ed2020_id,
-                "type": "Ed25519VerificationKey2020",
-                "controller": did,
-                "publicKeyMultibase": key.public_key_multibase,
-            }
-        )
-        relationships["assertionMethod"] += [multikey_id, ed2020_id]
+        if not key.is_p256:
+            methods.append(
+                {
+                    "id": ed2020_id,
+                    "type": "Ed25519VerificationKey2020",
+                    "controller": did,
+                    "publicKeyMultibase": key.public_key_multibase,
+                }
+            )
+        relationships["assertionMethod"] += ids
         if key.state is KeyState.ACTIVE:
             for name in ("authentication", "capabilityInvocation", "capabilityDelegation"):
-                relationships[name] += [multikey_id, ed2020_id]
+                relationships[name] += ids
 
     document: dict[str, Any] = {
         "@context": [DID_CONTEXT, MULTIKEY_CONTEXT, ED25519_2020_CONTEXT],

@@ -1,0 +1,243 @@
+"""End to end: ES256 VC-JWTs from a did:web institution's P-256 key, through the real services.
+
+The registry, the issuer and the verifier run as processes on real Kafka and MongoDB. A college
+registered with a registry-hosted did:web gets an Ed25519 and a P-256 key; its ``jwt`` credentials
+are signed ES256 by default and verify at the verifier, which resolves the P-256 key from the DID
+document the registry hosts (learnt from ``IssuerKeyPublishedV1``). Rotating the P-256 key keeps
+old and new credentials verifying; revoking it makes what it signed fail, as an Ed25519
+revocation does. The institution can choose EdDSA explicitly. An institution that chooses
+selective disclosure gets ecdsa-sd-2023 base copies at issuance; its learner's share that hides
+the grade verifies at the verifier (proof, status list, registry trust of the P-256 key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from sceau_credentials.proofs.jwt import decode_jwt
+from sceau_dev.testing.infrastructure import Endpoints
+from sceau_dev.testing.journeys import (
+    College,
+    check,
+    iso,
+    onboard,
+    registry_knows_key,
+    verified_once_published,
+    verify,
+)
+from sceau_dev.testing.polling import eventually
+from sceau_dev.testing.processes import ServiceFailed
+from sceau_dev.testing.stack import Stack, StackConfig, free_ports, running_stack
+from sceau_shared.events import NotificationRequestedV1
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(real_endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The registry, the issuer and the verifier as processes, on fresh topics and databases."""
+    run = uuid.uuid4().hex[:8]
+    config = StackConfig(
+        kafka_bootstrap=real_endpoints.kafka_bootstrap,
+        mongo_uri=real_endpoints.mongo_uri,
+        log_dir=tmp_path_factory.mktemp("es256-logs"),
+        topic_prefix=f"es256{run}.",
+        database_prefix=f"es256_{run}_",
+        ports=free_ports(),
+        services=("registry", "issuer", "verifier"),
+        rate_limit_per_minute=0,
+        extra_env={"issuer": {"ISSUER_SIGN_WORKERS": "0"}},
+    )
+    try:
+        with running_stack(config) as started:
+            yield started
+    except ServiceFailed as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture
+async def http() -> Any:
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client
+
+
+async def _issue_jwt(http: httpx.AsyncClient, stack: Stack, college: College, email: str) -> str:
+    response = await http.post(
+        f"{stack.url('issuer')}/v1/credentials",
+        headers=college.auth | {"Idempotency-Key": uuid.uuid4().hex},
+        json={
+            "achievement_id": college.achievement_id,
+            "recipient": {"email": email, "name": "Alex Tremblay", "language": "fr"},
+            "profile": "jwt",
+        },
+    )
+    assert response.status_code == 201, response.text
+    token = response.json()["document"]
+    assert isinstance(token, str)
+    return token
+
+
+async def _profile(http: httpx.AsyncClient, stack: Stack, college: College) -> dict[str, Any]:
+    answer = await http.get(f"{stack.url('issuer')}/v1/institution", headers=college.auth)
+    assert answer.status_code == 200, answer.text
+    profile: dict[str, Any] = answer.json()
+    return profile
+
+
+def _active_p256(profile: dict[str, Any]) -> dict[str, Any]:
+    return next(k for k in profile["keys"] if k["key_id"] == profile["active_p256_key_id"])
+
+
+async def _verification_method(http: httpx.AsyncClient, stack: Stack, token: str) -> str:
+    method: str = check(await verify(http, stack, token), "proof")["details"]["verification_method"]
+    return method
+
+
+async def test_jwt_is_es256_and_verifies_across_rotation_and_revocation(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    college = await onboard(http, stack, "Sud", did_method="hosted-web")
+    assert college.did.startswith("did:web:")
+    first_key = _active_p256(await _profile(http, stack, college))
+    assert first_key["key_type"] == "P-256"
+    assert first_key["verification_method"] == f"{college.did}#p256-1"
+    await registry_knows_key(http, stack, college.did, first_key["verification_method"])
+
+    old = await _issue_jwt(http, stack, college, "old.sud@example.org")
+    header = decode_jwt(old).header
+    assert header == {"alg": "ES256", "kid": first_key["verification_method"]}
+    answer = await verified_once_published(http, stack, old)
+    assert check(answer, "issuer")["status"] == "passed", answer["checks"]
+
+    # The registry-hosted DID document publishes the P-256 key as a Multikey.
+    document = (
+        await http.get(f"{stack.url('registry')}/institutions/{college.institution_id}/did.json")
+    ).json()
+    methods = {m["id"]: m for m in document["verificationMethod"]}
+    assert methods[first_key["verification_method"]]["publicKeyMultibase"].startswith("zDn")
+
+    rotated = await http.post(
+        f"{stack.url('issuer')}/v1/institution/keys/rotate",
+        params={"key_type": "P-256"},
+        headers=college.auth,
+    )
+    assert rotated.status_code == 200, rotated.text
+    new_key = rotated.json()
+    assert new_key["verification_method"] == f"{college.did}#p256-2"
+    await registry_knows_key(http, stack, college.did, new_key["verification_method"])
+    new = await _issue_jwt(http, stack, college, "new.sud@example.org")
+    assert decode_jwt(new).header["kid"] == new_key["verification_method"]
+
+    async def both_verified() -> bool:
+        # The verifier drops its cached DID document on the key event; until then, retry.
+        answers = [await verify(http, stack, token) for token in (old, new)]
+        return all(a["verified"] for a in answers)
+
+    await eventually(both_verified, timeout_s=60, message="old and new ES256 JWTs verify")
+
+    revoked = await http.post(
+        f"{stack.url('issuer')}/v1/institution/keys/p2/revoke",
+        json={"as_of": iso(datetime(2026, 1, 1, tzinfo=UTC))},
+        headers=college.auth,
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["state"] == "revoked"
+    profile = await _profile(http, stack, college)
+    assert profile["active_p256_key_id"] == "p3"
+    assert profile["active_key_id"] == "k1"  # the Ed25519 key is untouched
+
+    async def revoked_fails() -> bool:
+        return (await verify(http, stack, new))["verified"] is False
+
+    await eventually(revoked_fails, timeout_s=60, message="the revoked key's JWT fails")
+    still = await verify(http, stack, old)
+    assert still["verified"] is True, still["checks"]
+    after = await _issue_jwt(http, stack, college, "after.sud@example.org")
+    assert decode_jwt(after).header["kid"] == f"{college.did}#p256-3"
+    await verified_once_published(http, stack, after, limit_s=60)
+
+
+async def test_eddsa_is_an_explicit_choice(stack: Stack, http: httpx.AsyncClient) -> None:
+    college = await onboard(http, stack, "Centre", did_method="hosted-web")
+    chosen = await http.put(
+        f"{stack.url('issuer')}/v1/institution/settings",
+        headers=college.auth,
+        json={"suspension": False, "jwt_algorithm": "EdDSA"},
+    )
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["jwt_algorithm"] == "EdDSA"
+    token = await _issue_jwt(http, stack, college, "eddsa@example.org")
+    assert decode_jwt(token).header == {"alg": "EdDSA", "kid": f"{college.did}#key-1"}
+    await verified_once_published(http, stack, token)
+    refused = await http.put(
+        f"{stack.url('issuer')}/v1/institution/settings",
+        headers=college.auth,
+        json={"suspension": False, "jwt_algorithm": "HS256"},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["detail_fr"]
+
+
+async def _learner_page(stack: Stack, credential_id: str) -> str:
+    """The learner page link of a credential, from its NotificationRequestedV1 on Kafka."""
+    consumer = AIOKafkaConsumer(
+        stack.config.topic_prefix + NotificationRequestedV1.TOPIC,
+        bootstrap_servers=stack.config.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        while True:
+            record = await asyncio.wait_for(consumer.getone(), timeout=60)
+            event = NotificationRequestedV1.model_validate_json(record.value)
+            if event.credential_id == credential_id and event.learner_page_url:
+                return event.learner_page_url
+    finally:
+        await consumer.stop()
+
+
+async def test_selective_disclosure_share_verifies_at_the_verifier(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    college = await onboard(http, stack, "Ouest", did_method="hosted-web")
+    chosen = await http.put(
+        f"{stack.url('issuer')}/v1/institution/settings",
+        headers=college.auth,
+        json={"suspension": False, "selective_disclosure": True},
+    )
+    assert chosen.status_code == 200, chosen.text
+    issued = await http.post(
+        f"{stack.url('issuer')}/v1/credentials",
+        headers=college.auth | {"Idempotency-Key": uuid.uuid4().hex},
+        json={
+            "achievement_id": college.achievement_id,
+            "recipient": {"email": "sd@example.org", "name": "Alex Tremblay", "language": "fr"},
+            "results": [{"assessment": 1, "value": "A+"}],
+        },
+    )
+    assert issued.status_code == 201, issued.text
+    detail = issued.json()
+    page = await _learner_page(stack, detail["id"])
+    assert (await http.post(f"{page}/accept")).status_code == 303
+    shared = await http.post(f"{page}/shares", data={"label": "Employeur", "hide_result": "1"})
+    assert shared.status_code == 303, shared.text
+    [token] = re.findall(r'href="http[^"]+/s/([A-Za-z0-9_-]+)"', (await http.get(page)).text)
+    share = await http.get(f"{stack.url('issuer')}/v1/shares/{token}")
+    assert share.status_code == 200, share.text
+    document = share.json()["document"]
+    assert document["id"] == detail["document"]["id"]
+    assert document["proof"][0]["cryptosuite"] == "ecdsa-sd-2023"
+    assert "A+" not in str(document)
+    answer = await verified_once_published(http, stack, document, limit_s=60)
+    assert check(answer, "issuer")["status"] == "passed", answer["checks"]
+    assert check(answer, "proof")["details"]["verification_method"].endswith("#p256-1")
