@@ -56,6 +56,16 @@ _PAGE_CSP: Final = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
     "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+#: The page's answers: HTML pages (and problems for parameter errors).
+_PAGE_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    404: {"description": "No such request for this browser (page)."}
+    | {"content": {"text/html": {}}},
+    422: {"description": "Nothing readable was asked (page), or invalid parameters (problem)."}
+    | {"content": {"text/html": {}, "application/problem+json": {}}},
+    429: _ERRORS[429],
+    503: {"description": "OpenID4VP not configured or its store unreachable (page)."}
+    | {"content": {"text/html": {}}},
+}
 _POLL_JS: Final = """\
 // Polls the state of this presentation request; reloads the page once the wallet answered.
 (function () {
@@ -224,7 +234,12 @@ def _unavailable(graph: VerifierGraph, lang: Lang, exc: ServiceError) -> HTMLRes
     )
 
 
-@router.get("/oid4vp", response_class=HTMLResponse, summary="Employer's request page")
+@router.get(
+    "/oid4vp",
+    response_class=HTMLResponse,
+    summary="Employer's request page",
+    responses=_PAGE_ERRORS,
+)
 async def request_page(
     graph: GraphDep, lang: LangQuery = None, accept_language: AcceptLanguage = None
 ) -> HTMLResponse:
@@ -236,7 +251,12 @@ async def request_page(
     return _page(graph, chosen, switch_href=f"/oid4vp?lang={other}", view="form")
 
 
-@router.post("/oid4vp", response_class=HTMLResponse, summary="Create a request from the page")
+@router.post(
+    "/oid4vp",
+    response_class=HTMLResponse,
+    summary="Create a request from the page",
+    responses={303: {"description": "To the request's page (cookie set)."}, **_PAGE_ERRORS},
+)
 async def request_page_submit(
     request: Request,
     graph: GraphDep,
@@ -284,7 +304,10 @@ async def request_page_submit(
 
 
 @router.get(
-    "/oid4vp/sessions/{request_id}", response_class=HTMLResponse, summary="A request's page"
+    "/oid4vp/sessions/{request_id}",
+    response_class=HTMLResponse,
+    summary="A request's page",
+    responses=_PAGE_ERRORS,
 )
 async def session_page(
     request_id: str,
