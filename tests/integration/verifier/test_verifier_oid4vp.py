@@ -32,6 +32,7 @@ from sceau_credentials.keys import SigningKey
 from sceau_dev.testing.fixtures import Endpoints
 from sceau_shared.settings import HttpSettings, KafkaSettings
 from sceau_verifier.app import create_api
+from sceau_verifier.oid4vp.repository import Oid4vpRepository
 from sceau_verifier.settings import Oid4vpSettings, StatusSettings, TrustSettings, VerifierSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.interop]
@@ -359,3 +360,21 @@ def test_fuzzing_the_openid4vp_routes_never_breaks_or_records(
         loop.run_until_complete(mongo.drop_database(database))
         loop.run_until_complete(mongo.close())
         loop.close()
+
+
+async def test_the_sweeper_deletes_only_what_is_past_its_keeping_time(live: Live) -> None:
+    repository = Oid4vpRepository(None, live.db, timeout_s=5)
+    now = datetime.now(UTC)
+    await live.db["oid4vp_requests"].insert_many(
+        [
+            {"_id": "old-request-000000", "purge_at": now - timedelta(seconds=1)},
+            {"_id": "kept-request-00000", "purge_at": now + timedelta(hours=1)},
+        ]
+    )
+    await live.db["oid4vp_answers"].insert_one(
+        {"_id": "old-request-000000", "purge_at": now - timedelta(seconds=1)}
+    )
+    assert await repository.sweep(now) == 2
+    left = [doc["_id"] async for doc in live.db["oid4vp_requests"].find({})]
+    assert left == ["kept-request-00000"]
+    assert await live.db["oid4vp_answers"].count_documents({}) == 0

@@ -8,6 +8,7 @@ its cookie (another browser) is a 404 page, and no serious or critical axe viola
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import AsyncIterator
@@ -18,11 +19,20 @@ from oid4vp_support import bound_credential, holder_keys, oid4vp_settings, walle
 from playwright.async_api import Browser, Page
 from pymongo import AsyncMongoClient
 from test_page_browser import chromium  # noqa: F401 - the session fixture (setup-browser.sh)
-from verifier_support import Issuer, RegistryStandIn, build_app, free_port, serve, settings_for
+from verifier_support import (
+    Built,
+    Issuer,
+    RegistryStandIn,
+    build_app,
+    free_port,
+    serve,
+    settings_for,
+)
 
 from sceau_credentials.keys import SigningKey
 from sceau_dev.testing import axe
 from sceau_dev.testing.fixtures import Endpoints
+from sceau_shared.events import VerificationCompletedV1
 from sceau_shared.settings import HttpSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.interop]
@@ -31,7 +41,9 @@ ACHIEVEMENT = "https://boreal.example/achievements/page-check"
 
 
 @pytest.fixture
-async def site(real_endpoints: Endpoints, unique_id: str) -> AsyncIterator[tuple[str, Issuer]]:
+async def site(
+    real_endpoints: Endpoints, unique_id: str
+) -> AsyncIterator[tuple[str, Issuer, Built]]:
     registry = RegistryStandIn()
     issuer = Issuer()
     registry.register(issuer)
@@ -49,7 +61,7 @@ async def site(real_endpoints: Endpoints, unique_id: str) -> AsyncIterator[tuple
                 )
             )
             async with serve(built.app, port, lifespan=True):
-                yield url, issuer
+                yield url, issuer, built
     finally:
         await mongo.drop_database(database)
         await mongo.close()
@@ -74,9 +86,9 @@ async def _no_blocking_violation(page: Page) -> None:
     ],
 )
 async def test_the_employer_page_asks_a_wallet_and_shows_the_answer(
-    site: tuple[str, Issuer], browser: Browser, lang: str, asked: str, answered: str
+    site: tuple[str, Issuer, Built], browser: Browser, lang: str, asked: str, answered: str
 ) -> None:
-    url, issuer = site
+    url, issuer, built = site
     holder = SigningKey.generate()
     credential = await bound_credential(issuer, holder, ACHIEVEMENT)
     async with axe.axe_context(browser) as context:
@@ -103,6 +115,10 @@ async def test_the_employer_page_asks_a_wallet_and_shows_the_answer(
         content = await page.content()
         assert answered in content
         assert holder.did_key in content
+        # The accepted answer was reported once, like any verification (no personal data).
+        [event] = [e for e in built.events if isinstance(e, VerificationCompletedV1)]
+        assert event.credential_id_hash == hashlib.sha256(credential["id"].encode()).hexdigest()
+        assert event.issuer_did == issuer.did
         await _no_blocking_violation(page)
         session = page.url
     # Another browser (no cookie) sees nothing of it.

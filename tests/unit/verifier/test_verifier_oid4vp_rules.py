@@ -236,3 +236,33 @@ async def test_without_its_store_openid4vp_answers_503_and_the_rest_works() -> N
         credential, _ = await issuer.issue()
         assert (await client.post("/v1/verify", json=credential)).json()["verified"] is True
         assert isinstance(httpx.URL(base).port, int)
+
+
+async def test_a_store_outage_is_a_503_for_openid4vp_only() -> None:
+    """The store out of reach (a closed port): OpenID4VP answers 503 in time, verifying works."""
+    from oid4vp_support import oid4vp_settings
+    from verifier_support import free_port
+
+    registry = RegistryStandIn()
+    issuer = Issuer()
+    registry.register(issuer)
+    store = oid4vp_settings(
+        f"mongodb://127.0.0.1:{free_port()}/",
+        "sceau_verifier",
+        server_selection_timeout_ms=200,
+        timeout_s=1.0,
+    )
+    async with (
+        serve(registry.app()) as base,
+        verifier_client(settings_for(base, oid4vp=store)) as client,
+    ):
+        created = await client.post("/v1/oid4vp/requests", json={"achievement_id": ACHIEVEMENT})
+        assert created.status_code == 503
+        # The services' usual outage answer: the problem, with when to come back.
+        assert created.json()["type"].endswith("/unavailable")
+        assert created.headers["retry-after"]
+        page = await client.post("/oid4vp", data={"achievement_id": ACHIEVEMENT, "lang": "en"})
+        assert page.status_code == 503
+        assert "not available" in page.text
+        credential, _ = await issuer.issue()
+        assert (await client.post("/v1/verify", json=credential)).json()["verified"] is True
