@@ -298,7 +298,8 @@ async def request_page_submit(
         path=path,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        # The public URL says whether browsers reach us over TLS (a proxy may terminate it).
+        secure=graph.oid4vp.request_uri("x").startswith("https://"),
     )
     return redirect
 
@@ -364,6 +365,7 @@ async def session_page(
 async def session_state(request_id: str, request: Request, graph: GraphDep) -> JSONResponse:
     """``{"status": "pending"|"answered"|"declined"|"expired"}`` for the page's own cookie."""
     service = _service(graph)
+    graph.limiter.check(client_key(request))
     if not _ID.match(request_id):
         raise Oid4vpUnauthorized("No presentation request has this id for this token.")
     status = await service.state(request_id, request.cookies.get(_COOKIE))
