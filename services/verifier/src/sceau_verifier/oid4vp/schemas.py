@@ -8,7 +8,7 @@ from typing import Final, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sceau_verifier.schemas import Lang, VerifyResponse
+from sceau_verifier.schemas import VerifyResponse
 
 __all__ = [
     "Oid4vpCheck",
@@ -35,7 +35,6 @@ class Oid4vpRequestIn(BaseModel):
     issuer: str | None = Field(
         default=None, max_length=512, description="The issuing institution's DID."
     )
-    lang: Lang | None = Field(default=None, description="Language of the request's page texts.")
 
     @field_validator("achievement_id", "issuer", mode="before")
     @classmethod
