@@ -167,6 +167,8 @@ SECRET_STAND_INS = {
     "webhook-secret-key": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     "operator-token": "x" * 32,
     "verifier-token": "v" * 32,
+    "mongodb-uri": "mongodb://verifier:hex0123@sceau-mongodb-0.sceau-mongodb:27017/",
+    "request-key": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
     "username": "mailer",
     "password": "hex0123",
     **dict.fromkeys(SERVICES, "hex0123"),

@@ -64,9 +64,11 @@ def test_service_environment_matches_the_settings_classes(
         settings = settings_cls()
         assert settings.http.port == SERVICES[svc]
         assert settings.telemetry.otlp_endpoint
-        if svc == "verifier":  # stores nothing: no database setting, no MongoDB URI
+        if svc == "verifier":  # verifies without a database: only OpenID4VP's optional store
             assert not hasattr(settings, "mongo")
-            assert not any("MONGO" in name for name in env), env
+            assert {n for n in env if "MONGO" in n} == {"VERIFIER_OID4VP__MONGODB_URI"}, env
+            assert settings.oid4vp.enabled
+            assert settings.oid4vp.database == "sceau_verifier"
             continue
         uri = settings.mongo.uri.get_secret_value()
         assert uri.startswith(f"mongodb://sceau_{svc}:"), uri
@@ -203,7 +205,8 @@ def test_network_policies_let_only_the_right_services_talk(docs: list[Doc]) -> N
     assert egress_ports("sceau-issuer") == data_and_telemetry
     assert egress_ports("sceau-registry") == data_and_telemetry
     # The verifier stores nothing: no route to MongoDB.
-    assert egress_ports("sceau-verifier") == (data_and_telemetry - {27017}) | {8001, 8002, 443}
+    # 27017: the verifier's optional OpenID4VP request store (docs/verifier.md).
+    assert egress_ports("sceau-verifier") == data_and_telemetry | {8001, 8002, 443}
     assert egress_ports("sceau-notifier") == data_and_telemetry | {25, 465, 587, 443}
 
     # Kafka and MongoDB accept clients only from the service pods (and their own members).
@@ -243,6 +246,8 @@ def test_ingress_exposes_only_the_public_endpoints(docs: list[Doc]) -> None:
     assert routes[("/v1/verify", "Prefix")] == "sceau-verifier"
     assert routes[("/s", "Prefix")] == "sceau-verifier"  # share links
     assert routes[("/robots.txt", "Exact")] == "sceau-verifier"
+    assert routes[("/oid4vp", "Prefix")] == "sceau-verifier"  # OpenID4VP (wallets, employers)
+    assert routes[("/v1/oid4vp", "Prefix")] == "sceau-verifier"
     assert routes[("/.well-known/did.json", "Exact")] == "sceau-registry"
     assert routes[("/institutions", "Prefix")] == "sceau-registry"
     for path in ("/v1/status-lists", "/v1/issuers", "/v1/trust-list"):

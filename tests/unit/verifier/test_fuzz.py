@@ -39,7 +39,13 @@ _APP = build_app(
 ).app
 # Probes answer 503 by design without Kafka/MongoDB; they are not input-handling endpoints.
 schema = schemathesis.openapi.from_asgi("/openapi.json", _APP).exclude(
-    path_regex="^/(healthz|readyz|s/.*)$"
+    path_regex="^/(healthz|readyz|s/.*|oid4vp.*|v1/oid4vp.*)$"
+)
+# OpenID4VP without its optional store: every route answers the documented 503
+# ``oid4vp-not-configured`` (problem or page) or a 4xx; with the store, the routes are fuzzed on
+# the real MongoDB-protocol server (tests/integration/verifier/test_verifier_oid4vp.py).
+oid4vp_schema = schemathesis.openapi.from_asgi("/openapi.json", _APP).include(
+    path_regex="^/(oid4vp|v1/oid4vp)"
 )
 # Share links: the issuer is unreachable too, so a well-formed token answers the documented
 # 503 ``shares-unavailable`` (the issuer keeps shares); every other 5xx is a failure.
@@ -66,6 +72,42 @@ def no_server_error_but_issuer_down(ctx: Any, response: Any, case: Any) -> bool 
         return None
     assert str(response.json().get("type", "")).endswith("/shares-unavailable"), response.text
     return None
+
+
+@schemathesis.check
+def no_server_error_but_not_configured(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Like ``not_a_server_error``, except the documented "OpenID4VP not configured" answer."""
+    del ctx, case
+    if response.status_code < 500:
+        return None
+    assert response.status_code == 503, response.text
+    content_type = response.headers.get("content-type") or [""]
+    if str(content_type[0] if isinstance(content_type, list) else content_type).startswith(
+        "text/html"
+    ):
+        assert "OpenID4VP" in response.text, response.text
+        return None
+    assert str(response.json().get("type", "")).endswith("/oid4vp-not-configured"), response.text
+    return None
+
+
+@oid4vp_schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_openid4vp_without_its_store_answers_only_the_documented_503(
+    case: schemathesis.Case,
+) -> None:
+    case.call_and_validate(
+        checks=[
+            no_server_error_but_not_configured,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ]
+    )
 
 
 @schema.parametrize()

@@ -10,7 +10,7 @@ from sceau_shared.runner import load_settings
 from sceau_shared.service import ServiceDefinition, create_service_app
 from sceau_shared.telemetry import Telemetry
 from sceau_verifier import __version__
-from sceau_verifier.api import pages, shares, verify
+from sceau_verifier.api import oid4vp, pages, shares, verify
 from sceau_verifier.api.redaction import hide_share_tokens
 from sceau_verifier.consumers import create_router
 from sceau_verifier.graph import VerifierGraph, build_graph
@@ -24,10 +24,11 @@ DEFINITION: ServiceDefinition[VerifierSettings, VerifierGraph] = ServiceDefiniti
     description="Public verification of credentials, with explained answers.",
     version=__version__,
     build_graph=build_graph,
-    routers=(verify.router, pages.router, shares.router),
+    routers=(verify.router, pages.router, shares.router, oid4vp.router),
     consumers=create_router,
-    # Caches only: no MongoDB connection. Verifying needs neither Kafka nor a database, so a
-    # broker outage leaves /readyz 200 "degraded" and the public verifier online.
+    # Verifying needs neither Kafka nor a database, so a broker outage leaves /readyz 200
+    # "degraded" and the public verifier online. The optional OpenID4VP store (oid4vp/) is not
+    # the skeleton's MongoDB: readiness never checks it; its routes answer 503 without it.
     uses_mongo=False,
     answers_without={
         "kafka": "verifications are still answered; status lists and trust answers are "

@@ -13,10 +13,16 @@ Two families, kept apart on purpose:
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sceau_shared.errors import BadRequest, NotFound, ServiceError, Unavailable
 
 __all__ = [
     "MalformedBody",
+    "Oid4vpNotConfigured",
+    "Oid4vpRefused",
+    "Oid4vpStoreUnavailable",
+    "Oid4vpUnauthorized",
     "RegistryUnavailable",
     "ShareGone",
     "ShareNotFound",
@@ -74,3 +80,78 @@ class SharesUnavailable(Unavailable):
 
     type_suffix = "shares-unavailable"
     title = "Share service unavailable"
+
+
+class Oid4vpNotConfigured(Unavailable):
+    """OpenID4VP needs its store and request key; this deployment set neither (or one)."""
+
+    type_suffix = "oid4vp-not-configured"
+    title = "Presentation requests not configured"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "OpenID4VP presentation requests are not configured on this verifier.",
+            extra={
+                "detail_fr": "Les demandes de présentation OpenID4VP ne sont pas configurées "
+                "sur ce vérificateur.",
+                "detail_en": "OpenID4VP presentation requests are not configured on this verifier.",
+            },
+        )
+
+
+class Oid4vpStoreUnavailable(Unavailable):
+    """The request store (MongoDB) did not answer within its deadline."""
+
+    type_suffix = "oid4vp-unavailable"
+    title = "Presentation requests unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Presentation requests are unavailable right now; try again shortly.",
+            extra={
+                "detail_fr": "Les demandes de présentation sont indisponibles pour le moment; "
+                "réessayez sous peu.",
+                "detail_en": "Presentation requests are unavailable right now; try again shortly.",
+            },
+        )
+
+
+class Oid4vpRefused(ServiceError):
+    """A wallet's answer (or request fetch) refused: nothing is recorded for the request.
+
+    ``reason`` is stable (``wrong_nonce``, ``wrong_audience``, ``holder_binding``, …); the
+    problem carries the texts in both languages and OAuth's ``error`` / ``error_description``
+    too, since the reader is a wallet library.
+    """
+
+    type_suffix = "oid4vp-refused"
+    title = "Presentation refused"
+
+    #: reason -> (status, OAuth error code)
+    _STATUS: ClassVar[dict[str, tuple[int, str]]] = {
+        "not_found": (404, "invalid_request"),
+        "expired": (410, "invalid_request"),
+        "already_answered": (409, "invalid_request"),
+    }
+
+    def __init__(self, reason: str, detail_en: str, detail_fr: str) -> None:
+        status, error = self._STATUS.get(reason, (400, "invalid_request"))
+        super().__init__(
+            detail_en,
+            extra={
+                "reason": reason,
+                "detail_fr": detail_fr,
+                "detail_en": detail_en,
+                "error": error,
+                "error_description": detail_en,
+            },
+        )
+        self.reason = reason
+        self.status = status  # type: ignore[misc]
+
+
+class Oid4vpUnauthorized(NotFound):
+    """The employer's read token does not open this request (told as "not found")."""
+
+    type_suffix = "oid4vp-request-not-found"
+    title = "Presentation request not found"

@@ -28,12 +28,15 @@ from sceau_credentials.dids import (
 from sceau_credentials.results import ProofVerifier
 from sceau_credentials.warmup import warm_up_verification
 from sceau_shared.events import VerificationCompletedV1
-from sceau_shared.events.envelope import Event
+from sceau_shared.events.envelope import Event, utcnow
 from sceau_shared.http import RateLimiter
 from sceau_shared.runtime import Runtime
 from sceau_shared.service.definition import BackgroundLoop
 from sceau_shared.ssrf import GuardedTransport
 from sceau_verifier.endorsements import EndorsementChecker
+from sceau_verifier.errors import Oid4vpStoreUnavailable
+from sceau_verifier.oid4vp.repository import open_store
+from sceau_verifier.oid4vp.service import Oid4vpService
 from sceau_verifier.proof_memo import ProofMemo
 from sceau_verifier.proof_threads import ThreadedProofs
 from sceau_verifier.reachability import ReachabilityResolver
@@ -74,6 +77,9 @@ class VerifierGraph:
         batch_concurrency: batch items verified at once.
         did_web: the did:web resolver inside ``resolver`` (key events drop its documents).
         proof_threads: the threads proofs are verified on (``None`` with an injected verifier).
+        oid4vp: OpenID4VP requests, when their store and key are configured (else ``None``:
+            those routes answer 503 and nothing else changes).
+        oid4vp_sweep_s: how often expired requests are deleted from the store.
     """
 
     limits: LimitSettings
@@ -91,15 +97,39 @@ class VerifierGraph:
     batch_concurrency: int = 8
     did_web: DidWebResolver | None = None
     proof_threads: ThreadedProofs | None = None
+    oid4vp: Oid4vpService | None = None
+    oid4vp_sweep_s: float = 60.0
 
     def background(self) -> Sequence[tuple[str, BackgroundLoop]]:
-        """The report sender's loop, when verifications are reported."""
-        if self.reports is None:
-            return ()
-        return (("verification-reports", self.reports.run),)
+        """The report sender's loop, when verifications are reported; the OpenID4VP sweeper."""
+        loops: list[tuple[str, BackgroundLoop]] = []
+        if self.reports is not None:
+            loops.append(("verification-reports", self.reports.run))
+        if self.oid4vp is not None:
+            loops.append(("oid4vp-sweeper", self._sweep))
+        return loops
+
+    async def _sweep(self) -> None:
+        """Delete OpenID4VP requests and answers past their keeping time, forever.
+
+        Every replica sweeps (deleting twice is harmless); a store outage is logged and waited
+        out, never fatal: the store is optional.
+        """
+        assert self.oid4vp is not None  # noqa: S101 - only started when configured
+        while True:
+            await asyncio.sleep(self.oid4vp_sweep_s)
+            try:
+                deleted = await self.oid4vp.repository.sweep(utcnow())
+            except Oid4vpStoreUnavailable:
+                _log.warning("OpenID4VP store unreachable; expired requests kept for now")
+                continue
+            if deleted:
+                _log.info("OpenID4VP: %d expired request documents deleted", deleted)
 
     async def close(self) -> None:
         """Close the HTTP clients and the proof threads (the report loop was already drained)."""
+        if self.oid4vp is not None:
+            await self.oid4vp.repository.close()
         await self.shares.close()
         for client in self.clients:
             await client.aclose()
@@ -200,6 +230,16 @@ def assemble(
         ),
         endorsements=EndorsementChecker(resolver, proofs, registry),
     )
+    oid4vp = (
+        Oid4vpService(
+            open_store(settings.oid4vp, app_name=SERVICE_NAME),
+            service,
+            settings.oid4vp,
+            public_base_url=settings.http.public_base_url,
+        )
+        if settings.oid4vp.enabled
+        else None
+    )
     return VerifierGraph(
         limits=settings.limits,
         resolver=resolver,
@@ -219,6 +259,8 @@ def assemble(
         clients=(guarded, registry_http),
         did_web=did_web,
         proof_threads=threads,
+        oid4vp=oid4vp,
+        oid4vp_sweep_s=settings.oid4vp.sweep_interval_s,
     )
 
 

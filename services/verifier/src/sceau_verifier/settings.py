@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -130,11 +131,81 @@ class LimitSettings(BaseModel):
     rate_limit_burst: int | None = Field(default=None, ge=1)
 
 
+class Oid4vpSettings(BaseModel):
+    """OpenID4VP at the verifier (an employer asks a wallet for a credential): off unless set.
+
+    A request is a session two requests share (the wallet's ``direct_post`` and the employer's
+    polling), possibly on two replicas, so it needs a store every replica sees: an optional
+    MongoDB database of its own (``sceau_verifier``), addressed by ``_id`` only. The request
+    objects are signed with one Ed25519 key all replicas share (``request_key``, a did:key).
+    Without both, the OpenID4VP routes answer 503 and everything else works as before; the
+    readiness probe never checks this store (docs/verifier.md, "OpenID4VP").
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mongodb_uri: SecretStr | None = Field(
+        default=None, description="MongoDB URI of the request store (may carry credentials)."
+    )
+    database: str = Field(default="sceau_verifier", min_length=1, max_length=63)
+    request_key: SecretStr | None = Field(
+        default=None,
+        description="base64url of the 32-byte Ed25519 seed that signs request objects (secret).",
+    )
+    request_ttl_s: float = Field(
+        default=300.0, ge=10, le=3600, description="How long a wallet may answer a request."
+    )
+    result_ttl_s: float = Field(
+        default=3600.0,
+        ge=60,
+        le=86_400,
+        description="How long a request and its answer are kept after it expired, then deleted.",
+    )
+    timeout_s: float = Field(default=5.0, gt=0, le=30, description="Deadline of store calls.")
+    server_selection_timeout_ms: int = Field(default=3000, gt=0)
+    sweep_interval_s: float = Field(default=60.0, gt=0)
+
+    @field_validator("mongodb_uri")
+    @classmethod
+    def _check_uri(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("mongodb://", "mongodb+srv://")
+        ):
+            raise ValueError("must start with mongodb:// or mongodb+srv://")
+        return value
+
+    @field_validator("request_key")
+    @classmethod
+    def _check_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            raw = value.get_secret_value().strip()
+            try:
+                seed = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+            except ValueError as exc:
+                raise ValueError("must be base64url") from exc
+            if len(seed) != 32:
+                raise ValueError("must be 32 bytes (an Ed25519 seed) in base64url")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        """Both the store and the request key are configured."""
+        return self.mongodb_uri is not None and self.request_key is not None
+
+    def seed(self) -> bytes:
+        """The request key's 32-byte seed (call only when :attr:`enabled`). Secret."""
+        if self.request_key is None:
+            raise ValueError("no request key")
+        raw = self.request_key.get_secret_value().strip()
+        return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+
+
 class VerifierSettings(ServiceSettings):
     """Settings of the verifier, e.g. ``VERIFIER_TRUST__REGISTRY_URL`` (nested fields use ``__``).
 
-    No database: the verifier keeps nothing but per-process caches, so it needs Kafka (cache
-    invalidation in, verification events out) and the registry's public HTTP API, never MongoDB.
+    No database of its own for verifying: per-process caches, Kafka (cache invalidation in,
+    verification events out) and the registry's public HTTP API. Only the optional OpenID4VP
+    requests (``oid4vp``) use a MongoDB store, and nothing else depends on it.
     """
 
     model_config = SettingsConfigDict(
@@ -147,6 +218,7 @@ class VerifierSettings(ServiceSettings):
     shares: SharesSettings = SharesSettings()
     did_web: DidWebSettings = DidWebSettings()
     limits: LimitSettings = LimitSettings()
+    oid4vp: Oid4vpSettings = Oid4vpSettings()
     status_cache_group: str = Field(
         default="verifier.status-cache",
         description=(

@@ -22,12 +22,14 @@ dated reasons (status at the issuance date, accreditation for the achievement ty
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sceau_credentials.dids import DidResolver
 from sceau_credentials.engine import verify_proof
 from sceau_credentials.ob3.fields import did_of
+from sceau_credentials.presentations import verify_presentation
 from sceau_credentials.results import (
     CheckName,
     CheckStatus,
@@ -46,8 +48,46 @@ from sceau_verifier.trust import RegistryTrust, trust_key
 __all__ = ["apply_trust_policy", "engine_call", "engine_proof_verifier"]
 
 
+@dataclass(frozen=True)
+class HolderProof:
+    """A presentation's own proof outcome, in the engine's ``ProofOutcome`` shape."""
+
+    verified: bool
+    problem_type: str | None
+    reason: str | None
+    verification_method: str | None = None
+    issuer: str | None = None
+    credential: Mapping[str, Any] | None = None
+    proof_created: datetime | None = None
+
+
+def _is_presentation(document: Any) -> bool:
+    if not isinstance(document, Mapping):
+        return False
+    types = document.get("type")
+    return "VerifiablePresentation" in (types if isinstance(types, list) else [types])
+
+
 async def engine_proof_verifier(document: Any, resolver: Any) -> ProofOutcome:
-    """The engine's proof verification (what :class:`ProofMemo` wraps)."""
+    """The engine's proof verification (what :class:`ProofMemo` wraps).
+
+    A Data Integrity presentation is signed by its holder for ``authentication``, not
+    ``assertionMethod`` as credentials are: it is checked as a presentation (its holder and
+    proof purpose; the engine's presentation check compares challenge and domain, and the
+    embedded credentials are verified one by one). Checking it as a credential refused every
+    signed presentation (found by OpenID4VP, the first caller that sends them).
+    """
+    if _is_presentation(document):
+        result = await verify_presentation(
+            dict(document), resolver, challenge=None, domain=None, holder_only=True
+        )
+        return HolderProof(
+            verified=result.verified,
+            problem_type=result.problem_type,
+            reason=result.reason,
+            verification_method=result.verification_method,
+            issuer=result.holder,
+        )
     return await verify_proof(document, resolver)
 
 

@@ -117,6 +117,7 @@ async def verify_presentation(
     domain: str | None = None,
     canonicalizer: Canonicalizer | None = None,
     now: datetime | None = None,
+    holder_only: bool = False,
 ) -> PresentationVerification:
     """Verify a presentation's proof (with the expected challenge/domain) and its credentials.
 
@@ -128,6 +129,8 @@ async def verify_presentation(
         domain: the verifier's domain the proof must name, or ``None`` to skip that check.
         canonicalizer: the RDFC-1.0 engine (default: the shared one).
         now: the time to check proof expiry against (default: now).
+        holder_only: check the presentation's own proof (and its holder) only, not the
+            embedded credentials (a caller that verifies them one by one itself).
 
     Never raises for bad input: the result says what failed and why.
     """
@@ -173,6 +176,14 @@ async def verify_presentation(
             False,
             PROOF_VERIFICATION_ERROR,
             f"the presentation was signed with {method!r}, not by its holder {holder_id!r}",
+            holder_id,
+            method,
+        )
+    if holder_only:
+        return PresentationVerification(
+            True,
+            None,
+            f"the presentation proof is valid (holder key {method})",
             holder_id,
             method,
         )

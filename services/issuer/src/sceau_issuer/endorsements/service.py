@@ -23,6 +23,7 @@ from typing import Any
 
 from sceau_credentials.conformance.rules import endorsement_schema_findings
 from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.ob3.endorsement import build_endorsement
 from sceau_credentials.ob3.validation import structure_problems
 from sceau_issuer.achievements.repository import AchievementRepository
@@ -44,7 +45,9 @@ from sceau_shared.events import utcnow
 
 __all__ = ["AttachedEndorsements", "EndorsementService"]
 
-Sign = Callable[[dict[str, Any], SigningKey, str], Awaitable[dict[str, Any] | str]]
+Sign = Callable[
+    [dict[str, Any], SigningKey | P256SigningKey, str], Awaitable[dict[str, Any] | str]
+]
 _Version = tuple[str, str, int]
 
 
