@@ -45,9 +45,7 @@ from sceau_shared.events import utcnow
 
 __all__ = ["AttachedEndorsements", "EndorsementService"]
 
-Sign = Callable[
-    [dict[str, Any], SigningKey | P256SigningKey, str], Awaitable[dict[str, Any] | str]
-]
+Sign = Callable[[dict[str, Any], SigningKey | P256SigningKey, str], Awaitable[dict[str, Any] | str]]
 _Version = tuple[str, str, int]
 
 
