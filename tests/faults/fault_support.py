@@ -77,6 +77,10 @@ FAULT_ENV: dict[str, dict[str, str]] = {
         "NOTIFIER_EMAIL_RETRY__LEASE_S": "2",
         "NOTIFIER_EMAIL_RETRY__BASE_DELAY_S": "1",
         "NOTIFIER_CONSUMER__SWEEP_INTERVAL_S": "0.5",
+        # Webhook retries after 1, 2, 4, ... s (8 attempts, ~2 min): a receiver down for
+        # ~15 s is retried several times, and never given up on, within the scenario.
+        "NOTIFIER_WEBHOOKS__RETRY__BASE_DELAY_S": "1",
+        "NOTIFIER_WEBHOOKS__RETRY__FACTOR": "2",
     },
 }
 
@@ -226,6 +230,90 @@ class SlowSmtp:
                     if recipient_containing in self.recipients.get(message_id, "")
                 }
             )
+
+
+@dataclass(frozen=True)
+class ReceivedHook:
+    """One webhook request as the receiver got it."""
+
+    webhook_id: str
+    timestamp: str
+    signature: str
+    body: bytes
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The JSON body."""
+        data: dict[str, Any] = json.loads(self.body)
+        return data
+
+
+class _HookHandler(BaseHTTPRequestHandler):
+    server: _HookServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        hook = ReceivedHook(
+            webhook_id=self.headers.get("webhook-id", ""),
+            timestamp=self.headers.get("webhook-timestamp", ""),
+            signature=self.headers.get("webhook-signature", ""),
+            body=body,
+        )
+        with self.server.receiver.lock:
+            self.server.receiver.received.append(hook)
+        self.send_response(204)
+        self.end_headers()
+
+
+class _HookServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    receiver: WebhookReceiver
+
+
+@dataclass
+class WebhookReceiver:
+    """An institution's webhook receiver on loopback that can go down and come back (same port).
+
+    Down means the socket is closed: the notifier's attempts are refused, as in a real outage.
+    """
+
+    port: int = field(default_factory=free_port)
+    received: list[ReceivedHook] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: _HookServer | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Where the notifier posts."""
+        return f"http://127.0.0.1:{self.port}/hooks/sceau"
+
+    def up(self) -> None:
+        """Listen (again) on the same port."""
+        server = _HookServer(("127.0.0.1", self.port), _HookHandler)
+        server.receiver = self
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def down(self) -> None:
+        """Stop listening (connections refused until :meth:`up`)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def snapshot(self) -> list[ReceivedHook]:
+        """Every request received so far (a delivery sent twice appears twice)."""
+        with self.lock:
+            return list(self.received)
 
 
 def peak_memory_mb(stack: Stack) -> dict[str, float]:
