@@ -3,8 +3,10 @@ and a hostile did:web host.
 
 The MongoDB-protocol server is this suite's own, started on a free port with its own data folder
 (the same launcher as ``sceau infra``): pausing it with SIGSTOP must never stall the shared
-server other tests (or other checkouts) use. The broker is the shared one; each run has its own
-topic prefix and databases.
+server other tests (or other checkouts) use. The broker is the shared one, each run with its own
+topic prefix and databases — except for the broker-restart scenario, which starts its own Kafka
+(:func:`own_broker`, same launcher) and its own stack on it, so killing that broker disturbs no
+other test.
 """
 
 from __future__ import annotations
@@ -39,9 +41,9 @@ from sceau_credentials.keys import SigningKey
 from sceau_credentials.results import CheckName
 from sceau_credentials.status import ListStatusChecker
 from sceau_credentials.verification import verify
-from sceau_dev.infra import mongo_server
+from sceau_dev.infra import kafka_server, mongo_server
 from sceau_dev.infra.manager import default_cache_dir
-from sceau_dev.infra.process import free_port, stop_pid
+from sceau_dev.infra.process import free_port, pid_alive, stop_pid
 from sceau_dev.testing.polling import eventually
 from sceau_dev.testing.stack import Stack, StackConfig
 from sceau_dev.testing.topics import record_values
@@ -75,6 +77,10 @@ FAULT_ENV: dict[str, dict[str, str]] = {
         "NOTIFIER_EMAIL_RETRY__LEASE_S": "2",
         "NOTIFIER_EMAIL_RETRY__BASE_DELAY_S": "1",
         "NOTIFIER_CONSUMER__SWEEP_INTERVAL_S": "0.5",
+        # Webhook retries after 1, 2, 4, ... s (8 attempts, ~2 min): a receiver down for
+        # ~15 s is retried several times, and never given up on, within the scenario.
+        "NOTIFIER_WEBHOOKS__RETRY__BASE_DELAY_S": "1",
+        "NOTIFIER_WEBHOOKS__RETRY__FACTOR": "2",
     },
 }
 
@@ -118,6 +124,54 @@ def own_database(folder: Path) -> Iterator[FaultDatabase]:
         stop_pid(pid, timeout_s=20)
 
 
+@dataclass
+class FaultBroker:
+    """A Kafka broker this suite owns, and can kill and start again (same port, same data)."""
+
+    config: kafka_server.KafkaConfig
+    pid: int
+    restarts: int = 0
+
+    @property
+    def bootstrap(self) -> str:
+        """The bootstrap address clients use (unchanged across restarts)."""
+        return self.config.bootstrap
+
+    def kill(self) -> None:
+        """SIGKILL the broker (no controlled shutdown) and wait until it is gone."""
+        os.kill(self.pid, signal.SIGKILL)
+        while pid_alive(self.pid):
+            time.sleep(0.05)
+
+    def start(self) -> float:
+        """Start the broker again on the same ports and data folder; return how long it took."""
+        started = time.monotonic()
+        self.pid = kafka_server.start(
+            self.config, default_cache_dir(), lambda _: None, timeout_s=120
+        )
+        self.restarts += 1
+        return time.monotonic() - started
+
+
+@contextmanager
+def own_broker(folder: Path) -> Iterator[FaultBroker]:
+    """Start a single-node Kafka on free ports with its data in ``folder``."""
+    config = kafka_server.KafkaConfig(
+        port=free_port(),
+        controller_port=free_port(),
+        data_dir=folder / "data",
+        log_file=folder / "kafka.log",
+        heap="384m",
+    )
+    broker = FaultBroker(
+        config, kafka_server.start(config, default_cache_dir(), lambda _: None, timeout_s=120)
+    )
+    try:
+        yield broker
+    finally:
+        stop_pid(broker.pid, timeout_s=20)
+
+
 class _SlowHandler:
     def __init__(self, relay: SlowSmtp) -> None:
         self._relay = relay
@@ -152,6 +206,16 @@ class SlowSmtp:
         finally:
             controller.stop()
 
+    def per_recipient(self, recipient_containing: str) -> Counter[str]:
+        """How many e-mails (whatever their Message-ID) each matching recipient received."""
+        with self.lock:
+            found: Counter[str] = Counter()
+            for message_id, times in self.received.items():
+                recipients = self.recipients.get(message_id, "")
+                if recipient_containing in recipients:
+                    found[recipients] += times
+            return found
+
     def counts(self, recipient_containing: str = "") -> Counter[str]:
         """How many times each Message-ID arrived, for recipients containing the given text.
 
@@ -166,6 +230,90 @@ class SlowSmtp:
                     if recipient_containing in self.recipients.get(message_id, "")
                 }
             )
+
+
+@dataclass(frozen=True)
+class ReceivedHook:
+    """One webhook request as the receiver got it."""
+
+    webhook_id: str
+    timestamp: str
+    signature: str
+    body: bytes
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The JSON body."""
+        data: dict[str, Any] = json.loads(self.body)
+        return data
+
+
+class _HookHandler(BaseHTTPRequestHandler):
+    server: _HookServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        hook = ReceivedHook(
+            webhook_id=self.headers.get("webhook-id", ""),
+            timestamp=self.headers.get("webhook-timestamp", ""),
+            signature=self.headers.get("webhook-signature", ""),
+            body=body,
+        )
+        with self.server.receiver.lock:
+            self.server.receiver.received.append(hook)
+        self.send_response(204)
+        self.end_headers()
+
+
+class _HookServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    receiver: WebhookReceiver
+
+
+@dataclass
+class WebhookReceiver:
+    """An institution's webhook receiver on loopback that can go down and come back (same port).
+
+    Down means the socket is closed: the notifier's attempts are refused, as in a real outage.
+    """
+
+    port: int = field(default_factory=free_port)
+    received: list[ReceivedHook] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: _HookServer | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Where the notifier posts."""
+        return f"http://127.0.0.1:{self.port}/hooks/sceau"
+
+    def up(self) -> None:
+        """Listen (again) on the same port."""
+        server = _HookServer(("127.0.0.1", self.port), _HookHandler)
+        server.receiver = self
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def down(self) -> None:
+        """Stop listening (connections refused until :meth:`up`)."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def snapshot(self) -> list[ReceivedHook]:
+        """Every request received so far (a delivery sent twice appears twice)."""
+        with self.lock:
+            return list(self.received)
 
 
 def peak_memory_mb(stack: Stack) -> dict[str, float]:
@@ -183,10 +331,15 @@ def peak_memory_mb(stack: Stack) -> dict[str, float]:
 
 @contextmanager
 def running_fault_stack(
-    kafka_bootstrap: str, database: FaultDatabase, smtp: SlowSmtp, log_dir: Path
+    kafka_bootstrap: str,
+    database: FaultDatabase,
+    smtp: SlowSmtp,
+    log_dir: Path,
+    extra_env: dict[str, dict[str, str]] | None = None,
 ) -> Iterator[Stack]:
     """The registry, the issuer and the notifier on the suite's own database server."""
     run = uuid.uuid4().hex[:8]
+    env = {name: FAULT_ENV.get(name, {}) | (extra_env or {}).get(name, {}) for name in FAULT_ENV}
     config = StackConfig(
         kafka_bootstrap=kafka_bootstrap,
         mongo_uri=database.uri,
@@ -195,7 +348,7 @@ def running_fault_stack(
         database_prefix=f"fault_{run}_",
         ports={name: free_port() for name in ("registry", "issuer", "verifier", "notifier")},
         smtp_port=smtp.port,
-        extra_env=FAULT_ENV,
+        extra_env=env,
         services=("registry", "issuer", "notifier"),
         rate_limit_per_minute=0,
     )

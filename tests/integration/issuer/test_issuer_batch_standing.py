@@ -248,3 +248,44 @@ async def test_a_single_issue_award_left_behind_is_retried(harness: IssuerHarnes
     assert page.json()["total"] == 1
     assert await harness.db["series_awards"].count_documents({}) == 0
     assert await series.retry_pending() == 0
+
+
+async def test_a_replayed_single_issue_runs_the_award_step_its_first_attempt_missed(
+    harness: IssuerHarness,
+) -> None:
+    headers, module, overall = await one_module_series(harness)
+    series = harness.svc.series
+    pending = series._pending
+    assert pending is not None
+    # The component is stored, then the award marker's write fails (the database went away
+    # between the two writes): no marker is left for the sweep to find.
+    original = pending.add
+
+    async def failing(*_: Any) -> None:
+        raise RuntimeError("database went away")
+
+    pending.add = failing  # type: ignore[method-assign]
+    try:
+        first = await harness.issue(headers, module, "replay@example.org", key="award-replay")
+    except RuntimeError:
+        first = None
+    finally:
+        pending.add = original  # type: ignore[method-assign]
+    assert first is None or first.status_code >= 500
+    assert await harness.db["series_awards"].count_documents({}) == 0
+    stored = await harness.http.get(f"/v1/credentials?achievement_id={module}", headers=headers)
+    assert stored.json()["total"] == 1  # the component landed
+
+    # The institution retries with the same Idempotency-Key: a replay of the stored component,
+    # which runs the award step too (before the fix, a replay skipped it: the overall
+    # credential was never issued).
+    replay = await harness.issue(headers, module, "replay@example.org", key="award-replay")
+    assert replay.status_code == 200, replay.text
+    page = await harness.http.get(f"/v1/credentials?achievement_id={overall}", headers=headers)
+    assert page.json()["total"] == 1
+    assert await harness.db["series_awards"].count_documents({}) == 0
+
+    again = await harness.issue(headers, module, "replay@example.org", key="award-replay")
+    assert again.status_code == 200, again.text
+    page = await harness.http.get(f"/v1/credentials?achievement_id={overall}", headers=headers)
+    assert page.json()["total"] == 1  # the step is idempotent: still one overall credential

@@ -41,7 +41,7 @@ from sceau_verifier.proof_memo import ProofMemo
 from sceau_verifier.proof_threads import ThreadedProofs
 from sceau_verifier.reachability import ReachabilityResolver
 from sceau_verifier.refresh import RefreshClient
-from sceau_verifier.registry import RegistryClient
+from sceau_verifier.registry import RegistryClient, RegistryHosts
 from sceau_verifier.reports import EventSink, ReportSender
 from sceau_verifier.service import VerificationService
 from sceau_verifier.settings import SERVICE_NAME, LimitSettings, VerifierSettings
@@ -182,7 +182,10 @@ def assemble(
     that, ``on_report_dropped``).
     ``None`` (or ``publish_events: false``) publishes nothing. Tests pass an in-memory sink.
     """
-    did_web = DidWebResolver(guarded, settings.did_web)
+    # The registry's own calls (status lists, the did:web documents it hosts) carry the
+    # verifier token like trust lookups: the verifiers' rate bucket (issue 18, item 8).
+    registry_hosts = RegistryHosts.of(settings.trust, settings.status.allowed_hosts)
+    did_web = DidWebResolver(guarded, settings.did_web, headers_for=registry_hosts.headers_for)
     resolver = ReachabilityResolver(
         CompositeResolver(
             {
@@ -192,7 +195,7 @@ def assemble(
             }
         )
     )
-    status_lists = StatusListCache(guarded, settings.status)
+    status_lists = StatusListCache(guarded, settings.status, headers_for=registry_hosts.headers_for)
     registry = RegistryClient(registry_http, settings.trust)
     threads = (
         ThreadedProofs(engine_proof_verifier, workers=settings.proof_threads)

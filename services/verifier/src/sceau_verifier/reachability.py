@@ -1,11 +1,12 @@
-"""An issuer's DID document that cannot be fetched makes the answer *inconclusive*, not a forgery.
+"""A signer's DID document that cannot be fetched makes the answer *inconclusive*, not a forgery.
 
 The engine reports any failure to resolve the signing key as an invalid proof. For a did:web
 issuer that is wrong when the document simply could not be fetched (timeout, refused
 connection, 5xx, 429): the registry hosting it may be paused, the institution's site down. The
 verifier cannot tell a genuine credential from a forgery then, so it says so — "inconclusive,
 try again later" — instead of calling the credential invalid. A document that *was* fetched and
-does not hold the key (revoked, never there) still fails the proof.
+does not hold the key (revoked, never there) still fails the proof. The same holds for a
+presentation's holder, whose DID document its proof needs.
 
 How it is known: :class:`ReachabilityResolver` wraps the process's resolver and notes the DIDs
 whose resolution failed with ``retrievalError`` in a set held by a context variable, which
@@ -63,18 +64,40 @@ class ReachabilityResolver:
             raise
 
 
-def _unreachable_proof(did: str, check: Check) -> Check:
+def _unreachable_proof(did: str, check: Check, *, holder: bool) -> Check:
+    role_en, role_fr = ("holder", "du détenteur") if holder else ("issuer", "de l'émetteur")
+    shown_en, shown_fr = (
+        ("presentation", "la présentation") if holder else ("credential", "le titre")
+    )
     return Check.inconclusive(
         CheckName.PROOF,
         DID_DOCUMENT_UNREACHABLE,
-        f"The issuer's DID document ({did}) could not be retrieved just now, so the signature "
-        "could not be checked. This says nothing against the credential: try again later.",
-        f"Le document DID de l'émetteur ({did}) n'a pas pu être obtenu pour l'instant; la "
-        "signature n'a donc pas pu être vérifiée. Cela ne met pas le titre en cause : "
+        f"The {role_en}'s DID document ({did}) could not be retrieved just now, so the "
+        f"signature could not be checked. This says nothing against the {shown_en}: try again "
+        "later.",
+        f"Le document DID {role_fr} ({did}) n'a pas pu être obtenu pour l'instant; la "
+        f"signature n'a donc pas pu être vérifiée. Cela ne met pas {shown_fr} en cause : "
         "réessayez plus tard.",
         details=check.details | {"did": did, "engine_reason": check.reason_en},
         required=check.required,
     )
+
+
+def _signer(result: VerificationResult) -> str | None:
+    """The DID whose document the proof needed: the issuer's, or a presentation's holder's.
+
+    A presentation is signed by its holder (issue 18, item 11: an unreachable holder DID read
+    as a forgery); without a ``holder`` the proof's verification method names the signer.
+    """
+    summary = result.credential
+    if summary is None:
+        return None
+    if not result.is_presentation:
+        return did_of(summary.issuer_id) if summary.issuer_id else None
+    proof = result.check(CheckName.PROOF)
+    method = proof.details.get("verification_method") if proof is not None else None
+    signer = summary.subject_id or (method if isinstance(method, str) else None)
+    return did_of(signer) if signer else None
 
 
 def _not_checked(check: Check) -> Check:
@@ -92,8 +115,7 @@ def explain(result: VerificationResult, unreachable: set[str]) -> VerificationRe
     if not unreachable:
         return result
     inner = tuple(explain(r, unreachable) for r in result.credentials)
-    summary = result.credential
-    did = did_of(summary.issuer_id) if summary is not None and summary.issuer_id else None
+    did = _signer(result)
     if did is None or did not in unreachable:
         return result.model_copy(update={"credentials": inner})
     proof = result.check(CheckName.PROOF)
@@ -101,7 +123,7 @@ def explain(result: VerificationResult, unreachable: set[str]) -> VerificationRe
     checks: list[Check] = []
     for check in result.checks:
         if proof_unreachable and check.name is CheckName.PROOF:
-            checks.append(_unreachable_proof(did, check))
+            checks.append(_unreachable_proof(did, check, holder=result.is_presentation))
         elif (
             proof_unreachable
             and check.status is CheckStatus.INCONCLUSIVE

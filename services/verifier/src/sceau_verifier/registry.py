@@ -32,8 +32,51 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sceau_shared.cache import TtlCache
 from sceau_verifier.errors import RegistryUnavailable
 from sceau_verifier.settings import TrustSettings
+from sceau_verifier.status_lists import host_allowed
 
-__all__ = ["AnswerWindow", "IssuerKey", "IssuerRecord", "RegistryClient"]
+__all__ = ["AnswerWindow", "IssuerKey", "IssuerRecord", "RegistryClient", "RegistryHosts"]
+
+
+class RegistryHosts:
+    """Which outbound URLs reach the registry, and the verifier token those requests carry.
+
+    Trust lookups are not the verifier's only calls to the registry: status lists and the
+    did:web documents the registry hosts come from it too, and in the public per-address bucket
+    they were refused with 429 under load (reported as "inconclusive", issue 18, item 8). They
+    draw from the verifiers' bucket as well when they present the token. The registry's hosts
+    are the status lists' allow-list (by definition the hosts that serve the lists) and the
+    host of ``trust.registry_url``; no other host ever sees the token.
+
+    Args:
+        token: the deployment's verifier token (``None``: no header is added anywhere).
+        hosts: ``host`` or ``host:port`` entries, as in ``status.allowed_hosts``.
+    """
+
+    def __init__(self, token: str | None, hosts: Iterable[str]) -> None:
+        self._headers = {REGISTRY_TOKEN_HEADER: token} if token else {}
+        self._hosts = sorted({h.strip().lower() for h in hosts if h.strip()})
+
+    @classmethod
+    def of(cls, trust: TrustSettings, status_hosts: Iterable[str]) -> RegistryHosts:
+        """The hosts of a verifier's settings (status allow-list + the trust URL's host)."""
+        url = httpx.URL(trust.registry_url)
+        own = (url.host or "").lower()
+        if ":" in own:
+            own = f"[{own}]"
+        port = url.port or (443 if url.scheme == "https" else 80)
+        token = trust.registry_token.get_secret_value() if trust.registry_token else None
+        return cls(token, [*status_hosts, f"{own}:{port}"])
+
+    def headers_for(self, url: str) -> dict[str, str]:
+        """The token header for a request to ``url`` if it is the registry's, else nothing."""
+        if not self._headers:
+            return {}
+        try:
+            parsed = httpx.URL(url)
+        except (httpx.InvalidURL, TypeError, ValueError):
+            return {}
+        return dict(self._headers) if host_allowed(parsed, self._hosts) else {}
+
 
 _Key = tuple[str, str, str]
 """``(did, at as RFC 3339 or "now", verification method or "")``."""

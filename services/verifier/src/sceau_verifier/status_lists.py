@@ -128,6 +128,9 @@ class StatusListCache:
         client: HTTP client built with ``GuardedTransport`` (connect-time address check).
         settings: allow-list, limits and cache sizes.
         clock: monotonic time source (injectable for tests).
+        headers_for: extra headers for a list URL (the verifier token towards the registry,
+            ``RegistryHosts.headers_for``: the verifiers' own rate bucket, issue 18 item 8).
+            Lists are fetched without following redirects, so they go nowhere else.
     """
 
     def __init__(
@@ -136,10 +139,12 @@ class StatusListCache:
         settings: StatusSettings,
         *,
         clock: Callable[[], float] = time.monotonic,
+        headers_for: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
         self._clock = clock
+        self._headers_for = headers_for
         schemes = {"https", "http"} if settings.allow_private_hosts else {"https"}
         self._policy = UrlPolicy(
             allowed_schemes=frozenset(schemes), allow_private=settings.allow_private_hosts
@@ -218,6 +223,8 @@ class StatusListCache:
         self, url: str, stale: _Entry | None, stamp: tuple[int, int]
     ) -> Mapping[str, Any] | str:
         headers = {"Accept": _ACCEPT}
+        if self._headers_for is not None:
+            headers.update(self._headers_for(url))
         if stale is not None and stale.etag:
             headers["If-None-Match"] = stale.etag
         self.fetches += 1

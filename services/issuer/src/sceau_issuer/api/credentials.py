@@ -74,10 +74,13 @@ async def issue_credential(
     )
     if replayed:
         response.status_code = 200
-    else:
-        await graph.series.after_issue(
-            caller.tenant.institution_id, doc["achievement_id"], [doc["recipient"]]
-        )
+    # On a replay too: the first attempt may have stored the component and then failed before
+    # its award marker was written (issue 18, item 6), and nothing else would run the step. The
+    # step is idempotent (the overall credential's own idempotency key), so a replay of a
+    # request whose step ran issues nothing more.
+    await graph.series.after_issue(
+        caller.tenant.institution_id, doc["achievement_id"], [doc["recipient"]]
+    )
     return credential_detail(graph.issuing, doc)
 
 

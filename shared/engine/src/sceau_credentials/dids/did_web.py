@@ -32,7 +32,7 @@ import json
 import re
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import httpx
@@ -180,6 +180,9 @@ class DidWebResolver:
             so the address check also holds at connect time.
         settings: Limits and the local-development switch.
         clock: Monotonic time source (injectable for cache tests).
+        headers_for: Extra request headers for a document URL, e.g. a deployment's own token
+            towards its own DID host (``{}`` for every other URL). A fetch that carries any
+            follows no redirect, so they reach no other host.
     """
 
     def __init__(
@@ -188,10 +191,12 @@ class DidWebResolver:
         settings: DidWebSettings,
         *,
         clock: Callable[[], float] = time.monotonic,
+        headers_for: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
         self._clock = clock
+        self._headers_for = headers_for
         keeps = settings.cache_max_entries > 0 and settings.cache_max_bytes > 0
         self._cache: TtlCache[str, bytes] = TtlCache(
             ttl_s=settings.cache_ttl_s if keeps else 0,
@@ -290,6 +295,7 @@ class DidWebResolver:
 
     async def _get(self, did: str, url: str) -> bytes:
         settings = self._settings
+        extra = self._headers_for(url) if self._headers_for is not None else {}
         try:
             result = await safe_fetch(
                 self._client,
@@ -297,8 +303,8 @@ class DidWebResolver:
                 policy=self._policy,
                 timeout_s=settings.timeout_s,
                 max_bytes=settings.max_document_bytes,
-                headers={"Accept": _ACCEPT},
-                max_redirects=settings.max_redirects,
+                headers={"Accept": _ACCEPT, **extra},
+                max_redirects=0 if extra else settings.max_redirects,
             )
         except UnsafeUrlError as exc:
             raise DidResolutionError(
