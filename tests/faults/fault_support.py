@@ -73,8 +73,10 @@ FAULT_ENV: dict[str, dict[str, str]] = {
         "NOTIFIER_KAFKA__HANDLER_DEADLINE_S": "2",
         "NOTIFIER_KAFKA__RETRY_MAX_BACKOFF_S": "5",
         "NOTIFIER_SMTP__POOL_SIZE": "1",
-        # A lease far shorter than a batch takes on the slow relay below.
-        "NOTIFIER_EMAIL_RETRY__LEASE_S": "2",
+        # A lease far shorter than a batch takes on the slow relay below (the slow-SMTP scenario),
+        # yet longer than a renewal can stall on a loaded machine: with 2 s, a stalled renewal
+        # let the retry sweeper re-send e-mails already out but not yet marked (seen under load).
+        "NOTIFIER_EMAIL_RETRY__LEASE_S": "5",
         "NOTIFIER_EMAIL_RETRY__BASE_DELAY_S": "1",
         "NOTIFIER_CONSUMER__SWEEP_INTERVAL_S": "0.5",
         # Webhook retries after 1, 2, 4, ... s (8 attempts, ~2 min): a receiver down for
