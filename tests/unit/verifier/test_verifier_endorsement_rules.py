@@ -19,6 +19,9 @@ from sceau_verifier.registry import IssuerKey, IssuerRecord
 
 ACHIEVEMENT = "https://college.example/achievements/a1"
 NOW = datetime.now(UTC)
+#: Endorsements are dated before NOW: signed "now" in a long test run, they would be later than
+#: NOW (taken at import) and read as not yet valid.
+SIGNED = NOW - timedelta(hours=1)
 
 
 class FakeRegistry:
@@ -71,7 +74,7 @@ def credential(*endorsements: object) -> dict[str, Any]:
 
 
 def test_active_endorser_then_and_now_is_verified() -> None:
-    endorsement = asyncio.run(Issuer().endorse(ACHIEVEMENT))
+    endorsement = asyncio.run(Issuer().endorse(ACHIEVEMENT, issued_at=SIGNED))
     [found] = asyncio.run(
         checker(FakeRegistry(active_endorser)).check(credential(endorsement), lang="en", now=NOW)
     )
@@ -90,7 +93,7 @@ def test_revoked_key_is_unverified() -> None:
         key = record.key.model_copy(update={"valid_at": False, "revoked_as_of": NOW})
         return record.model_copy(update={"key": key})
 
-    endorsement = asyncio.run(Issuer().endorse(ACHIEVEMENT))
+    endorsement = asyncio.run(Issuer().endorse(ACHIEVEMENT, issued_at=SIGNED))
     [found] = asyncio.run(
         checker(FakeRegistry(revoked)).check(credential(endorsement), lang="fr", now=NOW)
     )
@@ -102,7 +105,7 @@ def test_registry_down_is_unverified_with_its_reason() -> None:
     def down(did: str, at: datetime | None, method: str | None) -> IssuerRecord:
         raise RegistryUnavailable("timeout")
 
-    endorsement = asyncio.run(Issuer().endorse(ACHIEVEMENT))
+    endorsement = asyncio.run(Issuer().endorse(ACHIEVEMENT, issued_at=SIGNED))
     [found] = asyncio.run(
         checker(FakeRegistry(down)).check(credential(endorsement), lang="en", now=NOW)
     )
