@@ -248,6 +248,8 @@ def _credentials(presentation: Mapping[str, Any] | str) -> list[Mapping[str, Any
         if isinstance(item, str):
             _, claims = _jwt_parts(item)
             vc = claims.get("vc") if claims else None
+            if vc is None and claims and "@context" in claims:
+                vc = claims  # VC-JOSE-COSE: the payload is the credential
             if isinstance(vc, Mapping):
                 subject = vc.get("credentialSubject")
                 if isinstance(subject, Mapping) and "id" not in subject and claims:
