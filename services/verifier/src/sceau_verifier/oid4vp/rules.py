@@ -229,7 +229,10 @@ def _jwt_parts(token: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None
 
 
 def _credentials(presentation: Mapping[str, Any] | str) -> list[Mapping[str, Any]]:
-    """The embedded credentials as JSON objects (a VC-JWT gives its ``vc`` claim plus ``sub``)."""
+    """The embedded credentials as JSON objects.
+
+    A VC-JWT gives its ``vc`` claim plus ``sub`` (VCDM 1.1), or its payload (VC-JOSE-COSE).
+    """
     if isinstance(presentation, str):
         _, claims = _jwt_parts(presentation)
         vp = claims.get("vp") if claims else None
