@@ -2,11 +2,12 @@
 
 A credential carries the status entries it was signed with, for ever. By default that is one
 entry, for revocation (the single ``credentialStatus`` 1EdTech's Open Badges 3.0 schema allows);
-an ``ob3-v2`` credential signed while its institution had suspension turned on
+an ``ob3-v2`` or ``jwt`` credential signed while its institution had suspension turned on
 (``PUT /v1/institution/settings``) also carries a suspension entry; a VC Data Model 1.1
-credential (``ob3-v1``, ``jwt``) never does (one entry only). Suspending — or reinstating — a
-credential without a suspension entry could not be published anywhere a verifier looks, so it is
-refused with a 409 that says why and what to do instead, in French and English.
+credential (``ob3-v1``, and ``jwt`` before 2026-12) never does (one entry only). Suspending — or
+reinstating — a credential without a suspension entry could not be published anywhere a
+verifier looks, so it is refused with a 409 that says why and what to do instead, in French
+and English.
 """
 
 from __future__ import annotations
