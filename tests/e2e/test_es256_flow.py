@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from sceau_credentials.conformance import inspect_credential, offline_resolver
 from sceau_credentials.proofs.jwt import decode_jwt
 from sceau_dev.testing.infrastructure import Endpoints
 from sceau_dev.testing.journeys import (
@@ -114,7 +115,12 @@ async def test_jwt_is_es256_and_verifies_across_rotation_and_revocation(
 
     old = await _issue_jwt(http, stack, college, "old.sud@example.org")
     header = decode_jwt(old).header
-    assert header == {"alg": "ES256", "kid": first_key["verification_method"]}
+    assert header == {
+        "alg": "ES256",
+        "kid": first_key["verification_method"],
+        "typ": "vc+jwt",
+        "cty": "vc",
+    }
     answer = await verified_once_published(http, stack, old)
     assert check(answer, "issuer")["status"] == "passed", answer["checks"]
 
@@ -176,7 +182,8 @@ async def test_eddsa_is_an_explicit_choice(stack: Stack, http: httpx.AsyncClient
     assert chosen.status_code == 200, chosen.text
     assert chosen.json()["jwt_algorithm"] == "EdDSA"
     token = await _issue_jwt(http, stack, college, "eddsa@example.org")
-    assert decode_jwt(token).header == {"alg": "EdDSA", "kid": f"{college.did}#key-1"}
+    assert decode_jwt(token).header["alg"] == "EdDSA"
+    assert decode_jwt(token).header["kid"] == f"{college.did}#key-1"
     await verified_once_published(http, stack, token)
     refused = await http.put(
         f"{stack.url('issuer')}/v1/institution/settings",
@@ -185,6 +192,86 @@ async def test_eddsa_is_an_explicit_choice(stack: Stack, http: httpx.AsyncClient
     )
     assert refused.status_code == 422
     assert refused.json()["detail_fr"]
+
+
+class _HttpLists:
+    """Status lists fetched over HTTP, as 1EdTech's validator fetches them."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    async def fetch(self, url: str) -> Mapping[str, Any] | str:
+        response = await self._http.get(url)
+        response.raise_for_status()
+        if "json" in response.headers.get("content-type", ""):
+            listed: dict[str, Any] = response.json()
+            return listed
+        return response.text
+
+
+async def test_jwt_is_a_conformant_vc_jose_cose_credential_and_revocation_shows(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """The jwt profile through the real issuer API: the OB 3.0.3 credential as the payload,
+    ES256, on a Bitstring list; verified at the verifier; no conformance finding with the DID
+    document and the status list fetched over HTTP; revoked, the verifier says so."""
+    college = await onboard(http, stack, "Nord", did_method="hosted-web")
+    key = _active_p256(await _profile(http, stack, college))
+    await registry_knows_key(http, stack, college.did, key["verification_method"])
+    issued = await http.post(
+        f"{stack.url('issuer')}/v1/credentials",
+        headers=college.auth | {"Idempotency-Key": uuid.uuid4().hex},
+        json={
+            "achievement_id": college.achievement_id,
+            "recipient": {"email": "nord@example.org", "name": "Alex Tremblay", "language": "fr"},
+            "profile": "jwt",
+        },
+    )
+    assert issued.status_code == 201, issued.text
+    token = issued.json()["document"]
+    decoded = decode_jwt(token)
+    assert decoded.header["typ"] == "vc+jwt"
+    assert decoded.header["alg"] == "ES256"
+    assert "vc" not in decoded.payload
+    assert decoded.payload["@context"][:2] == [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+    ]
+    status = decoded.payload["credentialStatus"]
+    assert status["type"] == "BitstringStatusListEntry"
+
+    answer = await verified_once_published(http, stack, token, limit_s=60)
+    assert check(answer, "status")["status"] == "passed", answer["checks"]
+    assert check(answer, "issuer")["status"] == "passed", answer["checks"]
+    assert answer["summary"]["format"] == "jwt"
+
+    did_json = f"{stack.url('registry')}/institutions/{college.institution_id}/did.json"
+
+    async def did_web(did: str) -> Mapping[str, Any]:
+        assert did == college.did
+        document: dict[str, Any] = (await http.get(did_json)).json()
+        return document
+
+    findings = await inspect_credential(
+        token,
+        resolver=offline_resolver(did_web),
+        now=datetime.now(UTC),
+        status_lists=_HttpLists(http),
+    )
+    assert findings == [], [f.message_en for f in findings]
+
+    revoked = await http.post(
+        f"{stack.url('issuer')}/v1/credentials/{issued.json()['id']}/revoke",
+        json={"reason_code": "issued-in-error"},
+        headers=college.auth,
+    )
+    assert revoked.status_code == 200, revoked.text
+
+    async def shows_revoked() -> bool:
+        last = await verify(http, stack, token)
+        return check(last, "status")["status"] == "failed"
+
+    await eventually(shows_revoked, timeout_s=60, message="the revoked jwt fails its status")
 
 
 async def _learner_page(stack: Stack, credential_id: str) -> str:

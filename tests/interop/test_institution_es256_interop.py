@@ -25,6 +25,7 @@ from sceau_credentials.engine import Profile, sign_credential, verify_proof
 from sceau_credentials.keys_p256 import encode_p256_public_multikey, p256_public_key_from_jwk
 from sceau_credentials.ob3 import IssuerProfile, Recipient, build_credential
 from sceau_credentials.ob3.authoring import AchievementVersion
+from sceau_credentials.proofs.jwt import decode_jwt
 from sceau_credentials.status.entries import status_entry
 from sceau_issuer.tenants.dids import p256_key, signing_key
 
@@ -78,8 +79,11 @@ async def test_institution_es256_jwt_verifies_with_jose_across_rotation_and_revo
     )
     out = await _jose_verifies(old, document)
     assert out["verified"], out.get("error")
-    assert out["header"] == {"alg": "ES256", "kid": f"{DID}#p256-1"}
-    assert out["payload"]["iss"] == DID
+    # VC-JOSE-COSE: the payload is the OB 3.0.3 credential itself (jose reads it as claims).
+    assert out["header"] == {"alg": "ES256", "kid": f"{DID}#p256-1", "typ": "vc+jwt", "cty": "vc"}
+    assert out["payload"]["issuer"]["id"] == DID
+    assert out["payload"]["credentialStatus"]["type"] == "BitstringStatusListEntry"
+    assert "vc" not in out["payload"]
 
     second = p256_key(os.urandom(32), DID, 2)
     new = await sign_credential(_credential(), second, Profile.JWT)
@@ -129,5 +133,6 @@ async def test_jose_es256_jwt_of_a_did_web_institution_verifies_here(
     result = await verify_proof(out["token"], resolver)
     assert result.verified, result.reason
     assert result.verification_method == f"{DID}#es256"
+    assert "vc" not in decode_jwt(out["token"]).payload  # jose signed the VC-JOSE-COSE shape
     tampered = out["token"][:-4] + ("AAAA" if not out["token"].endswith("AAAA") else "BBBB")
     assert not (await verify_proof(tampered, resolver)).verified

@@ -1,5 +1,8 @@
 """VC-JWT interop with `jose` (panva): ES256 and EdDSA both ways, RS256 signed there.
 
+Each case runs in both shapes: VC-JOSE-COSE (a VC Data Model 2.0 credential as the payload,
+what the jwt profile signs now) and the VCDM 1.1 ``vc`` claim (what it signed before).
+
 The JavaScript side derives keys from did:key with Digital Bazaar's Multikey drivers, so a
 did:key mismatch between the two implementations fails these tests too.
 """
@@ -29,7 +32,30 @@ pytestmark = pytest.mark.interop
 WEB_DID = "did:web:college.example"
 
 
-def _credential(issuer: str) -> dict[str, Any]:
+SHAPES = ["vcdm2", "vcdm1.1"]
+
+
+def _credential(issuer: str, shape: str = "vcdm1.1") -> dict[str, Any]:
+    if shape == "vcdm2":
+        return {
+            "@context": [
+                "https://www.w3.org/ns/credentials/v2",
+                "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+            ],
+            "id": "urn:uuid:4b5b6a53-1a7e-4f0e-8c5d-6f1a2b3c4d5e",
+            "type": ["VerifiableCredential", "OpenBadgeCredential"],
+            "issuer": {"id": issuer, "type": ["Profile"], "name": "Collège Exemple"},
+            "validFrom": "2025-03-01T00:00:00Z",
+            "credentialSubject": {
+                "type": ["AchievementSubject"],
+                "achievement": {
+                    "id": "https://college.example/achievements/python-101",
+                    "type": ["Achievement"],
+                    "name": "Introduction to Python",
+                    "criteria": {"narrative": "Passed the final project."},
+                },
+            },
+        }
     return {
         "@context": [
             "https://www.w3.org/2018/credentials/v1",
@@ -54,27 +80,39 @@ def _credential(issuer: str) -> dict[str, Any]:
 def _tamper(token: str) -> str:
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["vc"]["credentialSubject"]["achievement"]["name"] = "Advanced Python"
+    credential = claims.get("vc", claims)
+    credential["credentialSubject"]["achievement"]["name"] = "Advanced Python"
     encoded = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     return f"{header}.{encoded}.{signature}"
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("kind", ["ES256", "EdDSA"])
-async def test_our_jwt_verifies_with_jose(digital_bazaar: DigitalBazaar, kind: str) -> None:
+async def test_our_jwt_verifies_with_jose(
+    digital_bazaar: DigitalBazaar, kind: str, shape: str
+) -> None:
     key = P256SigningKey.generate() if kind == "ES256" else SigningKey.generate()
-    token = await sign_credential(_credential(key.controller), key, Profile.JWT)
+    token = await sign_credential(_credential(key.controller, shape), key, Profile.JWT)
     assert isinstance(token, str)
     out = run_script("jwt.mjs", {"op": "verify", "token": token})
     assert out["verified"], out.get("error")
     assert out["header"]["alg"] == kind
-    assert out["payload"]["iss"] == key.controller
+    if shape == "vcdm2":
+        assert out["header"]["typ"] == "vc+jwt"
+        assert out["payload"]["issuer"]["id"] == key.controller
+    else:
+        assert out["payload"]["iss"] == key.controller
     tampered = run_script("jwt.mjs", {"op": "verify", "token": _tamper(token)})
     assert not tampered["verified"]
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("alg", ["ES256", "EdDSA"])
-async def test_jose_did_key_jwt_verifies_here(digital_bazaar: DigitalBazaar, alg: str) -> None:
-    out = run_script("jwt.mjs", {"op": "sign", "alg": alg, "credential": _credential("x")})
+async def test_jose_did_key_jwt_verifies_here(
+    digital_bazaar: DigitalBazaar, alg: str, shape: str
+) -> None:
+    credential = _credential("x", shape)
+    out = run_script("jwt.mjs", {"op": "sign", "alg": alg, "credential": credential})
     resolver = CompositeResolver({"key": DidKeyResolver()})
     result = await verify_proof(out["token"], resolver)
     assert result.verified, result.reason
@@ -83,8 +121,10 @@ async def test_jose_did_key_jwt_verifies_here(digital_bazaar: DigitalBazaar, alg
     assert not (await verify_proof(_tamper(out["token"]), resolver)).verified
 
 
-async def test_jose_rs256_jwt_verifies_here(digital_bazaar: DigitalBazaar) -> None:
-    out = run_script("jwt.mjs", {"op": "sign", "alg": "RS256", "credential": _credential("x")})
+@pytest.mark.parametrize("shape", SHAPES)
+async def test_jose_rs256_jwt_verifies_here(digital_bazaar: DigitalBazaar, shape: str) -> None:
+    credential = _credential("x", shape)
+    out = run_script("jwt.mjs", {"op": "sign", "alg": "RS256", "credential": credential})
     method = {
         "id": out["kid"],
         "type": "JsonWebKey2020",

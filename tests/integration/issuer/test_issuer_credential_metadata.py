@@ -88,7 +88,7 @@ async def test_other_profiles_carry_and_verify_the_same_fields(harness: IssuerHa
     assert jwt.status_code == 201, jwt.text
     for signed, credential in (
         (v1.json()["document"], v1.json()["document"]),
-        (jwt.json()["document"], jwt_payload(jwt.json()["document"])["vc"]),
+        (jwt.json()["document"], jwt_payload(jwt.json()["document"])),  # VC-JOSE-COSE
     ):
         verified = await verify_proof(signed, DidKeyResolver())
         assert verified.verified, verified.reason

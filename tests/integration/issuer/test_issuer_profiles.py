@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from issuer_support import IssuerHarness, consume, micro
 
+from sceau_credentials.proofs.jwt import decode_jwt
 from sceau_dev.testing.polling import eventually
 from sceau_shared.events import DidMethod, StatusListPublishedV1
 
@@ -31,6 +32,20 @@ async def test_ob3_v1_and_jwt_profiles(harness: IssuerHarness, method: DidMethod
     token = jwt.json()["document"]
     assert isinstance(token, str)
     assert token.count(".") == 2
+    # The jwt profile is the OB 3.0.3 credential as a VC-JOSE-COSE JWT, on a Bitstring list.
+    decoded = decode_jwt(token)
+    assert decoded.header["typ"] == "vc+jwt"
+    assert decoded.header["alg"] == ("EdDSA" if method == DidMethod.KEY else "ES256")
+    assert "vc" not in decoded.payload
+    assert decoded.payload["@context"][0] == "https://www.w3.org/ns/credentials/v2"
+    assert "validFrom" in decoded.payload
+    assert decoded.payload["credentialStatus"]["type"] == "BitstringStatusListEntry"
+    jwt_id = jwt.json()["credential_id"]
+    suspended = await harness.http.post(
+        f"/v1/credentials/{jwt_id}/suspend", json={"reason_code": "under-review"}, headers=headers
+    )
+    assert suspended.status_code == 409  # suspension is off by default, for jwt as for ob3-v2
+    assert "suspension was off" in suspended.json()["detail"]
     cid = v1.json()["credential_id"]
     refused = await harness.http.post(
         f"/v1/credentials/{cid}/suspend", json={"reason_code": "under-review"}, headers=headers
@@ -42,8 +57,11 @@ async def test_ob3_v1_and_jwt_profiles(harness: IssuerHarness, method: DidMethod
         return [doc] if doc else []
 
     await eventually(lists_published, timeout_s=30, message="status list published")
-    [event] = await consume(harness.settings.kafka, StatusListPublishedV1, 1)
-    assert event.format == "StatusList2021"
+    # The v1 credential's StatusList2021 list, and the jwt one's Bitstring lists (revocation and
+    # suspension: one slot serves both).
+    events = await consume(harness.settings.kafka, StatusListPublishedV1, 3)
+    assert sorted(e.format for e in events).count("BitstringStatusList") == 2
+    [event] = [e for e in events if e.format == "StatusList2021"]
     assert event.purpose.value == "revocation"
     assert event.list_url == status["statusListCredential"]
     assert event.credential["proof"]

@@ -205,7 +205,10 @@ async def test_a_vc_jwt_is_delivered_as_jwt_vc_json(harness: IssuerHarness) -> N
     compact = delivered.json()["credentials"][0]["credential"]
     assert isinstance(compact, str)
     payload = json.loads(base64.urlsafe_b64decode(compact.split(".")[1] + "=="))
-    assert payload["sub"] == holder.controller
+    # VC-JOSE-COSE: the payload is the VCDM 2.0 credential itself, bound to the wallet's DID.
+    assert "vc" not in payload
+    assert payload["credentialSubject"]["id"] == holder.controller
+    assert decode_jwt(compact).header["typ"] == "vc+jwt"
     checked = await verify_proof(compact, DidKeyResolver())
     assert checked.verified, checked.reason
 
@@ -282,7 +285,12 @@ async def test_a_did_web_institutions_wallet_copy_follows_its_jwt_algorithm(
     tenant = await harness.svc.tenants.get(institution)
     fragment = "p256-1" if algorithm == "ES256" else "key-1"
     for token_ in (detail["document"], compact):
-        assert decode_jwt(token_).header == {"alg": algorithm, "kid": f"{tenant.did}#{fragment}"}
+        assert decode_jwt(token_).header == {
+            "alg": algorithm,
+            "kid": f"{tenant.did}#{fragment}",
+            "typ": "vc+jwt",
+            "cty": "vc",
+        }
     document = institution_did_document(
         tenant.did,
         [

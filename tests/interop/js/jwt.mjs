@@ -8,7 +8,8 @@
 //       `kid` names there (it must be listed in assertionMethod): publicKeyJwk, or a P-256 or
 //       Ed25519 publicKeyMultibase read by the Digital Bazaar Multikey drivers.
 //   {"op": "sign", "alg": "ES256" | "RS256" | "EdDSA", "credential": {...}}
-//       jose generates a key pair and signs a VC-JWT; for ES256/EdDSA the issuer is the
+//       jose generates a key pair and signs a VC-JWT (VC-JOSE-COSE for a VCDM 2.0 credential,
+//       a `vc` claim for a VCDM 1.1 one); for ES256/EdDSA the issuer is the
 //       key's did:key (Multikey computed by the Digital Bazaar drivers); for RS256 it is
 //       did:web:college.example#rsa and the public JWK is returned for a DID document.
 //       With "didMethod": "jwk" the issuer is the key's did:jwk (kid `<did>#0`) instead; with
@@ -81,12 +82,19 @@ if(input.op === 'verify') {
     kid = `${issuer}#${publicKeyMultibase}`;
   }
   const vc = {...input.credential, issuer: {...input.credential.issuer, id: issuer}};
-  const token = await new jose.SignJWT({vc})
-    .setProtectedHeader({alg, kid})
-    .setIssuer(issuer)
-    .setJti(vc.id)
-    .setNotBefore(Math.floor(Date.parse(vc.issuanceDate) / 1000))
-    .sign(privateKey);
+  // A VC Data Model 2.0 credential is signed as VC-JOSE-COSE (the payload is the credential,
+  // typ vc+jwt); a VCDM 1.1 one as a VCDM 1.1 §6.3.1 JWT (vc claim, iss/jti/nbf).
+  const vcdm2 = (vc['@context'] || [])[0] === 'https://www.w3.org/ns/credentials/v2';
+  const token = vcdm2 ?
+    await new jose.SignJWT(vc)
+      .setProtectedHeader({alg, kid, typ: 'vc+jwt', cty: 'vc'})
+      .sign(privateKey) :
+    await new jose.SignJWT({vc})
+      .setProtectedHeader({alg, kid})
+      .setIssuer(issuer)
+      .setJti(vc.id)
+      .setNotBefore(Math.floor(Date.parse(vc.issuanceDate) / 1000))
+      .sign(privateKey);
   process.stdout.write(JSON.stringify({token, issuer, kid, publicJwk}));
 } else {
   throw new Error(`unknown op ${input.op}`);

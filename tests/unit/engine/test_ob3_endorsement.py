@@ -115,7 +115,7 @@ async def test_only_endorsements_of_the_credentials_data_model_are_embedded() ->
     endorsed = version.model_copy(update={"endorsements": [v2, v1]})
     issuer = IssuerProfile(id=college.controller, name={"fr": "C"})
     learner = Recipient(email="a@b.example")
-    for profile, kept in (("ob3-v2", [v2]), ("ob3-v1", [v1]), ("jwt", [v1])):
+    for profile, kept in (("ob3-v2", [v2]), ("ob3-v1", [v1]), ("jwt", [v2])):
         credential = build_credential(
             endorsed, learner, issuer, profile, credential_id="urn:uuid:1", issued_at=MOMENT
         )

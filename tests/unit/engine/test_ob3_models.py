@@ -239,7 +239,12 @@ def test_ob3_v2_envelope() -> None:
     }
 
 
-@pytest.mark.parametrize("profile", ["ob3-v1", "jwt"])
+def test_jwt_content_is_the_ob3_v2_content() -> None:
+    """The jwt profile carries VCDM 2.0 + OB 3.0.3 (VC-JOSE-COSE), not VCDM 1.1 any more."""
+    assert credential("jwt") == credential("ob3-v2")
+
+
+@pytest.mark.parametrize("profile", ["ob3-v1"])
 def test_vcdm_1_1_envelopes(profile: str) -> None:
     built = credential(profile, valid_until=ISSUED + timedelta(days=1))
     contexts = built["@context"]

@@ -215,7 +215,7 @@ def test_several_status_entries_need_an_explicit_opt_in() -> None:
     assert "credentialStatus[1]" in paths(caught.value)
 
 
-@pytest.mark.parametrize("profile", ["ob3-v1", "jwt"])
+@pytest.mark.parametrize("profile", ["ob3-v1"])
 def test_vcdm_1_1_profiles_never_carry_several_status_entries(profile: str) -> None:
     entries = [
         status_entry(profile, "revocation", LIST_URL, 1),

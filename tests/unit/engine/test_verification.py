@@ -162,9 +162,8 @@ async def test_sound_credential_verifies_with_every_check_passed() -> None:
     assert summary.valid_from == ISSUED
 
 
-@pytest.mark.parametrize("profile", ["ob3-v1", "jwt"])
-async def test_vcdm_1_1_credentials_verify(profile: str) -> None:
-    result = await run(signed(profile), status=checker((LIST_URL, status_list(v1=True))))
+async def test_vcdm_1_1_credentials_verify() -> None:
+    result = await run(signed("ob3-v1"), status=checker((LIST_URL, status_list(v1=True))))
     assert result.verified, [c.reason_en for c in result.checks]
     assert result.credential is not None
     assert result.credential.format == "ob3-v1"
@@ -527,7 +526,8 @@ def jwt(claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
 
 
 def jwt_claims(**extra: Any) -> dict[str, Any]:
-    vc = credential("jwt", status=[])
+    """The claims of a VC Data Model 1.1 VC-JWT (the jwt profile's shape before 2026-12)."""
+    vc = credential("ob3-v1", status=[])
     issuer, issued = vc["issuer"]["id"], vc.pop("issuanceDate")
     subject = vc["credentialSubject"].pop("id")
     del vc["issuer"]["id"]
@@ -550,6 +550,25 @@ async def test_vc_jwt_claims_are_restored() -> None:
     assert summary.issuer_id == ISSUER_DID
     assert summary.valid_from == ISSUED
     assert summary.credential_id == "urn:uuid:6f3c2f64-0e58-4a43-9d52-3f2d4b5a6c7d"
+
+
+async def test_vc_jose_cose_jwt_is_checked_like_its_credential() -> None:
+    """The jwt profile's VCDM 2.0 shape: the payload is the credential, Bitstring status."""
+    payload = credential("jwt")
+    header = {"alg": "ES256", "kid": f"{ISSUER_DID}#key", "typ": "vc+jwt", "cty": "vc"}
+    result = await run(jwt(payload, header), status=checker((LIST_URL, status_list())))
+    assert result.verified, [c.reason_en for c in result.checks]
+    summary = result.credential
+    assert summary is not None
+    assert summary.format == "jwt"
+    assert summary.valid_from == ISSUED
+    assert summary.credential_id == payload["id"]
+    revoked = checker(
+        (LIST_URL, status_list((int(payload["credentialStatus"]["statusListIndex"]),)))
+    )
+    status = (await run(jwt(payload, header), status=revoked)).check(CheckName.STATUS)
+    assert status is not None
+    assert status.status is CheckStatus.FAILED
 
 
 async def test_vc_jwt_exp_is_the_expiry() -> None:

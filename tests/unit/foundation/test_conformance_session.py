@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sceau_credentials.conformance import Code
+from sceau_credentials.conformance import Code, Finding
 from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.status.bitstring import Bitstring
 from sceau_credentials.status.entries import bitstring_status_list_credential
-from sceau_dev.testing.conformance import check_copies
+from sceau_dev.testing.conformance import CheckedCopy, check_copies
 from sceau_dev.testing.conformance_session import DIR_VARIABLE
 from sceau_issuer.credential_copies import Copy, CredentialCopies, is_credential
 from sceau_issuer.settings import IssuerSettings
@@ -141,3 +141,19 @@ async def test_the_signer_copies_derived_credentials_but_not_status_lists(tmp_pa
     [derived] = (await check_copies(tmp_path)).checked
     assert derived.suspension is None
     assert derived.findings == ()
+
+
+def test_jwt_is_enforced_and_an_eddsa_jwt_costs_only_its_algorithm() -> None:
+    """jwt carries the OB 3.0.3 credential (VC-JOSE-COSE): enforced like ob3-v2."""
+
+    def finding(code: Code) -> Finding:
+        return Finding(code=code, pointer="", message_fr="fr", message_en="en")
+
+    eddsa = CheckedCopy(Path("a.json"), "jwt", (finding(Code.JWT_ALGORITHM),))
+    assert eddsa.violations == ()
+    wrong = CheckedCopy(Path("b.json"), "jwt", (finding(Code.CONTEXT),))
+    assert [f.code for f in wrong.violations] == [Code.CONTEXT]
+    v1 = CheckedCopy(Path("c.json"), "ob3-v1", (finding(Code.CONTEXT),))
+    assert v1.violations == ()
+    not_for_ld = CheckedCopy(Path("d.json"), "ob3-v2", (finding(Code.JWT_ALGORITHM),))
+    assert [f.code for f in not_for_ld.violations] == [Code.JWT_ALGORITHM]

@@ -59,7 +59,8 @@ def test_series_completion_rules() -> None:
 
 def test_status_list_families_split_by_did_and_format() -> None:
     assert list_format("ob3-v2") == BITSTRING
-    assert list_format("jwt") == STATUS_LIST_2021
+    assert list_format("jwt") == BITSTRING  # VC-JOSE-COSE since 2026-12 (VCDM 2.0)
+    assert list_format("ob3-v1") == STATUS_LIST_2021
     one = family("inst", "did:key:a", BITSTRING)
     assert "/" not in one
     assert one != family("inst", "did:key:b", BITSTRING)

@@ -24,10 +24,10 @@ def test_one_revocation_entry_by_default(profile: str) -> None:
     assert status_purposes(profile, suspension=False) == ("revocation",)
 
 
-def test_suspension_entry_only_for_ob3_v2_when_turned_on() -> None:
+def test_suspension_entry_only_for_vcdm_2_0_when_turned_on() -> None:
     assert status_purposes("ob3-v2", suspension=True) == ("revocation", "suspension")
     assert status_purposes("ob3-v1", suspension=True) == ("revocation",)
-    assert status_purposes("jwt", suspension=True) == ("revocation",)
+    assert status_purposes("jwt", suspension=True) == ("revocation", "suspension")
 
 
 def stored(profile: str = "ob3-v2", *, suspension: bool, status: str = "active") -> dict[str, Any]:
@@ -53,8 +53,19 @@ def test_no_suspension_entry_is_a_bilingual_409(action: StatusAction, profile: s
     assert "no suspension entry" in str(error.extra["detail_en"])
     assert "pas d'entrée de suspension" in str(error.extra["detail_fr"])
     assert "/v1/institution/settings" in str(error.extra["detail_fr"])
-    why = "suspension was off" if profile == "ob3-v2" else "VC Data Model 1.1"
+    why = "VC Data Model 1.1" if profile == "ob3-v1" else "suspension was off"
     assert why in str(error.extra["detail_en"])
+
+
+@pytest.mark.parametrize("action", [StatusAction.SUSPEND, StatusAction.REINSTATE])
+def test_a_jwt_credential_issued_as_vcdm_1_1_is_told_so(action: StatusAction) -> None:
+    """jwt credentials issued before 2026-12 (StatusList2021 lists) could never be suspended."""
+    doc = stored("jwt", suspension=False)
+    doc["status_lists"] = {"revocation": "inst.0123456789ab.sl21.0.revocation"}
+    with pytest.raises(StatusTransitionRefused) as refused:
+        check_suspendable(doc, action)
+    assert "VC Data Model 1.1" in str(refused.value.extra["detail_en"])
+    assert "VC Data Model 1.1" in str(refused.value.extra["detail_fr"])
 
 
 def test_what_is_not_refused() -> None:

@@ -125,7 +125,7 @@ class TestVerifyCredential:
         )
         assert en["summary"]["achievement_name"] == "Teaching with AI"
 
-    @pytest.mark.parametrize("profile", ["ob3-v1", "jwt"])
+    @pytest.mark.parametrize("profile", ["ob3-v1", "jwt-1.1"])  # jwt-1.1: issued before 2026-12
     async def test_vcdm_1_1_profiles_with_status_list_2021(
         self, world: World, profile: str
     ) -> None:
@@ -140,10 +140,13 @@ class TestVerifyCredential:
         revoked = await world.verify(body)
         assert checks(revoked)["status"]["problem_type"] == CREDENTIAL_REVOKED
 
-    async def test_jwt_as_application_jwt(self, world: World) -> None:
-        status_list = world.issuer.add_list(world.base, "revocation", fmt="StatusList2021")
+    @pytest.mark.parametrize(
+        ("profile", "fmt"), [("jwt", "BitstringStatusList"), ("jwt-1.1", "StatusList2021")]
+    )
+    async def test_jwt_as_application_jwt(self, world: World, profile: str, fmt: str) -> None:
+        status_list = world.issuer.add_list(world.base, "revocation", fmt=fmt)
         await world.issuer.sign_list(status_list)
-        token, _ = await world.issuer.issue("jwt", lists=[status_list])
+        token, index = await world.issuer.issue(profile, lists=[status_list])
         assert isinstance(token, str)
         response = await world.client.post(
             "/v1/verify", content=token, headers={"Content-Type": "application/jwt"}
@@ -151,6 +154,10 @@ class TestVerifyCredential:
         assert response.status_code == 200
         assert response.json()["verified"] is True
         assert response.json()["summary"]["format"] == "jwt"
+        await world.issuer.set_status(status_list, index, True)
+        world.built.graphs[0].status_lists.invalidate(status_list.url)
+        revoked = await world.verify({"credential": token})
+        assert checks(revoked)["status"]["problem_type"] == CREDENTIAL_REVOKED
 
     async def test_revoked_then_suspended(self, world: World) -> None:
         credential, index = await world.issuer.issue(lists=[world.revocation, world.suspension])

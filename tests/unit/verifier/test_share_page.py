@@ -224,10 +224,13 @@ class TestSharePage:
         assert "chose not to share some parts: the result, the evidence" in response.text
         assert f"expires on {expiry.date().isoformat()}" in response.text
 
-    async def test_jwt_share(self, world: ShareWorld) -> None:
-        status_list = world.issuer.add_list(world.base, "revocation", fmt="StatusList2021")
+    @pytest.mark.parametrize(
+        ("profile", "fmt"), [("jwt", "BitstringStatusList"), ("jwt-1.1", "StatusList2021")]
+    )
+    async def test_jwt_share(self, world: ShareWorld, profile: str, fmt: str) -> None:
+        status_list = world.issuer.add_list(world.base, "revocation", fmt=fmt)
         await world.issuer.sign_list(status_list)
-        jwt, _ = await world.issuer.issue("jwt", lists=[status_list])
+        jwt, _ = await world.issuer.issue(profile, lists=[status_list])
         assert isinstance(jwt, str)
         token, _ = world.shares.add(jwt)
         page = await world.client.get(f"/s/{token}", params={"lang": "en"})

@@ -71,7 +71,8 @@ def _rsa_jwk(key: rsa.RSAPrivateKey) -> dict[str, str]:
 def _tamper(token: str) -> str:
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["vc"]["credentialSubject"]["achievement"]["name"] = "Doctorat"
+    credential = claims.get("vc", claims)  # a vc claim (VCDM 1.1) or the whole payload (2.0)
+    credential["credentialSubject"]["achievement"]["name"] = "Doctorat"
     return f"{header}.{_b64(claims)}.{signature}"
 
 

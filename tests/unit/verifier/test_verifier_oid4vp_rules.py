@@ -266,3 +266,33 @@ async def test_a_store_outage_is_a_503_for_openid4vp_only() -> None:
         assert "not available" in page.text
         credential, _ = await issuer.issue()
         assert (await client.post("/v1/verify", json=credential)).json()["verified"] is True
+
+
+def test_a_vc_jose_cose_credential_in_a_presentation_is_read_from_its_payload() -> None:
+    """The jwt profile's JWT (payload = credential) is read like a vc-claim one."""
+    import base64
+    import json
+
+    from sceau_verifier.oid4vp.rules import _credentials
+
+    def part(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "credentialSubject": {"id": "did:key:z6Mkholder", "type": ["AchievementSubject"]},
+    }
+    token = f"{part({'alg': 'ES256', 'typ': 'vc+jwt'})}.{part(credential)}.c2ln"
+    vc = {"type": ["VerifiableCredential"], "credentialSubject": {}}
+    legacy = f"{part({'alg': 'EdDSA'})}.{part({'sub': 'did:key:z6Mkholder', 'vc': vc})}.c2ln"
+    presentation = {
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [
+            {"id": f"data:application/vc+jwt,{token}", "type": "EnvelopedVerifiableCredential"},
+            legacy,
+        ],
+    }
+    found = _credentials(presentation)
+    assert [c["credentialSubject"]["id"] for c in found] == ["did:key:z6Mkholder"] * 2
+    assert found[0] == credential

@@ -8,8 +8,11 @@ Three profiles, one interface (see issue "Credential engine"):
   ``Ed25519Signature2020`` signed and verified by our implementation for every issuer (didkit's
   proofs are byte-identical for ordinary text but not over control characters, which it leaves
   unescaped in its canonical N-Quads; didkit must never resolve did:web itself either).
-* ``jwt``: VC Data Model 1.1 as a VC-JWT (EdDSA JWS): didkit for did:key, ours for did:web;
-  ES256 for a P-256 key (ours). VC-JWTs in EdDSA, ES256 and RS256 are verified.
+* ``jwt``: the ``ob3-v2`` content (VC Data Model 2.0 + OB 3.0.3) as a VC-JOSE-COSE JWT (the
+  payload is the credential, ``typ: vc+jwt``): ES256 for a P-256 key, EdDSA for an Ed25519 key,
+  ours for every issuer. A VCDM 1.1 credential given to this profile becomes a ``vc``-claim
+  VC-JWT as before (didkit for did:key, ours for did:web). Both shapes, in EdDSA, ES256 and
+  RS256, are verified (:mod:`sceau_credentials.proofs.jwt`).
 
 Selective disclosure (``ecdsa-sd-2023``, P-256) is signed, derived and verified by
 :mod:`sceau_credentials.proofs.ecdsa_sd`; :func:`verify_proof` checks derived proofs.
@@ -54,7 +57,12 @@ from sceau_credentials.proofs.errors import (
     PROOF_VERIFICATION_ERROR,
     ProofError,
 )
-from sceau_credentials.proofs.jwt import decode_jwt, sign_jwt, verify_jwt_signature
+from sceau_credentials.proofs.jwt import (
+    decode_jwt,
+    is_vcdm2_jwt_payload,
+    sign_jwt,
+    verify_jwt_signature,
+)
 from sceau_credentials.proofs.rdfc import proofs_of
 
 __all__ = [
@@ -172,7 +180,7 @@ async def sign_credential(
             # N-Quads, so its proofs over such text fail in every other stack (found by the
             # property-based interop test); for other text both are byte-identical.
             return add_proof(credential, key, engine, suite=ED25519_SIGNATURE_2020, created=moment)
-        if uses_did_key:
+        if uses_did_key and not is_vcdm2_jwt_payload(credential):
             return await didkit_sign_jwt(credential, key)
         return sign_jwt(credential, key)
     except DidkitError as error:
@@ -294,14 +302,15 @@ async def _verify_jwt(token: str, resolver: DidResolver) -> ProofVerification:
         return _failure(PROOF_VERIFICATION_ERROR, "the JWT header has no 'kid'", **known)
     try:
         _check_issuer(decoded.credential, method)
-        if method.startswith(_DID_KEY) and decoded.header.get("alg") == "EdDSA":
+        legacy = not decoded.whole_payload
+        if legacy and method.startswith(_DID_KEY) and decoded.header.get("alg") == "EdDSA":
             errors = await didkit_verify(token, verification_method=method)
             if errors:
                 raise ProofError(
                     PROOF_VERIFICATION_ERROR,
                     "the JWT signature is not valid (didkit: " + "; ".join(errors) + ")",
                 )
-        else:  # did:web, and ES256/RS256 whatever the DID method
+        else:  # VC-JOSE-COSE, did:web, and ES256/RS256 whatever the DID method
             await verify_jwt_signature(decoded, resolver)
     except ProofError as error:
         return _failure(error.problem_type, error.reason, **known)

@@ -233,12 +233,12 @@ async def update_settings(
 ) -> InstitutionSettingsView:
     """Off by default, so that every credential passes 1EdTech's Open Badges 3.0 JSON Schema.
 
-    Turned on, the ``ob3-v2`` credentials signed from then on carry a suspension entry beside
-    the revocation one (a two-entry ``credentialStatus`` array), so they can be suspended and
-    reinstated; the official schema allows one entry, so those credentials fail it. Credentials
-    already issued keep their entries either way: suspending one without a suspension entry is a
-    409. ``ob3-v1`` and ``jwt`` credentials carry one entry whatever this says. Repeating the
-    current setting changes nothing.
+    Turned on, the ``ob3-v2`` and ``jwt`` credentials signed from then on carry a suspension
+    entry beside the revocation one (a two-entry ``credentialStatus`` array), so they can be
+    suspended and reinstated; the official schema allows one entry, so those credentials fail
+    it. Credentials already issued keep their entries either way: suspending one without a
+    suspension entry is a 409. ``ob3-v1`` credentials (and ``jwt`` ones issued before 2026-12)
+    carry one entry whatever this says. Repeating the current setting changes nothing.
     """
     body = await _settings_body(request)
     return _settings(

@@ -49,13 +49,13 @@ def status_purposes(profile: str, *, suspension: bool = False) -> tuple[str, ...
     """Status entries a credential of ``profile`` carries.
 
     By default a credential carries one entry, for revocation, as a single ``credentialStatus``
-    object: the only shape 1EdTech's Open Badges 3.0 JSON Schema accepts. An ``ob3-v2``
-    credential of an institution that turned suspension on (``suspension``, its tenant setting)
-    also carries a suspension entry, in a two-entry array the official schema refuses. VC Data
-    Model 1.1 credentials (``ob3-v1``, ``jwt``) always carry a single entry (didkit refuses an
-    array), so they can be revoked but never suspended.
+    object: the only shape 1EdTech's Open Badges 3.0 JSON Schema accepts. A VC Data Model 2.0
+    credential (``ob3-v2``, ``jwt``) of an institution that turned suspension on (``suspension``,
+    its tenant setting) also carries a suspension entry, in a two-entry array the official schema
+    refuses. VC Data Model 1.1 credentials (``ob3-v1``, and ``jwt`` before 2026-12) always carry
+    a single entry (didkit refuses an array), so they can be revoked but never suspended.
     """
-    if profile == "ob3-v2" and suspension:
+    if profile in ("ob3-v2", "jwt") and suspension:
         return ("revocation", "suspension")
     return ("revocation",)
 

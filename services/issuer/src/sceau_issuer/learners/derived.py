@@ -31,17 +31,18 @@ def hidden_fields(*, hide_result: bool, hide_evidence: bool) -> list[str]:
 def unsigned_content(document: dict[str, Any] | str) -> dict[str, Any]:
     """The credential inside a signed document, without its proof.
 
-    A compact VC-JWT carries the whole credential in its ``vc`` claim (the engine writes it so);
-    a JSON-LD document carries it beside its ``proof``.
+    A compact VC-JWT is the credential itself (VC-JOSE-COSE, what the ``jwt`` profile signs since
+    2026-12) or carries it in its ``vc`` claim (VCDM 1.1, before); a JSON-LD document carries it
+    beside its ``proof``.
     """
     if isinstance(document, str):
         payload_part = document.split(".")[1]
         payload = json.loads(
             base64.urlsafe_b64decode(payload_part + "=" * (-len(payload_part) % 4))
         )
-        credential = payload.get("vc")
+        credential = payload.get("vc", payload if "@context" in payload else None)
         if not isinstance(credential, dict):
-            raise ValueError("the JWT carries no vc claim")
+            raise ValueError("the JWT carries no credential")
         return copy.deepcopy(credential)
     return {k: copy.deepcopy(v) for k, v in document.items() if k != "proof"}
 

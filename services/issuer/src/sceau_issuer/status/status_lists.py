@@ -3,7 +3,8 @@
 One allocation (engine allocator) gives a credential one ``(list, index)`` slot used by *two*
 published lists: the revocation list and the suspension list. Lists are per institution, per DID
 (a status list must be issued by the credential's issuer, and a did:key rotation changes the DID)
-and per format (Bitstring Status List for ``ob3-v2``, StatusList2021 for ``ob3-v1``/``jwt``).
+and per format (Bitstring Status List for ``ob3-v2`` and ``jwt``, StatusList2021 for ``ob3-v1``;
+``jwt`` credentials issued before 2026-12 point at StatusList2021 lists, which stay published).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ _SAFE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 def list_format(profile: str) -> str:
     """The status list format credentials of ``profile`` point at."""
-    return BITSTRING if profile == "ob3-v2" else STATUS_LIST_2021
+    return BITSTRING if profile in ("ob3-v2", "jwt") else STATUS_LIST_2021
 
 
 def family(institution_id: str, did: str, fmt: str) -> str:

@@ -2,11 +2,12 @@
 
 A credential carries the status entries it was signed with, for ever. By default that is one
 entry, for revocation (the single ``credentialStatus`` 1EdTech's Open Badges 3.0 schema allows);
-an ``ob3-v2`` credential signed while its institution had suspension turned on
+an ``ob3-v2`` or ``jwt`` credential signed while its institution had suspension turned on
 (``PUT /v1/institution/settings``) also carries a suspension entry; a VC Data Model 1.1
-credential (``ob3-v1``, ``jwt``) never does (one entry only). Suspending — or reinstating — a
-credential without a suspension entry could not be published anywhere a verifier looks, so it is
-refused with a 409 that says why and what to do instead, in French and English.
+credential (``ob3-v1``, and ``jwt`` before 2026-12) never does (one entry only). Suspending — or
+reinstating — a credential without a suspension entry could not be published anywhere a
+verifier looks, so it is refused with a 409 that says why and what to do instead, in French
+and English.
 """
 
 from __future__ import annotations
@@ -36,6 +37,20 @@ def has_suspension_entry(doc: dict[str, Any]) -> bool:
     return "suspension" in (doc.get("status_lists") or {})
 
 
+def _is_vcdm_1_1(profile: str, doc: dict[str, Any]) -> bool:
+    """Whether the stored credential is VC Data Model 1.1.
+
+    That is ``ob3-v1``, or a ``jwt`` one issued before 2026-12 (its revocation list is then a
+    StatusList2021 one, family ``…sl21…``).
+    """
+    if profile == "ob3-v1":
+        return True
+    if profile != "jwt":
+        return False
+    lists = doc.get("status_lists") or {}
+    return any(".sl21." in str(list_id) for list_id in lists.values())
+
+
 def check_suspendable(doc: dict[str, Any], action: StatusAction) -> None:
     """Refuse to suspend or reinstate a credential that has no suspension entry.
 
@@ -48,7 +63,7 @@ def check_suspendable(doc: dict[str, Any], action: StatusAction) -> None:
     if doc.get("status") == "revoked":
         return  # the general refusal says it better: revocation is final
     profile = str(doc.get("profile", "ob3-v2"))
-    why_en, why_fr = _WHY["off" if profile == "ob3-v2" else "1.1"]
+    why_en, why_fr = _WHY["1.1" if _is_vcdm_1_1(profile, doc) else "off"]
     verb_en, verb_fr = (
         ("suspended", "suspendu") if action == StatusAction.SUSPEND else ("reinstated", "rétabli")
     )

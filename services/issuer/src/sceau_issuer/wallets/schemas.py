@@ -5,6 +5,10 @@ its own authorization server (the pre-authorized code flow needs no other). Whic
 configuration an offer names follows how the credential was issued: a VCDM 2.0 credential
 with a Data Integrity proof (``ob3-v2``) and a VCDM 1.1 one (``ob3-v1``) travel as ``ldp_vc``,
 a VC-JWT (``jwt``) as ``jwt_vc_json``; the delivered copy is signed in the same profile.
+
+OpenID4VCI 1.0 defines ``jwt_vc_json`` for VC Data Model 1.1 JWTs and no identifier for a VCDM
+2.0 VC-JOSE-COSE JWT, which the ``jwt`` profile signs since 2026-12: the copy keeps the issued
+credential's shape under ``jwt_vc_json`` (docs/wallets.md, "A jwt credential").
 """
 
 from __future__ import annotations

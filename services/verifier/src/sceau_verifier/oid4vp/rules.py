@@ -229,7 +229,10 @@ def _jwt_parts(token: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None
 
 
 def _credentials(presentation: Mapping[str, Any] | str) -> list[Mapping[str, Any]]:
-    """The embedded credentials as JSON objects (a VC-JWT gives its ``vc`` claim plus ``sub``)."""
+    """The embedded credentials as JSON objects.
+
+    A VC-JWT gives its ``vc`` claim plus ``sub`` (VCDM 1.1), or its payload (VC-JOSE-COSE).
+    """
     if isinstance(presentation, str):
         _, claims = _jwt_parts(presentation)
         vp = claims.get("vp") if claims else None
@@ -248,6 +251,8 @@ def _credentials(presentation: Mapping[str, Any] | str) -> list[Mapping[str, Any
         if isinstance(item, str):
             _, claims = _jwt_parts(item)
             vc = claims.get("vc") if claims else None
+            if vc is None and claims and "@context" in claims:
+                vc = claims  # VC-JOSE-COSE: the payload is the credential
             if isinstance(vc, Mapping):
                 subject = vc.get("credentialSubject")
                 if isinstance(subject, Mapping) and "id" not in subject and claims:

@@ -11,12 +11,15 @@ the credential, its profile, when it was signed and the public key of the verifi
 * signatures verified; status list sizes not fetched (the lists are tested on their own: the
   allocator never makes one shorter than 131,072 entries).
 
-:class:`CopiesReport` then applies the policy: every credential of the default profile (``ob3-v2``)
-must conform, except that an institution may have turned suspension on (the issuer records it
-beside the credential), which costs exactly the
-:attr:`~sceau_credentials.conformance.Code.STATUS_SUSPENSION` finding and nothing else. The
-VC Data Model 1.1 profiles (``ob3-v1``, ``jwt``), which an institution must choose explicitly, are
-outside OB 3.0.3 certification by construction; their findings are counted, not enforced.
+:class:`CopiesReport` then applies the policy: every credential of the OB 3.0.3 profiles
+(``ob3-v2``, the default, and ``jwt``, VC-JOSE-COSE since 2026-12) must conform, except that an
+institution may have turned suspension on (the issuer records it beside the credential), which
+costs exactly the :attr:`~sceau_credentials.conformance.Code.STATUS_SUSPENSION` finding, and a
+``jwt`` credential signed EdDSA (a did:key institution, which has no P-256 key, or a did:web one
+that chose ``jwt_algorithm`` EdDSA) costs exactly
+:attr:`~sceau_credentials.conformance.Code.JWT_ALGORITHM`. The VC Data Model 1.1 profile
+(``ob3-v1``), which an institution must choose explicitly, is outside OB 3.0.3 certification by
+construction; its findings are counted, not enforced.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ from sceau_credentials.dids.documents import ED25519_2020_SUFFIX
 
 __all__ = [
     "ALLOWED_BY_OPT_IN",
+    "ALLOWED_FOR_EDDSA_JWT",
     "ENFORCED_PROFILE",
+    "ENFORCED_PROFILES",
     "CheckedCopy",
     "CopiesReport",
     "check_copies",
@@ -43,8 +48,12 @@ __all__ = [
 
 ENFORCED_PROFILE: Final = "ob3-v2"
 """The default profile: its credentials must conform."""
+ENFORCED_PROFILES: Final = frozenset({ENFORCED_PROFILE, "jwt"})
+"""The OB 3.0.3 (VC Data Model 2.0) profiles: their credentials must conform."""
 ALLOWED_BY_OPT_IN: Final = frozenset({Code.STATUS_SUSPENSION})
 """What an institution's own choice (suspension) may cost a default credential, and no more."""
+ALLOWED_FOR_EDDSA_JWT: Final = frozenset({Code.JWT_ALGORITHM})
+"""What an EdDSA ``jwt`` credential costs (did:key institution, or EdDSA chosen)."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +69,12 @@ class CheckedCopy:
 
     @property
     def violations(self) -> tuple[Finding, ...]:
-        """Findings the policy does not allow (only the default profile is enforced)."""
-        if self.profile != ENFORCED_PROFILE:
+        """Findings the policy does not allow (only the OB 3.0.3 profiles are enforced)."""
+        if self.profile not in ENFORCED_PROFILES:
             return ()
         allowed = ALLOWED_BY_OPT_IN if self.suspension is not False else frozenset()
+        if self.profile == "jwt":
+            allowed = allowed | ALLOWED_FOR_EDDSA_JWT
         return tuple(f for f in self.findings if f.code not in allowed)
 
 
@@ -85,7 +96,7 @@ class CopiesReport:
         suspension = sum(
             1
             for copy in self.checked
-            if copy.findings and not copy.violations and copy.profile == ENFORCED_PROFILE
+            if copy.findings and not copy.violations and copy.profile in ENFORCED_PROFILES
         )
         lines = [
             f"{len(self.checked)} credential(s) signed during the session; "
@@ -97,11 +108,12 @@ class CopiesReport:
         if suspension:
             lines.append(
                 f"{suspension} carry only the finding their institution's suspension opt-in "
-                f"costs ({Code.STATUS_SUSPENSION}; shares' derived copies included)"
+                f"costs ({Code.STATUS_SUSPENSION}; shares' derived copies included) or an EdDSA "
+                f"jwt costs ({Code.JWT_ALGORITHM})"
             )
         lines += _grouped("not conformant (enforced)", self.failing, examples)
-        informative = [c for c in self.checked if c.profile != ENFORCED_PROFILE and c.findings]
-        lines += _grouped("VC Data Model 1.1 profiles (not enforced)", informative, examples)
+        informative = [c for c in self.checked if c.profile not in ENFORCED_PROFILES and c.findings]
+        lines += _grouped("VC Data Model 1.1 profile (not enforced)", informative, examples)
         return lines
 
 

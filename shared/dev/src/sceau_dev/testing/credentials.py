@@ -37,7 +37,10 @@ from sceau_credentials.status import (
 )
 from sceau_shared.events import StatusListPublishedV1, StatusPurpose
 
-__all__ = ["NAME", "Issuer", "StatusList", "achievement"]
+__all__ = ["LEGACY_JWT", "NAME", "Issuer", "StatusList", "achievement"]
+
+#: A pseudo-profile for :meth:`Issuer.issue`: a jwt credential of the VCDM 1.1 kind.
+LEGACY_JWT = "jwt-1.1"
 
 NAME = {"fr": "Collège Boréal", "en": "Boreal College"}
 
@@ -209,6 +212,10 @@ class Issuer:
         """
         index = self.next_index
         self.next_index += 13
+        # ``jwt-1.1``: a jwt credential as the jwt profile signed them before 2026-12 (VCDM 1.1
+        # content in a ``vc`` claim), so tests keep showing that those still verify.
+        sign_as = "jwt" if profile == LEGACY_JWT else profile
+        profile = "ob3-v1" if profile == LEGACY_JWT else profile
         entries = [status_entry(profile, sl.purpose, sl.url, index) for sl in lists]
         moment = (issued_at or datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
         version = achievement(kind, achievement_id=achievement_id)
@@ -225,7 +232,7 @@ class Issuer:
             language=language,
             status=entries,
         )
-        signed = await sign_credential(credential, self.key, Profile(profile), created=moment)
+        signed = await sign_credential(credential, self.key, Profile(sign_as), created=moment)
         return signed, index
 
     async def endorse(

@@ -115,7 +115,8 @@ def add_sign_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser
         default="ob3-v2",
         choices=["ob3-v2", "ob3-v1", "jwt"],
         help="ob3-v2: VCDM 2.0 + eddsa-rdfc-2022 (default); ob3-v1: VCDM 1.1 + "
-        "Ed25519Signature2020; jwt: VCDM 1.1 VC-JWT",
+        "Ed25519Signature2020; jwt: VC-JWT (a VCDM 2.0 file: VC-JOSE-COSE, the payload is the "
+        "credential; a VCDM 1.1 file: a vc claim)",
     )
     sign.add_argument(
         "--allow-status-array",

@@ -282,11 +282,15 @@ def jwt_algorithm_findings(header: Mapping[str, Any]) -> list[Finding]:
     if alg == "EdDSA":
         extra_fr = (
             " ; un JWT EdDSA est un VC-JWT valide, mais la certification 1EdTech ne l'accepte "
-            "pas : utiliser le profil ob3-v2 (eddsa-rdfc-2022) ou une clé ES256"
+            "pas : utiliser le profil ob3-v2 (eddsa-rdfc-2022) ou une clé ES256 (P-256, celle "
+            "d'un établissement en did:web, réglage jwt_algorithm ES256 ; un établissement en "
+            "did:key n'a pas de clé P-256 et signe ses JWT en EdDSA)"
         )
         extra_en = (
             "; an EdDSA JWT is a valid VC-JWT, but 1EdTech certification does not accept it: "
-            "use the ob3-v2 profile (eddsa-rdfc-2022) or an ES256 key"
+            "use the ob3-v2 profile (eddsa-rdfc-2022) or an ES256 key (P-256: a did:web "
+            "institution's, setting jwt_algorithm ES256; a did:key institution has no P-256 key "
+            "and signs its JWTs EdDSA)"
         )
     return [
         _finding(

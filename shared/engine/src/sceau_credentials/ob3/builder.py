@@ -9,7 +9,8 @@ engine. The three profiles differ only in their envelope:
 * ``ob3-v1``: VCDM 1.1 + OB ``context.json`` + Ed25519Signature2020 (+ StatusList2021) contexts
   and an inline context (``inLanguage`` and extensions); ``issuanceDate``/``expirationDate``;
   StatusList2021Entry.
-* ``jwt``: as ``ob3-v1`` without the Ed25519Signature2020 context (the proof is a JWS).
+* ``jwt``: as ``ob3-v2`` (the engine secures it as a VC-JOSE-COSE JWT instead of a Data Integrity
+  proof). Until 2026-12 it was VCDM 1.1 content; those JWTs still verify.
 
 Languages: the OB fields (``name``, ``description``, ``criteria.narrative``, alignment names...)
 are written in one language — the learner's, or the achievement's default — with ``inLanguage``;
@@ -33,10 +34,10 @@ from sceau_credentials.ob3.authoring import (
 from sceau_credentials.ob3.constants import (
     EXTENSION_CONTEXT,
     OPEN_BADGE_CREDENTIAL,
-    PROFILE_OB3_V2,
     PROFILES,
     VC_V1_CONTEXT,
     VC_V2_CONTEXT,
+    VCDM_2_0_PROFILES,
     VERIFIABLE_CREDENTIAL,
     contexts_for,
 )
@@ -161,7 +162,7 @@ def _endorsements_for(version: AchievementVersion, profile: str) -> AchievementV
     What does not fit is left out: the credential stays signable, and its endorsements are the
     ones a verifier can read (docs/credentials.md, "Endorsements").
     """
-    wanted = VC_V2_CONTEXT if profile == PROFILE_OB3_V2 else VC_V1_CONTEXT
+    wanted = VC_V2_CONTEXT if profile in VCDM_2_0_PROFILES else VC_V1_CONTEXT
     kept = [
         e
         for e in version.endorsements
@@ -306,7 +307,7 @@ def build_credential(
         "issuer": to_json(issuer_profile),
         "name": achievement.name[lang],
     }
-    if kind == PROFILE_OB3_V2:
+    if kind in VCDM_2_0_PROFILES:
         credential["validFrom"] = format_datetime(issued_at)
         if valid_until is not None:
             credential["validUntil"] = format_datetime(valid_until)

@@ -14,8 +14,11 @@ PROFILE_OB3_V2: Final = "ob3-v2"
 PROFILE_OB3_V1: Final = "ob3-v1"
 PROFILE_JWT: Final = "jwt"
 PROFILES: Final = frozenset({PROFILE_OB3_V2, PROFILE_OB3_V1, PROFILE_JWT})
+#: Profiles whose content is VC Data Model 2.0 + OB 3.0.3 (``validFrom``, Bitstring Status List):
+#: ``ob3-v2`` (Data Integrity proof) and ``jwt`` (VC-JOSE-COSE; VCDM 1.1 before 2026-12).
+VCDM_2_0_PROFILES: Final = frozenset({PROFILE_OB3_V2, PROFILE_JWT})
 #: Profiles that use the VC Data Model 1.1 (``issuanceDate``, StatusList2021).
-VCDM_1_1_PROFILES: Final = frozenset({PROFILE_OB3_V1, PROFILE_JWT})
+VCDM_1_1_PROFILES: Final = frozenset({PROFILE_OB3_V1})
 
 # --- Context URLs (all bundled in credentials/contexts/, never fetched) ------------------------
 VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
@@ -78,7 +81,7 @@ def contexts_for(
             the StatusList2021 context for it; VCDM 2.0 defines BitstringStatusListEntry itself).
         with_extensions: whether the credential uses a term of :data:`EXTENSION_CONTEXT`.
     """
-    if profile == PROFILE_OB3_V2:
+    if profile in VCDM_2_0_PROFILES:
         v2: list[str | dict[str, Any]] = [VC_V2_CONTEXT, OB_V3P0_3_CONTEXT]
         if with_extensions:
             v2.append(dict(EXTENSION_CONTEXT))
@@ -88,8 +91,7 @@ def contexts_for(
             f"unknown credential profile {profile!r}; expected one of {sorted(PROFILES)}"
         )
     contexts: list[str | dict[str, Any]] = [VC_V1_CONTEXT, OB_V3P0_CONTEXT]
-    if profile == PROFILE_OB3_V1:
-        contexts.append(ED25519_2020_CONTEXT)
+    contexts.append(ED25519_2020_CONTEXT)
     if with_status:
         contexts.append(STATUS_LIST_2021_CONTEXT)
     inline: dict[str, Any] = {"inLanguage": {"@id": SCHEMA_IN_LANGUAGE}}

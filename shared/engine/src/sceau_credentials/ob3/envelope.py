@@ -8,6 +8,9 @@ VC-JWT (VC Data Model 1.1 §6.3.1): the credential is the ``vc`` claim, and the 
 stand for credential properties — ``iss`` for ``issuer``, ``nbf`` for ``issuanceDate``, ``exp`` for
 ``expirationDate``, ``jti`` for ``id``, ``sub`` for ``credentialSubject.id``. Decoding restores
 them; a ``vc`` property that *contradicts* its claim is reported (OB 3.0 requires them to match).
+VC-JOSE-COSE (VCDM 2.0, what Sceau's ``jwt`` profile signs now): the payload *is* the credential;
+registered claims beside it (``iss``, ``jti``, ``sub``...) are left out of the document and
+reported when they contradict it (:func:`sceau_credentials.proofs.jwt.is_vcdm2_jwt_payload`).
 The payload is read without checking the signature: the proof check does that separately, and
 nothing read here is trusted until it passes.
 """
@@ -29,6 +32,7 @@ from sceau_credentials.ob3.constants import (
 )
 from sceau_credentials.ob3.fields import first_mapping, id_of, types_of
 from sceau_credentials.ob3.validation import data_model
+from sceau_credentials.proofs.jwt import JWT_REGISTERED_CLAIMS, is_vcdm2_jwt_payload
 
 __all__ = ["Envelope", "ParseFailure", "open_document"]
 
@@ -144,11 +148,15 @@ def _open_jwt(token: str) -> Envelope | ParseFailure:
             "The JWT's header and payload must be JSON objects.",
             "L'en-tête et le contenu du JWT doivent être des objets JSON.",
         )
+    if is_vcdm2_jwt_payload(claims):
+        return _open_whole_payload(token, claims)
     inner = claims.get("vc") if "vc" in claims else claims.get("vp")
     if not isinstance(inner, Mapping):
         return ParseFailure(
-            "The JWT carries no 'vc' or 'vp' claim: it is not a VC-JWT.",
-            "Le JWT ne contient ni « vc » ni « vp » : ce n'est pas un titre VC-JWT.",
+            "The JWT carries no 'vc' or 'vp' claim and its payload is not a VC Data Model 2.0 "
+            "credential: it is not a VC-JWT.",
+            "Le JWT ne contient ni « vc » ni « vp », et son contenu n'est pas un titre VC Data "
+            "Model 2.0 : ce n'est pas un titre VC-JWT.",
         )
     presentation = "vc" not in claims
     document, problems = _restore_claims(claims, inner, presentation)
@@ -157,6 +165,30 @@ def _open_jwt(token: str) -> Envelope | ParseFailure:
         document=document,
         format="jwt",
         is_presentation=presentation or VERIFIABLE_PRESENTATION in types_of(document),
+        jwt_claims=dict(claims),
+        problems=tuple(problems),
+    )
+
+
+def _open_whole_payload(token: str, claims: Mapping[str, Any]) -> Envelope:
+    """A VC-JOSE-COSE JWT: the payload is the credential (or presentation) itself."""
+    document = {k: v for k, v in claims.items() if k not in JWT_REGISTERED_CLAIMS}
+    presentation = VERIFIABLE_PRESENTATION in types_of(document)
+    problems: list[tuple[str, str]] = []
+    if isinstance(claims.get("jti"), str) and claims["jti"] != document.get("id"):
+        problems.append(("id", "does not match the JWT 'jti' claim"))
+    iss = claims.get("iss")
+    if isinstance(iss, str) and not presentation and iss != id_of(document.get("issuer")):
+        problems.append(("issuer", "does not match the JWT 'iss' claim"))
+    subject = document.get("credentialSubject")
+    sub = claims.get("sub")
+    if isinstance(sub, str) and isinstance(subject, Mapping) and subject.get("id") != sub:
+        problems.append(("credentialSubject.id", "does not match the JWT 'sub' claim"))
+    return Envelope(
+        secured=token,
+        document=document,
+        format="jwt",
+        is_presentation=presentation,
         jwt_claims=dict(claims),
         problems=tuple(problems),
     )

@@ -1,14 +1,21 @@
-"""VC-JWT (VC Data Model 1.1 §6.3.1, JWS ``EdDSA``/``ES256``; ``RS256`` verified): the format.
+"""VC-JWT in two shapes (JWS ``EdDSA``/``ES256`` signed; ``RS256`` verified too).
 
-didkit signs and verifies VC-JWTs for did:key issuers (:mod:`.didkit_suite`); this module does the
-same for did:web issuers — whose keys only our SSRF-guarded resolver may fetch — and parses every
-JWT so the engine can report issuer, verification method and the decoded credential.
+* **VC-JOSE-COSE** (W3C REC, 2025), for a VC Data Model 2.0 credential — what the ``jwt`` profile
+  signs now: the JWT payload *is* the credential (no ``vc`` claim, no registered claims added:
+  ``issuer``, ``validFrom``, ``validUntil`` and ``id`` already say it, and an extra top-level
+  ``iss`` or ``nbf`` would become a credential property). Header ``{"alg", "kid": <verification
+  method>, "typ": "vc+jwt", "cty": "vc"}``. 1EdTech's validator reads this shape (its "whole
+  payload" JWT mode), so an ES256 one passes its OB 3.0.3 checks.
+* **VC Data Model 1.1 §6.3.1**, for a VCDM 1.1 credential — what the ``jwt`` profile signed
+  before: ``iss`` is the issuer, ``nbf`` the ``issuanceDate``, ``exp`` the ``expirationDate``,
+  ``jti`` the ``id``, ``sub`` the ``credentialSubject.id``; the ``vc`` claim keeps the credential
+  (without ``proof``). Header ``{"alg", "kid"}``. Still signed when asked for a VCDM 1.1
+  credential, and verified forever: credentials already issued in it must keep verifying.
 
-Encoding follows the VC Data Model 1.1 JWT rules the way didkit applies them: ``iss`` is the
-issuer, ``nbf`` the ``issuanceDate``, ``exp`` the ``expirationDate``, ``jti`` the ``id`` and
-``sub`` the ``credentialSubject.id``; the ``vc`` claim keeps the whole credential (without
-``proof``). The header is ``{"alg": "EdDSA", "kid": <verification method>}`` (``ES256`` for a
-P-256 key; algorithms in :mod:`.jws`).
+:func:`sign_jwt` picks the shape from the credential's first ``@context``; :func:`decode_jwt`
+from the payload (a ``vc`` claim, or a payload with an ``@context``). The signature check is the
+same for both. did:key and did:web issuers alike go through this module (legacy did:key EdDSA
+JWTs are still checked by didkit in the engine, as when they were signed).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from sceau_credentials.dids.resolver import DidResolver
 from sceau_credentials.keys import InvalidKeyError, SigningKey
@@ -41,7 +48,23 @@ from sceau_credentials.proofs.jws import (
 )
 from sceau_credentials.proofs.methods import resolve_verification_method
 
-__all__ = ["DecodedJwt", "decode_jwt", "sign_jwt", "verify_jwt_signature"]
+__all__ = [
+    "JWT_REGISTERED_CLAIMS",
+    "VC_JWT_TYP",
+    "DecodedJwt",
+    "decode_jwt",
+    "is_vcdm2_jwt_payload",
+    "sign_jwt",
+    "verify_jwt_signature",
+]
+
+#: ``typ`` of a VC-JOSE-COSE credential (media type ``application/vc+jwt``).
+VC_JWT_TYP: Final = "vc+jwt"
+_VC_V2_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
+#: Registered JWT claims a VC-JOSE-COSE payload may carry beside the credential's own members.
+#: They are not credential properties: the decoded credential leaves them out, and ``iss``/
+#: ``jti``/``sub`` must then agree with ``issuer``/``id``/``credentialSubject.id``.
+JWT_REGISTERED_CLAIMS: Final = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +76,13 @@ class DecodedJwt:
     signing_input: bytes
     signature: bytes
     credential: dict[str, Any]
-    """The VC Data Model 1.1 credential the JWT carries, with the JWT claims applied."""
+    """The credential the JWT carries: the payload (VCDM 2.0), or the ``vc`` claim with the
+    registered claims applied (VCDM 1.1)."""
+
+    @property
+    def whole_payload(self) -> bool:
+        """Whether the payload is the credential itself (VC-JOSE-COSE), not a ``vc`` claim."""
+        return "vc" not in self.payload
 
     @property
     def verification_method(self) -> str | None:
@@ -63,7 +92,22 @@ class DecodedJwt:
     @property
     def issuer(self) -> str | None:
         iss = self.payload.get("iss")
-        return iss if isinstance(iss, str) else None
+        if isinstance(iss, str):
+            return iss
+        issuer = self.credential.get("issuer")
+        issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+        return issuer_id if isinstance(issuer_id, str) else None
+
+
+def is_vcdm2_jwt_payload(payload: Mapping[str, Any]) -> bool:
+    """Whether a JWT payload is a VC Data Model 2.0 credential itself (VC-JOSE-COSE)."""
+    context = payload.get("@context")
+    return (
+        "vc" not in payload
+        and isinstance(context, list)
+        and bool(context)
+        and context[0] == _VC_V2_CONTEXT
+    )
 
 
 def _timestamp(value: object) -> int:
@@ -87,6 +131,9 @@ def _date(value: object) -> str:
 def sign_jwt(credential: Mapping[str, Any], key: SigningKey | P256SigningKey) -> str:
     """Encode ``credential`` as a VC-JWT and sign it with ``key`` (EdDSA, or ES256 for P-256).
 
+    A VC Data Model 2.0 credential becomes a VC-JOSE-COSE JWT (the payload is the credential); a
+    VCDM 1.1 one a ``vc``-claim JWT (see the module docstring).
+
     Raises:
         ProofError: ``PROOF_GENERATION_ERROR`` when the credential lacks what the JWT needs.
     """
@@ -98,6 +145,20 @@ def sign_jwt(credential: Mapping[str, Any], key: SigningKey | P256SigningKey) ->
             PROOF_GENERATION_ERROR,
             f"credential issuer {issuer_id!r} is not the key's controller {key.controller!r}",
         )
+    if is_vcdm2_jwt_payload(vc):
+        clash = sorted(JWT_REGISTERED_CLAIMS & set(vc))
+        if clash:
+            raise ProofError(
+                PROOF_GENERATION_ERROR,
+                f"a VC-JOSE-COSE credential cannot carry the JWT claim name(s) {clash}",
+            )
+        header: dict[str, Any] = {
+            "alg": jws_algorithm(key),
+            "kid": key.verification_method,
+            "typ": VC_JWT_TYP,
+            "cty": "vc",
+        }
+        return _compact(header, vc, key)
     payload: dict[str, Any] = {"iss": issuer_id}
     if "issuanceDate" in vc:
         payload["nbf"] = _timestamp(vc["issuanceDate"])
@@ -109,7 +170,13 @@ def sign_jwt(credential: Mapping[str, Any], key: SigningKey | P256SigningKey) ->
     if isinstance(subject, Mapping) and isinstance(subject.get("id"), str):
         payload["sub"] = subject["id"]
     payload["vc"] = vc
-    header = {"alg": jws_algorithm(key), "kid": key.verification_method}
+    return _compact({"alg": jws_algorithm(key), "kid": key.verification_method}, payload, key)
+
+
+def _compact(
+    header: Mapping[str, Any], payload: Mapping[str, Any], key: SigningKey | P256SigningKey
+) -> str:
+    """Sign ``header``.``payload`` (compact JSON, UTF-8, base64url) and return the JWS."""
     signing_input = ".".join(
         base64url_nopad_encode(json.dumps(part, separators=(",", ":")).encode("utf-8"))
         for part in (header, payload)
@@ -132,7 +199,9 @@ def decode_jwt(token: str) -> DecodedJwt:
     """Parse a compact VC-JWT without verifying it.
 
     Raises:
-        ProofError: ``PARSING_ERROR`` when it is not a JWS with a ``vc`` claim.
+        ProofError: ``PARSING_ERROR`` when it is not a JWS carrying a credential (a ``vc`` claim,
+            or a VC Data Model 2.0 credential as the payload), or when a VC-JOSE-COSE payload's
+            ``iss``/``jti``/``sub`` contradicts the credential.
     """
     parts = token.strip().split(".")
     if len(parts) != 3:
@@ -143,9 +212,22 @@ def decode_jwt(token: str) -> DecodedJwt:
         signature = base64url_nopad_decode(parts[2])
     except MultiformatError as error:
         raise ProofError(PARSING_ERROR, "JWT signature is not base64url") from error
+    signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
+    if is_vcdm2_jwt_payload(payload):
+        return DecodedJwt(
+            header=header,
+            payload=payload,
+            signing_input=signing_input,
+            signature=signature,
+            credential=_whole_payload_credential(payload),
+        )
     vc = payload.get("vc")
     if not isinstance(vc, dict):
-        raise ProofError(PARSING_ERROR, "the JWT has no 'vc' claim: it is not a VC-JWT")
+        raise ProofError(
+            PARSING_ERROR,
+            "the JWT carries no credential: neither a 'vc' claim (VC Data Model 1.1) nor a VC "
+            "Data Model 2.0 credential as its payload",
+        )
     credential = dict(vc)
     if "iss" in payload:
         issuer = credential.get("issuer")
@@ -165,10 +247,34 @@ def decode_jwt(token: str) -> DecodedJwt:
     return DecodedJwt(
         header=header,
         payload=payload,
-        signing_input=f"{parts[0]}.{parts[1]}".encode("ascii"),
+        signing_input=signing_input,
         signature=signature,
         credential=credential,
     )
+
+
+def _whole_payload_credential(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The credential of a VC-JOSE-COSE payload: its members but the registered JWT claims.
+
+    Others' JWTs may add ``iss``, ``jti`` or ``sub`` beside the credential; each must agree with
+    what the credential says, since the signature covers both and a reader may trust either.
+    """
+    credential = {k: v for k, v in payload.items() if k not in JWT_REGISTERED_CLAIMS}
+    issuer = credential.get("issuer")
+    subject = credential.get("credentialSubject")
+    expected = {
+        "iss": issuer.get("id") if isinstance(issuer, Mapping) else issuer,
+        "jti": credential.get("id"),
+        "sub": subject.get("id") if isinstance(subject, Mapping) else None,
+    }
+    for claim, value in expected.items():
+        if claim in payload and payload[claim] != value:
+            raise ProofError(
+                PARSING_ERROR,
+                f"the JWT '{claim}' claim {payload[claim]!r} contradicts the credential "
+                f"({value!r})",
+            )
+    return credential
 
 
 async def verify_jwt_signature(decoded: DecodedJwt, resolver: DidResolver) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 Two status methods, one per data model:
 
-* VCDM 2.0 (``ob3-v2``): ``BitstringStatusListEntry`` pointing at a
+* VCDM 2.0 (``ob3-v2``, ``jwt``): ``BitstringStatusListEntry`` pointing at a
   ``BitstringStatusListCredential`` (W3C Bitstring Status List v1.0, REC).
-* VCDM 1.1 (``ob3-v1``, ``jwt``): ``StatusList2021Entry`` pointing at a
-  ``StatusList2021Credential`` (W3C CCG StatusList2021, what didkit and the LCW understand).
+* VCDM 1.1 (``ob3-v1``, and ``jwt`` credentials issued before 2026-12): ``StatusList2021Entry``
+  pointing at a ``StatusList2021Credential`` (W3C CCG StatusList2021, what didkit and the LCW
+  understand).
 
 Entries carry an ``id`` (``<list URL>#<index>``) because the Open Badges 3.0 JSON Schema requires
 ``credentialStatus.id``, even though Bitstring Status List makes it optional.
@@ -25,7 +26,6 @@ from sceau_credentials.ob3.constants import (
     BITSTRING_STATUS_LIST_CREDENTIAL,
     BITSTRING_STATUS_LIST_ENTRY,
     ED25519_2020_CONTEXT,
-    PROFILE_OB3_V2,
     STATUS_LIST_2021,
     STATUS_LIST_2021_CONTEXT,
     STATUS_LIST_2021_CREDENTIAL,
@@ -33,6 +33,7 @@ from sceau_credentials.ob3.constants import (
     VC_V1_CONTEXT,
     VC_V2_CONTEXT,
     VCDM_1_1_PROFILES,
+    VCDM_2_0_PROFILES,
     VERIFIABLE_CREDENTIAL,
 )
 from sceau_credentials.status.bitstring import (
@@ -96,15 +97,15 @@ def status_entry(
     """Build the ``credentialStatus`` entry a credential of ``profile`` carries.
 
     Args:
-        profile: ``ob3-v2`` gives a BitstringStatusListEntry; ``ob3-v1``/``jwt`` a
-            StatusList2021Entry.
+        profile: ``ob3-v2`` and ``jwt`` (VCDM 2.0) give a BitstringStatusListEntry; ``ob3-v1``
+            a StatusList2021Entry.
         purpose: ``revocation`` or ``suspension``.
         list_url: URL of the status list credential (``statusListCredential``).
         index: the allocated index in that list.
     """
     if index < 0:
         raise ValueError("a status list index is never negative")
-    if profile == PROFILE_OB3_V2:
+    if profile in VCDM_2_0_PROFILES:
         entry_type = BITSTRING_STATUS_LIST_ENTRY
     elif profile in VCDM_1_1_PROFILES:
         entry_type = STATUS_LIST_2021_ENTRY
