@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +25,6 @@ from aiokafka import AIOKafkaConsumer
 
 from sceau_credentials.conformance import inspect_credential, offline_resolver
 from sceau_credentials.proofs.jwt import decode_jwt
-from sceau_dev.testing.infrastructure import Endpoints
 from sceau_dev.testing.journeys import (
     College,
     check,
@@ -36,39 +35,10 @@ from sceau_dev.testing.journeys import (
     verify,
 )
 from sceau_dev.testing.polling import eventually
-from sceau_dev.testing.processes import ServiceFailed
-from sceau_dev.testing.stack import Stack, StackConfig, free_ports, running_stack
+from sceau_dev.testing.stack import Stack
 from sceau_shared.events import NotificationRequestedV1
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def stack(real_endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The registry, the issuer and the verifier as processes, on fresh topics and databases."""
-    run = uuid.uuid4().hex[:8]
-    config = StackConfig(
-        kafka_bootstrap=real_endpoints.kafka_bootstrap,
-        mongo_uri=real_endpoints.mongo_uri,
-        log_dir=tmp_path_factory.mktemp("es256-logs"),
-        topic_prefix=f"es256{run}.",
-        database_prefix=f"es256_{run}_",
-        ports=free_ports(),
-        services=("registry", "issuer", "verifier"),
-        rate_limit_per_minute=0,
-        extra_env={"issuer": {"ISSUER_SIGN_WORKERS": "0"}},
-    )
-    try:
-        with running_stack(config) as started:
-            yield started
-    except ServiceFailed as exc:
-        pytest.fail(str(exc))
-
-
-@pytest.fixture
-async def http() -> Any:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield client
 
 
 async def _issue_jwt(http: httpx.AsyncClient, stack: Stack, college: College, email: str) -> str:

@@ -19,7 +19,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,6 @@ from sceau_credentials.results import (
     CREDENTIAL_SUSPENDED,
     ISSUER_NOT_TRUSTED,
 )
-from sceau_dev.testing.infrastructure import Endpoints
 from sceau_dev.testing.journeys import (
     check,
     iso,
@@ -43,38 +42,9 @@ from sceau_dev.testing.journeys import (
     verify,
 )
 from sceau_dev.testing.polling import eventually
-from sceau_dev.testing.processes import ServiceFailed
-from sceau_dev.testing.stack import Stack, StackConfig, free_ports, running_stack
+from sceau_dev.testing.stack import Stack
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def stack(real_endpoints: Endpoints, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The registry, the issuer and the verifier as processes, on fresh topics and databases."""
-    run = uuid.uuid4().hex[:8]
-    config = StackConfig(
-        kafka_bootstrap=real_endpoints.kafka_bootstrap,
-        mongo_uri=real_endpoints.mongo_uri,
-        log_dir=tmp_path_factory.mktemp("e2e-logs"),
-        topic_prefix=f"e2e{run}.",
-        database_prefix=f"e2e_{run}_",
-        ports=free_ports(),
-        services=("registry", "issuer", "verifier"),
-        rate_limit_per_minute=0,
-        extra_env={"issuer": {"ISSUER_SIGN_WORKERS": "0"}},
-    )
-    try:
-        with running_stack(config) as started:
-            yield started
-    except ServiceFailed as exc:
-        pytest.fail(str(exc))
-
-
-@pytest.fixture
-async def http() -> Any:
-    async with httpx.AsyncClient(timeout=30) as client:
-        yield client
 
 
 async def test_issue_verify_revoke_verify(stack: Stack, http: httpx.AsyncClient) -> None:

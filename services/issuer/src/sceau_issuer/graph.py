@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -43,7 +44,6 @@ from sceau_issuer.learners.repository import (
     LearnerRepository,
 )
 from sceau_issuer.learners.service import LearnerConfig, LearnerService
-from sceau_issuer.learners.share_index_build import ShareIndexBuild
 from sceau_issuer.learners.share_index_repository import OPENINGS as SHARE_OPENINGS
 from sceau_issuer.learners.share_index_repository import REFS as SHARE_REFS
 from sceau_issuer.lms.repository import DELIVERIES as LMS_DELIVERIES
@@ -84,6 +84,7 @@ from sceau_shared.outbox import OutboxRelay
 from sceau_shared.runtime import Runtime
 from sceau_shared.service.definition import BackgroundLoop
 from sceau_shared.settings import decode_master_key
+from sceau_shared.transient import once_through_outages
 
 # Small collections relayed often (their size does not grow with use); ``credentials``, batch
 # chunks, share receipts and learner messages grow, so each has a relay told of every write
@@ -209,7 +210,6 @@ class IssuerGraph:
     exchanges: VcApiExchanges
     wallet_sweeper: WalletSweeper
     insights_backfill: InsightsBackfill
-    share_index_build: ShareIndexBuild
 
     @property
     def credentials(self) -> CredentialRepository:
@@ -229,7 +229,11 @@ class IssuerGraph:
         loops.append(("wallet-sweeper", self.wallet_sweeper.run))
         loops.append(("series-awards", self.series.run))
         loops.append(("insights-backfill", self.insights_backfill.run))
-        loops.append(("share-index", self.share_index_build.run))
+        # Once per database with shares from before the index (then it ends at once).
+        share_index = self.repositories.learners.share_index
+        loops.append(
+            ("share-index", partial(once_through_outages, share_index.build, what="share index"))
+        )
         return loops
 
     async def close(self) -> None:
@@ -458,7 +462,6 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         wallet_sweeper=WalletSweeper(
             repos.wallets, interval_s=settings.wallet_sweep_s, full_every_s=3600
         ),
-        share_index_build=ShareIndexBuild(repos.learners.share_index),
         insights_backfill=InsightsBackfill(
             insights,
             BackfillRepository(

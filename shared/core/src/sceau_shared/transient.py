@@ -14,6 +14,10 @@ followed too, so a domain error raised ``from`` one of these is still transient.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError, WTimeoutError
 
@@ -28,6 +32,9 @@ _TRANSIENT = (
     TimeoutError,
 )
 _MAX_CHAIN = 8
+
+
+_log = logging.getLogger(__name__)
 
 
 def _is_transient_one(exc: BaseException) -> bool:
@@ -48,3 +55,32 @@ def is_transient(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+async def once_through_outages(
+    step: Callable[[], Awaitable[object]],
+    *,
+    what: str,
+    retry_s: float = 30.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Run ``step`` until it completes once: an outage is waited out, anything else is raised.
+
+    For one-time background work (back-fills, index builds) that must finish whatever the
+    database does meanwhile, without retrying a bug forever.
+    """
+    while True:
+        try:
+            await step()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            _log.warning(
+                "%s: a dependency is unavailable (%s); retrying in %.0f s",
+                what,
+                type(exc).__name__,
+                retry_s,
+            )
+            await sleep(retry_s)
+            continue
+        return

@@ -23,7 +23,7 @@ from datetime import datetime
 from sceau_issuer.insights.backfill_repository import BackfillRepository
 from sceau_issuer.insights.service import InsightsService
 from sceau_shared.events.envelope import utcnow
-from sceau_shared.transient import is_transient
+from sceau_shared.transient import once_through_outages
 
 __all__ = ["InsightsBackfill"]
 
@@ -51,20 +51,9 @@ class InsightsBackfill:
 
     async def run(self) -> None:
         """The background loop: the backfill, then nothing (it ends); outages are waited out."""
-        while True:
-            try:
-                await self.once()
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                _log.warning(
-                    "insights backfill: database unavailable (%s); retrying in %.0f s",
-                    type(exc).__name__,
-                    self._retry_s,
-                )
-                await self._sleep(self._retry_s)
-                continue
-            return
+        await once_through_outages(
+            self.once, what="insights backfill", retry_s=self._retry_s, sleep=self._sleep
+        )
 
     async def once(self) -> int:
         """Count what was stored before the counters; return how many credentials it read.

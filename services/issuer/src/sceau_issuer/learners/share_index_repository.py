@@ -18,7 +18,7 @@ The references are written *before* the share, so a share is never stored withou
 reference to a share that was never written is skipped by the readers).
 
 A database with shares from before this index is indexed once, in the background
-(:meth:`ShareIndex.build`, run by :mod:`sceau_issuer.learners.share_index_build`); until then
+(:meth:`ShareIndex.build`, the issuer's ``share-index`` background loop); until then
 the readers use the former field queries.
 """
 
