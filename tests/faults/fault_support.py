@@ -511,6 +511,21 @@ class RegistryLists:
         return document
 
 
+async def registry_trusts(
+    http: httpx.AsyncClient, registry: str, did: str, document: dict[str, Any]
+) -> bool:
+    """The registry's trust answer: ``did`` registered and the signing key valid at issuance."""
+    answer = await http.get(
+        f"{registry}/v1/issuers/{did.replace('%', '%25')}",
+        params={
+            "at": document["validFrom"],
+            "verification_method": document["proof"][0]["verificationMethod"],
+        },
+    )
+    body = answer.json() if answer.status_code == 200 else {}
+    return bool(body.get("registered") and (body.get("key") or {}).get("valid_at"))
+
+
 async def outcomes(
     http: httpx.AsyncClient, document: Any, did_document: dict[str, Any] | None = None
 ) -> dict[str, str]:

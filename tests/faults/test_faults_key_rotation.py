@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fault_support import figures, outcomes, peak_memory_mb
+from fault_support import figures, outcomes, peak_memory_mb, registry_trusts
 
 from sceau_dev.testing.journeys import iso, issue, onboard, registry_knows_key
 from sceau_dev.testing.polling import eventually
@@ -56,16 +56,7 @@ async def test_rotation_and_revocation_keep_every_valid_credential_verifying(
             """The registry's answer: the signing key was valid on the issuance date."""
             nonlocal requests
             requests += 1
-            document = detail["document"]
-            answer = await http.get(
-                f"{registry}/v1/issuers/{college.did.replace('%', '%25')}",
-                params={
-                    "at": document["validFrom"],
-                    "verification_method": document["proof"][0]["verificationMethod"],
-                },
-            )
-            body = answer.json() if answer.status_code == 200 else {}
-            return bool(body.get("registered") and (body.get("key") or {}).get("valid_at"))
+            return await registry_trusts(http, registry, college.did, detail["document"])
 
         async def verifies(*details: dict[str, Any]) -> bool:
             return all([await state(d) == VALID and await trusted(d) for d in details])

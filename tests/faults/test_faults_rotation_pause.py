@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fault_support import FaultDatabase, figures, outcomes, peak_memory_mb
+from fault_support import FaultDatabase, figures, outcomes, peak_memory_mb, registry_trusts
 
 from sceau_dev.testing.infrastructure import Endpoints
 from sceau_dev.testing.journeys import issue, onboard, registry_knows_key
@@ -84,16 +84,7 @@ async def test_a_rotation_during_a_database_pause_is_done_once_or_not_at_all(
         async def trusted(detail: dict[str, Any]) -> bool:
             nonlocal requests
             requests += 1
-            document = detail["document"]
-            answer = await http.get(
-                f"{registry}/v1/issuers/{college.did.replace('%', '%25')}",
-                params={
-                    "at": document["validFrom"],
-                    "verification_method": document["proof"][0]["verificationMethod"],
-                },
-            )
-            body = answer.json() if answer.status_code == 200 else {}
-            return bool(body.get("registered") and (body.get("key") or {}).get("valid_at"))
+            return await registry_trusts(http, registry, college.did, detail["document"])
 
         async def verifies(*details: dict[str, Any]) -> bool:
             nonlocal requests
