@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
+import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -214,3 +216,32 @@ async def serve(app: Any, port: int | None = None, *, lifespan: bool = False) ->
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
+
+
+@contextmanager
+def serve_in_thread(app: Any, port: int | None = None) -> Iterator[str]:
+    """Run ``app`` with uvicorn on 127.0.0.1 in a thread with its own event loop; yield its URL.
+
+    For tests whose own event loop is busy (a flood of concurrent requests): a stand-in served
+    in that loop answers only when the loop gets round to it, so a service under test can time
+    out on it and report the stand-in's slowness as the service's fault.
+    """
+    chosen = port or free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=chosen, log_level="warning", lifespan="off", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"stand-in-{chosen}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError(f"uvicorn on port {chosen} stopped before it started")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"uvicorn on port {chosen} did not start within 60 s")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{chosen}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
