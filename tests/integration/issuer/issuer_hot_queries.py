@@ -506,8 +506,9 @@ HOT_QUERIES: dict[str, HotQuery] = {
         "POST /learn/{token}/wallet-offer, GET the offer, POST token, nonce, credential",
         "wallet_offers._id = sha256(code derived from the offer id); wallet_current_offers._id "
         "= tenant|credential; wallet_code_failures._id = offer key:n; wallet_grants._id = the "
-        "offer key (the access token names it); wallet_nonces_used._id = sha256(nonce); "
-        "wallet_deliveries._id = offer key; credentials._id; learner_consents._id",
+        "offer key (inserted only: the access token carries its grant, MAC-signed); "
+        "wallet_nonces_used._id = sha256(nonce); wallet_deliveries._id = offer key; "
+        "credentials._id; learner_consents._id; insights_credentials._id (grouped writes)",
         wallet_offer_and_delivery,
     ),
     "wallet exchange": HotQuery(

@@ -526,3 +526,34 @@ async def test_a_verification_before_the_issued_count_waits_for_it(harness: Issu
     ):
         await graph.insights.verification(event)
     assert await db["insights_pending"].find_one({"_id": stranger.credential_id_hash}) is None
+
+
+async def test_grouped_acceptances_count_each_credential_once(harness: IssuerHarness) -> None:
+    """Wallet deliveries record acceptances in groups: one conditional update per credential in
+    one command, one counter update per cell. A credential accepted before, one whose tally is
+    not made yet (its issued event still queued) and one named twice are each counted once.
+    """
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    achievement = await harness.published(headers, micro())
+    ids = [await _single(harness, headers, achievement, f"group{n}@example.org") for n in range(4)]
+    graph, db = harness.svc, harness.db
+
+    async def issued() -> bool:
+        doc = await graph.repositories.insights.counters(institution, achievement)
+        return bool(doc and doc["totals"].get("issued") == len(ids))
+
+    await eventually(issued, timeout_s=90, interval_s=0.3, message="issued counted")
+    await graph.insights.accepted(institution, ids[0])  # accepted on the page before
+    await db["insights_credentials"].delete_one({"_id": _hash(ids[3])})  # tally not made yet
+    docs = [await graph.repositories.credentials.get(institution, cid) for cid in ids]
+    assert all(doc is not None for doc in docs)
+    await graph.insights.accepted_many([doc for doc in docs if doc] + [docs[1] or {}])
+    counters = await graph.repositories.insights.counters(institution, achievement)
+    assert counters is not None
+    # ids[3]'s tally was remade on the one-by-one path, which counted it issued once more.
+    assert counters["totals"]["accepted"] == len(ids)
+    await graph.insights.accepted_many([doc for doc in docs if doc])  # again: nothing more
+    counters = await graph.repositories.insights.counters(institution, achievement)
+    assert counters is not None
+    assert counters["totals"]["accepted"] == len(ids)

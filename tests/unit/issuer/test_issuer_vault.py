@@ -6,7 +6,7 @@ import time
 import pytest
 
 from sceau_issuer.apikeys.service import parse_token
-from sceau_issuer.vault import DecryptionError, EncryptedSecret, Vault
+from sceau_issuer.vault import DecryptionError, EncryptedSecret, Vault, WalletGrant
 
 
 def test_encrypts_with_context_binding(vault: Vault) -> None:
@@ -43,3 +43,21 @@ def test_parse_token() -> None:
     assert parse_token("sceau.abc.secret") == ("abc", "secret")
     for bad in ("", "sceau.abc", "other.abc.def", "sceau..x", "sceau.a.b.c"):
         assert parse_token(bad) is None
+
+
+def test_a_wallet_access_token_carries_its_grant_signed_and_expiring() -> None:
+    vault = Vault(bytes(range(32)))
+    grant = WalletGrant("inst-1", "cred-1", "a" * 64, "OpenBadgeCredential_ldp_vc")
+    token = vault.wallet_access_token(grant, ttl_s=300)
+    assert vault.read_wallet_access_token(token) == grant
+    assert len(token) <= 512
+    # Two tokens for one grant differ (a random part); neither names the code.
+    assert vault.wallet_access_token(grant, ttl_s=300) != token
+    # Expired, tampered, another vault's, or another kind of token: refused.
+    assert vault.read_wallet_access_token(token, now=time.time() + 301) is None
+    body, mac = token.split(".")
+    assert vault.read_wallet_access_token(f"{body}x.{mac}") is None
+    assert Vault(bytes(32)).read_wallet_access_token(token) is None
+    nonce = vault.wallet_nonce(institution_id="inst-1", ttl_s=300)
+    assert vault.read_wallet_access_token(nonce) is None
+    assert vault.read_wallet_nonce(token) is None

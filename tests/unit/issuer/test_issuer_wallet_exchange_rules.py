@@ -40,6 +40,9 @@ class OneOffer:
     async def delivered(self, key: str) -> bool:
         return False
 
+    async def redeem_many(self, docs: list[dict[str, Any]]) -> list[bool]:
+        raise AssertionError("no token is traded in these tests")
+
 
 @pytest.fixture
 def exchanges() -> tuple[VcApiExchanges, WalletService, OneOffer]:
@@ -50,9 +53,9 @@ def exchanges() -> tuple[VcApiExchanges, WalletService, OneOffer]:
         credentials=cast(Any, None),
         tenants=cast(Any, None),
         vault=Vault(bytes(range(32))),
-        sign=cast(Any, None),
+        sign_many=cast(Any, None),
         resolver=DidKeyResolver(),
-        on_accepted=cast(Any, None),
+        on_accepted_many=cast(Any, None),
     )
     return VcApiExchanges(wallets=wallets, resolver=DidKeyResolver()), wallets, repo
 

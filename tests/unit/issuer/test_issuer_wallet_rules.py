@@ -233,11 +233,12 @@ class MemoryWalletRepository:
     ) -> None:
         self.failed.append(offer_key)
 
-    async def redeem(self, doc: dict[str, Any]) -> bool:
-        if doc["_id"] in self.grants:
-            return False
-        self.grants[doc["_id"]] = doc
-        return True
+    async def redeem_many(self, docs: list[dict[str, Any]]) -> list[bool]:
+        won = []
+        for doc in docs:
+            won.append(doc["_id"] not in self.grants)
+            self.grants.setdefault(doc["_id"], doc)
+        return won
 
     async def redeemed(self, offer_key: str) -> bool:
         return offer_key in self.grants
@@ -245,15 +246,12 @@ class MemoryWalletRepository:
     async def delivered(self, offer_key: str) -> bool:
         return offer_key in self.deliveries
 
-    async def grant(self, offer_key: str) -> dict[str, Any] | None:
-        return self.grants.get(offer_key)
-
 
 @pytest.fixture
 def wallets(vault: Vault) -> tuple[WalletService, MemoryWalletRepository]:
     repo = MemoryWalletRepository()
 
-    async def accepted(institution_id: str, credential_id: str) -> None:
+    async def accepted(credentials: Any) -> None:
         return None
 
     service = WalletService(
@@ -262,9 +260,9 @@ def wallets(vault: Vault) -> tuple[WalletService, MemoryWalletRepository]:
         credentials=cast(Any, None),
         tenants=cast(Any, None),
         vault=vault,
-        sign=cast(Any, None),
+        sign_many=cast(Any, None),
         resolver=RESOLVER,
-        on_accepted=accepted,
+        on_accepted_many=accepted,
     )
     return service, repo
 

@@ -8,7 +8,7 @@ processes last.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -239,6 +239,7 @@ class IssuerGraph:
     async def close(self) -> None:
         """Finish the issuing groups being written, then stop the signer's worker processes."""
         await self.collector.close()
+        await self.wallets.close()
         self.signer.close()
 
 
@@ -377,10 +378,13 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         insights=insights,
     )
 
-    async def accepted(institution_id: str, credential_id: str) -> None:
+    async def accepted(credentials: Sequence[Mapping[str, Any]]) -> None:
         # A wallet taking the learner's offer is the learner accepting the credential.
-        await repos.learners.set_consent(institution_id, credential_id, "accepted", utcnow())
-        await insights.accepted(institution_id, credential_id)
+        answers = {str(c["_id"]): str(c["institution_id"]) for c in credentials}
+        await repos.learners.set_consents(
+            [(inst, cid, "accepted") for cid, inst in answers.items()], utcnow()
+        )
+        await insights.accepted_many(list({str(c["_id"]): c for c in credentials}.values()))
 
     holder_dids = CompositeResolver({"key": DidKeyResolver(), "jwk": DidJwkResolver()})
     wallets = WalletService(
@@ -392,9 +396,9 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         credentials=repos.credentials,
         tenants=tenants,
         vault=vault,
-        sign=signer.sign_one_apart,
+        sign_many=signer.sign_ready_apart,
         resolver=holder_dids,
-        on_accepted=accepted,
+        on_accepted_many=accepted,
     )
 
     async def after_chunk(

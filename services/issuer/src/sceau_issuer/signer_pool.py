@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing.context import SpawnContext, SpawnProcess
-from typing import Any
+from typing import Any, cast
 
 from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
@@ -85,12 +85,31 @@ def _key_of(job: SignJob) -> SigningKey | P256SigningKey:
     return any_signing_key(job.seed, job.did, job.key_version, job.spec.profile, job.key_type)
 
 
-def _sign_document(
-    document: dict[str, Any], seed: bytes, controller: str, fragment: str, profile: str
-) -> Signed:
-    """Sign a ready document with the key rebuilt from its seed (runs in a worker process)."""
-    key = SigningKey.from_seed(seed, controller, fragment)
-    return asyncio.run(sign_credential(document, key, Profile(profile)))
+def _sign_documents(ready: list[tuple[dict[str, Any], bytes, str, str, str]]) -> list[object]:
+    """Sign ready documents, each with its key rebuilt from its seed (in a worker process).
+
+    Per document its signature or its error (as a ``RuntimeError`` naming it: any exception must
+    cross back to the service, and not every one can be pickled).
+    """
+
+    async def each() -> list[object]:
+        signed: list[object] = []
+        for document, seed, controller, fragment, profile in ready:
+            key = SigningKey.from_seed(seed, controller, fragment)
+            try:
+                signed.append(await sign_credential(document, key, Profile(profile)))
+            except Exception as exc:  # noqa: BLE001 - handed back for this document only
+                signed.append(RuntimeError(f"{type(exc).__name__}: {exc}"))
+        return signed
+
+    return asyncio.run(each())
+
+
+def _ready_job(
+    document: dict[str, Any], key: SigningKey, profile: str
+) -> tuple[dict[str, Any], bytes, str, str, str]:
+    """What a worker process needs to sign a ready document (the key as its seed)."""
+    return document, key.seed, key.controller, key.verification_method.partition("#")[2], profile
 
 
 def _suspension(job: SignJob) -> bool:
@@ -186,21 +205,47 @@ class Signer:
         signed: Signed = await sign_credential(credential, key, Profile(profile))
         return await self._kept_one(credential, signed, key, profile)
 
-    async def sign_one_apart(
-        self, credential: dict[str, Any], key: SigningKey | P256SigningKey, profile: str
-    ) -> Signed:
-        """Sign one ready document in a worker process (a wallet's copy), else on the loop.
+    async def sign_ready_apart(
+        self, ready: Sequence[tuple[dict[str, Any], SigningKey | P256SigningKey, str]]
+    ) -> list[Signed | BaseException]:
+        """Sign ready documents ``(document, key, profile)`` (grouped wallet copies).
 
-        Wallet deliveries come one request at a time, many at once: signing them off the loop
-        (as grouped single issues are) keeps the loop to the requests around them.
+        Ed25519 ones go to the worker processes, one slice per worker (as grouped single issues
+        do); the rest (P-256 keys), or all of them without a pool, are signed on the loop. Per
+        document its signature or its own error.
         """
-        if self._pool is None or not isinstance(key, SigningKey):
-            return await self.sign(credential, key, profile)
-        fragment = key.verification_method.partition("#")[2]
-        signed: Signed = await asyncio.get_running_loop().run_in_executor(
-            self._pool, _sign_document, credential, key.seed, key.controller, fragment, profile
-        )
-        return await self._kept_one(credential, signed, key, profile)
+        answers: list[Signed | BaseException | None] = [None] * len(ready)
+        pooled: list[int] = []
+        jobs: dict[int, tuple[dict[str, Any], bytes, str, str, str]] = {}
+        for n, (document, key, profile) in enumerate(ready):
+            if self._pool is not None and isinstance(key, SigningKey):
+                pooled.append(n)
+                jobs[n] = _ready_job(document, key, profile)
+                continue
+            try:
+                answers[n] = await self.sign(document, key, profile)
+            except Exception as exc:  # noqa: BLE001 - this document's error only
+                answers[n] = exc
+        if pooled and self._pool is not None:
+            loop = asyncio.get_running_loop()
+            size = -(-len(pooled) // self._workers)
+            slices = [pooled[i : i + size] for i in range(0, len(pooled), size)]
+            parts = await asyncio.gather(
+                *(
+                    loop.run_in_executor(self._pool, _sign_documents, [jobs[n] for n in part])
+                    for part in slices
+                ),
+                return_exceptions=True,
+            )
+            for part, signed in zip(slices, parts, strict=True):
+                for position, n in enumerate(part):
+                    answer = signed if isinstance(signed, BaseException) else signed[position]
+                    if isinstance(answer, BaseException):
+                        answers[n] = answer
+                        continue
+                    document, key, profile = ready[n]
+                    answers[n] = await self._kept_one(document, cast(Signed, answer), key, profile)
+        return [cast(Signed | BaseException, answer) for answer in answers]
 
     async def _kept_one(
         self,

@@ -187,6 +187,37 @@ class Vault:
         claims = _read_token(self._wallet_key, nonce, purpose="nonce", now=now)
         return claims[0] if claims is not None else None
 
+    def wallet_access_token(self, grant: WalletGrant, *, ttl_s: int) -> str:
+        """A signed, expiring OpenID4VCI access token naming its grant.
+
+        The credential endpoint reads the grant from the token itself (no database read per
+        delivery); the code's single use is the grant's insert at the token endpoint, and the
+        delivery's single use its reservation under the offer's key.
+        """
+        claims = {
+            "p": "access",
+            "c": grant.credential_id,
+            "i": grant.institution_id,
+            "k": grant.offer_key,
+            "f": grant.configuration_id,
+            "r": _b64(os.urandom(16)),
+            "e": int(time.time()) + ttl_s,
+        }
+        return _sign_token(self._wallet_key, claims)
+
+    def read_wallet_access_token(
+        self, token: str, *, now: float | None = None
+    ) -> WalletGrant | None:
+        """The grant a valid, unexpired access token names, else None."""
+        claims = _read_claims(self._wallet_key, token, purpose="access", now=now)
+        if claims is None:
+            return None
+        fields = (claims.get("i"), claims.get("c"), claims.get("k"), claims.get("f"))
+        if not all(isinstance(value, str) for value in fields):
+            return None
+        institution_id, credential_id, offer_key, configuration_id = (str(v) for v in fields)
+        return WalletGrant(institution_id, credential_id, offer_key, configuration_id)
+
     # --- insights page links -------------------------------------------------------------------
 
     def insights_token(self, *, institution_id: str, ttl_s: int) -> str:
@@ -200,6 +231,16 @@ class Vault:
         return claims[0] if claims is not None else None
 
 
+@dataclass(frozen=True)
+class WalletGrant:
+    """What an OpenID4VCI access token grants: one credential of one offer, in one format."""
+
+    institution_id: str
+    credential_id: str
+    offer_key: str
+    configuration_id: str
+
+
 def _sign_token(key: bytes, claims: dict[str, object]) -> str:
     """``base64url(JSON claims).base64url(HMAC-SHA256)``: the shape of every token we hand out."""
     body = json.dumps(claims, separators=(",", ":")).encode()
@@ -207,10 +248,10 @@ def _sign_token(key: bytes, claims: dict[str, object]) -> str:
     return f"{_b64(body)}.{_b64(mac)}"
 
 
-def _read_token(
+def _read_claims(
     key: bytes, token: str, *, purpose: str | None, now: float | None
-) -> tuple[str, str] | None:
-    """``(institution_id, credential_id)`` of a valid, unexpired token of ``purpose``, else None.
+) -> dict[str, object] | None:
+    """The claims of a token MAC-signed with ``key``, of ``purpose`` and unexpired, else None.
 
     ``purpose`` None means a token whose body names none (claim links predate purposes).
     """
@@ -232,11 +273,23 @@ def _read_token(
         return None
     if purpose is not None and claims.get("p") != purpose:
         return None
-    expires, credential_id, institution_id = claims.get("e"), claims.get("c"), claims.get("i")
-    if not isinstance(expires, int) or not isinstance(credential_id, str):
+    expires = claims.get("e")
+    if not isinstance(expires, int) or expires < (time.time() if now is None else now):
         return None
-    if not isinstance(institution_id, str):
+    return claims
+
+
+def _read_token(
+    key: bytes, token: str, *, purpose: str | None, now: float | None
+) -> tuple[str, str] | None:
+    """``(institution_id, credential_id)`` of a valid, unexpired token of ``purpose``, else None.
+
+    ``purpose`` None means a token whose body names none (claim links predate purposes).
+    """
+    claims = _read_claims(key, token, purpose=purpose, now=now)
+    if claims is None:
         return None
-    if expires < (time.time() if now is None else now):
+    credential_id, institution_id = claims.get("c"), claims.get("i")
+    if not isinstance(credential_id, str) or not isinstance(institution_id, str):
         return None
     return institution_id, credential_id

@@ -37,9 +37,11 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+import pymongo
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import (
     BulkWriteError,
@@ -158,6 +160,32 @@ class InsightsRepository:
         """Set a once-per-credential fact; True only the first time (count it then)."""
         result = await self._credentials.update_one({"_id": key, fact: None}, {"$set": {fact: at}})
         return result.modified_count == 1
+
+    async def mark_many(
+        self, keys: Sequence[str], fact: str, at: datetime, by: str
+    ) -> tuple[set[str], set[str]]:
+        """Set a fact on several tallies in one command: ``(marked by this call, missing)``.
+
+        ``by`` names this call (unique): set beside the fact, it tells this call's marks from
+        earlier ones when some tallies were not updated (already marked, or not made yet: those
+        are read back by ``_id`` to tell which). ``keys`` must be distinct.
+        """
+        if not keys:
+            return set(), set()
+        result = await self._credentials.bulk_write(
+            [
+                pymongo.UpdateOne({"_id": key, fact: None}, {"$set": {fact: at, f"{fact}_by": by}})
+                for key in keys
+            ],
+            ordered=False,
+        )
+        if result.modified_count == len(keys):
+            return set(keys), set()
+        docs = await asyncio.gather(
+            *(self._credentials.find_one({"_id": key}, {f"{fact}_by": 1}) for key in keys)
+        )
+        marked = {k for k, d in zip(keys, docs, strict=True) if d and d.get(f"{fact}_by") == by}
+        return marked, {k for k, d in zip(keys, docs, strict=True) if d is None}
 
     async def first_event(self, event_id: str, at: datetime) -> bool:
         """Record an event as counted; False when it was (a redelivery)."""

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -209,6 +210,39 @@ class InsightsService:
     async def accepted(self, institution_id: str, credential_id: str) -> None:
         """The learner accepted the credential (page or wallet); counted the first time."""
         await self._fact(institution_id, credential_id, "accepted")
+
+    async def accepted_many(self, credentials: Sequence[Mapping[str, Any]]) -> None:
+        """Count several acceptances (grouped wallet deliveries), as :meth:`accepted` each.
+
+        ``credentials`` are the stored credential documents, whose achievement and batch name
+        each tally's cell, so no tally is read first: one conditional update per credential in
+        one command marks them, and one counter update per cell adds the cell's sum. A
+        replacement (``supersedes``: it counts in its original's cell) and a credential whose
+        tally is not made yet (its issued event not consumed) take the one-by-one path.
+        """
+        cells: dict[str, tuple[str, str, str]] = {}
+        apart: list[tuple[str, str]] = []
+        for doc in credentials:
+            institution_id, credential_id = str(doc["institution_id"]), str(doc["_id"])
+            if doc.get("supersedes") or not doc.get("achievement_id"):
+                apart.append((institution_id, credential_id))
+                continue
+            cohort = str(doc.get("batch_id") or SINGLE)
+            cells[tally_key(credential_id)] = (institution_id, str(doc["achievement_id"]), cohort)
+        marked, missing = await self._repo.mark_many(
+            list(cells), "accepted", self._clock(), uuid.uuid4().hex
+        )
+        sums: dict[tuple[str, str, str], int] = {}
+        for key in marked:
+            sums[cells[key]] = sums.get(cells[key], 0) + 1
+        for (institution_id, achievement_id, cohort), count in sums.items():
+            await self._repo.increment(
+                institution_id, achievement_id, cohort, "accepted", amount=count
+            )
+        by_key = {tally_key(str(doc["_id"])): doc for doc in credentials}
+        apart += [(cells[key][0], str(by_key[key]["_id"])) for key in missing]
+        for institution_id, credential_id in apart:
+            await self.accepted(institution_id, credential_id)
 
     async def shared(
         self, institution_id: str, credential_id: str, derived_id: str | None = None

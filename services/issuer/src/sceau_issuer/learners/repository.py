@@ -82,6 +82,24 @@ class LearnerRepository:
             upsert=True,
         )
 
+    async def set_consents(self, answers: Sequence[tuple[str, str, str]], at: datetime) -> None:
+        """Record several answers ``(institution_id, credential_id, state)`` in one command.
+
+        Grouped wallet deliveries (each one is its learner's acceptance) write them together.
+        """
+        if answers:
+            await self._consents.bulk_write(
+                [
+                    pymongo.ReplaceOne(
+                        {"_id": credential_id},
+                        {"_id": credential_id, "institution_id": inst, "state": state, "at": at},
+                        upsert=True,
+                    )
+                    for inst, credential_id, state in answers
+                ],
+                ordered=False,
+            )
+
     # --- shares --------------------------------------------------------------------------------
 
     async def insert_share(self, doc: dict[str, Any]) -> None:

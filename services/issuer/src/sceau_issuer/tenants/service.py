@@ -36,6 +36,8 @@ _log = logging.getLogger(__name__)
 
 #: What ``rotate`` accepts: every key type at once (the default), or one.
 ROTATE_ALL = "all"
+#: Institutions :meth:`TenantService.exists` remembers at most (the field counts about 60).
+MAX_SEEN = 10_000
 
 
 def key_event(
@@ -78,6 +80,7 @@ class TenantService:
         self._keys: dict[tuple[str, str, str], SigningKey | P256SigningKey] = {}
         # Every request reads its tenant: concurrent ones share a read started after they asked.
         self._lookups = CoalescedReads(repository.get)
+        self._seen: set[str] = set()
 
     def _new_key(
         self,
@@ -177,6 +180,19 @@ class TenantService:
         if tenant.wants_p256_key:
             tenant = await self._add_p256_key(tenant)
         return tenant
+
+    async def exists(self, institution_id: str) -> None:
+        """Raise :class:`InstitutionNotFound` unless the institution is (or was) a tenant here.
+
+        For answers that only need the institution to exist (a wallet's ``c_nonce``: whatever
+        it is used for re-reads the tenant): tenants are never deleted, so an institution seen
+        once is remembered (bounded by :data:`MAX_SEEN`) and costs no read afterwards.
+        """
+        if institution_id in self._seen:
+            return
+        await self.get(institution_id)
+        if len(self._seen) < MAX_SEEN:
+            self._seen.add(institution_id)
 
     async def _add_p256_key(self, tenant: Tenant) -> Tenant:
         """Give a did:web tenant created before P-256 keys existed its first one (the upgrade).

@@ -19,11 +19,14 @@ Deliveries are kept: one per credential a wallet actually received (who holds a 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
+
+from sceau_issuer.issuing.repository import insert_new
 
 OFFERS = "wallet_offers"
 GRANTS = "wallet_grants"
@@ -34,7 +37,7 @@ CURRENT = "wallet_current_offers"
 
 
 class WalletRepository:
-    """Offers (by code hash and public id), grants (by access-token hash), deliveries, nonces."""
+    """Offers (by code hash and public id), grants and deliveries (by offer key), spent nonces."""
 
     def __init__(
         self,
@@ -120,37 +123,36 @@ class WalletRepository:
                 self._remember(FAILURES, slot, sweep_at)
                 return
 
-    async def redeem(self, doc: dict[str, Any]) -> bool:
-        """Insert the grant of an offer (``_id``: the offer's key); False if it was redeemed."""
-        inserted = await _insert_once(self._grants, doc)
-        if inserted:
-            self._remember(GRANTS, doc["_id"], doc["sweep_at"])
+    async def redeem_many(self, docs: Sequence[dict[str, Any]]) -> list[bool]:
+        """Insert the grants of several offers in one command; per grant, whether it was new.
+
+        Concurrent token requests are grouped (``sceau_issuer.grouped``); each grant still wins
+        or loses on its own primary key.
+        """
+        inserted = await _insert_new(self._grants, docs)
+        for doc, new in zip(docs, inserted, strict=True):
+            if new:
+                self._remember(GRANTS, doc["_id"], doc["sweep_at"])
         return inserted
 
     async def redeemed(self, offer_key: str) -> bool:
         """Whether a wallet already redeemed this offer."""
         return await self._grants.find_one({"_id": offer_key}, {"_id": 1}) is not None
 
-    async def grant(self, offer_key: str) -> dict[str, Any] | None:
-        """The grant of a redeemed offer (its access token names the offer's key)."""
-        return await self._grants.find_one({"_id": offer_key})
-
-    async def use_nonce(self, nonce_key: str, at: datetime, sweep_at: datetime) -> bool:
-        """Spend a ``c_nonce`` (by its hash); False if a proof already used it.
-
-        ``sweep_at``: when the nonce has expired for sure (its record then guards nothing).
-        """
-        doc = {"_id": nonce_key, "at": at, "sweep_at": sweep_at}
-        inserted = await _insert_once(self._nonces, doc)
-        if inserted:
-            self._remember(NONCES, nonce_key, sweep_at)
+    async def use_nonces(self, spent: Sequence[tuple[str, datetime, datetime]]) -> list[bool]:
+        """Spend several nonces ``(key, at, sweep_at)`` in one command; per nonce, if it was new."""
+        docs = [{"_id": key, "at": at, "sweep_at": sweep_at} for key, at, sweep_at in spent]
+        inserted = await _insert_new(self._nonces, docs)
+        for (key, _, sweep_at), new in zip(spent, inserted, strict=True):
+            if new:
+                self._remember(NONCES, key, sweep_at)
         return inserted
 
     # --- delivery ------------------------------------------------------------------------------
 
-    async def claim_delivery(self, doc: dict[str, Any]) -> bool:
-        """Reserve the one delivery of a grant (``_id``: the offer's key); False if taken."""
-        return await _insert_once(self._deliveries, doc)
+    async def claim_deliveries(self, docs: Sequence[dict[str, Any]]) -> list[bool]:
+        """Reserve several deliveries in one command; per delivery, whether it is now reserved."""
+        return await _insert_new(self._deliveries, docs)
 
     async def delivered(self, offer_key: str) -> bool:
         """Whether a wallet already took this offer's credential (through any protocol)."""
@@ -189,3 +191,14 @@ async def _insert_once(collection: AsyncCollection[dict[str, Any]], doc: dict[st
     except DuplicateKeyError:
         return False
     return True
+
+
+async def _insert_new(
+    collection: AsyncCollection[dict[str, Any]], docs: Sequence[dict[str, Any]]
+) -> list[bool]:
+    """Insert ``docs`` in one unordered command; per position, whether that document went in.
+
+    Each wins or loses on its own primary key (the second of two with one ``_id`` loses too).
+    """
+    taken = await insert_new(collection, [dict(doc) for doc in docs])
+    return [n not in taken for n in range(len(docs))]

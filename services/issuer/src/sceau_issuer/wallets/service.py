@@ -12,15 +12,19 @@ the learner's acceptance of the credential.
 
 Secrets are derived, not stored: the pre-authorized code and the transaction code come from the
 offer's public id through the vault (the page can show an offer again), the database keeps the
-code's SHA-256 as the offer's ``_id`` and the access token's SHA-256; nonces are MAC-signed,
-expiring, bound to the institution and spent by the first proof that carries them.
+code's SHA-256 as the offer's ``_id``; access tokens and nonces are MAC-signed and expiring
+(the token names its grant: no read per delivery; never stored), nonces are bound to the
+institution and spent by the first proof that carries them. Concurrent wallets share their
+writes: the grants of token requests and everything deliveries write go out as one command per
+step and group (``sceau_issuer.grouped``; issue 16's benchmark).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,10 +36,12 @@ from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.multiformats import base64url_nopad_encode
 from sceau_credentials.ob3 import validate_for_signing
 from sceau_issuer.errors import ConsentRequired, WalletOfferNotFound
+from sceau_issuer.grouped import GroupedCalls
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.learners.derived import set_issuer, unsigned_content
+from sceau_issuer.tenants.models import Tenant
 from sceau_issuer.tenants.service import TenantService
-from sceau_issuer.vault import Vault
+from sceau_issuer.vault import Vault, WalletGrant
 from sceau_issuer.wallets.holder_proof import verify_holder_proof
 from sceau_issuer.wallets.oauth_errors import (
     WalletProtocolError,
@@ -58,10 +64,13 @@ from sceau_issuer.wallets.schemas import (
 )
 from sceau_shared.events import utcnow
 
-SignFn = Callable[
-    [dict[str, Any], SigningKey | P256SigningKey, str], Awaitable[dict[str, Any] | str]
+#: Signs ready documents ``(document, key, profile)``: per document its signature or its error.
+SignManyFn = Callable[
+    [Sequence[tuple[dict[str, Any], SigningKey | P256SigningKey, str]]],
+    Awaitable[list[dict[str, Any] | str | BaseException]],
 ]
-AcceptFn = Callable[[str, str], Awaitable[None]]
+#: Records that the learners accepted these credentials (their stored documents).
+AcceptManyFn = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None]]
 #: The Learner Credential Wallet's custom scheme for its credential request deep links.
 LCW_SCHEME = "dccrequest://request"
 
@@ -93,6 +102,19 @@ class OfferView:
 
 class DeliveryRefused(Exception):
     """Why a credential cannot be delivered now (each protocol words it its own way)."""
+
+
+@dataclass(frozen=True)
+class _Order:
+    """One delivery waiting for its group (see :meth:`WalletService.deliver`)."""
+
+    institution_id: str
+    credential_id: str
+    delivery_key: str
+    holder_did: str
+    profile: str
+    nonce: tuple[str, datetime, datetime] | None
+    """The proof's nonce to spend first (hash, now, kept until), when the protocol has one."""
 
 
 def _key(secret: str) -> str:
@@ -132,18 +154,29 @@ class WalletService:
         credentials: CredentialRepository,
         tenants: TenantService,
         vault: Vault,
-        sign: SignFn,
+        sign_many: SignManyFn,
         resolver: DidResolver,
-        on_accepted: AcceptFn,
+        on_accepted_many: AcceptManyFn,
     ) -> None:
         self.config = config
         self._repo = repository
         self._credentials = credentials
         self._tenants = tenants
         self._vault = vault
-        self._sign = sign
+        self._sign_many = sign_many
         self._resolver = resolver
-        self._on_accepted = on_accepted
+        self._on_accepted_many = on_accepted_many
+        # Concurrent wallets share their writes (one command per step and group, not per
+        # request): the grants of token requests, and everything a delivery writes.
+        self._grants = GroupedCalls(repository.redeem_many, name="wallet-grants")
+        self.deliveries: GroupedCalls[_Order, dict[str, Any] | str] = GroupedCalls(
+            self._deliver_group, name="wallet-deliveries"
+        )
+
+    async def close(self) -> None:
+        """Let the groups being written finish (the issuer is stopping)."""
+        await self._grants.close()
+        await self.deliveries.close()
 
     # --- identifiers and metadata ----------------------------------------------------------------
 
@@ -302,14 +335,16 @@ class WalletService:
             raise invalid_request("this offer has no transaction code")
         # An offer taken through its VC-API exchange is refused at the credential endpoint
         # (one delivery per offer); its offer URI is already gone, which hides the code.
-        # The token names its grant (the offer's key, a hash: it reveals no code) so the
-        # credential endpoint finds it by primary key; its random part is what proves it.
-        access_token = f"{key}.{secrets.token_urlsafe(32)}"
+        # The token carries its grant, MAC-signed (the offer's key is a hash: it reveals no
+        # code), so the credential endpoint needs no read to know what it grants.
         now = utcnow()
-        granted = await self._repo.redeem(
+        access_token = self._vault.wallet_access_token(
+            WalletGrant(institution_id, doc["credential_id"], key, doc["configuration_id"]),
+            ttl_s=self.config.token_ttl_s,
+        )
+        granted = await self._grants(
             {
                 "_id": key,
-                "token_key": _key(access_token),
                 "institution_id": institution_id,
                 "credential_id": doc["credential_id"],
                 "configuration_id": doc["configuration_id"],
@@ -344,8 +379,8 @@ class WalletService:
     # --- nonce endpoint ------------------------------------------------------------------------
 
     async def nonce(self, institution_id: str) -> dict[str, Any]:
-        """A fresh ``c_nonce`` for this institution's credential endpoint."""
-        await self._tenants.get(institution_id)
+        """A fresh ``c_nonce`` for this institution's credential endpoint (no database read)."""
+        await self._tenants.exists(institution_id)
         return {
             "c_nonce": self._vault.wallet_nonce(
                 institution_id=institution_id, ttl_s=self.config.nonce_ttl_s
@@ -358,7 +393,7 @@ class WalletService:
         self, institution_id: str, access_token: str | None, body: Mapping[str, Any]
     ) -> dict[str, Any]:
         """Deliver the credential the access token was granted for, bound to the proof's key."""
-        grant = await self._grant(institution_id, access_token)
+        grant = self._grant(institution_id, access_token)
         configuration = self._requested(grant, body)
         jwt = _proof_jwt(body)
         proof = await verify_holder_proof(
@@ -371,15 +406,14 @@ class WalletService:
         now = utcnow()
         # A nonce is made at most nonce_ttl_s before it is used: it has expired by then.
         spent_until = now + timedelta(seconds=self.config.nonce_ttl_s + 60)
-        if not await self._repo.use_nonce(_key(proof.nonce), now, spent_until):
-            raise invalid_nonce("the proof's nonce was already used: ask for a new one")
         try:
             signed = await self.deliver(
                 institution_id,
-                grant["credential_id"],
-                delivery_key=grant["_id"],
+                grant.credential_id,
+                delivery_key=grant.offer_key,
                 holder_did=proof.holder_did,
                 profile=configuration.profile,
+                nonce=(_key(proof.nonce), now, spent_until),
             )
         except DeliveryRefused as refused:
             raise WalletProtocolError("credential_request_denied", str(refused)) from refused
@@ -393,78 +427,151 @@ class WalletService:
         delivery_key: str,
         holder_did: str,
         profile: str,
+        nonce: tuple[str, datetime, datetime] | None = None,
     ) -> dict[str, Any] | str:
         """Sign the learner's credential for ``holder_did``, at most once per offer.
 
-        Every wallet protocol ends here: the credential must be active and the institution
+        Every wallet protocol ends here: the proof's ``nonce`` (OpenID4VCI) is spent first (a
+        second use fails, whoever races); the credential must be active and the institution
         allowed to issue; the delivery is reserved under the offer's key (a second one fails,
         whoever races), released if signing fails so the wallet may retry; taking it counts as
-        the learner's acceptance.
+        the learner's acceptance. Concurrent deliveries are written together
+        (:meth:`_deliver_group`), each with its own answer.
 
         Raises:
+            WalletProtocolError: ``invalid_nonce``, the nonce was used before.
             DeliveryRefused: the credential is not active, the institution may not issue, or
                 the offer already delivered.
         """
-        credential = await self._credentials.get(institution_id, credential_id)
-        if credential is None or credential.get("status") != "active":
-            raise DeliveryRefused("this credential is no longer active")
-        tenant = await self._tenants.get(institution_id)
-        if tenant.status not in ("active", "pending"):
-            raise DeliveryRefused("the institution may not issue at present")
-        claimed = await self._repo.claim_delivery(
-            {
-                "_id": delivery_key,
-                "institution_id": institution_id,
-                "credential_id": credential_id,
-                "holder": holder_did,
-                "delivered_at": utcnow(),
-            }
-        )
-        if not claimed:
-            raise DeliveryRefused("this offer already delivered its credential")
-        try:
-            unsigned = bind_to_holder(credential["document"], holder_did, tenant.active_key.did)
-            validate_for_signing(unsigned, allow_status_array=True)
-            key = self._tenants.signing_key(tenant, profile=profile)
-            signed = await self._sign(unsigned, key, profile)
-        except BaseException:
-            await self._repo.release_delivery(delivery_key)
-            raise
-        await self._on_accepted(institution_id, credential_id)
-        return signed
+        order = _Order(institution_id, credential_id, delivery_key, holder_did, profile, nonce)
+        return await self.deliveries(order)
 
-    async def _grant(self, institution_id: str, access_token: str | None) -> dict[str, Any]:
-        if not access_token or len(access_token) > 256:
+    async def _deliver_group(
+        self, orders: list[_Order]
+    ) -> list[dict[str, Any] | str | BaseException]:
+        """Deliver a group: one command per step for all (nonces, reservations, consents).
+
+        The reads stay one per credential and institution (by primary key, in parallel: an
+        ``$in`` on ``_id`` is a scan on FerretDB); signing goes to the worker processes in one
+        slice per worker. Each order fails alone (its own exception) and what a failed one
+        reserved is released.
+        """
+        answers: list[dict[str, Any] | str | BaseException | None] = [None] * len(orders)
+        spending = [n for n, order in enumerate(orders) if order.nonce is not None]
+        if spending:
+            fresh = await self._repo.use_nonces(
+                [nonce for n in spending if (nonce := orders[n].nonce) is not None]
+            )
+            for n, new in zip(spending, fresh, strict=True):
+                if not new:
+                    answers[n] = invalid_nonce(
+                        "the proof's nonce was already used: ask for a new one"
+                    )
+        live = [n for n in range(len(orders)) if answers[n] is None]
+        credentials = await asyncio.gather(
+            *(
+                self._credentials.get(orders[n].institution_id, orders[n].credential_id)
+                for n in live
+            )
+        )
+        institutions = list(dict.fromkeys(orders[n].institution_id for n in live))
+        found = await asyncio.gather(
+            *(self._tenants.get(i) for i in institutions), return_exceptions=True
+        )
+        tenants = dict(zip(institutions, found, strict=True))
+        ready: list[tuple[int, dict[str, Any], Tenant]] = []
+        for n, credential in zip(live, credentials, strict=True):
+            tenant = tenants[orders[n].institution_id]
+            if isinstance(tenant, BaseException):
+                answers[n] = tenant
+            elif credential is None or credential.get("status") != "active":
+                answers[n] = DeliveryRefused("this credential is no longer active")
+            elif tenant.status not in ("active", "pending"):
+                answers[n] = DeliveryRefused("the institution may not issue at present")
+            else:
+                ready.append((n, credential, tenant))
+        at = utcnow()
+        claimed = await self._repo.claim_deliveries(
+            [
+                {
+                    "_id": orders[n].delivery_key,
+                    "institution_id": orders[n].institution_id,
+                    "credential_id": orders[n].credential_id,
+                    "holder": orders[n].holder_did,
+                    "delivered_at": at,
+                }
+                for n, _, _ in ready
+            ]
+        )
+        jobs: list[tuple[int, dict[str, Any], tuple[dict[str, Any], Any, str]]] = []
+        for (n, credential, tenant), won in zip(ready, claimed, strict=True):
+            if not won:
+                answers[n] = DeliveryRefused("this offer already delivered its credential")
+                continue
+            order = orders[n]
+            try:
+                unsigned = bind_to_holder(
+                    credential["document"], order.holder_did, tenant.active_key.did
+                )
+                validate_for_signing(unsigned, allow_status_array=True)
+                key = self._tenants.signing_key(tenant, profile=order.profile)
+            except Exception as exc:  # noqa: BLE001 - this order's error only
+                answers[n] = exc
+                await self._repo.release_delivery(order.delivery_key)
+                continue
+            jobs.append((n, credential, (unsigned, key, order.profile)))
+        try:
+            signed = await self._sign_many([job for _, _, job in jobs])
+        except BaseException:
+            for n, _, _ in jobs:
+                await self._repo.release_delivery(orders[n].delivery_key)
+            raise
+        delivered: list[tuple[int, dict[str, Any]]] = []
+        for (n, credential, _), result in zip(jobs, signed, strict=True):
+            answers[n] = result
+            if isinstance(result, BaseException):
+                await self._repo.release_delivery(orders[n].delivery_key)
+            else:
+                delivered.append((n, credential))
+        if delivered:
+            try:
+                await self._on_accepted_many([credential for _, credential in delivered])
+            except Exception as exc:  # noqa: BLE001 - as one by one: the request fails
+                for n, _ in delivered:
+                    answers[n] = exc
+        return [
+            answer if answer is not None else RuntimeError("not delivered") for answer in answers
+        ]
+
+    def _grant(self, institution_id: str, access_token: str | None) -> WalletGrant:
+        if not access_token or len(access_token) > 512:
             raise invalid_token("a Bearer access token is required")
-        grant_key, _, _ = access_token.partition(".")
-        grant = await self._repo.grant(grant_key)
-        if (
-            grant is None
-            or grant["institution_id"] != institution_id
-            or not secrets.compare_digest(grant["token_key"], _key(access_token))
-        ):
+        grant = self._vault.read_wallet_access_token(access_token)
+        if grant is None:
+            if self._vault.read_wallet_access_token(access_token, now=0) is not None:
+                raise invalid_token("the access token has expired")
             raise invalid_token("the access token is unknown")
-        if aware(grant["expires_at"]) <= utcnow():
-            raise invalid_token("the access token has expired")
+        if grant.institution_id != institution_id:
+            raise invalid_token("the access token is unknown")
         return grant
 
     @staticmethod
-    def _requested(grant: Mapping[str, Any], body: Mapping[str, Any]) -> Any:
+    def _requested(grant: WalletGrant, body: Mapping[str, Any]) -> Any:
         wanted = body.get("credential_configuration_id") or body.get("credential_identifier")
         if wanted is None and isinstance(body.get("format"), str):
             # Earlier drafts named the format instead of the configuration.
-            granted = BY_ID[grant["configuration_id"]]
+            granted = BY_ID[grant.configuration_id]
             if body["format"] != granted.format:
                 raise WalletProtocolError(
                     "unsupported_credential_format", "this offer is for another format"
                 )
             return granted
-        if wanted != grant["configuration_id"]:
+        if wanted != grant.configuration_id:
             raise WalletProtocolError(
                 "unknown_credential_configuration",
                 "the access token was granted for another credential configuration",
             )
-        return BY_ID[grant["configuration_id"]]
+        return BY_ID[grant.configuration_id]
 
 
 def _proof_jwt(body: Mapping[str, Any]) -> str:
