@@ -612,6 +612,74 @@ async def announcements(
     return found
 
 
+@dataclass(frozen=True)
+class BatchWatch:
+    """A batch watched through the issuer's API while a scenario interrupts it."""
+
+    http: httpx.AsyncClient
+    issuer_url: str
+    auth: dict[str, str]
+    batch_id: str
+
+    async def view(self) -> dict[str, Any]:
+        """The batch's progress as its institution sees it."""
+        answer = await self.http.get(
+            f"{self.issuer_url}/v1/batches/{self.batch_id}", headers=self.auth
+        )
+        answer.raise_for_status()
+        body: dict[str, Any] = answer.json()
+        return body
+
+    async def issued_at_least(self, count: int) -> dict[str, Any] | None:
+        """The progress once ``count`` credentials are issued, else None (for ``eventually``)."""
+        current = await self.view()
+        return current if current["counts"].get("issued", 0) >= count else None
+
+    async def completed(self, *, timeout_s: float = 90.0) -> dict[str, Any]:
+        """Wait until the batch is completed; its final progress."""
+
+        async def done() -> dict[str, Any] | None:
+            current = await self.view()
+            return current if current["state"] == "completed" else None
+
+        final: dict[str, Any] = await eventually(
+            done, timeout_s=timeout_s, message="batch completed"
+        )
+        return final
+
+
+@dataclass(frozen=True)
+class Landed:
+    """What an interrupted batch left: recipients without a credential, extra ones, re-announced."""
+
+    lost: int
+    doubled: int
+    announced_twice: int
+
+
+async def landed_once(
+    watch: BatchWatch,
+    achievement_id: str,
+    cohort: list[str],
+    *,
+    bootstrap_servers: str,
+    topic: str,
+    announce_timeout_s: float = 150.0,
+) -> Landed:
+    """Assert each recipient of ``cohort`` holds one credential, announced on ``topic`` once."""
+    held = await holders(watch.http, watch.issuer_url, watch.auth, achievement_id)
+    batch = await listed(watch.http, watch.issuer_url, watch.auth, batch_id=watch.batch_id)
+    lost = len(set(cohort) - set(held))
+    doubled = sum(n - 1 for n in held.values() if n > 1)
+    assert lost == 0, held
+    assert doubled == 0, held.most_common(3)
+    ids = {c["credential_id"] for c in batch}
+    announced = await announcements(bootstrap_servers, topic, ids, timeout_s=announce_timeout_s)
+    announced_twice = sum(n - 1 for n in announced.values() if n > 1)
+    assert announced_twice == 0, announced.most_common(3)
+    return Landed(lost, doubled, announced_twice)
+
+
 VALID = {"proof": "passed", "status": "passed"}
 
 

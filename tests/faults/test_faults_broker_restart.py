@@ -27,13 +27,12 @@ from typing import Any
 import httpx
 import pytest
 from fault_support import (
+    BatchWatch,
     FaultBroker,
     FaultDatabase,
     SlowSmtp,
-    announcements,
     figures,
-    holders,
-    listed,
+    landed_once,
     own_broker,
     peak_memory_mb,
     running_fault_stack,
@@ -84,19 +83,14 @@ async def test_a_broker_killed_mid_batch_loses_and_doubles_nothing(
             http, issuer, college.auth, college.achievement_id, cohort, f"broker-{run}"
         )
 
-        async def view() -> dict[str, Any]:
-            answer = await http.get(f"{issuer}/v1/batches/{batch_id}", headers=college.auth)
-            answer.raise_for_status()
-            body: dict[str, Any] = answer.json()
-            return body
+        watch = BatchWatch(http, issuer, college.auth, batch_id)
 
         async def under_way() -> dict[str, Any] | None:
             # Mid-stream on both sides: credentials still being signed, e-mails going out (the
             # notifier's consumer has offsets not yet committed when the broker dies).
             if not slow_smtp.per_recipient(suffix):
                 return None
-            current = await view()
-            return current if current["counts"].get("issued", 0) >= 20 else None
+            return await watch.issued_at_least(20)
 
         before = await eventually(
             under_way, timeout_s=60, interval_s=0.05, message="batch under way"
@@ -109,25 +103,17 @@ async def test_a_broker_killed_mid_batch_loses_and_doubles_nothing(
         broker_start_s = await asyncio.to_thread(broker.start)
         down_s = time.monotonic() - killed
 
-        async def completed() -> dict[str, Any] | None:
-            current = await view()
-            return current if current["state"] == "completed" else None
-
-        done = await eventually(completed, timeout_s=90, message="batch completed after restart")
+        done = await watch.completed()
         completed_s = time.monotonic() - killed
         assert done["counts"] == {"issued": COHORT, "duplicate": 0, "failed": 0}, done
-        held = await holders(http, issuer, college.auth, college.achievement_id)
-        batch = await listed(http, issuer, college.auth, batch_id=batch_id)
-        ids = {c["credential_id"] for c in batch}
-    lost = len(set(cohort) - set(held))
-    doubled = sum(n - 1 for n in held.values() if n > 1)
-    assert lost == 0, held
-    assert doubled == 0, held.most_common(3)
-
-    topic = stack.config.topic_prefix + CredentialIssuedV1.TOPIC
-    announced = await announcements(broker.bootstrap, topic, ids, timeout_s=90)
-    announced_twice = sum(n - 1 for n in announced.values() if n > 1)
-    assert announced_twice == 0, announced.most_common(3)
+        landed = await landed_once(
+            watch,
+            college.achievement_id,
+            cohort,
+            bootstrap_servers=broker.bootstrap,
+            topic=stack.config.topic_prefix + CredentialIssuedV1.TOPIC,
+            announce_timeout_s=90,
+        )
 
     await eventually(
         lambda: len(slow_smtp.per_recipient(suffix)) >= COHORT,
@@ -149,8 +135,8 @@ async def test_a_broker_killed_mid_batch_loses_and_doubles_nothing(
         issued_before_kill=before["counts"].get("issued", 0),
         emails_before_kill=mails_before,
         credentials=COHORT,
-        lost=lost + mails_lost,
-        duplicated=doubled + announced_twice + mails_twice,
+        lost=landed.lost + mails_lost,
+        duplicated=landed.doubled + landed.announced_twice + mails_twice,
         broker_down_s=round(down_s, 1),
         broker_start_s=round(broker_start_s, 1),
         batch_completed_after_kill_s=round(completed_s, 1),

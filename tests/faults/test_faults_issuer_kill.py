@@ -15,14 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fault_support import (
-    announcements,
-    figures,
-    holders,
-    listed,
-    peak_memory_mb,
-    submit_batch,
-)
+from fault_support import BatchWatch, figures, landed_once, peak_memory_mb, submit_batch
 
 from sceau_dev.testing.infrastructure import Endpoints
 from sceau_dev.testing.journeys import onboard
@@ -48,15 +41,10 @@ async def test_an_issuer_killed_mid_batch_finishes_it_with_each_credential_once(
             http, issuer, college.auth, college.achievement_id, cohort, f"kill-{run}"
         )
 
-        async def view() -> dict[str, Any]:
-            answer = await http.get(f"{issuer}/v1/batches/{batch_id}", headers=college.auth)
-            answer.raise_for_status()
-            body: dict[str, Any] = answer.json()
-            return body
+        watch = BatchWatch(http, issuer, college.auth, batch_id)
 
         async def under_way() -> dict[str, Any] | None:
-            current = await view()
-            return current if current["counts"].get("issued", 0) >= 40 else None
+            return await watch.issued_at_least(40)
 
         before = await eventually(
             under_way, timeout_s=60, interval_s=0.05, message="batch under way"
@@ -69,33 +57,25 @@ async def test_an_issuer_killed_mid_batch_finishes_it_with_each_credential_once(
         await asyncio.to_thread(stack["issuer"].wait_ready, 90)
         ready_s = time.monotonic() - killed
 
-        async def completed() -> dict[str, Any] | None:
-            current = await view()
-            return current if current["state"] == "completed" else None
-
-        done = await eventually(completed, timeout_s=90, message="batch completed after restart")
+        done = await watch.completed()
         completed_s = time.monotonic() - killed
         assert done["counts"] == {"issued": COHORT, "duplicate": 0, "failed": 0}, done
-        held = await holders(http, issuer, college.auth, college.achievement_id)
-        batch = await listed(http, issuer, college.auth, batch_id=batch_id)
-        ids = {c["credential_id"] for c in batch}
-    lost = len(set(cohort) - set(held))
-    doubled = sum(n - 1 for n in held.values() if n > 1)
-    assert lost == 0, held
-    assert doubled == 0, held.most_common(3)
-    topic = stack.config.topic_prefix + CredentialIssuedV1.TOPIC
-    announced = await announcements(real_endpoints.kafka_bootstrap, topic, ids)
-    announced_twice = sum(n - 1 for n in announced.values() if n > 1)
-    assert announced_twice == 0, announced.most_common(3)
+        landed = await landed_once(
+            watch,
+            college.achievement_id,
+            cohort,
+            bootstrap_servers=real_endpoints.kafka_bootstrap,
+            topic=stack.config.topic_prefix + CredentialIssuedV1.TOPIC,
+        )
     figures(
         "issuer killed mid-batch",
         requests=1,
         faults="1 SIGKILL + restart",
         issued_before_kill=before["counts"].get("issued", 0),
         credentials=COHORT,
-        lost=lost,
-        duplicated=doubled,
-        announced_twice=announced_twice,
+        lost=landed.lost,
+        duplicated=landed.doubled,
+        announced_twice=landed.announced_twice,
         issuer_ready_after_s=round(ready_s, 1),
         batch_completed_after_kill_s=round(completed_s, 1),
         peak_memory_mb={**peak_before, **peak_memory_mb(stack)},
