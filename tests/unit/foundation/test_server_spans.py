@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -93,3 +95,39 @@ async def test_routes_of_included_routers_are_named_by_template(traced) -> None:
     spans = exporter.get_finished_spans()
     assert [s.name for s in spans] == ["GET /v1/included/{thing}"] * 2
     assert spans[0].attributes["http.route"] == "/v1/included/{thing}"
+
+
+async def test_durations_are_recorded_per_route_and_status() -> None:
+    reader = InMemoryMetricReader()
+    app = FastAPI()
+
+    @app.get("/v1/items/{item_id}")
+    async def item(item_id: str) -> dict[str, str]:
+        return {"id": item_id}
+
+    app.add_middleware(
+        ServerSpans,
+        tracer_provider=TracerProvider(),
+        meter_provider=MeterProvider(metric_readers=[reader]),
+        routes=lambda: app.router.routes,
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
+        assert (await c.get("/v1/items/secret-1")).status_code == 200
+        assert (await c.get("/v1/items/secret-2")).status_code == 200
+        assert (await c.get("/nowhere")).status_code == 404
+    data = reader.get_metrics_data()
+    assert data is not None
+    [histogram] = [
+        metric
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "http.server.request.duration"
+    ]
+    assert histogram.unit == "s"
+    points = {
+        (p.attributes.get("http.route"), p.attributes.get("http.response.status_code")): p.count
+        for p in histogram.data.data_points
+    }
+    assert points == {("/v1/items/{item_id}", 200): 2, (None, 404): 1}
+    assert "secret" not in str([p.attributes for p in histogram.data.data_points])

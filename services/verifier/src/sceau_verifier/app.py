@@ -44,11 +44,11 @@ DEFINITION: ServiceDefinition[VerifierSettings, VerifierGraph] = ServiceDefiniti
 def create_api(settings: VerifierSettings, *, telemetry: Telemetry | None = None) -> FastAPI:
     """Build the verifier application; connections open in its lifespan, not here.
 
-    One SERVER span per request, continuing the caller's trace (``lean_spans``): the lean
-    middleware rather than FastAPIInstrumentor, which cost a fifth of a cached verification's
-    CPU (sceau_shared/http/server_spans.py, docs/benchmarks.md).
+    One SERVER span per request, continuing the caller's trace: the skeleton's lean middleware
+    rather than FastAPIInstrumentor, which cost a fifth of a cached verification's CPU
+    (sceau_shared/http/server_spans.py, docs/benchmarks.md).
     """
-    return create_service_app(DEFINITION, settings, telemetry=telemetry, lean_spans=True)
+    return create_service_app(DEFINITION, settings, telemetry=telemetry)
 
 
 def app_from_environment() -> FastAPI:

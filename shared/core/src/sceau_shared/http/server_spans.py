@@ -5,15 +5,18 @@
 application's routes to name the span, collects a dozen attributes and wraps every ASGI
 message. This middleware keeps what an operator reads — a span named ``{method} {route}`` that
 continues the caller's W3C trace context, with method, route, path and status code, errors
-recorded — and remembers which route a path matched.
+recorded, and (given a meter provider) the ``http.server.request.duration`` histogram per
+method, route and status — and remembers which route a path matched.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import propagate
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,6 +34,7 @@ class ServerSpans:
         app: the wrapped application.
         tracer_provider: where spans go.
         routes: the application's routes (called lazily: routes are added after middleware).
+        meter_provider: where the request-duration histogram goes (none without it).
     """
 
     def __init__(
@@ -39,10 +43,20 @@ class ServerSpans:
         *,
         tracer_provider: TracerProvider,
         routes: Callable[[], Sequence[BaseRoute]],
+        meter_provider: MeterProvider | None = None,
     ) -> None:
         self._app = app
         self._tracer = tracer_provider.get_tracer(__name__)
         self._routes = routes
+        self._durations = (
+            meter_provider.get_meter(__name__).create_histogram(
+                "http.server.request.duration",
+                unit="s",
+                description="Duration of HTTP server requests (OpenTelemetry semantic conventions)",
+            )
+            if meter_provider is not None
+            else None
+        )
         self._route_of: dict[tuple[str, str], str | None] = {}
 
     def _route(self, scope: Scope) -> str | None:
@@ -75,6 +89,7 @@ class ServerSpans:
         if route is not None:
             attributes["http.route"] = route
         status_code = 500
+        started = time.perf_counter()
 
         async def observed_send(message: Message) -> None:
             nonlocal status_code
@@ -104,3 +119,12 @@ class ServerSpans:
                 span.set_attribute("http.response.status_code", status_code)
                 if status_code >= 500:
                     span.set_status(Status(StatusCode.ERROR))
+                if self._durations is not None:
+                    labels: dict[str, Any] = {
+                        "http.request.method": method,
+                        "http.response.status_code": status_code,
+                    }
+                    chosen_route = self._route_of.get((method, scope["path"]))
+                    if chosen_route is not None:
+                        labels["http.route"] = chosen_route
+                    self._durations.record(time.perf_counter() - started, labels)
