@@ -5,9 +5,9 @@ marker (``sceau_issuer.pending_repository``); the relay deletes it once the entr
 published, and its sweeps read the markers instead of every credential. These tests write the
 way the issuer does, "crash" before relaying (no relay is told), and check that a relay started
 afterwards publishes exactly the unpublished events, once, and clears the markers; that a young
-marker (a live writer's) is left alone; that a marker without its document is dropped; and that
-a database written before the markers is read whole once, then never again. Real
-MongoDB-protocol server; a publisher that counts instead of a broker.
+marker (a live writer's) is left alone; that a marker without its document is dropped; that a
+database written before the markers is read whole once, then never again; and that a new one
+never is. Real MongoDB-protocol server; a publisher that counts instead of a broker.
 """
 
 from __future__ import annotations
@@ -176,6 +176,22 @@ async def test_a_database_written_before_the_markers_is_read_whole_once(
     await coll.update_one({"_id": "old2"}, {"$set": {"v": 1}} | outbox_push(later), upsert=True)
     await relay(coll, publisher).drain_once()
     assert publisher.sent == Counter({str(old.event_id): 1})
+
+
+async def test_a_new_database_is_never_read_whole(
+    mongo_client: Any, mongo_settings: MongoSettings
+) -> None:
+    # Its first process finds the collection empty: nothing can be older than the markers, so
+    # the record is written at once, however briefly that process lives (no second full sweep
+    # is waited for), and no later start-up reads the credentials.
+    coll = mongo_client[mongo_settings.database]["credentials"]
+    publisher = Counting()
+    await relay(coll, publisher).drain_once()
+    assert await coll.database[SWEPT_COLLECTION].find_one({"_id": "credentials"}) is not None
+    unmarked = event(9)
+    await coll.update_one({"_id": "new"}, {"$set": {"v": 1}} | outbox_push(unmarked), upsert=True)
+    await relay(coll, publisher).drain_once()  # the next process: the markers only
+    assert publisher.sent == Counter()
 
 
 async def test_learner_receipts_and_messages_are_found_by_their_markers_not_by_polling(
