@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import sceau_issuer.relay as relay_module
+from sceau_dev.testing.hot_queries import is_ferret
 from sceau_dev.testing.sample_events import revocation
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.learners.repository import (
@@ -32,6 +33,7 @@ from sceau_issuer.pending_repository import (
     PENDING_COLLECTION,
     SWEPT_COLLECTION,
     mark_pending,
+    needs_legacy_sweep,
     record_legacy_swept,
 )
 from sceau_issuer.relay import TargetedOutboxRelay
@@ -192,6 +194,27 @@ async def test_a_new_database_is_never_read_whole(
     await coll.update_one({"_id": "new"}, {"$set": {"v": 1}} | outbox_push(unmarked), upsert=True)
     await relay(coll, publisher).drain_once()  # the next process: the markers only
     assert publisher.sent == Counter()
+
+
+async def test_the_emptiness_check_reads_one_document_at_most(
+    mongo_client: Any, mongo_settings: MongoSettings
+) -> None:
+    # An old database's first look must not read every credential just to find one: FerretDB
+    # pushes the limit down to SQLite (its plan is a scan that stops at the first row), MongoDB
+    # answers with a limited collection scan.
+    db = mongo_client[mongo_settings.database]
+    await db["credentials"].insert_many([credential(f"c{n}") for n in range(3)])
+    plan = await db.command(
+        "explain",
+        {"find": "credentials", "filter": {}, "projection": {"_id": 1}, "limit": 1},
+        verbosity="queryPlanner",
+    )
+    if await is_ferret(mongo_client):
+        assert plan["limitPushdown"] is True, plan
+    else:
+        winning = str(plan["queryPlanner"]["winningPlan"])
+        assert "LIMIT" in winning or "limitAmount" in winning, plan
+    assert await needs_legacy_sweep(db["credentials"])
 
 
 async def test_learner_receipts_and_messages_are_found_by_their_markers_not_by_polling(
