@@ -5,9 +5,9 @@ marker (``sceau_issuer.pending_repository``); the relay deletes it once the entr
 published, and its sweeps read the markers instead of every credential. These tests write the
 way the issuer does, "crash" before relaying (no relay is told), and check that a relay started
 afterwards publishes exactly the unpublished events, once, and clears the markers; that a young
-marker (a live writer's) is left alone; that a marker without its document is dropped; and that
-a database written before the markers is read whole once, then never again. Real
-MongoDB-protocol server; a publisher that counts instead of a broker.
+marker (a live writer's) is left alone; that a marker without its document is dropped; that a
+database written before the markers is read whole once, then never again; and that a new one
+never is. Real MongoDB-protocol server; a publisher that counts instead of a broker.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import sceau_issuer.relay as relay_module
+from sceau_dev.testing.hot_queries import is_ferret
 from sceau_dev.testing.sample_events import revocation
 from sceau_issuer.issuing.repository import CredentialRepository
 from sceau_issuer.learners.repository import (
@@ -32,6 +33,7 @@ from sceau_issuer.pending_repository import (
     PENDING_COLLECTION,
     SWEPT_COLLECTION,
     mark_pending,
+    needs_legacy_sweep,
     record_legacy_swept,
 )
 from sceau_issuer.relay import TargetedOutboxRelay
@@ -176,6 +178,43 @@ async def test_a_database_written_before_the_markers_is_read_whole_once(
     await coll.update_one({"_id": "old2"}, {"$set": {"v": 1}} | outbox_push(later), upsert=True)
     await relay(coll, publisher).drain_once()
     assert publisher.sent == Counter({str(old.event_id): 1})
+
+
+async def test_a_new_database_is_never_read_whole(
+    mongo_client: Any, mongo_settings: MongoSettings
+) -> None:
+    # Its first process finds the collection empty: nothing can be older than the markers, so
+    # the record is written at once, however briefly that process lives (no second full sweep
+    # is waited for), and no later start-up reads the credentials.
+    coll = mongo_client[mongo_settings.database]["credentials"]
+    publisher = Counting()
+    await relay(coll, publisher).drain_once()
+    assert await coll.database[SWEPT_COLLECTION].find_one({"_id": "credentials"}) is not None
+    unmarked = event(9)
+    await coll.update_one({"_id": "new"}, {"$set": {"v": 1}} | outbox_push(unmarked), upsert=True)
+    await relay(coll, publisher).drain_once()  # the next process: the markers only
+    assert publisher.sent == Counter()
+
+
+async def test_the_emptiness_check_reads_one_document_at_most(
+    mongo_client: Any, mongo_settings: MongoSettings
+) -> None:
+    # An old database's first look must not read every credential just to find one: FerretDB
+    # pushes the limit down to SQLite (its plan is a scan that stops at the first row), MongoDB
+    # answers with a limited collection scan.
+    db = mongo_client[mongo_settings.database]
+    await db["credentials"].insert_many([credential(f"c{n}") for n in range(3)])
+    plan = await db.command(
+        "explain",
+        {"find": "credentials", "filter": {}, "projection": {"_id": 1}, "limit": 1},
+        verbosity="queryPlanner",
+    )
+    if await is_ferret(mongo_client):
+        assert plan["limitPushdown"] is True, plan
+    else:
+        winning = str(plan["queryPlanner"]["winningPlan"])
+        assert "LIMIT" in winning or "limitAmount" in winning, plan
+    assert await needs_legacy_sweep(db["credentials"])
 
 
 async def test_learner_receipts_and_messages_are_found_by_their_markers_not_by_polling(

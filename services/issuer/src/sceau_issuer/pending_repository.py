@@ -102,6 +102,26 @@ async def legacy_swept(collection: AsyncCollection[Document]) -> bool:
     return found is not None
 
 
+async def needs_legacy_sweep(collection: AsyncCollection[Document]) -> bool:
+    """Whether this collection may still hold documents written before the markers.
+
+    Not when the full sweep was recorded, nor when the collection holds no document at all: a
+    new database has nothing from before the markers, so its record is written at once (the
+    first process of a database might otherwise live less than the two sweeps take, and every
+    later start-up would read the whole collection: 465 s at 250,000 credentials on FerretDB,
+    overlapping the work of the restarted process; issue 19). A document written afterwards
+    by a process of a version without markers (a rolling upgrade onto an empty database) is
+    not looked for.
+    """
+    if await legacy_swept(collection):
+        return False
+    # One document at most, by the natural order: no filter for the server to evaluate.
+    if await collection.find_one({}, {"_id": 1}) is None:
+        await record_legacy_swept(collection)
+        return False
+    return True
+
+
 async def record_legacy_swept(collection: AsyncCollection[Document]) -> None:
     """Remember that the full sweep was done (sweeps read only the markers from now on)."""
     await collection.database[SWEPT_COLLECTION].update_one(

@@ -18,7 +18,10 @@ one held a cursor for minutes, during which FerretDB's SQLite log could not be c
 
 Documents written before the markers existed are found by one full sweep per database (two, in
 fact: the second after a dead process's lease has run out), after which ``outbox_sweeps``
-records it and no process reads the whole collection again.
+records it and no process reads the whole collection again. A collection that is empty at a
+process's first look (a new database) is recorded at once, with no full sweep: before, a first
+process that lived less than the two sweeps left the record unwritten, and every later start-up
+read the whole collection again (the 250,000-credential benchmark's seeded pass ran during it).
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ from opentelemetry.trace import TracerProvider
 
 from sceau_issuer.pending_repository import (
     clear_pending,
-    legacy_swept,
     marker_id,
+    needs_legacy_sweep,
     pending_markers,
     record_legacy_swept,
 )
@@ -150,7 +153,7 @@ class TargetedOutboxRelay(OutboxRelay):
             return sent
         (collection,) = self._collections
         if self._legacy is None:
-            self._legacy = not await legacy_swept(collection)
+            self._legacy = await needs_legacy_sweep(collection)
         self._sweeping = True
         try:
             if self._legacy:

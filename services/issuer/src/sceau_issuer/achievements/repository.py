@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import time
 from typing import Any
 
@@ -29,6 +31,10 @@ class AchievementRepository:
         # second, and a round trip to FerretDB costs ~2 ms of its CPU).
         self._counts: dict[str, int] = {}
         self._checked: dict[str, float] = {}
+        # Probes in flight: concurrent askers of one achievement share one (the 16 requests of
+        # an issuing group ask at the same moment, each probed on its own before: 2 lookups
+        # per request of a series module instead of a handful per group).
+        self._probes: dict[str, asyncio.Future[int]] = {}
 
     async def ensure_indexes(self) -> None:
         """Index lookups by tenant and achievement."""
@@ -62,11 +68,24 @@ class AchievementRepository:
         checked = self._checked.get(achievement_id)
         if known and checked is not None and time.monotonic() - checked < _RECHECK_S:
             return known
+        probe = self._probes.get(achievement_id)
+        if probe is None:
+            # A context of its own: the first asker's request deadline is not the others'.
+            probe = asyncio.get_running_loop().create_task(
+                self._probe(achievement_id, known), context=contextvars.Context()
+            )
+            self._probes[achievement_id] = probe
+            probe.add_done_callback(lambda _: self._probes.pop(achievement_id, None))
+        # Shielded: one asker giving up (a cancelled request) does not fail the others.
+        return await asyncio.shield(probe)
+
+    async def _probe(self, achievement_id: str, known: int) -> int:
         while await self._collection.find_one(
             {"_id": version_key(achievement_id, known + 1)}, {"_id": 1}
         ):
             known += 1
         if known:
+            known = max(self._counts.get(achievement_id, 0), known)
             self._counts[achievement_id] = known
             self._checked[achievement_id] = time.monotonic()
         return known

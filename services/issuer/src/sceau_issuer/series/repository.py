@@ -9,7 +9,8 @@ by a unique ``_id`` insert (atomic on every MongoDB-protocol server, unlike an u
 list), and a reader probes the slots by primary key until the first free one: one lookup for an
 achievement in no series. Slots are written before the series itself, so a series is never
 missing from them; a slot naming a series that was never stored (its creator died) is skipped.
-A component's answer is remembered for a second (one issue asks twice).
+A component's answer, and the series documents it names (a series is never changed once stored),
+are remembered for a second (one issue asks twice, and concurrent issues of one module ask alike).
 
 ``series_awards`` (:class:`PendingAwards`) holds the award steps still to run: see
 ``series/service.py``.
@@ -55,6 +56,11 @@ class SeriesRepository:
         self._recent: TtlCache[tuple[str, str], tuple[str, ...]] = TtlCache(
             ttl_s=_REMEMBER_S, max_entries=10_000
         )
+        # A series is never changed once stored: the documents those answers name are kept as
+        # briefly (every request of a series module read its series again before).
+        self._docs: TtlCache[tuple[str, str], dict[str, Any]] = TtlCache(
+            ttl_s=_REMEMBER_S, max_entries=10_000
+        )
 
     async def ensure_indexes(self) -> None:
         """Index the listing by institution, and index series stored before the slots existed."""
@@ -86,9 +92,12 @@ class SeriesRepository:
         """The series that have ``achievement_id`` among their components (by primary key)."""
         out = []
         for series_id in await self._series_ids(institution_id, achievement_id):
-            doc = await self.get(institution_id, series_id)
+            doc = self._docs.get((institution_id, series_id))
             if doc is None:
-                continue
+                doc = await self.get(institution_id, series_id)
+                if doc is None:
+                    continue
+                self._docs.put((institution_id, series_id), doc)
             if progressive_only and doc.get("structure") != SeriesStructure.PROGRESSIVE.value:
                 continue
             out.append(doc)
@@ -144,29 +153,41 @@ class PendingAwards:
     async def ensure_indexes(self) -> None:
         """Nothing beyond ``_id`` (the sweep reads the small collection whole)."""
 
-    async def add(
-        self, institution_id: str, achievement_id: str, recipients: list[tuple[dict[str, Any], str]]
-    ) -> None:
-        """Record that these learners' award step is to run (a pending one is kept as it is)."""
-        docs = []
-        for recipient, email_norm in recipients:
-            docs.append(
-                {
-                    "_id": award_id(institution_id, achievement_id, email_norm),
-                    "institution_id": institution_id,
-                    "achievement_id": achievement_id,
-                    "recipient": recipient,
-                    "at": utcnow(),
-                }
-            )
+    async def add(self, steps: list[tuple[str, str, list[tuple[dict[str, Any], str]]]]) -> None:
+        """Record that these award steps are to run, in one insert.
+
+        ``steps``: per (institution, component), the learners and their normalised addresses.
+        A step already pending is kept as it is.
+        """
+        docs = [
+            {
+                "_id": award_id(institution_id, achievement_id, email_norm),
+                "institution_id": institution_id,
+                "achievement_id": achievement_id,
+                "recipient": recipient,
+                "at": utcnow(),
+            }
+            for institution_id, achievement_id, recipients in steps
+            for recipient, email_norm in recipients
+        ]
         if docs:
             with contextlib.suppress(BulkWriteError):  # already pending: the older one stays
                 await self._collection.insert_many(docs, ordered=False)
 
     async def remove(self, ids: list[str]) -> None:
-        """The award step ran for these markers (keyed deletes: ``$in`` scans on FerretDB)."""
-        for marker in ids:
-            await self._collection.delete_one({"_id": marker})
+        """The award step ran for these markers.
+
+        One command, each statement by ``_id`` (``$in`` scans on FerretDB).
+        """
+        if not ids:
+            return
+        await self._collection.database.command(
+            {
+                "delete": self._collection.name,
+                "deletes": [{"q": {"_id": marker}, "limit": 1} for marker in ids],
+                "ordered": False,
+            }
+        )
 
     async def due(self, before: datetime) -> list[dict[str, Any]]:
         """Markers written before ``before`` (their step failed, or its process died)."""

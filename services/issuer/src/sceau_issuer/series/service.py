@@ -12,9 +12,11 @@ the chunk itself, written with the chunk: ``issuing/batches.py``.)
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +47,24 @@ AWARD_RETRY_AFTER = timedelta(seconds=30)
 AWARD_SWEEP_S = 15.0
 """How often pending-award markers are looked at."""
 
+_STEPS_IN_FLIGHT = 2
+"""Groups of award steps written at once (the next one forms while they run)."""
+
+
+@dataclass(eq=False)
+class _Step:
+    """One caller's award step, waiting for its group."""
+
+    institution_id: str
+    achievement_id: str
+    all_series: list[dict[str, Any]]
+    recipients: list[dict[str, Any]]
+    keyed: list[tuple[dict[str, Any], str]]
+    future: asyncio.Future[list[dict[str, Any]]]
+    # The caller's context (its trace, its request deadline): its overall credentials are
+    # issued in it, as when each request ran its own step.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+
 
 class SeriesService:
     """Series of one issuer database; every query names the tenant."""
@@ -68,6 +88,9 @@ class SeriesService:
         self._retry_after = retry_after
         # Overall credentials are issued like single issues: grouped with those in flight.
         self._issue = collector.issue if collector is not None else issuing.issue
+        # Award steps of requests answered together, written as one group (see after_issue).
+        self._steps: list[_Step] = []
+        self._steps_runner: asyncio.Task[None] | None = None
 
     async def create(self, tenant: Tenant, series: SeriesInput) -> dict[str, Any]:
         """Store a series after checking its achievements belong to this institution.
@@ -120,21 +143,95 @@ class SeriesService:
         A marker per learner is written first and removed once every learner's step ran: if
         anything here fails, :meth:`retry_pending` runs the step again later. ``marked=False``
         for a caller that keeps the step due itself (a batch chunk's ``awards_due`` flag).
+        The steps of callers that arrive together (the requests of one issuing group are
+        answered at the same moment) share one marker insert and one delete.
         """
         all_series = await self._repo.with_component(institution_id, achievement_id)
         if not all_series:
             return []
         recipients = list(recipients)
+        if not marked or self._pending is None:
+            return await self._award(institution_id, all_series, recipients)
         keyed = [(r, r.get("email_norm") or normalize_email(str(r["email"]))) for r in recipients]
-        pending = self._pending if marked else None
-        if pending is not None:
-            await pending.add(institution_id, achievement_id, keyed)
-        issued = await self._award(institution_id, all_series, recipients)
-        if pending is not None:
-            await pending.remove(
-                [award_id(institution_id, achievement_id, email) for _, email in keyed]
+        step = _Step(
+            institution_id,
+            achievement_id,
+            all_series,
+            recipients,
+            keyed,
+            asyncio.get_running_loop().create_future(),
+        )
+        self._steps.append(step)
+        if self._steps_runner is None or self._steps_runner.done():
+            # A context of its own: not the first caller's trace or request deadline.
+            self._steps_runner = asyncio.get_running_loop().create_task(
+                self._run_steps(), name="series-award-steps", context=contextvars.Context()
             )
-        return issued
+        # The group goes on if this caller gives up: its marker is then cleared or retried.
+        return await asyncio.shield(step.future)
+
+    async def _run_steps(self) -> None:
+        """Write the queued award steps in groups (at most ``_STEPS_IN_FLIGHT`` at once)."""
+        slots = asyncio.Semaphore(_STEPS_IN_FLIGHT)
+        groups: set[asyncio.Task[None]] = set()
+        while self._steps or groups:
+            if not self._steps:
+                # Steps queued while these run form the next group; none left: the runner ends.
+                await asyncio.wait(set(groups), return_when=asyncio.FIRST_COMPLETED)
+                continue
+            await slots.acquire()
+            group, self._steps = self._steps, []
+            task = asyncio.get_running_loop().create_task(self._write_steps(group))
+            groups.add(task)
+
+            def done(finished: asyncio.Task[None]) -> None:
+                groups.discard(finished)
+                slots.release()
+
+            task.add_done_callback(done)
+            # Give the requests answered together a turn to queue their steps.
+            await asyncio.sleep(0)
+
+    async def _write_steps(self, group: list[_Step]) -> None:
+        """One marker insert for the group, each step in its caller's context, one delete.
+
+        A step that fails keeps its markers (retried by :meth:`retry_pending`) and its caller
+        gets the error; the others are answered with what they issued.
+        """
+        assert self._pending is not None  # noqa: S101 - only queued when markers are kept
+        try:
+            await self._pending.add([(s.institution_id, s.achievement_id, s.keyed) for s in group])
+            loop = asyncio.get_running_loop()
+            outcomes = await asyncio.gather(
+                *(
+                    loop.create_task(
+                        self._award(s.institution_id, s.all_series, s.recipients),
+                        context=s.context.copy(),
+                    )
+                    for s in group
+                ),
+                return_exceptions=True,
+            )
+            await self._pending.remove(
+                [
+                    award_id(s.institution_id, s.achievement_id, email)
+                    for s, outcome in zip(group, outcomes, strict=True)
+                    if not isinstance(outcome, BaseException)
+                    for _, email in s.keyed
+                ]
+            )
+        except Exception as exc:  # noqa: BLE001 - every caller of the group gets it
+            for step in group:
+                if not step.future.done():
+                    step.future.set_exception(exc)
+            return
+        for step, outcome in zip(group, outcomes, strict=True):
+            if step.future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                step.future.set_exception(outcome)
+            else:
+                step.future.set_result(outcome)
 
     async def retry_pending(self) -> int:
         """Run again the award steps whose markers were left behind; return how many ran."""
