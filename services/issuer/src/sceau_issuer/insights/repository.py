@@ -164,11 +164,13 @@ class InsightsRepository:
     async def mark_many(
         self, keys: Sequence[str], fact: str, at: datetime, by: str
     ) -> tuple[set[str], set[str]]:
-        """Set a fact on several tallies in one command: ``(marked by this call, missing)``.
+        """Set a fact on several tallies in one command: ``(marked by this call, not marked)``.
 
         ``by`` names this call (unique): set beside the fact, it tells this call's marks from
-        earlier ones when some tallies were not updated (already marked, or not made yet: those
-        are read back by ``_id`` to tell which). ``keys`` must be distinct.
+        earlier ones when some tallies were not updated. Those are read back by ``_id``: a
+        tally marked by someone else is counted already; one that is missing, or was made (by
+        the issued-event consumer) after the update looked for it, is *not marked* and is left
+        to the caller's one-by-one path. ``keys`` must be distinct.
         """
         if not keys:
             return set(), set()
@@ -182,10 +184,11 @@ class InsightsRepository:
         if result.modified_count == len(keys):
             return set(keys), set()
         docs = await asyncio.gather(
-            *(self._credentials.find_one({"_id": key}, {f"{fact}_by": 1}) for key in keys)
+            *(self._credentials.find_one({"_id": key}, {fact: 1, f"{fact}_by": 1}) for key in keys)
         )
         marked = {k for k, d in zip(keys, docs, strict=True) if d and d.get(f"{fact}_by") == by}
-        return marked, {k for k, d in zip(keys, docs, strict=True) if d is None}
+        unmarked = {k for k, d in zip(keys, docs, strict=True) if d is None or d.get(fact) is None}
+        return marked, unmarked
 
     async def first_event(self, event_id: str, at: datetime) -> bool:
         """Record an event as counted; False when it was (a redelivery)."""

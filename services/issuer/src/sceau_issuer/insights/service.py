@@ -218,7 +218,8 @@ class InsightsService:
         each tally's cell, so no tally is read first: one conditional update per credential in
         one command marks them, and one counter update per cell adds the cell's sum. A
         replacement (``supersedes``: it counts in its original's cell) and a credential whose
-        tally is not made yet (its issued event not consumed) take the one-by-one path.
+        tally was not there to mark (its issued event not consumed yet, or consumed while the
+        update ran) take the one-by-one path.
         """
         cells: dict[str, tuple[str, str, str]] = {}
         apart: list[tuple[str, str]] = []
@@ -229,7 +230,7 @@ class InsightsService:
                 continue
             cohort = str(doc.get("batch_id") or SINGLE)
             cells[tally_key(credential_id)] = (institution_id, str(doc["achievement_id"]), cohort)
-        marked, missing = await self._repo.mark_many(
+        marked, unmarked = await self._repo.mark_many(
             list(cells), "accepted", self._clock(), uuid.uuid4().hex
         )
         sums: dict[tuple[str, str, str], int] = {}
@@ -240,7 +241,7 @@ class InsightsService:
                 institution_id, achievement_id, cohort, "accepted", amount=count
             )
         by_key = {tally_key(str(doc["_id"])): doc for doc in credentials}
-        apart += [(cells[key][0], str(by_key[key]["_id"])) for key in missing]
+        apart += [(cells[key][0], str(by_key[key]["_id"])) for key in unmarked]
         for institution_id, credential_id in apart:
             await self.accepted(institution_id, credential_id)
 

@@ -215,7 +215,9 @@ async def serve(app: Any, port: int | None = None, *, lifespan: bool = False) ->
         yield f"http://127.0.0.1:{chosen}"
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
+        # Longer than a service's own stop (its background loops get 12 s, then 5 s of
+        # insisting: sceau_shared.service.app.stop_tasks), which a slow broker can use up.
+        await asyncio.wait_for(task, timeout=30)
 
 
 @contextmanager
