@@ -43,8 +43,8 @@ def create_service_app(
     HTTP requests are traced by the lean
     :class:`~sceau_shared.http.server_spans.ServerSpans` (one SERVER span per request and the
     ``http.server.request.duration`` histogram, no per-message ASGI spans): FastAPI's
-    OpenTelemetry instrumentation cost a fifth of a cached verification's CPU and about a
-    millisecond of each issuer request. ``lean_spans=False`` brings that instrumentation back
+    OpenTelemetry instrumentation cost a fifth of a cached verification's CPU and about 0.45 ms
+    of a single issue's (docs/benchmarks.md). ``lean_spans=False`` brings that instrumentation back
     (more attributes, old-style duration metrics) where its cost does not matter.
     """
     tel = telemetry or setup_telemetry(definition.name, settings.telemetry)
