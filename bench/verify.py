@@ -20,8 +20,10 @@ What it does, in one run so that the ratios compare like with like on the same m
 
    * *distinct* — every request is a credential the verifier has never seen (each proof is
      canonicalized and checked): the cost of a first check;
-   * *repeat* — a pool of credentials checked again (the proof memo answers): the cost of an
-     applicant-tracking system re-checking files;
+   * *repeat* — a pool of credentials checked again and again (the same bytes within seconds:
+     the kept answers of ``sceau_verifier.kept_answers``, sent by ``api/kept_gate.py``; the
+     proof memo when an answer is not kept): the cost of an applicant-tracking system
+     re-checking files or a link reloaded;
    * *paced* — the repeat pool again, the 32 clients together offering half of the repeat
      throughput at fixed intervals (open loop): latency when the verifier is not saturated.
      With 32 requests always in flight (closed loop), latency is 32 / throughput by Little's law,

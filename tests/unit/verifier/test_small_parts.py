@@ -16,6 +16,7 @@ from sceau_verifier.consumers import accreditation_changed, process_group, statu
 from sceau_verifier.errors import MalformedBody
 from sceau_verifier.i18n import TEXTS, VALUE_LABELS, label, negotiate, text
 from sceau_verifier.inputs import parse_submission
+from sceau_verifier.kept_answers import VerifyAnswers
 from sceau_verifier.proof_memo import ProofMemo
 from sceau_verifier.registry import RegistryClient
 from sceau_verifier.settings import StatusSettings, TrustSettings
@@ -187,8 +188,18 @@ class TestCacheInvalidation:
             StatusSettings(allowed_hosts=["127.0.0.1:8002"], allow_private_hosts=True),
         )
         pages = SharePages(ttl_s=60, max_entries=8)
+        answers = VerifyAnswers(ttl_s=60, max_entries=8)
+
+        def forget_answers() -> None:
+            pages.invalidate()
+            answers.invalidate()
+
         graph: Any = SimpleNamespace(
-            status_lists=status_lists, registry=registry, share_pages=pages
+            status_lists=status_lists,
+            registry=registry,
+            share_pages=pages,
+            answers=answers,
+            forget_answers=forget_answers,
         )
         now = datetime.now(UTC)
         await registry.issuer("did:key:z1", at=now, verification_method=None)
@@ -208,7 +219,8 @@ class TestCacheInvalidation:
             graph,
         )
         assert await status_lists.fetch(URL) == listed
-        assert pages.generation == 1  # kept share answers dropped with the old list
+        # kept answers (share pages and POST /v1/verify) dropped with the old list
+        assert pages.generation == answers.generation == (1, 0)
         await accreditation_changed(
             AccreditationChangedV1(
                 producer="sceau-registry",
@@ -221,7 +233,7 @@ class TestCacheInvalidation:
         assert registry.requests == 1
         await registry.issuer("did:key:z1", at=now, verification_method=None)
         assert registry.requests == 2  # dropped by institution id although no DID was listed
-        assert pages.generation == 2
+        assert pages.generation == answers.generation == (2, 0)
 
     def test_each_process_gets_its_own_group(self) -> None:
         first, second = (

@@ -77,6 +77,9 @@ class FakeGraph:
     share_pages: FakeSharePages = field(default_factory=FakeSharePages)
     did_web: FakeDidWeb = field(default_factory=FakeDidWeb)
 
+    def forget_answers(self) -> None:
+        self.share_pages.invalidate()
+
 
 @dataclass
 class Harness:

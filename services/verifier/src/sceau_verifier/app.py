@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from sceau_shared.events import ShareOpenedV1, VerificationCompletedV1
 from sceau_shared.logs import configure_logging
@@ -11,12 +12,25 @@ from sceau_shared.service import ServiceDefinition, create_service_app
 from sceau_shared.telemetry import Telemetry
 from sceau_verifier import __version__
 from sceau_verifier.api import oid4vp, pages, shares, verify
+from sceau_verifier.api.kept_gate import KeptAnswerGate
 from sceau_verifier.api.redaction import hide_share_tokens
 from sceau_verifier.consumers import create_router
 from sceau_verifier.graph import VerifierGraph, build_graph
 from sceau_verifier.settings import ENV_PREFIX, SERVICE_NAME, VerifierSettings
 
-__all__ = ["DEFINITION", "app_from_environment", "create_api"]
+__all__ = ["DEFINITION", "app_from_environment", "configure", "create_api"]
+
+
+def configure(app: FastAPI, settings: VerifierSettings) -> None:
+    """The verifier's own middleware around the skeleton's.
+
+    Share tokens leave the request path before spans, logs or problem answers can see it
+    (outermost); kept ``POST /v1/verify`` answers are sent in front of the router (innermost,
+    inside the body limit and the SERVER span: api/kept_gate.py).
+    """
+    hide_share_tokens(app, settings)
+    app.user_middleware.append(Middleware(KeptAnswerGate))
+
 
 DEFINITION: ServiceDefinition[VerifierSettings, VerifierGraph] = ServiceDefinition(
     name=SERVICE_NAME,
@@ -36,8 +50,7 @@ DEFINITION: ServiceDefinition[VerifierSettings, VerifierGraph] = ServiceDefiniti
         "queue (then are dropped and counted) until the broker is back"
     },
     publishes=(VerificationCompletedV1, ShareOpenedV1),
-    # Share tokens leave the request path before spans, logs or problem answers can see it.
-    configure=hide_share_tokens,
+    configure=configure,
 )
 
 

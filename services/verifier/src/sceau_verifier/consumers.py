@@ -2,12 +2,13 @@
 
 * ``StatusListPublishedV1`` — the issuer re-signed a status list (a revocation, a suspension):
   the cached list is replaced by the one in the event, so the next verification sees the change
-  without waiting for the list's ``ttl``; every kept share answer is dropped (``share_pages``).
+  without waiting for the list's ``ttl``; every kept answer is dropped (share pages and
+  ``POST /v1/verify``: ``kept_answers.py``).
 * ``AccreditationChangedV1`` — the registry changed an institution's status or scope: every
-  cached trust answer about its DIDs is dropped, and every kept share answer.
+  cached trust answer about its DIDs is dropped, and every kept answer.
 * ``IssuerKeyPublishedV1`` — an institution's key was added, rotated or revoked: the trust
   answers and the did:web document about its DID are dropped (and not kept for a few seconds,
-  while the registry applies the same event), and every kept share answer. A key revoked as
+  while the registry applies the same event), and every kept answer. A key revoked as
   compromised stops verifying within seconds, not at the caches' TTL.
 
 Each verifier process must see *every* event (each one holds its own caches), so the consumer
@@ -55,12 +56,12 @@ def process_group(prefix: str) -> str:
 
 
 async def status_list_published(event: StatusListPublishedV1, graph: VerifierGraph) -> None:
-    """Replace the cached list with the newly published version; drop kept share answers."""
+    """Replace the cached list with the newly published version; drop kept answers."""
     stored = graph.status_lists.publish(
         event.list_url, event.credential, version=event.version, ttl_ms=event.ttl_ms
     )
     if stored:
-        graph.share_pages.invalidate()
+        graph.forget_answers()
     _log.info(
         "status list %s v%d published (%s)",
         event.list_id,
@@ -70,9 +71,9 @@ async def status_list_published(event: StatusListPublishedV1, graph: VerifierGra
 
 
 async def accreditation_changed(event: AccreditationChangedV1, graph: VerifierGraph) -> None:
-    """Forget what the registry said about the institution's DIDs, and kept share answers."""
+    """Forget what the registry said about the institution's DIDs, and kept answers."""
     dropped = graph.registry.invalidate(event.dids, institution_id=event.institution_id)
-    graph.share_pages.invalidate()
+    graph.forget_answers()
     _log.info(
         "accreditation of %s changed to %s: %d trust answers dropped",
         event.institution_id,
@@ -86,7 +87,7 @@ async def key_published(event: IssuerKeyPublishedV1, graph: VerifierGraph) -> No
     dropped = graph.registry.invalidate([event.did], settle=True)
     if graph.did_web is not None:
         graph.did_web.forget(event.did)
-    graph.share_pages.invalidate()
+    graph.forget_answers()
     _log.info(
         "key %s of %s %s: %d trust answers dropped",
         event.verification_method,

@@ -12,7 +12,7 @@ import asyncio
 import gc
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -35,6 +35,7 @@ from sceau_shared.service.definition import BackgroundLoop
 from sceau_shared.ssrf import GuardedTransport
 from sceau_verifier.endorsements import EndorsementChecker
 from sceau_verifier.errors import Oid4vpStoreUnavailable
+from sceau_verifier.kept_answers import OutboundReads, VerifyAnswers
 from sceau_verifier.oid4vp.repository import open_store
 from sceau_verifier.oid4vp.service import Oid4vpService
 from sceau_verifier.proof_memo import ProofMemo
@@ -66,7 +67,8 @@ class VerifierGraph:
         status_lists: status list cache (``StatusListPublishedV1`` replaces entries).
         registry: trust answers of the registry (``AccreditationChangedV1`` drops entries).
         shares: share links resolved through the issuer (kept a couple of seconds).
-        share_pages: rendered share answers (kept as long; dropped by both invalidation events).
+        share_pages: rendered share answers (kept as long; dropped by the invalidation events).
+        answers: kept ``POST /v1/verify`` answers (dropped by the same events).
         proofs: memo of verified proofs by document digest.
         reports: the event queue (``VerificationCompletedV1``, ``ShareOpenedV1``), or ``None``
             when nothing is published.
@@ -99,6 +101,7 @@ class VerifierGraph:
     proof_threads: ThreadedProofs | None = None
     oid4vp: Oid4vpService | None = None
     oid4vp_sweep_s: float = 60.0
+    answers: VerifyAnswers = field(default_factory=lambda: VerifyAnswers(ttl_s=0, max_entries=0))
 
     def background(self) -> Sequence[tuple[str, BackgroundLoop]]:
         """The report sender's loop, when verifications are reported; the OpenID4VP sweeper."""
@@ -125,6 +128,11 @@ class VerifierGraph:
                 continue
             if deleted:
                 _log.info("OpenID4VP: %d expired request documents deleted", deleted)
+
+    def forget_answers(self) -> None:
+        """Drop every kept answer (share pages and ``POST /v1/verify``): the world changed."""
+        self.share_pages.invalidate()
+        self.answers.invalidate()
 
     async def close(self) -> None:
         """Close the HTTP clients and the proof threads (the report loop was already drained)."""
@@ -196,6 +204,11 @@ def assemble(
         )
     )
     status_lists = StatusListCache(guarded, settings.status, headers_for=registry_hosts.headers_for)
+    # What kept answers depend on: every document read from a credential's URLs (status lists,
+    # DID documents, refresh services) and every trust answer read from the registry. The
+    # issuer's supersession notice (cached itself, a warning only) does not count.
+    outbound = OutboundReads()
+    guarded.event_hooks["request"].append(outbound.on_request)
     registry = RegistryClient(registry_http, settings.trust)
     threads = (
         ThreadedProofs(engine_proof_verifier, workers=settings.proof_threads)
@@ -251,6 +264,11 @@ def assemble(
         shares=ShareClient(registry_http, settings.shares),
         share_pages=SharePages(
             ttl_s=settings.shares.cache_ttl_s, max_entries=settings.shares.page_cache_entries
+        ),
+        answers=VerifyAnswers(
+            ttl_s=settings.answers.ttl_s,
+            max_entries=settings.answers.max_entries,
+            stamp=lambda: (outbound.count, registry.requests, status_lists.changes),
         ),
         proofs=proofs,
         reports=reports,

@@ -254,12 +254,32 @@ class VerificationService:
 
         ``budget`` is the request's (a batch shares one); by default each call has its own.
         """
+        reported = await self.verify_reported(
+            document, lang=lang, challenge=challenge, domain=domain, budget=budget
+        )
+        return reported.answer
+
+    async def verify_reported(
+        self,
+        document: Mapping[str, Any] | str,
+        *,
+        lang: Lang,
+        challenge: str | None = None,
+        domain: str | None = None,
+        budget: EventBudget | None = None,
+    ) -> Verified:
+        """Like :meth:`verify`, returning the answer with the events reported for it.
+
+        The events are what :meth:`report_again` publishes anew when the answer is kept and
+        served once more (``POST /v1/verify``'s kept answers).
+        """
         verified = await self.check(document, lang=lang, challenge=challenge, domain=domain)
         budget = budget or self.budget()
-        self.report(budget.take(verified.reports))
+        taken = tuple(budget.take(verified.reports))
+        self.report(taken)
         if budget.dropped:
             _log.debug("verification events over the request's budget: %d", budget.dropped)
-        return verified.answer
+        return Verified(verified.answer, taken)
 
     def budget(self) -> EventBudget:
         """A fresh per-request event budget."""

@@ -111,6 +111,25 @@ class SharesSettings(BaseModel):
     max_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
 
 
+class AnswerSettings(BaseModel):
+    """``POST /v1/verify`` answers kept and sent again when the same question comes back.
+
+    The same bytes, language, challenge and domain within ``ttl_s`` get the answer computed
+    the first time (it says when: ``verified_at``); a status list, accreditation or key event
+    drops every kept answer at once, and an inconclusive answer is never kept
+    (``kept_answers.py``). Every request is still rate-limited and reported.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ttl_s: float = Field(
+        default=2.0, ge=0, le=60, description="How long an answer is sent again (0: never)."
+    )
+    max_entries: int = Field(
+        default=1024, ge=0, description="Answers kept per worker at most (0: none)."
+    )
+
+
 class LimitSettings(BaseModel):
     """Bounds that keep hostile input cheap to refuse."""
 
@@ -216,6 +235,7 @@ class VerifierSettings(ServiceSettings):
     status: StatusSettings = StatusSettings()
     trust: TrustSettings = TrustSettings()
     shares: SharesSettings = SharesSettings()
+    answers: AnswerSettings = AnswerSettings()
     did_web: DidWebSettings = DidWebSettings()
     limits: LimitSettings = LimitSettings()
     oid4vp: Oid4vpSettings = Oid4vpSettings()

@@ -157,6 +157,8 @@ class StatusListCache:
         self._epoch = 0
         self._accepted: dict[str, httpx.URL] = {}
         self.fetches = 0
+        self.changes = 0
+        """Lists forgotten or replaced here (kept answers computed before are not sent again)."""
         """Number of HTTP exchanges made (for tests and the benchmark)."""
 
     def __len__(self) -> int:
@@ -289,6 +291,7 @@ class StatusListCache:
     def invalidate(self, url: str) -> None:
         """Forget ``url``: the next verification fetches it again."""
         self._generation[url] = self._generation.get(url, 0) + 1
+        self.changes += 1
         self._entries.invalidate(url)
         self._inflight.pop(url, None)
 
@@ -316,5 +319,6 @@ class StatusListCache:
     def clear(self) -> None:
         """Forget every list (lists being fetched now are not stored either)."""
         self._epoch += 1
+        self.changes += 1
         self._entries.clear()
         self._inflight.clear()
