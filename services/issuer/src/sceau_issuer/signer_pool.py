@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing.context import SpawnContext, SpawnProcess
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
@@ -34,6 +34,9 @@ _KEPT = frozenset(
     | {"SSL_CERT_FILE", "SSL_CERT_DIR", "SYSTEMROOT"}
 )
 _KEPT_PREFIXES = ("LC_", "PYTHON", "COVERAGE_", "COV_CORE_")
+
+
+T = TypeVar("T")
 
 
 def worker_environment(environment: Mapping[str, str]) -> dict[str, str]:
@@ -110,6 +113,12 @@ def _ready_job(
 ) -> tuple[dict[str, Any], bytes, str, str, str]:
     """What a worker process needs to sign a ready document (the key as its seed)."""
     return document, key.seed, key.controller, key.verification_method.partition("#")[2], profile
+
+
+def _slices(items: list[T], workers: int) -> list[list[T]]:
+    """``items`` cut into at most ``workers`` consecutive slices of near-equal size, in order."""
+    size = -(-len(items) // max(workers, 1))
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _suspension(job: SignJob) -> bool:
@@ -191,8 +200,7 @@ class Signer:
     async def _pooled(self, pool: Executor, jobs: list[SignJob]) -> list[Signed]:
         """One slice of ``jobs`` per worker process, results in order."""
         loop = asyncio.get_running_loop()
-        size = -(-len(jobs) // self._workers)
-        slices = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+        slices = _slices(jobs, self._workers)
         parts = await asyncio.gather(
             *(loop.run_in_executor(pool, sign_jobs, part) for part in slices)
         )
@@ -228,8 +236,7 @@ class Signer:
                 answers[n] = exc
         if pooled and self._pool is not None:
             loop = asyncio.get_running_loop()
-            size = -(-len(pooled) // self._workers)
-            slices = [pooled[i : i + size] for i in range(0, len(pooled), size)]
+            slices = _slices(pooled, self._workers)
             parts = await asyncio.gather(
                 *(
                     loop.run_in_executor(self._pool, _sign_documents, [jobs[n] for n in part])
