@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -265,6 +265,7 @@ class Gate:
     downstream: Downstream
     events: list[Event]
     gate: KeptAnswerGate
+    routes: list[str | None] = field(default_factory=list)
 
     async def post(
         self,
@@ -297,6 +298,7 @@ class Gate:
             "state": {"graph": self.graph},
         }
         await self.gate(scope, receive, send)
+        self.routes.append(getattr(scope.get("route"), "path", None))
         return int(sent[0]["status"]), b"".join(m.get("body", b"") for m in sent[1:])
 
     def keep(self, body: bytes, *, lang: str = "fr", media: str = "application/json") -> bytes:
@@ -356,6 +358,8 @@ async def test_the_gate_sends_a_kept_answer_without_the_route(gate: Gate) -> Non
     ) == (200, b'{"kept": "en"}')
     assert gate.downstream.bodies == [body]  # the one let through could read its body
     assert gate.graph.answers.hits == 2
+    # A kept answer's SERVER span and duration are named by the route, as a routed one's.
+    assert gate.routes == ["/v1/verify", None, "/v1/verify"]
     await gate.graph.service.drain()
     reported = [e for e in gate.events if isinstance(e, VerificationCompletedV1)]
     assert len(reported) == 2

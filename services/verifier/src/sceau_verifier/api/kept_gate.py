@@ -20,6 +20,7 @@ both still apply), answers it directly and lets everything else through unchange
 from __future__ import annotations
 
 import hashlib
+from types import SimpleNamespace
 from typing import Final
 from urllib.parse import parse_qsl
 
@@ -36,6 +37,8 @@ _PATH: Final = "/v1/verify"
 _QUERY_BOUNDS: Final = {"lang": 16, "challenge": 512, "domain": 512}
 """The route's own ``max_length`` of each query parameter (api/verify.py, api/deps.py)."""
 _LANGS: Final = frozenset({"fr", "en"})
+_ROUTE: Final = SimpleNamespace(path=_PATH)
+"""What ``scope["route"]`` holds for an answer sent here (only its ``path`` is read)."""
 _ACCEPT_LANGUAGE_MAX: Final = 512
 
 
@@ -133,6 +136,9 @@ class KeptAnswerGate:
             await self._app(scope, replay, send)  # the route answers the 429 problem
             return
         graph.service.report_again(kept.reports)
+        # The router did not run: name the route for the SERVER span and the duration metric,
+        # as the router would have (sceau_shared.http.server_spans reads ``scope["route"]``).
+        scope["route"] = _ROUTE
         await send(
             {
                 "type": "http.response.start",
