@@ -36,7 +36,12 @@ from sceau_shared.settings import HttpSettings
 from sceau_verifier.api.kept_gate import KeptAnswerGate
 from sceau_verifier.consumers import accreditation_changed, status_list_published
 from sceau_verifier.graph import VerifierGraph, assemble
-from sceau_verifier.kept_answers import KeptAnswers, KeptVerification, question_key
+from sceau_verifier.kept_answers import (
+    KeptAnswers,
+    KeptVerification,
+    question_key,
+    weigh_verification,
+)
 from sceau_verifier.settings import AnswerSettings, LimitSettings
 
 
@@ -410,3 +415,20 @@ async def test_a_client_over_its_limit_is_answered_by_the_route(gate: Gate) -> N
         assert await gate.post(body) == (200, answer)
     assert await gate.post(body) == (299, b"route")  # the route answers its 429 problem
     assert gate.downstream.bodies == [body]
+
+
+def test_kept_answers_stay_within_their_weight() -> None:
+    kept: KeptAnswers[str, bytes] = KeptAnswers(ttl_s=60, max_entries=100, max_bytes=10, weigh=len)
+    assert kept.put("a", b"x" * 6, generation=kept.generation) is True
+    assert kept.put("b", b"x" * 6, generation=kept.generation) is True  # "a" goes: 12 > 10
+    assert kept.get("a") is None
+    assert kept.get("b") == b"x" * 6
+    assert kept.put("huge", b"x" * 11, generation=kept.generation) is False
+    assert len(kept) == 1
+    report = VerificationCompletedV1(
+        producer="sceau-verifier",
+        credential_id_hash="0" * 64,
+        outcome="verified",
+        verified_at=datetime.now(UTC),
+    )
+    assert weigh_verification(KeptVerification(b"{}", (report, report))) == 2 + 2 * 1024

@@ -35,7 +35,7 @@ from sceau_shared.service.definition import BackgroundLoop
 from sceau_shared.ssrf import GuardedTransport
 from sceau_verifier.endorsements import EndorsementChecker
 from sceau_verifier.errors import Oid4vpStoreUnavailable
-from sceau_verifier.kept_answers import OutboundReads, VerifyAnswers
+from sceau_verifier.kept_answers import OutboundReads, VerifyAnswers, weigh_verification
 from sceau_verifier.oid4vp.repository import open_store
 from sceau_verifier.oid4vp.service import Oid4vpService
 from sceau_verifier.proof_memo import ProofMemo
@@ -269,6 +269,8 @@ def assemble(
             ttl_s=settings.answers.ttl_s,
             max_entries=settings.answers.max_entries,
             stamp=lambda: (outbound.count, registry.requests, status_lists.changes),
+            max_bytes=settings.answers.max_bytes,
+            weigh=weigh_verification,
         ),
         proofs=proofs,
         reports=reports,

@@ -23,7 +23,8 @@ What keeps a kept answer true, for every user of this class:
 * passing failures: callers never keep an inconclusive answer (a status list or the registry
   out of reach, a timeout), so the next request tries again.
 
-Bounded by entry count. Each worker process keeps its own (each has its own consumers).
+Bounded by entry count and, when given a weight, by total weight (the verify answers: their
+bytes and their events). Each worker process keeps its own (each has its own consumers).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ __all__ = [
     "VerifyKey",
     "media_of",
     "question_key",
+    "weigh_verification",
 ]
 
 K = TypeVar("K", bound=Hashable)
@@ -63,6 +65,10 @@ class KeptAnswers(Generic[K, V]):
         clock: monotonic time source (injectable for tests).
         stamp: the state of the inputs answers are computed from (an answer computed under
             another stamp is neither kept nor sent again); constant by default.
+        max_bytes: with ``weigh``, the kept answers' total weight at most (the least recently
+            used go first; an answer heavier than that is not kept): a public endpoint's
+            memory stays bounded whatever sizes strangers' questions have.
+        weigh: an answer's weight in bytes.
     """
 
     def __init__(
@@ -72,10 +78,16 @@ class KeptAnswers(Generic[K, V]):
         max_entries: int,
         clock: Callable[[], float] = time.monotonic,
         stamp: Callable[[], Hashable] = lambda: 0,
+        max_bytes: int | None = None,
+        weigh: Callable[[V], int] | None = None,
     ) -> None:
         self._keep = ttl_s > 0 and max_entries > 0
         self._cache: TtlCache[K, tuple[Hashable, V]] = TtlCache(
-            ttl_s=ttl_s, max_entries=max(max_entries, 1), clock=clock
+            ttl_s=ttl_s,
+            max_entries=max(max_entries, 1),
+            clock=clock,
+            max_weight=max_bytes,
+            weigh=(lambda item: weigh(item[1])) if weigh is not None else None,
         )
         self._generation = 0
         self._stamp = stamp
@@ -111,7 +123,7 @@ class KeptAnswers(Generic[K, V]):
         if not self._keep or generation != self.generation:
             return False
         self._cache.put(key, (generation, answer))
-        return True
+        return self._cache.get(key) is not None  # not when heavier than the whole bound
 
     def invalidate(self) -> None:
         """Drop every answer (a status list, an accreditation or a key changed)."""
@@ -180,3 +192,11 @@ class KeptVerification:
 
 VerifyAnswers = KeptAnswers[VerifyKey, KeptVerification]
 """Kept ``POST /v1/verify`` answers."""
+
+REPORT_WEIGHT: Final = 1024
+"""What one kept ``VerificationCompletedV1`` is counted as, in bytes (a generous bound)."""
+
+
+def weigh_verification(kept: KeptVerification) -> int:
+    """A kept answer's weight: its bytes and its events (a presentation's answer has many)."""
+    return len(kept.body) + REPORT_WEIGHT * len(kept.reports)

@@ -128,6 +128,11 @@ class AnswerSettings(BaseModel):
     max_entries: int = Field(
         default=1024, ge=0, description="Answers kept per worker at most (0: none)."
     )
+    max_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        gt=0,
+        description="Weight of the answers kept per worker at most (bytes, events counted).",
+    )
 
 
 class LimitSettings(BaseModel):
