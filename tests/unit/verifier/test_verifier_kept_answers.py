@@ -383,6 +383,7 @@ async def test_the_gate_sends_a_kept_answer_without_the_route(gate: Gate) -> Non
         (b"%ff=1", None),
         (b"", ((b"content-type", b"image/png"),)),
         (b"", ((b"content-type", b"application/json"), (b"accept-language", b"e" * 513))),
+        (b"", ((b"content-type", b"image/png"), (b"content-type", b"application/json"))),
     ],
 )
 async def test_anything_unusual_goes_to_the_route(

@@ -7,9 +7,10 @@ kept); this ASGI middleware, the innermost one (inside the body limit and the SE
 both still apply), answers it directly and lets everything else through unchanged:
 
 * only ``POST /v1/verify`` whose query holds nothing but ``lang``, ``challenge`` and ``domain``
-  (each once, within the route's own length bounds; ``lang`` exactly ``fr`` or ``en``) and
-  whose ``Accept-Language`` fits the route's bound: any other request, even a well-formed one,
-  goes to the route, which validates and answers it as before;
+  (each once, within the route's own length bounds; ``lang`` exactly ``fr`` or ``en``), with
+  at most one ``Content-Type`` and one ``Accept-Language`` (within the route's bound): any
+  other request, even a well-formed one, goes to the route, which validates and answers it as
+  before;
 * the key is built by :func:`~sceau_verifier.kept_answers.question_key` like the route's, so a
   kept answer is found exactly for a question the route answered and kept;
 * a kept answer is sent only if the client's rate limit allows it; a client over its limit is
@@ -75,6 +76,8 @@ def _question(scope: Scope) -> _Question | None:
             return None
     for name, raw in scope.get("headers", ()):
         if name == b"content-type":
+            if question.content_type is not None:
+                return None  # which one the route reads is its business
             question.content_type = raw.decode("latin-1")
         elif name == b"accept-language":
             if question.accept_language is not None or len(raw) > _ACCEPT_LANGUAGE_MAX:
