@@ -41,6 +41,7 @@ from sceau_shared.events import (
 )
 from sceau_shared.http.server_spans import ServerSpans
 from sceau_shared.settings import HttpSettings
+from sceau_verifier.api import shares as shares_api
 from sceau_verifier.api.redaction import ShareTokenRedaction
 from sceau_verifier.consumers import accreditation_changed, status_list_published
 from sceau_verifier.settings import SharesSettings
@@ -509,6 +510,40 @@ class TestKeptAnswers:
             await asyncio.sleep(0.55)
             assert (await world.client.get(f"/s/{token}")).status_code == 200
             assert pages.hits == 1  # verified again
+
+    async def test_a_kept_page_is_sent_by_the_gate_with_the_routes_headers(
+        self, world: ShareWorld, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        token, _ = await world.share()
+        resolved = 0
+        route_resolve = shares_api._resolve
+
+        async def counted(graph: Any, token: str) -> Any:
+            nonlocal resolved
+            resolved += 1
+            return await route_resolve(graph, token)
+
+        monkeypatch.setattr(shares_api, "_resolve", counted)
+        first = await world.client.get(f"/s/{token}", params={"lang": "en"})
+        assert resolved == 1
+        again = await world.client.get(f"/s/{token}", params={"lang": "en"})
+        assert resolved == 1  # the gate sent it: the route did not run
+        assert again.content == first.content
+        assert dict(again.headers.items()) == dict(first.headers.items())
+        _assert_private(again)
+        # Anything the gate does not key exactly like the route goes to the route.
+        await world.client.get(f"/s/{token}", params={"lang": "en", "download": "1"})
+        await world.client.get(f"/s/{token}", params={"lang": "EN"})
+        await world.client.get(f"/s/{token}", params=[("lang", "en"), ("lang", "fr")])
+        assert resolved == 4
+        json_first = await world.client.get(f"/s/{token}", headers={"Accept": "application/json"})
+        json_again = await world.client.get(f"/s/{token}", headers={"Accept": "application/json"})
+        assert resolved == 5
+        assert json_again.json() == json_first.json()
+        spans = [s for s in world.spans.get_finished_spans() if s.name == "GET /s/{token}"]
+        assert len(spans) == 7  # kept answers sent by the gate are named by the route too
+        opened = await world.opened()
+        assert len(opened) == 6  # every opening but the download
 
     async def test_a_revoked_share_is_410_although_its_page_is_kept(self) -> None:
         async for world in _world(ttl_s=0.2):

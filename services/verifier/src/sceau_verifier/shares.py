@@ -165,6 +165,23 @@ class ShareClient:
         self.requests = 0
         """Number of issuer requests made (tests and the benchmark read it)."""
 
+    def held(self, token: str) -> Share | None:
+        """The share ``token`` names when its answer is held here, else ``None``; never fetches.
+
+        What :meth:`resolve` would return without waiting (a stale held answer also starts its
+        background refresh, as there); a held refusal, an unknown or a malformed token give
+        ``None``, for :meth:`resolve` to handle.
+        """
+        if not well_formed(token):
+            return None
+        key = token_digest(token)
+        entry = self._cache.get(key)
+        if entry is None or isinstance(entry.outcome, _Refusal):
+            return None
+        if entry.fresh_until <= self._clock():
+            self._refresh(key, token)
+        return entry.outcome
+
     async def resolve(self, token: str) -> Share:
         """The share ``token`` names, if it may be shown now.
 

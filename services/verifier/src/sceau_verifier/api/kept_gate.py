@@ -1,4 +1,4 @@
-"""Kept ``POST /v1/verify`` answers sent in front of the router.
+"""Kept answers (``POST /v1/verify`` and share pages) sent in front of the router.
 
 A kept answer (:mod:`sceau_verifier.kept_answers`) needs nothing from FastAPI: no route
 matching, no dependency solving, no parameter models. Sent from the route, a repeated
@@ -16,21 +16,31 @@ both still apply), answers it directly and lets everything else through unchange
 * a kept answer is sent only if the client's rate limit allows it; a client over its limit is
   let through, and the route answers its ``429`` problem;
 * each answer sent is reported as a new verification, as from the route.
+
+Share pages (``GET /s/{token}``, kept by :mod:`sceau_verifier.share_pages`) the same way: only
+when the share's answer is already held by the share client (no request to the issuer is ever
+made here: an unknown token, a refusal or a share not held goes to the route, after the rate
+limit), the query holds nothing but ``lang`` (``fr``/``en``, once), and ``Accept`` and
+``Accept-Language`` come once within the route's bounds. A kept page is sent with the route's
+headers and announced like the route's (``ShareOpenedV1`` and a new ``VerificationCompletedV1``).
 """
 
 from __future__ import annotations
 
 import hashlib
 from types import SimpleNamespace
-from typing import Final
+from typing import Final, Literal
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sceau_shared.errors import RateLimited
+from sceau_verifier.api.redaction import REDACTED, SHARE_TOKEN_SCOPE_KEY
+from sceau_verifier.api.shares import announce, wants_json
 from sceau_verifier.graph import VerifierGraph
 from sceau_verifier.i18n import negotiate
 from sceau_verifier.kept_answers import media_of, question_key
+from sceau_verifier.share_pages import PageKey
 
 __all__ = ["KeptAnswerGate"]
 
@@ -40,13 +50,17 @@ _QUERY_BOUNDS: Final = {"lang": 16, "challenge": 512, "domain": 512}
 _LANGS: Final = frozenset({"fr", "en"})
 _ROUTE: Final = SimpleNamespace(path=_PATH)
 """What ``scope["route"]`` holds for an answer sent here (only its ``path`` is read)."""
+_SHARE_PATH: Final = f"/s/{REDACTED}"
+"""A share link's path once :mod:`sceau_verifier.api.redaction` took the token out."""
+_SHARE_ROUTE: Final = SimpleNamespace(path="/s/{token}")
+_ACCEPT_MAX: Final = 1024
 _ACCEPT_LANGUAGE_MAX: Final = 512
 
 
 class _Question:
     """What the route would read from the request line and headers."""
 
-    __slots__ = ("accept_language", "challenge", "content_type", "domain", "lang")
+    __slots__ = ("accept", "accept_language", "challenge", "content_type", "domain", "lang")
 
     def __init__(self) -> None:
         self.lang: str | None = None
@@ -54,10 +68,21 @@ class _Question:
         self.domain: str | None = None
         self.content_type: str | None = None
         self.accept_language: str | None = None
+        self.accept: str | None = None
 
 
-def _question(scope: Scope) -> _Question | None:
-    """The question's parameters, or ``None`` when the route must validate the request."""
+_HEADER_BOUNDS: Final = {
+    b"content-type": ("content_type", 1024),
+    b"accept-language": ("accept_language", _ACCEPT_LANGUAGE_MAX),
+    b"accept": ("accept", _ACCEPT_MAX),
+}
+
+
+def _question(scope: Scope, allowed: frozenset[str]) -> _Question | None:
+    """The question's parameters, or ``None`` when the route must validate the request.
+
+    ``allowed`` names the query parameters the gate may read for this route.
+    """
     question = _Question()
     query = scope.get("query_string", b"")
     if query:
@@ -68,21 +93,22 @@ def _question(scope: Scope) -> _Question | None:
         seen: set[str] = set()
         for name, value in pairs:
             bound = _QUERY_BOUNDS.get(name)
-            if bound is None or name in seen or not value or len(value) > bound:
+            if bound is None or name not in allowed or name in seen or not value:
+                return None
+            if len(value) > bound:
                 return None
             seen.add(name)
             setattr(question, name, value)
         if question.lang is not None and question.lang not in _LANGS:
             return None
     for name, raw in scope.get("headers", ()):
-        if name == b"content-type":
-            if question.content_type is not None:
-                return None  # which one the route reads is its business
-            question.content_type = raw.decode("latin-1")
-        elif name == b"accept-language":
-            if question.accept_language is not None or len(raw) > _ACCEPT_LANGUAGE_MAX:
-                return None
-            question.accept_language = raw.decode("latin-1")
+        known = _HEADER_BOUNDS.get(name)
+        if known is None:
+            continue
+        attribute, bound = known
+        if getattr(question, attribute) is not None or len(raw) > bound:
+            return None  # which one the route reads, or how it refuses it, is its business
+        setattr(question, attribute, raw.decode("latin-1"))
     return question
 
 
@@ -93,12 +119,15 @@ class KeptAnswerGate:
         self._app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == _SHARE_PATH:
+            await self._share(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != _PATH:
             await self._app(scope, receive, send)
             return
         state = scope.get("state") or {}
         graph = state.get("graph")
-        question = _question(scope)
+        question = _question(scope, _VERIFY_QUERY)
         if (
             not isinstance(graph, VerifierGraph)
             or not graph.answers.keeping
@@ -153,6 +182,55 @@ class KeptAnswerGate:
             }
         )
         await send({"type": "http.response.body", "body": kept.body})
+
+    async def _share(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A share page kept for a share already held: sent here; anything else: the route."""
+        state = scope.get("state") or {}
+        graph = state.get("graph")
+        token = scope.get(SHARE_TOKEN_SCOPE_KEY)
+        question = _question(scope, _SHARE_QUERY)
+        share = (
+            graph.shares.held(token)
+            if isinstance(graph, VerifierGraph)
+            and isinstance(token, str)
+            and question is not None
+            and len(token) <= _TOKEN_MAX
+            and len(graph.share_pages)
+            else None
+        )
+        if share is None or question is None or not isinstance(graph, VerifierGraph):
+            await self._app(scope, receive, send)
+            return
+        kind: Literal["html", "json"] = "json" if wants_json(question.accept) else "html"
+        key: PageKey = (share.digest, negotiate(question.lang, question.accept_language), kind)
+        rendered = graph.share_pages.get(key)
+        if rendered is None:
+            await self._app(scope, receive, send)
+            return
+        client = scope.get("client")
+        try:
+            graph.limiter.check(client[0] if client else "unknown")
+        except RateLimited:
+            await self._app(scope, receive, send)  # the route answers the 429 problem
+            return
+        announce(graph, share, rendered, fresh=False)
+        scope["route"] = _SHARE_ROUTE
+        headers = [
+            (b"content-type", rendered.media_type.encode("latin-1")),
+            (b"content-length", str(len(rendered.body)).encode("ascii")),
+            *(
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in rendered.headers.items()
+            ),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": rendered.body})
+
+
+_VERIFY_QUERY: Final = frozenset({"lang", "challenge", "domain"})
+_SHARE_QUERY: Final = frozenset({"lang"})
+_TOKEN_MAX: Final = 256
+"""The share route's own bound on a token (``_TokenPath``)."""
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:

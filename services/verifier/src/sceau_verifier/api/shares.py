@@ -39,7 +39,7 @@ from sceau_verifier.settings import SERVICE_NAME
 from sceau_verifier.share_pages import Outcome, PageKey, RenderedShare
 from sceau_verifier.shares import Share
 
-__all__ = ["SHARE_HEADERS", "router"]
+__all__ = ["SHARE_HEADERS", "announce", "router", "wants_json"]
 
 router = APIRouter(tags=["shares"])
 
@@ -74,7 +74,7 @@ def _download(share: Share) -> Response:
     )
 
 
-def _wants_json(accept: str | None) -> bool:
+def wants_json(accept: str | None) -> bool:
     """JSON for API clients (``Accept: application/json``); browsers ask for HTML first."""
     if not accept:
         return False
@@ -125,7 +125,7 @@ def _outcome(answer: VerifyResponse) -> Outcome:
     return "not-verified" if answer.outcome == "not-verified" else "inconclusive"
 
 
-def _announce(graph: VerifierGraph, share: Share, rendered: RenderedShare, *, fresh: bool) -> None:
+def announce(graph: VerifierGraph, share: Share, rendered: RenderedShare, *, fresh: bool) -> None:
     """Publish ``ShareOpenedV1`` and the verification's events (queued: never waits on Kafka).
 
     A kept answer served again is still an opening and a verification for the institution:
@@ -219,7 +219,7 @@ async def open_share(
     """
     graph.limiter.check(client_key(request))
     chosen = negotiate(lang, accept_language)
-    json_client = _wants_json(accept)
+    json_client = wants_json(accept)
     try:
         share = await _resolve(graph, share_token(request, token))
     except (ShareNotFound, ShareGone, SharesUnavailable) as error:
@@ -229,7 +229,7 @@ async def open_share(
     if download:
         return _download(share)
     rendered, fresh = await _rendered(graph, share, chosen, "json" if json_client else "html")
-    _announce(graph, share, rendered, fresh=fresh)
+    announce(graph, share, rendered, fresh=fresh)
     return Response(rendered.body, media_type=rendered.media_type, headers=rendered.headers)
 
 
