@@ -28,6 +28,7 @@ headers and announced like the route's (``ShareOpenedV1`` and a new ``Verificati
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Final, Literal
 from urllib.parse import parse_qsl
@@ -161,27 +162,11 @@ class KeptAnswerGate:
         if kept is None:
             await self._app(scope, replay, send)
             return
-        client = scope.get("client")
-        try:
-            graph.limiter.check(client[0] if client else "unknown")
-        except RateLimited:
+        if not _allowed(graph, scope):
             await self._app(scope, replay, send)  # the route answers the 429 problem
             return
         graph.service.report_again(kept.reports)
-        # The router did not run: name the route for the SERVER span and the duration metric,
-        # as the router would have (sceau_shared.http.server_spans reads ``scope["route"]``).
-        scope["route"] = _ROUTE
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(kept.body)).encode("ascii")),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": kept.body})
+        await _send(scope, send, _ROUTE, "application/json", kept.body, {})
 
     async def _share(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A share page kept for a share already held: sent here; anything else: the route."""
@@ -207,30 +192,53 @@ class KeptAnswerGate:
         if rendered is None:
             await self._app(scope, receive, send)
             return
-        client = scope.get("client")
-        try:
-            graph.limiter.check(client[0] if client else "unknown")
-        except RateLimited:
+        if not _allowed(graph, scope):
             await self._app(scope, receive, send)  # the route answers the 429 problem
             return
         announce(graph, share, rendered, fresh=False)
-        scope["route"] = _SHARE_ROUTE
-        headers = [
-            (b"content-type", rendered.media_type.encode("latin-1")),
-            (b"content-length", str(len(rendered.body)).encode("ascii")),
-            *(
-                (name.lower().encode("latin-1"), value.encode("latin-1"))
-                for name, value in rendered.headers.items()
-            ),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": rendered.body})
+        await _send(scope, send, _SHARE_ROUTE, rendered.media_type, rendered.body, rendered.headers)
 
 
 _VERIFY_QUERY: Final = frozenset({"lang", "challenge", "domain"})
 _SHARE_QUERY: Final = frozenset({"lang"})
 _TOKEN_MAX: Final = 256
 """The share route's own bound on a token (``_TokenPath``)."""
+
+
+def _allowed(graph: VerifierGraph, scope: Scope) -> bool:
+    """Whether the client's rate limit lets a kept answer go (a token is taken if so)."""
+    client = scope.get("client")
+    try:
+        graph.limiter.check(client[0] if client else "unknown")
+    except RateLimited:
+        return False
+    return True
+
+
+async def _send(
+    scope: Scope,
+    send: Send,
+    route: SimpleNamespace,
+    media_type: str,
+    body: bytes,
+    headers: Mapping[str, str],
+) -> None:
+    """Send a kept answer as a 200 with the route's headers.
+
+    The router did not run: ``route`` names it for the SERVER span and the duration metric, as
+    the router would have (``sceau_shared.http.server_spans`` reads ``scope["route"]``).
+    """
+    scope["route"] = route
+    raw = [
+        (b"content-type", media_type.encode("latin-1")),
+        (b"content-length", str(len(body)).encode("ascii")),
+        *(
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in headers.items()
+        ),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:
