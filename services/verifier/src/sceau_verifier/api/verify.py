@@ -119,18 +119,10 @@ async def verify(
     raw = await request.body()
     content_type = request.headers.get("content-type")
     media = media_of(content_type)
-    digest = hashlib.sha256(raw).hexdigest()
+    # The answer is kept for the same question asked again within seconds (kept_answers.py
+    # says what keeps it true); the gate in front of the router sends it (api/kept_gate.py).
     generation = graph.answers.generation
-    key = question_key(digest, media, chosen, challenge, domain)
-    if key is not None and graph.answers.keeping:
-        # The same question asked again within seconds: the same bytes, language, challenge
-        # and domain get the answer computed the first time (kept_answers.py says what keeps
-        # it true), reported again as a new verification. Usually answered by the gate in
-        # front of the router (api/kept_gate.py); here when the gate let the request through.
-        kept = graph.answers.get(key)
-        if kept is not None:
-            graph.service.report_again(kept.reports)
-            return Response(kept.body, media_type="application/json")
+    key = question_key(hashlib.sha256(raw).hexdigest(), media, chosen, challenge, domain)
     kind: ImageKind | None = None
     if media == "multipart/form-data":
         raw, declared = await _uploaded(request)
@@ -152,6 +144,8 @@ async def verify(
             challenge=challenge,
             domain=domain,
         )
+    # Uploads and images (never kept) are hinted by the bytes of the credential file itself.
+    digest = key[0] if key is not None else hashlib.sha256(raw).hexdigest()
     graph.proofs.hint(submission.document, digest)
     reported = await graph.service.verify_reported(
         submission.document,
