@@ -204,13 +204,19 @@ def build_app(settings: VerifierSettings) -> Built:
 
 
 @asynccontextmanager
-async def verifier_client(settings: VerifierSettings) -> AsyncIterator[httpx.AsyncClient]:
-    """The verifier app (events in memory) behind an in-process client at ``http://verifier``."""
-    built = build_app(settings)
+async def served(built: Built) -> AsyncIterator[httpx.AsyncClient]:
+    """``built``'s app started (lifespan) behind an in-process client at ``http://verifier``."""
     async with (
         LifespanManager(built.app) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(manager.app), base_url="http://verifier"
         ) as client,
     ):
+        yield client
+
+
+@asynccontextmanager
+async def verifier_client(settings: VerifierSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """The verifier app (events in memory) behind an in-process client at ``http://verifier``."""
+    async with served(build_app(settings)) as client:
         yield client

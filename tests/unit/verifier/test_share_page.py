@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -29,6 +28,7 @@ from verifier_support import (
     StatusList,
     build_app,
     serve,
+    served,
     settings_for,
 )
 
@@ -97,12 +97,7 @@ async def _world(rate_limit: int = 6000, ttl_s: float = 2.0) -> AsyncIterator[Sh
             ),
         )
         assert app.user_middleware[0].cls is ShareTokenRedaction
-        async with (
-            LifespanManager(app) as manager,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(manager.app), base_url="http://verifier"
-            ) as client,
-        ):
+        async with served(built) as client:
             yield ShareWorld(client, issuer, revocation, shares, built, exporter, base, registry)
 
 

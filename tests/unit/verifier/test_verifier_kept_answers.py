@@ -21,9 +21,16 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from starlette.types import Message, Receive, Scope, Send
-from verifier_support import Built, Issuer, RegistryStandIn, build_app, serve, settings_for
+from verifier_support import (
+    Built,
+    Issuer,
+    RegistryStandIn,
+    build_app,
+    serve,
+    served,
+    settings_for,
+)
 
 from sceau_dev.testing.credentials import StatusList
 from sceau_shared.events import (
@@ -83,12 +90,7 @@ async def _world(
                 answers=answers,
             )
         )
-        async with (
-            LifespanManager(built.app) as manager,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(manager.app), base_url="http://verifier"
-            ) as client,
-        ):
+        async with served(built) as client:
             yield World(client, issuer, revocation, built)
 
 
