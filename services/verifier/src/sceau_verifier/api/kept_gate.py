@@ -42,6 +42,7 @@ from sceau_verifier.graph import VerifierGraph
 from sceau_verifier.i18n import negotiate
 from sceau_verifier.kept_answers import media_of, question_key
 from sceau_verifier.share_pages import PageKey
+from sceau_verifier.shares import Share
 
 __all__ = ["KeptAnswerGate"]
 
@@ -114,7 +115,7 @@ def _question(scope: Scope, allowed: frozenset[str]) -> _Question | None:
 
 
 class KeptAnswerGate:
-    """ASGI middleware: a ``POST /v1/verify`` whose answer is kept is answered here."""
+    """ASGI middleware: a kept ``POST /v1/verify`` answer or share page is sent from here."""
 
     def __init__(self, app: ASGIApp) -> None:
         self._app = app
@@ -126,15 +127,13 @@ class KeptAnswerGate:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != _PATH:
             await self._app(scope, receive, send)
             return
-        state = scope.get("state") or {}
-        graph = state.get("graph")
-        question = _question(scope, _VERIFY_QUERY)
-        if (
-            not isinstance(graph, VerifierGraph)
-            or not graph.answers.keeping
-            or not len(graph.answers)
-            or question is None
-        ):
+        graph = _graph(scope)
+        question = (
+            _question(scope, _VERIFY_QUERY)
+            if graph is not None and graph.answers.keeping and len(graph.answers)
+            else None
+        )
+        if graph is None or question is None:
             await self._app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -170,20 +169,19 @@ class KeptAnswerGate:
 
     async def _share(self, scope: Scope, receive: Receive, send: Send) -> None:
         """A share page kept for a share already held: sent here; anything else: the route."""
-        state = scope.get("state") or {}
-        graph = state.get("graph")
+        graph = _graph(scope)
         token = scope.get(SHARE_TOKEN_SCOPE_KEY)
-        question = _question(scope, _SHARE_QUERY)
-        share = (
-            graph.shares.held(token)
-            if isinstance(graph, VerifierGraph)
-            and isinstance(token, str)
-            and question is not None
-            and len(token) <= _TOKEN_MAX
+        question: _Question | None = None
+        share: Share | None = None
+        if (
+            graph is not None
             and len(graph.share_pages)
-            else None
-        )
-        if share is None or question is None or not isinstance(graph, VerifierGraph):
+            and isinstance(token, str)
+            and len(token) <= _TOKEN_MAX
+        ):
+            question = _question(scope, _SHARE_QUERY)
+            share = graph.shares.held(token) if question is not None else None
+        if graph is None or question is None or share is None:
             await self._app(scope, receive, send)
             return
         kind: Literal["html", "json"] = "json" if wants_json(question.accept) else "html"
@@ -203,6 +201,12 @@ _VERIFY_QUERY: Final = frozenset({"lang", "challenge", "domain"})
 _SHARE_QUERY: Final = frozenset({"lang"})
 _TOKEN_MAX: Final = 256
 """The share route's own bound on a token (``_TokenPath``)."""
+
+
+def _graph(scope: Scope) -> VerifierGraph | None:
+    """The worker's graph from the lifespan state (``None`` before the lifespan ran)."""
+    graph = (scope.get("state") or {}).get("graph")
+    return graph if isinstance(graph, VerifierGraph) else None
 
 
 def _allowed(graph: VerifierGraph, scope: Scope) -> bool:
