@@ -29,6 +29,7 @@ __all__ = [
     "JWT_MEDIA_TYPES",
     "Submission",
     "check_depth",
+    "media_type",
     "parse_batch",
     "parse_json",
     "parse_submission",
@@ -147,7 +148,8 @@ def submission_from_value(
     return Submission(document=_document(value, pointer), challenge=challenge, domain=domain)
 
 
-def _media_type(content_type: str | None) -> str:
+def media_type(content_type: str | None) -> str:
+    """The media type a body is read as: lower-case, no parameters; JSON when none is given."""
     return (content_type or "application/json").split(";", 1)[0].strip().lower()
 
 
@@ -160,7 +162,7 @@ def parse_submission(
     domain: str | None = None,
 ) -> Submission:
     """Read a ``POST /v1/verify`` body."""
-    media = _media_type(content_type)
+    media = media_type(content_type)
     challenge = _optional_text(challenge, "challenge")
     domain = _optional_text(domain, "domain")
     if media in JWT_MEDIA_TYPES:
@@ -185,7 +187,7 @@ def parse_submission(
 
 def parse_batch(raw: bytes, content_type: str | None, *, max_depth: int, limit: int) -> list[Any]:
     """Read a ``POST /v1/verify/batch`` body: ``{"credentials": [...]}`` or a bare array."""
-    media = _media_type(content_type)
+    media = media_type(content_type)
     if not _JSON_MEDIA.match(media):
         raise UnsupportedMediaType(f"Send application/json, not {media!r}.")
     value = parse_json(raw)

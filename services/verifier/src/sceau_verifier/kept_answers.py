@@ -47,7 +47,6 @@ __all__ = [
     "OutboundReads",
     "VerifyAnswers",
     "VerifyKey",
-    "media_of",
     "question_key",
     "weigh_verification",
 ]
@@ -156,11 +155,6 @@ VerifyKey = tuple[str, str, str, str | None, str | None]
 
 UNKEPT_MEDIA: Final = frozenset({"multipart/form-data", *IMAGE_MEDIA_TYPES})
 """Bodies whose answers are not kept: uploads and baked images (large, rarely asked twice)."""
-
-
-def media_of(content_type: str | None) -> str:
-    """The media type of a ``Content-Type`` header, lower-case, without parameters."""
-    return (content_type or "").split(";", 1)[0].strip().lower()
 
 
 def question_key(

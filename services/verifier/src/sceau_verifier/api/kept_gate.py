@@ -40,7 +40,8 @@ from sceau_verifier.api.redaction import REDACTED, SHARE_TOKEN_SCOPE_KEY
 from sceau_verifier.api.shares import announce, wants_json
 from sceau_verifier.graph import VerifierGraph
 from sceau_verifier.i18n import negotiate
-from sceau_verifier.kept_answers import media_of, question_key
+from sceau_verifier.inputs import media_type
+from sceau_verifier.kept_answers import question_key
 from sceau_verifier.share_pages import PageKey
 from sceau_verifier.shares import Share
 
@@ -152,7 +153,7 @@ class KeptAnswerGate:
             return
         key = question_key(
             hashlib.sha256(body).hexdigest(),
-            media_of(question.content_type),
+            media_type(question.content_type),
             negotiate(question.lang, question.accept_language),
             question.challenge,
             question.domain,
@@ -223,7 +224,7 @@ async def _send(
     scope: Scope,
     send: Send,
     route: SimpleNamespace,
-    media_type: str,
+    content_type: str,
     body: bytes,
     headers: Mapping[str, str],
 ) -> None:
@@ -234,7 +235,7 @@ async def _send(
     """
     scope["route"] = route
     raw = [
-        (b"content-type", media_type.encode("latin-1")),
+        (b"content-type", content_type.encode("latin-1")),
         (b"content-length", str(len(body)).encode("ascii")),
         *(
             (name.lower().encode("latin-1"), value.encode("latin-1"))

@@ -17,11 +17,12 @@ from sceau_verifier.errors import MalformedBody
 from sceau_verifier.i18n import negotiate
 from sceau_verifier.inputs import (
     Submission,
+    media_type,
     parse_batch,
     parse_submission,
     submission_from_value,
 )
-from sceau_verifier.kept_answers import KeptVerification, media_of, question_key
+from sceau_verifier.kept_answers import KeptVerification, question_key
 from sceau_verifier.schemas import (
     BatchItem,
     BatchItemError,
@@ -118,7 +119,7 @@ async def verify(
     chosen = negotiate(lang, accept_language)
     raw = await request.body()
     content_type = request.headers.get("content-type")
-    media = media_of(content_type)
+    media = media_type(content_type)
     # The answer is kept for the same question asked again within seconds (kept_answers.py
     # says what keeps it true); the gate in front of the router sends it (api/kept_gate.py).
     generation = graph.answers.generation
