@@ -61,6 +61,7 @@ from sceau_issuer.status.allocation_repository import BlockAllocator
 from sceau_issuer.status.changes_repository import StatusChangeLog
 from sceau_issuer.status.publisher import StatusPublisher
 from sceau_issuer.status.repository import StatusListRepository
+from sceau_issuer.status.reserve import SlotReserve
 from sceau_issuer.status.service import StatusService
 from sceau_issuer.tenants.repository import AccreditationRepository, TenantRepository
 from sceau_issuer.tenants.service import TenantService
@@ -334,7 +335,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         tenants=tenants,
         achievements=achievements,
         credentials=repos.credentials,
-        allocator=repos.allocator,
+        allocator=SlotReserve(repos.allocator, block=settings.status_reserve_block),
         lists=repos.status_lists,
         vault=vault,
         sign_many=signer.sign_many,

@@ -106,6 +106,14 @@ class IssuerSettings(StoringServiceSettings):
         "round reads the status lists and the status change log (never the credentials).",
     )
     status_list_ttl_ms: int = Field(default=300_000, ge=0)
+    status_reserve_block: int = Field(
+        default=64,
+        ge=0,
+        le=10_000,
+        description="Status slots a replica claims ahead when its stock runs short, so small "
+        "groups of single issues pay no allocation writes; slots held when the replica stops "
+        "stay unused (zero bits). 0 claims exactly what each group needs.",
+    )
     outbox_relays: int = Field(
         default=1, ge=1, le=32, description="Relays for the small outbox collections."
     )

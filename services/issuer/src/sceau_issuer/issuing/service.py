@@ -36,8 +36,8 @@ from sceau_issuer.issuing.sign_jobs import (
     status_purposes,
 )
 from sceau_issuer.series.prerequisites import ProgressionRules
-from sceau_issuer.status.allocation_repository import BlockAllocator
 from sceau_issuer.status.repository import StatusListRepository
+from sceau_issuer.status.reserve import SlotReserve
 from sceau_issuer.status.status_lists import StatusSlot, family, list_format
 from sceau_issuer.tenants.models import Tenant
 from sceau_issuer.tenants.service import TenantService
@@ -118,7 +118,7 @@ class IssuingService:
         tenants: TenantService,
         achievements: AchievementService,
         credentials: CredentialRepository,
-        allocator: BlockAllocator,
+        allocator: SlotReserve,
         lists: StatusListRepository,
         vault: Vault,
         sign_many: SignMany,
