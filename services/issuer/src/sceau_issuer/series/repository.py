@@ -18,6 +18,7 @@ are remembered for a second (one issue asks twice, and concurrent issues of one 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +62,9 @@ class SeriesRepository:
         self._docs: TtlCache[tuple[str, str], dict[str, Any]] = TtlCache(
             ttl_s=_REMEMBER_S, max_entries=10_000
         )
+        # When the answer expires, the issues then in flight (16 at 16 clients) all miss at
+        # once: they share the one probe already under way instead of each sending their own.
+        self._probing: dict[tuple[str, str], asyncio.Future[tuple[str, ...]]] = {}
 
     async def ensure_indexes(self) -> None:
         """Index the listing by institution, and index series stored before the slots existed."""
@@ -104,9 +108,35 @@ class SeriesRepository:
         return out
 
     async def _series_ids(self, institution_id: str, achievement_id: str) -> tuple[str, ...]:
-        recent = self._recent.get((institution_id, achievement_id))
+        key = (institution_id, achievement_id)
+        recent = self._recent.get(key)
         if recent is not None:
             return recent
+        probing = self._probing.get(key)
+        if probing is not None:
+            try:
+                return await asyncio.shield(probing)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # this caller itself was cancelled
+            # The shared probe failed (or its request was cancelled): this caller reads itself.
+            return await self._probe(institution_id, achievement_id)
+        future: asyncio.Future[tuple[str, ...]] = asyncio.get_running_loop().create_future()
+        self._probing[key] = future
+        try:
+            ids = await self._probe(institution_id, achievement_id)
+        except BaseException:
+            future.cancel()  # joiners read for themselves
+            raise
+        finally:
+            if self._probing.get(key) is future:
+                del self._probing[key]
+        future.set_result(ids)
+        return ids
+
+    async def _probe(self, institution_id: str, achievement_id: str) -> tuple[str, ...]:
+        """The component's series ids read from its slots, by primary key, and remembered."""
         ids: list[str] = []
         for n in range(_MAX_SLOTS):
             key = _slot_id(institution_id, achievement_id, n)
@@ -120,6 +150,7 @@ class SeriesRepository:
 
     async def _claim_slot(self, institution_id: str, achievement_id: str, series_id: str) -> None:
         self._recent.invalidate((institution_id, achievement_id))
+        self._probing.pop((institution_id, achievement_id), None)  # later askers read anew
         for n in range(_MAX_SLOTS):
             try:
                 await self._components.insert_one(
