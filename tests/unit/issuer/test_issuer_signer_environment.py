@@ -1,4 +1,4 @@
-"""Signing processes do not inherit the issuer's secrets (issue 18).
+"""Signing processes: spawned without the issuer's secrets (issue 18); a dead one is replaced.
 
 The pool's processes were spawned with the issuer's whole environment: ``ISSUER_MASTER_KEY``
 (which decrypts every institution's key), the database URI with its password. A worker needs
@@ -8,10 +8,21 @@ neither: each job carries the one key it signs with.
 from __future__ import annotations
 
 import os
+import signal
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.ob3 import IssuerProfile, Recipient, build_credential
+from sceau_credentials.status.entries import status_entry
+from sceau_dev.testing.polling import eventually
+from sceau_issuer.achievements.rules import engine_version
+from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.signer_pool import Signer, worker_environment
 
 SECRET = "c2VjcmV0LW1hc3Rlci1rZXktZm9yLXRoZS10ZXN0cyE="
@@ -51,3 +62,52 @@ def test_worker_processes_start_without_the_secrets(monkeypatch: pytest.MonkeyPa
         signer.close()
     # The issuer's own environment is intact.
     assert os.environ["ISSUER_MASTER_KEY"] == SECRET
+
+
+def _unsigned(key: SigningKey, n: int) -> dict[str, Any]:
+    version = engine_version(
+        AchievementInput.model_validate(
+            {
+                "name": {"fr": "Soudure", "en": "Welding"},
+                "description": {"fr": "Soudure de base.", "en": "Basic welding."},
+                "criteria": {"fr": "Réussir.", "en": "Pass."},
+            }
+        ),
+        achievement_uri="https://issuer.example/v1/public/achievements/a/versions/1",
+        version=1,
+        languages=("fr", "en"),
+    )
+    issuer = IssuerProfile(id=key.controller, name={"fr": "Collège", "en": "College"})
+    return build_credential(
+        version,
+        Recipient(email=f"learner{n}@example.org"),
+        issuer,
+        "ob3-v2",
+        credential_id=f"urn:uuid:{uuid.uuid4()}",
+        issued_at=datetime.now(UTC),
+        status=[status_entry("ob3-v2", "revocation", "https://registry.example/v1/l", n)],
+    )
+
+
+async def test_a_dead_signing_process_is_replaced_and_signing_goes_on() -> None:
+    """A killed worker broke the pool for good; the signer replaces it and signs again."""
+    key = SigningKey.generate()
+    signer = Signer(workers=1)
+    signer.start()
+    try:
+        first = await signer.sign_ready_apart([(_unsigned(key, 1), key, "ob3-v2")])
+        assert isinstance(first[0], dict)
+        pool = signer._pool
+        assert isinstance(pool, ProcessPoolExecutor)
+        for process in list(pool._processes.values()):
+            os.kill(process.pid, signal.SIGKILL)
+        # What every later submission to this pool fails on, once the pool saw the death:
+        await eventually(lambda: pool._broken, timeout_s=30, message="the pool saw no death")
+        again = await signer.sign_ready_apart(
+            [(_unsigned(key, n), key, "ob3-v2") for n in range(2, 5)]
+        )
+        assert all(isinstance(signed, dict) and "proof" in signed for signed in again)
+        assert signer.renewals == 1
+        assert signer._pool is not pool
+    finally:
+        signer.close()

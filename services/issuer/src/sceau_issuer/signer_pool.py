@@ -7,14 +7,20 @@ A worker receives what it signs with in each job (the one institution's decrypte
 nothing else: it is spawned with a scrubbed environment (:func:`worker_environment`), so the
 master key, the database URI and every other secret of the service's environment never reach
 it (nor ``/proc/<pid>/environ``, nor anything it would start).
+
+A worker that dies (killed, out of memory) breaks a ``ProcessPoolExecutor`` for good: every
+later submission fails at once. The signer then replaces the pool and runs the slice again once
+(signing has no side effect), so one lost process does not turn every later issue into a 500.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import Any, TypeVar, cast
@@ -37,6 +43,9 @@ _KEPT_PREFIXES = ("LC_", "PYTHON", "COVERAGE_", "COV_CORE_")
 
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+_log = logging.getLogger(__name__)
 
 
 def worker_environment(environment: Mapping[str, str]) -> dict[str, str]:
@@ -137,6 +146,8 @@ class Signer:
         self._workers = workers
         self._pool: Executor | None = None
         self._copies = copies
+        #: Pools replaced after a worker died (for tests and the logs).
+        self.renewals = 0
 
     def start(self) -> None:
         """Start the worker processes (spawned: forking a threaded process is unsafe).
@@ -199,12 +210,29 @@ class Signer:
 
     async def _pooled(self, pool: Executor, jobs: list[SignJob]) -> list[Signed]:
         """One slice of ``jobs`` per worker process, results in order."""
-        loop = asyncio.get_running_loop()
         slices = _slices(jobs, self._workers)
-        parts = await asyncio.gather(
-            *(loop.run_in_executor(pool, sign_jobs, part) for part in slices)
-        )
+        parts = await asyncio.gather(*(self._in_pool(pool, sign_jobs, part) for part in slices))
         return [signed for part in parts for signed in part]
+
+    async def _in_pool(self, pool: Executor, work: Callable[[list[T]], R], part: list[T]) -> R:
+        """``work(part)`` in a worker; once more in a new pool if a dead worker broke ``pool``."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(pool, work, part)
+        except BrokenProcessPool:
+            fresh = self._renew(pool)
+            return await loop.run_in_executor(fresh, work, part)
+
+    def _renew(self, broken: Executor) -> Executor:
+        """The pool to use instead of ``broken`` (replaced once, whoever asks first)."""
+        if self._pool is broken:
+            _log.warning("a signing process died; starting a new pool of %d", self._workers)
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            self.start()
+            self.renewals += 1
+        assert self._pool is not None  # noqa: S101 - start() made it (workers > 0)
+        return self._pool
 
     async def sign(
         self, credential: dict[str, Any], key: SigningKey | P256SigningKey, profile: str
@@ -235,13 +263,10 @@ class Signer:
             except Exception as exc:  # noqa: BLE001 - this document's error only
                 answers[n] = exc
         if pooled and self._pool is not None:
-            loop = asyncio.get_running_loop()
+            pool = self._pool
             slices = _slices(pooled, self._workers)
             parts = await asyncio.gather(
-                *(
-                    loop.run_in_executor(self._pool, _sign_documents, [jobs[n] for n in part])
-                    for part in slices
-                ),
+                *(self._in_pool(pool, _sign_documents, [jobs[n] for n in part]) for part in slices),
                 return_exceptions=True,
             )
             for part, signed in zip(slices, parts, strict=True):
