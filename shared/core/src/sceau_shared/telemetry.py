@@ -3,6 +3,12 @@
 With an OTLP endpoint configured, spans and metrics are exported over OTLP/HTTP; otherwise the
 providers exist (so instrumentation and trace ids in logs still work) but export nothing. Nothing is
 registered globally: callers hand the providers to the instrumentations they enable.
+
+Spans nobody receives are not recorded: with no OTLP endpoint and no in-process span processor,
+the sampler drops every span. A dropped span still has its trace and span ids, so logs keep their
+``trace_id`` and the W3C trace context still travels in HTTP and Kafka headers; what is saved is
+building, timing and discarding some eight spans per issued credential (bench/single_http.py:
+issuer 9.22 against 9.54 ms of CPU per credential, within the host's noise but never above it).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetr
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ParentBasedTraceIdRatio
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBasedTraceIdRatio, Sampler
 
 from sceau_shared.settings import TelemetrySettings
 
@@ -41,9 +47,9 @@ def setup_telemetry(
 ) -> Telemetry:
     """Create the providers; tests pass in-memory processors and readers via ``extra_*``."""
     resource = Resource.create({"service.name": service_name, "service.namespace": "sceau"})
-    tracer_provider = TracerProvider(
-        resource=resource, sampler=ParentBasedTraceIdRatio(settings.sample_ratio)
-    )
+    received = bool(settings.otlp_endpoint) or bool(extra_span_processors)
+    sampler: Sampler = ParentBasedTraceIdRatio(settings.sample_ratio) if received else ALWAYS_OFF
+    tracer_provider = TracerProvider(resource=resource, sampler=sampler)
     readers: list[MetricReader] = list(extra_metric_readers)
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
