@@ -17,7 +17,12 @@ Usage::
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 MONGODB_URI=mongodb://127.0.0.1:27018/ \\
         uv run python bench/single_http.py [--count 400] [--rounds 3] [--clients 16] \\
-        [--compare /tmp/base]
+        [--compare /tmp/base] [--client lean|httpx]
+
+The load generator shares the machine's two cores with the issuer: by default it is
+``bench/lean_http.py`` (one kept-alive HTTP/1.1 connection per client, ~0.2 ms of CPU per
+request); ``--client httpx`` is the one every figure before 2026-12-06 13:40 UTC used (~1.6 ms).
+Its CPU per credential is printed beside the issuer's, FerretDB's and Kafka's.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +50,7 @@ from issue import (  # bench/ is on the path
     pids_named,
     raw_signing_rate,
 )
+from lean_http import LeanConnection
 from procfs import cpu_seconds, tree_cpu_seconds
 from pymongo import AsyncMongoClient
 
@@ -129,8 +136,51 @@ async def idle(pid: int, *, maximum_s: float = 30.0) -> None:
             return
 
 
+Post = Callable[[dict[str, Any], dict[str, str]], Awaitable[tuple[int, str]]]
+
+
+@dataclass
+class Senders:
+    """One ``post`` per client and how to close them."""
+
+    posts: list[Post]
+    close: Callable[[], Awaitable[None]]
+
+
+async def senders(issuer: Issuer, lean: bool, clients: int) -> Senders:
+    """``clients`` ways to POST /v1/credentials: lean kept-alive connections, or one httpx."""
+    if lean:
+        connections = [LeanConnection(issuer.base, issuer.headers) for _ in range(clients)]
+
+        def lean_post(connection: LeanConnection) -> Post:
+            async def post(body: dict[str, Any], headers: dict[str, str]) -> tuple[int, str]:
+                answer = await connection.post_json("/v1/credentials", body, headers)
+                return answer.status, answer.body.decode(errors="replace")
+
+            return post
+
+        async def close_all() -> None:
+            for connection in connections:
+                await connection.close()
+
+        return Senders([lean_post(c) for c in connections], close_all)
+    http = httpx.AsyncClient(base_url=issuer.base, headers=issuer.headers, timeout=120)
+
+    async def post(body: dict[str, Any], headers: dict[str, str]) -> tuple[int, str]:
+        answer = await http.post("/v1/credentials", json=body, headers=headers)
+        return answer.status_code, answer.text
+
+    return Senders([post] * clients, http.aclose)
+
+
 async def one_round(
-    issuer: Issuer, name: str, count: int, *, clients: int, record: bool = True
+    issuer: Issuer,
+    name: str,
+    count: int,
+    *,
+    clients: int,
+    record: bool = True,
+    lean: bool = True,
 ) -> None:
     emails = [f"{name}-u{i}@example.org" for i in range(count)]
     ready = asyncio.Event()
@@ -140,27 +190,28 @@ async def one_round(
     await idle(issuer.pid)
     queue = list(reversed(emails))
     latencies: list[float] = []
-    async with httpx.AsyncClient(base_url=issuer.base, headers=issuer.headers, timeout=120) as http:
+    send = await senders(issuer, lean, clients)
 
-        async def client() -> None:
-            while queue:
-                email = queue.pop()
-                body = {
-                    "achievement_id": issuer.achievement,
-                    "recipient": {"email": email, "name": "Learner"},
-                }
-                started = time.perf_counter()
-                answer = await http.post(
-                    "/v1/credentials", json=body, headers={"Idempotency-Key": email}
-                )
-                latencies.append(time.perf_counter() - started)
-                if answer.status_code != 201:
-                    raise RuntimeError(f"{answer.status_code} {answer.text[:300]}")
+    async def client(post: Post) -> None:
+        while queue:
+            email = queue.pop()
+            body = {
+                "achievement_id": issuer.achievement,
+                "recipient": {"email": email, "name": "Learner"},
+            }
+            started = time.perf_counter()
+            status, text = await post(body, {"Idempotency-Key": email})
+            latencies.append(time.perf_counter() - started)
+            if status != 201:
+                raise RuntimeError(f"{status} {text[:300]}")
 
+    try:
         before = cpu_snapshot(issuer.pid) | others()
         started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
+        await asyncio.gather(*(client(post) for post in send.posts))
         wall = time.perf_counter() - started
+    finally:
+        await send.close()
     try:
         await asyncio.wait_for(watcher, timeout=300)
     except TimeoutError:
@@ -221,6 +272,12 @@ async def main() -> int:
     parser.add_argument("--sign-workers", type=int, default=2)
     parser.add_argument("--raw", type=int, default=300, help="credentials for the raw rate")
     parser.add_argument("--compare", help="a source tree run as the baseline issuer")
+    parser.add_argument(
+        "--client",
+        choices=("lean", "httpx"),
+        default="lean",
+        help="load generator: kept-alive raw HTTP/1.1 (bench/lean_http.py) or httpx",
+    )
     args = parser.parse_args()
     kafka_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
@@ -239,7 +296,9 @@ async def main() -> int:
             print(f"round {n + 1}: raw one-core signing {rate:.0f}/s", flush=True)
             order = issuers if n % 2 == 0 else list(reversed(issuers))
             for issuer in order:
-                await one_round(issuer, f"r{n}", args.count, clients=args.clients)
+                await one_round(
+                    issuer, f"r{n}", args.count, clients=args.clients, lean=args.client == "lean"
+                )
     finally:
         for issuer in issuers:
             issuer.stack.stop()
@@ -247,7 +306,10 @@ async def main() -> int:
         await client.close()
     raw = statistics.median(raws)
     print()
-    print(f"medians of {args.rounds} rounds, {args.count} issues each, {args.clients} clients")
+    print(
+        f"medians of {args.rounds} rounds, {args.count} issues each, {args.clients} clients "
+        f"({args.client} load generator)"
+    )
     print(
         "| issuer | credentials/s | ÷ raw | p50 ms | p99 ms | issuer CPU ms | FerretDB CPU ms "
         "| Kafka CPU ms | load generator CPU ms |"
