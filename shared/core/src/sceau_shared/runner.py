@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -17,6 +18,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
+from sceau_shared.heap import settle_heap
 from sceau_shared.mongo import create_client, ping
 from sceau_shared.settings import HttpSettings, KafkaSettings, MongoSettings
 from sceau_shared.workers import supervise
@@ -146,5 +148,13 @@ def serve(
         access_log=False,
         **http_settings.proxy_options(),
     )
-    uvicorn.Server(config).run()
+    SettledServer(config).run()
     return 0
+
+
+class SettledServer(uvicorn.Server):
+    """uvicorn, with the heap settled once the lifespan has started (:mod:`sceau_shared.heap`)."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        settle_heap()

@@ -37,6 +37,8 @@ from typing import Any
 
 import uvicorn
 
+from sceau_shared.heap import settle_heap
+
 __all__ = ["deal", "restart_pause", "supervise"]
 
 _log = logging.getLogger(__name__)
@@ -106,6 +108,7 @@ class _HandedConnectionsServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # the lifespan and state, but no listening socket
+        settle_heap()  # what start-up built is never walked by a full collection again
         loop = asyncio.get_running_loop()
         config = self.config
 
