@@ -25,9 +25,18 @@ from issuer_support import ALL_TYPES, IssuerHarness, micro, scope
 
 from sceau_dev.testing.polling import eventually
 from sceau_issuer.issuing.batches import BatchWorker
+from sceau_issuer.issuing.repository import read_form
 from sceau_shared.events import InstitutionStatus
 
 pytestmark = pytest.mark.integration
+
+
+def stored_credential(doc: dict[str, Any]) -> Any:
+    """The signed credential of a credential read straight from the store (stored as text)."""
+    restored = read_form(doc)
+    assert restored is not None
+    return restored["document"]
+
 
 Hook = Callable[[str, str, list[dict[str, Any]]], Awaitable[None]]
 
@@ -179,7 +188,7 @@ async def test_a_key_revoked_mid_batch_signs_no_further_credential(
     assert done["counts"] == {"issued": 100, "duplicate": 0, "failed": 0}
     methods = Counter(
         [
-            d["document"]["proof"][0]["verificationMethod"]
+            stored_credential(d)["proof"][0]["verificationMethod"]
             async for d in harness.db["credentials"].find({"batch_id": batch_id})
         ]
     )

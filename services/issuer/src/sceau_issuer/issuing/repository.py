@@ -1,7 +1,18 @@
-"""Every MongoDB query on issued credentials (``credentials``)."""
+"""Every MongoDB query on issued credentials (``credentials``).
+
+A signed JSON credential is stored as its JSON text (``document_json``), not as a nested
+document. Nothing ever queries inside it (every field a query names is a top-level copy:
+``institution_id``, ``recipient.email_norm``, ``status``...), and a MongoDB-protocol server pays
+for every field of what it stores: on FerretDB 1.24 an unordered insert of 250 credentials cost
+180 ms of its CPU nested against 50 ms as text (0.70 against 0.19 ms a credential), and its
+updates (a revocation) rewrite the whole document. Reads through this repository give the
+credential back as the object it was (``document``); documents stored nested by earlier versions
+are read as they are. A VC-JWT (a compact string) was always stored as is.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +27,32 @@ from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry
 
 _DUPLICATE_KEY = 11000
-SUMMARY_PROJECTION = {"document": 0, "outbox": 0, "outbox_lease_until": 0, "request_hash": 0}
+#: Where a signed JSON credential's text is stored (see the module's docstring).
+DOCUMENT_TEXT = "document_json"
+SUMMARY_PROJECTION = {
+    "document": 0,
+    DOCUMENT_TEXT: 0,
+    "outbox": 0,
+    "outbox_lease_until": 0,
+    "request_hash": 0,
+}
+
+
+def stored_form(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document to insert: a JSON credential as its text (the caller's dict is unchanged)."""
+    document = doc.get("document")
+    if not isinstance(document, dict):
+        return doc
+    stored = {key: value for key, value in doc.items() if key != "document"}
+    stored[DOCUMENT_TEXT] = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return stored
+
+
+def read_form(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored credential with its JSON credential an object again (``document``)."""
+    if doc is not None and DOCUMENT_TEXT in doc:
+        doc["document"] = json.loads(doc.pop(DOCUMENT_TEXT))
+    return doc
 
 
 @dataclass(frozen=True)
@@ -103,7 +139,7 @@ class CredentialRepository:
         entries = [outbox_entry(e) for e in events]
         await mark_pending(self._collection, [(doc["_id"], entries)])
         try:
-            await self._collection.insert_one({**doc, "outbox": entries})
+            await self._collection.insert_one({**stored_form(doc), "outbox": entries})
         except DuplicateKeyError:
             return False
         return True
@@ -120,16 +156,18 @@ class CredentialRepository:
         """
         if not marked:
             await self.mark_pending(docs)
-        return await insert_new(self._collection, docs)
+        return await insert_new(self._collection, [stored_form(doc) for doc in docs])
 
     async def by_id(self, credential_id: str) -> dict[str, Any] | None:
         """Return a credential by id, whatever its tenant (internal use only)."""
-        return await self._collection.find_one({"_id": credential_id}, {"outbox": 0})
+        return read_form(await self._collection.find_one({"_id": credential_id}, {"outbox": 0}))
 
     async def get(self, institution_id: str, credential_id: str) -> dict[str, Any] | None:
         """Return one credential of this institution (another tenant's is simply not found)."""
-        return await self._collection.find_one(
-            {"_id": credential_id, "institution_id": institution_id}, {"outbox": 0}
+        return read_form(
+            await self._collection.find_one(
+                {"_id": credential_id, "institution_id": institution_id}, {"outbox": 0}
+            )
         )
 
     async def page(
