@@ -16,8 +16,9 @@ group where the store allows it:
    (one grouped call per achievement);
 2. the idempotency reservations: one unordered ``insert_many`` of unique ``_id``s (atomic on every
    store), each position winning or losing on its own;
-3. the status slots, claimed while the keys are reserved: one ``allocate_many`` per list family
-   (the batch path's claim run; a key that lost leaves its slot unused, never set);
+3. the status slots, taken while the keys are reserved: from the replica's stock of claimed
+   slots per list family (:class:`~sceau_issuer.status.reserve.SlotReserve`; the batch path's
+   claim run only when the stock runs short; a key that lost leaves its slot unused, never set);
 4. signing, in the worker processes, one slice per worker (off the event loop);
 5. the credentials with their embedded outbox: one unordered ``insert_many``, each credential
    still protected by its derived ``_id`` (the events' pending markers, which must precede
@@ -338,7 +339,7 @@ class IssueCollector:
         return [a for n, a in enumerate(ready) if n not in taken]
 
     async def _allocate(self, ready: list[_Accepted]) -> dict[str, StatusSlot]:
-        """The group's status slots by credential id: one claim run per list family."""
+        """The group's status slots by credential id, per list family from the replica's stock."""
         families: dict[tuple[str, str], list[_Accepted]] = {}
         for accepted in ready:
             key = (accepted.item.tenant.institution_id, list_format(accepted.profile))
