@@ -84,6 +84,8 @@ def start(label: str, kafka_servers: str, mongo_uri: str, args: Any, source: str
         "ISSUER_SIGN_WORKERS": str(args.sign_workers),
         "ISSUER_TELEMETRY__LOG_LEVEL": "WARNING",
     }
+    if source is None:  # settings tried on this tree's issuer only (``--env``)
+        env.update(dict(pair.split("=", 1) for pair in args.env))
     if source:
         root = Path(source)
         env["PYTHONPATH"] = os.pathsep.join(
@@ -272,6 +274,14 @@ async def main() -> int:
     parser.add_argument("--sign-workers", type=int, default=2)
     parser.add_argument("--raw", type=int, default=300, help="credentials for the raw rate")
     parser.add_argument("--compare", help="a source tree run as the baseline issuer")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an environment setting for this tree's issuer only (the --compare one keeps its "
+        "defaults): with --compare on this same tree, a setting is measured against its default",
+    )
     parser.add_argument(
         "--client",
         choices=("lean", "httpx"),
