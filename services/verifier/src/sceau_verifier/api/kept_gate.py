@@ -96,9 +96,7 @@ def _question(scope: Scope, allowed: frozenset[str]) -> _Question | None:
         seen: set[str] = set()
         for name, value in pairs:
             bound = _QUERY_BOUNDS.get(name)
-            if bound is None or name not in allowed or name in seen or not value:
-                return None
-            if len(value) > bound:
+            if bound is None or name not in allowed or name in seen or not 0 < len(value) <= bound:
                 return None
             seen.add(name)
             setattr(question, name, value)
@@ -159,11 +157,8 @@ class KeptAnswerGate:
             question.domain,
         )
         kept = graph.answers.get(key) if key is not None else None
-        if kept is None:
-            await self._app(scope, replay, send)
-            return
-        if not _allowed(graph, scope):
-            await self._app(scope, replay, send)  # the route answers the 429 problem
+        if kept is None or not _allowed(graph, scope):
+            await self._app(scope, replay, send)  # over its limit: the route answers the 429
             return
         graph.service.report_again(kept.reports)
         await _send(scope, send, _ROUTE, "application/json", kept.body, {})
@@ -188,11 +183,8 @@ class KeptAnswerGate:
         kind: Literal["html", "json"] = "json" if wants_json(question.accept) else "html"
         key: PageKey = (share.digest, negotiate(question.lang, question.accept_language), kind)
         rendered = graph.share_pages.get(key)
-        if rendered is None:
-            await self._app(scope, receive, send)
-            return
-        if not _allowed(graph, scope):
-            await self._app(scope, receive, send)  # the route answers the 429 problem
+        if rendered is None or not _allowed(graph, scope):
+            await self._app(scope, receive, send)  # over its limit: the route answers the 429
             return
         announce(graph, share, rendered, fresh=False)
         await _send(scope, send, _SHARE_ROUTE, rendered.media_type, rendered.body, rendered.headers)
