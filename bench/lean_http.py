@@ -23,9 +23,6 @@ class Answer:
     status: int
     body: bytes
 
-    def json(self) -> Any:
-        return json.loads(self.body)
-
 
 class LeanConnection:
     """One kept-alive connection to ``base`` (``http://host:port``), reopened when closed."""

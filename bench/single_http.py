@@ -149,7 +149,7 @@ class Senders:
     close: Callable[[], Awaitable[None]]
 
 
-async def senders(issuer: Issuer, lean: bool, clients: int) -> Senders:
+def senders(issuer: Issuer, lean: bool, clients: int) -> Senders:
     """``clients`` ways to POST /v1/credentials: lean kept-alive connections, or one httpx."""
     if lean:
         connections = [LeanConnection(issuer.base, issuer.headers) for _ in range(clients)]
@@ -192,7 +192,7 @@ async def one_round(
     await idle(issuer.pid)
     queue = list(reversed(emails))
     latencies: list[float] = []
-    send = await senders(issuer, lean, clients)
+    send = senders(issuer, lean, clients)
 
     async def client(post: Post) -> None:
         while queue:
