@@ -11,7 +11,6 @@ cleared). The verifier's side of that is ``tests/e2e/test_verify_flow.py``.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -26,7 +25,7 @@ from sceau_credentials.ob3.validation import schema_problems
 from sceau_credentials.status.bitstring import decode_bitstring_status_list
 from sceau_dev.testing.polling import eventually
 from sceau_issuer.apikeys.service import Scope
-from sceau_issuer.issuing.repository import DOCUMENT_TEXT, read_form
+from sceau_issuer.issuing.repository import read_form
 from sceau_shared.events import StatusListPublishedV1
 
 pytestmark = pytest.mark.integration
@@ -92,7 +91,7 @@ async def test_default_credentials_carry_one_entry_and_pass_the_schema(
     issued = [d async for d in harness.db["credentials"].find({"batch_id": batch_id})]
     assert len(issued) == 5
     for doc in issued:
-        strictly_valid(json.loads(doc[DOCUMENT_TEXT]))  # stored as text (issuing/repository.py)
+        strictly_valid(read_form(doc)["document"])  # stored as text (issuing/repository.py)
         assert list(doc["status_lists"]) == ["revocation"]
 
 
