@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,7 +65,7 @@ class SeriesRepository:
         )
         # When the answer expires, the issues then in flight (16 at 16 clients) all miss at
         # once: they share the one probe already under way instead of each sending their own.
-        self._probing: dict[tuple[str, str], asyncio.Future[tuple[str, ...]]] = {}
+        self._probing: dict[tuple[str, str], asyncio.Task[tuple[str, ...]]] = {}
 
     async def ensure_indexes(self) -> None:
         """Index the listing by institution, and index series stored before the slots existed."""
@@ -113,27 +114,23 @@ class SeriesRepository:
         if recent is not None:
             return recent
         probing = self._probing.get(key)
-        if probing is not None:
-            try:
-                return await asyncio.shield(probing)
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise  # this caller itself was cancelled
-            # The shared probe failed (or its request was cancelled): this caller reads itself.
-            return await self._probe(institution_id, achievement_id)
-        future: asyncio.Future[tuple[str, ...]] = asyncio.get_running_loop().create_future()
-        self._probing[key] = future
+        if probing is None:
+            # Its own task and context, as AchievementRepository.count's probes: the first
+            # asker's cancellation or deadline is not the others'.
+            probing = asyncio.get_running_loop().create_task(
+                self._probe(institution_id, achievement_id), context=contextvars.Context()
+            )
+            self._probing[key] = probing
+            probing.add_done_callback(lambda done: self._drop_probe(key, done))
+            return await asyncio.shield(probing)
         try:
-            ids = await self._probe(institution_id, achievement_id)
-        except BaseException:
-            future.cancel()  # joiners read for themselves
-            raise
-        finally:
-            if self._probing.get(key) is future:
-                del self._probing[key]
-        future.set_result(ids)
-        return ids
+            return await asyncio.shield(probing)
+        except Exception:  # noqa: BLE001 - the shared probe's failure is not this caller's
+            return await self._probe(institution_id, achievement_id)
+
+    def _drop_probe(self, key: tuple[str, str], done: asyncio.Task[tuple[str, ...]]) -> None:
+        if self._probing.get(key) is done:
+            del self._probing[key]
 
     async def _probe(self, institution_id: str, achievement_id: str) -> tuple[str, ...]:
         """The component's series ids read from its slots, by primary key, and remembered."""
