@@ -132,6 +132,49 @@ async def test_grouped_credentials_relayed_from_memory_clear_their_markers(
     assert await pending(coll) == []
 
 
+async def test_a_fresh_notice_publishes_without_reading_the_published_markers(
+    coll: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch chunk just recorded (or a credential just inserted) holds only entries its writer
+    # wrote a moment ago: looking each up among the published markers (500 reads per chunk of
+    # 250 credentials) cannot find anything.
+    monkeypatch.setattr(relay_module, "_CLEAR_AFTER_S", 0.0)
+    repo = CredentialRepository(coll)
+    issued = [event(20), event(21)]
+    await repo.insert(credential("f1"), issued)
+    publisher = Counting()
+    live = relay(coll, publisher, lease_s=60.0)
+    looked_up: list[str] = []
+
+    async def recall(_coll: Any, event_ids: Any) -> None:
+        looked_up.extend(event_ids)
+
+    monkeypatch.setattr(live, "_recall", recall)
+    live.notify("f1", fresh=True)
+    await live.drain_once()
+    assert publisher.sent == Counter({str(e.event_id): 1 for e in issued})
+    assert looked_up == []
+    assert await pending(coll) == []
+
+
+async def test_a_reminder_skips_what_another_process_already_published(coll: Any) -> None:
+    # A resumed batch, or a retried request, reminds the relay of a document an earlier run may
+    # have relayed: its entries are looked up among the published markers, not sent again.
+    repo = CredentialRepository(coll)
+    issued = [event(22), event(23)]
+    await repo.insert(credential("f2"), issued)
+    publisher = Counting()
+    earlier = relay(coll, publisher)
+    earlier.notify("f2", fresh=True)
+    await earlier.drain_once()
+    again = Counting()
+    later = relay(coll, again, lease_s=60.0)
+    later.notify("f2")
+    await later.drain_once()
+    assert len(publisher.sent) == 2
+    assert again.sent == Counter()
+
+
 async def test_a_young_marker_belongs_to_a_live_writer_and_is_left_alone(coll: Any) -> None:
     await CredentialRepository(coll).insert(credential("c4"), [event(4)])
     publisher = Counting()

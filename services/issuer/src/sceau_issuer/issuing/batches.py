@@ -525,7 +525,8 @@ class BatchWorker:
             for item in items:
                 counts[item["state"]] = counts.get(item["state"], 0) + 1
         counts.pop("pending", None)
-        issuing.notify_stored("chunk", chunk["_id"])
+        # Recorded now: its outbox holds only the entries just written, none published yet.
+        issuing.notify_stored("chunk", chunk["_id"], fresh=recorded)
         if not await self._renew(batch["_id"], token, counts):
             _log.warning("lost the lease on batch %s; another worker continues", batch["_id"])
             return False

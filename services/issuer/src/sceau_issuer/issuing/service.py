@@ -8,7 +8,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.ob3 import Evidence, IssuerProfile
@@ -100,6 +100,21 @@ class IssuerConfig:
     learner_link_ttl_s: int = 7 * 24 * 3600
 
 
+class StoredNotice(Protocol):
+    """Tells the outbox relays that a document received events (``relay.IssuerRelays.stored``).
+
+    ``fresh``: the caller has just written every entry the document holds, none can have been
+    published yet (no published-marker lookups); a reminder leaves it ``False``.
+    """
+
+    def __call__(self, kind: str, document_id: str | None = None, *, fresh: bool = False) -> None:
+        """Relay ``kind``'s document ``document_id`` soon."""
+
+
+def _nobody(kind: str, document_id: str | None = None, *, fresh: bool = False) -> None:
+    """No relay to tell (tests and tools that only store)."""
+
+
 REPLAY_REMINDER = timedelta(minutes=10)
 """A replay of a credential stored this recently reminds the relay of its events."""
 
@@ -123,7 +138,7 @@ class IssuingService:
         vault: Vault,
         sign_many: SignMany,
         reservations: IdempotencyRepository,
-        on_stored: Callable[[str, str | None], None] = lambda kind, doc_id: None,
+        on_stored: StoredNotice = _nobody,
         on_new_list: Callable[[], None] = lambda: None,
         progression: ProgressionRules | None = None,
     ) -> None:
@@ -482,7 +497,7 @@ class IssuingService:
             if held is None:
                 raise RuntimeError(f"credential {credential_id} collided with another one's key")
             return self._replay_or_conflict(held, idem)
-        self.notify_stored("credential", draft.doc["_id"])
+        self.notify_stored("credential", draft.doc["_id"], fresh=True)
         return draft.doc, False
 
     def _replay_or_conflict(self, held: dict[str, Any], idem: str) -> tuple[dict[str, Any], bool]:
