@@ -167,7 +167,9 @@ async def open_connections(
         instrument_pymongo(tel)
         client = create_client(mongo, app_name=name)
     broker = create_broker(settings.kafka, client_id=name, tracer_provider=tel.tracer_provider)
-    publisher = EventPublisher(broker, settings.kafka, producer=name)
+    publisher = EventPublisher(
+        broker, settings.kafka, producer=name, tracer_provider=tel.tracer_provider
+    )
     lag = ConsumerLag(broker)
     lag.register(tel.meter_provider, name)
     try:
