@@ -8,12 +8,16 @@ is idle again, and the engine's raw one-core signing rate measured before each r
 With ``--compare DIR`` a second issuer runs the sources under ``DIR`` (an exported earlier
 commit: ``git archive BASE | tar -x -C DIR``), each on its own database and topics, and the
 rounds alternate between the two, so a change is measured against its baseline under the same
-load (a shared host's speed moves by ±10 % within minutes).
+load (a shared host's speed moves by ±10 % within minutes). With ``--seeded N`` the second
+issuer runs this tree too, on a database first loaded with N stored credentials (copies of one
+it signed, with their published outbox history, as ``bench/issue.py`` loads them): the field's
+scale and an empty database, side by side in alternating rounds.
 
 Usage::
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 MONGODB_URI=mongodb://127.0.0.1:27018/ \\
-        uv run python bench/batch_http.py [--recipients 10000] [--rounds 3] [--compare /tmp/base]
+        uv run python bench/batch_http.py [--recipients 10000] [--rounds 3] \\
+        [--compare /tmp/base | --seeded 250000]
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import time
 from typing import Any
 
 import httpx
-from issue import cpu_snapshot, notifications, raw_signing_rate  # bench/ is on the path
+from issue import cpu_snapshot, notifications, prefill, raw_signing_rate  # bench/ is on the path
 from pymongo import AsyncMongoClient
 from single_http import Issuer, idle, others, prepare, start
 
@@ -77,6 +81,16 @@ async def batch_round(issuer: Issuer, name: str, recipients: int) -> None:
     )
 
 
+async def seed(db: Any, count: int) -> None:
+    """Load ``count`` copies of a credential the issuer signed while warming up."""
+    template = await db["credentials"].find_one({})
+    if template is None:
+        raise RuntimeError("no credential to copy")
+    print(f"seeding {count} credentials ...", flush=True)
+    took = await prefill(db, template, count)
+    print(f"seeded in {took:.1f} s (a count would read them all on FerretDB)", flush=True)
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=10_000, help="batch size per round")
@@ -84,6 +98,12 @@ async def main() -> int:
     parser.add_argument("--sign-workers", type=int, default=2)
     parser.add_argument("--raw", type=int, default=300, help="credentials for the raw rate")
     parser.add_argument("--compare", help="a source tree run as the baseline issuer")
+    parser.add_argument(
+        "--seeded",
+        type=int,
+        default=0,
+        help="a second issuer of this tree on a database holding this many credentials",
+    )
     parser.add_argument(
         "--env",
         action="append",
@@ -95,14 +115,21 @@ async def main() -> int:
     kafka_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
     issuers = [start("this", kafka_servers, mongo_uri, args, None)]
+    if args.compare and args.seeded:
+        parser.error("--compare and --seeded are exclusive")
     if args.compare:
         issuers.insert(0, start("base", kafka_servers, mongo_uri, args, args.compare))
+    if args.seeded:
+        issuers[0].label = "empty"
+        issuers.append(start("seeded", kafka_servers, mongo_uri, args, None))
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
     raws: list[float] = []
     try:
         for issuer in issuers:
             await prepare(issuer, client)
             print(f"issuer {issuer.label}: pid {issuer.pid} (for a profiler)", flush=True)
+        if args.seeded:
+            await seed(client[issuers[-1].database], args.seeded)
         for n in range(args.rounds):
             order = issuers if n % 2 == 0 else list(reversed(issuers))
             for issuer in order:

@@ -351,6 +351,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         on_written=relays.credentials.notify_written,
         window_s=settings.issue_group_window_s,
         max_group=settings.issue_group_max,
+        groups_in_flight=settings.issue_groups_in_flight,
     )
     series = SeriesService(repos.series, issuing, holdings, collector, pending=repos.awards)
     insights = InsightsService(

@@ -84,6 +84,13 @@ class IssuerSettings(StoringServiceSettings):
     issue_group_max: int = Field(
         default=64, ge=1, le=1000, description="Single issues written together at most."
     )
+    issue_groups_in_flight: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Groups of single issues written at once (the next forms while these are "
+        "signed and stored).",
+    )
     endorsement_cache_s: float = Field(
         default=2.0,
         ge=0,
