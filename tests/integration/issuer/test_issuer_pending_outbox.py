@@ -157,6 +157,33 @@ async def test_a_fresh_notice_publishes_without_reading_the_published_markers(
     assert await pending(coll) == []
 
 
+async def test_a_recorded_chunk_is_published_from_memory_never_read_back(
+    mongo_client: Any, mongo_settings: MongoSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch chunk's outbox holds ~1 KB per event (500 events for 250 credentials): the worker
+    # that recorded it hands the entries over instead of having the relay read the chunk back.
+    monkeypatch.setattr(relay_module, "_CLEAR_AFTER_S", 0.0)
+    chunks = mongo_client[mongo_settings.database]["batch_chunks"]
+    await record_legacy_swept(chunks)
+    entries = [outbox_entry(event(30 + n)) for n in range(4)]
+    await mark_pending(chunks, [("b:00000", entries)])
+    await chunks.insert_one({"_id": "b:00000", "state": "done", "outbox": entries})
+    publisher = Counting()
+    pool = relay_module.RelayPool(chunks, publisher, size=2, sweep_interval_s=3600.0)  # type: ignore[arg-type]
+
+    async def never(*_: Any, **__: Any) -> int:
+        raise AssertionError("the chunk was read back")
+
+    for one in pool.relays:
+        monkeypatch.setattr(one, "_publish_pending", never)
+    pool.notify_written("b:00000", entries)
+    for one in pool.relays:
+        one._next_sweep = float("inf")  # only the handed-over entries
+        await one.drain_once()
+    assert publisher.sent == Counter({str(e["event_id"]): 1 for e in entries})
+    assert await pending(chunks) == []
+
+
 async def test_a_reminder_skips_what_another_process_already_published(coll: Any) -> None:
     # A resumed batch, or a retried request, reminds the relay of a document an earlier run may
     # have relayed: its entries are looked up among the published markers, not sent again.

@@ -254,12 +254,13 @@ class BatchRepository:
         events: Sequence[Event],
         *,
         awards_due: bool = False,
-    ) -> bool:
-        """Mark a pending chunk done with its lines and events; False if it already was.
+    ) -> list[dict[str, Any]] | None:
+        """Mark a pending chunk done with its lines and events; return its outbox entries.
 
-        ``awards_due`` records, in the same update, that the series' award step is still to run
-        for this chunk's recipients (cleared by :meth:`awards_done`). The events' pending marker
-        is written first (``sceau_issuer.pending_repository``).
+        ``None`` when the chunk already was done (a run that died recorded it). ``awards_due``
+        records, in the same update, that the series' award step is still to run for this
+        chunk's recipients (cleared by :meth:`awards_done`). The events' pending marker is
+        written first (``sceau_issuer.pending_repository``).
         """
         entries = [outbox_entry(e) for e in events]
         await mark_pending(self._chunks, [(chunk, entries)])
@@ -270,7 +271,7 @@ class BatchRepository:
                 "$push": {"outbox": {"$each": entries}},
             },
         )
-        return bool(result.modified_count)
+        return entries if result.modified_count else None
 
     async def awards_done(self, chunk: str) -> None:
         """The series' award step ran for this chunk's recipients."""

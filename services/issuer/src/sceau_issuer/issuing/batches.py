@@ -516,17 +516,21 @@ class BatchWorker:
             events.extend(issuing.events(tenant, pinned, stored))
         issued = [i["recipient"] for i in items if i["state"] == "issued"]
         awards_due = bool(issued) and self._after_chunk is not None
-        recorded = await self._repo.record_chunk(
+        written = await self._repo.record_chunk(
             chunk["_id"], _slim(items), events, awards_due=awards_due
         )
         self.chunks_done += 1
         counts: dict[str, int] = {}
-        if recorded:
+        if written is not None:
             for item in items:
                 counts[item["state"]] = counts.get(item["state"], 0) + 1
         counts.pop("pending", None)
-        # Recorded now: its outbox holds only the entries just written, none published yet.
-        issuing.notify_stored("chunk", chunk["_id"], fresh=recorded)
+        if written is not None:
+            # Recorded now: its outbox holds only these entries, published from memory (the
+            # chunk, ~1 KB per event, is not read back).
+            issuing.notify_stored("chunk", chunk["_id"], entries=written)
+        else:
+            issuing.notify_stored("chunk", chunk["_id"])  # a reminder: an earlier run's entries
         if not await self._renew(batch["_id"], token, counts):
             _log.warning("lost the lease on batch %s; another worker continues", batch["_id"])
             return False

@@ -104,14 +104,28 @@ class StoredNotice(Protocol):
     """Tells the outbox relays that a document received events (``relay.IssuerRelays.stored``).
 
     ``fresh``: the caller has just written every entry the document holds, none can have been
-    published yet (no published-marker lookups); a reminder leaves it ``False``.
+    published yet (no published-marker lookups); a reminder leaves it ``False``. ``entries``:
+    those entries, when the caller has them at hand (published from memory, not read back).
     """
 
-    def __call__(self, kind: str, document_id: str | None = None, *, fresh: bool = False) -> None:
+    def __call__(
+        self,
+        kind: str,
+        document_id: str | None = None,
+        *,
+        fresh: bool = False,
+        entries: list[dict[str, Any]] | None = None,
+    ) -> None:
         """Relay ``kind``'s document ``document_id`` soon."""
 
 
-def _nobody(kind: str, document_id: str | None = None, *, fresh: bool = False) -> None:
+def _nobody(
+    kind: str,
+    document_id: str | None = None,
+    *,
+    fresh: bool = False,
+    entries: list[dict[str, Any]] | None = None,
+) -> None:
     """No relay to tell (tests and tools that only store)."""
 
 
