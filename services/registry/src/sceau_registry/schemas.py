@@ -10,7 +10,6 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
 )
@@ -23,6 +22,7 @@ from sceau_registry.institutions.models import (
     Scope,
     to_ms,
 )
+from sceau_shared.emails import EmailAddress
 from sceau_shared.events import DidMethod, InstitutionStatus
 
 Category = Literal[
@@ -117,7 +117,7 @@ class RegisterInstitution(_Body):
         description="QA facts (R59): institutional approval, ministry approval, OSAP "
         "eligibility, sector or industry review. Shown to verifiers.",
     )
-    contact_email: EmailStr | None = None
+    contact_email: EmailAddress | None = None
     languages: Languages = Field(
         default_factory=lambda: ["fr", "en"],
         description="Languages it publishes in. Achievements must carry both French and "

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sceau_credentials.ob3.models import is_uri
 from sceau_issuer.achievements.schemas import CredentialProfile
+from sceau_shared.emails import EmailAddress
 
 
 class RecipientInput(BaseModel):
@@ -16,7 +17,7 @@ class RecipientInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: EmailStr = Field(description="Written into the credential only as a salted hash.")
+    email: EmailAddress = Field(description="Written into the credential only as a salted hash.")
     name: str | None = Field(default=None, min_length=1, max_length=200)
     did: str | None = Field(default=None, max_length=500)
     language: Literal["fr", "en"] = "fr"

@@ -21,10 +21,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sceau_issuer.errors import LmsPayloadInvalid, field_problem
 from sceau_issuer.issuing.schemas import ResultInput
+from sceau_shared.emails import EmailAddress
 
 BRIGHTSPACE_API = "https://api.brightspace.com/xapi/"
 BRIGHTSPACE_OBJECT = BRIGHTSPACE_API + "extension_keys/context/object"
@@ -89,7 +90,7 @@ class GenericLearner(BaseModel):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    email: EmailStr
+    email: EmailAddress
     name: str | None = Field(default=None, min_length=1, max_length=200)
     language: Literal["fr", "en"] | None = None
 
@@ -212,7 +213,7 @@ def _when(value: Any) -> datetime | None:
 
 
 class _Email(BaseModel):
-    email: EmailStr
+    email: EmailAddress
 
 
 def _learner_email(value: Any, path: str, *, who: str) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, EmailStr, Field
+from pydantic import AwareDatetime, Field
 
+from sceau_shared.emails import EmailAddress
 from sceau_shared.events.envelope import Event
 from sceau_shared.events.institutions import BilingualText
 
@@ -40,7 +41,7 @@ class NotificationRequestedV1(Event):
     kind: NotificationKind
     credential_id: str
     institution_id: str
-    recipient_email: EmailStr
+    recipient_email: EmailAddress
     recipient_name: str | None = None
     language: Literal["fr", "en"] = "fr"
     institution_name: BilingualText
