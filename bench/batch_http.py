@@ -33,7 +33,16 @@ from typing import Any
 import httpx
 from issue import cpu_snapshot, notifications, prefill, raw_signing_rate  # bench/ is on the path
 from pymongo import AsyncMongoClient
-from single_http import Issuer, idle, others, prepare, start
+from single_http import (
+    Issuer,
+    idle,
+    issuer_arguments,
+    others,
+    prepare,
+    start,
+    stop_all,
+    summary,
+)
 
 
 async def batch_round(issuer: Issuer, name: str, recipients: int) -> None:
@@ -94,23 +103,13 @@ async def seed(db: Any, count: int) -> None:
 async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=10_000, help="batch size per round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--sign-workers", type=int, default=2)
-    parser.add_argument("--raw", type=int, default=300, help="credentials for the raw rate")
-    parser.add_argument("--compare", help="a source tree run as the baseline issuer")
     parser.add_argument(
         "--seeded",
         type=int,
         default=0,
         help="a second issuer of this tree on a database holding this many credentials",
     )
-    parser.add_argument(
-        "--env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an environment setting for this tree's issuer only",
-    )
+    issuer_arguments(parser)
     args = parser.parse_args()
     kafka_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
@@ -138,10 +137,7 @@ async def main() -> int:
                 print(f"round {n + 1}: raw one-core signing {rate:.0f}/s", flush=True)
                 await batch_round(issuer, f"r{n}", args.recipients)
     finally:
-        for issuer in issuers:
-            issuer.stack.stop()
-            await client.drop_database(issuer.database)
-        await client.close()
+        await stop_all(issuers, client)
     raw = statistics.median(raws)
     print()
     print(f"medians of {args.rounds} rounds, one batch of {args.recipients} each")
@@ -151,7 +147,7 @@ async def main() -> int:
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for issuer in issuers:
-        s = {k: statistics.median(r[k] for r in issuer.rounds) for k in issuer.rounds[0]}
+        s = summary(issuer)
         print(
             f"| {issuer.label} | {s['rate']:.1f} | {s['rate'] / raw:.2f} | {s['issuer_ms']:.2f} "
             f"| {s['ferret_ms']:.2f} | {s['kafka_ms']:.2f} | {s['watcher_ms']:.2f} |"

@@ -266,11 +266,9 @@ def summary(issuer: Issuer) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in issuer.rounds) for k in keys}
 
 
-async def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--count", type=int, default=400, help="issues per round")
+def issuer_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every alternating-rounds issuer benchmark takes (``bench/batch_http.py`` too)."""
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--sign-workers", type=int, default=2)
     parser.add_argument("--raw", type=int, default=300, help="credentials for the raw rate")
     parser.add_argument("--compare", help="a source tree run as the baseline issuer")
@@ -282,6 +280,21 @@ async def main() -> int:
         help="an environment setting for this tree's issuer only (the --compare one keeps its "
         "defaults): with --compare on this same tree, a setting is measured against its default",
     )
+
+
+async def stop_all(issuers: list[Issuer], client: AsyncMongoClient[dict[str, Any]]) -> None:
+    """Stop every issuer and drop its database."""
+    for issuer in issuers:
+        issuer.stack.stop()
+        await client.drop_database(issuer.database)
+    await client.close()
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=400, help="issues per round")
+    parser.add_argument("--clients", type=int, default=16)
+    issuer_arguments(parser)
     parser.add_argument(
         "--client",
         choices=("lean", "httpx"),
@@ -310,10 +323,7 @@ async def main() -> int:
                     issuer, f"r{n}", args.count, clients=args.clients, lean=args.client == "lean"
                 )
     finally:
-        for issuer in issuers:
-            issuer.stack.stop()
-            await client.drop_database(issuer.database)
-        await client.close()
+        await stop_all(issuers, client)
     raw = statistics.median(raws)
     print()
     print(

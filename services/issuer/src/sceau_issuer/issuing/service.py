@@ -119,13 +119,7 @@ class StoredNotice(Protocol):
         """Relay ``kind``'s document ``document_id`` soon."""
 
 
-def _nobody(
-    kind: str,
-    document_id: str | None = None,
-    *,
-    fresh: bool = False,
-    entries: list[dict[str, Any]] | None = None,
-) -> None:
+def _nobody(*_: Any, **__: Any) -> None:
     """No relay to tell (tests and tools that only store)."""
 
 
