@@ -132,28 +132,29 @@ async def test_grouped_credentials_relayed_from_memory_clear_their_markers(
     assert await pending(coll) == []
 
 
-async def test_a_fresh_notice_publishes_without_reading_the_published_markers(
+async def test_a_credential_issued_alone_is_published_from_memory_never_read_back(
     coll: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A batch chunk just recorded (or a credential just inserted) holds only entries its writer
-    # wrote a moment ago: looking each up among the published markers (500 reads per chunk of
-    # 250 credentials) cannot find anything.
+    # A credential just inserted holds only the entries its writer wrote a moment ago: the insert
+    # hands them over, and the relay neither reads the credential back nor looks each entry up
+    # among the published markers (which cannot hold them).
     monkeypatch.setattr(relay_module, "_CLEAR_AFTER_S", 0.0)
     repo = CredentialRepository(coll)
     issued = [event(20), event(21)]
-    await repo.insert(credential("f1"), issued)
+    entries = await repo.insert(credential("f1"), issued)
+    assert entries is not None
+    assert await repo.insert(credential("f1"), issued) is None  # the same credential again
     publisher = Counting()
     live = relay(coll, publisher, lease_s=60.0)
-    looked_up: list[str] = []
 
-    async def recall(_coll: Any, event_ids: Any) -> None:
-        looked_up.extend(event_ids)
+    async def never(*_: Any, **__: Any) -> None:
+        raise AssertionError("read back or looked up")
 
-    monkeypatch.setattr(live, "_recall", recall)
-    live.notify("f1", fresh=True)
+    monkeypatch.setattr(live, "_publish_pending", never)
+    monkeypatch.setattr(live, "_recall", never)
+    live.notify_written("f1", entries)
     await live.drain_once()
     assert publisher.sent == Counter({str(e.event_id): 1 for e in issued})
-    assert looked_up == []
     assert await pending(coll) == []
 
 
@@ -189,10 +190,11 @@ async def test_a_reminder_skips_what_another_process_already_published(coll: Any
     # have relayed: its entries are looked up among the published markers, not sent again.
     repo = CredentialRepository(coll)
     issued = [event(22), event(23)]
-    await repo.insert(credential("f2"), issued)
+    entries = await repo.insert(credential("f2"), issued)
+    assert entries is not None
     publisher = Counting()
     earlier = relay(coll, publisher)
-    earlier.notify("f2", fresh=True)
+    earlier.notify_written("f2", entries)
     await earlier.drain_once()
     again = Counting()
     later = relay(coll, again, lease_s=60.0)

@@ -99,8 +99,7 @@ class TargetedOutboxRelay(OutboxRelay):
             lease_s=lease_s,
             tracer_provider=tracer_provider,
         )
-        # Notified documents, each with whether its entries are fresh (see :meth:`notify`).
-        self._notified: deque[tuple[Any, bool]] = deque()
+        self._notified: deque[Any] = deque()
         # Documents just inserted with these entries (grouped single issues): published from
         # memory, marked with one insert for the whole group, never read back.
         self._written: list[tuple[Any, list[dict[str, Any]]]] = []
@@ -128,16 +127,16 @@ class TargetedOutboxRelay(OutboxRelay):
                 return self._lease_s + 5.0
         return self._sweep_interval_s
 
-    def notify(self, document_id: Any, *, fresh: bool = False) -> None:
-        """A document of the collection just received outbox entries: relay it soon.
+    def notify(self, document_id: Any) -> None:
+        """A document of the collection received outbox entries: read it back and relay it soon.
 
-        ``fresh``: the caller itself has just written every entry the document holds, so none can
-        have been published yet; its entries are then not looked up in the published markers
-        (one primary-key read per entry: 500 reads for a batch chunk of 250 credentials, about a
-        third of the issuer's main-process time in a batch). A reminder about a document that an
-        earlier run may have relayed (a resumed batch, a retried request) leaves it ``False``.
+        For a reminder about a document an earlier run may have relayed (a resumed batch, a
+        retried request): its entries are looked up among the published markers. Entries the
+        caller has just written go through :meth:`notify_written` instead (no read, no look-up:
+        500 of each per batch chunk of 250 credentials were a third of the issuer's main-process
+        time in a batch).
         """
-        self._notified.append((document_id, fresh))
+        self._notified.append(document_id)
         self.wake()
 
     def notify_written(self, document_id: Any, entries: list[dict[str, Any]]) -> None:
@@ -254,7 +253,7 @@ class TargetedOutboxRelay(OutboxRelay):
                         )
             except BaseException:
                 # Read back by id at the retry (what was published is marked and skipped).
-                self._notified.extend((document_id, False) for document_id, _ in taken)
+                self._notified.extend(document_id for document_id, _ in taken)
                 raise
             for _, written in taken:
                 if written:
@@ -277,22 +276,21 @@ class TargetedOutboxRelay(OutboxRelay):
         (collection,) = self._collections
         sent, busy = 0, []
         while self._notified:
-            document_id, fresh = self._notified.popleft()
+            document_id = self._notified.popleft()
             try:
-                # Fresh entries were never published; for the others, after the first full
-                # pass, memory alone says which are new (no marker lookup on the hot path).
-                consult = not fresh and not self._recovered
+                # After the first full pass (old databases only), memory alone says which
+                # entries are new; otherwise they are looked up among the published markers.
+                consult = not self._recovered
                 if self._lease_notified:
                     result = await self.relay_by_id(collection, document_id, consult=consult)
                 else:
                     result = await self._publish_pending(collection, document_id, consult=consult)
             except BaseException:
-                # A broker or database failure: keep the document for the retry. What was
-                # published meanwhile is in memory, so the retry skips it either way.
-                self._notified.appendleft((document_id, fresh))
+                # A broker or database failure: keep the document for the retry.
+                self._notified.appendleft(document_id)
                 raise
             if result is None:
-                busy.append((document_id, fresh))
+                busy.append(document_id)
             else:
                 sent += result
         if busy:
@@ -307,7 +305,7 @@ class TargetedOutboxRelay(OutboxRelay):
             return 0
         result = await self.relay_by_id(coll, doc["_id"])
         if result is None:
-            self._notified.append((doc["_id"], False))
+            self._notified.append(doc["_id"])
             asyncio.get_running_loop().call_later(_BUSY_RETRY_S, self.wake)
             return 0
         return result
@@ -356,12 +354,9 @@ class RelayPool:
             for n in range(size)
         ]
 
-    def notify(self, document_id: str, *, fresh: bool = False) -> None:
-        """Hand a document that just received events to its relay.
-
-        ``fresh``: see :meth:`TargetedOutboxRelay.notify`.
-        """
-        self._relay_of(document_id).notify(document_id, fresh=fresh)
+    def notify(self, document_id: str) -> None:
+        """Remind a document's relay of it (:meth:`TargetedOutboxRelay.notify`)."""
+        self._relay_of(document_id).notify(document_id)
 
     def notify_written(self, document_id: str, entries: list[dict[str, Any]]) -> None:
         """Hand a document's just-written entries to its relay, to publish from memory.
@@ -419,13 +414,13 @@ class IssuerRelays:
         kind: str,
         document_id: str | None = None,
         *,
-        fresh: bool = False,
         entries: list[dict[str, Any]] | None = None,
     ) -> None:
         """A credential (``kind="credential"``) or a batch chunk received outbox entries.
 
-        ``fresh``: the caller has just written all of them (:meth:`TargetedOutboxRelay.notify`);
-        ``entries``: and here they are (published from memory, the document is not read back).
+        ``entries``: all of them, just written by the caller (published from memory,
+        :meth:`TargetedOutboxRelay.notify_written`); without them, a reminder
+        (:meth:`TargetedOutboxRelay.notify`).
         """
         if document_id is None:
             self.wake_small()
@@ -433,8 +428,8 @@ class IssuerRelays:
             if entries is not None:
                 self.credentials.notify_written(document_id, entries)
             else:
-                self.credentials.notify(document_id, fresh=fresh)
+                self.credentials.notify(document_id)
         elif entries is not None:
             self.chunks.notify_written(document_id, entries)
         else:
-            self.chunks.notify(document_id, fresh=fresh)
+            self.chunks.notify(document_id)

@@ -131,18 +131,22 @@ class CredentialRepository:
         )
         await self._collection.create_index("recipient.email_norm")
 
-    async def insert(self, doc: dict[str, Any], events: Sequence[Event]) -> bool:
-        """Insert a credential with its events; False when a unique key says it exists.
+    async def insert(
+        self, doc: dict[str, Any], events: Sequence[Event]
+    ) -> list[dict[str, Any]] | None:
+        """Insert a credential with its events; return its outbox entries.
 
-        The events' pending marker is written first (``sceau_issuer.pending_repository``).
+        ``None`` when a unique key says it exists. The events' pending marker is written first
+        (``sceau_issuer.pending_repository``); the entries are for the relay (published from
+        memory: the new credential is not read back).
         """
         entries = [outbox_entry(e) for e in events]
         await mark_pending(self._collection, [(doc["_id"], entries)])
         try:
             await self._collection.insert_one({**stored_form(doc), "outbox": entries})
         except DuplicateKeyError:
-            return False
-        return True
+            return None
+        return entries
 
     async def mark_pending(self, docs: Sequence[dict[str, Any]]) -> None:
         """Write the pending markers of credentials about to be inserted with their outbox."""

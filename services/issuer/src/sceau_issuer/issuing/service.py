@@ -103,9 +103,10 @@ class IssuerConfig:
 class StoredNotice(Protocol):
     """Tells the outbox relays that a document received events (``relay.IssuerRelays.stored``).
 
-    ``fresh``: the caller has just written every entry the document holds, none can have been
-    published yet (no published-marker lookups); a reminder leaves it ``False``. ``entries``:
-    those entries, when the caller has them at hand (published from memory, not read back).
+    ``entries``: every entry the document holds, just written by the caller (none can have been
+    published yet): they are published from memory, without reading the document back or
+    looking them up among the published markers. Without them, the notice is a reminder about a
+    document an earlier run may have relayed (a retried request, a resumed batch).
     """
 
     def __call__(
@@ -113,7 +114,6 @@ class StoredNotice(Protocol):
         kind: str,
         document_id: str | None = None,
         *,
-        fresh: bool = False,
         entries: list[dict[str, Any]] | None = None,
     ) -> None:
         """Relay ``kind``'s document ``document_id`` soon."""
@@ -500,12 +500,13 @@ class IssuingService:
         [signed] = await self.sign_many([draft.job])
         draft.doc["document"] = signed
         await self.add_base_proofs([(tenant, draft.doc)])
-        if not await self.credentials.insert(draft.doc, self.events(tenant, pinned, draft.doc)):
+        entries = await self.credentials.insert(draft.doc, self.events(tenant, pinned, draft.doc))
+        if entries is None:
             held = await self.credentials.by_id(credential_id)
             if held is None:
                 raise RuntimeError(f"credential {credential_id} collided with another one's key")
             return self._replay_or_conflict(held, idem)
-        self.notify_stored("credential", draft.doc["_id"], fresh=True)
+        self.notify_stored("credential", draft.doc["_id"], entries=entries)
         return draft.doc, False
 
     def _replay_or_conflict(self, held: dict[str, Any], idem: str) -> tuple[dict[str, Any], bool]:
