@@ -424,12 +424,9 @@ class IssuerRelays:
         """
         if document_id is None:
             self.wake_small()
-        elif kind == "credential":
-            if entries is not None:
-                self.credentials.notify_written(document_id, entries)
-            else:
-                self.credentials.notify(document_id)
-        elif entries is not None:
-            self.chunks.notify_written(document_id, entries)
+            return
+        relay = self.credentials if kind == "credential" else self.chunks
+        if entries is None:
+            relay.notify(document_id)
         else:
-            self.chunks.notify(document_id)
+            relay.notify_written(document_id, entries)

@@ -521,16 +521,15 @@ class BatchWorker:
         )
         self.chunks_done += 1
         counts: dict[str, int] = {}
-        if written is not None:
+        if written is None:
+            issuing.notify_stored("chunk", chunk["_id"])  # a reminder: an earlier run's entries
+        else:
             for item in items:
                 counts[item["state"]] = counts.get(item["state"], 0) + 1
-        counts.pop("pending", None)
-        if written is not None:
+            counts.pop("pending", None)
             # Recorded now: its outbox holds only these entries, published from memory (the
             # chunk, ~1 KB per event, is not read back).
             issuing.notify_stored("chunk", chunk["_id"], entries=written)
-        else:
-            issuing.notify_stored("chunk", chunk["_id"])  # a reminder: an earlier run's entries
         if not await self._renew(batch["_id"], token, counts):
             _log.warning("lost the lease on batch %s; another worker continues", batch["_id"])
             return False
