@@ -16,9 +16,10 @@ import pytest
 
 import sceau_shared.outbox as outbox_module
 from sceau_dev.testing.sample_events import revocation
+from sceau_issuer.pending_repository import mark_pending
 from sceau_issuer.relay import TargetedOutboxRelay
 from sceau_shared.events import CredentialStatusChangedV1
-from sceau_shared.outbox import OutboxRelay, outbox_push
+from sceau_shared.outbox import OutboxRelay, outbox_entry, outbox_push
 from sceau_shared.settings import MongoSettings
 
 pytestmark = pytest.mark.integration
@@ -88,7 +89,10 @@ async def test_a_targeted_relay_sweep_skips_what_another_replica_published(
     two = TargetedOutboxRelay(coll, Counting(sent), sweep_interval_s=0.0)  # type: ignore[arg-type]
     await one.drain_once()
     await two.drain_once()  # both past their first sweep
-    await write(coll, "e", event(7), event(8))
+    # As the issuer writes: the pending marker first (a reminder reads only a marked document).
+    events = (event(7), event(8))
+    await mark_pending(coll, [("e", [outbox_entry(e) for e in events])])
+    await write(coll, "e", *events)
     one.notify("e")
     await one.drain_once()
     await two.drain_once()  # sweeps: "e" was published by the other replica

@@ -38,7 +38,7 @@ from sceau_issuer.pending_repository import (
 )
 from sceau_issuer.relay import TargetedOutboxRelay
 from sceau_shared.events import CredentialStatusChangedV1, utcnow
-from sceau_shared.outbox import outbox_entry, outbox_push
+from sceau_shared.outbox import PUBLISHED_COLLECTION, outbox_entry, outbox_push
 from sceau_shared.settings import MongoSettings
 
 pytestmark = pytest.mark.integration
@@ -115,10 +115,7 @@ async def test_a_status_change_never_relayed_is_published_alone(coll: Any) -> No
     assert await pending(coll) == []
 
 
-async def test_grouped_credentials_relayed_from_memory_clear_their_markers(
-    coll: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(relay_module, "_CLEAR_AFTER_S", 0.0)
+async def test_grouped_credentials_relayed_from_memory_clear_their_markers(coll: Any) -> None:
     repo = CredentialRepository(coll)
     docs = [{**credential(f"g{n}"), "outbox": [outbox_entry(event(10 + n))]} for n in range(3)]
     await repo.mark_pending(docs)  # while the group is signed
@@ -138,7 +135,6 @@ async def test_a_credential_issued_alone_is_published_from_memory_never_read_bac
     # A credential just inserted holds only the entries its writer wrote a moment ago: the insert
     # hands them over, and the relay neither reads the credential back nor looks each entry up
     # among the published markers (which cannot hold them).
-    monkeypatch.setattr(relay_module, "_CLEAR_AFTER_S", 0.0)
     repo = CredentialRepository(coll)
     issued = [event(20), event(21)]
     entries = await repo.insert(credential("f1"), issued)
@@ -163,7 +159,6 @@ async def test_a_recorded_chunk_is_published_from_memory_never_read_back(
 ) -> None:
     # A batch chunk's outbox holds ~1 KB per event (500 events for 250 credentials): the worker
     # that recorded it hands the entries over instead of having the relay read the chunk back.
-    monkeypatch.setattr(relay_module, "_CLEAR_AFTER_S", 0.0)
     chunks = mongo_client[mongo_settings.database]["batch_chunks"]
     await record_legacy_swept(chunks)
     entries = [outbox_entry(event(30 + n)) for n in range(4)]
@@ -185,9 +180,11 @@ async def test_a_recorded_chunk_is_published_from_memory_never_read_back(
     assert await pending(chunks) == []
 
 
-async def test_a_reminder_skips_what_another_process_already_published(coll: Any) -> None:
+async def test_a_reminder_skips_what_another_process_already_published(
+    coll: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A resumed batch, or a retried request, reminds the relay of a document an earlier run may
-    # have relayed: its entries are looked up among the published markers, not sent again.
+    # have relayed: the document has no pending marker left, so it is not even read.
     repo = CredentialRepository(coll)
     issued = [event(22), event(23)]
     entries = await repo.insert(credential("f2"), issued)
@@ -198,10 +195,74 @@ async def test_a_reminder_skips_what_another_process_already_published(coll: Any
     await earlier.drain_once()
     again = Counting()
     later = relay(coll, again, lease_s=60.0)
+
+    async def never(*_: Any, **__: Any) -> None:
+        raise AssertionError("a published document was read back")
+
+    monkeypatch.setattr(later, "_publish_pending", never)
     later.notify("f2")
     await later.drain_once()
     assert len(publisher.sent) == 2
     assert again.sent == Counter()
+
+
+async def test_entries_published_from_memory_leave_no_marker_behind(coll: Any) -> None:
+    # Their publication is recorded by deleting the write's pending marker at once: no
+    # published marker per event (the collection grew by two per credential ever issued).
+    repo = CredentialRepository(coll)
+    issued = [event(24), event(25)]
+    entries = await repo.insert(credential("f3"), issued)
+    assert entries is not None
+    publisher = Counting()
+    live = relay(coll, publisher, lease_s=60.0)
+    live.notify_written("f3", entries)
+    await live.drain_once()
+    assert publisher.sent == Counter({str(e.event_id): 1 for e in issued})
+    assert await pending(coll) == []
+    published = coll.database[PUBLISHED_COLLECTION]
+    assert await published.count_documents({"_id": {"$in": [str(e.event_id) for e in issued]}}) == 0
+
+
+async def test_a_reminder_of_a_marked_document_publishes_what_its_writer_did_not(
+    coll: Any,
+) -> None:
+    # A write whose outcome its writer does not know (the insert met an outage, issue 18): its
+    # marker is there, so the reminder reads the credential back and publishes it once.
+    repo = CredentialRepository(coll)
+    issued = [event(26)]
+    assert await repo.insert(credential("f4"), issued)  # the relay is never handed the entries
+    publisher = Counting()
+    live = relay(coll, publisher, lease_s=60.0)
+    live.notify("f4")
+    await live.drain_once()
+    assert publisher.sent == Counter({str(issued[0].event_id): 1})
+
+
+async def test_a_crash_before_the_marker_is_deleted_publishes_the_same_events_again(
+    coll: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At least once: the broker acknowledged the events, then the marker's deletion failed (the
+    # process died there). The next process publishes them again with the same event ids,
+    # which consumers deduplicate; then the marker is gone.
+    repo = CredentialRepository(coll)
+    issued = [event(27), event(28)]
+    entries = await repo.insert(credential("f5"), issued)
+    assert entries is not None
+    publisher = Counting()
+    dying = relay(coll, publisher, lease_s=60.0)
+
+    async def outage(*_: Any, **__: Any) -> None:
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(relay_module, "clear_pending", outage)
+    dying.notify_written("f5", entries)
+    with pytest.raises(ConnectionError):
+        await dying.drain_once()
+    monkeypatch.undo()
+    assert await pending(coll) == ["f5"]
+    await relay(coll, publisher).drain_once()  # the next process's sweep (the lease is over)
+    assert publisher.sent == Counter({str(e.event_id): 2 for e in issued})
+    assert await pending(coll) == []
 
 
 async def test_a_young_marker_belongs_to_a_live_writer_and_is_left_alone(coll: Any) -> None:

@@ -10,6 +10,12 @@ entry — and the relay deletes the marker once the entries are published. A swe
 this collection, whose size is the unpublished work (a second's worth of writes, plus what a
 dead process left), not the credentials.
 
+The marker is also the record of publication for entries published from memory (the writer
+handed them to the relay): the relay deletes it as soon as the broker acknowledged them,
+instead of writing one ``outbox_published`` document per event (500 per batch chunk). A
+reminder about a document (a retried request, a resumed batch) therefore first asks whether
+the document has a marker at all (:func:`has_pending`).
+
 Markers are keyed by the collection and the first event id of the write (unique), so two writes
 to one document have two markers and deleting one never hides the other. A marker whose document
 never appeared (the writer died before writing it) is dropped by the sweep once it is old.
@@ -81,6 +87,20 @@ async def pending_markers(collection: AsyncCollection[Document]) -> list[Documen
     """Every marker of one collection (a read of the small marker collection)."""
     cursor = _pending(collection).find({"collection": collection.name})
     return [marker async for marker in cursor]
+
+
+async def has_pending(collection: AsyncCollection[Document], doc_id: Any) -> bool:
+    """Whether a write to this document still has its marker (its entries may be unpublished).
+
+    A read of the small marker collection (bounded by the unpublished work; FerretDB reads it
+    whole, MongoDB too without an index, which a few hundred markers do not need). No marker
+    means every write to the document was published, or predates the markers (the legacy sweep's
+    concern): a reminder about it has nothing to do and reads nothing else.
+    """
+    found = await _pending(collection).find_one(
+        {"collection": collection.name, "doc": doc_id}, {"_id": 1}
+    )
+    return found is not None
 
 
 async def clear_pending(collection: AsyncCollection[Document], ids: Sequence[str]) -> None:

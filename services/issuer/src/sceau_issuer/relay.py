@@ -13,6 +13,10 @@ entries to these collections first inserts a pending marker
 published. The sweep reads the markers — the unpublished work, not the collection — at
 start-up and then every ``sweep_interval_s`` (60 s by default), and relays the documents of
 markers older than a lease (younger ones belong to a live writer that is about to relay them).
+For entries handed over from memory, the marker's deletion is the only record of their
+publication (no ``outbox_published`` document per event: 500 per batch chunk, two per single
+issue, in a collection that grew with every credential ever issued); a reminder about a
+document therefore reads it only when it still has a marker.
 Issue 19: the former sweep read every credential, 345 s at 250,000 on FerretDB, and a periodic
 one held a cursor for minutes, during which FerretDB's SQLite log could not be checkpointed.
 
@@ -39,6 +43,7 @@ from opentelemetry.trace import TracerProvider
 
 from sceau_issuer.pending_repository import (
     clear_pending,
+    has_pending,
     marker_id,
     needs_legacy_sweep,
     pending_markers,
@@ -100,6 +105,9 @@ class TargetedOutboxRelay(OutboxRelay):
             tracer_provider=tracer_provider,
         )
         self._notified: deque[Any] = deque()
+        # Reminders (notify): documents an earlier run may already have relayed, read only when
+        # they still have a pending marker.
+        self._reminders: deque[Any] = deque()
         # Documents just inserted with these entries (grouped single issues): published from
         # memory, marked with one insert for the whole group, never read back.
         self._written: list[tuple[Any, list[dict[str, Any]]]] = []
@@ -128,15 +136,17 @@ class TargetedOutboxRelay(OutboxRelay):
         return self._sweep_interval_s
 
     def notify(self, document_id: Any) -> None:
-        """A document of the collection received outbox entries: read it back and relay it soon.
+        """A document of the collection may hold unpublished entries: relay them soon.
 
         For a reminder about a document an earlier run may have relayed (a resumed batch, a
-        retried request): its entries are looked up among the published markers. Entries the
-        caller has just written go through :meth:`notify_written` instead (no read, no look-up:
-        500 of each per batch chunk of 250 credentials were a third of the issuer's main-process
-        time in a batch).
+        retried request, a write whose outcome its writer does not know): nothing is read unless
+        the document still has a pending marker (one read of the small marker collection); then
+        it is read back and its entries looked up among the published markers (and this
+        process's memory). Entries the caller has just written go through
+        :meth:`notify_written` instead (no read, no look-up: 500 of each per batch chunk of 250
+        credentials were a third of the issuer's main-process time in a batch).
         """
-        self._notified.append(document_id)
+        self._reminders.append(document_id)
         self.wake()
 
     def notify_written(self, document_id: Any, entries: list[dict[str, Any]]) -> None:
@@ -144,9 +154,11 @@ class TargetedOutboxRelay(OutboxRelay):
 
         Only for a new document, or one whose outbox was empty until this write (a batch chunk
         just recorded): nothing else can have written to its outbox yet. The relay
-        publishes the entries of every document written since its last look together and
-        records them with one marker insert, instead of reading each document back and
-        marking it apart (two commands per credential; ~6 ms of FerretDB's CPU).
+        publishes the entries of every document written since its last look together, then
+        deletes their writes' pending markers in one command: that is the record of their
+        publication (no published marker per event), so a crash between the broker's
+        acknowledgement and the delete publishes them again (consumers deduplicate on
+        ``event_id``), as a crash before the marker insert did.
         """
         self._written.append((document_id, entries))
         self.wake()
@@ -154,6 +166,7 @@ class TargetedOutboxRelay(OutboxRelay):
     async def drain_once(self) -> int:
         """Relay notified documents; once per sweep interval, also look for forgotten ones."""
         sent = await self.relay_written()
+        await self._take_reminders()
         sent += await self._drain_notified()
         self.published += sent
         await self._clear()
@@ -234,7 +247,12 @@ class TargetedOutboxRelay(OutboxRelay):
                 raise
 
     async def relay_written(self) -> int:
-        """Publish the entries handed over by :meth:`notify_written`; return how many."""
+        """Publish the entries handed over by :meth:`notify_written`; return how many.
+
+        Once acknowledged, their writes' pending markers are deleted at once (one command for
+        all the writes taken): a reminder or another process's sweep then knows they are
+        published. Published entries are also remembered in memory, as every relay does.
+        """
         (collection,) = self._collections
         sent = 0
         while self._written:
@@ -249,16 +267,32 @@ class TargetedOutboxRelay(OutboxRelay):
                 for wave in waves(entries):
                     for start in range(0, len(wave), _IN_FLIGHT):
                         sent += await self._publish_together(
-                            collection, wave[start : start + _IN_FLIGHT]
+                            collection, wave[start : start + _IN_FLIGHT], mark=False
                         )
             except BaseException:
-                # Read back by id at the retry (what was published is marked and skipped).
+                # Read back by id at the retry (their markers are still there; what was
+                # published is remembered and skipped).
                 self._notified.extend(document_id for document_id, _ in taken)
                 raise
-            for _, written in taken:
-                if written:
-                    self._published_write(str(written[0]["event_id"]))
+            firsts = [str(written[0]["event_id"]) for _, written in taken if written]
+            try:
+                await clear_pending(collection, [marker_id(collection.name, f) for f in firsts])
+            except BaseException:
+                # Published: the markers go with the next deletion of published writes' ones.
+                for first in firsts:
+                    self._published_write(first)
+                raise
         return sent
+
+    async def _take_reminders(self) -> None:
+        # A reminded document is read only if a write to it still has its marker: without one,
+        # everything written to it was published (or predates the markers: the legacy sweep's).
+        (collection,) = self._collections
+        while self._reminders:
+            document_id = self._reminders[0]
+            if await has_pending(collection, document_id):
+                self._notified.append(document_id)
+            self._reminders.popleft()
 
     async def _publish_entries(self, coll: OutboxCollection, pending: list[dict[str, Any]]) -> int:
         # A document read back (notified, or found by a sweep): its oldest unpublished entry

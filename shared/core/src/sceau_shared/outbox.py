@@ -256,20 +256,26 @@ class OutboxRelay:
         return sent
 
     async def _publish_together(
-        self, coll: AsyncCollection[Document], entries: list[dict[str, Any]]
+        self, coll: AsyncCollection[Document], entries: list[dict[str, Any]], *, mark: bool = True
     ) -> int:
         """Publish entries concurrently, mark the acknowledged ones, then raise any failure.
 
         A failure stops the document's later waves (so a key's next event never overtakes
         one that failed); what was acknowledged is marked first, so a retry resends only the
         rest (and consumers absorb a duplicate if the marker write itself fails).
+        ``mark=False``: the acknowledged entries are only remembered in memory, for a caller
+        that records their publication its own way (the issuer deletes the write's pending
+        marker: ``sceau_issuer.relay``), sparing one marker document per event.
         """
         outcomes = await asyncio.gather(
             *(self._publish(entry) for entry in entries), return_exceptions=True
         )
         done = [e for e, outcome in zip(entries, outcomes, strict=True) if outcome is None]
-        if done:
+        if done and mark:
             await self._mark(coll, done)
+        elif done:
+            for entry in done:
+                self._remember(str(entry["event_id"]))
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
