@@ -120,8 +120,13 @@ def test_ferretdb_is_given_the_handler_of_its_store(tmp_path: Path) -> None:
     sqlite = mongo_server.MongoConfig(1, tmp_path, tmp_path / "log")
     assert mongo_server.store_flags(sqlite) == [
         "--handler=sqlite",
-        f"--sqlite-url=file:{tmp_path}/",
+        f"--sqlite-url=file:{tmp_path}/?_pragma=synchronous(normal)",
     ]
+    durable = mongo_server.MongoConfig(1, tmp_path, tmp_path / "log", sqlite_synchronous="full")
+    assert mongo_server.store_flags(durable)[1].endswith("?_pragma=synchronous(full)")
+    unknown = mongo_server.MongoConfig(1, tmp_path, tmp_path / "log", sqlite_synchronous="off")
+    with pytest.raises(InfraError, match="unknown SQLite synchronous setting"):
+        mongo_server.store_flags(unknown)
     url = "postgres://sceau@127.0.0.1:5/ferretdb"
     pg = mongo_server.MongoConfig(1, tmp_path, tmp_path / "log", "postgresql", url)
     assert mongo_server.store_flags(pg) == [

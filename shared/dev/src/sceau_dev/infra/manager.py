@@ -2,6 +2,8 @@
 
 FerretDB stores on SQLite by default; ``--store postgresql`` (or ``SCEAU_MONGO_STORE=postgresql``)
 runs it on a local PostgreSQL cluster instead, started and stopped with it (docs/infrastructure.md).
+``SCEAU_SQLITE_SYNCHRONOUS=full`` makes the SQLite store sync its log at every commit (default
+``normal``: see ``mongo_server.store_flags``).
 
 Idempotent: ``up`` leaves running servers alone and starts what is missing; ``down`` stops what runs
 and keeps the data (``--purge`` deletes it). State (pids, ports) is kept in
@@ -66,6 +68,16 @@ def _env_store() -> str:
     return store
 
 
+def _env_sqlite_synchronous() -> str:
+    chosen = os.environ.get("SCEAU_SQLITE_SYNCHRONOUS") or mongo_server.SQLITE_SYNCHRONOUS[0]
+    if chosen not in mongo_server.SQLITE_SYNCHRONOUS:
+        raise InfraError(
+            f"SCEAU_SQLITE_SYNCHRONOUS={chosen!r} is not a setting; choose one of "
+            f"{', '.join(mongo_server.SQLITE_SYNCHRONOUS)}"
+        )
+    return chosen
+
+
 @dataclass(frozen=True)
 class InfraSettings:
     """Where the local servers listen and keep their files."""
@@ -79,6 +91,7 @@ class InfraSettings:
         default_factory=lambda: _env_port("SCEAU_MONGO_PORT", DEFAULT_MONGO_PORT)
     )
     mongo_store: str = field(default_factory=_env_store)
+    sqlite_synchronous: str = field(default_factory=_env_sqlite_synchronous)
     postgres_port: int = field(
         default_factory=lambda: _env_port("SCEAU_POSTGRES_PORT", DEFAULT_POSTGRES_PORT)
     )
@@ -119,6 +132,7 @@ class InfraSettings:
             log_file=self.state_dir / "logs" / "mongo.log",
             store=self.mongo_store,
             postgresql_url=self.postgres().url if self.uses_postgres else None,
+            sqlite_synchronous=self.sqlite_synchronous,
         )
 
 
