@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from sceau_credentials.engine import Profile, sign_credential
+from sceau_credentials.keys import SigningKey
+from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_credentials.ob3 import (
     Evidence,
     IssuerProfile,
@@ -23,6 +25,7 @@ from sceau_credentials.ob3 import (
     validate_for_signing,
 )
 from sceau_credentials.ob3.authoring import AchievementVersion
+from sceau_credentials.ob3.builder import AchievementMemo
 from sceau_credentials.status.entries import status_entry
 from sceau_credentials.warmup import warm_up_signing
 from sceau_issuer.issuing.metadata import Workload, write_workload
@@ -82,11 +85,12 @@ class BuildSpec:
     credential then carries a suspension entry too, and its pre-signing check is told so."""
 
 
-def build_unsigned(spec: BuildSpec) -> dict[str, Any]:
+def build_unsigned(spec: BuildSpec, memo: AchievementMemo | None = None) -> dict[str, Any]:
     """Build one unsigned OpenBadgeCredential with its status entries (:func:`status_purposes`).
 
     The achievement's workload and credit metadata (no dedicated OB field) is then written with
     OB 3.0 terms (``issuing/metadata.py``), before the credential is validated and signed.
+    ``memo``: shared by the credentials built together (:func:`sign_jobs`).
     """
     credential = _build(
         issuer=spec.issuer,
@@ -102,6 +106,7 @@ def build_unsigned(spec: BuildSpec) -> dict[str, Any]:
         credits_earned=spec.credits_earned,
         extra_evidence=spec.extra_evidence,
         suspension=spec.suspension,
+        memo=memo,
     )
     return write_workload(credential, spec.workload)
 
@@ -121,6 +126,7 @@ def _build(
     credits_earned: float | None = None,
     extra_evidence: Sequence[Evidence] = (),
     suspension: bool = False,
+    memo: AchievementMemo | None = None,
 ) -> dict[str, Any]:
     languages = set(achievement.name)
     language = recipient.language if recipient.language in languages else None
@@ -150,6 +156,7 @@ def _build(
         evidence=[Evidence(id=e.url, name=e.name, description=e.description) for e in evidence]
         + list(extra_evidence),
         credits_earned=credits_earned,
+        memo=memo,
     )
 
 
@@ -164,12 +171,38 @@ class SignJob:
     key_type: str = "Ed25519"
     """``Ed25519`` (``seed`` is the seed) or ``P-256`` (``seed`` is the scalar: ES256 JWTs)."""
 
-    def unsigned(self) -> dict[str, Any]:
+    def unsigned(self, memo: AchievementMemo | None = None) -> dict[str, Any]:
         """The credential before its proof."""
-        return build_unsigned(self.spec)
+        return build_unsigned(self.spec, memo)
 
 
-async def sign_one(job: SignJob) -> Signed:
+KeyMemo = dict[tuple[bytes, str, int, str, str], SigningKey | P256SigningKey]
+"""Signing keys already derived, by (secret, DID, key version, profile, key type)."""
+
+
+@dataclass
+class SliceMemo:
+    """What the credentials signed together share: their keys and built achievements.
+
+    A batch slice is one institution's credentials of one achievement version (the version
+    object is shared by the unpickled jobs): deriving the key (~54 µs) and building the OB
+    ``Achievement`` once per slice instead of per credential. It lives for one slice only.
+    """
+
+    keys: KeyMemo = field(default_factory=dict)
+    achievements: AchievementMemo = field(default_factory=dict)
+
+    def key(self, job: SignJob, profile: Profile) -> SigningKey | P256SigningKey:
+        """The job's signing key, derived once per slice."""
+        ident = (job.seed, job.did, job.key_version, str(profile), job.key_type)
+        found = self.keys.get(ident)
+        if found is None:
+            found = any_signing_key(job.seed, job.did, job.key_version, profile, job.key_type)
+            self.keys[ident] = found
+        return found
+
+
+async def sign_one(job: SignJob, memo: SliceMemo | None = None) -> Signed:
     """Build, check and sign one credential on the current event loop.
 
     Nothing invalid is ever signed: the OB 3.0 structure and (for ``ob3-v2``) 1EdTech's JSON
@@ -179,8 +212,9 @@ async def sign_one(job: SignJob) -> Signed:
     checked against the schema's CredentialStatus).
     """
     profile = Profile(job.spec.profile)
-    key = any_signing_key(job.seed, job.did, job.key_version, profile, job.key_type)
-    credential = job.unsigned()
+    shared = memo or SliceMemo()
+    key = shared.key(job, profile)
+    credential = job.unsigned(shared.achievements)
     validate_for_signing(credential, allow_status_array=job.spec.suspension)
     signed: Signed = await sign_credential(credential, key, profile)
     return signed
@@ -190,7 +224,8 @@ def sign_jobs(jobs: list[SignJob]) -> list[Signed]:
     """Sign several credentials (runs in a worker process or thread, with its own loop)."""
 
     async def run() -> list[Signed]:
-        return [await sign_one(job) for job in jobs]
+        memo = SliceMemo()
+        return [await sign_one(job, memo) for job in jobs]
 
     return asyncio.run(run())
 
