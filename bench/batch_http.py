@@ -34,7 +34,7 @@ import time
 from typing import Any
 
 import httpx
-from issue import cpu_snapshot, notifications, prefill, raw_signing_rate  # bench/ is on the path
+from issue import cpu_snapshot, notifications, raw_signing_rate  # bench/ is on the path
 from pymongo import AsyncMongoClient
 from single_http import (
     Issuer,
@@ -42,7 +42,8 @@ from single_http import (
     issuer_arguments,
     others,
     prepare,
-    start,
+    seed,
+    start_issuers,
     stop_all,
     summary,
 )
@@ -93,37 +94,14 @@ async def batch_round(issuer: Issuer, name: str, recipients: int) -> None:
     )
 
 
-async def seed(db: Any, count: int) -> None:
-    """Load ``count`` copies of a credential the issuer signed while warming up."""
-    template = await db["credentials"].find_one({})
-    if template is None:
-        raise RuntimeError("no credential to copy")
-    print(f"seeding {count} credentials ...", flush=True)
-    took = await prefill(db, template, count)
-    print(f"seeded in {took:.1f} s (a count would read them all on FerretDB)", flush=True)
-
-
 async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=10_000, help="batch size per round")
-    parser.add_argument(
-        "--seeded",
-        type=int,
-        default=0,
-        help="a second issuer of this tree on a database holding this many credentials",
-    )
     issuer_arguments(parser)
     args = parser.parse_args()
     kafka_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
-    issuers = [start("this", kafka_servers, mongo_uri, args, None)]
-    if args.compare and args.seeded:
-        parser.error("--compare and --seeded are exclusive")
-    if args.compare:
-        issuers.insert(0, start("base", kafka_servers, mongo_uri, args, args.compare))
-    if args.seeded:
-        issuers[0].label = "empty"
-        issuers.append(start("seeded", kafka_servers, mongo_uri, args, None))
+    issuers = start_issuers(args, parser, kafka_servers, mongo_uri)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
     raws: list[float] = []
     try:

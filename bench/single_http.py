@@ -11,13 +11,15 @@ they are reported beside it but compared only within one run.
 With ``--compare DIR`` a second issuer runs the sources under ``DIR`` (for example an exported
 earlier commit: ``git archive BASE | tar -x -C DIR``), each on its own database and topics, and
 the rounds alternate between the two, so a change is measured against its baseline under the
-same load.
+same load. With ``--seeded N`` the second issuer runs this tree too, on a database first loaded
+with N stored credentials (copies of one it signed, with their published outbox history): the
+field's scale and an empty database side by side (issue 19's targets are on the seeded one).
 
 Usage::
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 MONGODB_URI=mongodb://127.0.0.1:27018/ \\
         uv run python bench/single_http.py [--count 400] [--rounds 3] [--clients 16] \\
-        [--compare /tmp/base] [--client lean|httpx]
+        [--compare /tmp/base | --seeded 250000] [--client lean|httpx]
 
 The load generator shares the machine's two cores with the issuer: by default it is
 ``bench/lean_http.py`` (one kept-alive HTTP/1.1 connection per client, ~0.2 ms of CPU per
@@ -48,6 +50,7 @@ from issue import (  # bench/ is on the path
     notifications,
     onboard,
     pids_named,
+    prefill,
     raw_signing_rate,
 )
 from lean_http import LeanConnection
@@ -273,6 +276,12 @@ def issuer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--raw", type=int, default=300, help="credentials for the raw rate")
     parser.add_argument("--compare", help="a source tree run as the baseline issuer")
     parser.add_argument(
+        "--seeded",
+        type=int,
+        default=0,
+        help="a second issuer of this tree on a database holding this many credentials",
+    )
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -280,6 +289,31 @@ def issuer_arguments(parser: argparse.ArgumentParser) -> None:
         help="an environment setting for this tree's issuer only (the --compare one keeps its "
         "defaults): with --compare on this same tree, a setting is measured against its default",
     )
+
+
+def start_issuers(
+    args: Any, parser: argparse.ArgumentParser, kafka_servers: str, mongo_uri: str
+) -> list[Issuer]:
+    """This tree's issuer, and the ``--compare`` or ``--seeded`` one it alternates with."""
+    if args.compare and args.seeded:
+        parser.error("--compare and --seeded are exclusive")
+    issuers = [start("this", kafka_servers, mongo_uri, args, None)]
+    if args.compare:
+        issuers.insert(0, start("base", kafka_servers, mongo_uri, args, args.compare))
+    if args.seeded:
+        issuers[0].label = "empty"
+        issuers.append(start("seeded", kafka_servers, mongo_uri, args, None))
+    return issuers
+
+
+async def seed(db: Any, count: int) -> None:
+    """Load ``count`` copies of a credential the issuer signed while warming up."""
+    template = await db["credentials"].find_one({})
+    if template is None:
+        raise RuntimeError("no credential to copy")
+    print(f"seeding {count} credentials ...", flush=True)
+    took = await prefill(db, template, count)
+    print(f"seeded in {took:.1f} s (a count would read them all on FerretDB)", flush=True)
 
 
 async def stop_all(issuers: list[Issuer], client: AsyncMongoClient[dict[str, Any]]) -> None:
@@ -304,15 +338,15 @@ async def main() -> int:
     args = parser.parse_args()
     kafka_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
     mongo_uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/")
-    issuers = [start("this", kafka_servers, mongo_uri, args, None)]
-    if args.compare:
-        issuers.insert(0, start("base", kafka_servers, mongo_uri, args, args.compare))
+    issuers = start_issuers(args, parser, kafka_servers, mongo_uri)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
     raws: list[float] = []
     try:
         for issuer in issuers:
             await prepare(issuer, client)
             print(f"issuer {issuer.label}: pid {issuer.pid} (for a profiler)", flush=True)
+        if args.seeded:
+            await seed(client[issuers[-1].database], args.seeded)
         for n in range(args.rounds):
             rate, _ = await raw_signing_rate(args.raw)
             raws.append(rate)
