@@ -85,6 +85,16 @@ async def pending(coll: Any) -> list[str]:
     return [m["doc"] async for m in coll.database[PENDING_COLLECTION].find({})]
 
 
+async def stored(
+    coll: Any, doc_id: str, *numbers: int
+) -> tuple[list[CredentialStatusChangedV1], list[dict[str, Any]]]:
+    """A credential inserted as the issuer does (marker first), with the entries it returned."""
+    issued = [event(n) for n in numbers]
+    entries = await CredentialRepository(coll).insert(credential(doc_id), issued)
+    assert entries is not None
+    return issued, entries
+
+
 async def test_a_credential_stored_but_never_relayed_is_published_by_the_next_process(
     coll: Any,
 ) -> None:
@@ -185,10 +195,7 @@ async def test_a_reminder_skips_what_another_process_already_published(
 ) -> None:
     # A resumed batch, or a retried request, reminds the relay of a document an earlier run may
     # have relayed: the document has no pending marker left, so it is not even read.
-    repo = CredentialRepository(coll)
-    issued = [event(22), event(23)]
-    entries = await repo.insert(credential("f2"), issued)
-    assert entries is not None
+    _issued, entries = await stored(coll, "f2", 22, 23)
     publisher = Counting()
     earlier = relay(coll, publisher)
     earlier.notify_written("f2", entries)
@@ -209,10 +216,7 @@ async def test_a_reminder_skips_what_another_process_already_published(
 async def test_entries_published_from_memory_leave_no_marker_behind(coll: Any) -> None:
     # Their publication is recorded by deleting the write's pending marker at once: no
     # published marker per event (the collection grew by two per credential ever issued).
-    repo = CredentialRepository(coll)
-    issued = [event(24), event(25)]
-    entries = await repo.insert(credential("f3"), issued)
-    assert entries is not None
+    issued, entries = await stored(coll, "f3", 24, 25)
     publisher = Counting()
     live = relay(coll, publisher, lease_s=60.0)
     live.notify_written("f3", entries)
@@ -244,10 +248,7 @@ async def test_a_crash_before_the_marker_is_deleted_publishes_the_same_events_ag
     # At least once: the broker acknowledged the events, then the marker's deletion failed (the
     # process died there). The next process publishes them again with the same event ids,
     # which consumers deduplicate; then the marker is gone.
-    repo = CredentialRepository(coll)
-    issued = [event(27), event(28)]
-    entries = await repo.insert(credential("f5"), issued)
-    assert entries is not None
+    issued, entries = await stored(coll, "f5", 27, 28)
     publisher = Counting()
     dying = relay(coll, publisher, lease_s=60.0)
 

@@ -88,7 +88,8 @@ def test_a_slice_derives_its_key_and_builds_each_achievement_once(
     assert sorted(built) == ["en", "fr"]  # once per language of the shared version
     assert keys == [key.controller]
     for one, shared, language in zip(alone, together, languages, strict=True):
-        assert isinstance(one, dict) and isinstance(shared, dict)
+        assert isinstance(one, dict)
+        assert isinstance(shared, dict)
         assert schema_problems(shared) == []
         achievement = shared["credentialSubject"]["achievement"]
         assert achievement == one["credentialSubject"]["achievement"]
@@ -96,7 +97,8 @@ def test_a_slice_derives_its_key_and_builds_each_achievement_once(
         assert shared["name"] == one["name"]
     # Every credential got its own JSON: changing one leaves the others as they were.
     first, second = together[0], together[1]
-    assert isinstance(first, dict) and isinstance(second, dict)
+    assert isinstance(first, dict)
+    assert isinstance(second, dict)
     first["credentialSubject"]["achievement"]["name"] = "changed"
     assert second["credentialSubject"]["achievement"]["name"] != "changed"
 
@@ -114,6 +116,7 @@ def test_versions_that_look_alike_are_never_taken_for_one_another(
         _job(key, dataclasses.replace(spec, achievement=renamed), 2, "en"),
     ]
     first, second = sign_jobs(jobs)
-    assert isinstance(first, dict) and isinstance(second, dict)
+    assert isinstance(first, dict)
+    assert isinstance(second, dict)
     assert first["credentialSubject"]["achievement"]["name"] != "Another name"
     assert second["credentialSubject"]["achievement"]["name"] == "Another name"

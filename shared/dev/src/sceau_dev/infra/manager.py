@@ -58,24 +58,20 @@ def _env_port(name: str, default: int) -> int:
     return int(raw)
 
 
+def _env_choice(name: str, choices: tuple[str, ...], what: str) -> str:
+    """The environment's choice among ``choices`` (the first when unset), or a clear refusal."""
+    chosen = os.environ.get(name) or choices[0]
+    if chosen not in choices:
+        raise InfraError(f"{name}={chosen!r} is not {what}; choose one of {', '.join(choices)}")
+    return chosen
+
+
 def _env_store() -> str:
-    store = os.environ.get("SCEAU_MONGO_STORE") or mongo_server.STORES[0]
-    if store not in mongo_server.STORES:
-        raise InfraError(
-            f"SCEAU_MONGO_STORE={store!r} is not a store; choose one of "
-            f"{', '.join(mongo_server.STORES)}"
-        )
-    return store
+    return _env_choice("SCEAU_MONGO_STORE", mongo_server.STORES, "a store")
 
 
 def _env_sqlite_synchronous() -> str:
-    chosen = os.environ.get("SCEAU_SQLITE_SYNCHRONOUS") or mongo_server.SQLITE_SYNCHRONOUS[0]
-    if chosen not in mongo_server.SQLITE_SYNCHRONOUS:
-        raise InfraError(
-            f"SCEAU_SQLITE_SYNCHRONOUS={chosen!r} is not a setting; choose one of "
-            f"{', '.join(mongo_server.SQLITE_SYNCHRONOUS)}"
-        )
-    return chosen
+    return _env_choice("SCEAU_SQLITE_SYNCHRONOUS", mongo_server.SQLITE_SYNCHRONOUS, "a setting")
 
 
 @dataclass(frozen=True)
