@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from build_specs import build_spec
 
 from sceau_credentials.dids import DidKeyResolver
 from sceau_credentials.engine import verify_proof
 from sceau_credentials.keys import SigningKey
-from sceau_credentials.ob3 import IssuerProfile, schema_problems
-from sceau_issuer.achievements.rules import engine_version
+from sceau_credentials.ob3 import schema_problems
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.issuing.metadata import Workload, identifiers, narrative, write_workload
-from sceau_issuer.issuing.schemas import RecipientInput
 from sceau_issuer.issuing.sign_jobs import BuildSpec, SignJob, sign_one
 from sceau_issuer.status.status_lists import StatusSlot
 
@@ -86,20 +84,12 @@ def _spec(
             "suspension": "https://registry.example/v1/status-lists/c1.s",
         },
     )
-    return BuildSpec(
-        issuer=IssuerProfile(id=key.controller, name={"fr": "Collège", "en": "College"}),
-        achievement=engine_version(
-            definition,
-            achievement_uri="https://issuer.example/v1/public/achievements/a1/versions/1",
-            version=1,
-            languages=("fr", "en"),
-        ),
-        recipient=RecipientInput(email="ada@example.org", language="en"),
+    return build_spec(
+        definition,
+        key,
         profile=profile,
-        credential_id="urn:uuid:4c1c7bd5-0b8f-4f4c-9d6b-2a4a1f0f3c11",
-        issued_at=datetime(2026, 3, 1, tzinfo=UTC),
-        valid_until=None,
         slot=slot,
+        language="en",
         workload=Workload.of(definition),
         suspension=suspension,
     )

@@ -9,20 +9,18 @@ is shared never changes what is signed.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from build_specs import build_spec
 
 import sceau_credentials.ob3.builder as builder
 import sceau_issuer.issuing.sign_jobs as sign_jobs_module
 from sceau_credentials.keys import SigningKey
-from sceau_credentials.ob3 import IssuerProfile, schema_problems
-from sceau_issuer.achievements.rules import engine_version
+from sceau_credentials.ob3 import schema_problems
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.issuing.schemas import RecipientInput
 from sceau_issuer.issuing.sign_jobs import BuildSpec, SignJob, sign_jobs
-from sceau_issuer.status.status_lists import StatusSlot
 
 
 def _job(key: SigningKey, spec: BuildSpec, n: int, language: str) -> SignJob:
@@ -38,35 +36,11 @@ def _job(key: SigningKey, spec: BuildSpec, n: int, language: str) -> SignJob:
     )
 
 
-def _spec(micro: dict[str, Any], key: SigningKey) -> BuildSpec:
-    definition = AchievementInput.model_validate(micro)
-    return BuildSpec(
-        issuer=IssuerProfile(id=key.controller, name={"fr": "Collège", "en": "College"}),
-        achievement=engine_version(
-            definition,
-            achievement_uri="https://issuer.example/v1/public/achievements/a1/versions/1",
-            version=1,
-            languages=("fr", "en"),
-        ),
-        recipient=RecipientInput(email="ada@example.org"),
-        profile="ob3-v2",
-        credential_id="urn:uuid:4c1c7bd5-0b8f-4f4c-9d6b-2a4a1f0f3c11",
-        issued_at=datetime(2026, 3, 1, tzinfo=UTC),
-        valid_until=None,
-        slot=StatusSlot(
-            alloc_list_id="c1.x.bsl.1",
-            index=7,
-            list_ids={"revocation": "c1.r"},
-            list_urls={"revocation": "https://registry.example/v1/status-lists/c1.r"},
-        ),
-    )
-
-
 def test_a_slice_derives_its_key_and_builds_each_achievement_once(
     micro: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = SigningKey.generate()
-    spec = _spec(micro, key)
+    spec = build_spec(AchievementInput.model_validate(micro), key)
     languages = ["en", "en", "fr", "en", "fr"]
     jobs = [_job(key, spec, n, language) for n, language in enumerate(languages)]
     alone = [sign_jobs([job])[0] for job in jobs]  # each in a slice of its own
@@ -107,7 +81,7 @@ def test_versions_that_look_alike_are_never_taken_for_one_another(
     micro: dict[str, Any],
 ) -> None:
     key = SigningKey.generate()
-    spec = _spec(micro, key)
+    spec = build_spec(AchievementInput.model_validate(micro), key)
     renamed = spec.achievement.model_copy(
         update={"name": {**spec.achievement.name, "en": "Another name"}}
     )
