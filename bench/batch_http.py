@@ -41,6 +41,7 @@ from single_http import (
     idle,
     issuer_arguments,
     others,
+    paired,
     prepare,
     seed,
     start_issuers,
@@ -142,6 +143,9 @@ async def main() -> int:
             f"| {s['watcher_ms']:.2f} |"
         )
     print(f"raw one-core signing (median of the measures before and after each batch): {raw:.0f}/s")
+    pairs = paired(issuers)
+    if pairs is not None:
+        print(pairs)
     return 0
 
 

@@ -269,6 +269,27 @@ def summary(issuer: Issuer) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in issuer.rounds) for k in keys}
 
 
+def paired(issuers: list[Issuer]) -> str | None:
+    """Round by round, the second issuer's rate ÷ the first's, for two issuers.
+
+    Rounds alternate so that the host's drift hits both alike; on a shared host whose speed
+    moves by a sixth within minutes, the ratios of the pairs and how often one side was ahead
+    tell more than the ratio of two medians.
+    """
+    if len(issuers) != 2:
+        return None
+    first, second = issuers
+    ratios = [b["rate"] / a["rate"] for a, b in zip(first.rounds, second.rounds, strict=False)]
+    if not ratios:
+        return None
+    ahead = sum(ratio > 1 for ratio in ratios)
+    return (
+        f"{second.label} ÷ {first.label}, credentials/s round by round: "
+        f"{', '.join(f'{ratio:.2f}' for ratio in ratios)}; median {statistics.median(ratios):.2f}; "
+        f"{second.label} ahead in {ahead} of {len(ratios)} rounds"
+    )
+
+
 def issuer_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every alternating-rounds issuer benchmark takes (``bench/batch_http.py`` too)."""
     parser.add_argument("--rounds", type=int, default=3)
@@ -377,6 +398,9 @@ async def main() -> int:
             f"{s['kafka_ms']:.2f} | {s['client_ms']:.2f} |"
         )
     print(f"raw one-core signing (median): {raw:.0f}/s")
+    pairs = paired(issuers)
+    if pairs is not None:
+        print(pairs)
     return 0
 
 
