@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -140,3 +141,49 @@ async def test_contact_index_of_a_batch_matches_one_by_one(harness: IssuerHarnes
     assert await repo.contacts(known) == [("inst-a", "cred-old"), ("inst-a", "cred-1")]
     assert await repo.contacts(new) == [("inst-a", "cred-2")]
     assert await repo.contacts(twice) == [("inst-a", "cred-3"), ("inst-b", "cred-4")]
+
+
+class _Counted:
+    """A collection that counts the commands sent through it (the real one answers them)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.commands = 0
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.inner, name)
+        if name not in {"find_one", "insert_one", "insert_many", "update_one"}:
+            return found
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            self.commands += 1
+            return await found(*args, **kwargs)
+
+        return counted
+
+
+async def test_indexing_a_credential_costs_the_same_however_many_the_learner_holds(
+    harness: IssuerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 19: the search for a free slot used to start at slot 0, one read per credential the
+    # learner already held; at the field's scale (12 per learner) that grew with the data.
+    repo = harness.svc.repositories.learners
+    key = harness.svc.vault.contact_key("collector@example.org")
+    counted = _Counted(repo._contacts)
+    monkeypatch.setattr(repo, "_contacts", counted)
+    costs = []
+    for n in range(30):
+        before = counted.commands
+        await repo.add_contact(key, "inst-a", f"cred-{n}")
+        costs.append(counted.commands - before)
+    assert costs[0] == 3  # the hint (none yet), the insert, the hint raised
+    assert set(costs[1:]) == {3}
+    expected = [("inst-a", f"cred-{n}") for n in range(30)]
+    assert await repo.contacts(key) == expected
+    # The newest credential delivered again is recognised by the hint: no new slot.
+    await repo.add_contact(key, "inst-a", "cred-29")
+    assert await counted.inner.find_one({"_id": f"{key}|30"}) is None
+    # A hint lost (or left behind by a crash) only costs a longer search: slots stay contiguous.
+    await counted.inner.delete_one({"_id": f"{key}|next"})
+    await repo.add_contact(key, "inst-b", "cred-late")
+    assert await repo.contacts(key) == [*expected, ("inst-b", "cred-late")]

@@ -274,27 +274,48 @@ class LearnerRepository:
         return entries
 
     async def add_contact(self, key: str, institution_id: str, credential_id: str) -> None:
-        """Index a credential under its learner's hashed address (idempotent).
+        """Index a credential under its learner's hashed address (idempotent as read).
 
         Each address owns numbered slots ``{key}|0``, ``{key}|1``, ...: a credential takes the
         first free one by inserting it (atomic on every server), so concurrent writers never
         lose each other's entries, and every read is an equality on ``_id`` (the only query
         FerretDB 1.24 answers without scanning the collection).
+
+        The search starts at the address's hint ``{key}|next``: the slot after the last one
+        taken (raised with ``$max``) and the credential last indexed. A learner holding *k*
+        credentials cost *k* + 1 sequential commands per new one when the search started at slot
+        0 — at the field's twelve per learner, a dozen reads per credential, growing with the
+        data (docs/benchmarks.md, "Loading the field's scale"). Now three: the hint, the insert,
+        the hint again. Every slot below the hint is taken (it is raised only after an insert),
+        so the slots stay contiguous for :meth:`contacts`; a hint lost or left behind by a crash
+        only lengthens the search. What :meth:`contacts` returns is idempotent: a redelivered
+        event is recognised as the address's last indexed credential (or in slot 0, where a
+        learner's first one is indexed in batches); one redelivered after later credentials takes
+        a spare slot, listed once, as for two concurrent deliveries.
         """
         entry = {"institution_id": institution_id, "credential_id": credential_id}
-        for slot in range(MAX_CONTACT_SLOTS):
+        hint_id = f"{key}|next"
+        hint = await self._contacts.find_one({"_id": hint_id})
+        if hint is not None and hint.get("last") == [institution_id, credential_id]:
+            return  # a redelivered event: already indexed
+        start = int(hint["n"]) if hint is not None else 0
+        for slot in range(start, MAX_CONTACT_SLOTS):
             doc_id = f"{key}|{slot}"
-            found = await self._contacts.find_one({"_id": doc_id})
-            if found is not None:
-                if found.get("institution_id") == institution_id and (
-                    found.get("credential_id") == credential_id
-                ):
-                    return  # a redelivered event: already indexed
-                continue
             try:
                 await self._contacts.insert_one({"_id": doc_id, **entry})
             except DuplicateKeyError:
-                continue  # a concurrent writer took this slot; look at it again next round
+                found = await self._contacts.find_one({"_id": doc_id})
+                if found is not None and (
+                    found.get("institution_id") == institution_id
+                    and found.get("credential_id") == credential_id
+                ):
+                    return  # a redelivered event: already indexed
+                continue  # taken by another credential (or a concurrent writer): the next one
+            await self._contacts.update_one(
+                {"_id": hint_id},
+                {"$max": {"n": slot + 1}, "$set": {"last": [institution_id, credential_id]}},
+                upsert=True,
+            )
             return
 
     async def add_contacts(
