@@ -13,6 +13,7 @@ import zxingcpp
 from issuer_support import IssuerHarness, consume
 from learner_support import issued_with_page, share_urls
 from PIL import Image
+from pymongo.errors import DuplicateKeyError
 
 from sceau_dev.testing.polling import eventually
 from sceau_shared.events import NotificationKind, NotificationRequestedV1
@@ -187,3 +188,49 @@ async def test_indexing_a_credential_costs_the_same_however_many_the_learner_hol
     await counted.inner.delete_one({"_id": f"{key}|next"})
     await repo.add_contact(key, "inst-b", "cred-late")
     assert await repo.contacts(key) == [*expected, ("inst-b", "cred-late")]
+
+
+class _RacedHint:
+    """A collection whose first hint upsert loses a race: another writer created the hint first.
+
+    The other writer's hint is inserted for real, then the upsert answers with the duplicate-key
+    error a server may give one of two concurrent upserts of one ``_id``.
+    """
+
+    def __init__(self, inner: Any, rival: dict[str, Any]) -> None:
+        self.inner = inner
+        self.rival: dict[str, Any] | None = rival
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def update_one(self, query: Any, change: Any, **kwargs: Any) -> Any:
+        if self.rival is not None and kwargs.get("upsert"):
+            await self.inner.insert_one(self.rival)
+            self.rival = None
+            raise DuplicateKeyError("E11000 duplicate key error (upsert raced)")
+        return await self.inner.update_one(query, change, **kwargs)
+
+
+async def test_a_hint_upsert_that_loses_a_race_still_raises_the_hint(
+    harness: IssuerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two first-time writers of one address upsert its hint at once; one may get a duplicate-key
+    # error. The consumed batch must not fail for it: the hint is updated again, without upsert.
+    repo = harness.svc.repositories.learners
+    key = harness.svc.vault.contact_key("raced@example.org")
+    # The rival indexed slot 0 and wrote its hint while this writer was inserting slot 1.
+    await repo._contacts.insert_one(
+        {"_id": f"{key}|0", "institution_id": "inst-a", "credential_id": "cred-rival"}
+    )
+    rival_hint = {"_id": f"{key}|next", "n": 1, "last": ["inst-a", "cred-rival"]}
+    monkeypatch.setattr(repo, "_contacts", _RacedHint(repo._contacts, rival_hint))
+    await repo.add_contact(key, "inst-a", "cred-mine")
+    hint = await repo._contacts.find_one({"_id": f"{key}|next"})
+    assert hint is not None
+    assert hint["n"] == 2  # $max kept the higher slot over the rival's
+    assert hint["last"] == ["inst-a", "cred-mine"]
+    assert await repo.contacts(key) == [("inst-a", "cred-rival"), ("inst-a", "cred-mine")]
+    # The next credential starts its search at the raised hint.
+    await repo.add_contact(key, "inst-a", "cred-next")
+    assert (await repo.contacts(key))[-1] == ("inst-a", "cred-next")

@@ -311,12 +311,22 @@ class LearnerRepository:
                 ):
                     return  # a redelivered event: already indexed
                 continue  # taken by another credential (or a concurrent writer): the next one
-            await self._contacts.update_one(
-                {"_id": hint_id},
-                {"$max": {"n": slot + 1}, "$set": {"last": [institution_id, credential_id]}},
-                upsert=True,
-            )
+            await self._raise_hint(hint_id, slot + 1, [institution_id, credential_id])
             return
+
+    async def _raise_hint(self, hint_id: str, n: int, last: list[str]) -> None:
+        """Raise an address's hint to slot ``n`` and record ``last`` as its newest credential.
+
+        Two first-time writers of one address may both upsert a hint that does not exist yet;
+        a server may then answer one of them with a duplicate-key error (MongoDB documents this
+        for concurrent upserts). The hint exists by then, so that writer updates it once more
+        without upserting, instead of failing the consumed batch and having it redelivered.
+        """
+        change = {"$max": {"n": n}, "$set": {"last": last}}
+        try:
+            await self._contacts.update_one({"_id": hint_id}, change, upsert=True)
+        except DuplicateKeyError:
+            await self._contacts.update_one({"_id": hint_id}, change)
 
     async def add_contacts(
         self, entries: Sequence[tuple[str, str, str]], *, deadline_s: float | None = None
