@@ -58,6 +58,7 @@ FIELD = {
 PER_ACHIEVEMENT = FIELD["credentials"] // FIELD["achievements"]
 REVOKED_SHARE = 0.015
 SERIES_SIZE = 4  # three modules and the overall credential
+SERIES_STAGGER = 100  # learners between the starts of a series' module cohorts
 NAME_PREFIX = "Seed"
 
 
@@ -89,9 +90,35 @@ class Plan:
         """The global numbers of an institution's achievements (round-robin)."""
         return list(range(institution, self.achievements, self.institutions))
 
+    def series_position(self, achievement: int) -> int | None:
+        """Where an achievement sits in its institution's series (modules 0 to 2, the overall 3).
+
+        ``None`` for an achievement outside any series: an institution defines one series from
+        its first :data:`SERIES_SIZE` achievements when it has that many.
+        """
+        institution = achievement % self.institutions
+        position = achievement // self.institutions
+        in_series = len(self.achievements_of(institution)) >= SERIES_SIZE
+        return position if in_series and position < SERIES_SIZE else None
+
     def recipients_of(self, achievement: int) -> list[dict[str, str]]:
-        """A deterministic cohort for one achievement, spread over all the learners."""
-        start = (achievement * 7919) % self.learners
+        """A deterministic cohort for one achievement, spread over all the learners.
+
+        A series' cohorts overlap on purpose: module *k* starts *k* times :data:`SERIES_STAGGER`
+        learners after the first module, so the learners in all three modules (300 of 500 at
+        the field's scale) complete the series and are awarded its overall credential by the
+        issuer; the overall achievement's own batch goes to the first module's cohort, which
+        holds every one of them (found as duplicates), so each achievement still stores
+        :attr:`per_achievement` credentials. Cohorts spread at random met so rarely at 20,000
+        learners that the whole-scale seed of 2026-12-06 awarded none.
+        """
+        position = self.series_position(achievement)
+        if position is None:
+            start = (achievement * 7919) % self.learners
+        else:
+            first = achievement % self.institutions
+            stagger = SERIES_STAGGER * position if position < SERIES_SIZE - 1 else 0
+            start = (first * 7919 + stagger) % self.learners
         return [
             {
                 "email": f"learner{(start + j) % self.learners:06d}@seed.example",
@@ -469,9 +496,20 @@ class Seeder:
         numbers = self.plan.achievements_of(number)
         ids = await self.achievements(http, auth, inst, numbers)
         log(f"{inst}: {len(ids)} achievements published; issuing {len(ids)} batches")
-        await asyncio.gather(
-            *(self.batch(http, auth, a, n) for a, n in zip(ids, numbers, strict=True))
-        )
+        batches = dict(zip(numbers, ids, strict=True))
+        overall = [n for n in numbers if n in self.overall_numbers]
+        modules = [n for n in numbers if self.plan.series_position(n) in range(SERIES_SIZE - 1)]
+        rest = [n for n in numbers if n not in overall and (not overall or n not in modules)]
+
+        async def series_then_overall() -> None:
+            # The overall batch waits for the modules, so that the issuer awards the series to
+            # the learners who hold all three before the batch reaches them.
+            await asyncio.gather(*(self.batch(http, auth, batches[n], n) for n in modules))
+            for n in overall:
+                await self.batch(http, auth, batches[n], n)
+
+        chained = [series_then_overall()] if overall else []
+        await asyncio.gather(*chained, *(self.batch(http, auth, batches[n], n) for n in rest))
 
     async def run(self) -> None:
         began = time.monotonic()
