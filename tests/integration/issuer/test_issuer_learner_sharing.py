@@ -234,3 +234,20 @@ async def test_a_hint_upsert_that_loses_a_race_still_raises_the_hint(
     # The next credential starts its search at the raised hint.
     await repo.add_contact(key, "inst-a", "cred-next")
     assert (await repo.contacts(key))[-1] == ("inst-a", "cred-next")
+
+
+async def test_a_consumed_batch_of_returning_learners_is_indexed_together_and_whole(
+    harness: IssuerHarness,
+) -> None:
+    # A cohort's next module: every learner already holds a credential, so every entry takes the
+    # hinted path; they now run together, several of one address among them.
+    repo = harness.svc.repositories.learners
+    keys = [harness.svc.vault.contact_key(f"cohort{n}@example.org") for n in range(4)]
+    await repo.add_contacts([(key, "inst-a", f"first-{n}") for n, key in enumerate(keys)])
+    later = [(key, "inst-a", f"m{m}-{n}") for m in range(5) for n, key in enumerate(keys)]
+    await repo.add_contacts(later)
+    await repo.add_contacts(later)  # the batch redelivered: nothing listed twice
+    for n, key in enumerate(keys):
+        listed = await repo.contacts(key)
+        assert listed[0] == ("inst-a", f"first-{n}")
+        assert sorted(listed[1:]) == sorted(("inst-a", f"m{m}-{n}") for m in range(5))

@@ -63,3 +63,57 @@ async def test_series_completion_issues_overall_once(harness: IssuerHarness) -> 
     )
     page = await harness.http.get(f"/v1/credentials?achievement_id={overall}", headers=headers)
     assert page.json()["total"] == 1
+
+
+async def test_an_award_check_stops_at_the_first_component_a_learner_lacks(
+    harness: IssuerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 19 (the field's seed): every learner of a module batch was checked against every
+    # component, one learner after the other. A learner's first module now costs one read.
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    modules = [
+        await harness.published(headers, micro(name={"fr": f"Bloc {n}", "en": f"Block {n}"}))
+        for n in (1, 2, 3)
+    ]
+    overall = await harness.published(
+        headers, micro(name={"fr": "Bloc complet", "en": "All blocks"}, hours=45)
+    )
+    created = await harness.http.post(
+        "/v1/series",
+        json={
+            "name": {"fr": "Blocs", "en": "Blocks"},
+            "structure": "modular",
+            "components": [{"achievement_id": m} for m in modules],
+            "overall_achievement_id": overall,
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    learners = [f"bloc{n}@example.org" for n in range(12)]
+    for email in learners:
+        assert (await harness.issue(headers, modules[0], email)).status_code == 201
+    for module in modules[1:]:
+        assert (await harness.issue(headers, module, learners[0])).status_code == 201
+
+    credentials = harness.svc.repositories.credentials
+    reads: list[str] = []
+    holding = credentials.holding
+
+    async def counted(institution_id: str, credential_id: str) -> object:
+        reads.append(credential_id)
+        return await holding(institution_id, credential_id)
+
+    monkeypatch.setattr(credentials, "holding", counted)
+    recipients = [{"email": e, "email_norm": e} for e in learners[1:]]
+    assert await harness.svc.series.after_issue(institution, modules[0], recipients) == []
+    assert len(reads) == len(recipients)  # block 2 lacking: one read each (three before)
+    # The learner holding all three is read in full, block just issued last; the overall
+    # credential was issued once, when block 3 came, so this step issues nothing more.
+    reads.clear()
+    again = [{"email": learners[0], "email_norm": learners[0]}]
+    assert await harness.svc.series.after_issue(institution, modules[2], again) == []
+    assert len(reads) == 3
+    page = await harness.http.get(f"/v1/credentials?achievement_id={overall}", headers=headers)
+    [awarded] = page.json()["items"]
+    assert awarded["recipient"]["email"] == learners[0]

@@ -68,7 +68,7 @@ async def test_concurrent_steps_share_one_marker_insert_and_one_delete() -> None
     series = service(pending)
     ran: list[tuple[str, str]] = []
 
-    async def award(institution_id: str, _: Any, recipients: list[dict[str, Any]]) -> Any:
+    async def award(institution_id: str, _: str, __: Any, recipients: list[dict[str, Any]]) -> Any:
         ran.append((institution_id, recipients[0]["email"]))
         return [{"overall_for": recipients[0]["email"]}]
 
@@ -87,7 +87,7 @@ async def test_a_failed_step_keeps_its_marker_and_its_caller_gets_the_error() ->
     pending = Pending()
     series = service(pending)
 
-    async def award(_: str, __: Any, recipients: list[dict[str, Any]]) -> Any:
+    async def award(_: str, __: str, ___: Any, recipients: list[dict[str, Any]]) -> Any:
         if recipients[0]["email"] == "l1@example.org":
             raise RuntimeError("signer failed")
         return []
@@ -126,7 +126,7 @@ async def test_each_step_runs_in_its_callers_context() -> None:
     series = service(Pending())
     seen: dict[str, str] = {}
 
-    async def award(_: str, __: Any, recipients: list[dict[str, Any]]) -> Any:
+    async def award(_: str, __: str, ___: Any, recipients: list[dict[str, Any]]) -> Any:
         seen[recipients[0]["email"]] = CALLER.get()
         return []
 

@@ -10,6 +10,7 @@ an outbox, relayed like the other small collections.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,8 @@ MESSAGES = "learner_messages"
 CONTACTS = "learner_contacts"
 #: Credentials indexed per address at most (a learner with more gets links for the first ones).
 MAX_CONTACT_SLOTS = 200
+#: Credentials of learners already indexed, indexed at once from one consumed batch.
+_CONTACTS_IN_FLIGHT = 16
 
 
 class LearnerRepository:
@@ -352,8 +355,16 @@ class LearnerRepository:
                     for key, institution, credential in unique
                 ],
             )
-            for position in sorted(taken):
-                await self.add_contact(*unique[position])
+            # Learners who already hold a credential, several at once: each costs three
+            # sequential commands, and a consumed batch of a cohort's next module is all of them.
+            # Entries of one address may run together (the slots are taken by unique inserts).
+            gate = asyncio.Semaphore(_CONTACTS_IN_FLIGHT)
+
+            async def one(position: int) -> None:
+                async with gate:
+                    await self.add_contact(*unique[position])
+
+            await asyncio.gather(*(one(position) for position in sorted(taken)))
 
     async def contacts(self, key: str) -> list[tuple[str, str]]:
         """``(institution_id, credential_id)`` of the credentials issued to a hashed address."""
