@@ -159,6 +159,30 @@ class IssuerHarness:
         assert published.status_code == 200, published.text
         return achievement_id
 
+    async def series(
+        self, headers: dict[str, str], structure: str = "progressive"
+    ) -> tuple[list[str], str, str]:
+        """Three published modules, an overall achievement and their series: the ids of each."""
+        modules = [
+            await self.published(headers, micro(name={"fr": f"Module {n}", "en": f"Module {n}"}))
+            for n in (1, 2, 3)
+        ]
+        overall = await self.published(
+            headers, micro(name={"fr": "Parcours complet", "en": "Full pathway"}, hours=45)
+        )
+        created = await self.http.post(
+            "/v1/series",
+            json={
+                "name": {"fr": "Parcours IA", "en": "AI pathway"},
+                "structure": structure,
+                "components": [{"achievement_id": m} for m in modules],
+                "overall_achievement_id": overall,
+            },
+            headers=headers,
+        )
+        assert created.status_code == 201, created.text
+        return modules, overall, str(created.json()["series_id"])
+
     async def issue(
         self,
         headers: dict[str, str],

@@ -5,41 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from issuer_support import IssuerHarness, micro
+from issuer_support import IssuerHarness
 
 from sceau_dev.testing.polling import eventually
 
 pytestmark = pytest.mark.integration
 
 
-async def pathway(
-    harness: IssuerHarness, headers: dict[str, str], structure: str = "progressive"
-) -> tuple[list[str], str]:
-    modules = [
-        await harness.published(headers, micro(name={"fr": f"Module {n}", "en": f"Module {n}"}))
-        for n in (1, 2, 3)
-    ]
-    overall = await harness.published(
-        headers, micro(name={"fr": "Parcours", "en": "Pathway"}, hours=45)
-    )
-    created = await harness.http.post(
-        "/v1/series",
-        json={
-            "name": {"fr": "Parcours IA", "en": "AI pathway"},
-            "structure": structure,
-            "components": [{"achievement_id": m} for m in modules],
-            "overall_achievement_id": overall,
-        },
-        headers=headers,
-    )
-    assert created.status_code == 201, created.text
-    return modules, str(created.json()["series_id"])
-
-
 async def test_single_issue_needs_the_earlier_components(harness: IssuerHarness) -> None:
     institution = await harness.tenant()
     headers = await harness.api_key(institution)
-    (m1, m2, m3), series_id = await pathway(harness, headers)
+    (m1, m2, m3), _, series_id = await harness.series(headers)
 
     refused = await harness.issue(headers, m3, "lea@example.org", key="m3-lea")
     assert refused.status_code == 409, refused.text
@@ -74,14 +50,14 @@ async def test_single_issue_needs_the_earlier_components(harness: IssuerHarness)
 async def test_modular_series_has_no_order(harness: IssuerHarness) -> None:
     institution = await harness.tenant()
     headers = await harness.api_key(institution)
-    (_, _, m3), _ = await pathway(harness, headers, structure="modular")
+    (_, _, m3), _, _ = await harness.series(headers, structure="modular")
     assert (await harness.issue(headers, m3, "any@example.org")).status_code == 201
 
 
 async def test_batch_fails_only_recipients_without_prerequisites(harness: IssuerHarness) -> None:
     institution = await harness.tenant()
     headers = await harness.api_key(institution)
-    (m1, m2, _), _ = await pathway(harness, headers)
+    (m1, m2, _), _, _ = await harness.series(headers)
     for email in ("holder@example.org", "Other.Holder@example.org"):
         assert (await harness.issue(headers, m1, email)).status_code == 201
     emails = ["holder@example.org", "newcomer@example.org", "other.holder@example.org"]

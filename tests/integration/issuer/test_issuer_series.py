@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from issuer_support import IssuerHarness, micro
+from issuer_support import IssuerHarness
 
 from sceau_dev.testing.polling import eventually
 
@@ -13,25 +13,7 @@ pytestmark = pytest.mark.integration
 async def test_series_completion_issues_overall_once(harness: IssuerHarness) -> None:
     institution = await harness.tenant()
     headers = await harness.api_key(institution)
-    modules = [
-        await harness.published(headers, micro(name={"fr": f"Module {n}", "en": f"Module {n}"}))
-        for n in (1, 2, 3)
-    ]
-    overall = await harness.published(
-        headers, micro(name={"fr": "Parcours complet", "en": "Full pathway"}, hours=45)
-    )
-    series = await harness.http.post(
-        "/v1/series",
-        json={
-            "name": {"fr": "Parcours IA", "en": "AI pathway"},
-            "structure": "progressive",
-            "components": [{"achievement_id": m} for m in modules],
-            "overall_achievement_id": overall,
-        },
-        headers=headers,
-    )
-    assert series.status_code == 201, series.text
-    series_id = series.json()["series_id"]
+    modules, overall, series_id = await harness.series(headers)
     component_ids = []
     for module in modules[:2]:
         component_ids.append((await harness.issue(headers, module, "mo@example.org")).json())
@@ -72,24 +54,7 @@ async def test_an_award_check_stops_at_the_first_component_a_learner_lacks(
     # component, one learner after the other. A learner's first module now costs one read.
     institution = await harness.tenant()
     headers = await harness.api_key(institution)
-    modules = [
-        await harness.published(headers, micro(name={"fr": f"Bloc {n}", "en": f"Block {n}"}))
-        for n in (1, 2, 3)
-    ]
-    overall = await harness.published(
-        headers, micro(name={"fr": "Bloc complet", "en": "All blocks"}, hours=45)
-    )
-    created = await harness.http.post(
-        "/v1/series",
-        json={
-            "name": {"fr": "Blocs", "en": "Blocks"},
-            "structure": "modular",
-            "components": [{"achievement_id": m} for m in modules],
-            "overall_achievement_id": overall,
-        },
-        headers=headers,
-    )
-    assert created.status_code == 201, created.text
+    modules, overall, _ = await harness.series(headers, structure="modular")
     learners = [f"bloc{n}@example.org" for n in range(12)]
     for email in learners:
         assert (await harness.issue(headers, modules[0], email)).status_code == 201
