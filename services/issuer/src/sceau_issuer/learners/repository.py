@@ -23,6 +23,7 @@ from pymongo.errors import DuplicateKeyError
 from sceau_issuer.issuing.repository import insert_new
 from sceau_issuer.learners.share_index_repository import ShareIndex
 from sceau_issuer.pending_repository import mark_pending
+from sceau_shared.cache import TtlCache
 from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry
 
@@ -35,6 +36,9 @@ CONTACTS = "learner_contacts"
 MAX_CONTACT_SLOTS = 200
 #: Credentials of learners already indexed, indexed at once from one consumed batch.
 _CONTACTS_IN_FLIGHT = 16
+#: Addresses whose contact hint a replica keeps (the field's learners: 20,000), and for how long.
+_HINTS_KEPT = 20_000
+_HINT_TTL_S = 600.0
 
 
 class LearnerRepository:
@@ -57,6 +61,12 @@ class LearnerRepository:
         self._messages = messages
         self.share_index = ShareIndex(shares, share_refs, share_openings, receipts)
         self._contacts = contacts
+        # Each address's hint as this replica last wrote it: the next credential of a learner
+        # this replica indexed needs no read of it. A hint raised meanwhile by another replica
+        # (or lost) only lengthens the search: the slots are taken by unique inserts.
+        self._hints: TtlCache[str, tuple[int, list[str]]] = TtlCache(
+            ttl_s=_HINT_TTL_S, max_entries=_HINTS_KEPT
+        )
 
     async def ensure_indexes(self) -> None:
         """Shares by public id and by credential; receipts by share (contacts use ``_id`` only)."""
@@ -289,19 +299,25 @@ class LearnerRepository:
         credentials cost *k* + 1 sequential commands per new one when the search started at slot
         0 — at the field's twelve per learner, a dozen reads per credential, growing with the
         data (docs/benchmarks.md, "Loading the field's scale"). Now three: the hint, the insert,
-        the hint again. Every slot below the hint is taken (it is raised only after an insert),
-        so the slots stay contiguous for :meth:`contacts`; a hint lost or left behind by a crash
-        only lengthens the search. What :meth:`contacts` returns is idempotent: a redelivered
+        the hint again; two when this replica wrote the address's hint last (kept in memory, as
+        after the learner's previous credential: no read). Every slot below the hint is taken
+        (it is raised only after an insert), so the slots stay contiguous for :meth:`contacts`;
+        a hint lost, left behind by a crash or raised by another replica only lengthens the
+        search. What :meth:`contacts` returns is idempotent: a redelivered
         event is recognised as the address's last indexed credential (or in slot 0, where a
         learner's first one is indexed in batches); one redelivered after later credentials takes
         a spare slot, listed once, as for two concurrent deliveries.
         """
         entry = {"institution_id": institution_id, "credential_id": credential_id}
         hint_id = f"{key}|next"
-        hint = await self._contacts.find_one({"_id": hint_id})
-        if hint is not None and hint.get("last") == [institution_id, credential_id]:
+        this = [institution_id, credential_id]
+        kept = self._hints.get(key)
+        if kept is None:
+            hint = await self._contacts.find_one({"_id": hint_id})
+            kept = (int(hint["n"]), list(hint.get("last") or [])) if hint is not None else (0, [])
+        start, last = kept
+        if last == this:
             return  # a redelivered event: already indexed
-        start = int(hint["n"]) if hint is not None else 0
         for slot in range(start, MAX_CONTACT_SLOTS):
             doc_id = f"{key}|{slot}"
             try:
@@ -314,7 +330,8 @@ class LearnerRepository:
                 ):
                     return  # a redelivered event: already indexed
                 continue  # taken by another credential (or a concurrent writer): the next one
-            await self._raise_hint(hint_id, slot + 1, [institution_id, credential_id])
+            await self._raise_hint(hint_id, slot + 1, this)
+            self._keep_hint(key, slot + 1, this)
             return
 
     async def _raise_hint(self, hint_id: str, n: int, last: list[str]) -> None:
@@ -341,21 +358,29 @@ class LearnerRepository:
         on every store), which is where a learner's first credential goes. An entry whose slot 0
         is taken — a learner who already holds a credential, a second credential of the same
         learner in the batch, a redelivered event — then goes through :meth:`add_contact`, which
-        looks at the slots in order. The result is the one :meth:`add_contact` gives entry by
+        looks at the slots from the address's hint. An address whose hint this replica keeps
+        skips slot 0 (it is taken). The result is the one :meth:`add_contact` gives entry by
         entry; only the number of commands differs (one for a batch of new learners instead of
         two per credential). ``deadline_s`` bounds the calls (a paused database fails them as
         timeouts instead of holding the caller).
         """
         unique = list(dict.fromkeys(entries))
+        # An address whose hint this replica holds has its slot 0 taken: straight to its hint.
+        known = {n for n, (key, _, _) in enumerate(unique) if self._hints.get(key) is not None}
+        first = [n for n in range(len(unique)) if n not in known]
         with pymongo.timeout(deadline_s):
-            taken = await insert_new(
+            lost = await insert_new(
                 self._contacts,
                 [
                     {"_id": f"{key}|0", "institution_id": institution, "credential_id": credential}
-                    for key, institution, credential in unique
+                    for key, institution, credential in (unique[n] for n in first)
                 ],
             )
-            # Learners who already hold a credential, several at once: each costs three
+            for position, n in enumerate(first):
+                if position not in lost:
+                    key, institution, credential = unique[n]
+                    self._keep_hint(key, 1, [institution, credential])
+            # Learners who already hold a credential, several at once: each costs two or three
             # sequential commands, and a consumed batch of a cohort's next module is all of them.
             # Entries of one address may run together (the slots are taken by unique inserts).
             gate = asyncio.Semaphore(_CONTACTS_IN_FLIGHT)
@@ -364,7 +389,14 @@ class LearnerRepository:
                 async with gate:
                     await self.add_contact(*unique[position])
 
-            await asyncio.gather(*(one(position) for position in sorted(taken)))
+            later = sorted([*known, *(first[position] for position in lost)])
+            await asyncio.gather(*(one(position) for position in later))
+
+    def _keep_hint(self, key: str, n: int, last: list[str]) -> None:
+        """Remember an address's hint, never lowered (concurrent entries end in any order)."""
+        held = self._hints.get(key)
+        if held is None or n >= held[0]:
+            self._hints.put(key, (n, last))
 
     async def contacts(self, key: str) -> list[tuple[str, str]]:
         """``(institution_id, credential_id)`` of the credentials issued to a hashed address."""
