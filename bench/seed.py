@@ -497,9 +497,10 @@ class Seeder:
         ids = await self.achievements(http, auth, inst, numbers)
         log(f"{inst}: {len(ids)} achievements published; issuing {len(ids)} batches")
         batches = dict(zip(numbers, ids, strict=True))
-        overall = [n for n in numbers if n in self.overall_numbers]
-        modules = [n for n in numbers if self.plan.series_position(n) in range(SERIES_SIZE - 1)]
-        rest = [n for n in numbers if n not in overall and (not overall or n not in modules)]
+        position = {n: self.plan.series_position(n) if self.series else None for n in numbers}
+        modules = [n for n in numbers if position[n] in range(SERIES_SIZE - 1)]
+        overall = [n for n in numbers if position[n] == SERIES_SIZE - 1]
+        rest = [n for n in numbers if position[n] is None]
 
         async def series_then_overall() -> None:
             # The overall batch waits for the modules, so that the issuer awards the series to
