@@ -53,6 +53,32 @@ def test_iris_escape_what_n_quads_forbids() -> None:
     assert escape_iri("https://x.example/é") == "https://x.example/é"
 
 
+_NAMED = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_NAMED |= {'"': '\\"', "\\": "\\\\"}
+
+
+def _literal_by_hand(char: str) -> str:
+    if char in _NAMED:
+        return _NAMED[char]
+    return f"\\u{ord(char):04X}" if ord(char) < 0x20 or char == "\x7f" else char
+
+
+def _iri_by_hand(char: str) -> str:
+    return f"\\u{ord(char):04X}" if ord(char) <= 0x20 or char in '<>"{}|^`\\' else char
+
+
+def test_every_character_is_escaped_alone_or_among_others_as_written_out_by_hand() -> None:
+    # The escapers skip values with nothing to escape: each character below U+0800 and a few
+    # beyond, alone, between letters, and all at once, against the rules written out again.
+    chars = [chr(code) for code in [*range(0x800), 0xFFFD, 0x1F600]]
+    for char in chars:
+        assert escape_literal(f"a{char}b") == f"a{_literal_by_hand(char)}b"
+        assert escape_literal(char) == _literal_by_hand(char)
+        assert escape_iri(f"a{char}b") == f"a{_iri_by_hand(char)}b"
+    assert escape_literal("".join(chars)) == "".join(map(_literal_by_hand, chars))
+    assert escape_iri("".join(chars)) == "".join(map(_iri_by_hand, chars))
+
+
 def test_the_two_orders_differ_only_across_the_surrogate_range() -> None:
     lines = [FULLWIDTH_A, EMOJI, "a"]
     assert sorted(lines, key=order_key(QuadOrder.CODE_POINTS)) == ["a", FULLWIDTH_A, EMOJI]

@@ -6,6 +6,7 @@ After a pyld upgrade that moves one, these fail naming pyld's version and the mo
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 from pathlib import Path
@@ -21,6 +22,7 @@ from sceau_credentials.compat.pyld import (
     MemoisingProcessor,
     ResolverCache,
     expanded_to_dataset,
+    quicken_predicates,
 )
 from sceau_credentials.document_loader import bundled_contexts
 from sceau_dev.testing.compat import library_internals
@@ -119,3 +121,70 @@ def test_rdfc_work_bound_counts_hash_n_degree_quads() -> None:
         assert "_:c14n0" in nquads
         with pytest.raises(CanonicalizationError, match="work limit"):
             BoundedURDNA2015(budget=0, exhausted=exhausted).canonical_nquads(_twin_blank_nodes())
+
+
+@pytest.fixture(scope="module")
+def pristine() -> Any:
+    """A fresh copy of pyld's ``jsonld`` module, as pyld ships it (not quickened)."""
+    spec = importlib.util.find_spec("pyld.jsonld")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PREDICATE_INPUTS: list[Any] = [
+    None,
+    1,
+    1.5,
+    True,
+    [],
+    {},
+    ["@id"],
+    "",
+    ":",
+    ":x",
+    "_:",
+    "_:b0",
+    "@id",
+    "@type",
+    "@context",
+    "@nest",
+    "@none",
+    "@idx",
+    "id",
+    "type",
+    "https://purl.imsglobal.org/spec/vc/ob/vocab.html#Achievement",
+    "urn:uuid:4b5b6a53-1a7e-4f0e-8c5d-6f1a2b3c4d5e",
+    "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+    "mailto:ada@example.org",
+    "a,b:c",
+    "a+b-c.d:e",
+    "a_b:c",
+    "1http:x",
+    "http://a b",
+    "http://a\tb",
+    "http:\u00e9t\u00e9",
+    "\u00e9t\u00e9:x",
+    "http:",
+    "relative/path",
+    "#fragment",
+]
+
+
+@pytest.mark.parametrize("value", PREDICATE_INPUTS, ids=repr)
+def test_the_quickened_predicates_answer_as_pyld_s_own(value: Any, pristine: Any) -> None:
+    quicken_predicates()
+    assert bool(jsonld._is_keyword(value)) == bool(pristine._is_keyword(value))
+    assert bool(jsonld._is_absolute_iri(value)) == bool(pristine._is_absolute_iri(value))
+
+
+def test_the_predicates_are_quickened_once(pristine: Any) -> None:
+    quicken_predicates()
+    replaced = jsonld._is_keyword
+    quicken_predicates()
+    assert jsonld._is_keyword is replaced  # idempotent: not wrapped twice
+    assert jsonld._is_keyword is not pristine._is_keyword
+    with library_internals("PyLD", COMPAT):
+        assert set(jsonld.KEYWORDS) >= {"@id", "@type", "@context", "@graph", "@value"}

@@ -38,6 +38,7 @@ from sceau_credentials.compat.pyld import (
     MemoisingProcessor,
     ResolverCache,
     expanded_to_dataset,
+    quicken_predicates,
 )
 from sceau_credentials.document_loader import (
     ContextBundle,
@@ -173,6 +174,7 @@ class PyldCanonicalizer:
         self._resolved: ResolverCache[str, Any] = ResolverCache(max_entries=512)
         self._processor = MemoisingProcessor(on_property_dropped=_raise_dropped)
         self._lock = threading.Lock()
+        quicken_predicates()  # pyld's two hottest helpers, made cheap once per process
 
     @property
     def name(self) -> str:
