@@ -21,6 +21,7 @@ from sceau_credentials.canonical import (
     default_canonicalizer,
 )
 from sceau_credentials.document_loader import UnknownContextError
+from sceau_credentials.nquads import QuadOrder
 
 VECTORS = Path(__file__).parent / "vectors"
 W3C = VECTORS / "w3c-vc-di-eddsa"
@@ -131,6 +132,36 @@ def test_canonicalization_does_not_mutate_its_input() -> None:
     for engine in ENGINES:
         engine.canonicalize(document)
     assert json.dumps(document, sort_keys=True) == before
+
+
+def test_flat_documents_are_answered_from_memory_and_credentials_are_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Proof configurations are flat and repeat (same key, same second): the memo serves them;
+    # a changed value, another line order or a nested document is canonicalized afresh.
+    engine = PyldCanonicalizer()
+    expansions: list[object] = []
+    expand = engine._expand
+
+    def counted(document: Any) -> list[Any]:
+        expansions.append(document)
+        return expand(document)
+
+    monkeypatch.setattr(engine, "_expand", counted)
+    config = load(W3C / "eddsa-rdfc-2022/proofConfigDataInt.json")
+    expected = (W3C / "eddsa-rdfc-2022/proofCanonDataInt.txt").read_text(encoding="utf-8")
+    assert engine.canonicalize(config) == expected
+    assert engine.canonicalize(dict(reversed(config.items()))) == expected
+    assert len(expansions) == 1
+    later = {**config, "created": "2024-01-01T00:00:00Z"}
+    assert "2024-01-01T00:00:00Z" in engine.canonicalize(later)
+    assert engine.canonicalize(config, QuadOrder.CODE_POINTS) == expected
+    assert len(expansions) == 3
+    credential = load(W3C / "unsigned.json")
+    assert engine.canonicalize(credential) == engine.canonicalize(credential)
+    assert len(expansions) == 5
+    assert engine.canonicalize(later) == PyldCanonicalizer().canonicalize(later)
+    assert len(expansions) == 5
 
 
 names = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30)
