@@ -162,6 +162,10 @@ def test_flat_documents_are_answered_from_memory_and_credentials_are_not(
     assert len(expansions) == 5
     assert engine.canonicalize(later) == PyldCanonicalizer().canonicalize(later)
     assert len(expansions) == 5
+    # An inline context (Sceau's own terms ride in every credential's) is part of the key.
+    inline = {**config, "@context": [*config["@context"], {"pacing": {"@id": "urn:x:pacing"}}]}
+    assert engine.canonicalize(inline) == engine.canonicalize(inline)
+    assert len(expansions) == 6
 
 
 names = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30)

@@ -76,6 +76,27 @@ def test_memo_is_used_and_changes_nothing() -> None:
         assert memoised == plain
 
 
+def test_a_context_list_with_inline_terms_is_memoised_by_its_content() -> None:
+    # Every credential Sceau builds carries a new inline term object in its @context list:
+    # documents built apart, equal in content, share the memo; another term is another entry.
+    def with_inline(term: str) -> dict[str, Any]:
+        document = _document()
+        document["@context"] = [*document["@context"], {term: {"@id": f"urn:x:{term}"}}]
+        return document
+
+    with library_internals("PyLD", COMPAT):
+        processor = MemoisingProcessor(on_property_dropped=_never_dropped)
+        cache: ResolverCache[str, Any] = ResolverCache(max_entries=64)
+        first = processor.expand(with_inline("pacing"), _options(cache))
+        size = processor.memo_size
+        assert processor.expand(with_inline("pacing"), _options(cache)) == first
+        assert processor.memo_size == size
+        processor.expand(with_inline("courseMode"), _options(cache))
+        assert processor.memo_size > size
+        plain = jsonld.JsonLdProcessor().expand(with_inline("pacing"), _options(ResolverCache(64)))
+        assert first == plain
+
+
 def test_static_contexts_are_cached_through_the_resolver_cache() -> None:
     cache: ResolverCache[str, Any] = ResolverCache(max_entries=64)
     with library_internals("PyLD", COMPAT):

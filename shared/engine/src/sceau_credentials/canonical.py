@@ -245,7 +245,7 @@ _FLAT_MEMO_ENTRIES: Final = 256
 
 
 def _flat_key(document: object, order: QuadOrder) -> str | None:
-    """The memo key of a flat document (strings and lists of strings only), else None.
+    """The memo key of a flat document (strings and lists of strings, any ``@context``), else None.
 
     Proof configurations are flat (context, type, cryptosuite, created, verification method,
     purpose) and repeat exactly: every credential a key signs within one second has the same one
@@ -253,7 +253,9 @@ def _flat_key(document: object, order: QuadOrder) -> str | None:
     """
     if not isinstance(document, Mapping):
         return None  # refused by the expansion, never memoised
-    for value in document.values():
+    for name, value in document.items():
+        if name == "@context":
+            continue  # URLs or inline term definitions (Sceau's own terms): part of the key
         if isinstance(value, list):
             if not all(isinstance(item, str) for item in value):
                 return None
