@@ -29,7 +29,14 @@ from sceau_credentials.engine import Profile, sign_credential
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.keys_p256 import P256SigningKey
 from sceau_issuer.credential_copies import Copy, CredentialCopies, is_credential
-from sceau_issuer.issuing.sign_jobs import Signed, SignJob, sign_jobs, sign_one, warm_up
+from sceau_issuer.issuing.sign_jobs import (
+    Signed,
+    SignJob,
+    in_fresh_loop,
+    sign_jobs,
+    sign_one,
+    warm_up,
+)
 from sceau_issuer.tenants.dids import any_signing_key
 
 INLINE_MAX = 4
@@ -114,7 +121,7 @@ def _sign_documents(ready: list[tuple[dict[str, Any], bytes, str, str, str]]) ->
                 signed.append(RuntimeError(f"{type(exc).__name__}: {exc}"))
         return signed
 
-    return asyncio.run(each())
+    return in_fresh_loop(each())
 
 
 def _ready_job(
