@@ -240,7 +240,6 @@ class Seeder:
         self.operator = {"Authorization": f"Bearer {ep.operator_token}"}
         self.issued = 0
         self.seconds = 0.0
-        self.overall_numbers: set[int] = set()
 
     def save(self) -> None:
         self.state_file.write_text(json.dumps(self.state, indent=1))
@@ -354,22 +353,30 @@ class Seeder:
                 return names
             page += 1
 
+    def is_overall(self, number: int) -> bool:
+        """Whether achievement ``number`` is its series' overall credential (series seeded)."""
+        return self.series and self.plan.series_position(number) == SERIES_SIZE - 1
+
+    def note_member(self, members: dict[int, str], number: int, achievement: str) -> None:
+        """Record ``achievement`` under its series position, if it has one (series seeded)."""
+        position = self.plan.series_position(number) if self.series else None
+        if position is not None:
+            members[position] = achievement
+
     async def achievements(
         self, http: httpx.AsyncClient, auth: dict[str, str], inst: str, numbers: list[int]
     ) -> list[str]:
         """Create and publish the institution's achievements; define its series."""
         have = await self.existing(http, auth, "/v1/achievements")
         ids: list[str] = []
-        in_series = self.series and len(numbers) >= SERIES_SIZE
-        series_members = numbers[:SERIES_SIZE] if in_series else []
+        series_members: dict[int, str] = {}  # position in the series -> achievement id
         for number in numbers:
-            overall = bool(series_members) and number == series_members[-1]
-            if overall:
-                self.overall_numbers.add(number)
+            overall = self.is_overall(number)
             name = f"{NAME_PREFIX} {self.ep.run} achievement {number}"
             if name in have and have[name].get("latest", {}).get("state") == "published":
                 ids.append(str(have[name]["achievement_id"]))
                 self.tally.add("achievements found")
+                self.note_member(series_members, number, ids[-1])
                 continue
             if name in have:  # created by an interrupted run, not published yet
                 achievement = str(have[name]["achievement_id"])
@@ -395,10 +402,11 @@ class Seeder:
             await eventually(publish, f"publishing achievement {number} of {inst}")
             ids.append(achievement)
             self.tally.add("achievements created")
-        if series_members:
+            self.note_member(series_members, number, achievement)
+        if len(series_members) == SERIES_SIZE:
             name = f"{NAME_PREFIX} {self.ep.run} series {inst}"
             if name not in await self.existing(http, auth, "/v1/series"):
-                modules = ids[: SERIES_SIZE - 1]
+                modules = [series_members[k] for k in range(SERIES_SIZE - 1)]
                 expect(
                     await http.post(
                         f"{self.ep.issuer}/v1/series",
@@ -407,7 +415,7 @@ class Seeder:
                             "name": {"fr": f"{name} (fr)", "en": name},
                             "structure": "modular",
                             "components": [{"achievement_id": a} for a in modules],
-                            "overall_achievement_id": ids[SERIES_SIZE - 1],
+                            "overall_achievement_id": series_members[SERIES_SIZE - 1],
                         },
                     ),
                     201,
@@ -438,7 +446,7 @@ class Seeder:
 
             view = await eventually(completed, f"batch {batch_id}", timeout_s=3600)
             issued = int(view["counts"].get("issued", 0))
-            if number in self.overall_numbers:
+            if self.is_overall(number):
                 # The series awards its overall credential by itself once a learner holds every
                 # module; the batch finds those as duplicates. They are stored all the same.
                 self.tally.add(
