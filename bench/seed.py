@@ -353,13 +353,17 @@ class Seeder:
                 return names
             page += 1
 
+    def series_position(self, number: int) -> int | None:
+        """The plan's series position of achievement ``number``; None when series are not seeded."""
+        return self.plan.series_position(number) if self.series else None
+
     def is_overall(self, number: int) -> bool:
-        """Whether achievement ``number`` is its series' overall credential (series seeded)."""
-        return self.series and self.plan.series_position(number) == SERIES_SIZE - 1
+        """Whether achievement ``number`` is its series' overall credential."""
+        return self.series_position(number) == SERIES_SIZE - 1
 
     def note_member(self, members: dict[int, str], number: int, achievement: str) -> None:
-        """Record ``achievement`` under its series position, if it has one (series seeded)."""
-        position = self.plan.series_position(number) if self.series else None
+        """Record ``achievement`` under its series position, if it has one."""
+        position = self.series_position(number)
         if position is not None:
             members[position] = achievement
 
@@ -505,7 +509,7 @@ class Seeder:
         ids = await self.achievements(http, auth, inst, numbers)
         log(f"{inst}: {len(ids)} achievements published; issuing {len(ids)} batches")
         batches = dict(zip(numbers, ids, strict=True))
-        position = {n: self.plan.series_position(n) if self.series else None for n in numbers}
+        position = {n: self.series_position(n) for n in numbers}
         modules = [n for n in numbers if position[n] in range(SERIES_SIZE - 1)]
         overall = [n for n in numbers if position[n] == SERIES_SIZE - 1]
         rest = [n for n in numbers if position[n] is None]
