@@ -83,18 +83,17 @@ def quicken_predicates() -> None:
     """Give pyld's module a set-based ``_is_keyword`` and a precompiled ``_is_absolute_iri``.
 
     Same answers for every input (``tests/unit/engine/test_pyld_compat.py`` compares them with
-    pyld's own); about 12 % less CPU per signature or verification. Idempotent: the replacements
-    are marked and applied once per process.
+    pyld's own); about 12 % less CPU per signature or verification. Idempotent: applied once per
+    process (pyld's module already holding our ``_is_absolute_iri`` says it was).
     """
     with reaching_into("PyLD", "jsonld.KEYWORDS/_is_keyword/_is_absolute_iri", _MODULE):
-        if getattr(jsonld._is_keyword, "_sceau", False):
+        if jsonld._is_absolute_iri is _is_absolute_iri:
             return
         keywords = frozenset(jsonld.KEYWORDS)
 
         def is_keyword(value: Any) -> bool:
             return isinstance(value, str) and value in keywords
 
-        is_keyword._sceau = True  # type: ignore[attr-defined]
         jsonld._is_keyword = is_keyword
         jsonld._is_absolute_iri = _is_absolute_iri
 
