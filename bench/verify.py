@@ -33,6 +33,18 @@ What it does, in one run so that the ratios compare like with like on the same m
    ``StatusListPublishedV1`` to Kafka, and poll ``POST /v1/verify`` until the answer says
    "revoked". Measured from just before publication to the first "revoked" answer.
 
+4. **The field's shape** (``--seeded``, default 60: the field's institutions) — the
+   *distinct* and *repeat* loads again in two rounds (one institution's cohort, then the field;
+   the field, then one institution's cohort; every distinct load on credentials of its own, all
+   after the field's warm-up). The field is 60 institutions, each with its own key, registry
+   standing and 131,072-entry revocation list (``--revoked`` entries set in each of the 59
+   others: some thousands in all), its credentials issued at any second of the past year
+   instead of in one cohort. The verifier keeps nothing per credential, so what could grow with
+   the field is what it caches per institution (status lists, trust answers, DID documents) and
+   per issuance date (trust answers: the stand-in then sends the registry's answer windows, as
+   the registry does). Both figures, their ratio and the registry requests each load made are
+   printed.
+
 ``--issuer`` measures propagation the way users see it instead: the real registry, issuer and
 verifier run as processes (``sceau_dev.testing.stack``), a college is onboarded, 100
 credentials are issued through the issuer's API, and each is revoked with
@@ -47,6 +59,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import tempfile
 import threading
@@ -64,7 +77,7 @@ from procfs import tree_cpu_seconds
 
 from sceau_credentials.dids import CompositeResolver, DidKeyResolver
 from sceau_credentials.engine import verify_proof
-from sceau_credentials.status import ListStatusChecker
+from sceau_credentials.status import MIN_ENTRIES, ListStatusChecker
 from sceau_credentials.verification import verify
 from sceau_dev.infra.process import free_port
 from sceau_dev.testing.credentials import Issuer, StatusList
@@ -445,6 +458,64 @@ async def issue_many(
     return out
 
 
+#: Revoked entries of the field's other institutions sit above every index the benchmark issues.
+REVOKED_FROM = MIN_ENTRIES // 2
+
+
+async def field_institutions(
+    registry: RegistryStandIn, base: str, count: int, revoked: int, rng: random.Random
+) -> list[tuple[Issuer, StatusList]]:
+    """``count`` more institutions, registered, each with a signed list holding ``revoked``."""
+    made: list[tuple[Issuer, StatusList]] = []
+    for number in range(count):
+        issuer = Issuer(name={"fr": f"Collège {number + 2}", "en": f"College {number + 2}"})
+        status_list = issuer.add_list(base, "revocation")
+        status_list.ttl_ms = 3_600_000
+        for index in rng.sample(range(REVOKED_FROM, MIN_ENTRIES), revoked):
+            status_list.bits.set(index, True)
+        await issuer.sign_list(status_list)
+        registry.register(issuer)
+        made.append((issuer, status_list))
+    return made
+
+
+async def issue_spread(
+    institutions: Sequence[tuple[Issuer, StatusList]], count: int, rng: random.Random
+) -> list[dict[str, Any]]:
+    """``count`` credentials, institution after institution, each dated within the past year."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    out: list[dict[str, Any]] = []
+    for number in range(count):
+        issuer, status_list = institutions[number % len(institutions)]
+        issued_at = now - timedelta(seconds=rng.randrange(3600, 365 * 86400))
+        ((credential, _),) = await issue_many(issuer, status_list, 1, issued_at)
+        out.append(credential)
+    return out
+
+
+@dataclass
+class Shape:
+    """Credentials of one shape: a distinct pool per round, a repeat pool, the warm-up's."""
+
+    distinct: list[list[dict[str, Any]]]
+    repeat: list[dict[str, Any]]
+    warm: list[dict[str, Any]]
+
+
+@dataclass
+class Asked:
+    """Registry requests made during one load phase (the stand-in counts them)."""
+
+    lists: int
+    issuers: int
+
+
+async def asked_during(registry: RegistryStandIn, run: Awaitable[Load]) -> tuple[Load, Asked]:
+    lists, issuers = registry.list_requests, registry.issuer_requests
+    result = await run
+    return result, Asked(registry.list_requests - lists, registry.issuer_requests - issuers)
+
+
 async def main(args: argparse.Namespace) -> None:
     if args.issuer:
         print(f"revocation propagation through the issuer's API x{args.revocations} ...")
@@ -457,7 +528,9 @@ async def main(args: argparse.Namespace) -> None:
             f"p99 {pct(delays, 99):.0f} ms, max {max(delays):.0f} ms"
         )
         return
-    registry = RegistryStandIn()
+    # Trust answers with their windows, as the registry sends them.
+    registry = RegistryStandIn(windows=True)
+    rng = random.Random(19)
     kafka = KafkaSettings(
         bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"),
         topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
@@ -475,6 +548,33 @@ async def main(args: argparse.Namespace) -> None:
         repeat = [c for c, _ in await issue_many(issuer, status_list, args.repeat, cohort)]
         to_revoke = await issue_many(issuer, status_list, args.revocations, cohort)
         ((warm, _),) = await issue_many(issuer, status_list, 1, cohort)
+        field: list[tuple[Issuer, StatusList]] = [(issuer, status_list)]
+        # The field's phase: two rounds (one institution, the field; then the field, one
+        # institution), each load on credentials of its own, the repeat pools kept.
+        shapes: dict[str, Shape] = {}
+        if args.seeded > 1:
+            print(
+                f"the field: {args.seeded - 1} more institutions, {args.revoked} revoked "
+                f"entries in each list, {2 * args.distinct + args.repeat} credentials of the "
+                f"past year, {2 * args.distinct} more of one institution's cohort ..."
+            )
+            field += await field_institutions(
+                registry, stand_in.base, args.seeded - 1, args.revoked, rng
+            )
+            shapes["one"] = Shape(
+                [
+                    [c for c, _ in await issue_many(issuer, status_list, args.distinct, cohort)]
+                    for _ in range(2)
+                ],
+                repeat,
+                [warm],
+            )
+            shapes["field"] = Shape(
+                [await issue_spread(field, args.distinct, rng) for _ in range(2)],
+                await issue_spread(field, args.repeat, rng),
+                # One credential of each institution, at its own date: the caches' first look.
+                await issue_spread(field, len(field), rng),
+            )
 
         print("baseline (engine in-process) ...")
         everything = os.sched_getaffinity(0)
@@ -528,6 +628,40 @@ async def main(args: argparse.Namespace) -> None:
                 process.pid,
                 paced(base, repeat_raw, clients=args.clients, rate=offered, seconds=args.seconds),
             )
+            compared: dict[tuple[str, str], list[tuple[Load, Asked]]] = {}
+            if shapes:
+                print(f"the field ({args.seeded} institutions): warming every worker ...")
+                field_shape = shapes["field"]
+                await load(
+                    base,
+                    encoded(base, [*field_shape.warm, *field_shape.repeat] * connections),
+                    clients=connections,
+                    seconds=60,
+                    cycle=False,
+                )
+                first_round = [("one", 0), ("field", 0)]
+                for shape_name, number in [*first_round, ("field", 1), ("one", 1)]:
+                    shape = shapes[shape_name]
+                    for name, pool, cycle in (
+                        ("distinct", shape.distinct[number], False),
+                        ("repeat", shape.repeat, True),
+                    ):
+                        print(f"{shape_name}, round {number + 1}: {name} credentials ...")
+                        compared.setdefault((shape_name, name), []).append(
+                            await asked_during(
+                                registry,
+                                measured(
+                                    process.pid,
+                                    load(
+                                        base,
+                                        encoded(base, pool),
+                                        clients=args.clients,
+                                        seconds=args.seconds,
+                                        cycle=cycle,
+                                    ),
+                                ),
+                            )
+                        )
             print(f"revocation propagation x{args.revocations} ...")
             delays = await propagation(base, issuer, status_list, to_revoke, kafka)
         finally:
@@ -566,6 +700,28 @@ async def main(args: argparse.Namespace) -> None:
         f"p50 {statistics.median(delays):.0f} ms, p99 {pct(delays, 99):.0f} ms, "
         f"max {max(delays):.0f} ms"
     )
+    if compared:
+        lines.append(
+            f"the field ({args.seeded} institutions, {args.revoked * (args.seeded - 1):,} "
+            "revoked entries, credentials of the past year) against one institution's cohort, "
+            "two rounds (one, field; field, one):"
+        )
+        lines.append(
+            "| load | round | one institution /s | the field /s | field ÷ one "
+            "| p99 ms one → field | verifier CPU ms one → field "
+            "| registry requests one / field |"
+        )
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name in ("distinct", "repeat"):
+            pairs = zip(compared[("one", name)], compared[("field", name)], strict=True)
+            for number, ((one, one_asked), (run, asked)) in enumerate(pairs, start=1):
+                lines.append(
+                    f"| {name} | {number} | {one.throughput:.0f} | {run.throughput:.0f} "
+                    f"| {run.throughput / one.throughput:.2f} "
+                    f"| {pct(one.latencies_ms, 99):.1f} → {pct(run.latencies_ms, 99):.1f} "
+                    f"| {one.server_cpu_ms:.2f} → {run.server_cpu_ms:.2f} "
+                    f"| {one_asked.lists + one_asked.issuers} / {asked.lists + asked.issuers} |"
+                )
     print("\n".join(lines))
 
 
@@ -578,6 +734,18 @@ if __name__ == "__main__":
     parser.add_argument("--revocations", type=int, default=100)
     parser.add_argument("--baseline-seconds", type=float, default=6.0)
     parser.add_argument("--paced-fraction", type=float, default=0.5)
+    parser.add_argument(
+        "--seeded",
+        type=int,
+        default=60,
+        help="institutions of the field's phase (the field's 60; 0 or 1 skips it)",
+    )
+    parser.add_argument(
+        "--revoked",
+        type=int,
+        default=100,
+        help="revoked entries in each list of the field's other institutions",
+    )
     parser.add_argument(
         "--issuer",
         action="store_true",

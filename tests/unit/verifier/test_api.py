@@ -258,6 +258,28 @@ class TestVerifyCredential:
         assert refused["verified"] is False
         assert "suspended" in checks(refused)["issuer"]["reason"]
 
+    async def test_answer_windows_spare_a_registry_request_per_issuance_date(
+        self, world: World
+    ) -> None:
+        # The registry sends each answer's window; the stand-in does when asked to (the
+        # benchmark's field of credentials issued at any second of a year relies on it).
+        world.registry.windows = True
+        standing = world.registry.standings[world.issuer.did]
+        now = datetime.now(UTC).replace(microsecond=0)
+        standing.timeline.append((now - timedelta(days=5), "suspended"))
+        standing.timeline.append((now - timedelta(days=3), "active"))
+        world.built.graphs[0].registry.clear()
+        dated = {
+            days: (await world.issuer.issue(issued_at=now - timedelta(days=days), lists=[]))[0]
+            for days in (40, 30, 20, 4, 2, 1)
+        }
+        asked = world.registry.issuer_requests
+        verified = {days: (await world.verify(c))["verified"] for days, c in dated.items()}
+        assert verified == {40: True, 30: True, 20: True, 4: False, 2: True, 1: True}
+        # One request per window (before the suspension, during it, after it) and one for the
+        # standing now; without the windows, one per issuance date (7).
+        assert world.registry.issuer_requests - asked == 4
+
     async def test_rotated_key_keeps_earlier_credentials_valid(self, world: World) -> None:
         now = datetime.now(UTC)
         before, _ = await world.issuer.issue(

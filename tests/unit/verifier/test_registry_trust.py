@@ -98,6 +98,57 @@ class TestRegistryClient:
         await client.issuer(DID, at=AT, verification_method=VM)
         assert len(registry.requests) == 4
 
+    async def test_only_an_answer_new_or_changed_counts_as_a_change(self) -> None:
+        # Kept verify answers rest on `changes`: a refresh that reads the same answer must not
+        # drop them, one that reads a different answer must.
+        registry = Registry()
+        registry.body = _answer(window={"from": "2026-01-01T00:00:00Z", "until": None})
+        now = [100.0]
+        http = httpx.AsyncClient(transport=httpx.MockTransport(registry))
+        client = RegistryClient(
+            http,
+            TrustSettings(registry_url="http://reg.test", cache_ttl_s=30),
+            clock=lambda: now[0],
+        )
+        await client.issuer(DID, at=AT, verification_method=VM)
+        assert (len(registry.requests), client.changes) == (1, 1)  # new here
+        now[0] += 31
+        await client.issuer(DID, at=AT, verification_method=VM)
+        # Another date of the same window, asked once the window's cache time is over.
+        now[0] += 31
+        await client.issuer(DID, at=AT + timedelta(days=3), verification_method=VM)
+        assert (len(registry.requests), client.changes) == (3, 1)
+        now[0] += 31
+        registry.body = _answer(
+            status="suspended", window={"from": "2026-01-01T00:00:00Z", "until": None}
+        )
+        record = await client.issuer(DID, at=AT, verification_method=VM)
+        assert record.status == "suspended"
+        assert (len(registry.requests), client.changes) == (4, 2)
+        # A date outside every window known, and another key: new questions.
+        await client.issuer(DID, at=datetime(2025, 12, 1, tzinfo=UTC), verification_method=VM)
+        await client.issuer(DID, at=AT, verification_method=DID + "#key-2")
+        assert (len(registry.requests), client.changes) == (6, 4)
+
+    async def test_after_an_event_the_next_answer_counts_as_a_change(self) -> None:
+        registry = Registry()
+        now = [100.0]
+        http = httpx.AsyncClient(transport=httpx.MockTransport(registry))
+        client = RegistryClient(
+            http, TrustSettings(registry_url="http://reg.test", settle_s=10), clock=lambda: now[0]
+        )
+        await client.issuer(DID, at=AT, verification_method=VM)
+        client.invalidate([DID])
+        await client.issuer(DID, at=AT, verification_method=VM)
+        client.invalidate([], institution_id="abc")
+        await client.issuer(DID, at=AT, verification_method=VM)
+        client.invalidate([DID], settle=True)
+        await client.issuer(DID, at=AT, verification_method=VM)  # used, not kept: a change
+        now[0] += 11
+        client.clear()
+        await client.issuer(DID, at=AT, verification_method=VM)
+        assert (len(registry.requests), client.changes) == (5, 5)
+
     def test_trust_answers_are_kept_seconds_not_minutes(self) -> None:
         # What bounds a revoked key's life in this cache when its event is missed.
         assert TrustSettings().cache_ttl_s <= 60

@@ -6,7 +6,8 @@ the route's place.
 Real routes, middleware and graph (:func:`verifier_support.build_app`) against the loopback
 registry stand-in; credentials signed by :mod:`sceau_dev.testing.credentials`. What keeps a
 kept answer true is :mod:`sceau_verifier.kept_answers`: invalidation events, every outside
-read (status lists, DID documents, trust answers), never an inconclusive answer.
+read (status lists, DID documents; trust answers that are new or changed), never an
+inconclusive answer.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -49,7 +50,7 @@ from sceau_verifier.kept_answers import (
     question_key,
     weigh_verification,
 )
-from sceau_verifier.settings import AnswerSettings, LimitSettings
+from sceau_verifier.settings import AnswerSettings, LimitSettings, TrustSettings
 
 
 @dataclass
@@ -58,6 +59,7 @@ class World:
     issuer: Issuer
     revocation: StatusList
     built: Built
+    registry: RegistryStandIn = field(default_factory=RegistryStandIn)
 
     @property
     def graph(self) -> VerifierGraph:
@@ -74,7 +76,11 @@ class World:
 
 
 async def _world(
-    answers: AnswerSettings, *, rate_limit: int = 6000, burst: int | None = None
+    answers: AnswerSettings,
+    *,
+    rate_limit: int = 6000,
+    burst: int | None = None,
+    trust_ttl_s: float | None = None,
 ) -> AsyncIterator[World]:
     registry = RegistryStandIn()
     async with serve(registry.app()) as base:
@@ -82,16 +88,18 @@ async def _world(
         revocation = issuer.add_list(base, "revocation")
         await issuer.sign_list(revocation)
         registry.register(issuer)
+        trust = {} if trust_ttl_s is None else {"cache_ttl_s": trust_ttl_s}
         built = build_app(
             settings_for(
                 base,
                 http=HttpSettings(rate_limit_per_minute=rate_limit),
                 limits=LimitSettings(rate_limit_burst=burst),
                 answers=answers,
+                trust=TrustSettings(registry_url=base, **trust),
             )
         )
         async with served(built) as client:
-            yield World(client, issuer, revocation, built)
+            yield World(client, issuer, revocation, built, registry)
 
 
 @pytest.fixture
@@ -181,6 +189,37 @@ async def test_an_outside_read_stops_earlier_answers_from_being_sent_again(world
     await world.post(credential)
     await world.post(credential)
     assert world.graph.answers.hits == 1
+
+
+async def test_a_trust_answer_read_again_unchanged_keeps_earlier_answers() -> None:
+    # At the field's scale (60 institutions) some trust answer expires every fraction of a
+    # second; when each refresh stopped every kept answer, few were ever sent again.
+    async for world in _world(AnswerSettings(), trust_ttl_s=0.2):
+        # Three credentials of one issuance second: one trust question.
+        moment = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+        credential, other, third = [
+            (await world.issuer.issue(lists=[world.revocation], issued_at=moment))[0]
+            for _ in range(3)
+        ]
+        await world.post(credential)  # reads the list and the trust answers: not kept
+        await world.post(credential)
+        assert len(world.graph.answers) == 1
+        await asyncio.sleep(0.3)  # the trust answers' cache time is over
+        asked = world.graph.registry.requests
+        await world.post(other)  # reads the trust answers again (the date's, now's): the same
+        assert world.graph.registry.requests == asked + 2
+        await world.post(credential)
+        assert world.graph.answers.hits == 1
+        # Suspended since before their issuance: the same question, read again after its
+        # cache time, now has another answer, and no answer computed before is sent again.
+        standing = world.registry.standings[world.issuer.did]
+        standing.timeline.append((moment - timedelta(hours=1), "suspended"))
+        await asyncio.sleep(0.3)
+        refused = await world.post(third)
+        assert refused.json()["verified"] is False
+        again = await world.post(credential)
+        assert world.graph.answers.hits == 1
+        assert again.json()["verified"] is False
 
 
 async def test_a_different_body_is_a_different_question(world: World) -> None:

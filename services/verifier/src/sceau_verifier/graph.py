@@ -205,7 +205,8 @@ def assemble(
     )
     status_lists = StatusListCache(guarded, settings.status, headers_for=registry_hosts.headers_for)
     # What kept answers depend on: every document read from a credential's URLs (status lists,
-    # DID documents, refresh services) and every trust answer read from the registry. The
+    # DID documents, refresh services) and every trust answer read from the registry that is
+    # new or differs from the one given before (``RegistryClient.changes``). The
     # issuer's supersession notice (cached itself, a warning only) does not count.
     outbound = OutboundReads()
     guarded.event_hooks["request"].append(outbound.on_request)
@@ -268,7 +269,7 @@ def assemble(
         answers=VerifyAnswers(
             ttl_s=settings.answers.ttl_s,
             max_entries=settings.answers.max_entries,
-            stamp=lambda: (outbound.count, registry.requests, status_lists.changes),
+            stamp=lambda: (outbound.count, registry.changes, status_lists.changes),
             max_bytes=settings.answers.max_bytes,
             weigh=weigh_verification,
         ),

@@ -15,8 +15,10 @@ What keeps a kept answer true, for every user of this class:
 * what the verifier reads from outside (a status list, a DID document, the registry's trust
   answers, fetched again when their own cache time is over, or every time when their owner
   says ``no-store``): ``stamp`` changes with every such read (:class:`OutboundReads` counts the
-  requests of the client that reads them), and an answer is sent again only while the stamp
-  it was computed under is current, so an answer is never kept longer than its inputs are
+  requests of the client that reads them) — for trust answers, with every one that is new or
+  differs from the answer given before to the same question (``RegistryClient.changes``) —
+  and an answer is sent again only while the stamp it was computed under is current, so an
+  answer is never kept longer than its inputs are
   (the issuer's supersession notice, itself cached and only a warning, may be ``ttl_s`` late);
 * time (a credential's expiry): an answer is at most ``ttl_s`` late, and it says when it was
   computed;
@@ -138,7 +140,7 @@ class OutboundReads:
 
     Every status list, DID document or refresh service the verifier reads from a credential's
     URLs goes through its guarded client; a kept answer's stamp includes this count (and the
-    registry client's own), so a read (a cache time over, a ``no-store`` list, a new document)
+    registry client's changes), so a read (a cache time over, a ``no-store`` list, a new document)
     stops every answer computed before it from being sent again.
     """
 

@@ -14,6 +14,13 @@ same): the client keeps the windows of each ``(did, method)`` and answers any da
 from memory, so credentials of one key issued at hundreds of distinct times cost one request,
 not hundreds, against the registry's per-client rate limit (issue 18, item 8).
 
+Kept ``POST /v1/verify`` answers (``kept_answers.py``) are sent again only while nothing they
+rest on was read anew; for trust answers that is :attr:`RegistryClient.changes`, which counts
+the answers read that are new to this client or differ from the one it gave before for the same
+question, not every request: at the field's 60 institutions an answer expires somewhere every
+fraction of a second, and when each refresh counted, a kept answer rarely outlived one
+(``bench/verify.py``'s field phase).
+
 Failures (timeout, 5xx, 429, unparsable body) raise :class:`RegistryUnavailable` and are never
 cached: the verifier turns them into an *inconclusive* issuer check, never a failed one.
 """
@@ -85,6 +92,12 @@ REGISTRY_TOKEN_HEADER = "X-Sceau-Registry-Token"  # noqa: S105 - a header name, 
 
 _WINDOWS_PER_KEY = 8
 """Windows kept per ``(did, method)``: a key's life has a few (suspensions, scope changes)."""
+
+_GIVEN_S = 3600.0
+"""How long the answers given are remembered, to tell a refreshed answer that changed from one
+that did not (far longer than a kept answer lives: ``AnswerSettings.ttl_s`` is 60 s at most)."""
+
+_Windows = TtlCache[tuple[str, str], tuple[tuple["AnswerWindow", "IssuerRecord"], ...]]
 
 
 class IssuerKey(BaseModel):
@@ -171,10 +184,15 @@ class RegistryClient:
         self._cache: TtlCache[_Key, IssuerRecord] = TtlCache(
             ttl_s=settings.cache_ttl_s, max_entries=settings.cache_max_entries, clock=clock
         )
-        self._windows: TtlCache[tuple[str, str], tuple[tuple[AnswerWindow, IssuerRecord], ...]] = (
-            TtlCache(
-                ttl_s=settings.cache_ttl_s, max_entries=settings.cache_max_entries, clock=clock
-            )
+        self._windows: _Windows = TtlCache(
+            ttl_s=settings.cache_ttl_s, max_entries=settings.cache_max_entries, clock=clock
+        )
+        # The last answers given, by question and by window, kept past the cache's time.
+        self._given: TtlCache[_Key, IssuerRecord] = TtlCache(
+            ttl_s=_GIVEN_S, max_entries=settings.cache_max_entries, clock=clock
+        )
+        self._given_windows: _Windows = TtlCache(
+            ttl_s=_GIVEN_S, max_entries=settings.cache_max_entries, clock=clock
         )
         self._inflight: dict[_Key, asyncio.Future[IssuerRecord]] = {}
         self._generation: dict[str, int] = {}
@@ -187,6 +205,9 @@ class RegistryClient:
             self._headers[REGISTRY_TOKEN_HEADER] = settings.registry_token.get_secret_value()
         self.requests = 0
         """Number of HTTP requests made (for tests and the benchmark)."""
+        self.changes = 0
+        """Answers read that are new here or differ from the one given before for the same
+        question (a kept answer computed before one of them is not sent again)."""
 
     async def issuer(
         self, did: str, *, at: datetime | None, verification_method: str | None
@@ -218,8 +239,14 @@ class RegistryClient:
         else:
             future.set_result(record)
             if (self._epoch, self._generation.get(did, 0)) == stamp and not self._settles(did):
+                if self._given_before(key, at) != record:
+                    self.changes += 1
                 self._cache.put(key, record)
-                self._keep_window(did, key[2], record)
+                self._given.put(key, record)
+                self._keep_window(self._windows, did, key[2], record)
+                self._keep_window(self._given_windows, did, key[2], record)
+            else:
+                self.changes += 1  # maybe an answer from before the event: not kept either
             return record
         finally:
             if self._inflight.get(key) is future:
@@ -252,12 +279,23 @@ class RegistryClient:
         except ValidationError as exc:
             raise RegistryUnavailable("registry answer is not an issuer record") from exc
 
-    def _keep_window(self, did: str, method: str, record: IssuerRecord) -> None:
+    def _given_before(self, key: _Key, at: datetime | None) -> IssuerRecord | None:
+        """The answer this client gave before to ``key``'s question, when it remembers one."""
+        given = self._given.get(key)
+        if given is not None or at is None:
+            return given
+        for window, record in self._given_windows.get((key[0], key[2])) or ():
+            if window.holds(at):
+                return record
+        return None
+
+    @staticmethod
+    def _keep_window(windows: _Windows, did: str, method: str, record: IssuerRecord) -> None:
         if record.window is None:
             return
-        known = self._windows.get((did, method)) or ()
+        known = windows.get((did, method)) or ()
         kept = ((record.window, record), *known[: _WINDOWS_PER_KEY - 1])
-        self._windows.put((did, method), kept)
+        windows.put((did, method), kept)
 
     def _settles(self, did: str) -> bool:
         """Whether ``did`` changed less than ``settle_s`` ago (its answers are not kept)."""
@@ -298,6 +336,7 @@ class RegistryClient:
                 return False
 
             dropped += self._cache.invalidate_where(of_institution)
+            self._given.invalidate_where(of_institution)
             self._windows.invalidate_where(
                 lambda key, kept: any(of_institution((key[0], "", ""), r) for _, r in kept)
             )
@@ -312,6 +351,9 @@ class RegistryClient:
         if targets:
             dropped += self._cache.invalidate_where(lambda key, _: key[0] in targets)
             self._windows.invalidate_where(lambda key, _: key[0] in targets)
+            # What the registry says about them next counts as a change, whatever it is.
+            self._given.invalidate_where(lambda key, _: key[0] in targets)
+            self._given_windows.invalidate_where(lambda key, _: key[0] in targets)
         for key in [k for k in self._inflight if k[0] in targets]:
             del self._inflight[key]
         return dropped
@@ -321,4 +363,6 @@ class RegistryClient:
         self._epoch += 1
         self._cache.clear()
         self._windows.clear()
+        self._given.clear()
+        self._given_windows.clear()
         self._inflight.clear()

@@ -55,7 +55,15 @@ class Standing:
     #: Roles held while active (the registry's scopes: issuer, endorser, accreditor).
     roles: list[str] = field(default_factory=lambda: ["issuer"])
 
-    def answer(self, did: str, at: datetime, method: str | None) -> dict[str, Any]:
+    def answer(
+        self, did: str, at: datetime, method: str | None, *, window: bool = False
+    ) -> dict[str, Any]:
+        """The registry's answer about ``did`` as of ``at``.
+
+        ``window``: also send the span of dates around ``at`` with no change point of this
+        standing (the registry's ``window``; the verifier then asks once per key and window
+        instead of once per issuance time).
+        """
         status = "pending"
         for since, value in self.timeline:
             if since <= at:
@@ -70,7 +78,7 @@ class Standing:
                 "rotated_at": rotated_at.isoformat() if rotated_at else None,
                 "revoked_as_of": None,
             }
-        return {
+        answer: dict[str, Any] = {
             "did": did,
             "registered": True,
             "institution_id": self.institution_id,
@@ -80,6 +88,21 @@ class Standing:
             "roles": list(self.roles) if status == "active" else [],
             "name": self.name,
             "key": key,
+        }
+        if window:
+            answer["window"] = self._window(at, method)
+        return answer
+
+    def _window(self, at: datetime, method: str | None) -> dict[str, str | None]:
+        points = [since for since, _ in self.timeline]
+        if method is not None and method in self.keys:
+            active_from, rotated_at = self.keys[method]
+            points += [active_from] if rotated_at is None else [active_from, rotated_at]
+        start = max((p for p in points if p <= at), default=None)
+        end = min((p for p in points if p > at), default=None)
+        return {
+            "from": None if start is None else start.isoformat(),
+            "until": None if end is None else end.isoformat(),
         }
 
 
@@ -113,6 +136,8 @@ class RegistryStandIn:
     list_requests: int = 0
     issuer_requests: int = 0
     down: bool = False
+    #: Send each trust answer's window, as the registry does (off: every date asked anew).
+    windows: bool = False
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -166,6 +191,8 @@ class RegistryStandIn:
                         "key": None,
                     }
                 )
+            if self.windows:
+                return JSONResponse(standing.answer(did, moment, verification_method, window=True))
             return JSONResponse(standing.answer(did, moment, verification_method))
 
         return app
