@@ -50,7 +50,7 @@ from sceau_verifier.kept_answers import (
     question_key,
     weigh_verification,
 )
-from sceau_verifier.settings import AnswerSettings, LimitSettings, TrustSettings
+from sceau_verifier.settings import AnswerSettings, LimitSettings, StatusSettings, TrustSettings
 
 
 @dataclass
@@ -81,6 +81,7 @@ async def _world(
     rate_limit: int = 6000,
     burst: int | None = None,
     trust_ttl_s: float | None = None,
+    list_ttl_s: float | None = None,
 ) -> AsyncIterator[World]:
     registry = RegistryStandIn()
     async with serve(registry.app()) as base:
@@ -89,9 +90,14 @@ async def _world(
         await issuer.sign_list(revocation)
         registry.register(issuer)
         trust = {} if trust_ttl_s is None else {"cache_ttl_s": trust_ttl_s}
+        lists = {} if list_ttl_s is None else {"default_ttl_s": list_ttl_s}
+        host = httpx.URL(base)
         built = build_app(
             settings_for(
                 base,
+                status=StatusSettings(
+                    allowed_hosts=[f"{host.host}:{host.port}"], allow_private_hosts=True, **lists
+                ),
                 http=HttpSettings(rate_limit_per_minute=rate_limit),
                 limits=LimitSettings(rate_limit_burst=burst),
                 answers=answers,
@@ -220,6 +226,31 @@ async def test_a_trust_answer_read_again_unchanged_keeps_earlier_answers() -> No
         again = await world.post(credential)
         assert world.graph.answers.hits == 1
         assert again.json()["verified"] is False
+
+
+async def test_a_status_list_read_again_unchanged_keeps_earlier_answers() -> None:
+    # 60 institutions' lists, each revalidated every 5 minutes: one every few seconds.
+    async for world in _world(AnswerSettings(), list_ttl_s=0.2):
+        world.registry.windows = True  # one trust answer for every date: no trust read below
+        credential, _ = await _credential(world)
+        await world.post(credential)
+        assert len(world.graph.answers) == 1
+        await asyncio.sleep(0.3)  # the list's freshness is over
+        other, _ = await world.issuer.issue(lists=[world.revocation])
+        fetched = world.graph.status_lists.fetches
+        await world.post(other)  # revalidates the list: 304, the same list
+        assert world.graph.status_lists.fetches == fetched + 1
+        await world.post(credential)
+        assert world.graph.answers.hits == 1
+        # The list changes (another credential revoked): read again, it stops earlier answers.
+        third, index = await world.issuer.issue(lists=[world.revocation])
+        await world.issuer.set_status(world.revocation, index, True)
+        await asyncio.sleep(0.3)
+        refused = await world.post(third)
+        assert refused.json()["verified"] is False
+        await world.post(credential)
+        assert world.graph.answers.hits == 1
+        assert world.graph.status_lists.fetches == fetched + 2
 
 
 async def test_a_different_body_is_a_different_question(world: World) -> None:

@@ -133,6 +133,27 @@ class TestStatusListCache:
         await cache.fetch(URL)  # the 304 renewed freshness
         assert len(server.requests) == 2
 
+    async def test_only_a_list_new_or_different_counts_as_a_change(self) -> None:
+        # Kept verify answers rest on `changes`: a 304, or the same list sent again without an
+        # ETag, must not drop them; a new version must.
+        server, clock = Server(), Clock()
+        cache = _cache(server, clock, default_ttl_s=10)
+        await cache.fetch(URL)
+        assert cache.changes == 1  # new here
+        clock.now += 11
+        await cache.fetch(URL)  # 304
+        server.etag = '"v1-again"'
+        clock.now += 11
+        await cache.fetch(URL)  # 200, the same document
+        assert (len(server.requests), cache.changes) == (3, 1)
+        server.document = _list(valid_from="2026-02-01T00:00:00Z")
+        server.etag = '"v2"'
+        clock.now += 11
+        await cache.fetch(URL)
+        assert (len(server.requests), cache.changes) == (4, 2)
+        cache.invalidate(URL)
+        assert cache.changes == 3
+
     async def test_failures_are_raised_and_not_cached(self) -> None:
         server, clock = Server(), Clock()
         server.status = 503

@@ -204,11 +204,12 @@ def assemble(
         )
     )
     status_lists = StatusListCache(guarded, settings.status, headers_for=registry_hosts.headers_for)
-    # What kept answers depend on: every document read from a credential's URLs (status lists,
-    # DID documents, refresh services) and every trust answer read from the registry that is
-    # new or differs from the one given before (``RegistryClient.changes``). The
-    # issuer's supersession notice (cached itself, a warning only) does not count.
-    outbound = OutboundReads()
+    # What kept answers depend on: every document read from a credential's URLs (DID
+    # documents, refresh services), and every status list and trust answer read that is new or
+    # differs from the one held or given before (``StatusListCache.changes``,
+    # ``RegistryClient.changes``). The issuer's supersession notice (cached itself, a warning
+    # only) does not count.
+    outbound = OutboundReads(counted_elsewhere=status_lists.fetching)
     guarded.event_hooks["request"].append(outbound.on_request)
     registry = RegistryClient(registry_http, settings.trust)
     threads = (

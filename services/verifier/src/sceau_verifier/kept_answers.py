@@ -15,8 +15,9 @@ What keeps a kept answer true, for every user of this class:
 * what the verifier reads from outside (a status list, a DID document, the registry's trust
   answers, fetched again when their own cache time is over, or every time when their owner
   says ``no-store``): ``stamp`` changes with every such read (:class:`OutboundReads` counts the
-  requests of the client that reads them) — for trust answers, with every one that is new or
-  differs from the answer given before to the same question (``RegistryClient.changes``) —
+  requests of the client that reads them) — for status lists and trust answers, with every one
+  that is new or differs from the one held or given before (``StatusListCache.changes``,
+  ``RegistryClient.changes``) —
   and an answer is sent again only while the stamp it was computed under is current, so an
   answer is never kept longer than its inputs are
   (the issuer's supersession notice, itself cached and only a warning, may be ``ttl_s`` late);
@@ -140,16 +141,20 @@ class OutboundReads:
 
     Every status list, DID document or refresh service the verifier reads from a credential's
     URLs goes through its guarded client; a kept answer's stamp includes this count (and the
-    registry client's changes), so a read (a cache time over, a ``no-store`` list, a new document)
-    stops every answer computed before it from being sent again.
+    registry client's and status list cache's changes), so a read (a cache time over, a
+    ``no-store`` document, a new document) stops every answer computed before it from being
+    sent again. ``counted_elsewhere`` names the requests whose reader counts what changed
+    itself (the status list cache: a list read again unchanged is no change).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, counted_elsewhere: Callable[[str], bool] | None = None) -> None:
         self.count = 0
+        self._elsewhere = counted_elsewhere
 
     async def on_request(self, request: httpx.Request) -> None:
-        """The hook: one more request."""
-        self.count += 1
+        """The hook: one more request, unless its reader counts it."""
+        if self._elsewhere is None or not self._elsewhere(str(request.url)):
+            self.count += 1
 
 
 VerifyKey = tuple[str, str, str, str | None, str | None]

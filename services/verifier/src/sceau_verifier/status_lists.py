@@ -158,8 +158,10 @@ class StatusListCache:
         self._accepted: dict[str, httpx.URL] = {}
         self.fetches = 0
         self.changes = 0
-        """Lists forgotten or replaced here (kept answers computed before are not sent again)."""
-        """Number of HTTP exchanges made (for tests and the benchmark)."""
+        """Lists forgotten, replaced or read here that differ from the one held before (kept
+        answers computed before are not sent again); a list read again unchanged — a 304, or
+        the same document — is no change: at the field's 60 institutions one list or another
+        is revalidated every few seconds."""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -216,6 +218,10 @@ class StatusListCache:
             if self._inflight.get(url) is future:
                 del self._inflight[url]
 
+    def fetching(self, url: str) -> bool:
+        """Whether ``url`` is being read by this cache now (its reads count in :attr:`changes`)."""
+        return url in self._inflight
+
     def _held(self, url: str) -> _Entry | None:
         """The held entry of ``url``, fresh or not (its own ``expires_at`` says)."""
         held = self._entries.entry(url)
@@ -261,7 +267,13 @@ class StatusListCache:
             # The registry still serves an older version than one an event already gave us.
             return current.document
         if (self._epoch, self._generation.get(url, 0)) == stamp:
+            if current is None or (
+                document is not current.document and document != current.document
+            ):
+                self.changes += 1
             self._store(url, document, etag=etag, ttl=_ttl_of(document, cache_control))
+        else:
+            self.changes += 1  # read across an event: not kept, and neither is what used it
         return document
 
     def _store(
