@@ -26,7 +26,7 @@ from sceau_shared.compat.faststream import (
 )
 from sceau_shared.compat.httpx import set_connection_pool
 from sceau_shared.compat.otel_pymongo import swap_command_tracer
-from sceau_shared.kafka import create_broker
+from sceau_shared.kafka import PRODUCER_BATCH_BYTES, create_broker
 from sceau_shared.settings import KafkaSettings
 
 CORE_PYPROJECT = Path(__file__).resolve().parents[3] / "shared" / "core" / "pyproject.toml"
@@ -86,6 +86,8 @@ async def test_faststream_connection_kwargs_carry_the_producer_settings() -> Non
         assert kwargs["client_id"] == "compat-test"
         assert kwargs["acks"] == "all"
         assert kwargs["enable_idempotence"] is True
+        # Batches of hundreds of events, not a dozen (sceau_shared.kafka.PRODUCER_BATCH_BYTES).
+        assert kwargs["max_batch_size"] == PRODUCER_BATCH_BYTES
         # A copy: changing it cannot change the broker.
         kwargs["client_id"] = "changed"
         assert connection_kwargs(broker)["client_id"] == "compat-test"  # type: ignore[arg-type]

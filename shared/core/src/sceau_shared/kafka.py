@@ -52,6 +52,14 @@ E = TypeVar("E", bound=Event)
 Handler = Callable[[E], Awaitable[None]]
 
 
+#: Bytes the producer gathers per partition before a batch is full (aiokafka's default: 16 KiB,
+#: about a dozen events). An outbox relay hands hundreds of events over at once; every send past
+#: a full batch waits for it to drain, and each drain woke them all to find it full again:
+#: ``MessageBatch.wait_drain`` and ``add_message`` were a quarter of the issuer's main process
+#: in a batch (py-spy). Below the broker's default 1 MiB message limit.
+PRODUCER_BATCH_BYTES = 512 * 1024
+
+
 def create_broker(
     settings: KafkaSettings,
     *,
@@ -65,6 +73,7 @@ def create_broker(
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
+        max_batch_size=PRODUCER_BATCH_BYTES,
         request_timeout_ms=int(settings.request_timeout_s * 1000),
         middlewares=middlewares,
         logger=logging.getLogger(f"sceau.kafka.{client_id}"),
