@@ -57,6 +57,14 @@ def _client(registry: Registry, **overrides: Any) -> RegistryClient:
     return RegistryClient(http, TrustSettings(registry_url="http://reg.test", **overrides))
 
 
+def _clocked(registry: Registry, **overrides: Any) -> tuple[RegistryClient, list[float]]:
+    """A client on a clock the test moves (``now[0]``)."""
+    now = [100.0]
+    http = httpx.AsyncClient(transport=httpx.MockTransport(registry))
+    settings = TrustSettings(registry_url="http://reg.test", **overrides)
+    return RegistryClient(http, settings, clock=lambda: now[0]), now
+
+
 class TestRegistryClient:
     async def test_asks_with_date_and_method(self) -> None:
         registry = Registry()
@@ -83,11 +91,7 @@ class TestRegistryClient:
 
     async def test_a_key_event_keeps_no_answer_while_the_registry_settles(self) -> None:
         registry = Registry()
-        now = [100.0]
-        http = httpx.AsyncClient(transport=httpx.MockTransport(registry))
-        client = RegistryClient(
-            http, TrustSettings(registry_url="http://reg.test", settle_s=10), clock=lambda: now[0]
-        )
+        client, now = _clocked(registry, settle_s=10)
         await client.issuer(DID, at=AT, verification_method=VM)
         client.invalidate([DID], settle=True)
         await client.issuer(DID, at=AT, verification_method=VM)  # maybe the old answer: not kept
@@ -103,13 +107,7 @@ class TestRegistryClient:
         # drop them, one that reads a different answer must.
         registry = Registry()
         registry.body = _answer(window={"from": "2026-01-01T00:00:00Z", "until": None})
-        now = [100.0]
-        http = httpx.AsyncClient(transport=httpx.MockTransport(registry))
-        client = RegistryClient(
-            http,
-            TrustSettings(registry_url="http://reg.test", cache_ttl_s=30),
-            clock=lambda: now[0],
-        )
+        client, now = _clocked(registry, cache_ttl_s=30)
         await client.issuer(DID, at=AT, verification_method=VM)
         assert (len(registry.requests), client.changes) == (1, 1)  # new here
         now[0] += 31
@@ -132,11 +130,7 @@ class TestRegistryClient:
 
     async def test_after_an_event_the_next_answer_counts_as_a_change(self) -> None:
         registry = Registry()
-        now = [100.0]
-        http = httpx.AsyncClient(transport=httpx.MockTransport(registry))
-        client = RegistryClient(
-            http, TrustSettings(registry_url="http://reg.test", settle_s=10), clock=lambda: now[0]
-        )
+        client, now = _clocked(registry, settle_s=10)
         await client.issuer(DID, at=AT, verification_method=VM)
         client.invalidate([DID])
         await client.issuer(DID, at=AT, verification_method=VM)

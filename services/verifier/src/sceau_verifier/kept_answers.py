@@ -15,11 +15,10 @@ What keeps a kept answer true, for every user of this class:
 * what the verifier reads from outside (a status list, a DID document, the registry's trust
   answers, fetched again when their own cache time is over, or every time when their owner
   says ``no-store``): ``stamp`` changes with every such read (:class:`OutboundReads` counts the
-  requests of the client that reads them) — for status lists and trust answers, with every one
-  that is new or differs from the one held or given before (``StatusListCache.changes``,
-  ``RegistryClient.changes``) —
-  and an answer is sent again only while the stamp it was computed under is current, so an
-  answer is never kept longer than its inputs are
+  requests of the client that reads them; for status lists and trust answers, with every one
+  that is new or differs from the one held or given before: ``StatusListCache.changes``,
+  ``RegistryClient.changes``), and an answer is sent again only while the stamp it was
+  computed under is current, so an answer is never kept longer than its inputs are
   (the issuer's supersession notice, itself cached and only a warning, may be ``ttl_s`` late);
 * time (a credential's expiry): an answer is at most ``ttl_s`` late, and it says when it was
   computed;

@@ -157,6 +157,7 @@ class StatusListCache:
         self._epoch = 0
         self._accepted: dict[str, httpx.URL] = {}
         self.fetches = 0
+        """Number of HTTP exchanges made (for tests and the benchmark)."""
         self.changes = 0
         """Lists forgotten, replaced or read here that differ from the one held before (kept
         answers computed before are not sent again); a list read again unchanged — a 304, or
