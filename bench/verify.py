@@ -495,25 +495,22 @@ async def issue_spread(
 
 @dataclass
 class Shape:
-    """Credentials of one shape: a distinct pool per round, a repeat pool, the warm-up's."""
+    """Credentials of one shape: a distinct pool per round and a repeat pool."""
 
     distinct: list[list[dict[str, Any]]]
     repeat: list[dict[str, Any]]
-    warm: list[dict[str, Any]]
 
 
-@dataclass
-class Asked:
-    """Registry requests made during one load phase (the stand-in counts them)."""
-
-    lists: int
-    issuers: int
+def registry_requests(registry: RegistryStandIn) -> int:
+    """Status list and trust requests the stand-in has answered so far."""
+    return registry.list_requests + registry.issuer_requests
 
 
-async def asked_during(registry: RegistryStandIn, run: Awaitable[Load]) -> tuple[Load, Asked]:
-    lists, issuers = registry.list_requests, registry.issuer_requests
+async def asked_during(registry: RegistryStandIn, run: Awaitable[Load]) -> tuple[Load, int]:
+    """The load's figures and the registry requests made while it ran."""
+    before = registry_requests(registry)
     result = await run
-    return result, Asked(registry.list_requests - lists, registry.issuer_requests - issuers)
+    return result, registry_requests(registry) - before
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -552,6 +549,7 @@ async def main(args: argparse.Namespace) -> None:
         # The field's phase: two rounds (one institution, the field; then the field, one
         # institution), each load on credentials of its own, the repeat pools kept.
         shapes: dict[str, Shape] = {}
+        field_warm: list[dict[str, Any]] = []
         if args.seeded > 1:
             print(
                 f"the field: {args.seeded - 1} more institutions, {args.revoked} revoked "
@@ -567,14 +565,13 @@ async def main(args: argparse.Namespace) -> None:
                     for _ in range(2)
                 ],
                 repeat,
-                [warm],
             )
             shapes["field"] = Shape(
                 [await issue_spread(field, args.distinct, rng) for _ in range(2)],
                 await issue_spread(field, args.repeat, rng),
-                # One credential of each institution, at its own date: the caches' first look.
-                await issue_spread(field, len(field), rng),
             )
+            # One credential of each institution, at its own date: the caches' first look.
+            field_warm = await issue_spread(field, len(field), rng)
 
         print("baseline (engine in-process) ...")
         everything = os.sched_getaffinity(0)
@@ -628,19 +625,17 @@ async def main(args: argparse.Namespace) -> None:
                 process.pid,
                 paced(base, repeat_raw, clients=args.clients, rate=offered, seconds=args.seconds),
             )
-            compared: dict[tuple[str, str], list[tuple[Load, Asked]]] = {}
+            compared: dict[tuple[str, str], list[tuple[Load, int]]] = {}
             if shapes:
                 print(f"the field ({args.seeded} institutions): warming every worker ...")
-                field_shape = shapes["field"]
                 await load(
                     base,
-                    encoded(base, [*field_shape.warm, *field_shape.repeat] * connections),
+                    encoded(base, [*field_warm, *shapes["field"].repeat] * connections),
                     clients=connections,
                     seconds=60,
                     cycle=False,
                 )
-                first_round = [("one", 0), ("field", 0)]
-                for shape_name, number in [*first_round, ("field", 1), ("one", 1)]:
+                for shape_name, number in (("one", 0), ("field", 0), ("field", 1), ("one", 1)):
                     shape = shapes[shape_name]
                     for name, pool, cycle in (
                         ("distinct", shape.distinct[number], False),
@@ -720,7 +715,7 @@ async def main(args: argparse.Namespace) -> None:
                     f"| {run.throughput / one.throughput:.2f} "
                     f"| {pct(one.latencies_ms, 99):.1f} → {pct(run.latencies_ms, 99):.1f} "
                     f"| {one.server_cpu_ms:.2f} → {run.server_cpu_ms:.2f} "
-                    f"| {one_asked.lists + one_asked.issuers} / {asked.lists + asked.issuers} |"
+                    f"| {one_asked} / {asked} |"
                 )
     print("\n".join(lines))
 

@@ -50,7 +50,7 @@ from sceau_verifier.kept_answers import (
     question_key,
     weigh_verification,
 )
-from sceau_verifier.settings import AnswerSettings, LimitSettings, StatusSettings, TrustSettings
+from sceau_verifier.settings import AnswerSettings, LimitSettings
 
 
 @dataclass
@@ -89,21 +89,22 @@ async def _world(
         revocation = issuer.add_list(base, "revocation")
         await issuer.sign_list(revocation)
         registry.register(issuer)
+        settings = settings_for(
+            base,
+            http=HttpSettings(rate_limit_per_minute=rate_limit),
+            limits=LimitSettings(rate_limit_burst=burst),
+            answers=answers,
+        )
+        # Shorter cache times where a test asks (the rest as settings_for made them).
         trust = {} if trust_ttl_s is None else {"cache_ttl_s": trust_ttl_s}
         lists = {} if list_ttl_s is None else {"default_ttl_s": list_ttl_s}
-        host = httpx.URL(base)
-        built = build_app(
-            settings_for(
-                base,
-                status=StatusSettings(
-                    allowed_hosts=[f"{host.host}:{host.port}"], allow_private_hosts=True, **lists
-                ),
-                http=HttpSettings(rate_limit_per_minute=rate_limit),
-                limits=LimitSettings(rate_limit_burst=burst),
-                answers=answers,
-                trust=TrustSettings(registry_url=base, **trust),
-            )
+        settings = settings.model_copy(
+            update={
+                "trust": settings.trust.model_copy(update=trust),
+                "status": settings.status.model_copy(update=lists),
+            }
         )
+        built = build_app(settings)
         async with served(built) as client:
             yield World(client, issuer, revocation, built, registry)
 
