@@ -254,3 +254,51 @@ async def test_later_groups_do_not_inherit_the_first_requests_deadline(
             await asyncio.sleep(1.5)  # past the first request's deadline
             later = await harness.issue(headers, achievement, "later@example.org", key="d2")
             assert later.status_code == 201, later.text
+
+
+async def test_a_window_closes_once_as_many_wait_as_the_largest_recent_group(
+    harness: IssuerHarness,
+) -> None:
+    """Clients answered together come back together: the group goes once they are all back.
+
+    A lone request still waits the whole window (others may be on their way).
+    """
+    institution, _, achievement = await _setup(harness)
+    graph = harness.svc
+    tenant = await graph.tenants.get(institution)
+    collector = IssueCollector(
+        graph.issuing,
+        sign_group=graph.signer.sign_apart,
+        on_written=graph.relays.credentials.notify_written,
+        window_s=2.0,
+        recent_s=600.0,  # the first group still counts however slow the machine
+    )
+    requests = _requests("w", 7, achievement)
+
+    def issue(n: int) -> asyncio.Task[Any]:
+        return asyncio.ensure_future(collector.issue(tenant, requests[n], idempotency_key=f"w{n}"))
+
+    try:
+        # Three at once: they wait already when the first group forms.
+        await asyncio.gather(*(issue(n) for n in range(3)))
+        assert collector.groups == 1
+        # Three more, 50 ms apart: the third closes the window (2 s) at once.
+        second = [issue(3)]
+        await asyncio.sleep(0.05)
+        second.append(issue(4))
+        await asyncio.sleep(0.05)
+        assert collector.groups == 1  # two of three: still gathering
+        second.append(issue(5))
+        await eventually(
+            lambda: collector.groups == 2, timeout_s=1.0, message="the second group formed"
+        )
+        await asyncio.gather(*second)
+        # A lone request waits the window.
+        lone = issue(6)
+        await asyncio.sleep(0.5)
+        assert collector.groups == 2
+        await lone
+        assert collector.groups == 3
+    finally:
+        await collector.close()
+    assert await harness.db["credentials"].count_documents({}) == 7

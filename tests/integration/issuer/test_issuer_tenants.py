@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from issuer_support import IssuerHarness, consume
+from issuer_support import IssuerHarness, consume, micro
 
 from sceau_dev.testing.polling import eventually
 from sceau_issuer.apikeys.service import Scope
@@ -174,3 +174,26 @@ async def test_api_keys_scopes_and_revocation(harness: IssuerHarness) -> None:
     assert reader["Authorization"].split(".")[2] not in json.dumps(stored, default=str)
     await harness.svc.api_keys.revoke(key_id)
     assert (await harness.http.get("/v1/credentials", headers=reader)).status_code == 401
+
+
+async def test_a_key_seen_before_is_still_checked_in_full_on_every_post(
+    harness: IssuerHarness,
+) -> None:
+    """The gate reads a known key's institution while checking the key: a hint, never a pass."""
+    institution = await harness.tenant()
+    headers = await harness.api_key(institution)
+    token = headers["Authorization"].removeprefix("Bearer ")
+    keys = harness.svc.api_keys
+    assert keys.institution_hint(token) is None  # never seen valid here
+    created = await harness.http.post("/v1/achievements", json=micro(), headers=headers)
+    assert created.status_code == 201, created.text
+    assert keys.institution_hint(token) == institution
+    key_id = token.split(".")[1]
+    wrong = {"Authorization": f"Bearer sceau.{key_id}.not-the-secret"}
+    refused = await harness.http.post("/v1/achievements", json=micro(), headers=wrong)
+    assert refused.status_code == 401, refused.text
+    await keys.revoke(key_id)
+    revoked = await harness.http.post("/v1/achievements", json=micro(), headers=headers)
+    assert revoked.status_code == 401, revoked.text
+    assert revoked.headers["content-type"].startswith("application/problem+json")
+    assert await harness.db["achievements"].count_documents({}) == 1

@@ -7,6 +7,7 @@ issuer app over raw ASGI and watches whether the body is ever received.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -23,19 +24,35 @@ from sceau_shared.errors import NotFound, RateLimited
 
 
 class _Keys:
-    def __init__(self) -> None:
+    def __init__(self, *, known: bool = False) -> None:
         self.calls: list[str] = []
+        self.known = known
+        self.checking = asyncio.Event()
+        self.may_answer = asyncio.Event()
+        self.may_answer.set()
+
+    def institution_hint(self, token: str) -> str | None:
+        return "inst-1" if self.known and token.startswith("sceau.k1.") else None
 
     async def authenticate(self, token: str) -> Principal:
         self.calls.append(token)
+        self.checking.set()
+        await self.may_answer.wait()
         if token != "sceau.k1.good":
             raise InvalidApiKey("invalid API key")
         return Principal("inst-1", "k1", frozenset(Scope))
 
 
 class _Tenants:
+    def __init__(self, tenant: object | None = None) -> None:
+        self.tenant = tenant
+        self.calls: list[str] = []
+
     async def get(self, institution_id: str) -> Any:
-        raise NotFound(f"no tenant {institution_id}")
+        self.calls.append(institution_id)
+        if self.tenant is None:
+            raise NotFound(f"no tenant {institution_id}")
+        return self.tenant
 
 
 class _Limiter:
@@ -44,9 +61,9 @@ class _Limiter:
 
 
 class _Graph:
-    def __init__(self) -> None:
-        self.api_keys = _Keys()
-        self.tenants = _Tenants()
+    def __init__(self, *, known: bool = False, tenant: object | None = None) -> None:
+        self.api_keys = _Keys(known=known)
+        self.tenants = _Tenants(tenant)
         self.claim_limiter = _Limiter()
 
 
@@ -128,3 +145,38 @@ async def test_public_routes_with_a_body_pass_without_a_key(app: Any) -> None:
     status, _, reads = await _post(app, graph, "/learn/new-link", [])
     assert (status, reads) == (429, 1)
     assert graph.api_keys.calls == []
+
+
+async def test_a_known_key_s_institution_is_read_while_the_key_is_checked(app: Any) -> None:
+    """One round trip instead of two in a row; the route does not read the tenant again."""
+    graph = _Graph(known=True, tenant=object())
+    graph.api_keys.may_answer.clear()
+    posting = asyncio.ensure_future(
+        _post(app, graph, "/v1/batches", [(b"authorization", b"Bearer sceau.k1.good")])
+    )
+    await asyncio.wait_for(graph.api_keys.checking.wait(), 5)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert graph.tenants.calls == ["inst-1"]  # started before the key's answer came
+    graph.api_keys.may_answer.set()
+    status, problem, _ = await posting
+    assert status == 422, problem  # past authentication: the junk body is refused
+    assert graph.tenants.calls == ["inst-1"]
+
+
+async def test_a_wrong_secret_for_a_known_key_is_refused_unread(app: Any) -> None:
+    graph = _Graph(known=True, tenant=object())
+    status, problem, reads = await _post(
+        app, graph, "/v1/batches", [(b"authorization", b"Bearer sceau.k1.wrong")]
+    )
+    assert (status, reads) == (401, 0)
+    assert problem["type"].endswith("/invalid-api-key")
+
+
+async def test_an_early_read_that_fails_leaves_the_answer_to_the_route(app: Any) -> None:
+    graph = _Graph(known=True, tenant=None)
+    status, problem, _ = await _post(
+        app, graph, "/v1/batches", [(b"authorization", b"Bearer sceau.k1.good")]
+    )
+    assert status == 404, problem  # the route's own read, answered as before
+    assert graph.tenants.calls == ["inst-1", "inst-1"]

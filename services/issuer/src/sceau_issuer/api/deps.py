@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from sceau_issuer.api.key_gate import keyed_principal
+from sceau_issuer.api.key_gate import keyed
 from sceau_issuer.apikeys.service import Principal, Scope
 from sceau_issuer.errors import InvalidApiKey
 from sceau_issuer.graph import IssuerGraph
@@ -43,13 +43,19 @@ async def authenticated_caller(
     """The institution behind the bearer key (401 otherwise).
 
     Requests with a body were already checked by :class:`~sceau_issuer.api.key_gate.ApiKeyGate`
-    before their body was read; its answer is reused instead of a second lookup.
+    before their body was read; its answer (and the tenant, when it read it) is reused instead
+    of a second lookup.
     """
     if credentials is None:
         raise InvalidApiKey("an API key is required (Authorization: Bearer …)")
-    principal = keyed_principal(
-        request.scope, credentials.credentials
-    ) or await graph.api_keys.authenticate(credentials.credentials)
+    found = keyed(request.scope, credentials.credentials)
+    if found is not None and found.tenant is not None:
+        return Caller(found.principal, found.tenant)
+    principal = (
+        found.principal
+        if found is not None
+        else await graph.api_keys.authenticate(credentials.credentials)
+    )
     tenant = await graph.tenants.get(principal.institution_id)
     return Caller(principal, tenant)
 

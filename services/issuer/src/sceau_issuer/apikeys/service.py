@@ -17,6 +17,8 @@ from sceau_shared.errors import NotFound
 from sceau_shared.events import utcnow
 
 TOKEN_PREFIX = "sceau"  # noqa: S105 - a label, not a secret
+MAX_REMEMBERED_KEYS = 10_000
+"""Keys whose institution a replica remembers (:meth:`ApiKeyService.institution_hint`)."""
 
 
 class Scope(StrEnum):
@@ -72,6 +74,8 @@ class ApiKeyService:
         self._vault = vault
         # Concurrent requests with one key share a lookup started after they arrived.
         self._lookups = CoalescedReads(repository.get)
+        # The institution of each key seen valid: a key never moves to another institution.
+        self._institutions: dict[str, str] = {}
 
     async def create(self, institution_id: str, name: str, scopes: list[Scope]) -> CreatedKey:
         """Create a key; the returned token is the only copy of the secret."""
@@ -116,4 +120,18 @@ class ApiKeyService:
         if doc is None or not valid or doc.get("revoked_at") is not None:
             raise InvalidApiKey("invalid API key")
         scopes = frozenset(Scope(s) for s in doc.get("scopes", []) if s in Scope._value2member_map_)
-        return Principal(str(doc["institution_id"]), key_id, scopes)
+        institution_id = str(doc["institution_id"])
+        if len(self._institutions) < MAX_REMEMBERED_KEYS:
+            self._institutions[key_id] = institution_id
+        return Principal(institution_id, key_id, scopes)
+
+    def institution_hint(self, token: str) -> str | None:
+        """The institution of ``token``'s key, if that key was seen valid here before.
+
+        A hint, not an answer: it proves nothing about the token (only :meth:`authenticate`
+        does). It lets a request read its institution while its key is being checked, instead
+        of after: a key belongs to one institution for its whole life, so the hint is right
+        whenever the key turns out valid.
+        """
+        parsed = parse_token(token)
+        return None if parsed is None else self._institutions.get(parsed[0])
