@@ -256,7 +256,7 @@ async def test_later_groups_do_not_inherit_the_first_requests_deadline(
             assert later.status_code == 201, later.text
 
 
-async def test_a_window_closes_once_as_many_wait_as_the_largest_recent_group(
+async def test_a_window_closes_once_as_many_wait_as_were_in_flight_lately(
     harness: IssuerHarness,
 ) -> None:
     """Clients answered together come back together: the group goes once they are all back.

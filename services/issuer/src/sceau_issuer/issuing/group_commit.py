@@ -76,7 +76,7 @@ Written = Callable[[str, list[dict[str, Any]]], None]
 Result = tuple[dict[str, Any], bool]
 
 RECENT_S = 1.0
-"""How far back the largest group sets how many requests close a window early (default)."""
+"""How far back the most requests in flight set how many close a window early (default)."""
 
 
 @dataclass(eq=False)
@@ -122,14 +122,15 @@ class IssueCollector:
             start at once (fewer than ``groups_in_flight`` in flight); when none could, requests
             gather until one is written. At 16 clients 6 ms gave bigger groups, less CPU per
             credential and a shorter p99 than 2, 4, 8 or 10 ms (docs/benchmarks.md). The window
-            closes early once as many requests wait as formed the largest group of the last
-            second (at least two): clients answered together come back together, within a
-            couple of milliseconds, and waiting the rest of the window for more of them only
-            delays the group. (The largest, not the last: after a group smaller than the
-            clients in flight, the full window is what lets the two halves merge again.)
+            closes early once as many requests wait as were in flight (waiting or in a group)
+            when a group last formed, the most of the last second (at least two): clients
+            answered together come back together, within a couple of milliseconds, and waiting
+            the rest of the window for more of them only delays the group. (In flight, not the
+            last group's size: after the clients split into two groups, the full window is what
+            lets the two halves merge again.)
         max_group: requests per group at most.
         groups_in_flight: groups being written at once (the next forms while one is signing).
-        recent_s: how far back the largest group counts for closing a window early.
+        recent_s: how far back the requests in flight count for closing a window early.
     """
 
     def __init__(
@@ -152,7 +153,8 @@ class IssueCollector:
         self._recent_s = recent_s
         self._queue: list[_Item] = []
         self._arrived = asyncio.Event()  # replaced, with the runner, in the running loop
-        self._recent: deque[tuple[float, int]] = deque()  # (when, size) of recent groups
+        self._pending = 0  # requests issued and not answered yet (waiting or in a group)
+        self._recent: deque[tuple[float, int]] = deque()  # (when, pending) as groups formed
         self._target = 2
         self._gathered: asyncio.Future[None] | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -177,6 +179,8 @@ class IssueCollector:
         item = _Item(
             tenant, request, idempotency_key, loop.create_future(), series_id, extra_evidence
         )
+        self._pending += 1
+        item.future.add_done_callback(self._answered)
         self._queue.append(item)
         gathered = self._gathered
         if gathered is not None and not gathered.done() and len(self._queue) >= self._target:
@@ -219,7 +223,7 @@ class IssueCollector:
                 # A group could start at once: give concurrent requests a moment to join.
                 await self._gather()
             group, self._queue = self._queue[: self._max_group], self._queue[self._max_group :]
-            self._recent.append((time.monotonic(), len(group)))
+            self._recent.append((time.monotonic(), self._pending))
             self._forget_old_groups()
             task = asyncio.get_running_loop().create_task(self._write(group))
             self._groups.add(task)
@@ -231,10 +235,10 @@ class IssueCollector:
             task.add_done_callback(done)
 
     async def _gather(self) -> None:
-        """Wait the window, or less once as many wait as formed the largest recent group."""
+        """Wait the window, or less once as many wait as were in flight lately."""
         self._forget_old_groups()
-        largest = max((size for _, size in self._recent), default=0)
-        self._target = min(max(largest, 2), self._max_group)
+        most = max((pending for _, pending in self._recent), default=0)
+        self._target = min(max(most, 2), self._max_group)
         if len(self._queue) >= self._target:
             return
         gathered = self._gathered = asyncio.get_running_loop().create_future()
@@ -243,6 +247,9 @@ class IssueCollector:
         finally:
             self._gathered = None
             gathered.cancel()
+
+    def _answered(self, _: asyncio.Future[Result]) -> None:
+        self._pending -= 1
 
     def _forget_old_groups(self) -> None:
         recent, since = self._recent, time.monotonic() - self._recent_s
