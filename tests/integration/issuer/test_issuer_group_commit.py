@@ -302,3 +302,59 @@ async def test_a_window_closes_once_as_many_wait_as_were_in_flight_lately(
     finally:
         await collector.close()
     assert await harness.db["credentials"].count_documents({}) == 7
+
+
+async def test_the_rules_that_read_and_the_reservations_run_while_the_group_is_signed(
+    harness: IssuerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing starts before the accreditation is read and the keys reserved (issue 19).
+
+    A key used before still only replays: its signature is dropped, nothing of it is stored,
+    and no pending marker is left behind.
+    """
+    institution, _, achievement = await _setup(harness)
+    graph = harness.svc
+    tenant = await graph.tenants.get(institution)
+    requests = _requests("c", 4, achievement)
+    first, replayed_before = await graph.collector.issue(tenant, requests[0], idempotency_key="c0")
+    assert not replayed_before
+    signing = asyncio.Event()
+    read = graph.tenants.accreditation
+    signing_when_read: list[bool] = []
+
+    async def noted(institution_id: str) -> Any:
+        signing_when_read.append(signing.is_set())
+        return await read(institution_id)
+
+    monkeypatch.setattr(graph.tenants, "accreditation", noted)
+
+    async def sign(jobs: list[SignJob]) -> list[Signed]:
+        signing.set()
+        return await graph.signer.sign_apart(jobs)
+
+    collector = IssueCollector(
+        graph.issuing,
+        sign_group=sign,
+        on_written=graph.relays.credentials.notify_written,
+        window_s=0.05,
+    )
+    try:
+        outcomes = await asyncio.gather(
+            *(collector.issue(tenant, r, idempotency_key=f"c{n}") for n, r in enumerate(requests))
+        )
+    finally:
+        await collector.close()
+    # The group's read (and the replay's, answered one by one after it) came once signing had
+    # started.
+    assert signing_when_read
+    assert all(signing_when_read), signing_when_read
+    assert [replayed for _, replayed in outcomes] == [True, False, False, False]
+    assert outcomes[0][0]["_id"] == first["_id"]
+    assert collector.groups == 1
+    assert await harness.db["credentials"].count_documents({}) == 4
+    pending = harness.db["outbox_pending"]
+
+    async def cleared() -> bool:
+        return await pending.count_documents({"collection": "credentials"}) == 0
+
+    await eventually(cleared, timeout_s=10, message="no pending marker left behind")
