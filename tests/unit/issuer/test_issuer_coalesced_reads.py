@@ -69,3 +69,17 @@ async def test_a_caller_giving_up_does_not_cancel_the_read() -> None:
     store.release.set()
     assert await patient == 1
     assert store.reads == 1
+
+
+async def test_callers_a_moment_apart_join_a_read_that_waits_for_them() -> None:
+    """``gather_s``: the read starts that long after the first caller, after all who joined."""
+    store = Store()
+    store.release.set()
+    reads = CoalescedReads(store.load, gather_s=0.05)
+    first = asyncio.create_task(reads.get("k"))
+    await asyncio.sleep(0.01)
+    assert store.reads == 0  # not started yet: later callers may still join
+    store.values["k"] = 2  # changed before the read started: every caller sees it
+    later = [asyncio.create_task(reads.get("k")) for _ in range(3)]
+    assert await asyncio.gather(first, *later) == [2] * 4
+    assert store.reads == 1

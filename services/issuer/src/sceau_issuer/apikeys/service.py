@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from sceau_issuer.apikeys.repository import ApiKeyRepository
-from sceau_issuer.coalesced import CoalescedReads
+from sceau_issuer.coalesced import GATHER_S, CoalescedReads
 from sceau_issuer.errors import InvalidApiKey, MissingScope
 from sceau_issuer.vault import Vault
 from sceau_shared.errors import NotFound
@@ -73,7 +73,7 @@ class ApiKeyService:
         self._repo = repository
         self._vault = vault
         # Concurrent requests with one key share a lookup started after they arrived.
-        self._lookups = CoalescedReads(repository.get)
+        self._lookups = CoalescedReads(repository.get, gather_s=GATHER_S)
         # The institution of each key seen valid: a key never moves to another institution.
         self._institutions: dict[str, str] = {}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.keys_p256 import P256SigningKey
-from sceau_issuer.coalesced import CoalescedReads
+from sceau_issuer.coalesced import GATHER_S, CoalescedReads
 from sceau_issuer.errors import InstitutionNotFound, KeyConflict, KeyNotFound
 from sceau_issuer.status.repository import StatusListRepository
 from sceau_issuer.tenants.accreditation import Accreditation
@@ -79,7 +79,7 @@ class TenantService:
         self._registry_public_url = registry_public_url
         self._keys: dict[tuple[str, str, str], SigningKey | P256SigningKey] = {}
         # Every request reads its tenant: concurrent ones share a read started after they asked.
-        self._lookups = CoalescedReads(repository.get)
+        self._lookups = CoalescedReads(repository.get, gather_s=GATHER_S)
         self._seen: set[str] = set()
 
     def _new_key(
