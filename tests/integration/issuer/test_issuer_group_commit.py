@@ -18,7 +18,7 @@ import pytest
 from issuer_support import ALL_TYPES, IssuerHarness, consume, micro, scope
 
 from sceau_dev.testing.polling import eventually
-from sceau_issuer.issuing.group_commit import IssueCollector
+from sceau_issuer.issuing.group_commit import RECENT_S, IssueCollector, SignGroup
 from sceau_issuer.issuing.schemas import IssueRequest, RecipientInput
 from sceau_issuer.issuing.sign_jobs import Signed, SignJob
 from sceau_shared.events import AccreditationScope, NotificationRequestedV1
@@ -122,6 +122,19 @@ def _scopes_without_badge() -> list[AccreditationScope]:
     return [scope([t for t in ALL_TYPES if t != "Badge"])]
 
 
+def _collector(
+    graph: Any, sign_group: SignGroup, *, window_s: float = 0.05, recent_s: float = RECENT_S
+) -> IssueCollector:
+    """A collector of its own on the harness's issuing service, signing with ``sign_group``."""
+    return IssueCollector(
+        graph.issuing,
+        sign_group=sign_group,
+        on_written=graph.relays.credentials.notify_written,
+        window_s=window_s,
+        recent_s=recent_s,
+    )
+
+
 def _requests(prefix: str, count: int, achievement: str) -> list[IssueRequest]:
     return [
         IssueRequest(
@@ -203,12 +216,7 @@ async def test_a_signature_failing_fails_only_its_request(harness: IssuerHarness
             raise ValueError("cannot sign this one")
         return await graph.signer.sign_apart(jobs)
 
-    collector = IssueCollector(
-        graph.issuing,
-        sign_group=sign_or_fail,
-        on_written=graph.relays.credentials.notify_written,
-        window_s=0.05,
-    )
+    collector = _collector(graph, sign_or_fail)
     requests = [*_requests("good", 4, achievement), *_requests("bad", 1, achievement)]
     try:
         outcomes = await asyncio.gather(
@@ -266,13 +274,8 @@ async def test_a_window_closes_once_as_many_wait_as_were_in_flight_lately(
     institution, _, achievement = await _setup(harness)
     graph = harness.svc
     tenant = await graph.tenants.get(institution)
-    collector = IssueCollector(
-        graph.issuing,
-        sign_group=graph.signer.sign_apart,
-        on_written=graph.relays.credentials.notify_written,
-        window_s=2.0,
-        recent_s=600.0,  # the first group still counts however slow the machine
-    )
+    # recent_s: the first group still counts however slow the machine.
+    collector = _collector(graph, graph.signer.sign_apart, window_s=2.0, recent_s=600.0)
     requests = _requests("w", 7, achievement)
 
     def issue(n: int) -> asyncio.Task[Any]:
@@ -332,12 +335,7 @@ async def test_the_rules_that_read_and_the_reservations_run_while_the_group_is_s
         signing.set()
         return await graph.signer.sign_apart(jobs)
 
-    collector = IssueCollector(
-        graph.issuing,
-        sign_group=sign,
-        on_written=graph.relays.credentials.notify_written,
-        window_s=0.05,
-    )
+    collector = _collector(graph, sign)
     try:
         outcomes = await asyncio.gather(
             *(collector.issue(tenant, r, idempotency_key=f"c{n}") for n, r in enumerate(requests))

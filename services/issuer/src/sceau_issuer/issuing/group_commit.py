@@ -276,7 +276,10 @@ class IssueCollector:
             checking = asyncio.get_running_loop().create_task(
                 self._check_and_reserve(candidates, apart)
             )
-            ready = await self._sign(candidates, slots, checking)
+            try:
+                ready = await self._sign(candidates, slots, checking)
+            finally:
+                await _stopped(checking)  # the group failed while its checks were running
             await self._store(ready, apart)
         except Exception as exc:  # noqa: BLE001 - each waiting request gets the failure
             _log.exception("issuing group of %d failed", len(group))
@@ -443,20 +446,6 @@ class IssueCollector:
         Returns the candidates ``checking`` kept (rules passed, key won), each with its signed
         document or with its own error set; the others left the group for the one-by-one path.
         """
-        try:
-            return await self._sign_checked(candidates, slots, checking)
-        finally:
-            if not checking.done():  # the group failed while its checks were running
-                checking.cancel()
-                with contextlib.suppress(BaseException):
-                    await checking
-
-    async def _sign_checked(
-        self,
-        candidates: list[_Accepted],
-        slots: dict[str, StatusSlot],
-        checking: asyncio.Task[list[_Accepted]],
-    ) -> list[_Accepted]:
         issuing = self._issuing
         failed: dict[_Accepted, BaseException] = {}
         for accepted in candidates:
@@ -561,3 +550,11 @@ class IssueCollector:
         # one by one.
         await issuing.reservations.release(item.idem, accepted.credential_id)
         apart.append(item)
+
+
+async def _stopped(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` if it is still running and wait for it (its outcome is not wanted)."""
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
