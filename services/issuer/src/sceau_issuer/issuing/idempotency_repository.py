@@ -1,7 +1,9 @@
 """Idempotency-key reservations of single issuing calls (the ``idempotency`` collection).
 
-A reservation records, before anything is signed, which credential a key is for and a hash of
+A reservation records, before anything is stored, which credential a key is for and a hash of
 the request, so a retry (after a timeout, a crash, or concurrently) answers as the first call did.
+(The one-by-one path reserves before it signs; a group of single issues reserves while it signs,
+and only the credentials whose key won are stored: ``issuing/group_commit.py``.)
 """
 
 from __future__ import annotations
