@@ -57,9 +57,9 @@ async def batch_round(issuer: Issuer, name: str, recipients: int) -> None:
     marks: dict[str, float] = {}
     watcher = asyncio.create_task(notifications(issuer.kafka, set(emails), ready, marks))
     await asyncio.wait_for(ready.wait(), timeout=120)
-    await idle(issuer.pid)
+    await idle(issuer.pids)
     async with httpx.AsyncClient(base_url=issuer.base, headers=issuer.headers, timeout=300) as http:
-        before = cpu_snapshot(issuer.pid) | others()
+        before = cpu_snapshot(*issuer.pids) | others()
         started = time.perf_counter()
         body = {"achievement_id": issuer.achievement, "recipients": [{"email": e} for e in emails]}
         accepted = await http.post(
@@ -72,8 +72,8 @@ async def batch_round(issuer: Issuer, name: str, recipients: int) -> None:
             print(f"  [{issuer.label}] not every notification seen on Kafka", flush=True)
             raise
         wall = marks["last"] - started
-        await idle(issuer.pid)
-        after = cpu_snapshot(issuer.pid) | others()
+        await idle(issuer.pids)
+        after = cpu_snapshot(*issuer.pids) | others()
         state = (await http.get(f"/v1/batches/{accepted.json()['batch_id']}")).json()
     if state["counts"]["issued"] != recipients:
         raise RuntimeError(f"batch {name}: {state['counts']}")

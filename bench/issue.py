@@ -118,10 +118,10 @@ def pids_named(name: str) -> list[int]:
     return found
 
 
-def cpu_snapshot(issuer_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by the issuer process tree and by FerretDB."""
+def cpu_snapshot(*issuer_pids: int) -> dict[str, float]:
+    """CPU seconds used so far by the issuer process trees (its replicas) and by FerretDB."""
     return {
-        "issuer": tree_cpu_seconds(issuer_pid),
+        "issuer": sum(tree_cpu_seconds(pid) for pid in issuer_pids),
         "ferretdb": sum(cpu_seconds(p) for p in pids_named("ferretdb")),
     }
 

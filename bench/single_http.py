@@ -14,17 +14,22 @@ the rounds alternate between the two, so a change is measured against its baseli
 same load. With ``--seeded N`` the second issuer runs this tree too, on a database first loaded
 with N stored credentials (copies of one it signed, with their published outbox history): the
 field's scale and an empty database side by side (issue 19's targets are on the seeded one).
+With ``--replicas N`` this tree's issuer runs as N processes on one database and one set of
+topics (as Kubernetes runs two replicas, ``deploy/k8s``), the clients' connections spread over
+them in turn, their CPU summed; ``--env ISSUER_SIGN_WORKERS=1`` gives each one signing process.
 
 Usage::
 
     KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092 MONGODB_URI=mongodb://127.0.0.1:27018/ \\
         uv run python bench/single_http.py [--count 400] [--rounds 3] [--clients 16] \\
-        [--compare /tmp/base | --seeded 250000] [--client lean|httpx]
+        [--compare /tmp/base | --seeded 250000] [--replicas 2] [--client lean|httpx]
 
 The load generator shares the machine's two cores with the issuer: by default it is
 ``bench/lean_http.py`` (one kept-alive HTTP/1.1 connection per client, ~0.2 ms of CPU per
 request); ``--client httpx`` is the one every figure before 2026-12-06 13:40 UTC used (~1.6 ms).
-Its CPU per credential is printed beside the issuer's, FerretDB's and Kafka's.
+Its CPU per credential is printed beside the issuer's, FerretDB's and Kafka's. Each round also
+prints its cohorts (``bench/cohorts.py``): the requests the clients sent together and how long
+each such cohort waited, since a round's p99 is its slowest cohort or two.
 """
 
 from __future__ import annotations
@@ -39,11 +44,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
+from cohorts import cohorts
 from issue import (  # bench/ is on the path
     ACHIEVEMENT,
     cpu_snapshot,
@@ -63,7 +69,11 @@ from sceau_shared.settings import KafkaSettings
 
 @dataclass
 class Issuer:
-    """One running issuer under test and its figures."""
+    """One issuer under test (one process, or several replicas of one deployment) and its figures.
+
+    ``replicas``: the other processes of the same deployment (``--replicas``), each a stack of
+    its own (own port and logs) on the same database and topics, as Kubernetes runs the issuer.
+    """
 
     label: str
     stack: Stack
@@ -73,12 +83,32 @@ class Issuer:
     headers: dict[str, str] = field(default_factory=dict)
     achievement: str = ""
     rounds: list[dict[str, float]] = field(default_factory=list)
+    replicas: list[tuple[Stack, str]] = field(default_factory=list)
 
     @property
     def pid(self) -> int:
-        process = self.stack["issuer"].process
-        assert process is not None  # noqa: S101 - started
-        return process.pid
+        """The first process (the one a profiler is pointed at)."""
+        return self.pids[0]
+
+    @property
+    def pids(self) -> list[int]:
+        """Every process of the deployment (their trees hold the signing processes)."""
+        found = []
+        for stack in [self.stack, *(replica for replica, _ in self.replicas)]:
+            process = stack["issuer"].process
+            assert process is not None  # noqa: S101 - started
+            found.append(process.pid)
+        return found
+
+    @property
+    def bases(self) -> list[str]:
+        """Where each process listens; clients' connections are spread over them in turn."""
+        return [self.base, *(base for _, base in self.replicas)]
+
+    def stop(self) -> None:
+        """Stop every process of the deployment."""
+        for stack in [self.stack, *(replica for replica, _ in self.replicas)]:
+            stack.stop()
 
 
 def start(label: str, kafka_servers: str, mongo_uri: str, args: Any, source: str | None) -> Issuer:
@@ -111,19 +141,30 @@ def start(label: str, kafka_servers: str, mongo_uri: str, args: Any, source: str
     stack = Stack(config)
     stack["issuer"].start()
     kafka = KafkaSettings(bootstrap_servers=kafka_servers, topic_prefix=config.topic_prefix)
-    return Issuer(label, stack, kafka, f"{config.database_prefix}issuer", config.url("issuer"))
+    issuer = Issuer(label, stack, kafka, f"{config.database_prefix}issuer", config.url("issuer"))
+    for n in range(1, args.replicas if source is None else 1):
+        more = replace(
+            config,
+            ports=free_ports(),
+            log_dir=Path(tempfile.mkdtemp(prefix=f"sceau-bench-single-{label}-{n}-")),
+        )
+        replica = Stack(more)
+        replica["issuer"].start()
+        issuer.replicas.append((replica, more.url("issuer")))
+    return issuer
 
 
 async def prepare(issuer: Issuer, client: AsyncMongoClient[dict[str, Any]]) -> None:
     """Registered, accredited, an API key, a published achievement, a warm-up."""
-    await asyncio.to_thread(issuer.stack["issuer"].wait_ready, 300)
+    for stack in [issuer.stack, *(replica for replica, _ in issuer.replicas)]:
+        await asyncio.to_thread(stack["issuer"].wait_ready, 300)
     issuer.headers = await onboard(
         issuer.kafka,
         client[issuer.database],
         f"bench-{uuid.uuid4().hex[:6]}",
         issuer.stack.config.issuer_master_key,
     )
-    async with httpx.AsyncClient(base_url=issuer.base, headers=issuer.headers) as http:
+    async with httpx.AsyncClient(base_url=issuer.base, headers=issuer.headers, timeout=120) as http:
         created = (await http.post("/v1/achievements", json=ACHIEVEMENT)).json()
         issuer.achievement = str(created["achievement_id"])
         published = await http.post(f"/v1/achievements/{issuer.achievement}/publish")
@@ -131,13 +172,13 @@ async def prepare(issuer: Issuer, client: AsyncMongoClient[dict[str, Any]]) -> N
     await one_round(issuer, "warm", 64, clients=16, record=False)
 
 
-async def idle(pid: int, *, maximum_s: float = 30.0) -> None:
-    """Until the issuer tree used under 2 % of a core over 0.5 s (its trailing work done)."""
+async def idle(pids: list[int], *, maximum_s: float = 30.0) -> None:
+    """Until the issuer's trees used under 2 % of a core over 0.5 s (their trailing work done)."""
     deadline = time.perf_counter() + maximum_s
     while time.perf_counter() < deadline:
-        before = tree_cpu_seconds(pid)
+        before = sum(tree_cpu_seconds(pid) for pid in pids)
         await asyncio.sleep(0.5)
-        if tree_cpu_seconds(pid) - before < 0.01:
+        if sum(tree_cpu_seconds(pid) for pid in pids) - before < 0.01:
             return
 
 
@@ -153,9 +194,16 @@ class Senders:
 
 
 def senders(issuer: Issuer, lean: bool, clients: int) -> Senders:
-    """``clients`` ways to POST /v1/credentials: lean kept-alive connections, or one httpx."""
+    """``clients`` ways to POST /v1/credentials: lean kept-alive connections, or httpx.
+
+    With replicas, client ``i`` talks to replica ``i mod n`` (as a Kubernetes Service spreads
+    kept-alive connections).
+    """
+    bases = issuer.bases
     if lean:
-        connections = [LeanConnection(issuer.base, issuer.headers) for _ in range(clients)]
+        connections = [
+            LeanConnection(bases[i % len(bases)], issuer.headers) for i in range(clients)
+        ]
 
         def lean_post(connection: LeanConnection) -> Post:
             async def post(body: dict[str, Any], headers: dict[str, str]) -> tuple[int, str]:
@@ -169,13 +217,20 @@ def senders(issuer: Issuer, lean: bool, clients: int) -> Senders:
                 await connection.close()
 
         return Senders([lean_post(c) for c in connections], close_all)
-    http = httpx.AsyncClient(base_url=issuer.base, headers=issuer.headers, timeout=120)
+    https = [httpx.AsyncClient(base_url=b, headers=issuer.headers, timeout=120) for b in bases]
 
-    async def post(body: dict[str, Any], headers: dict[str, str]) -> tuple[int, str]:
-        answer = await http.post("/v1/credentials", json=body, headers=headers)
-        return answer.status_code, answer.text
+    def httpx_post(http: httpx.AsyncClient) -> Post:
+        async def post(body: dict[str, Any], headers: dict[str, str]) -> tuple[int, str]:
+            answer = await http.post("/v1/credentials", json=body, headers=headers)
+            return answer.status_code, answer.text
 
-    return Senders([post] * clients, http.aclose)
+        return post
+
+    async def close_clients() -> None:
+        for http in https:
+            await http.aclose()
+
+    return Senders([httpx_post(https[i % len(https)]) for i in range(clients)], close_clients)
 
 
 async def one_round(
@@ -192,9 +247,10 @@ async def one_round(
     marks: dict[str, float] = {}
     watcher = asyncio.create_task(notifications(issuer.kafka, set(emails), ready, marks))
     await asyncio.wait_for(ready.wait(), timeout=120)
-    await idle(issuer.pid)
+    await idle(issuer.pids)
     queue = list(reversed(emails))
     latencies: list[float] = []
+    sent: list[tuple[float, float]] = []  # (sent at, latency): the round's cohorts
     send = senders(issuer, lean, clients)
 
     async def client(post: Post) -> None:
@@ -207,11 +263,12 @@ async def one_round(
             started = time.perf_counter()
             status, text = await post(body, {"Idempotency-Key": email})
             latencies.append(time.perf_counter() - started)
+            sent.append((started, latencies[-1]))
             if status != 201:
                 raise RuntimeError(f"{status} {text[:300]}")
 
     try:
-        before = cpu_snapshot(issuer.pid) | others()
+        before = cpu_snapshot(*issuer.pids) | others()
         started = time.perf_counter()
         await asyncio.gather(*(client(post) for post in send.posts))
         wall = time.perf_counter() - started
@@ -223,8 +280,8 @@ async def one_round(
         print(f"  [{issuer.label}] not every notification seen on Kafka in 300 s", flush=True)
         raise
     on_kafka = marks["last"] - started
-    await idle(issuer.pid)
-    after = cpu_snapshot(issuer.pid) | others()
+    await idle(issuer.pids)
+    after = cpu_snapshot(*issuer.pids) | others()
     if not record:
         return
     ordered = sorted(latencies)
@@ -250,6 +307,7 @@ async def one_round(
         f"(load {last['load']:.1f})",
         flush=True,
     )
+    print(f"  [{issuer.label}] {cohorts(sent).line()}", flush=True)
 
 
 def others() -> dict[str, float]:
@@ -294,6 +352,13 @@ def issuer_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every alternating-rounds issuer benchmark takes (``bench/batch_http.py`` too)."""
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sign-workers", type=int, default=2)
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="processes of this tree's issuer, on one database and one set of topics (each with "
+        "--sign-workers signing processes; the --compare one stays a single process)",
+    )
     parser.add_argument("--raw", type=int, default=300, help="credentials for the raw rate")
     parser.add_argument("--compare", help="a source tree run as the baseline issuer")
     parser.add_argument(
@@ -340,7 +405,7 @@ async def seed(db: Any, count: int) -> None:
 async def stop_all(issuers: list[Issuer], client: AsyncMongoClient[dict[str, Any]]) -> None:
     """Stop every issuer and drop its database."""
     for issuer in issuers:
-        issuer.stack.stop()
+        issuer.stop()
         await client.drop_database(issuer.database)
     await client.close()
 
@@ -365,7 +430,7 @@ async def main() -> int:
     try:
         for issuer in issuers:
             await prepare(issuer, client)
-            print(f"issuer {issuer.label}: pid {issuer.pid} (for a profiler)", flush=True)
+            print(f"issuer {issuer.label}: pids {issuer.pids} (for a profiler)", flush=True)
         if args.seeded:
             await seed(client[issuers[-1].database], args.seeded)
         for n in range(args.rounds):

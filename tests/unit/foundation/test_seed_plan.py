@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-SEED = Path(__file__).resolve().parents[3] / "bench" / "seed.py"
+from bench_modules import load_bench
 
 
 @pytest.fixture(scope="module")
 def seed() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("sceau_bench_seed", SEED)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("seed.py")
 
 
 def _emails(plan: object, achievement: int) -> set[str]:
