@@ -91,10 +91,15 @@ class Issuer:
         return self.pids[0]
 
     @property
+    def stacks(self) -> list[Stack]:
+        """The stack of every process of the deployment, the first one first."""
+        return [self.stack, *(replica for replica, _ in self.replicas)]
+
+    @property
     def pids(self) -> list[int]:
         """Every process of the deployment (their trees hold the signing processes)."""
         found = []
-        for stack in [self.stack, *(replica for replica, _ in self.replicas)]:
+        for stack in self.stacks:
             process = stack["issuer"].process
             assert process is not None  # noqa: S101 - started
             found.append(process.pid)
@@ -107,7 +112,7 @@ class Issuer:
 
     def stop(self) -> None:
         """Stop every process of the deployment."""
-        for stack in [self.stack, *(replica for replica, _ in self.replicas)]:
+        for stack in self.stacks:
             stack.stop()
 
 
@@ -156,7 +161,7 @@ def start(label: str, kafka_servers: str, mongo_uri: str, args: Any, source: str
 
 async def prepare(issuer: Issuer, client: AsyncMongoClient[dict[str, Any]]) -> None:
     """Registered, accredited, an API key, a published achievement, a warm-up."""
-    for stack in [issuer.stack, *(replica for replica, _ in issuer.replicas)]:
+    for stack in issuer.stacks:
         await asyncio.to_thread(stack["issuer"].wait_ready, 300)
     issuer.headers = await onboard(
         issuer.kafka,
