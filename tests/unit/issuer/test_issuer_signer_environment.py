@@ -1,4 +1,5 @@
-"""Signing processes: spawned without the issuer's secrets (issue 18); a dead one is replaced.
+"""Signing processes: spawned without the issuer's secrets (issue 18), warm and settled; a dead
+one is replaced.
 
 The pool's processes were spawned with the issuer's whole environment: ``ISSUER_MASTER_KEY``
 (which decrypts every institution's key), the database URI with its password. A worker needs
@@ -7,6 +8,7 @@ neither: each job carries the one key it signs with.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import uuid
@@ -24,6 +26,7 @@ from sceau_dev.testing.polling import eventually
 from sceau_issuer.achievements.rules import engine_version
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.signer_pool import Signer, worker_environment
+from sceau_shared.heap import YOUNG_THRESHOLD
 
 SECRET = "c2VjcmV0LW1hc3Rlci1rZXktZm9yLXRoZS10ZXN0cyE="
 
@@ -62,6 +65,26 @@ def test_worker_processes_start_without_the_secrets(monkeypatch: pytest.MonkeyPa
         signer.close()
     # The issuer's own environment is intact.
     assert os.environ["ISSUER_MASTER_KEY"] == SECRET
+
+
+def _settled() -> tuple[int, int]:
+    """In a signing process: objects frozen out of the collector's reach, its first threshold."""
+    return gc.get_freeze_count(), gc.get_threshold()[0]
+
+
+def test_a_signing_process_starts_warm_with_its_heap_settled() -> None:
+    # Issue 19: the start-up objects of an unsettled signing process (contexts, schemas) were
+    # walked by a 20-30 ms full collection every few thousand signatures, holding up a group.
+    signer = Signer(workers=1)
+    signer.start()
+    try:
+        pool = signer._pool
+        assert pool is not None
+        frozen, young = pool.submit(_settled).result(timeout=60)
+    finally:
+        signer.close()
+    assert frozen > 10_000  # the warm-up's contexts and caches, not just a few objects
+    assert young == YOUNG_THRESHOLD
 
 
 def _unsigned(key: SigningKey, n: int) -> dict[str, Any]:

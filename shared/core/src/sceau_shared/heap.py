@@ -20,7 +20,8 @@ garbage collection took 1,165 ms in all, full collections up to 180 ms each; aft
 (subprocess issuer, 3 alternating rounds of 1,000): p99 283 → 225 ms with the freeze alone.
 
 It is called by the process entry points (:func:`sceau_shared.runner.serve` and the worker
-processes of :mod:`sceau_shared.workers`), never by an app built in a test process.
+processes of :mod:`sceau_shared.workers`) and by the issuer's signing processes once they are
+warm (``sceau_issuer.issuing.sign_jobs.warm_up``), never by an app built in a test process.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ from sceau_issuer.issuing.schemas import EvidenceInput, RecipientInput, ResultIn
 from sceau_issuer.status.status_lists import StatusSlot
 from sceau_issuer.tenants.dids import any_signing_key
 from sceau_issuer.tenants.models import Tenant
+from sceau_shared.heap import settle_heap
 
 Signed = dict[str, Any] | str
 
@@ -249,9 +250,15 @@ def sign_jobs(jobs: list[SignJob]) -> list[Signed]:
 
 
 def warm_up() -> None:
-    """Sign one throwaway credential so a worker process has its JSON-LD caches hot.
+    """Sign one throwaway credential so a worker process has its JSON-LD caches hot, then settle.
 
     The first signature of a process loads and processes the contexts, which takes far longer
-    than the following ones; doing it at start-up keeps it off the first batch.
+    than the following ones; doing it at start-up keeps it off the first batch. What that built
+    then leaves the garbage collector's reach (:func:`sceau_shared.heap.settle_heap`, as the
+    service's own process does): unsettled, each signing process ran full collections of 20-30 ms
+    while issuing (gc callbacks, a round of 2,000 single issues), and the slice one interrupted
+    held up its whole group. Settled: single-issue p99 108 -> 97 ms (medians of 6 rounds,
+    docs/benchmarks.md, issue 19).
     """
     asyncio.run(warm_up_signing())
+    settle_heap()
