@@ -198,6 +198,7 @@ class IssuerGraph:
     achievements: AchievementService
     endorsements: EndorsementService
     issuing: IssuingService
+    slots: SlotReserve
     collector: IssueCollector
     series: SeriesService
     batches: BatchService
@@ -241,6 +242,7 @@ class IssuerGraph:
         """Finish the issuing groups being written, then stop the signer's worker processes."""
         await self.collector.close()
         await self.wallets.close()
+        await self.slots.close()
         self.signer.close()
 
 
@@ -324,6 +326,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         poll_s=settings.status_poll_s,
         on_published=relays.wake_small,
     )
+    slots = SlotReserve(repos.allocator, block=settings.status_reserve_block)
     issuing = IssuingService(
         config=IssuerConfig(
             producer=SERVICE_NAME,
@@ -335,7 +338,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         tenants=tenants,
         achievements=achievements,
         credentials=repos.credentials,
-        allocator=SlotReserve(repos.allocator, block=settings.status_reserve_block),
+        allocator=slots,
         lists=repos.status_lists,
         vault=vault,
         sign_many=signer.sign_many,
@@ -426,6 +429,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
         achievements=achievements,
         endorsements=endorsements,
         issuing=issuing,
+        slots=slots,
         collector=collector,
         series=series,
         batches=BatchService(
