@@ -119,9 +119,10 @@ class IssuerSettings(StoringServiceSettings):
         default=64,
         ge=0,
         le=10_000,
-        description="Status slots a replica claims ahead when its stock runs short, so small "
-        "groups of single issues pay no allocation writes; slots held when the replica stops "
-        "stay unused (zero bits). 0 claims exactly what each group needs.",
+        description="Status slots a replica claims ahead when its stock runs short (and in the "
+        "background once under half of this), so groups of single issues pay no allocation "
+        "writes and never wait for one; slots held when the replica stops stay unused (zero "
+        "bits). 0 claims exactly what each group needs.",
     )
     outbox_relays: int = Field(
         default=1, ge=1, le=32, description="Relays for the small outbox collections."
