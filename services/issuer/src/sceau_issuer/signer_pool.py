@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -225,7 +226,14 @@ class Signer:
         """``work(part)`` in a worker; once more in a new pool if a dead worker broke ``pool``."""
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(pool, work, part)
+            future = loop.run_in_executor(pool, work, part)
+            # Hand the GIL over once: the pool's manager and feeder threads need it to pickle
+            # the slice and write it to a process, and the event loop would otherwise keep it
+            # for up to the switch interval (5 ms) while it runs other callbacks. Single issues:
+            # the first slice left 3.7 -> 2.6 ms after the group's signing began (p50), 1.04
+            # and 1.07x in two runs of 6 rounds (docs/benchmarks.md, issue 19).
+            time.sleep(0)  # noqa: ASYNC251 - zero: releases the GIL, never waits
+            return await future
         except BrokenProcessPool:
             fresh = self._renew(pool)
             return await loop.run_in_executor(fresh, work, part)
