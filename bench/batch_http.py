@@ -108,7 +108,7 @@ async def main() -> int:
     try:
         for issuer in issuers:
             await prepare(issuer, client)
-            print(f"issuer {issuer.label}: pid {issuer.pid} (for a profiler)", flush=True)
+            print(f"issuer {issuer.label}: pids {issuer.pids} (for a profiler)", flush=True)
         if args.seeded:
             await seed(client[issuers[-1].database], args.seeded)
         for n in range(args.rounds):

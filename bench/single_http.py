@@ -86,11 +86,6 @@ class Issuer:
     replicas: list[tuple[Stack, str]] = field(default_factory=list)
 
     @property
-    def pid(self) -> int:
-        """The first process (the one a profiler is pointed at)."""
-        return self.pids[0]
-
-    @property
     def stacks(self) -> list[Stack]:
         """The stack of every process of the deployment, the first one first."""
         return [self.stack, *(replica for replica, _ in self.replicas)]
