@@ -458,8 +458,9 @@ HOT_QUERIES: dict[str, HotQuery] = {
         "POST /v1/credentials (requests in flight together: group commit)",
         "idempotency, credentials: unordered inserts of unique _ids; status_allocations._id, "
         "claims by unique _id; idempotency._id + credential_id (release after a collision); "
-        "outbox_pending: one marker insert per group (while it signs), one delete of them per "
-        "group once published (no outbox_published marker per event)",
+        "outbox_pending: one marker for the group (inserted while it signs; its _id derived from "
+        "the first event), deleted by _id once all are published (no outbox_published marker "
+        "per event)",
         issue_group,
     ),
     "issue replay": HotQuery(

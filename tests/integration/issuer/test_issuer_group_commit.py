@@ -129,7 +129,7 @@ def _collector(
     return IssueCollector(
         graph.issuing,
         sign_group=sign_group,
-        on_written=graph.relays.credentials.notify_written,
+        on_written=graph.relays.credentials.notify_written_together,
         window_s=window_s,
         recent_s=recent_s,
     )

@@ -351,7 +351,7 @@ async def build_graph(settings: IssuerSettings, runtime: Runtime) -> IssuerGraph
     collector = IssueCollector(
         issuing,
         sign_group=signer.sign_apart,
-        on_written=relays.credentials.notify_written,
+        on_written=relays.credentials.notify_written_together,
         window_s=settings.issue_group_window_s,
         max_group=settings.issue_group_max,
         groups_in_flight=settings.issue_groups_in_flight,

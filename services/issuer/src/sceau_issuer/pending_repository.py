@@ -20,18 +20,26 @@ Markers are keyed by the collection and the first event id of the write (unique)
 to one document have two markers and deleting one never hides the other. A marker whose document
 never appeared (the writer died before writing it) is dropped by the sweep once it is old.
 
+A write of several new documents at once (a group of single issues) has one marker for all of
+them (``docs``: their ids; :func:`mark_together`) instead of one each: FerretDB runs each
+statement of a delete as its own query, and the 16 statements that cleared a group's markers cost
+it 2.8 ms of CPU against 0.5 ms for one (0.75 against 0.4 ms for the insert; issue 19). Its key
+(:func:`group_marker_id`) is never that of a single document's write, so only the relay that
+published every document of the group, or the sweep that relayed them all, deletes it.
+
 ``outbox_sweeps`` records, per collection, that the one full sweep of documents written before
 the markers existed was done (``sceau_issuer.relay``).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from sceau_shared.events import utcnow
 
@@ -45,6 +53,16 @@ Document = dict[str, Any]
 def marker_id(collection_name: str, first_event_id: str) -> str:
     """The ``_id`` of the marker of a write whose first outbox entry has this event id."""
     return f"{collection_name}|{first_event_id}"
+
+
+def group_marker_id(collection_name: str, first_event_id: str) -> str:
+    """The ``_id`` of the marker of a write of several documents (:func:`mark_together`).
+
+    ``first_event_id``: the first outbox entry of the write's first document. Distinct from
+    :func:`marker_id` of that same event: a relay that republishes one document of the group
+    (read back after a failure) deletes that document's own marker id, never the group's.
+    """
+    return f"{collection_name}|group|{first_event_id}"
 
 
 def _pending(collection: AsyncCollection[Document]) -> AsyncCollection[Document]:
@@ -83,6 +101,38 @@ async def mark_pending(
             raise
 
 
+async def mark_together(
+    collection: AsyncCollection[Document],
+    written: Sequence[tuple[Any, Sequence[dict[str, Any]]]],
+    *,
+    at: datetime | None = None,
+) -> str | None:
+    """Record, with one marker, that these documents are about to receive these entries.
+
+    Call it before the write itself; returns the marker's ``_id`` (:func:`group_marker_id`), or
+    ``None`` when no document has entries (no marker). Only for documents written together and
+    handed to the relay together (``TargetedOutboxRelay.notify_written_together``), which deletes
+    the marker once every one of them is published.
+    """
+    docs = [doc_id for doc_id, entries in written if entries]
+    if not docs:
+        return None
+    first = next(entries for _, entries in written if entries)
+    marker = group_marker_id(collection.name, str(first[0]["event_id"]))
+    document = {"_id": marker, "collection": collection.name, "docs": docs, "at": at or utcnow()}
+    # A retried write with the same events finds its marker there already.
+    with contextlib.suppress(DuplicateKeyError):
+        await _pending(collection).insert_one(document)
+    return marker
+
+
+def marked_documents(marker: Document) -> list[Any]:
+    """The ids of the documents a marker covers (one, or a group's)."""
+    if "docs" in marker:
+        return list(marker["docs"])
+    return [marker["doc"]]
+
+
 async def pending_markers(collection: AsyncCollection[Document]) -> list[Document]:
     """Every marker of one collection (a read of the small marker collection)."""
     cursor = _pending(collection).find({"collection": collection.name})
@@ -98,7 +148,7 @@ async def has_pending(collection: AsyncCollection[Document], doc_id: Any) -> boo
     concern): a reminder about it has nothing to do and reads nothing else.
     """
     found = await _pending(collection).find_one(
-        {"collection": collection.name, "doc": doc_id}, {"_id": 1}
+        {"collection": collection.name, "$or": [{"doc": doc_id}, {"docs": doc_id}]}, {"_id": 1}
     )
     return found is not None
 

@@ -44,6 +44,7 @@ from opentelemetry.trace import TracerProvider
 from sceau_issuer.pending_repository import (
     clear_pending,
     has_pending,
+    marked_documents,
     marker_id,
     needs_legacy_sweep,
     pending_markers,
@@ -108,9 +109,11 @@ class TargetedOutboxRelay(OutboxRelay):
         # Reminders (notify): documents an earlier run may already have relayed, read only when
         # they still have a pending marker.
         self._reminders: deque[Any] = deque()
-        # Documents just inserted with these entries (grouped single issues): published from
-        # memory, marked with one insert for the whole group, never read back.
-        self._written: list[tuple[Any, list[dict[str, Any]]]] = []
+        # Documents just inserted with these entries: published from memory, never read back.
+        # The flag: whether the write has a marker of its own (else a group's marker covers
+        # it, listed in _written_groups: grouped single issues).
+        self._written: list[tuple[Any, list[dict[str, Any]], bool]] = []
+        self._written_groups: list[str] = []
         self._lease_notified = lease_notified
         self._sweep_interval_s = interval
         # Sweep at start-up, then every interval; a relay with ``sweeps=False`` never sweeps
@@ -160,7 +163,24 @@ class TargetedOutboxRelay(OutboxRelay):
         acknowledgement and the delete publishes them again (consumers deduplicate on
         ``event_id``), as a crash before the marker insert did.
         """
-        self._written.append((document_id, entries))
+        self._written.append((document_id, entries, True))
+        self.wake()
+
+    def notify_written_together(
+        self, marker: str | None, written: Sequence[tuple[Any, list[dict[str, Any]]]]
+    ) -> None:
+        """Documents just inserted together under one marker (``mark_together``): publish them.
+
+        As :meth:`notify_written`, for a group of new documents whose write has one pending
+        marker for them all (``marker``, ``None`` when none carries entries). They are handed
+        over in one call, so they are published together and the marker is deleted only once
+        every one of them is. If publishing fails, they are read back by id at the retry and
+        the marker stays until the sweep, which relays its documents again (what this process
+        published is remembered and skipped) and then deletes it.
+        """
+        self._written.extend((document_id, entries, False) for document_id, entries in written)
+        if marker is not None:
+            self._written_groups.append(marker)
         self.wake()
 
     async def drain_once(self) -> int:
@@ -211,12 +231,18 @@ class TargetedOutboxRelay(OutboxRelay):
             at = marker["at"]
             if (at if at.tzinfo else at.replace(tzinfo=UTC)) > cutoff:
                 continue
-            if await collection.find_one({"_id": marker["doc"]}, {"_id": 1}) is None:
-                done.append(str(marker["_id"]))
-                continue
-            result = await self.relay_by_id(collection, marker["doc"])
-            if result is not None:
-                sent += result
+            relayed = True
+            # One document, or a group's (``mark_together``): the marker goes once each of
+            # them that exists is relayed.
+            for document_id in marked_documents(marker):
+                if await collection.find_one({"_id": document_id}, {"_id": 1}) is None:
+                    continue
+                result = await self.relay_by_id(collection, document_id)
+                if result is None:
+                    relayed = False  # leased by another relay: the next sweep tries again
+                else:
+                    sent += result
+            if relayed:
                 done.append(str(marker["_id"]))
         await clear_pending(collection, done)
         self.published += sent
@@ -224,10 +250,16 @@ class TargetedOutboxRelay(OutboxRelay):
 
     def _published_write(self, first_event_id: str) -> None:
         (collection,) = self._collections
+        self._published_markers([marker_id(collection.name, first_event_id)])
+
+    def _published_markers(self, markers: Sequence[str]) -> None:
+        """These writes' entries are published: delete their markers with the next ones."""
+        if not markers:
+            return
         if not self._published_writes:
             self._clear_due = time.monotonic() + _CLEAR_AFTER_S
             asyncio.get_running_loop().call_later(_CLEAR_AFTER_S, self.wake)
-        self._published_writes.append(marker_id(collection.name, first_event_id))
+        self._published_writes.extend(markers)
 
     async def _clear(self) -> None:
         """Delete the markers of published writes: together, once enough or late enough.
@@ -257,9 +289,10 @@ class TargetedOutboxRelay(OutboxRelay):
         sent = 0
         while self._written:
             taken, self._written = self._written, []
+            groups, self._written_groups = self._written_groups, []
             entries = [
                 entry
-                for _, written in taken
+                for _, written, _ in taken
                 for entry in written
                 if str(entry.get("event_id")) not in self._done
             ]
@@ -271,16 +304,19 @@ class TargetedOutboxRelay(OutboxRelay):
                         )
             except BaseException:
                 # Read back by id at the retry (their markers are still there; what was
-                # published is remembered and skipped).
-                self._notified.extend(document_id for document_id, _ in taken)
+                # published is remembered and skipped). A group's marker is left to the sweep.
+                self._notified.extend(document_id for document_id, _, _ in taken)
                 raise
-            firsts = [str(written[0]["event_id"]) for _, written in taken if written]
+            markers = [
+                marker_id(collection.name, str(written[0]["event_id"]))
+                for _, written, own in taken
+                if own and written
+            ] + groups
             try:
-                await clear_pending(collection, [marker_id(collection.name, f) for f in firsts])
+                await clear_pending(collection, markers)
             except BaseException:
                 # Published: the markers go with the next deletion of published writes' ones.
-                for first in firsts:
-                    self._published_write(first)
+                self._published_markers(markers)
                 raise
         return sent
 

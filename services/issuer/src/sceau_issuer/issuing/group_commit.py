@@ -28,8 +28,10 @@ command for the whole group where the store allows it:
    each credential still protected by its derived ``_id`` (the events' pending markers, which
    must precede them, are inserted once the reservations are known, while the group is signed:
    ``sceau_issuer.pending_repository``);
-5. the events: handed to the credentials relay from memory, published together and marked with
-   one insert (:meth:`sceau_issuer.relay.TargetedOutboxRelay.notify_written`).
+5. the events: handed to the credentials relay from memory in one call, published together; the
+   group's write has one pending marker for all its credentials (``mark_together``), which the
+   relay deletes with one statement once they are all published
+   (:meth:`sceau_issuer.relay.TargetedOutboxRelay.notify_written_together`).
 
 Each request keeps its own answer and its own errors. Whatever is not the plain, new case — a key
 used before (replay or mismatch), a recipient who already holds the version, a refusal by a rule,
@@ -77,7 +79,8 @@ from sceau_shared.outbox import outbox_entry
 _log = logging.getLogger(__name__)
 
 SignGroup = Callable[[list[SignJob]], Awaitable[list[Signed]]]
-Written = Callable[[str, list[dict[str, Any]]], None]
+#: Told a group's pending marker and each stored credential's id and outbox entries (the relay).
+Written = Callable[[str | None, list[tuple[str, list[dict[str, Any]]]]], None]
 Result = tuple[dict[str, Any], bool]
 
 RECENT_S = 1.0
@@ -122,7 +125,8 @@ class IssueCollector:
     Args:
         issuing: the issuing mechanics and rules (drafts, events, slots, the one-by-one path).
         sign_group: signs a group's jobs in order, off the event loop.
-        on_written: told each stored credential's id and outbox entries (the relay).
+        on_written: told, in one call, the group's pending marker and each stored credential's
+            id and outbox entries (the relay).
         window_s: how long the first request of a group waits for others when a group could
             start at once (fewer than ``groups_in_flight`` in flight); when none could, requests
             gather until one is written. At 16 clients 6 ms gave bigger groups, less CPU per
@@ -277,10 +281,10 @@ class IssueCollector:
                 self._check_and_reserve(candidates, apart)
             )
             try:
-                ready = await self._sign(candidates, slots, checking)
+                ready, marker = await self._sign(candidates, slots, checking)
             finally:
                 await _stopped(checking)  # the group failed while its checks were running
-            await self._store(ready, apart)
+            await self._store(ready, apart, marker)
         except Exception as exc:  # noqa: BLE001 - each waiting request gets the failure
             _log.exception("issuing group of %d failed", len(group))
             for item in group:
@@ -440,11 +444,12 @@ class IssueCollector:
         candidates: list[_Accepted],
         slots: dict[str, StatusSlot],
         checking: asyncio.Task[list[_Accepted]],
-    ) -> list[_Accepted]:
+    ) -> tuple[list[_Accepted], str | None]:
         """Draft and sign the candidates (in the signing processes) while ``checking`` runs.
 
         Returns the candidates ``checking`` kept (rules passed, key won), each with its signed
-        document or with its own error set; the others left the group for the one-by-one path.
+        document or with its own error set (the others left the group for the one-by-one path),
+        and the pending marker of the kept ones' events.
         """
         issuing = self._issuing
         failed: dict[_Accepted, BaseException] = {}
@@ -475,12 +480,12 @@ class IssueCollector:
             )
             accepted.stored = {**draft.doc, "outbox": [outbox_entry(e) for e in events]}
 
-        async def mark_kept() -> None:
-            # The events' pending markers of the kept credentials go in while the group is
-            # signed (they must precede the credentials; one whose signature then fails leaves
-            # a marker the sweep drops).
+        async def mark_kept() -> str | None:
+            # The events' pending marker (one for the kept credentials) goes in while the group
+            # is signed: it must precede the credentials; one whose signature then fails is
+            # never stored, and the sweep passes over it.
             kept = set(await asyncio.shield(checking))
-            await issuing.credentials.mark_pending([a.stored for a, _ in drafts if a in kept])
+            return await issuing.credentials.mark_group([a.stored for a, _ in drafts if a in kept])
 
         marking = asyncio.get_running_loop().create_task(mark_kept())
         jobs = [draft.job for _, draft in drafts]
@@ -491,7 +496,7 @@ class IssueCollector:
                 await asyncio.gather(*(self._sign_one(job) for job in jobs), return_exceptions=True)
             )
         finally:
-            await marking
+            marker = await marking
         ready = await checking
         kept = set(ready)
         for accepted in ready:
@@ -512,14 +517,18 @@ class IssueCollector:
         for accepted, draft in signed:
             if "sd_document" in accepted.stored:
                 draft.doc["sd_document"] = accepted.stored["sd_document"]
-        return ready
+        return ready, marker
 
     async def _sign_one(self, job: SignJob) -> Signed:
         [signed] = await self._sign_group([job])
         return signed
 
-    async def _store(self, ready: list[_Accepted], apart: list[_Item]) -> None:
-        """Insert the signed credentials with their events; hand the events to the relay."""
+    async def _store(self, ready: list[_Accepted], apart: list[_Item], marker: str | None) -> None:
+        """Insert the signed credentials with their events; hand the events to the relay.
+
+        The stored ones go to the relay in one call, with their write's ``marker``: it is
+        deleted once all of them are published.
+        """
         issuing = self._issuing
         signed = [(a, a.draft) for a in ready if a.draft is not None]
         try:
@@ -531,12 +540,13 @@ class IssueCollector:
             for accepted, _ in signed:
                 issuing.notify_stored("credential", accepted.credential_id)
             raise
-        for n, (accepted, draft) in enumerate(signed):
+        stored = [(a, d) for n, (a, d) in enumerate(signed) if n not in duplicates]
+        self._on_written(marker, [(a.credential_id, a.stored["outbox"]) for a, _ in stored])
+        for accepted, draft in stored:
+            accepted.item.future.set_result((draft.doc, False))
+        for n, (accepted, _) in enumerate(signed):
             if n in duplicates:
                 await self._collided(accepted, apart)
-                continue
-            self._on_written(accepted.credential_id, accepted.stored["outbox"])
-            accepted.item.future.set_result((draft.doc, False))
 
     async def _collided(self, accepted: _Accepted, apart: list[_Item]) -> None:
         """The credential's ``_id`` was taken between the rules and the insert."""

@@ -22,7 +22,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from sceau_issuer.pending_repository import mark_pending
+from sceau_issuer.pending_repository import mark_pending, mark_together
 from sceau_shared.events import Event
 from sceau_shared.outbox import outbox_entry
 
@@ -151,6 +151,16 @@ class CredentialRepository:
     async def mark_pending(self, docs: Sequence[dict[str, Any]]) -> None:
         """Write the pending markers of credentials about to be inserted with their outbox."""
         await mark_pending(self._collection, [(d["_id"], d.get("outbox") or []) for d in docs])
+
+    async def mark_group(self, docs: Sequence[dict[str, Any]]) -> str | None:
+        """Write one pending marker for credentials about to be inserted together; its id.
+
+        For a group handed to the relay as a whole (``notify_written_together``); ``None`` when
+        none of them carries outbox entries.
+        """
+        return await mark_together(
+            self._collection, [(d["_id"], d.get("outbox") or []) for d in docs]
+        )
 
     async def insert_many(self, docs: list[dict[str, Any]], *, marked: bool = False) -> set[int]:
         """Insert credentials (unordered); return the positions refused as duplicates.
