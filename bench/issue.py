@@ -57,6 +57,7 @@ from sceau_credentials.ob3 import IssuerProfile, Recipient, build_credential
 from sceau_credentials.status.entries import status_entry
 from sceau_dev.testing.polling import eventually
 from sceau_dev.testing.stack import Stack, StackConfig, free_ports
+from sceau_dev.testing.topics import drop_topics
 from sceau_issuer.achievements.rules import engine_version
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.apikeys.repository import ApiKeyRepository
@@ -622,6 +623,7 @@ async def main() -> int:
         stack.stop()
         await client.drop_database(database)
         await client.close()
+        await drop_topics(kafka.bootstrap_servers, kafka.topic_prefix)
 
     report(empty, full, stored, raw, speeds)
     print(f"load average: {load_before:.1f} at start, {load_after:.1f} at end (2 cores)")

@@ -64,6 +64,7 @@ from procfs import cpu_seconds, tree_cpu_seconds
 from pymongo import AsyncMongoClient
 
 from sceau_dev.testing.stack import Stack, StackConfig, free_ports
+from sceau_dev.testing.topics import drop_topics
 from sceau_shared.settings import KafkaSettings
 
 
@@ -403,10 +404,11 @@ async def seed(db: Any, count: int) -> None:
 
 
 async def stop_all(issuers: list[Issuer], client: AsyncMongoClient[dict[str, Any]]) -> None:
-    """Stop every issuer and drop its database."""
+    """Stop every issuer and drop its database and its topics (a broker slows with stale ones)."""
     for issuer in issuers:
         issuer.stop()
         await client.drop_database(issuer.database)
+        await drop_topics(issuer.kafka.bootstrap_servers, issuer.kafka.topic_prefix)
     await client.close()
 
 

@@ -41,6 +41,7 @@ from pymongo import AsyncMongoClient, monitoring
 
 from sceau_credentials.ob3.models import ACHIEVEMENT_TYPES
 from sceau_dev.testing.polling import eventually
+from sceau_dev.testing.topics import drop_topics
 from sceau_issuer.apikeys.service import Scope
 from sceau_issuer.app import create_api
 from sceau_issuer.graph import IssuerGraph
@@ -143,6 +144,7 @@ async def run(args: argparse.Namespace) -> None:
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri)
         await client.drop_database(database)
         await client.close()
+        await drop_topics(kafka.bootstrap_servers, kafka.topic_prefix)
 
 
 class Counted:
