@@ -18,6 +18,10 @@ async def _topics(servers: str) -> set[str]:
         await admin.close()
 
 
+async def _present(servers: str, names: set[str]) -> bool:
+    return names <= await _topics(servers)
+
+
 async def test_only_the_prefixed_topics_are_dropped(kafka_settings):
     servers, prefix = kafka_settings.bootstrap_servers, kafka_settings.topic_prefix
     mine = [f"{prefix}a.v1", f"{prefix}b.v1"]
@@ -45,10 +49,6 @@ async def test_only_the_prefixed_topics_are_dropped(kafka_settings):
     )
     assert await drop_topics(servers, prefix) == []
     await drop_topics(servers, f"other-{prefix}")
-
-
-async def _present(servers: str, names: set[str]) -> bool:
-    return names <= await _topics(servers)
 
 
 async def test_an_empty_prefix_is_refused(kafka_settings):
