@@ -279,7 +279,7 @@ class TargetedOutboxRelay(OutboxRelay):
                 raise
 
     async def relay_written(self) -> int:
-        """Publish the entries handed over by :meth:`notify_written`; return how many.
+        """Publish the entries handed over by the ``notify_written*`` methods; return how many.
 
         Once acknowledged, their writes' pending markers are deleted at once (one command for
         all the writes taken): a reminder or another process's sweep then knows they are

@@ -48,6 +48,11 @@ def stored_form(doc: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
+def _outboxes(docs: Sequence[dict[str, Any]]) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """Each credential's id and outbox entries, as the pending markers record them."""
+    return [(d["_id"], d.get("outbox") or []) for d in docs]
+
+
 def read_form(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     """A stored credential with its JSON credential an object again (``document``)."""
     if doc is not None and DOCUMENT_TEXT in doc:
@@ -150,7 +155,7 @@ class CredentialRepository:
 
     async def mark_pending(self, docs: Sequence[dict[str, Any]]) -> None:
         """Write the pending markers of credentials about to be inserted with their outbox."""
-        await mark_pending(self._collection, [(d["_id"], d.get("outbox") or []) for d in docs])
+        await mark_pending(self._collection, _outboxes(docs))
 
     async def mark_group(self, docs: Sequence[dict[str, Any]]) -> str | None:
         """Write one pending marker for credentials about to be inserted together; its id.
@@ -158,9 +163,7 @@ class CredentialRepository:
         For a group handed to the relay as a whole (``notify_written_together``); ``None`` when
         none of them carries outbox entries.
         """
-        return await mark_together(
-            self._collection, [(d["_id"], d.get("outbox") or []) for d in docs]
-        )
+        return await mark_together(self._collection, _outboxes(docs))
 
     async def insert_many(self, docs: list[dict[str, Any]], *, marked: bool = False) -> set[int]:
         """Insert credentials (unordered); return the positions refused as duplicates.

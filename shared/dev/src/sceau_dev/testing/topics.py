@@ -49,9 +49,9 @@ async def drop_topics(bootstrap_servers: str, prefix: str) -> list[str]:
     keeps them pays for them at rest: after a test run had left ~1,600 partitions, the
     development broker used 4.7 % of a core doing nothing, half of it in its metrics thread
     (which walks every partition), and the next benchmark measured that as part of Kafka's cost
-    per credential (docs/benchmarks.md). Only
-    for topics nobody consumes any more: call it after the run's services stopped. An empty
-    prefix is refused (it would name every topic of the cluster).
+    per credential (docs/benchmarks.md). Only for topics nobody consumes any more: call it after
+    the run's services stopped. An empty prefix is refused (it would name every topic of the
+    cluster).
     """
     if not prefix:
         raise ValueError("a prefix is required: an empty one names every topic")
