@@ -75,3 +75,9 @@ def test_adjusted_ferretdb_has_its_own_cache_entry(tmp_path):
     path = mongo_server.ferretdb_binary(tmp_path)
     assert mongo_server.FERRETDB_VERSION in path.parent.name
     assert mongo_server.FERRETDB_BUILD in path.parent.name
+
+
+def test_ferretdb_collects_less_often_unless_told_otherwise():
+    env = mongo_server.ferretdb_environment({"PATH": "/bin"})
+    assert env == {"PATH": "/bin", "GOGC": mongo_server.FERRETDB_GOGC}
+    assert mongo_server.ferretdb_environment({"GOGC": "100"})["GOGC"] == "100"

@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,8 @@ FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_BUILD = "sceau-idx1"
 """Suffix of our build in the cache: a new value rebuilds FerretDB once on every machine."""
+FERRETDB_GOGC = "800"
+"""Go's collector pacing for FerretDB (:func:`ferretdb_environment`)."""
 
 FERRETDB_ADJUSTMENTS: tuple[tuple[str, str, str, int], ...] = (
     # (file in the module, exact text, replacement, expected occurrences)
@@ -202,7 +205,8 @@ def start(
             "--telemetry=disable",
             "--log-level=warn",
         ]
-    pid = start_detached(argv, log_file=config.log_file, env=dict(os.environ))
+    env = dict(os.environ) if chosen == "mongod" else ferretdb_environment(os.environ)
+    pid = start_detached(argv, log_file=config.log_file, env=env)
     try:
         wait_until(
             lambda: _pings(config.uri),
@@ -216,6 +220,22 @@ def start(
         stop_pid(pid, timeout_s=5)
         raise
     return pid
+
+
+def ferretdb_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """FerretDB's environment: ``environment`` with Go's collector paced by :data:`FERRETDB_GOGC`.
+
+    FerretDB keeps a live heap of 2-3 MB, so with Go's default (``GOGC=100``, a collection each
+    time the heap doubles) it collected every 4 MB allocated: 257 collections in two rounds of
+    1,500 single issues, about a quarter of its CPU, and the collector's assists slow the very
+    commands a request waits for. At ``GOGC=800`` the heap grows to ~30 MB between collections:
+    20 collections in the same run; in three alternating pairs of runs FerretDB's CPU per
+    credential went 1.01-1.24 -> 0.76-0.84 ms and the single issue 0.50-0.53x -> 0.56-0.57x raw
+    signing (issue 19, docs/benchmarks.md). A ``GOGC`` already set in the environment is kept.
+    """
+    env = dict(environment)
+    env.setdefault("GOGC", FERRETDB_GOGC)
+    return env
 
 
 def store_flags(config: MongoConfig) -> list[str]:
