@@ -60,11 +60,21 @@ _DUPLICATE_KEY = 11000
 Document = dict[str, Any]
 
 
-def _stored_trace_context(payload: str) -> dict[str, str]:
+def _payload_body(payload: str) -> dict[str, Any] | None:
+    """A stored event's JSON object, read once per publication (``None`` if it is not one).
+
+    The relay needs two of its fields: the trace context it continues and, for the metrics,
+    the profile or the change it counts.
+    """
     try:
-        value = json.loads(payload).get("trace_context") or {}
-    except (ValueError, AttributeError):
-        return {}
+        body = json.loads(payload)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _stored_trace_context(body: dict[str, Any] | None) -> dict[str, str]:
+    value = (body or {}).get("trace_context") or {}
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
@@ -312,7 +322,8 @@ class OutboxRelay:
         # Continue the trace of the request that wrote the event: the span (and the Kafka headers
         # the FastStream middleware injects under it) hang below the original request's span.
         payload = str(entry["payload"])
-        parent = _PROPAGATOR.extract(_stored_trace_context(payload))
+        body = _payload_body(payload)
+        parent = _PROPAGATOR.extract(_stored_trace_context(body))
         with self._tracer.start_as_current_span(
             f"outbox relay {entry['topic']}",
             context=parent,
@@ -327,15 +338,11 @@ class OutboxRelay:
                 event_type=entry["event_type"],
             )
         if self.metrics is not None:
-            self._count(str(entry["event_type"]), payload)
+            self._count(str(entry["event_type"]), body)
 
-    def _count(self, event_type: str, payload: str) -> None:
+    def _count(self, event_type: str, body: dict[str, Any] | None) -> None:
         assert self.metrics is not None  # noqa: S101 - checked by the caller
-        if event_type not in {"credential-issued", "credential-status-changed"}:
-            return
-        try:
-            body = json.loads(payload)
-        except ValueError:
+        if body is None or event_type not in {"credential-issued", "credential-status-changed"}:
             return
         if event_type == "credential-issued":
             self.metrics.issued.add(1, {"profile": str(body.get("profile", ""))})
