@@ -9,6 +9,7 @@ half-way must leave nothing a retry cannot finish.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -305,6 +306,31 @@ async def test_a_window_closes_once_as_many_wait_as_were_in_flight_lately(
     finally:
         await collector.close()
     assert await harness.db["credentials"].count_documents({}) == 7
+
+
+async def test_a_lone_clients_requests_are_written_at_once(harness: IssuerHarness) -> None:
+    """One request in flight at a time: after the first, nobody else is coming, no window waits.
+
+    The first request after a quiet second still waits the window (5 s here): a burst may be
+    starting. The next ones, each alone in flight, must not: each has 2.5 s.
+    """
+    institution, _, achievement = await _setup(harness)
+    graph = harness.svc
+    tenant = await graph.tenants.get(institution)
+    collector = _collector(graph, graph.signer.sign_apart, window_s=5.0, recent_s=600.0)
+    requests = _requests("l", 3, achievement)
+    try:
+        started = time.monotonic()
+        await collector.issue(tenant, requests[0], idempotency_key="l0")
+        assert time.monotonic() - started >= 5.0  # the first waited for company
+        for n in (1, 2):
+            await asyncio.wait_for(
+                collector.issue(tenant, requests[n], idempotency_key=f"l{n}"), 2.5
+            )
+        assert collector.groups == 3
+    finally:
+        await collector.close()
+    assert await harness.db["credentials"].count_documents({}) == 3
 
 
 async def test_the_rules_that_read_and_the_reservations_run_while_the_group_is_signed(

@@ -79,8 +79,9 @@ class IssuerSettings(StoringServiceSettings):
         le=1,
         description="Single issues arriving within this window (or while the previous group is "
         "being written) share their database writes (group commit). 6 ms measured best at 16 "
-        "clients (docs/benchmarks.md); a lone request waits this long before it is written. It "
-        "closes early once as many wait as were in flight when a group last formed.",
+        "clients (docs/benchmarks.md). It closes early once as many wait as were in flight "
+        "when a group last formed; a lone client's requests (one in flight at a time) do not "
+        "wait, except the first after a quiet second.",
     )
     issue_group_max: int = Field(
         default=64, ge=1, le=1000, description="Single issues written together at most."

@@ -136,7 +136,12 @@ class IssueCollector:
             answered together come back together, within a couple of milliseconds, and waiting
             the rest of the window for more of them only delays the group. (In flight, not the
             last group's size: after the clients split into two groups, the full window is what
-            lets the two halves merge again.)
+            lets the two halves merge again.) A lone client — groups formed during the last
+            second, none with more than one request in flight — is written at once: there is no
+            one to wait for (one client: 50 -> 72 issues/s, p50 19 -> 14 ms). With no group in
+            the last second a first request still waits for a second one: a burst may be
+            starting, and sending its first request alone split 16 clients into a group of one
+            and one of fifteen (docs/benchmarks.md, 2026-12-07).
         max_group: requests per group at most.
         groups_in_flight: groups being written at once (the next forms while one is signing).
         recent_s: how far back the requests in flight count for closing a window early.
@@ -247,7 +252,7 @@ class IssueCollector:
         """Wait the window, or less once as many wait as were in flight lately."""
         self._forget_old_groups()
         most = max((pending for _, pending in self._recent), default=0)
-        self._target = min(max(most, 2), self._max_group)
+        self._target = min(1 if most == 1 else max(most, 2), self._max_group)
         if len(self._queue) >= self._target:
             return
         gathered = self._gathered = asyncio.get_running_loop().create_future()
