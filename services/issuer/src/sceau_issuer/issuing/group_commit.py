@@ -138,7 +138,7 @@ class IssueCollector:
             last group's size: after the clients split into two groups, the full window is what
             lets the two halves merge again.) A lone client — groups formed during the last
             second, none with more than one request in flight — is written at once: there is no
-            one to wait for (one client: 50 -> 72 issues/s, p50 19 -> 14 ms). With no group in
+            one to wait for (one client: 44 -> 62 issues/s, p50 22 -> 16 ms). With no group in
             the last second a first request still waits for a second one: a burst may be
             starting, and sending its first request alone split 16 clients into a group of one
             and one of fifteen (docs/benchmarks.md, 2026-12-07).
