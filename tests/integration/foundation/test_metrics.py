@@ -7,6 +7,7 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from sceau_dev.testing.metrics import metric_points
 from sceau_dev.testing.polling import eventually
 from sceau_shared.events import CredentialStatusChangedV1, StatusChange
 from sceau_shared.kafka import EventPublisher, create_broker, subscribe_event
@@ -15,27 +16,17 @@ from sceau_shared.metrics import BusinessMetrics, ConsumerLag
 pytestmark = pytest.mark.integration
 
 
-def points(reader: InMemoryMetricReader, name: str) -> list:
-    data = reader.get_metrics_data()
-    return [
-        point
-        for resource in data.resource_metrics
-        for scope in resource.scope_metrics
-        for metric in scope.metrics
-        if metric.name == name
-        for point in metric.data.data_points
-    ]
-
-
 def test_business_counters():
     reader = InMemoryMetricReader()
     metrics = BusinessMetrics.create(MeterProvider(metric_readers=[reader]), "test")
     metrics.issued.add(3, {"profile": "ob3-v2", "mode": "batch"})
     metrics.verifications.add(1, {"outcome": "verified"})
     metrics.verifications.add(2, {"outcome": "not-verified"})
-    issued = points(reader, "sceau.credentials.issued")
+    issued = metric_points(reader, "sceau.credentials.issued")
     assert [p.value for p in issued] == [3]
-    by_outcome = {p.attributes["outcome"]: p.value for p in points(reader, "sceau.verifications")}
+    by_outcome = {
+        p.attributes["outcome"]: p.value for p in metric_points(reader, "sceau.verifications")
+    }
     assert by_outcome == {"verified": 1, "not-verified": 2}
 
 
@@ -82,7 +73,7 @@ async def test_consumer_lag_is_measured(kafka_settings):
 
         # One message is being handled, the rest wait.
         seen = await eventually(lag_of_four, timeout_s=10, message="a consumer lag of 4")
-        gauge = points(reader, "sceau.kafka.consumer.lag")
+        gauge = metric_points(reader, "sceau.kafka.consumer.lag")
         assert sum(p.value for p in gauge) == seen
         release.set()
         await eventually(lambda: handled == 5, timeout_s=5, message="the five events handled")
@@ -126,6 +117,6 @@ async def test_outbox_relay_counts_published_business_events(
         relay = OutboxRelay([coll], EventPublisher(broker, kafka_settings, producer="t"))
         relay.metrics = metrics
         assert await relay.drain_once() == 2
-    assert [p.value for p in points(reader, "sceau.credentials.issued")] == [1]
-    changes = points(reader, "sceau.credentials.status_changed")
+    assert [p.value for p in metric_points(reader, "sceau.credentials.issued")] == [1]
+    changes = metric_points(reader, "sceau.credentials.status_changed")
     assert [(p.attributes["change"], p.value) for p in changes] == [("revoked", 1)]

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from sceau_dev.testing.metrics import metric_points
 from sceau_shared.metrics import BusinessMetrics
 from sceau_shared.outbox import OutboxRelay
 
@@ -44,16 +45,8 @@ def _entry(n: int, event_type: str, payload: str) -> dict[str, Any]:
 
 
 def _counted(reader: InMemoryMetricReader, name: str, attribute: str) -> dict[str, int]:
-    data = reader.get_metrics_data()
-    if data is None:
-        return {}
     return {
-        str(point.attributes[attribute]): int(point.value)
-        for resource in data.resource_metrics
-        for scope in resource.scope_metrics
-        for metric in scope.metrics
-        if metric.name == name
-        for point in metric.data.data_points
+        str(point.attributes[attribute]): int(point.value) for point in metric_points(reader, name)
     }
 
 
