@@ -45,6 +45,7 @@ from sceau_credentials.document_loader import (
     UnknownContextError,
     bundled_contexts,
 )
+from sceau_credentials.json_copy import CopiedQuickly
 from sceau_credentials.jsonld_safety import (
     UnsafeDocumentError,
     check_expanded,
@@ -202,7 +203,8 @@ class PyldCanonicalizer:
         if not isinstance(document, Mapping):
             raise CanonicalizationError("a JSON-LD document must be a JSON object")
         try:
-            expanded = self._processor.expand(dict(document), self._options())
+            # pyld deep-copies the document first: a JSON tree, copied the quick way.
+            expanded = self._processor.expand(CopiedQuickly(document), self._options())
         except (UnsafeDocumentError, UnknownContextError):
             raise
         except (jsonld.JsonLdError, TypeError, ValueError, RecursionError) as error:

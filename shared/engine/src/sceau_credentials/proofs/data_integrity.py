@@ -12,7 +12,6 @@ Signing and verifying reproduce every intermediate of the W3C vc-di-eddsa test v
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import Any, Final
 
 from sceau_credentials.canonical import Canonicalizer
 from sceau_credentials.dids.resolver import DidResolver
+from sceau_credentials.json_copy import json_copy
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.nquads import QuadOrder
 from sceau_credentials.proofs.errors import (
@@ -160,7 +160,7 @@ def add_proof(
         **options: passed to :func:`create_proof` (``created``, ``proof_purpose``, ...).
     """
     proof, _ = create_proof(document, key, canonicalizer, **options)
-    secured = {name: copy.deepcopy(value) for name, value in document.items() if name != "proof"}
+    secured = {name: json_copy(value) for name, value in document.items() if name != "proof"}
     secured["proof"] = [proof] if as_array else proof
     return secured
 

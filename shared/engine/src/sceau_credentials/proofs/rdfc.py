@@ -8,7 +8,6 @@ so tests can compare each one with the W3C vectors.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import re
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sceau_credentials.canonical import CanonicalizationError, Canonicalizer
 from sceau_credentials.document_loader import UnknownContextError
+from sceau_credentials.json_copy import json_copy
 from sceau_credentials.jsonld_safety import UnsafeDocumentError
 from sceau_credentials.keys import SigningKey
 from sceau_credentials.multiformats import (
@@ -141,9 +141,9 @@ def signing_input(
     Raises:
         ProofError: ``PROOF_TRANSFORMATION_ERROR`` when either cannot be canonicalized.
     """
-    config = {key: copy.deepcopy(value) for key, value in proof_options.items()}
+    config = {key: json_copy(value) for key, value in proof_options.items()}
     config.pop("proofValue", None)
-    config["@context"] = copy.deepcopy(unsecured_document.get("@context"))
+    config["@context"] = json_copy(unsecured_document.get("@context"))
     canonical_config = _canonicalize(config, canonicalizer, "proof configuration", order)
     canonical_document = _canonicalize(unsecured_document, canonicalizer, "document", order)
     return SigningInput(
