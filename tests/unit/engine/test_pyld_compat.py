@@ -76,6 +76,46 @@ def test_memo_is_used_and_changes_nothing() -> None:
         assert memoised == plain
 
 
+def test_expand_iri_keeps_the_signature_the_term_memo_overrides() -> None:
+    with library_internals("PyLD", COMPAT):
+        parameters = list(inspect.signature(jsonld.JsonLdProcessor._expand_iri).parameters)
+        assert parameters == [
+            "self",
+            "active_ctx",
+            "value",
+            "base",
+            "vocab",
+            "local_ctx",
+            "defined",
+        ]
+
+
+def test_the_term_memo_is_used_and_changes_nothing() -> None:
+    with library_internals("PyLD", COMPAT):
+        processor = MemoisingProcessor(on_property_dropped=_never_dropped)
+        cache: ResolverCache[str, Any] = ResolverCache(max_entries=64)
+        first = processor.expand(_document(), _options(cache))
+        remembered = processor.term_memo_size
+        assert remembered > 0
+        assert processor.expand(_document(), _options(cache)) == first  # answered from the memo
+        assert processor.term_memo_size == remembered
+        plain = jsonld.JsonLdProcessor().expand(_document(), _options(ResolverCache(64)))
+        assert first == plain
+
+
+def test_the_term_memo_stays_bounded_whatever_the_keys() -> None:
+    # A document of made-up keys under @vocab (what a crafted verification request could send):
+    # every key is a new term, and the memo is emptied whenever it reaches its bound.
+    document = {"@context": {"@vocab": "urn:made-up:"}, **{f"k{n}": n for n in range(40)}}
+    with library_internals("PyLD", COMPAT):
+        processor = MemoisingProcessor(on_property_dropped=_never_dropped)
+        processor.max_terms = 5
+        expanded = processor.expand(document, _options(ResolverCache(max_entries=64)))
+        assert 0 < processor.term_memo_size <= 5
+        plain = jsonld.JsonLdProcessor().expand(document, _options(ResolverCache(64)))
+        assert expanded == plain
+
+
 def test_a_context_list_with_inline_terms_is_memoised_by_its_content() -> None:
     # Every credential Sceau builds carries a new inline term object in its @context list:
     # documents built apart, equal in content, share the memo; another term is another entry.
