@@ -62,7 +62,6 @@ from sceau_issuer.achievements.rules import engine_version
 from sceau_issuer.achievements.schemas import AchievementInput
 from sceau_issuer.apikeys.repository import ApiKeyRepository
 from sceau_issuer.apikeys.service import ApiKeyService, Scope
-from sceau_issuer.settings import decode_master_key
 from sceau_issuer.vault import Vault
 from sceau_shared.events import (
     AccreditationChangedV1,
@@ -72,7 +71,7 @@ from sceau_shared.events import (
     NotificationRequestedV1,
 )
 from sceau_shared.kafka import EventPublisher, create_broker
-from sceau_shared.settings import KafkaSettings
+from sceau_shared.settings import KafkaSettings, decode_master_key
 
 ACHIEVEMENT: dict[str, Any] = {
     "achievement_type": "MicroCredential",
@@ -585,13 +584,10 @@ async def main() -> int:
             bench = Bench(http, process.pid, kafka, args.clients)
             empty = await phase(bench, "empty", achievement, modules, args)
             speeds = [raw_cpu, (await raw_signing_rate(args.raw))[1]]
-            template = await db["credentials"].find_one(
-                {
-                    "_id": (await db["idempotency"].find_one({"_id": f"{institution}|empty-u0"}))[
-                        "credential_id"
-                    ]
-                }
-            )
+            reservation = await db["idempotency"].find_one({"_id": f"{institution}|empty-u0"})
+            if reservation is None:
+                raise RuntimeError("the empty phase's first credential was not reserved")
+            template = await db["credentials"].find_one({"_id": reservation["credential_id"]})
             if template is None:
                 raise RuntimeError("no credential to copy")
             # The issuer is stopped while the copies go in, as a database restored from a backup

@@ -711,12 +711,12 @@ async def main(args: argparse.Namespace) -> None:
         lines.append("|---|---:|---:|---:|---:|---:|---:|---:|")
         for name in ("distinct", "repeat"):
             pairs = zip(compared[("one", name)], compared[("field", name)], strict=True)
-            for number, ((one, one_asked), (run, asked)) in enumerate(pairs, start=1):
+            for number, ((alone, one_asked), (crowded, asked)) in enumerate(pairs, start=1):
                 lines.append(
-                    f"| {name} | {number} | {one.throughput:.0f} | {run.throughput:.0f} "
-                    f"| {run.throughput / one.throughput:.2f} "
-                    f"| {pct(one.latencies_ms, 99):.1f} → {pct(run.latencies_ms, 99):.1f} "
-                    f"| {one.server_cpu_ms:.2f} → {run.server_cpu_ms:.2f} "
+                    f"| {name} | {number} | {alone.throughput:.0f} | {crowded.throughput:.0f} "
+                    f"| {crowded.throughput / alone.throughput:.2f} "
+                    f"| {pct(alone.latencies_ms, 99):.1f} → {pct(crowded.latencies_ms, 99):.1f} "
+                    f"| {alone.server_cpu_ms:.2f} → {crowded.server_cpu_ms:.2f} "
                     f"| {one_asked} / {asked} |"
                 )
     print("\n".join(lines))
