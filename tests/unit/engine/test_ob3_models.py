@@ -7,7 +7,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from ob3_samples import ISSUED, LEARNER_DID, LIST_URL, achievement_version, credential, issuer
+from ob3_samples import (
+    ISSUED,
+    LEARNER_DID,
+    LIST_URL,
+    achievement_version,
+    credential,
+    issuer,
+    recipient,
+)
 from pydantic import ValidationError
 
 from sceau_credentials.ob3 import (
@@ -30,6 +38,7 @@ from sceau_credentials.ob3 import (
     to_json,
 )
 from sceau_credentials.ob3.builder import (
+    AchievementMemo,
     format_datetime,
     hours_to_duration,
     language_variant_id,
@@ -415,3 +424,34 @@ def test_builder_accepts_the_engine_profile_enum() -> None:
 
     built = credential(EngineProfile.OB3_V1, status=[])
     assert built["@context"][0] == VC_V1_CONTEXT
+
+
+def _built(version: Any, memo: AchievementMemo | None) -> dict[str, Any]:
+    return build_credential(
+        version,
+        recipient(),
+        issuer(),
+        "ob3-v2",
+        credential_id="urn:uuid:6f3c2f64-0e58-4a43-9d52-3f2d4b5a6c7d",
+        issued_at=ISSUED,
+        salt="0f1e2d3c",
+        memo=memo,
+    )
+
+
+def test_a_memo_decides_the_extension_context_as_a_build_without_it() -> None:
+    """The achievement's use of Sceau's terms is looked at once per memo entry, same answer."""
+    without_terms = achievement_version(
+        hours=None,
+        delivery_mode=None,
+        pacing=None,
+        applied_learning=None,
+        assessments=[],
+        instruction_languages=[],
+        quality_assurance=[],
+    )
+    for version, extended in ((achievement_version(), True), (without_terms, False)):
+        memo: AchievementMemo = {}
+        alone, first, again = _built(version, None), _built(version, memo), _built(version, memo)
+        assert alone == first == again
+        assert any(isinstance(c, dict) for c in alone["@context"]) is extended
