@@ -406,10 +406,11 @@ async def seed(db: Any, count: int) -> None:
 async def at_rest(issuers: list[Issuer], *, quiet_s: float, maximum_s: float) -> None:
     """Wait until the database server and the issuers are idle after the seeding.
 
-    Loading 250,000 credentials in two minutes leaves the store work to finish (SQLite's
-    write-ahead log, FerretDB's heap): the field's volume is a database at rest, not one being
-    loaded. Quiet: under 10 % of a core in every 1-s window for ``quiet_s`` in a row (at most
-    ``maximum_s``); the CPU of each second is printed, so a settle that matters shows.
+    The field's volume is a database at rest, not one still absorbing 250,000 credentials loaded
+    in two minutes (a write-ahead log to fold in, a heap to collect). A guard: FerretDB was idle
+    within the first second in every run measured (docs/benchmarks.md, 2026-12-08), and the CPU
+    of each second is printed so that a store still busy would show. Quiet: under 10 % of a core
+    in every 1-s window for ``quiet_s`` in a row (at most ``maximum_s``).
     """
 
     def busy() -> tuple[float, float]:
